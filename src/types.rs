@@ -1,0 +1,703 @@
+//! Exact numbers, identifiers and clocks shared by every layer.
+//!
+//! Prices and quantities arrive as decimal text (`"84270.01"`, `"0.00000000"`) or, on Gate.io
+//! futures, as JSON numbers (`40000.4`, `-108`). They are parsed straight from those bytes into
+//! fixed-point integers; nothing goes through `f64` on the way in. Parsing is exact or it fails
+//! with a typed [`NumError`]: a value that needs more fractional digits than the type keeps is
+//! refused (`TooManyDigits`), never rounded.
+//!
+//! | type  | unit                       | range                    |
+//! |-------|----------------------------|--------------------------|
+//! | [`Px`]  | 10⁻¹⁰ (`PX_DECIMALS` = 10) | ±922 337 203.685 477 580 7 |
+//! | [`Qty`] | 10⁻⁸ (`QTY_DECIMALS` = 8)  | ±92 233 720 368.547 758 07 |
+//!
+//! `Px` also carries other signed money-like values (funding rates, fees, PnL, margins), so
+//! `parse_signed` exists next to `parse`. `Qty` is used for sizes and balances; signed sizes
+//! (Gate.io futures, positions, balance changes) use `Qty::parse_signed`.
+//!
+//! Exponent notation (`1e-8`, `1.5E3`) is accepted and applied exactly, because Go's JSON
+//! encoder writes small floats that way (`1.25e-05`); the result must still fit the scale.
+
+use std::fmt;
+
+/// Fractional decimal digits kept by [`Px`].
+pub const PX_DECIMALS: u32 = 10;
+/// Fractional decimal digits kept by [`Qty`].
+pub const QTY_DECIMALS: u32 = 8;
+
+const POW10: [u64; 20] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+    10_000_000_000_000_000_000,
+];
+
+/// Why a decimal could not be parsed exactly. `Copy`, no heap: usable on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumError {
+    /// Zero-length input.
+    Empty,
+    /// A byte that is not part of a decimal number, a misplaced `.`, no digits, a bad exponent.
+    Garbage,
+    /// A leading `-` or `+` where the field is unsigned.
+    Sign,
+    /// More non-zero fractional digits than the type keeps (would have to round).
+    TooManyDigits,
+    /// The value does not fit the type's range.
+    Overflow,
+}
+
+impl fmt::Display for NumError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NumError::Empty => "empty number",
+            NumError::Garbage => "not a decimal number",
+            NumError::Sign => "sign not allowed here",
+            NumError::TooManyDigits => "too many fractional digits (would round)",
+            NumError::Overflow => "number out of range",
+        })
+    }
+}
+
+impl std::error::Error for NumError {}
+
+/// Parse decimal text into an integer count of `10^-decimals` units, exactly.
+///
+/// Accepts `[-+]?digits(.digits)?([eE][-+]?digits)?`. Trailing fractional zeros beyond the scale
+/// are fine (`"0.000000000000"`); a non-zero digit beyond it is `TooManyDigits`.
+#[inline]
+pub(crate) fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
+    let len = s.len();
+    if len == 0 {
+        return Err(NumError::Empty);
+    }
+    let mut i = 0;
+    let mut neg = false;
+    match s[0] {
+        b'-' | b'+' => {
+            if !signed {
+                return Err(NumError::Sign);
+            }
+            neg = s[0] == b'-';
+            i = 1;
+        }
+        _ => {}
+    }
+    let mut mant: u64 = 0;
+    let mut int_digits = 0u32;
+    // Fraction digits folded into `mant`; zeros are held back until a non-zero digit follows,
+    // so trailing zeros never count against the scale or overflow the mantissa.
+    let mut frac_digits = 0u32;
+    let mut zeros_pending = 0u32;
+    let mut frac_seen = 0u32;
+    let mut in_frac = false;
+    while i < len {
+        let c = s[i];
+        if c.is_ascii_digit() {
+            let d = (c - b'0') as u64;
+            if in_frac {
+                frac_seen += 1;
+                if d == 0 {
+                    zeros_pending += 1;
+                } else {
+                    let scale = POW10
+                        .get(zeros_pending as usize + 1)
+                        .copied()
+                        .ok_or(NumError::TooManyDigits)?;
+                    mant = mant
+                        .checked_mul(scale)
+                        .and_then(|m| m.checked_add(d))
+                        .ok_or(NumError::TooManyDigits)?;
+                    frac_digits += zeros_pending + 1;
+                    zeros_pending = 0;
+                }
+            } else {
+                int_digits += 1;
+                mant = mant
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(d))
+                    .ok_or(NumError::Overflow)?;
+            }
+        } else if c == b'.' && !in_frac {
+            if int_digits == 0 {
+                return Err(NumError::Garbage);
+            }
+            in_frac = true;
+        } else if c == b'e' || c == b'E' {
+            break;
+        } else {
+            return Err(NumError::Garbage);
+        }
+        i += 1;
+    }
+    if int_digits == 0 || (in_frac && frac_seen == 0) {
+        return Err(NumError::Garbage);
+    }
+    let mut exp: i32 = 0;
+    if i < len {
+        // s[i] is 'e' or 'E'
+        i += 1;
+        let mut eneg = false;
+        if i < len && (s[i] == b'-' || s[i] == b'+') {
+            eneg = s[i] == b'-';
+            i += 1;
+        }
+        let start = i;
+        while i < len {
+            let c = s[i];
+            if !c.is_ascii_digit() || i - start >= 4 {
+                return Err(NumError::Garbage);
+            }
+            exp = exp * 10 + (c - b'0') as i32;
+            i += 1;
+        }
+        if i == start {
+            return Err(NumError::Garbage);
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    let shift = decimals as i32 - frac_digits as i32 + exp;
+    let units = if mant == 0 {
+        0
+    } else if shift >= 0 {
+        let p = POW10
+            .get(shift as usize)
+            .copied()
+            .ok_or(NumError::Overflow)?;
+        mant.checked_mul(p).ok_or(NumError::Overflow)?
+    } else {
+        let p = POW10
+            .get((-shift) as usize)
+            .copied()
+            .ok_or(NumError::TooManyDigits)?;
+        if mant % p != 0 {
+            return Err(NumError::TooManyDigits);
+        }
+        mant / p
+    };
+    if neg {
+        // i64::MIN has no positive counterpart: allow exactly one more unit on the negative side.
+        if units > i64::MAX as u64 + 1 {
+            return Err(NumError::Overflow);
+        }
+        Ok((units as i64).wrapping_neg())
+    } else {
+        if units > i64::MAX as u64 {
+            return Err(NumError::Overflow);
+        }
+        Ok(units as i64)
+    }
+}
+
+/// Write `units × 10^-decimals` in canonical form into `buf`: no trailing fractional zeros, no
+/// trailing point, `0` for zero, `-` for negatives. Returns the written text. No allocation.
+pub(crate) fn format_fixed(units: i64, decimals: u32, buf: &mut [u8; 32]) -> &str {
+    let neg = units < 0;
+    let mut u = units.unsigned_abs();
+    let scale = POW10[decimals as usize];
+    let int = u / scale;
+    let mut frac = u % scale;
+    let mut pos = buf.len();
+    // fraction, without trailing zeros
+    let mut fdigits = decimals;
+    if frac != 0 {
+        while frac % 10 == 0 {
+            frac /= 10;
+            fdigits -= 1;
+        }
+        for _ in 0..fdigits {
+            pos -= 1;
+            buf[pos] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        pos -= 1;
+        buf[pos] = b'.';
+    }
+    u = int;
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if neg {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    // Only ASCII digits, '.', '-' were written.
+    std::str::from_utf8(&buf[pos..]).unwrap_or("")
+}
+
+macro_rules! fixed_type {
+    ($(#[$doc:meta])* $name:ident, $decimals:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[repr(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            /// Fractional digits kept.
+            pub const DECIMALS: u32 = $decimals;
+            /// Units per whole one.
+            pub const SCALE: i64 = POW10[$decimals as usize] as i64;
+            pub const ZERO: $name = $name(0);
+            pub const MAX: $name = $name(i64::MAX);
+
+            /// Parse an unsigned decimal exactly (`"84270.01"`, `"0.00000000"`, `"1e-8"`).
+            #[inline]
+            pub fn parse(s: &[u8]) -> Result<Self, NumError> {
+                parse_fixed(s, $decimals, false).map($name)
+            }
+
+            /// Parse a decimal that may carry a sign (`"-108.5"`, `"-0.00025"`).
+            #[inline]
+            pub fn parse_signed(s: &[u8]) -> Result<Self, NumError> {
+                parse_fixed(s, $decimals, true).map($name)
+            }
+
+            /// Whole units, for tests and configuration (`from_int(5)` is 5.0).
+            pub const fn from_int(v: i64) -> Self {
+                $name(v * POW10[$decimals as usize] as i64)
+            }
+
+            /// The raw fixed-point count of `10^-DECIMALS` units.
+            #[inline]
+            pub const fn units(self) -> i64 {
+                self.0
+            }
+
+            #[inline]
+            pub const fn is_zero(self) -> bool {
+                self.0 == 0
+            }
+
+            #[inline]
+            pub const fn abs(self) -> Self {
+                $name(self.0.wrapping_abs())
+            }
+
+            /// Lossy conversion for display and statistics only; never used on the way in.
+            pub fn to_f64(self) -> f64 {
+                self.0 as f64 / Self::SCALE as f64
+            }
+
+            /// Canonical text into a caller-owned buffer; no allocation.
+            pub fn write_canonical(self, buf: &mut [u8; 32]) -> &str {
+                format_fixed(self.0, $decimals, buf)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = [0u8; 32];
+                f.write_str(self.write_canonical(&mut buf))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = NumError;
+            fn from_str(s: &str) -> Result<Self, NumError> {
+                Self::parse_signed(s.as_bytes())
+            }
+        }
+    };
+}
+
+fixed_type!(
+    /// A price (or another signed money-like value: rate, fee, PnL, margin) in units of 10⁻¹⁰.
+    Px,
+    PX_DECIMALS
+);
+fixed_type!(
+    /// A quantity, size or balance in units of 10⁻⁸ (signed where the venue signs it).
+    Qty,
+    QTY_DECIMALS
+);
+
+/// Taker side of a trade, or the side of an order or fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Side {
+    Buy = 1,
+    Sell = 2,
+}
+
+impl Side {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+/// Which side of a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum BookSide {
+    Bid = 0,
+    Ask = 1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Venue {
+    Mexc = 0,
+    Gateio = 1,
+}
+
+impl Venue {
+    pub const ALL: [Venue; 2] = [Venue::Mexc, Venue::Gateio];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Venue::Mexc => "mexc",
+            Venue::Gateio => "gateio",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Venue> {
+        match s {
+            "mexc" => Some(Venue::Mexc),
+            "gateio" => Some(Venue::Gateio),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Market {
+    Spot = 0,
+    Futures = 1,
+}
+
+impl Market {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Market::Spot => "spot",
+            Market::Futures => "futures",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Market> {
+        match s {
+            "spot" => Some(Market::Spot),
+            "futures" => Some(Market::Futures),
+            _ => None,
+        }
+    }
+}
+
+/// Sync state of a book; travels with every book event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum BookState {
+    /// Bridged and continuous: safe to trade on.
+    Live = 0,
+    /// Waiting for a snapshot or a `full` push after a gap, a reconnect or a start.
+    #[default]
+    Resyncing = 1,
+    /// No data for longer than the idle threshold while the socket stayed open.
+    Stale = 2,
+}
+
+impl BookState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BookState::Live => "live",
+            BookState::Resyncing => "resyncing",
+            BookState::Stale => "stale",
+        }
+    }
+}
+
+/// Compact symbol handle; index into a [`SymbolRegistry`]. No `String` symbols on the hot path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(transparent)]
+pub struct SymbolId(pub u16);
+
+/// What a venue publishes about a symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolMeta {
+    pub venue: Venue,
+    pub market: Market,
+    /// Exchange-native name as the venue writes it (`BTCUSDT`, `BTC_USDT`).
+    pub name: String,
+    /// Price decimals where the venue publishes them (tick size as a power of ten).
+    pub price_decimals: Option<u8>,
+    /// Quantity decimals where published.
+    pub qty_decimals: Option<u8>,
+    /// Futures: base-asset quantity of one contract (`quanto_multiplier`); `None` on spot.
+    pub contract_multiplier: Option<Qty>,
+}
+
+impl SymbolMeta {
+    pub fn new(venue: Venue, market: Market, name: &str) -> Self {
+        SymbolMeta {
+            venue,
+            market,
+            name: name.to_string(),
+            price_decimals: None,
+            qty_decimals: None,
+            contract_multiplier: None,
+        }
+    }
+
+    /// Base-asset quantity for a venue size (contracts × multiplier on futures; as-is on spot).
+    pub fn base_qty(&self, size: Qty) -> Option<Qty> {
+        match self.contract_multiplier {
+            None => Some(size),
+            Some(m) => {
+                let v = (size.0 as i128 * m.0 as i128) / Qty::SCALE as i128;
+                i64::try_from(v).ok().map(Qty)
+            }
+        }
+    }
+}
+
+/// Maps exchange-native names to [`SymbolId`]s. Filled at start-up (cold path); lookups by
+/// `&[u8]` allocate nothing.
+#[derive(Debug, Default, Clone)]
+pub struct SymbolRegistry {
+    metas: Vec<SymbolMeta>,
+    index: std::collections::HashMap<(Venue, Market, Box<[u8]>), SymbolId>,
+}
+
+impl SymbolRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register (or find) a symbol. Returns its id; re-registering updates the metadata.
+    pub fn register(&mut self, meta: SymbolMeta) -> SymbolId {
+        let key = (meta.venue, meta.market, meta.name.as_bytes().into());
+        if let Some(&id) = self.index.get(&key) {
+            self.metas[id.0 as usize] = meta;
+            return id;
+        }
+        assert!(self.metas.len() < u16::MAX as usize, "symbol registry full");
+        let id = SymbolId(self.metas.len() as u16);
+        self.metas.push(meta);
+        self.index.insert(key, id);
+        id
+    }
+
+    /// Look a venue-native name up. Linear over the (few) symbols of one venue and market:
+    /// for the tens of symbols a feed carries this beats hashing, and it allocates nothing.
+    #[inline]
+    pub fn lookup(&self, venue: Venue, market: Market, name: &[u8]) -> Option<SymbolId> {
+        self.metas
+            .iter()
+            .position(|m| m.venue == venue && m.market == market && m.name.as_bytes() == name)
+            .map(|i| SymbolId(i as u16))
+    }
+
+    pub fn meta(&self, id: SymbolId) -> &SymbolMeta {
+        &self.metas[id.0 as usize]
+    }
+
+    pub fn get(&self, id: SymbolId) -> Option<&SymbolMeta> {
+        self.metas.get(id.0 as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (SymbolId, &SymbolMeta)> {
+        self.metas
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (SymbolId(i as u16), m))
+    }
+}
+
+/// Monotonic nanoseconds (`CLOCK_MONOTONIC`): comparable across threads and across processes on
+/// the same machine (the loopback venue's send-time side channel uses the same clock).
+#[inline]
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC is always available on Linux.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Wall-clock milliseconds since the Unix epoch (exchange timestamps are in this unit).
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn px(s: &str) -> Result<i64, NumError> {
+        Px::parse(s.as_bytes()).map(|p| p.0)
+    }
+
+    #[test]
+    fn table_of_odd_inputs() {
+        let cases: &[(&str, Result<i64, NumError>)] = &[
+            ("0", Ok(0)),
+            ("0.00000000", Ok(0)),
+            ("0.000000000000000000000000", Ok(0)),
+            ("84270.01", Ok(842_700_100_000_000)),
+            ("19137.740", Ok(191_377_400_000_000)),
+            ("100", Ok(1_000_000_000_000)),
+            ("007", Ok(70_000_000_000)),
+            ("0.0000000001", Ok(1)),
+            ("0.00000000001", Err(NumError::TooManyDigits)),
+            ("0.00000000010000", Ok(1)),
+            ("1e-8", Ok(100)),
+            ("1E-10", Ok(1)),
+            ("1e-11", Err(NumError::TooManyDigits)),
+            ("1.5e3", Ok(15_000_000_000_000)),
+            ("1.25e-05", Ok(125_000)),
+            ("", Err(NumError::Empty)),
+            ("-0", Err(NumError::Sign)),
+            ("-1", Err(NumError::Sign)),
+            ("+1", Err(NumError::Sign)),
+            (".5", Err(NumError::Garbage)),
+            ("5.", Err(NumError::Garbage)),
+            ("1.2.3", Err(NumError::Garbage)),
+            ("1,5", Err(NumError::Garbage)),
+            (" 1", Err(NumError::Garbage)),
+            ("abc", Err(NumError::Garbage)),
+            ("-", Err(NumError::Sign)),
+            ("1e", Err(NumError::Garbage)),
+            ("1e+", Err(NumError::Garbage)),
+            ("1e99999", Err(NumError::Garbage)),
+            ("NaN", Err(NumError::Garbage)),
+            ("922337203.6854775807", Ok(i64::MAX)),
+            ("922337203.6854775808", Err(NumError::Overflow)),
+            ("99999999999999999999999", Err(NumError::Overflow)),
+            ("1e30", Err(NumError::Overflow)),
+            ("0e30", Ok(0)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(px(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn signed_parsing() {
+        assert_eq!(Px::parse_signed(b"-0").unwrap(), Px(0));
+        assert_eq!(Px::parse_signed(b"-0.00025").unwrap(), Px(-2_500_000));
+        assert_eq!(Qty::parse_signed(b"-108.5").unwrap(), Qty(-10_850_000_000));
+        assert_eq!(Qty::parse_signed(b"+3").unwrap(), Qty::from_int(3));
+        assert_eq!(Qty::parse_signed(b"--3"), Err(NumError::Garbage));
+        assert_eq!(Qty::parse(b"0.000000001"), Err(NumError::TooManyDigits));
+        assert_eq!(Qty::parse(b"0.000000010"), Ok(Qty(1)));
+    }
+
+    #[test]
+    fn canonical_formatting() {
+        let cases = [
+            ("0.00000000", "0"),
+            ("19137.740", "19137.74"),
+            ("100", "100"),
+            ("0.0000000001", "0.0000000001"),
+            ("84270.01", "84270.01"),
+            ("1e3", "1000"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Px::parse(input.as_bytes()).unwrap().to_string(), want);
+        }
+        assert_eq!(Px::parse_signed(b"-0.5").unwrap().to_string(), "-0.5");
+        assert_eq!(Px(i64::MIN).to_string(), "-922337203.6854775808");
+        assert_eq!(Qty(i64::MAX).to_string(), "92233720368.54775807");
+    }
+
+    #[test]
+    fn registry_lookup() {
+        let mut r = SymbolRegistry::new();
+        let a = r.register(SymbolMeta::new(Venue::Mexc, Market::Spot, "BTCUSDT"));
+        let b = r.register(SymbolMeta::new(Venue::Gateio, Market::Spot, "BTC_USDT"));
+        let c = r.register(SymbolMeta::new(Venue::Gateio, Market::Futures, "BTC_USDT"));
+        assert_ne!(b, c);
+        assert_eq!(r.lookup(Venue::Mexc, Market::Spot, b"BTCUSDT"), Some(a));
+        assert_eq!(
+            r.lookup(Venue::Gateio, Market::Futures, b"BTC_USDT"),
+            Some(c)
+        );
+        assert_eq!(r.lookup(Venue::Gateio, Market::Spot, b"BTCUSDT"), None);
+        let mut m = SymbolMeta::new(Venue::Gateio, Market::Futures, "BTC_USDT");
+        m.contract_multiplier = Some(Qty::parse(b"0.0001").unwrap());
+        let c2 = r.register(m);
+        assert_eq!(c, c2);
+        assert_eq!(
+            r.meta(c).base_qty(Qty::from_int(5)),
+            Some(Qty::parse(b"0.0005").unwrap())
+        );
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn px_round_trips(v in any::<i64>()) {
+                let p = Px(v);
+                prop_assert_eq!(Px::parse_signed(p.to_string().as_bytes()), Ok(p));
+            }
+
+            #[test]
+            fn qty_round_trips(v in any::<i64>()) {
+                let q = Qty(v);
+                prop_assert_eq!(Qty::parse_signed(q.to_string().as_bytes()), Ok(q));
+            }
+
+            #[test]
+            fn unsigned_round_trips_with_padding(v in 0i64..i64::MAX, pad in 0usize..12) {
+                // Trailing zeros the venue adds ("19137.740") never change the value.
+                let mut s = Qty(v).to_string();
+                if !s.contains('.') { s.push('.'); s.push('0'); }
+                for _ in 0..pad { s.push('0'); }
+                prop_assert_eq!(Qty::parse(s.as_bytes()), Ok(Qty(v)));
+            }
+
+            #[test]
+            fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+                let _ = Px::parse_signed(&bytes);
+                let _ = Qty::parse(&bytes);
+            }
+        }
+    }
+}
