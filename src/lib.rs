@@ -17,10 +17,14 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod book;
+pub mod channel;
+pub mod config;
 pub mod event;
 pub mod exchange;
+pub mod jsonl;
 pub mod metrics;
 pub mod net;
 pub mod ring;
+pub mod secret;
 pub mod types;
 pub mod venue;

@@ -1,0 +1,312 @@
+//! Channel names a strategy binds: `<venue>.<market>.<kind>[.<SYMBOL>]`.
+//!
+//! ```text
+//! gateio.spot.orderbook.BTC_USDT     public kinds take a symbol in the venue's own form
+//! gateio.futures.bbo.BTC_USDT
+//! mexc.spot.trades.BTCUSDT
+//! gateio.futures.positions           private kinds are account-wide: no symbol
+//! mexc.spot.orders
+//! ```
+//!
+//! Parsing is cold-path and strict: every refusal says which part is wrong and what would be right.
+
+use crate::types::{Market, Venue};
+use std::fmt;
+
+/// What a channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    OrderBook,
+    Trades,
+    Bbo,
+    Ticker,
+    Orders,
+    Fills,
+    Balances,
+    Positions,
+}
+
+impl Kind {
+    pub const PUBLIC: [Kind; 4] = [Kind::OrderBook, Kind::Trades, Kind::Bbo, Kind::Ticker];
+    pub const PRIVATE: [Kind; 4] = [Kind::Orders, Kind::Fills, Kind::Balances, Kind::Positions];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::OrderBook => "orderbook",
+            Kind::Trades => "trades",
+            Kind::Bbo => "bbo",
+            Kind::Ticker => "ticker",
+            Kind::Orders => "orders",
+            Kind::Fills => "fills",
+            Kind::Balances => "balances",
+            Kind::Positions => "positions",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::PUBLIC
+            .iter()
+            .chain(Kind::PRIVATE.iter())
+            .copied()
+            .find(|k| k.as_str() == s)
+    }
+
+    pub const fn is_private(self) -> bool {
+        matches!(
+            self,
+            Kind::Orders | Kind::Fills | Kind::Balances | Kind::Positions
+        )
+    }
+}
+
+/// A parsed, validated channel name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Channel {
+    pub venue: Venue,
+    pub market: Market,
+    pub kind: Kind,
+    /// Venue-native symbol for public kinds; `None` for private kinds.
+    pub symbol: Option<String>,
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}.{}",
+            self.venue.as_str(),
+            self.market.as_str(),
+            self.kind.as_str()
+        )?;
+        if let Some(s) = &self.symbol {
+            write!(f, ".{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a channel name was refused. Each variant names the part and the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    #[error("malformed channel {input:?}: expected <venue>.<market>.<kind>[.<SYMBOL>], e.g. gateio.spot.orderbook.BTC_USDT")]
+    Malformed { input: String },
+    #[error("unknown venue {got:?} in {input:?}: expected one of mexc, gateio")]
+    UnknownVenue { input: String, got: String },
+    #[error("unknown market {got:?} for venue {venue} in {input:?}: expected {expected}")]
+    UnknownMarket {
+        input: String,
+        venue: &'static str,
+        got: String,
+        expected: &'static str,
+    },
+    #[error("unknown kind {got:?} in {input:?}: expected one of orderbook, trades, bbo, ticker (public, with a symbol) or orders, fills, balances, positions (private, no symbol)")]
+    UnknownKind { input: String, got: String },
+    #[error("channel {input:?} needs a symbol: {kind} is public, e.g. {example}")]
+    SymbolRequired {
+        input: String,
+        kind: &'static str,
+        example: String,
+    },
+    #[error(
+        "channel {input:?} takes no symbol: {kind} is private and account-wide, e.g. {example}"
+    )]
+    SymbolNotAllowed {
+        input: String,
+        kind: &'static str,
+        example: String,
+    },
+    #[error("symbol {got:?} in {input:?} is not in {venue}'s form: {form}")]
+    BadSymbol {
+        input: String,
+        venue: &'static str,
+        got: String,
+        form: &'static str,
+    },
+    #[error("{kind} is not available on {venue}.{market} in {input:?}: {why}")]
+    NotOffered {
+        input: String,
+        venue: &'static str,
+        market: &'static str,
+        kind: &'static str,
+        why: &'static str,
+    },
+    #[error("channel {channel} is private and no credentials are configured for {venue}.{market}: set the key and secret environment variables named in the config")]
+    NoCredentials {
+        channel: String,
+        venue: &'static str,
+        market: &'static str,
+    },
+    #[error("channel {channel} is not bound")]
+    NotBound { channel: String },
+}
+
+/// The venue's symbol form, for messages and validation.
+pub fn symbol_form(venue: Venue) -> &'static str {
+    match venue {
+        Venue::Mexc => "upper-case base and quote with no separator, e.g. BTCUSDT",
+        Venue::Gateio => "upper-case BASE_QUOTE with an underscore, e.g. BTC_USDT",
+    }
+}
+
+/// True if `s` is a well-formed symbol for `venue` (it may still be unknown to the venue).
+pub fn valid_symbol(venue: Venue, s: &str) -> bool {
+    let upper_alnum = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 20
+            && p.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    match venue {
+        Venue::Mexc => upper_alnum(s),
+        Venue::Gateio => match s.split_once('_') {
+            Some((base, quote)) => upper_alnum(base) && upper_alnum(quote),
+            None => false,
+        },
+    }
+}
+
+fn example_symbol(venue: Venue) -> &'static str {
+    match venue {
+        Venue::Mexc => "BTCUSDT",
+        Venue::Gateio => "BTC_USDT",
+    }
+}
+
+impl Channel {
+    /// Parse and validate a channel name.
+    pub fn parse(input: &str) -> Result<Channel, ChannelError> {
+        let owned = || input.to_string();
+        let mut parts = input.splitn(4, '.');
+        let (Some(v), Some(m), Some(k)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(ChannelError::Malformed { input: owned() });
+        };
+        let symbol = parts.next();
+        if v.is_empty() || m.is_empty() || k.is_empty() || symbol == Some("") {
+            return Err(ChannelError::Malformed { input: owned() });
+        }
+        let venue = Venue::parse(v).ok_or_else(|| ChannelError::UnknownVenue {
+            input: owned(),
+            got: v.to_string(),
+        })?;
+        let expected_markets = match venue {
+            Venue::Mexc => "spot",
+            Venue::Gateio => "spot or futures",
+        };
+        let market = match (venue, Market::parse(m)) {
+            (Venue::Mexc, Some(Market::Spot)) => Market::Spot,
+            (Venue::Gateio, Some(mk)) => mk,
+            _ => {
+                return Err(ChannelError::UnknownMarket {
+                    input: owned(),
+                    venue: venue.as_str(),
+                    got: m.to_string(),
+                    expected: expected_markets,
+                })
+            }
+        };
+        let kind = Kind::parse(k).ok_or_else(|| ChannelError::UnknownKind {
+            input: owned(),
+            got: k.to_string(),
+        })?;
+        let prefix = format!("{}.{}.{}", venue.as_str(), market.as_str(), kind.as_str());
+        if kind.is_private() {
+            if symbol.is_some() {
+                return Err(ChannelError::SymbolNotAllowed {
+                    input: owned(),
+                    kind: kind.as_str(),
+                    example: prefix,
+                });
+            }
+            if kind == Kind::Positions && market == Market::Spot {
+                return Err(ChannelError::NotOffered {
+                    input: owned(),
+                    venue: venue.as_str(),
+                    market: market.as_str(),
+                    kind: kind.as_str(),
+                    why: "positions exist on futures only (gateio.futures.positions)",
+                });
+            }
+        } else {
+            let Some(sym) = symbol else {
+                return Err(ChannelError::SymbolRequired {
+                    input: owned(),
+                    kind: kind.as_str(),
+                    example: format!("{prefix}.{}", example_symbol(venue)),
+                });
+            };
+            if !valid_symbol(venue, sym) {
+                return Err(ChannelError::BadSymbol {
+                    input: owned(),
+                    venue: venue.as_str(),
+                    got: sym.to_string(),
+                    form: symbol_form(venue),
+                });
+            }
+        }
+        Ok(Channel {
+            venue,
+            market,
+            kind,
+            symbol: symbol.map(str::to_string),
+        })
+    }
+}
+
+impl std::str::FromStr for Channel {
+    type Err = ChannelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Channel::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_examples() {
+        for s in [
+            "gateio.spot.orderbook.BTC_USDT",
+            "gateio.futures.bbo.BTC_USDT",
+            "mexc.spot.trades.BTCUSDT",
+            "gateio.futures.positions",
+            "mexc.spot.orders",
+            "gateio.spot.ticker.ETH_USDT",
+            "gateio.spot.fills",
+            "mexc.spot.balances",
+        ] {
+            let c = Channel::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(c.to_string(), s, "round trip");
+        }
+        let c = Channel::parse("gateio.futures.bbo.BTC_USDT").unwrap();
+        assert_eq!(
+            (c.venue, c.market, c.kind, c.symbol.as_deref()),
+            (Venue::Gateio, Market::Futures, Kind::Bbo, Some("BTC_USDT"))
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_wrong_part() {
+        let cases: &[(&str, &str)] = &[
+            ("", "malformed"),
+            ("gateio.spot", "malformed"),
+            ("gateio..orderbook.BTC_USDT", "malformed"),
+            ("gateio.spot.orderbook.", "malformed"),
+            ("binance.spot.trades.BTCUSDT", "unknown venue \"binance\""),
+            ("mexc.futures.trades.BTCUSDT", "expected spot"),
+            ("gateio.margin.trades.BTC_USDT", "expected spot or futures"),
+            ("gateio.spot.depth.BTC_USDT", "unknown kind \"depth\""),
+            ("gateio.spot.orderbook", "needs a symbol"),
+            ("mexc.spot.orders.BTCUSDT", "takes no symbol"),
+            ("gateio.spot.trades.BTCUSDT", "BTC_USDT"),
+            ("gateio.spot.trades.btc_usdt", "upper-case"),
+            ("mexc.spot.trades.BTC_USDT", "no separator"),
+            ("mexc.spot.positions", "futures only"),
+        ];
+        for (input, needle) in cases {
+            let err = Channel::parse(input).expect_err(input).to_string();
+            assert!(err.contains(needle), "{input:?}: {err:?} lacks {needle:?}");
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Configuration for `cexfeed run --config FILE.toml`: plain structs with documented defaults,
+//! parsed with serde (unknown keys refused) and checked by [`Config::validate`], whose errors
+//! name the key and the problem. See `cexfeed.example.toml` for every key.
+
+use crate::channel::{symbol_form, valid_symbol, Kind};
+use crate::types::{Market, Venue};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// How a feed thread waits for socket readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitMode {
+    /// Poll with a zero timeout forever (lowest latency; burns the core). Production default.
+    #[default]
+    Spin,
+    /// Zero-timeout poll, then `sched_yield`.
+    Yield,
+    /// Poll with a timeout (tests, CI, machines with fewer cores than spinning threads).
+    Block,
+}
+
+impl WaitMode {
+    pub fn parse(s: &str) -> Option<WaitMode> {
+        match s {
+            "spin" => Some(WaitMode::Spin),
+            "yield" => Some(WaitMode::Yield),
+            "block" => Some(WaitMode::Block),
+            _ => None,
+        }
+    }
+
+    /// `spin` where there are cores for every spinning thread, `block` otherwise.
+    pub fn default_for_cores(spinning_threads: usize) -> WaitMode {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        if cores > spinning_threads {
+            WaitMode::Spin
+        } else {
+            WaitMode::Block
+        }
+    }
+}
+
+/// Gate.io book source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GateBookChannel {
+    /// `*.obu` (Order Book V2): self-snapshotting, resubscribe on gap.
+    #[default]
+    Obu,
+    /// `*.order_book_update` bridged with a REST snapshot.
+    OrderBookUpdate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Runtime {
+    /// Wait strategy of every feed thread.
+    pub wait: WaitMode,
+    /// Core the strategy / consumer thread is pinned to, if any.
+    pub strategy_core: Option<usize>,
+    /// Events per consumer ring (power of two not required).
+    pub ring_capacity: usize,
+    /// Pooled top-N book slots per consumer.
+    pub book_pool: usize,
+    /// Levels per side copied into pooled book slots.
+    pub top_n: usize,
+    /// Levels per side an authoritative book holds (snapshot depth).
+    pub book_depth: usize,
+    /// Deltas buffered while a snapshot is in flight.
+    pub sync_buffer: usize,
+    /// No data for this long on a subscribed connection marks its books stale and reconnects.
+    pub idle_timeout_ms: u64,
+    /// Largest WebSocket message accepted; larger is refused and the connection reconnects.
+    pub max_message_bytes: usize,
+    /// Kernel receive buffer (SO_RCVBUF); 0 leaves the OS default.
+    pub so_rcvbuf: usize,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            wait: WaitMode::Spin,
+            strategy_core: None,
+            ring_capacity: 65_536,
+            book_pool: 256,
+            top_n: 20,
+            book_depth: 5_000,
+            sync_buffer: 1_024,
+            idle_timeout_ms: 30_000,
+            max_message_bytes: 4 << 20,
+            so_rcvbuf: 0,
+        }
+    }
+}
+
+/// One venue + market connection set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub venue: String,
+    pub market: String,
+    /// Venue-native symbols (`BTCUSDT` on MEXC, `BTC_USDT` on Gate.io).
+    pub symbols: Vec<String>,
+    /// Kinds to bind for every symbol (public) or once (private): orderbook, trades, bbo, ticker,
+    /// orders, fills, balances, positions.
+    #[serde(default = "default_kinds")]
+    pub channels: Vec<String>,
+    /// Override of the public WebSocket URL (testnet, loopback venue, proxy).
+    pub ws_url: Option<String>,
+    /// Override of the REST base URL.
+    pub rest_url: Option<String>,
+    /// Extra CA certificate (PEM) trusted in addition to the web PKI roots (loopback venue, proxy).
+    pub ca_file: Option<PathBuf>,
+    /// Core this feed's thread is pinned to.
+    pub core: Option<usize>,
+    /// Gate.io: `obu` (default) or `order_book_update`.
+    #[serde(default)]
+    pub book_channel: GateBookChannel,
+    /// Gate.io obu depth (50 or 400) / order_book_update level (20, 50, 100); MEXC snapshot limit.
+    pub depth: Option<u32>,
+    /// Update interval: MEXC `10ms`/`100ms`, Gate.io `20ms`/`100ms`.
+    pub interval: Option<String>,
+    /// Names of the environment variables holding the API key and secret (private channels).
+    pub api_key_env: Option<String>,
+    pub api_secret_env: Option<String>,
+    /// Gate.io futures numeric user id for private payloads.
+    pub user_id: Option<u64>,
+}
+
+fn default_kinds() -> Vec<String> {
+    ["orderbook", "trades", "bbo"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seconds to run; 0 or absent = until interrupted.
+    #[serde(default)]
+    pub duration_s: u64,
+    /// Where to write the JSON report (and `.hgrm` files beside it).
+    pub report: Option<PathBuf>,
+    #[serde(default)]
+    pub runtime: Runtime,
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// A feed after validation: enums instead of strings.
+#[derive(Debug, Clone)]
+pub struct ResolvedFeed {
+    pub venue: Venue,
+    pub market: Market,
+    pub kinds: Vec<Kind>,
+    pub raw: FeedConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Check every value; the error names the key (`feed[1].symbols[0]`) and the problem.
+    pub fn validate(&self) -> Result<Vec<ResolvedFeed>, ConfigError> {
+        let rt = &self.runtime;
+        let positive = [
+            ("runtime.ring_capacity", rt.ring_capacity),
+            ("runtime.book_pool", rt.book_pool),
+            ("runtime.top_n", rt.top_n),
+            ("runtime.book_depth", rt.book_depth),
+            ("runtime.sync_buffer", rt.sync_buffer),
+            ("runtime.max_message_bytes", rt.max_message_bytes),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        if rt.top_n > rt.book_depth {
+            return Err(invalid(
+                "runtime.top_n",
+                format!("{} exceeds runtime.book_depth {}", rt.top_n, rt.book_depth),
+            ));
+        }
+        if rt.idle_timeout_ms < 100 {
+            return Err(invalid("runtime.idle_timeout_ms", "must be at least 100"));
+        }
+        if self.feeds.is_empty() {
+            return Err(invalid("feed", "at least one [[feed]] table is required"));
+        }
+        let mut out = Vec::new();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let k = |name: &str| format!("feed[{i}].{name}");
+            let venue = Venue::parse(&f.venue).ok_or_else(|| {
+                invalid(
+                    k("venue"),
+                    format!("{:?}: expected mexc or gateio", f.venue),
+                )
+            })?;
+            let market = Market::parse(&f.market).ok_or_else(|| {
+                invalid(
+                    k("market"),
+                    format!("{:?}: expected spot or futures", f.market),
+                )
+            })?;
+            if venue == Venue::Mexc && market != Market::Spot {
+                return Err(invalid(k("market"), "mexc supports spot only"));
+            }
+            if f.symbols.is_empty()
+                && f.channels
+                    .iter()
+                    .any(|c| Kind::parse(c).is_some_and(|k| !k.is_private()))
+            {
+                return Err(invalid(
+                    k("symbols"),
+                    "public channels need at least one symbol",
+                ));
+            }
+            for (j, s) in f.symbols.iter().enumerate() {
+                if !valid_symbol(venue, s) {
+                    return Err(invalid(
+                        format!("feed[{i}].symbols[{j}]"),
+                        format!(
+                            "{s:?} is not in {}'s form: {}",
+                            venue.as_str(),
+                            symbol_form(venue)
+                        ),
+                    ));
+                }
+            }
+            let mut kinds = Vec::new();
+            for (j, c) in f.channels.iter().enumerate() {
+                let kind = Kind::parse(c).ok_or_else(|| {
+                    invalid(
+                        format!("feed[{i}].channels[{j}]"),
+                        format!("{c:?}: expected orderbook, trades, bbo, ticker, orders, fills, balances or positions"),
+                    )
+                })?;
+                if kind == Kind::Positions && market == Market::Spot {
+                    return Err(invalid(
+                        format!("feed[{i}].channels[{j}]"),
+                        "positions exist on futures only",
+                    ));
+                }
+                if kind.is_private() && (f.api_key_env.is_none() || f.api_secret_env.is_none()) {
+                    return Err(invalid(
+                        k("api_key_env"),
+                        format!("private channel {c:?} needs api_key_env and api_secret_env"),
+                    ));
+                }
+                if kind.is_private()
+                    && venue == Venue::Gateio
+                    && market == Market::Futures
+                    && f.user_id.is_none()
+                {
+                    return Err(invalid(
+                        k("user_id"),
+                        "gateio futures private channels need the numeric user_id",
+                    ));
+                }
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            for (key, url, schemes) in [
+                ("ws_url", &f.ws_url, ["ws://", "wss://"]),
+                ("rest_url", &f.rest_url, ["http://", "https://"]),
+            ] {
+                if let Some(u) = url {
+                    if !schemes.iter().any(|s| u.starts_with(s)) {
+                        return Err(invalid(
+                            k(key),
+                            format!("{u:?} must start with {} or {}", schemes[0], schemes[1]),
+                        ));
+                    }
+                }
+            }
+            if let Some(ca) = &f.ca_file {
+                if !ca.exists() {
+                    return Err(invalid(
+                        k("ca_file"),
+                        format!("{} does not exist", ca.display()),
+                    ));
+                }
+            }
+            if let Some(iv) = &f.interval {
+                let ok = match venue {
+                    Venue::Mexc => iv == "10ms" || iv == "100ms",
+                    Venue::Gateio => iv == "20ms" || iv == "100ms",
+                };
+                if !ok {
+                    return Err(invalid(
+                        k("interval"),
+                        format!("{iv:?}: mexc takes 10ms or 100ms, gateio 20ms or 100ms"),
+                    ));
+                }
+            }
+            if let Some(d) = f.depth {
+                let ok = match (venue, f.book_channel) {
+                    (Venue::Mexc, _) => (1..=5000).contains(&d),
+                    (Venue::Gateio, GateBookChannel::Obu) => d == 50 || d == 400,
+                    (Venue::Gateio, GateBookChannel::OrderBookUpdate) => matches!(d, 20 | 50 | 100),
+                };
+                if !ok {
+                    return Err(invalid(k("depth"), format!("{d} is not offered (mexc 1..=5000; gateio obu 50|400; order_book_update 20|50|100)")));
+                }
+            }
+            if let Some(core) = f.core {
+                let cores = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1);
+                if core >= cores {
+                    return Err(invalid(
+                        k("core"),
+                        format!("core {core} does not exist (this machine has {cores})"),
+                    ));
+                }
+            }
+            out.push(ResolvedFeed {
+                venue,
+                market,
+                kinds,
+                raw: f.clone(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(toml: &str) -> String {
+        match Config::from_toml(toml, "t.toml") {
+            Err(e) => e.to_string(),
+            Ok(c) => c
+                .validate()
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string()),
+        }
+    }
+
+    #[test]
+    fn sample_config_in_repo_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cexfeed.example.toml");
+        let cfg = Config::load(&path).unwrap();
+        let feeds = cfg.validate().unwrap();
+        assert_eq!(feeds.len(), 3);
+    }
+
+    #[test]
+    fn errors_name_key_and_problem() {
+        let base = "[[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\n";
+        assert_eq!(err_of(base), "");
+        let cases = [
+            (base.replace("gateio", "kraken"), "feed[0].venue"),
+            (base.replace("spot", "margin"), "feed[0].market"),
+            (base.replace("BTC_USDT", "btcusdt"), "feed[0].symbols[0]"),
+            (
+                format!("{base}channels = [\"depth\"]\n"),
+                "feed[0].channels[0]",
+            ),
+            (
+                format!("{base}channels = [\"orders\"]\n"),
+                "feed[0].api_key_env",
+            ),
+            (format!("{base}ws_url = \"http://x\"\n"), "feed[0].ws_url"),
+            (format!("{base}depth = 7\n"), "feed[0].depth"),
+            (format!("{base}bogus = 1\n"), "unknown field `bogus`"),
+            (
+                format!("[runtime]\nring_capacity = 0\n{base}"),
+                "runtime.ring_capacity",
+            ),
+            (format!("[runtime]\nwait = \"sleep\"\n{base}"), "wait"),
+            (String::from("duration_s = 5\n"), "at least one [[feed]]"),
+        ];
+        for (toml, needle) in cases {
+            let e = err_of(&toml);
+            assert!(e.contains(needle), "{toml:?} -> {e:?} lacks {needle:?}");
+        }
+    }
+}
