@@ -25,6 +25,7 @@ pub mod exchange;
 pub mod jsonl;
 pub mod metrics;
 pub mod net;
+pub mod report;
 pub mod ring;
 pub mod secret;
 pub mod types;
