@@ -345,3 +345,106 @@ mod tests {
         assert_eq!(e["error"], "bad \"x\"");
     }
 }
+
+/// One frame read from `cexfeed decode`'s input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFrame<'a> {
+    /// A JSON value (text frame), exactly as it appeared.
+    Json(&'a [u8]),
+    /// A binary frame given as a hex string.
+    Binary(Vec<u8>),
+    /// Something that is neither: the reason.
+    Bad(String),
+}
+
+/// Split decode input into frames: JSON values separated by whitespace (pretty-printed values
+/// spanning lines are fine) and, for MEXC, binary frames as one hex string per line.
+pub fn split_frames(input: &[u8]) -> Vec<InputFrame<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = input.len();
+    while i < n {
+        let c = input[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'{' || c == b'[' {
+            // Scan one balanced value, string-aware.
+            let start = i;
+            let mut depth = 0usize;
+            let mut in_str = false;
+            let mut esc = false;
+            let mut end = None;
+            while i < n {
+                let b = input[i];
+                if in_str {
+                    if esc {
+                        esc = false;
+                    } else if b == b'\\' {
+                        esc = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_str = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(i + 1);
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                i += 1;
+            }
+            match end {
+                Some(e) => out.push(InputFrame::Json(&input[start..e])),
+                None => out.push(InputFrame::Bad(
+                    "unterminated JSON value at end of input".to_string(),
+                )),
+            }
+            continue;
+        }
+        // A bare token up to the end of the line: hex, or garbage.
+        let start = i;
+        while i < n && input[i] != b'\n' {
+            i += 1;
+        }
+        let tok = input[start..i].trim_ascii();
+        match hex::decode(tok) {
+            Ok(bytes) => out.push(InputFrame::Binary(bytes)),
+            Err(_) => {
+                let shown: String = String::from_utf8_lossy(&tok[..tok.len().min(40)]).into_owned();
+                out.push(InputFrame::Bad(format!(
+                    "neither a JSON value nor a hex-encoded binary frame: {shown:?}"
+                )));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn splits_json_values_hex_lines_and_garbage() {
+        let input =
+            b"{\"a\":\"}{\\\"\"}\n\n{\n  \"b\": [1, {\"c\": 2}]\n}\n0A0b\nzz\n[1]\n{\"open\":";
+        let f = split_frames(input);
+        assert_eq!(f.len(), 6, "{f:?}");
+        assert_eq!(f[0], InputFrame::Json(b"{\"a\":\"}{\\\"\"}"));
+        assert!(matches!(f[1], InputFrame::Json(v) if v.ends_with(b"}\n}")));
+        assert_eq!(f[2], InputFrame::Binary(vec![0x0a, 0x0b]));
+        assert!(matches!(&f[3], InputFrame::Bad(r) if r.contains("zz")));
+        assert_eq!(f[4], InputFrame::Json(b"[1]"));
+        assert!(matches!(&f[5], InputFrame::Bad(r) if r.contains("unterminated")));
+    }
+}
