@@ -441,7 +441,7 @@ mod split_tests {
         let f = split_frames(input);
         assert_eq!(f.len(), 6, "{f:?}");
         assert_eq!(f[0], InputFrame::Json(b"{\"a\":\"}{\\\"\"}"));
-        assert!(matches!(f[1], InputFrame::Json(v) if v.ends_with(b"}\n}")));
+        assert!(matches!(f[1], InputFrame::Json(v) if v.ends_with(b"]\n}")));
         assert_eq!(f[2], InputFrame::Binary(vec![0x0a, 0x0b]));
         assert!(matches!(&f[3], InputFrame::Bad(r) if r.contains("zz")));
         assert_eq!(f[4], InputFrame::Json(b"[1]"));
