@@ -216,14 +216,82 @@ fn opt_utf8<'a>(name: &'static str, b: &'a [u8]) -> Result<Option<&'a str>, Deco
     }
 }
 
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Fast path for the plain decimal text MEXC sends (`84270.01`, `0.00638700`): unsigned,
+/// `digits[.digits]`, at most 19 bytes, no more fractional digits than `decimals`. `None`
+/// means "not this simple shape" and the caller falls back to the exact general parser
+/// (`Px::parse`/`Qty::parse`), which also produces the error. Whenever this returns `Some`, it
+/// equals the general parser's result (unit test `fast_path_equals_general_parser`).
+#[inline(always)]
+pub(crate) fn fast_fixed(s: &[u8], decimals: u32) -> Option<i64> {
+    let n = s.len();
+    if n == 0 || n > 19 {
+        return None;
+    }
+    let mut mant: u64 = 0;
+    let mut i = 0;
+    while i < n {
+        let d = s[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        // At most 19 digits: < 10^19 < 2^64, no overflow.
+        mant = mant * 10 + d as u64;
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut frac = 0usize;
+    if i < n {
+        if s[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        let start = i;
+        while i < n {
+            let d = s[i].wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            mant = mant * 10 + d as u64;
+            i += 1;
+        }
+        frac = i - start;
+        if frac == 0 || frac > decimals as usize {
+            return None;
+        }
+    }
+    let v = mant.checked_mul(POW10[decimals as usize - frac])?;
+    if v > i64::MAX as u64 {
+        return None;
+    }
+    Some(v as i64)
+}
+
 #[inline(always)]
 fn px(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
-    Px::parse(b).map_err(|e| DecodeError::Number(name, e))
+    match fast_fixed(b, Px::DECIMALS) {
+        Some(v) => Ok(Px(v)),
+        None => Px::parse(b).map_err(|e| DecodeError::Number(name, e)),
+    }
 }
 
 #[inline(always)]
 fn qty(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
-    Qty::parse(b).map_err(|e| DecodeError::Number(name, e))
+    match fast_fixed(b, Qty::DECIMALS) {
+        Some(v) => Ok(Qty(v)),
+        None => Qty::parse(b).map_err(|e| DecodeError::Number(name, e)),
+    }
 }
 
 #[inline]
@@ -487,6 +555,20 @@ fn emit_account<S: Sink>(
 
 #[inline(always)]
 fn walk_level(item: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
+    // Fast path for the canonical encoding `0A <len> price 12 <len> quantity` (short strings,
+    // nothing else): exactly what the generic walk below would return for these bytes.
+    if let [0x0a, lp, rest @ ..] = item {
+        let lp = *lp as usize;
+        if lp < 0x80 {
+            if let Some((p, rest)) = rest.split_at_checked(lp) {
+                if let [0x12, lq, q @ ..] = rest {
+                    if (*lq as usize) == q.len() && *lq < 0x80 {
+                        return Ok((p, q));
+                    }
+                }
+            }
+        }
+    }
     let mut f = Fields::new(item);
     let (mut p, mut q): (&[u8], &[u8]) = (&[], &[]);
     while let Some((no, w)) = f.next_field()? {
@@ -1171,6 +1253,97 @@ mod tests {
         assert_eq!(truncate_frac(b"1e-9", 8), b"1e-9");
         assert_eq!(px_trunc("f", b"0.0003998377369698171"), Ok(Px(3_998_377)));
         assert_eq!(qty_trunc("f", b"-1.123456789"), Ok(Qty(-112_345_678)));
+    }
+
+    #[test]
+    fn fast_path_equals_general_parser() {
+        let cases: &[&[u8]] = &[
+            b"84270.01",
+            b"0.00638700",
+            b"0",
+            b"00.5",
+            b"1.",
+            b".5",
+            b"1e3",
+            b"-1",
+            b"+1",
+            b"0.00000000001",
+            b"0.000000001",
+            b"9223372036854775807",
+            b"922337203.6854775807",
+            b"922337203.6854775808",
+            b"92233720368.54775807",
+            b"92233720368.54775808",
+            b"1234567890123456789",
+            b"1..2",
+            b"1.2.3",
+            b"",
+            b"abc",
+            b"12a",
+            b"1.0000000000",
+        ];
+        for c in cases {
+            if let Some(v) = fast_fixed(c, Px::DECIMALS) {
+                assert_eq!(Px::parse(c), Ok(Px(v)), "{}", String::from_utf8_lossy(c));
+            }
+            if let Some(v) = fast_fixed(c, Qty::DECIMALS) {
+                assert_eq!(Qty::parse(c), Ok(Qty(v)), "{}", String::from_utf8_lossy(c));
+            }
+            // Through the wrappers: identical to the general parser, errors included.
+            assert_eq!(
+                px("p", c),
+                Px::parse(c).map_err(|e| DecodeError::Number("p", e))
+            );
+            assert_eq!(
+                qty("q", c),
+                Qty::parse(c).map_err(|e| DecodeError::Number("q", e))
+            );
+        }
+        assert_eq!(fast_fixed(b"84270.01", 10), Some(842_700_100_000_000));
+    }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn fast_path_matches_on_random_text(s in "[0-9.]{0,21}|[0-9]{1,12}\\.[0-9]{0,12}") {
+                let b = s.as_bytes();
+                prop_assert_eq!(px("p", b), Px::parse(b).map_err(|e| DecodeError::Number("p", e)));
+                prop_assert_eq!(qty("q", b), Qty::parse(b).map_err(|e| DecodeError::Number("q", e)));
+            }
+
+            #[test]
+            fn fast_path_matches_on_bytes(b in proptest::collection::vec(any::<u8>(), 0..22)) {
+                prop_assert_eq!(px("p", &b), Px::parse(&b).map_err(|e| DecodeError::Number("p", e)));
+            }
+
+            #[test]
+            fn level_fast_path_matches_generic_walk(p in "[0-9.]{0,130}", q in "[0-9.]{0,130}", extra in proptest::collection::vec(any::<u8>(), 0..3)) {
+                use prost::Message;
+                let mut item = super::super::wire::DepthItem { price: p, quantity: q }.encode_to_vec();
+                item.extend_from_slice(&extra);
+                let fast = walk_level(&item);
+                let mut f = Fields::new(&item);
+                let mut slow: Result<(&[u8], &[u8]), DecodeError> = Ok((&[], &[]));
+                loop {
+                    match f.next_field() {
+                        Ok(Some((1, Wire::Len(b)))) => { if let Ok(s) = &mut slow { s.0 = b } }
+                        Ok(Some((2, Wire::Len(b)))) => { if let Ok(s) = &mut slow { s.1 = b } }
+                        Ok(Some((1 | 2, _))) => { slow = Err(DecodeError::WrongType("x")); break }
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(e) => { slow = Err(e); break }
+                    }
+                }
+                match (fast, slow) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                    (Err(_), Err(_)) => {}
+                    (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
+                }
+            }
+        }
     }
 
     #[test]
