@@ -278,8 +278,109 @@ pub(crate) fn fast_fixed(s: &[u8], decimals: u32) -> Option<i64> {
     Some(v as i64)
 }
 
+/// Eight ASCII digits (first digit in the lowest byte) → their value, without branches.
+#[inline(always)]
+fn swar8(chunk: u64) -> u64 {
+    let mut v = chunk.wrapping_sub(0x3030_3030_3030_3030);
+    v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    ((v & 0x0000_00ff_0000_00ff)
+        .wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((v >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32))))
+        >> 32
+}
+
+/// Whether all eight bytes are ASCII digits.
+#[inline(always)]
+fn all_digits8(chunk: u64) -> bool {
+    ((chunk & 0xf0f0_f0f0_f0f0_f0f0)
+        | ((chunk.wrapping_add(0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0) >> 4))
+        == 0x3333_3333_3333_3333
+}
+
+const ZEROS8: u64 = 0x3030_3030_3030_3030;
+
+/// SWAR fast path: `d{1,8}(.d{1,8})?`, at most 16 bytes → value × 10⁸ (exact). `None` for any
+/// other shape (the caller falls back). Two independent 8-digit conversions, no per-digit
+/// branches.
+#[inline(always)]
+fn swar_e8(s: &[u8]) -> Option<u64> {
+    let n = s.len();
+    // Load the 4..=16 bytes with two overlapping fixed-size reads (no byte copy into a stack
+    // buffer: that costs a store-forwarding stall); bytes past `n` are zero.
+    let x: u128 = if (8..=16).contains(&n) {
+        let (Ok(lo), Ok(tail)) = (
+            <[u8; 8]>::try_from(&s[..8]),
+            <[u8; 8]>::try_from(&s[n - 8..]),
+        ) else {
+            return None;
+        };
+        let hi = if n == 8 {
+            0
+        } else {
+            u64::from_le_bytes(tail) >> (8 * (16 - n) as u32)
+        };
+        u64::from_le_bytes(lo) as u128 | (hi as u128) << 64
+    } else if (4..8).contains(&n) {
+        let (Ok(lo), Ok(tail)) = (
+            <[u8; 4]>::try_from(&s[..4]),
+            <[u8; 4]>::try_from(&s[n - 4..]),
+        ) else {
+            return None;
+        };
+        let hi = (u32::from_le_bytes(tail) as u64) >> (8 * (8 - n) as u32);
+        (u32::from_le_bytes(lo) as u64 | hi << 32) as u128
+    } else {
+        return None;
+    };
+    // Index of the first '.', or n when there is none.
+    let dots = {
+        let t = x ^ 0x2e2e_2e2e_2e2e_2e2e_2e2e_2e2e_2e2e_2e2e; // '.' bytes become 0
+        let hi = 0x8080_8080_8080_8080_8080_8080_8080_8080u128;
+        let lo = 0x0101_0101_0101_0101_0101_0101_0101_0101u128;
+        t.wrapping_sub(lo) & !t & hi
+    };
+    let d = if dots == 0 {
+        n
+    } else {
+        (dots.trailing_zeros() / 8) as usize
+    };
+    if d == 0 || d > 8 || d > n {
+        return None;
+    }
+    let m = if d == n { 0 } else { n - d - 1 };
+    if d < n && (m == 0 || m > 8) {
+        return None;
+    }
+    // Integer digits right-aligned in 8 bytes, '0'-filled on the left (low bytes).
+    let int_bits = (x as u64) & (u64::MAX >> (8 * (8 - d) as u32));
+    let int_chunk = if d == 8 {
+        int_bits
+    } else {
+        (int_bits << (8 * (8 - d) as u32)) | (ZEROS8 >> (8 * d as u32))
+    };
+    // Fraction digits left-aligned, '0'-filled on the right (high bytes).
+    let frac_bits = if m == 0 {
+        0
+    } else {
+        ((x >> (8 * (d + 1) as u32)) as u64) & (u64::MAX >> (8 * (8 - m) as u32))
+    };
+    let frac_chunk = if m == 8 {
+        frac_bits
+    } else {
+        frac_bits | (ZEROS8 << (8 * m as u32))
+    };
+    if !(all_digits8(int_chunk) && all_digits8(frac_chunk)) {
+        return None;
+    }
+    Some(swar8(int_chunk) * 100_000_000 + swar8(frac_chunk))
+}
+
 #[inline(always)]
 fn px(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
+    if let Some(v) = swar_e8(b) {
+        // < 10^16, × 100 < 10^18: fits.
+        return Ok(Px((v * 100) as i64));
+    }
     match fast_fixed(b, Px::DECIMALS) {
         Some(v) => Ok(Px(v)),
         None => Px::parse(b).map_err(|e| DecodeError::Number(name, e)),
@@ -288,6 +389,9 @@ fn px(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
 
 #[inline(always)]
 fn qty(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
+    if let Some(v) = swar_e8(b) {
+        return Ok(Qty(v as i64));
+    }
     match fast_fixed(b, Qty::DECIMALS) {
         Some(v) => Ok(Qty(v)),
         None => Qty::parse(b).map_err(|e| DecodeError::Number(name, e)),
@@ -1302,11 +1406,71 @@ mod tests {
         assert_eq!(fast_fixed(b"84270.01", 10), Some(842_700_100_000_000));
     }
 
+    #[test]
+    fn swar_shapes_equal_general_parser() {
+        // Every (integer digits, fraction digits) shape around the 8+8 SWAR window, with and
+        // without a dot, digits varied; plus a non-digit planted at every position.
+        let digits = b"9081726354";
+        for d in 0..=10usize {
+            for m in 0..=10usize {
+                for dot in [true, false] {
+                    if !dot && m > 0 {
+                        continue;
+                    }
+                    let mut s = Vec::new();
+                    for i in 0..d {
+                        s.push(digits[(i * 7 + m) % 10]);
+                    }
+                    if dot {
+                        s.push(b'.');
+                    }
+                    for i in 0..m {
+                        s.push(digits[(i * 3 + d) % 10]);
+                    }
+                    let want_p = Px::parse(&s).map_err(|e| DecodeError::Number("p", e));
+                    let want_q = Qty::parse(&s).map_err(|e| DecodeError::Number("q", e));
+                    assert_eq!(px("p", &s), want_p, "{}", String::from_utf8_lossy(&s));
+                    assert_eq!(qty("q", &s), want_q, "{}", String::from_utf8_lossy(&s));
+                    for pos in 0..s.len() {
+                        for bad in [b'/', b':', b'.', b'e', b'-', 0u8, 0xae, b' '] {
+                            let mut t = s.clone();
+                            t[pos] = bad;
+                            assert_eq!(
+                                px("p", &t),
+                                Px::parse(&t).map_err(|e| DecodeError::Number("p", e)),
+                                "{:?}",
+                                t
+                            );
+                            assert_eq!(
+                                qty("q", &t),
+                                Qty::parse(&t).map_err(|e| DecodeError::Number("q", e)),
+                                "{:?}",
+                                t
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(swar_e8(b"84270.01"), Some(8_427_001_000_000));
+        assert_eq!(swar_e8(b"0.00638700"), Some(638_700));
+        assert_eq!(swar_e8(b"12345678.12345678"), None, "17 bytes");
+    }
+
     mod prop {
         use super::super::*;
         use proptest::prelude::*;
 
         proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn swar_window_matches(s in "[0-9]{1,9}(\\.[0-9]{0,9})?") {
+                let b = s.as_bytes();
+                prop_assert_eq!(px("p", b), Px::parse(b).map_err(|e| DecodeError::Number("p", e)));
+                prop_assert_eq!(qty("q", b), Qty::parse(b).map_err(|e| DecodeError::Number("q", e)));
+            }
+
             #[test]
             fn fast_path_matches_on_random_text(s in "[0-9.]{0,21}|[0-9]{1,12}\\.[0-9]{0,12}") {
                 let b = s.as_bytes();
