@@ -10,7 +10,6 @@
 //! `mexc_captures`: the walker on the real captured frames.
 
 #[path = "../tests/mexc_util/mod.rs"]
-#[allow(dead_code)]
 mod mexc_util;
 
 use std::hint::black_box;

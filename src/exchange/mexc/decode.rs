@@ -664,11 +664,9 @@ fn walk_level(item: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
     if let [0x0a, lp, rest @ ..] = item {
         let lp = *lp as usize;
         if lp < 0x80 {
-            if let Some((p, rest)) = rest.split_at_checked(lp) {
-                if let [0x12, lq, q @ ..] = rest {
-                    if (*lq as usize) == q.len() && *lq < 0x80 {
-                        return Ok((p, q));
-                    }
+            if let Some((p, [0x12, lq, q @ ..])) = rest.split_at_checked(lp) {
+                if (*lq as usize) == q.len() && *lq < 0x80 {
+                    return Ok((p, q));
                 }
             }
         }

@@ -33,6 +33,7 @@ pub struct PushDataV3ApiWrapper {
 }
 
 /// `oneof body` of the wrapper.
+#[allow(clippy::large_enum_variant)] // reference types: shape follows the schema, not the heap
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum Body {
     #[prost(message, tag = "301")]
