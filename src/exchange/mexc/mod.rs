@@ -7,6 +7,7 @@
 //! | `walk.rs` | allocation-free, bounds-checked protobuf field walker |
 //! | `decode.rs` | [`MexcDecoder`]: binary pushes (walker) and text control frames → [`crate::event`] |
 //! | `control.rs` | JSON control scanner, [`ack_matches`] |
+//! | `encode.rs` | binary push writers (loopback venue, replay, tests), the decoder's inverse |
 //! | `wire.rs` | prost reference types of the push schema (tests, bench baseline) |
 //! | `rest.rs` | REST depth snapshot → [`DepthSnapshot`] |
 //! | `auth.rs` | HMAC-SHA256 signing, listen-key requests and responses, [`MexcApiError`] |
@@ -17,6 +18,7 @@
 mod auth;
 mod control;
 mod decode;
+mod encode;
 mod rest;
 mod subscribe;
 mod urls;
@@ -34,6 +36,9 @@ pub use control::{ack_matches, REJECT_PREFIX};
 pub use decode::{
     body, body_kind, liquidity, order_status, order_type, trade_side, MexcDecoder,
     CONTROL_TEXT_CAPACITY,
+};
+pub use encode::{
+    write_aggre_book_ticker, write_aggre_deals, write_aggre_depth, write_limit_depth, DealOut,
 };
 pub use rest::{parse_depth_snapshot, DepthSnapshot};
 pub use subscribe::{
