@@ -228,9 +228,11 @@ mod tests {
     use crate::event::{BboMsg, BookMsg, Sink, TradeMsg};
     use crate::exchange::mexc::MexcDecoder;
 
+    type BookSeen = (bool, u64, u64, Vec<Level>, Vec<Level>, Option<i64>);
+
     #[derive(Default)]
     struct Last {
-        book: Option<(bool, u64, u64, Vec<Level>, Vec<Level>, Option<i64>)>,
+        book: Option<BookSeen>,
         trades: Vec<(Px, Qty, Side, String, Option<i64>)>,
         bbo: Option<(Px, Qty, Px, Qty, Option<u64>)>,
     }
