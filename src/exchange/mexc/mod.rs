@@ -42,7 +42,8 @@ pub use encode::{
 };
 pub use rest::{parse_depth_snapshot, DepthSnapshot};
 pub use subscribe::{
-    write_ping, write_subscribe, write_unsubscribe, OutboundLimiter, PING_REQUEST,
+    write_ping, write_subscribe, write_unsubscribe, AckOutcome, OutboundLimiter, PendingRequest,
+    SubscriptionTracker, PING_REQUEST,
 };
 pub use urls::{
     aggre_book_ticker_channel, aggre_deals_channel, aggre_depth_channel, depth_snapshot_path,

@@ -122,6 +122,116 @@ impl OutboundLimiter {
     }
 }
 
+/// One in-flight `SUBSCRIPTION`/`UNSUBSCRIPTION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    pub id: u64,
+    pub channels: Vec<String>,
+    pub sent_ns: u64,
+}
+
+/// What a control frame meant for the in-flight requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// `msg` echoed exactly the request's channels.
+    Confirmed(PendingRequest),
+    /// `Not Subscribed successfully! [...]` (code 0) or a non-zero code for this request.
+    Rejected(PendingRequest),
+    /// Not an ack/rejection, or no in-flight request matches (e.g. an ack for other channels).
+    Unmatched,
+}
+
+/// Sans-IO bookkeeping of subscription requests (cold path): record what was sent, feed every
+/// control message, poll for timeouts with the caller's monotonic `now_ns`. Acks are matched by
+/// request id when the server echoes a non-zero one, otherwise by channel set
+/// ([`super::ack_matches`]); a rejection is matched by the channel list in its brackets.
+#[derive(Debug, Default, Clone)]
+pub struct SubscriptionTracker {
+    pending: Vec<PendingRequest>,
+}
+
+impl SubscriptionTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record a request just written with [`write_subscribe`]/[`write_unsubscribe`].
+    pub fn on_sent(&mut self, id: u64, channels: &[&str], now_ns: u64) {
+        self.pending.push(PendingRequest {
+            id,
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            sent_ns: now_ns,
+        });
+    }
+
+    /// Requests still waiting for an answer.
+    pub fn pending(&self) -> &[PendingRequest] {
+        &self.pending
+    }
+
+    fn take(&mut self, i: usize) -> PendingRequest {
+        self.pending.remove(i)
+    }
+
+    fn find(&self, id: Option<u64>, chs: Option<&str>) -> Option<usize> {
+        if let Some(id) = id.filter(|&i| i != 0) {
+            if let Some(i) = self.pending.iter().position(|p| p.id == id) {
+                return Some(i);
+            }
+        }
+        let chs = chs?;
+        self.pending.iter().position(|p| {
+            let v: Vec<&str> = p.channels.iter().map(String::as_str).collect();
+            super::ack_matches(chs, &v)
+        })
+    }
+
+    /// Feed a decoded control message.
+    pub fn on_control(&mut self, m: &crate::event::ControlMsg<'_>) -> AckOutcome {
+        use crate::event::ControlKind;
+        match m.kind {
+            ControlKind::Ack => {
+                let Some(msg) = m.message else {
+                    return AckOutcome::Unmatched;
+                };
+                // By id first, but only a channel-set match confirms.
+                if let Some(id) = m.req_id.filter(|&i| i != 0) {
+                    if let Some(i) = self.pending.iter().position(|p| p.id == id) {
+                        let v: Vec<&str> = self.pending[i]
+                            .channels
+                            .iter()
+                            .map(String::as_str)
+                            .collect();
+                        return if super::ack_matches(msg, &v) {
+                            AckOutcome::Confirmed(self.take(i))
+                        } else {
+                            AckOutcome::Rejected(self.take(i))
+                        };
+                    }
+                }
+                match self.find(None, Some(msg)) {
+                    Some(i) => AckOutcome::Confirmed(self.take(i)),
+                    None => AckOutcome::Unmatched,
+                }
+            }
+            ControlKind::Rejected | ControlKind::Error => match self.find(m.req_id, m.channel) {
+                Some(i) => AckOutcome::Rejected(self.take(i)),
+                None => AckOutcome::Unmatched,
+            },
+            ControlKind::Pong => AckOutcome::Unmatched,
+        }
+    }
+
+    /// The oldest request unanswered for `timeout_ns` or more, removed.
+    pub fn poll_timeout(&mut self, now_ns: u64, timeout_ns: u64) -> Option<PendingRequest> {
+        let i = self
+            .pending
+            .iter()
+            .position(|p| now_ns.saturating_sub(p.sent_ns) >= timeout_ns)?;
+        Some(self.take(i))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +259,50 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(write_subscribe(&mut buf, &[a], 3)).unwrap();
         assert_eq!(v["params"][0], a);
+    }
+
+    #[test]
+    fn tracker_matches_acks_rejections_and_timeouts() {
+        use crate::event::{ControlKind, ControlMsg};
+        let ctl = |kind, channel, message, req_id| ControlMsg {
+            kind,
+            channel,
+            event: None,
+            message,
+            req_id,
+            code: Some(0),
+            payload0: None,
+        };
+        let a = "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT";
+        let b = "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT";
+        let mut t = SubscriptionTracker::new();
+        t.on_sent(1, &[a], 10);
+        t.on_sent(2, &[a, b], 20);
+        // Server echoes id 0: matched by channel set.
+        let ab = format!("{b},{a}");
+        match t.on_control(&ctl(ControlKind::Ack, Some(&ab), Some(&ab), Some(0))) {
+            AckOutcome::Confirmed(p) => assert_eq!(p.id, 2),
+            o => panic!("{o:?}"),
+        }
+        // Ack with the right id but the wrong channels is a failure.
+        t.on_sent(3, &[b], 30);
+        assert!(matches!(
+            t.on_control(&ctl(ControlKind::Ack, Some(a), Some(a), Some(3))),
+            AckOutcome::Rejected(PendingRequest { id: 3, .. })
+        ));
+        assert_eq!(
+            t.on_control(&ctl(ControlKind::Pong, None, Some("PONG"), Some(0))),
+            AckOutcome::Unmatched
+        );
+        let rej = format!("Not Subscribed successfully! [{a}].  Reason： Blocked! ");
+        match t.on_control(&ctl(ControlKind::Rejected, Some(a), Some(&rej), Some(0))) {
+            AckOutcome::Rejected(p) => assert_eq!(p.id, 1),
+            o => panic!("{o:?}"),
+        }
+        assert!(t.pending().is_empty());
+        t.on_sent(4, &[a], 100);
+        assert_eq!(t.poll_timeout(150, 100), None);
+        assert_eq!(t.poll_timeout(200, 100).map(|p| p.id), Some(4));
     }
 
     #[test]
