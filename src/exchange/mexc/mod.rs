@@ -42,8 +42,9 @@ pub use encode::{
 };
 pub use rest::{parse_depth_snapshot, DepthSnapshot};
 pub use subscribe::{
-    write_ping, write_subscribe, write_unsubscribe, AckOutcome, OutboundLimiter, PendingRequest,
-    SubscriptionTracker, PING_REQUEST,
+    parse_client_request, write_ack, write_blocked, write_ping, write_subscribe, write_unsubscribe,
+    AckOutcome, ClientRequest, OutboundLimiter, PendingRequest, RequestMethod, SubscriptionTracker,
+    PING_REQUEST, PONG_REPLY,
 };
 pub use urls::{
     aggre_book_ticker_channel, aggre_deals_channel, aggre_depth_channel, depth_snapshot_path,

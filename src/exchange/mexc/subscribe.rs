@@ -9,6 +9,11 @@ pub const PING_REQUEST: &str = r#"{"method":"PING"}"#;
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    push_escaped(out, s);
+    out.push(b'"');
+}
+
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
     for &c in s.as_bytes() {
         match c {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -22,7 +27,6 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
             _ => out.push(c),
         }
     }
-    out.push(b'"');
 }
 
 fn push_u64(out: &mut Vec<u8>, mut v: u64) {
@@ -232,6 +236,99 @@ impl SubscriptionTracker {
     }
 }
 
+/// Method of a client request (matched in any letter case: some clients send `"ping"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestMethod {
+    Subscription,
+    Unsubscription,
+    Ping,
+    Other,
+}
+
+/// A client → server request as the server side (loopback venue) sees it. Cold path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    pub method: RequestMethod,
+    pub params: Vec<String>,
+    /// Echo this in the ack (`0` when absent).
+    pub id: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawRequest {
+    method: Option<String>,
+    #[serde(default)]
+    params: Vec<serde_json::Value>,
+    id: Option<serde_json::Value>,
+}
+
+/// Parse a client text frame: `{"method":"SUBSCRIPTION","params":[...],"id":N}`,
+/// `UNSUBSCRIPTION`, `{"method":"PING"}` (any letter case). Non-string params are ignored.
+pub fn parse_client_request(frame: &[u8]) -> Result<ClientRequest, crate::event::DecodeError> {
+    use crate::event::DecodeError;
+    let r: RawRequest = serde_json::from_slice(frame).map_err(|_| DecodeError::Malformed)?;
+    let m = r.method.ok_or(DecodeError::MissingField("method"))?;
+    let method = if m.eq_ignore_ascii_case("SUBSCRIPTION") {
+        RequestMethod::Subscription
+    } else if m.eq_ignore_ascii_case("UNSUBSCRIPTION") {
+        RequestMethod::Unsubscription
+    } else if m.eq_ignore_ascii_case("PING") {
+        RequestMethod::Ping
+    } else {
+        RequestMethod::Other
+    };
+    let id = match r.id {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    Ok(ClientRequest {
+        method,
+        params: r
+            .params
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        id,
+    })
+}
+
+/// The server's answer to `PING`: `{"id":0,"code":0,"msg":"PONG"}`.
+pub const PONG_REPLY: &str = r#"{"id":0,"code":0,"msg":"PONG"}"#;
+
+/// Server-side ack text: `{"id":N,"code":0,"msg":"<channels comma-joined>"}` (loopback venue).
+pub fn write_ack<'b>(out: &'b mut Vec<u8>, id: u64, channels: &[&str]) -> &'b str {
+    out.clear();
+    out.extend_from_slice(b"{\"id\":");
+    push_u64(out, id);
+    out.extend_from_slice(b",\"code\":0,\"msg\":\"");
+    for (i, ch) in channels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_escaped(out, ch);
+    }
+    out.extend_from_slice(b"\"}");
+    std::str::from_utf8(out).unwrap_or("")
+}
+
+/// Server-side refusal text, byte-exact to MEXC's (code 0, full-width colon, double space,
+/// trailing space): `Not Subscribed successfully! [<chs>].  Reason： Blocked! `.
+pub fn write_blocked<'b>(out: &'b mut Vec<u8>, id: u64, channels: &[&str]) -> &'b str {
+    out.clear();
+    out.extend_from_slice(b"{\"id\":");
+    push_u64(out, id);
+    out.extend_from_slice(b",\"code\":0,\"msg\":\"Not Subscribed successfully! [");
+    for (i, ch) in channels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_escaped(out, ch);
+    }
+    out.extend_from_slice("].  Reason： Blocked! \"}".as_bytes());
+    std::str::from_utf8(out).unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +400,52 @@ mod tests {
         t.on_sent(4, &[a], 100);
         assert_eq!(t.poll_timeout(150, 100), None);
         assert_eq!(t.poll_timeout(200, 100).map(|p| p.id), Some(4));
+    }
+
+    #[test]
+    fn server_side_request_parsing_and_replies() {
+        let r = parse_client_request(br#"{"method":"ping"}"#).unwrap();
+        assert_eq!((r.method, r.id), (RequestMethod::Ping, None));
+        let mut buf = Vec::new();
+        let a = "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT";
+        let r = parse_client_request(write_subscribe(&mut buf, &[a, "x"], 9).as_bytes()).unwrap();
+        assert_eq!(r.method, RequestMethod::Subscription);
+        assert_eq!(r.params, vec![a.to_string(), "x".to_string()]);
+        assert_eq!(r.id, Some(9));
+        let r =
+            parse_client_request(br#"{"method":"UNSUBSCRIPTION","params":[],"id":"4"}"#).unwrap();
+        assert_eq!((r.method, r.id), (RequestMethod::Unsubscription, Some(4)));
+        assert!(parse_client_request(b"{}").is_err());
+        assert!(parse_client_request(b"nope").is_err());
+        // Replies decode back to what they claim.
+        let mut dec = crate::exchange::mexc::MexcDecoder::new(1);
+        #[derive(Default)]
+        struct C(Vec<(crate::event::ControlKind, Option<String>, Option<String>)>);
+        impl crate::event::Sink for C {
+            fn control(&mut self, m: &crate::event::ControlMsg<'_>) {
+                self.0.push((
+                    m.kind,
+                    m.channel.map(str::to_string),
+                    m.message.map(str::to_string),
+                ));
+            }
+        }
+        let mut c = C::default();
+        dec.decode_text(write_ack(&mut buf, 9, &[a, "y"]).as_bytes(), &mut c)
+            .unwrap();
+        dec.decode_text(write_blocked(&mut buf, 0, &[a, "y"]).as_bytes(), &mut c)
+            .unwrap();
+        dec.decode_text(PONG_REPLY.as_bytes(), &mut c).unwrap();
+        use crate::event::ControlKind::*;
+        let ay = format!("{a},y");
+        assert_eq!(c.0[0], (Ack, Some(ay.clone()), Some(ay.clone())));
+        assert_eq!(c.0[1].0, Rejected);
+        assert_eq!(c.0[1].1.as_deref(), Some(ay.as_str()));
+        assert_eq!(
+            c.0[1].2.as_deref(),
+            Some(format!("Not Subscribed successfully! [{ay}].  Reason： Blocked! ").as_str())
+        );
+        assert_eq!(c.0[2].0, Pong);
     }
 
     #[test]
