@@ -156,6 +156,39 @@ fn decoding_allocates_nothing_per_message() {
 }
 
 #[test]
+fn writers_and_requests_allocate_nothing_once_sized() {
+    use cexfeed::exchange::mexc::*;
+    use cexfeed::types::{Px, Qty, Side};
+    let levels: Vec<Level> = (0..20)
+        .map(|i| Level::new(Px(842_700_000_000_000 + i * 100_000_000), Qty(1_000 + i)))
+        .collect();
+    let deals = [DealOut {
+        px: Px(842_700_000_000_000),
+        qty: Qty(99_829),
+        side: Side::Sell,
+        time_ms: 1790281246176,
+        trade_id: "731901896985399296X0_731901896985399297X0",
+    }];
+    let mut out = Vec::with_capacity(8192);
+    let mut dec = MexcDecoder::new(64);
+    let mut sink = Fold::default();
+    let ch = "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT";
+    ARMED.with(|a| a.set(true));
+    for i in 0..1000u64 {
+        write_aggre_depth(&mut out, ch, "BTCUSDT", 1, i, i + 1, &levels, &levels, 0);
+        dec.decode_binary(&out, &mut sink).unwrap();
+        write_aggre_deals(&mut out, ch, "BTCUSDT", 1, &deals);
+        dec.decode_binary(&out, &mut sink).unwrap();
+        write_subscribe(&mut out, &[ch, ch], i);
+        write_ack(&mut out, i, &[ch]);
+        write_ping(&mut out);
+    }
+    ARMED.with(|a| a.set(false));
+    assert_eq!(allocs(), 0);
+    assert_eq!(sink.n, 2000);
+}
+
+#[test]
 fn the_counter_counts() {
     ARMED.with(|a| a.set(true));
     let before = allocs();
