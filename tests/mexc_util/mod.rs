@@ -1,0 +1,499 @@
+//! Shared helpers of the `mexc_*` integration tests: an owning event collector and fixture
+//! loaders. Not a test target itself (directory module).
+#![allow(dead_code)]
+
+use cexfeed::event::*;
+use cexfeed::types::{Px, Qty, Side};
+
+/// An owned copy of one decoded event, comparable across decoding paths.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ev {
+    Book {
+        symbol: String,
+        snapshot: bool,
+        seq_first: u64,
+        seq_last: u64,
+        bids: Vec<Level>,
+        asks: Vec<Level>,
+        ts: Option<i64>,
+    },
+    Trade {
+        symbol: String,
+        px: Px,
+        qty: Qty,
+        side: Side,
+        trade_id: String,
+        ts: Option<i64>,
+    },
+    Bbo {
+        symbol: String,
+        bid_px: Px,
+        bid_qty: Qty,
+        ask_px: Px,
+        ask_qty: Qty,
+        seq: Option<u64>,
+        ts: Option<i64>,
+    },
+    Ticker {
+        symbol: String,
+        last: Option<Px>,
+        ts: Option<i64>,
+    },
+    Order {
+        symbol: String,
+        order_id: String,
+        client_id: Option<String>,
+        side: Side,
+        order_type: OrderType,
+        px: Px,
+        qty: Qty,
+        filled: Qty,
+        remaining: Qty,
+        avg_px: Px,
+        status: OrderStatus,
+        ts_create: Option<i64>,
+        ts_update: Option<i64>,
+    },
+    Fill {
+        symbol: String,
+        trade_id: String,
+        order_id: String,
+        client_id: Option<String>,
+        px: Px,
+        qty: Qty,
+        side: Side,
+        liquidity: Liquidity,
+        fee: Px,
+        fee_currency: Option<String>,
+        ts: Option<i64>,
+    },
+    Balance {
+        asset: String,
+        available: Qty,
+        locked: Qty,
+        total: Option<Qty>,
+        change: Option<Qty>,
+        reason: Option<String>,
+        ts: Option<i64>,
+    },
+    Control {
+        kind: ControlKind,
+        channel: Option<String>,
+        message: Option<String>,
+        req_id: Option<u64>,
+        code: Option<i64>,
+    },
+}
+
+#[derive(Default, Debug)]
+pub struct Collect(pub Vec<Ev>);
+
+fn s(x: &str) -> String {
+    x.to_string()
+}
+
+impl Sink for Collect {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.0.push(Ev::Book {
+            symbol: s(m.symbol),
+            snapshot: m.snapshot,
+            seq_first: m.seq_first,
+            seq_last: m.seq_last,
+            bids: m.bids.to_vec(),
+            asks: m.asks.to_vec(),
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn trade(&mut self, m: &TradeMsg<'_>) {
+        self.0.push(Ev::Trade {
+            symbol: s(m.symbol),
+            px: m.px,
+            qty: m.qty,
+            side: m.side,
+            trade_id: m.trade_id.to_string(),
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn bbo(&mut self, m: &BboMsg<'_>) {
+        self.0.push(Ev::Bbo {
+            symbol: s(m.symbol),
+            bid_px: m.bid_px,
+            bid_qty: m.bid_qty,
+            ask_px: m.ask_px,
+            ask_qty: m.ask_qty,
+            seq: m.seq,
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn ticker(&mut self, m: &TickerMsg<'_>) {
+        self.0.push(Ev::Ticker {
+            symbol: s(m.symbol),
+            last: m.last,
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn order(&mut self, m: &OrderMsg<'_>) {
+        self.0.push(Ev::Order {
+            symbol: s(m.symbol),
+            order_id: m.order_id.to_string(),
+            client_id: m.client_id.map(s),
+            side: m.side,
+            order_type: m.order_type,
+            px: m.px,
+            qty: m.qty,
+            filled: m.filled,
+            remaining: m.remaining,
+            avg_px: m.avg_px,
+            status: m.status,
+            ts_create: m.ts_create_ms,
+            ts_update: m.ts_update_ms,
+        })
+    }
+    fn fill(&mut self, m: &FillMsg<'_>) {
+        self.0.push(Ev::Fill {
+            symbol: s(m.symbol),
+            trade_id: m.trade_id.to_string(),
+            order_id: m.order_id.to_string(),
+            client_id: m.client_id.map(s),
+            px: m.px,
+            qty: m.qty,
+            side: m.side,
+            liquidity: m.liquidity,
+            fee: m.fee,
+            fee_currency: m.fee_currency.map(s),
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn balance(&mut self, m: &BalanceMsg<'_>) {
+        self.0.push(Ev::Balance {
+            asset: s(m.asset),
+            available: m.available,
+            locked: m.locked,
+            total: m.total,
+            change: m.change,
+            reason: m.reason.map(s),
+            ts: m.ts_exchange_ms,
+        })
+    }
+    fn control(&mut self, m: &ControlMsg<'_>) {
+        self.0.push(Ev::Control {
+            kind: m.kind,
+            channel: m.channel.map(s),
+            message: m.message.map(s),
+            req_id: m.req_id,
+            code: m.code,
+        })
+    }
+}
+
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A `.frame.hex` fixture decoded to bytes.
+pub fn hex_fixture(name: &str) -> Vec<u8> {
+    let t = String::from_utf8(fixture(name)).unwrap();
+    hex::decode(t.trim()).unwrap()
+}
+
+/// Every JSON value of a fixture file (values separated by blank lines).
+pub fn json_values(name: &str) -> Vec<serde_json::Value> {
+    let t = fixture(name);
+    serde_json::Deserializer::from_slice(&t)
+        .into_iter::<serde_json::Value>()
+        .map(|v| v.unwrap())
+        .collect()
+}
+
+/// The real binary frames published as fixtures.
+pub const BINARY_FIXTURES: [&str; 5] = [
+    "mexc_spot_aggre_bookticker.frame",
+    "mexc_spot_aggre_deals.frame",
+    "mexc_spot_aggre_deals.frame2",
+    "mexc_spot_limit_depth.frame",
+    "mexc_spot_kline.frame",
+];
+
+pub fn px(s: &str) -> Px {
+    Px::parse(s.as_bytes()).unwrap()
+}
+pub fn qty(s: &str) -> Qty {
+    Qty::parse(s.as_bytes()).unwrap()
+}
+pub fn lv(p: &str, q: &str) -> Level {
+    Level::new(px(p), qty(q))
+}
+
+// ------------------------------------------------------------------------------------------
+// Frames encoded with the prost reference types, for bodies with no published binary sample.
+
+use cexfeed::exchange::mexc::wire::{self, Body, PushDataV3ApiWrapper};
+use prost::Message;
+
+fn wrapper(
+    channel: &str,
+    symbol: Option<&str>,
+    send: Option<i64>,
+    body: Body,
+) -> PushDataV3ApiWrapper {
+    PushDataV3ApiWrapper {
+        channel: channel.to_string(),
+        symbol: symbol.map(str::to_string),
+        symbol_id: None,
+        create_time: None,
+        send_time: send,
+        body: Some(body),
+    }
+}
+
+pub fn item(p: &str, q: &str) -> wire::DepthItem {
+    wire::DepthItem {
+        price: p.into(),
+        quantity: q.into(),
+    }
+}
+
+/// mexc_spot_aggre_depth.msgtodict.json (hummingbot): BTCUSDC 17521975448 → 17521975455.
+pub fn aggre_depth_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDC",
+        Some("BTCUSDC"),
+        Some(1755973885809),
+        Body::PublicAggreDepths(wire::PublicAggreDepthsV3Api {
+            asks: vec![item("115198.74", "0.068865")],
+            bids: vec![item("114838.84", "0.000101")],
+            event_type: "spot@public.aggre.depth.v3.api.pb@100ms".into(),
+            from_version: "17521975448".into(),
+            to_version: "17521975455".into(),
+            last_order_create_time: 0,
+        }),
+    )
+}
+
+/// mexc_spot_aggre_depth.doc.txt: empty asks, one bid deleted with quantity "0.00000000".
+pub fn aggre_depth_doc_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT",
+        Some("BTCUSDT"),
+        Some(1736411507002),
+        Body::PublicAggreDepths(wire::PublicAggreDepthsV3Api {
+            asks: vec![],
+            bids: vec![item("92877.58", "0.00000000")],
+            event_type: "spot@public.aggre.depth.v3.api.pb@100ms".into(),
+            from_version: "10589632359".into(),
+            to_version: "10589632359".into(),
+            last_order_create_time: 0,
+        }),
+    )
+}
+
+/// mexc_spot_private_orders.doc.txt.
+pub fn private_orders_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@private.orders.v3.api.pb",
+        Some("MXUSDT"),
+        Some(1736417034281),
+        Body::PrivateOrders(wire::PrivateOrdersV3Api {
+            id: "C02__505979017439002624115".into(),
+            price: "3.5121".into(),
+            quantity: "1".into(),
+            amount: "0".into(),
+            avg_price: "3.6962".into(),
+            order_type: 5,
+            trade_type: 2,
+            remain_amount: "0".into(),
+            remain_quantity: "0".into(),
+            last_deal_quantity: Some("1".into()),
+            cumulative_quantity: "1".into(),
+            cumulative_amount: "3.6962".into(),
+            status: 2,
+            create_time: 1736417034259,
+            ..Default::default()
+        }),
+    )
+}
+
+/// mexc_spot_private_deals.doc.txt.
+pub fn private_deals_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@private.deals.v3.api.pb",
+        Some("MXUSDT"),
+        Some(1736417034332),
+        Body::PrivateDeals(wire::PrivateDealsV3Api {
+            price: "3.6962".into(),
+            quantity: "1".into(),
+            amount: "3.6962".into(),
+            trade_type: 2,
+            trade_id: "505979017439002624X1".into(),
+            order_id: "C02__505979017439002624115".into(),
+            fee_amount: "0.0003998377369698171".into(),
+            fee_currency: "MX".into(),
+            time: 1736417034280,
+            ..Default::default()
+        }),
+    )
+}
+
+/// mexc_spot_private_account.doc.txt (createTime + sendTime, no symbol).
+pub fn private_account_msg() -> PushDataV3ApiWrapper {
+    let mut w = wrapper(
+        "spot@private.account.v3.api.pb",
+        None,
+        Some(1736417034307),
+        Body::PrivateAccount(wire::PrivateAccountV3Api {
+            vcoin_name: "USDT".into(),
+            coin_id: "128f589271cb4951b03e71e6323eb7be".into(),
+            balance_amount: "21.94210356004384".into(),
+            balance_amount_change: "10".into(),
+            frozen_amount: "0".into(),
+            frozen_amount_change: "0".into(),
+            r#type: "CONTRACT_TRANSFER".into(),
+            time: 1736416910000,
+        }),
+    );
+    w.create_time = Some(1736417034305);
+    w
+}
+
+/// mexc_spot_bookticker_batch.doc.json.
+pub fn book_ticker_batch_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@public.bookTicker.batch.v3.api.pb@BTCUSDT",
+        Some("BTCUSDT"),
+        Some(1739503249114),
+        Body::PublicBookTickerBatch(wire::PublicBookTickerBatchV3Api {
+            items: vec![wire::PublicBookTickerV3Api {
+                bid_price: "96567.37".into(),
+                bid_quantity: "3.362925".into(),
+                ask_price: "96567.38".into(),
+                ask_quantity: "1.545255".into(),
+            }],
+            version: String::new(),
+            last_order_create_time: 0,
+        }),
+    )
+}
+
+fn mini(symbol: &str, price: &str) -> wire::PublicMiniTickerV3Api {
+    wire::PublicMiniTickerV3Api {
+        symbol: symbol.into(),
+        price: price.into(),
+        rate: "0.0766".into(),
+        high: "2.6299".into(),
+        ..Default::default()
+    }
+}
+
+/// mexc_spot_miniticker.doc.json, first value.
+pub fn mini_ticker_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@public.miniTicker.v3.api.pb@MXUSDT@UTC+8",
+        Some("MXUSDT"),
+        Some(1755076752201),
+        Body::PublicMiniTicker(mini("MXUSDT", "2.5174")),
+    )
+}
+
+/// mexc_spot_miniticker.doc.json, second value (no wrapper symbol).
+pub fn mini_tickers_msg() -> PushDataV3ApiWrapper {
+    wrapper(
+        "spot@public.miniTickers.v3.api.pb@UTC+8",
+        None,
+        Some(1755076614201),
+        Body::PublicMiniTickers(wire::PublicMiniTickersV3Api {
+            items: vec![
+                mini("METAUSDT", "0.055"),
+                mini("FCATUSDT", "0.0000031"),
+                mini("CRVETH", "0.00022592"),
+            ],
+        }),
+    )
+}
+
+/// A 20+20-level aggre depth frame (the benchmark's shape).
+pub fn aggre_depth_20_msg() -> PushDataV3ApiWrapper {
+    let asks = (0..20)
+        .map(|i| {
+            item(
+                &format!("84270.{:02}", i + 1),
+                &format!("0.{:08}", 1000 + i * 37),
+            )
+        })
+        .collect();
+    let bids = (0..20)
+        .map(|i| {
+            item(
+                &format!("84269.{:02}", 99 - i),
+                &format!("1.{:08}", 5000 + i * 91),
+            )
+        })
+        .collect();
+    wrapper(
+        "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT",
+        Some("BTCUSDT"),
+        Some(1790281247251),
+        Body::PublicAggreDepths(wire::PublicAggreDepthsV3Api {
+            asks,
+            bids,
+            event_type: "spot@public.aggre.depth.v3.api.pb@10ms".into(),
+            from_version: "82164155644".into(),
+            to_version: "82164155650".into(),
+            last_order_create_time: 1790281247239,
+        }),
+    )
+}
+
+pub fn encode(m: &PushDataV3ApiWrapper) -> Vec<u8> {
+    m.encode_to_vec()
+}
+
+/// Every frame the tests know: the five real captures and the prost-encoded ones.
+pub fn all_frames() -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = BINARY_FIXTURES
+        .iter()
+        .map(|n| (n.to_string(), fixture(&format!("{n}.bin"))))
+        .collect();
+    for (n, m) in [
+        ("aggre_depth", aggre_depth_msg()),
+        ("aggre_depth_doc", aggre_depth_doc_msg()),
+        ("aggre_depth_20", aggre_depth_20_msg()),
+        ("private_orders", private_orders_msg()),
+        ("private_deals", private_deals_msg()),
+        ("private_account", private_account_msg()),
+        ("book_ticker_batch", book_ticker_batch_msg()),
+        ("mini_ticker", mini_ticker_msg()),
+        ("mini_tickers", mini_tickers_msg()),
+    ] {
+        v.push((n.to_string(), encode(&m)));
+    }
+    v
+}
+
+/// Protobuf key bytes for (field, wire type).
+pub fn key(field: u32, wt: u8, out: &mut Vec<u8>) {
+    prost::encoding::encode_varint(((field as u64) << 3) | wt as u64, out);
+}
+
+/// Append a length-delimited field.
+pub fn put_len(field: u32, bytes: &[u8], out: &mut Vec<u8>) {
+    key(field, 2, out);
+    prost::encoding::encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// One unknown field of every skippable wire type (numbers chosen unused by the schema).
+pub fn unknown_fields(out: &mut Vec<u8>) {
+    key(90, 0, out);
+    prost::encoding::encode_varint(u64::MAX, out);
+    key(91, 1, out);
+    out.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    put_len(92, b"\xff\xfe not utf8 is fine in bytes", out);
+    key(93, 5, out);
+    out.extend_from_slice(&[9, 9, 9, 9]);
+}
