@@ -8,7 +8,6 @@
 use super::decode::levels;
 use super::tape::{Dec, Doc};
 use crate::event::{BookMsg, DecodeError, Level, Sink};
-use crate::types::Px;
 
 /// Alias kept for the integrator: REST decode errors are the hot-path [`DecodeError`].
 pub type RestError = DecodeError;
@@ -69,8 +68,18 @@ pub fn decode_rest_snapshot<S: Sink>(
 fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
     match d.dec(i) {
         Dec::Text(t) if t.contains(&b'.') => {
-            let p = Px::parse(t).ok()?;
-            Some((p.0 as i128 * 1000 / Px::SCALE as i128) as i64)
+            // seconds with a fraction: whole seconds × 1000 + the first three fraction digits
+            let dot = t.iter().position(|&c| c == b'.')?;
+            let secs = super::tape::parse_u64(&t[..dot])?;
+            let mut ms = 0u64;
+            for k in 0..3 {
+                let c = t.get(dot + 1 + k).copied().unwrap_or(b'0');
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                ms = ms * 10 + (c - b'0') as u64;
+            }
+            i64::try_from(secs.checked_mul(1000)?.checked_add(ms)?).ok()
         }
         Dec::Text(t) => super::tape::parse_ms(t),
         _ => None,
