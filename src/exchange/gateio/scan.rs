@@ -169,6 +169,7 @@ impl<'a> Cur<'a> {
         if b.get(i) == Some(&b'-') {
             i += 1;
         }
+        let int_start = i;
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
@@ -177,6 +178,10 @@ impl<'a> Cur<'a> {
                 }
             }
             _ => return None,
+        }
+        // Stay where simd-json is certain to accept: ≤ 19 integer digits (fits u64/i64).
+        if i - int_start > 19 {
+            return None;
         }
         if b.get(i) == Some(&b'.') {
             i += 1;
@@ -197,9 +202,13 @@ impl<'a> Cur<'a> {
             while matches!(b.get(i), Some(b'0'..=b'9')) {
                 i += 1;
             }
-            if i == d {
+            // Exponents beyond two digits may overflow f64, which simd-json refuses.
+            if i == d || i - d > 2 {
                 return None;
             }
+        }
+        if i - start > 40 {
+            return None;
         }
         self.i = i;
         Some(&b[start..i])
