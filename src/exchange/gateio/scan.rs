@@ -14,6 +14,28 @@ use super::tape::parse_ms;
 use crate::event::{BboMsg, BookMsg, IdRef, Level, Sink, TradeMsg};
 use crate::types::{Market, Px, Qty, Side};
 
+const POW10: [u64; 19] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+];
+
 pub(crate) enum Outcome {
     Done,
     Defer,
@@ -321,6 +343,60 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// Unsigned fixed-point value with `decimals` digits from a quoted decimal or a number
+    /// token. Fast path: a quoted `digits(.digits)?` with ≤ 18 digits and ≤ `decimals`
+    /// fraction digits is converted in the same pass that finds the closing quote. Everything
+    /// else goes through `parse_fixed` (the same function `Px::parse`/`Qty::parse` use), so the
+    /// result is identical either way. `None` on any parse failure (→ defer).
+    #[inline(always)]
+    fn fixed(&mut self, decimals: u32) -> R<i64> {
+        if self.peek()? == b'"' {
+            let b = self.b;
+            let mut j = self.i + 1;
+            let mut mant: u64 = 0;
+            let mut nd: u32 = 0;
+            let mut frac: i32 = -1;
+            loop {
+                let c = *b.get(j)?;
+                let d = c.wrapping_sub(b'0');
+                if d < 10 {
+                    mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+                    nd += 1;
+                    if frac >= 0 {
+                        frac += 1;
+                    }
+                } else if c == b'.' && frac < 0 {
+                    frac = 0;
+                } else if c == b'"' {
+                    break;
+                } else {
+                    return self.fixed_slow(decimals);
+                }
+                j += 1;
+            }
+            let f = frac.max(0) as u32;
+            let int_digits = nd - f;
+            if nd > 18 || int_digits == 0 || frac == 0 || f > decimals {
+                return self.fixed_slow(decimals);
+            }
+            let v = mant.checked_mul(POW10[(decimals - f) as usize])?;
+            if v > i64::MAX as u64 {
+                return None;
+            }
+            self.i = j + 1;
+            Some(v as i64)
+        } else {
+            let t = self.number()?;
+            crate::types::parse_fixed(t, decimals, false).ok()
+        }
+    }
+
+    #[cold]
+    fn fixed_slow(&mut self, decimals: u32) -> R<i64> {
+        let s = self.string()?;
+        crate::types::parse_fixed(self.slice(s), decimals, false).ok()
+    }
+
     /// Book levels `[["p","q"],…]` or `[{"p":…,"s":…},…]`.
     #[inline(always)]
     fn levels(&mut self, out: &mut Vec<Level>, max: usize) -> R<()> {
@@ -337,9 +413,9 @@ impl<'a> Cur<'a> {
             let (p, q) = match self.peek()? {
                 b'[' => {
                     self.i += 1;
-                    let p = self.dec()?;
+                    let p = self.fixed(Px::DECIMALS)?;
                     self.eat(b',')?;
-                    let q = self.dec()?;
+                    let q = self.fixed(Qty::DECIMALS)?;
                     self.eat(b']')?;
                     (p, q)
                 }
@@ -348,8 +424,8 @@ impl<'a> Cur<'a> {
                     let mut q = None;
                     self.object(|c, k| {
                         match k {
-                            b"p" => p = Some(c.dec()?),
-                            b"s" => q = Some(c.dec()?),
+                            b"p" => p = Some(c.fixed(Px::DECIMALS)?),
+                            b"s" => q = Some(c.fixed(Qty::DECIMALS)?),
                             _ => return None,
                         }
                         Some(())
@@ -358,9 +434,10 @@ impl<'a> Cur<'a> {
                 }
                 _ => return None,
             };
-            let px = Px::parse(p).ok()?;
-            let qty = Qty::parse(q).ok()?;
-            out.push(Level { px, qty });
+            out.push(Level {
+                px: Px(p),
+                qty: Qty(q),
+            });
             if !self.more(b']')? {
                 return Some(());
             }
