@@ -352,37 +352,30 @@ impl<'a> Cur<'a> {
     fn fixed(&mut self, decimals: u32) -> R<i64> {
         if self.peek()? == b'"' {
             let b = self.b;
-            let mut j = self.i + 1;
-            let mut mant: u64 = 0;
-            let mut nd: u32 = 0;
-            let mut frac: i32 = -1;
-            loop {
-                let c = *b.get(j)?;
-                let d = c.wrapping_sub(b'0');
-                if d < 10 {
-                    mant = mant.wrapping_mul(10).wrapping_add(d as u64);
-                    nd += 1;
-                    if frac >= 0 {
-                        frac += 1;
-                    }
-                } else if c == b'.' && frac < 0 {
-                    frac = 0;
-                } else if c == b'"' {
-                    break;
-                } else {
+            let (mant, n_int, j) = digit_run(b, self.i + 1, 0);
+            let (mant, n_frac, j) = if b.get(j) == Some(&b'.') {
+                let (m, n, j2) = digit_run(b, j + 1, mant);
+                if n == 0 {
                     return self.fixed_slow(decimals);
                 }
-                j += 1;
-            }
-            let f = frac.max(0) as u32;
-            let int_digits = nd - f;
-            if nd > 18 || int_digits == 0 || frac == 0 || f > decimals {
+                (m, n, j2)
+            } else {
+                (mant, 0, j)
+            };
+            if b.get(j) != Some(&b'"') || n_int == 0 || n_int + n_frac > 18 || n_frac > decimals {
                 return self.fixed_slow(decimals);
             }
-            let v = mant.checked_mul(POW10[(decimals - f) as usize])?;
-            if v > i64::MAX as u64 {
-                return None;
-            }
+            let scale = POW10[(decimals - n_frac) as usize];
+            let v = if n_int + decimals <= 18 {
+                // mant < 10^(n_int+n_frac), so the product is < 10^18: no overflow.
+                mant * scale
+            } else {
+                let v = mant.checked_mul(scale)?;
+                if v > i64::MAX as u64 {
+                    return None;
+                }
+                v
+            };
             self.i = j + 1;
             Some(v as i64)
         } else {
@@ -684,6 +677,40 @@ fn scan(frame: &[u8], lv: &mut Levels, sc: &mut Scratch) -> R<Parsed> {
     }
 }
 
+/// Accumulate a run of ASCII digits starting at `j` onto `mant`, two digits per step (halves
+/// the multiply-add dependency chain). Returns (mant, digits consumed, index after the run).
+/// `mant` wraps if the run is longer than 18 digits; callers reject that case by count.
+#[inline(always)]
+fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usize) {
+    let mut n = 0u32;
+    loop {
+        let d0 = match b.get(j) {
+            Some(&c) => c.wrapping_sub(b'0'),
+            None => break,
+        };
+        if d0 >= 10 {
+            break;
+        }
+        let d1 = match b.get(j + 1) {
+            Some(&c) => c.wrapping_sub(b'0'),
+            None => 255,
+        };
+        if d1 < 10 {
+            mant = mant
+                .wrapping_mul(100)
+                .wrapping_add(d0 as u64 * 10 + d1 as u64);
+            j += 2;
+            n += 2;
+        } else {
+            mant = mant.wrapping_mul(10).wrapping_add(d0 as u64);
+            j += 1;
+            n += 1;
+            break;
+        }
+    }
+    (mant, n, j)
+}
+
 #[inline]
 fn text(frame: &[u8], s: Span) -> R<&str> {
     std::str::from_utf8(&frame[s.start as usize..s.end as usize]).ok()
@@ -758,4 +785,86 @@ pub(crate) fn try_decode<S: Sink>(
         }
     }
     Outcome::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::parse_fixed;
+    use proptest::prelude::*;
+
+    fn fixed_of(text: &[u8], decimals: u32) -> Option<i64> {
+        let mut c = Cur { b: text, i: 0 };
+        let v = c.fixed(decimals)?;
+        // the whole token must have been consumed
+        assert_eq!(c.i, text.len(), "{:?}", String::from_utf8_lossy(text));
+        Some(v)
+    }
+
+    fn reference(text: &[u8], decimals: u32) -> Option<i64> {
+        let inner = if text.first() == Some(&b'"') {
+            let s = text.get(1..text.len().checked_sub(1)?)?;
+            if s.iter()
+                .any(|&c| c < 0x20 || c == b'\\' || c >= 0x80 || c == b'"')
+            {
+                return None;
+            }
+            s
+        } else {
+            text
+        };
+        parse_fixed(inner, decimals, false).ok()
+    }
+
+    #[test]
+    fn fixed_fast_path_edges_match_parse_fixed() {
+        let cases: &[&[u8]] = &[
+            b"\"0\"",
+            b"\"00.10\"",
+            b"\"1.\"",
+            b"\".5\"",
+            b"\"\"",
+            b"\"-1\"",
+            b"\"+1\"",
+            b"\"123456789012345678\"",
+            b"\"1234567890123456789\"",
+            b"\"92233720368.54775807\"",
+            b"\"92233720368.54775808\"",
+            b"\"922337203.6854775807\"",
+            b"\"922337203.6854775808\"",
+            b"\"0.0000000001\"",
+            b"\"0.00000000010\"",
+            b"\"0.00000000001\"",
+            b"\"1e5\"",
+            b"\"1.5E-3\"",
+            b"\"19137.740\"",
+            b"\"0.000000000000000000\"",
+            b"\"1.2.3\"",
+            b"\"104027.1\"",
+            b"\"509392\"",
+            b"12",
+            b"1.25e-05",
+            b"40000.4",
+            b"0",
+            b"-3",
+        ];
+        for &t in cases {
+            for dec in [8, 10] {
+                let want = reference(t, dec);
+                let mut c = Cur { b: t, i: 0 };
+                let got = c.fixed(dec);
+                assert_eq!(got, want, "{:?} dec {dec}", String::from_utf8_lossy(t));
+            }
+        }
+        assert_eq!(fixed_of(b"\"40000.4\"", 10), Some(400_004_000_000_000));
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_matches_parse_fixed(body in "[0-9.]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
+            let t = format!("\"{body}\"");
+            let mut c = Cur { b: t.as_bytes(), i: 0 };
+            prop_assert_eq!(c.fixed(dec), reference(t.as_bytes(), dec));
+        }
+    }
 }
