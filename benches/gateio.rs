@@ -1,9 +1,10 @@
 //! Gate.io decode benches (criterion). One group per frame, three decoders in each:
-//! * `scanner`      — the schema-specific byte scanner (`GateDecoder::decode_scan_only`);
-//! * `simd_json`    — simd-json's zero-allocation tape path over reused buffers, numbers re-read
-//!                    exactly from the frame text (`GateDecoder::decode_general`);
-//! * `serde_owned`  — the common approach: `serde_json` into owned structs with
-//!                    `Vec<(String, String)>` levels, then the same exact fixed-point parse.
+//! * `scanner`: the schema-specific byte scanner (`GateDecoder::decode_scan_only`);
+//! * `simd_json`: simd-json's zero-allocation tape path over reused buffers, numbers re-read
+//!   exactly from the frame text (`GateDecoder::decode_general`);
+//! * `serde_owned`: the common approach, `serde_json` into owned structs with
+//!   `Vec<(String, String)>` levels, then the same exact fixed-point parse.
+//!
 //! Plus `scanner+apply`: decode and apply into a simple sorted-`Vec` book (a stand-in for the
 //! integrator's book).
 //!

@@ -6,6 +6,7 @@
 //! * when the scanner takes a frame (`decode_scan_only` → true), the simd-json path returns
 //!   `Ok` and emits exactly the same messages;
 //! * when the scanner defers, it emitted nothing.
+//!
 //! Bounded: a few thousand cases in total (~1 s in a debug build).
 
 mod gateio_common;

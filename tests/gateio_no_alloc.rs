@@ -91,7 +91,7 @@ fn decode_allocates_nothing_after_warm_up() {
         GateDecoder::new(Market::Futures, 400),
     ];
     let mut sink = Sum::default();
-    let mut run = |decs: &mut [GateDecoder; 2], sink: &mut Sum| {
+    let run = |decs: &mut [GateDecoder; 2], sink: &mut Sum| {
         let mut errors = 0usize;
         for f in &frames {
             for d in decs.iter_mut() {

@@ -41,9 +41,10 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Best effort: overwrite the bytes before the allocation is released.
-        // SAFETY: zero bytes are valid UTF-8, so the String stays valid.
-        unsafe { self.0.as_bytes_mut() }.fill(0);
+        // Best effort: overwrite the bytes before the allocation is released (no unsafe).
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.fill(0);
+        std::hint::black_box(&bytes);
     }
 }
 

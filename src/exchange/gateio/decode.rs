@@ -778,3 +778,23 @@ fn ticker_one<S: Sink>(
     sink.ticker(&m);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<GateDecoder>();
+    }
+
+    #[test]
+    fn obu_symbol_strips_prefix_and_depth() {
+        assert_eq!(obu_symbol("ob.BTC_USDT.50"), "BTC_USDT");
+        assert_eq!(obu_symbol("ob.BTC_USDT.400"), "BTC_USDT");
+        assert_eq!(obu_symbol("ob.BTC_USDT"), "BTC_USDT");
+        assert_eq!(obu_symbol("ob.A.B.x"), "A.B.x");
+        assert_eq!(obu_symbol("BTC_USDT"), "BTC_USDT");
+    }
+}

@@ -683,11 +683,8 @@ fn scan(frame: &[u8], lv: &mut Levels, sc: &mut Scratch) -> R<Parsed> {
 #[inline(always)]
 fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usize) {
     let mut n = 0u32;
-    loop {
-        let d0 = match b.get(j) {
-            Some(&c) => c.wrapping_sub(b'0'),
-            None => break,
-        };
+    while let Some(&c) = b.get(j) {
+        let d0 = c.wrapping_sub(b'0');
         if d0 >= 10 {
             break;
         }
