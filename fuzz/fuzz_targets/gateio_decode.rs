@@ -41,13 +41,22 @@ impl Sink for Trace {
     }
 }
 
+thread_local! {
+    // One decoder per market, reused across inputs (as in production: scratch state carried
+    // from frame to frame must not change results).
+    static DECODERS: std::cell::RefCell<[GateDecoder; 2]> = std::cell::RefCell::new([
+        GateDecoder::new(Market::Spot, 64),
+        GateDecoder::new(Market::Futures, 64),
+    ]);
+}
+
 fuzz_target!(|data: &[u8]| {
-    let market = if data.first().is_some_and(|b| b & 1 == 1) {
-        Market::Futures
-    } else {
-        Market::Spot
-    };
-    let mut d = GateDecoder::new(market, 64);
+    let k = data.first().map_or(0, |b| (b & 1) as usize);
+    DECODERS.with(|d| check(&mut d.borrow_mut()[k], data));
+    let _ = cexfeed::exchange::gateio::decode_rest_snapshot(data, "X", 64, &mut Trace::default());
+});
+
+fn check(d: &mut GateDecoder, data: &[u8]) {
     let mut scan = Trace::default();
     let took = d.decode_scan_only(data, &mut scan);
     let mut general = Trace::default();
@@ -58,5 +67,4 @@ fuzz_target!(|data: &[u8]| {
     } else {
         assert!(scan.0.is_empty());
     }
-    let _ = cexfeed::exchange::gateio::decode_rest_snapshot(data, "X", 64, &mut Trace::default());
-});
+}
