@@ -1094,3 +1094,122 @@ fn malformed_and_limits_are_typed_errors() {
         Err(DecodeError::TooLarge)
     );
 }
+
+// ---- synthetic frames (shapes from protocols.md where no published example exists) ----------
+
+#[test]
+fn futures_order_cancel_partial_and_ioc_statuses() {
+    let mk = |status: &str, finish_as: &str, left: &str| {
+        format!(
+            r#"{{"channel":"futures.orders","event":"update","time_ms":1,"result":[{{"contract":"BTC_USDT","id":9,"size":"-10","left":"{left}","price":"100.5","fill_price":"100.5","status":"{status}","finish_as":"{finish_as}","tif":"ioc","update_time":77}}]}}"#
+        )
+    };
+    let status = |f: String| match one(F, f.as_bytes()) {
+        Ev::Order {
+            status,
+            side,
+            filled,
+            order_type,
+            ts_update,
+            ..
+        } => {
+            assert_eq!(side, Side::Sell);
+            assert_eq!(order_type, OrderType::Ioc);
+            assert_eq!(ts_update, Some(77));
+            (status, filled)
+        }
+        e => panic!("{e:?}"),
+    };
+    assert_eq!(
+        status(mk("finished", "cancelled", "-4")),
+        (OrderStatus::PartiallyCanceled, qty("6"))
+    );
+    assert_eq!(
+        status(mk("finished", "cancelled", "-10")),
+        (OrderStatus::Canceled, qty("0"))
+    );
+    assert_eq!(
+        status(mk("finished", "ioc", "-3")),
+        (OrderStatus::Expired, qty("7"))
+    );
+    assert_eq!(status(mk("open", "", "-10")), (OrderStatus::New, qty("0")));
+    assert_eq!(
+        status(mk("open", "", "-2")),
+        (OrderStatus::PartiallyFilled, qty("8"))
+    );
+}
+
+#[test]
+fn spot_order_finish_cancelled_after_partial_fill() {
+    let f = br#"{"channel":"spot.orders","event":"update","time_ms":1,"result":[{"id":"1","text":"-","currency_pair":"ETH_USDT","type":"market","side":"buy","amount":"2","price":"0","time_in_force":"ioc","left":"0.5","filled_amount":"1.5","avg_deal_price":"3000.123456789012","event":"finish","finish_as":"cancelled","update_time_ms":"5.5"}]}"#;
+    match one(S, f) {
+        Ev::Order {
+            status,
+            order_type,
+            client_id,
+            filled,
+            remaining,
+            avg_px,
+            ts_update,
+            ..
+        } => {
+            assert_eq!(status, OrderStatus::PartiallyCanceled);
+            assert_eq!(order_type, OrderType::Ioc);
+            assert_eq!(client_id, None);
+            assert_eq!((filled, remaining), (qty("1.5"), qty("0.5")));
+            // 12 fraction digits: a venue-computed average, truncated to 10
+            assert_eq!(avg_px, px("3000.1234567890"));
+            assert_eq!(ts_update, Some(5));
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn unsubscribe_ack_and_numeric_request_id() {
+    let f = br#"{"time":1,"time_ms":2,"id":42,"channel":"futures.order_book_update","event":"unsubscribe","payload":["BTC_USDT","100ms","100"],"error":null,"result":{"status":"success"}}"#;
+    assert_eq!(
+        one(F, f),
+        ctl(
+            ControlKind::Ack,
+            "futures.order_book_update",
+            Some("unsubscribe"),
+            Some(42),
+            None,
+            None,
+            Some("BTC_USDT")
+        )
+    );
+    let f = br#"{"request_id":"17","header":{"status":"200","channel":"futures.login","event":"api"},"data":{"result":{"uid":123}}}"#;
+    assert_eq!(
+        one(F, f),
+        ctl(
+            ControlKind::Ack,
+            "futures.login",
+            Some("api"),
+            Some(17),
+            None,
+            None,
+            Some("123")
+        )
+    );
+}
+
+#[test]
+fn legacy_futures_order_book_update_event_is_not_decoded() {
+    let f = br#"{"channel":"futures.order_book","event":"update","time_ms":1,"result":[{"p":"97.1","s":-100,"c":"BTC_USD","id":93973512}]}"#;
+    assert_eq!(decode(F, f).0, Err(DecodeError::UnknownChannel));
+}
+
+#[test]
+fn duplicate_keys_last_wins_on_both_paths() {
+    // The spot trades doc example repeats `id_market`; simd-json keeps both, the last wins.
+    let f = br#"{"channel":"spot.obu","result":{"s":"ob.BTC_USDT.50","U":1,"u":2,"b":[["1","1"]],"b":[["2","2"]],"u":3}}"#;
+    match one(S, f) {
+        Ev::Book { bids, seq_last, .. } => {
+            assert_eq!(bids, vec![lv("2", "2")]);
+            assert_eq!(seq_last, 3);
+        }
+        e => panic!("{e:?}"),
+    }
+}

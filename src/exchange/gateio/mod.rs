@@ -2,7 +2,7 @@
 //!
 //! * [`GateDecoder`] — every server frame → [`crate::event::Sink`], allocation-free after
 //!   construction (scanner for hot pushes, simd-json tape for the rest; numbers exact from text).
-//! * [`subscribe`] — request builders (subscribe/unsubscribe, private `auth`, app-level ping) into
+//! * [`mod@subscribe`] — request builders (subscribe/unsubscribe, private `auth`, app-level ping) into
 //!   caller-owned buffers.
 //! * [`auth`] — HMAC-SHA512 signing and the self-redacting [`Secret`].
 //! * [`urls`] — endpoints, the futures size header, REST snapshot URLs.
@@ -12,7 +12,7 @@
 //!
 //! ## Integration
 //! * Connect spot to [`SPOT_WS_URL`], futures to [`FUTURES_USDT_WS_URL`] with the
-//!   [`SIZE_DECIMAL_HEADER`] on the handshake (and on futures REST). Send [`subscribe::ping`]
+//!   [`SIZE_DECIMAL_HEADER`] on the handshake (and on futures REST). Send [`ping`](subscribe::ping())
 //!   every 10–20 s; answer protocol pings.
 //! * One [`GateDecoder`] per socket, `GateDecoder::new(market, max_levels)` at start-up
 //!   (`max_levels` ≥ the deepest subscribed book: 400 for `ob.*.400`, 100 for
