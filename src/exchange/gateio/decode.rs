@@ -84,7 +84,7 @@ impl GateDecoder {
         GateDecoder {
             market,
             levels: Levels::new(max_levels),
-            buf: Vec::with_capacity(frame_bytes),
+            buf: Vec::with_capacity(frame_bytes + simd_json::INPUT_PADDING),
             buffers,
             tape,
             pos: Vec::with_capacity(frame_bytes / 4),
@@ -138,21 +138,26 @@ impl GateDecoder {
         if frame.len() > u32::MAX as usize / 2 {
             return Err(DecodeError::TooLarge);
         }
+        // simd-json mutates its input (in-place unescaping), so parse a copy; the copy carries
+        // the padding simd-json needs, which lets `fill_tape_padded` skip its own second copy.
+        let len = frame.len();
         self.buf.clear();
         self.buf.extend_from_slice(frame);
+        self.buf.resize(len + simd_json::INPUT_PADDING, b' ');
         let mut tape: Tape<'_> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-        let res = match simd_json::fill_tape(&mut self.buf, &mut self.buffers, &mut tape) {
-            Err(_) => Err(DecodeError::Malformed),
-            Ok(()) => {
-                let mut doc = Doc::new(
-                    &tape.0,
-                    frame,
-                    self.buffers.structural_indexes(),
-                    &mut self.pos,
-                );
-                dispatch(&mut doc, &mut self.levels, sink)
-            }
-        };
+        let res =
+            match simd_json::fill_tape_padded(&mut self.buf, len, &mut self.buffers, &mut tape) {
+                Err(_) => Err(DecodeError::Malformed),
+                Ok(()) => {
+                    let mut doc = Doc::new(
+                        &tape.0,
+                        frame,
+                        self.buffers.structural_indexes(),
+                        &mut self.pos,
+                    );
+                    dispatch(&mut doc, &mut self.levels, sink)
+                }
+            };
         self.tape = tape.reset();
         res
     }
