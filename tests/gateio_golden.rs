@@ -1213,3 +1213,9 @@ fn duplicate_keys_last_wins_on_both_paths() {
         e => panic!("{e:?}"),
     }
 }
+
+#[test]
+fn null_envelope_time_does_not_drop_a_book_update() {
+    let f = br#"{"time_ms":null,"channel":"spot.obu","result":{"s":"ob.BTC_USDT.50","U":1,"u":2,"b":[["1","1"]]}}"#;
+    assert!(matches!(one(S, f), Ev::Book { seq_last: 2, .. }));
+}

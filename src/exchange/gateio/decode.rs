@@ -327,10 +327,9 @@ fn dispatch<S: Sink>(
     }
     let (market, kind) = channel_kind(ch.as_bytes()).ok_or(DecodeError::UnknownChannel)?;
     let r = result.ok_or(DecodeError::MissingField("result"))?;
-    let env_ms = match time_ms {
-        Some(t) => Some(d.ms_at(t, "time_ms")?),
-        None => None,
-    };
+    // Envelope time: only tickers use it (their result has no timestamp); a malformed or null
+    // envelope time never costs a book update.
+    let env_ms = time_ms.and_then(|t| d.ms_at(t, "time_ms").ok());
     match kind {
         Kind::Obu | Kind::Update => book_update(d, r, kind == Kind::Obu, lv, sink),
         Kind::OrderBook => book_snapshot(d, r, ev, lv, sink),
