@@ -86,6 +86,10 @@ fn scanner_takes_every_hot_fixture_frame() {
             let mut s = Collect::default();
             assert!(d.decode_scan_only(&f[i], &mut s), "{name}[{i}] deferred");
             assert_eq!(s.0.len(), 1, "{name}[{i}]");
+            let mut d = GateDecoder::new(Market::Spot, 400);
+            d.decode(&f[i], &mut Collect::default()).unwrap();
+            let st = d.stats();
+            assert_eq!((st.scanned, st.scan_deferred, st.errors), (1, 0, 0));
             check(&f[i]);
         }
     }
@@ -155,6 +159,11 @@ fn truncations_of_every_fixture_frame() {
     }
 }
 
+fn all_frames_cached() -> &'static [Vec<u8>] {
+    static ALL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    ALL.get_or_init(all_frames)
+}
+
 fn hot_frames() -> &'static [Vec<u8>] {
     static HOT: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     HOT.get_or_init(load_hot_frames)
@@ -222,6 +231,23 @@ proptest! {
                 1 => { f.remove(i); }
                 2 => { let t = SPLICE[tok.index(SPLICE.len())]; f.splice(i..i, t.iter().copied()); }
                 _ => { f.insert(i, b' '); }
+            }
+        }
+        check(&f);
+    }
+
+    #[test]
+    fn mutated_any_fixture(idx in any::<prop::sample::Index>(), muts in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<prop::sample::Index>()), 1..4)) {
+        let all = all_frames_cached();
+        let mut f = all[idx.index(all.len())].clone();
+        for (at, op, tok) in muts {
+            if f.is_empty() { break; }
+            let i = at.index(f.len());
+            let t = SPLICE[tok.index(SPLICE.len())];
+            match op {
+                0 => { f.splice(i..i, t.iter().copied()); }
+                1 => { f.remove(i); }
+                _ => { let end = (i + t.len()).min(f.len()); f.splice(i..end, t.iter().copied()); }
             }
         }
         check(&f);

@@ -46,6 +46,20 @@ pub struct GateDecoder {
     pos: Vec<u32>,
     scan: scan::Scratch,
     use_scanner: bool,
+    stats: DecodeStats,
+}
+
+/// Path counters (plain integers, no atomics: the decoder lives on one thread). A rising
+/// `scan_deferred` on hot channels means the venue changed its format (escapes, new shapes) and
+/// frames fall back to the slower simd-json path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Frames fully decoded by the scanner.
+    pub scanned: u64,
+    /// Frames the scanner handed to the simd-json path (all non-hot channels included).
+    pub scan_deferred: u64,
+    /// Frames that ended in a `DecodeError` (through [`GateDecoder::decode`]).
+    pub errors: u64,
 }
 
 impl std::fmt::Debug for GateDecoder {
@@ -90,7 +104,13 @@ impl GateDecoder {
             pos: Vec::with_capacity(frame_bytes / 4),
             scan: scan::Scratch::new(SCAN_MAX_TRADES),
             use_scanner: true,
+            stats: DecodeStats::default(),
         }
+    }
+
+    /// Counters since construction.
+    pub fn stats(&self) -> DecodeStats {
+        self.stats
     }
 
     pub fn market(&self) -> Market {
@@ -114,10 +134,16 @@ impl GateDecoder {
             if let scan::Outcome::Done =
                 scan::try_decode(frame, &mut self.levels, &mut self.scan, sink)
             {
+                self.stats.scanned += 1;
                 return Ok(());
             }
+            self.stats.scan_deferred += 1;
         }
-        self.decode_general(frame, sink)
+        let r = self.decode_general(frame, sink);
+        if r.is_err() {
+            self.stats.errors += 1;
+        }
+        r
     }
 
     /// Scanner only: `true` when it decoded the frame, `false` when it deferred (nothing

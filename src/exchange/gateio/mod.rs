@@ -58,7 +58,7 @@ mod tape;
 pub mod urls;
 
 pub use auth::{sign_channel, sign_ws_api, Secret};
-pub use decode::{GateDecoder, SCAN_MAX_TRADES};
+pub use decode::{DecodeStats, GateDecoder, SCAN_MAX_TRADES};
 pub use private::{finished_as, spot_status};
 pub use rest::{decode_rest_snapshot, RestError};
 pub use subscribe::{
