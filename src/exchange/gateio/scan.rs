@@ -677,6 +677,31 @@ fn scan(frame: &[u8], lv: &mut Levels, sc: &mut Scratch) -> R<Parsed> {
     }
 }
 
+/// Unsigned decimal text → fixed-point with `decimals` digits; identical results to
+/// `parse_fixed(s, decimals, false)` (which it falls back to for anything but a short plain
+/// `digits(.digits)?`), faster for the common case. Used by the simd-json path for level text.
+#[inline]
+pub(crate) fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i64, crate::types::NumError> {
+    let (mant, n_int, j) = digit_run(s, 0, 0);
+    let (mant, n_frac, j) = if s.get(j) == Some(&b'.') {
+        let (m, n, j2) = digit_run(s, j + 1, mant);
+        (m, n, j2)
+    } else {
+        (mant, 0, j)
+    };
+    if j != s.len()
+        || n_int == 0
+        || (n_frac == 0 && j > n_int as usize)
+        || n_int + n_frac > 18
+        || n_frac > decimals
+        || n_int + decimals > 18
+    {
+        return crate::types::parse_fixed(s, decimals, false);
+    }
+    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
+    Ok((mant * POW10[(decimals - n_frac) as usize]) as i64)
+}
+
 /// Accumulate a run of ASCII digits starting at `j` onto `mant`, two digits per step (halves
 /// the multiply-add dependency chain). Returns (mant, digits consumed, index after the run).
 /// `mant` wraps if the run is longer than 18 digits; callers reject that case by count.
@@ -857,6 +882,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn parse_unsigned_fast_matches_parse_fixed(body in "[0-9.eE+-]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
+            prop_assert_eq!(
+                parse_unsigned_fast(body.as_bytes(), dec),
+                parse_fixed(body.as_bytes(), dec, false)
+            );
+        }
+
+        #[test]
+        fn parse_unsigned_fast_matches_on_plain_decimals(i in 0u64..1_000_000_000_000, f in 0u64..100_000_000_000, fd in 0usize..12, dec in prop::sample::select(vec![8u32, 10])) {
+            let t = if fd == 0 { i.to_string() } else { format!("{i}.{:0>fd$}", f % 10u64.pow(fd as u32)) };
+            prop_assert_eq!(parse_unsigned_fast(t.as_bytes(), dec), parse_fixed(t.as_bytes(), dec, false));
+        }
+
         #[test]
         fn fixed_matches_parse_fixed(body in "[0-9.]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
             let t = format!("\"{body}\"");

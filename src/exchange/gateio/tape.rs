@@ -172,7 +172,9 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned price (book levels, trades).
     pub fn pxu(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => Px::parse(t).map_err(|e| DecodeError::Number(field, e)),
+            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Px::DECIMALS)
+                .map(Px)
+                .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
@@ -189,7 +191,9 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned quantity.
     pub fn qty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => Qty::parse(t).map_err(|e| DecodeError::Number(field, e)),
+            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+                .map(Qty)
+                .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
