@@ -403,6 +403,18 @@ impl<'a> Cur<'a> {
             if out.len() >= max {
                 return None;
             }
+            // Compact `["P","Q"]` with plain decimals: no whitespace handling, one pass.
+            if let Some((p, q, j)) = level_compact(self.b, self.i) {
+                self.i = j;
+                out.push(Level {
+                    px: Px(p),
+                    qty: Qty(q),
+                });
+                if !self.more(b']')? {
+                    return Some(());
+                }
+                continue;
+            }
             let (p, q) = match self.peek()? {
                 b'[' => {
                     self.i += 1;
@@ -675,6 +687,44 @@ fn scan(frame: &[u8], lv: &mut Levels, sc: &mut Scratch) -> R<Parsed> {
             parse_result(&mut c, m, lv, sc)
         }
     }
+}
+
+/// `["P","Q"]` at `i` exactly (no whitespace), both plain decimals on the fast path; returns
+/// (px units, qty units, index after `]`). `None` → the caller's general element parser runs.
+#[inline(always)]
+fn level_compact(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
+    if b.get(i..i + 2)? != b"[\"" {
+        return None;
+    }
+    let (p, j) = plain_dec(b, i + 2, Px::DECIMALS)?;
+    if b.get(j..j + 3)? != b"\",\"" {
+        return None;
+    }
+    let (q, j) = plain_dec(b, j + 3, Qty::DECIMALS)?;
+    if b.get(j..j + 2)? != b"\"]" {
+        return None;
+    }
+    Some((p, q, j + 2))
+}
+
+/// `digits(.digits)?` at `start` within the fast-path limits → (units, index after it).
+#[inline(always)]
+fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i64, usize)> {
+    let (mant, n_int, j) = digit_run(b, start, 0);
+    let (mant, n_frac, j) = if b.get(j) == Some(&b'.') {
+        let (m, n, j2) = digit_run(b, j + 1, mant);
+        if n == 0 {
+            return None;
+        }
+        (m, n, j2)
+    } else {
+        (mant, 0, j)
+    };
+    if n_int == 0 || n_int + n_frac > 18 || n_frac > decimals || n_int + decimals > 18 {
+        return None;
+    }
+    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
+    Some(((mant * POW10[(decimals - n_frac) as usize]) as i64, j))
 }
 
 /// Unsigned decimal text → fixed-point with `decimals` digits; identical results to
