@@ -507,14 +507,18 @@ fn parse_bbo(c: &mut Cur<'_>) -> R<Parsed> {
         if t.is_empty() {
             Some(Px::ZERO)
         } else {
-            Px::parse_signed(t).ok()
+            match t[0] {
+                b'-' | b'+' => Px::parse_signed(t).ok(),
+                // unsigned text: signed and unsigned parses agree
+                _ => parse_unsigned_fast(t, Px::DECIMALS).ok().map(Px),
+            }
         }
     };
     let qty = |t: &[u8]| {
         if t.is_empty() {
             Some(Qty::ZERO)
         } else {
-            Qty::parse(t).ok()
+            parse_unsigned_fast(t, Qty::DECIMALS).ok().map(Qty)
         }
     };
     Some(Parsed::Bbo(Bbo {
@@ -550,7 +554,7 @@ fn parse_trade(c: &mut Cur<'_>, market: Market) -> R<ScanTrade> {
         }
         Some(())
     })?;
-    let px = Px::parse(px?).ok()?;
+    let px = Px(parse_unsigned_fast(px?, Px::DECIMALS).ok()?);
     let (side, qty) = match market {
         Market::Spot => {
             let side = match c.slice(side?) {
@@ -558,7 +562,7 @@ fn parse_trade(c: &mut Cur<'_>, market: Market) -> R<ScanTrade> {
                 b"sell" => Side::Sell,
                 _ => return None,
             };
-            (side, Qty::parse(amount?).ok()?)
+            (side, Qty(parse_unsigned_fast(amount?, Qty::DECIMALS).ok()?))
         }
         Market::Futures => {
             let q = Qty::parse_signed(size?).ok()?;

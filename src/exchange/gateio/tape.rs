@@ -202,7 +202,9 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     pub fn qty_or_empty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
             Dec::Text(b"") => Ok(Qty::ZERO),
-            Dec::Text(t) => Qty::parse(t).map_err(|e| DecodeError::Number(field, e)),
+            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+                .map(Qty)
+                .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
