@@ -79,6 +79,88 @@ fn futures_obu_frame(levels: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// `futures.order_book_update` with `{"p","s"}` levels (decimal-string sizes).
+fn futures_update_frame(levels: usize) -> Vec<u8> {
+    let mut b = String::new();
+    let mut a = String::new();
+    for i in 0..levels {
+        if i > 0 {
+            b.push(',');
+            a.push(',');
+        }
+        b.push_str(&format!(
+            "{{\"p\":\"{}.{}\",\"s\":\"{}\"}}",
+            54_672 - i,
+            i % 10,
+            (i * 131) % 5000
+        ));
+        a.push_str(&format!(
+            "{{\"p\":\"{}.{}\",\"s\":\"{}\"}}",
+            54_743 + i,
+            (i * 7) % 10,
+            (i * 71) % 5000
+        ));
+    }
+    format!(
+        "{{\"time\":1615366381,\"time_ms\":1615366381123,\"channel\":\"futures.order_book_update\",\"event\":\"update\",\"result\":{{\"t\":1615366381417,\"s\":\"BTC_USDT\",\"U\":2517661101,\"u\":2517661113,\"b\":[{b}],\"a\":[{a}],\"l\":\"100\"}}}}"
+    )
+    .into_bytes()
+}
+
+#[derive(Deserialize)]
+struct PS {
+    p: String,
+    s: String,
+}
+
+#[derive(Deserialize)]
+struct OwnedFuturesFrame {
+    result: OwnedFuturesBook,
+}
+
+#[derive(Deserialize)]
+struct OwnedFuturesBook {
+    t: Option<i64>,
+    s: String,
+    #[serde(rename = "U")]
+    first: u64,
+    u: u64,
+    b: Vec<PS>,
+    a: Vec<PS>,
+}
+
+fn serde_owned_futures<S: Sink>(
+    frame: &[u8],
+    bids: &mut Vec<Level>,
+    asks: &mut Vec<Level>,
+    sink: &mut S,
+) {
+    let f: OwnedFuturesFrame = serde_json::from_slice(frame).expect("bench frame");
+    bids.clear();
+    asks.clear();
+    for l in &f.result.b {
+        bids.push(Level::new(
+            Px::parse(l.p.as_bytes()).unwrap(),
+            Qty::parse(l.s.as_bytes()).unwrap(),
+        ));
+    }
+    for l in &f.result.a {
+        asks.push(Level::new(
+            Px::parse(l.p.as_bytes()).unwrap(),
+            Qty::parse(l.s.as_bytes()).unwrap(),
+        ));
+    }
+    sink.book(&BookMsg {
+        symbol: &f.result.s,
+        snapshot: false,
+        seq_first: f.result.first,
+        seq_last: f.result.u,
+        bids,
+        asks,
+        ts_exchange_ms: f.result.t,
+    });
+}
+
 // ---- the common approach: serde_json into owned structs -------------------------------------
 
 #[derive(Deserialize)]
@@ -189,7 +271,9 @@ impl Sink for VecBook {
     }
 }
 
-fn bench_frame(c: &mut Criterion, name: &str, market: Market, frame: &[u8]) {
+type OwnedFn = fn(&[u8], &mut Vec<Level>, &mut Vec<Level>, &mut Touch);
+
+fn bench_frame(c: &mut Criterion, name: &str, market: Market, frame: &[u8], serde_owned: OwnedFn) {
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(2));

@@ -144,6 +144,38 @@ fn scanner_defers_on_number_simd_json_refuses_huge_exponent() {
 }
 
 #[test]
+fn compact_object_levels_with_leading_zero_defer() {
+    // `007` is not JSON: simd-json refuses the frame, so the scanner must not take it.
+    for lvl in [
+        r#"{"p":"1","s":007}"#,
+        r#"{"p":"1","s":00}"#,
+        r#"{"p":"01.5","s":"1"}"#,
+        r#"{"p":"1","s":1.5}"#,
+    ] {
+        let frame = format!(
+            r#"{{"channel":"futures.order_book_update","result":{{"s":"X","U":1,"u":2,"b":[{lvl}]}}}}"#
+        );
+        check(frame.as_bytes());
+    }
+    let ok = r#"{"channel":"futures.order_book_update","result":{"s":"X","U":1,"u":2,"b":[{"p":"1.5","s":0},{"p":"2","s":"3.25"},{"p":"3","s":120}]}}"#;
+    let mut d = GateDecoder::new(Market::Futures, 64);
+    let mut s = Collect::default();
+    assert!(d.decode_scan_only(ok.as_bytes(), &mut s));
+    match &s.0[0] {
+        gateio_common::Ev::Book { bids, .. } => assert_eq!(
+            bids,
+            &vec![
+                gateio_common::lv("1.5", "0"),
+                gateio_common::lv("2", "3.25"),
+                gateio_common::lv("3", "120")
+            ]
+        ),
+        e => panic!("{e:?}"),
+    }
+    check(ok.as_bytes());
+}
+
+#[test]
 fn every_fixture_frame_differential() {
     for f in all_frames() {
         check(&f);
@@ -272,7 +304,10 @@ proptest! {
             let qtxt = decimal(*q, *qd);
             let qv = if *quoted { format!("\"{qtxt}\"") } else { qtxt.clone() };
             if k > 0 { body.push(','); body.push_str(sp); }
-            if obj {
+            if obj && (p % 2 == 0) {
+                // p first, compact when `sp` is empty (the scanner's object fast path)
+                body.push_str(&format!("{{\"p\":{sp}\"{ptxt}\",\"s\":{qv}}}"));
+            } else if obj {
                 body.push_str(&format!("{{{sp}\"s\"{sp}:{sp}{qv},\"p\":\"{ptxt}\"}}"));
             } else {
                 body.push_str(&format!("[{sp}\"{ptxt}\"{sp},{sp}{qv}{sp}]"));

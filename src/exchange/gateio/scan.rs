@@ -404,7 +404,9 @@ impl<'a> Cur<'a> {
                 return None;
             }
             // Compact `["P","Q"]` with plain decimals: no whitespace handling, one pass.
-            if let Some((p, q, j)) = level_compact(self.b, self.i) {
+            if let Some((p, q, j)) =
+                level_compact(self.b, self.i).or_else(|| level_compact_obj(self.b, self.i))
+            {
                 self.i = j;
                 out.push(Level {
                     px: Px(p),
@@ -709,6 +711,41 @@ fn level_compact(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
         return None;
     }
     Some((p, q, j + 2))
+}
+
+/// `{"p":"P","s":"Q"}` or `{"p":"P","s":N}` (futures levels) at `i` exactly, no whitespace.
+/// An unquoted `N` must be a JSON integer (no leading zero) so simd-json would accept it too.
+#[inline(always)]
+fn level_compact_obj(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
+    if b.get(i..i + 6)? != b"{\"p\":\"" {
+        return None;
+    }
+    let (p, j) = plain_dec(b, i + 6, Px::DECIMALS)?;
+    if b.get(j..j + 6)? != b"\",\"s\":" {
+        return None;
+    }
+    let j = j + 6;
+    let (q, j) = if *b.get(j)? == b'"' {
+        let (q, j) = plain_dec(b, j + 1, Qty::DECIMALS)?;
+        if *b.get(j)? != b'"' {
+            return None;
+        }
+        (q, j + 1)
+    } else {
+        if *b.get(j)? == b'0' && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let (q, j2) = plain_dec(b, j, Qty::DECIMALS)?;
+        // a fraction is valid JSON too, but keep the unquoted fast path to integers
+        if b[j..j2].contains(&b'.') {
+            return None;
+        }
+        (q, j2)
+    };
+    if *b.get(j)? != b'}' {
+        return None;
+    }
+    Some((p, q, j + 1))
 }
 
 /// `digits(.digits)?` at `start` within the fast-path limits → (units, index after it).
