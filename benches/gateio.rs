@@ -314,12 +314,21 @@ fn benches(c: &mut Criterion) {
         "gateio_spot_order_book_update_20x20",
         Market::Spot,
         &spot_update_frame(20),
+        serde_owned,
     );
     bench_frame(
         c,
         "gateio_futures_obu_20x20",
         Market::Futures,
         &futures_obu_frame(20),
+        serde_owned,
+    );
+    bench_frame(
+        c,
+        "gateio_futures_order_book_update_20x20",
+        Market::Futures,
+        &futures_update_frame(20),
+        serde_owned_futures,
     );
 }
 
