@@ -404,9 +404,12 @@ impl<'a> Cur<'a> {
                 return None;
             }
             // Compact `["P","Q"]` with plain decimals: no whitespace handling, one pass.
-            if let Some((p, q, j)) =
-                level_compact(self.b, self.i).or_else(|| level_compact_obj(self.b, self.i))
-            {
+            let fast = match self.b.get(self.i) {
+                Some(b'[') => level_compact(self.b, self.i),
+                Some(b'{') => level_compact_obj(self.b, self.i),
+                _ => None,
+            };
+            if let Some((p, q, j)) = fast {
                 self.i = j;
                 out.push(Level {
                     px: Px(p),
@@ -715,7 +718,7 @@ fn level_compact(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
 
 /// `{"p":"P","s":"Q"}` or `{"p":"P","s":N}` (futures levels) at `i` exactly, no whitespace.
 /// An unquoted `N` must be a JSON integer (no leading zero) so simd-json would accept it too.
-#[inline(always)]
+#[inline(never)]
 fn level_compact_obj(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
     if b.get(i..i + 6)? != b"{\"p\":\"" {
         return None;
