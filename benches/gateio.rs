@@ -1,1 +1,336 @@
-fn main() {}
+//! Gate.io decode benches (criterion). One group per frame, three decoders in each:
+//! * `scanner`: the schema-specific byte scanner (`GateDecoder::decode_scan_only`);
+//! * `simd_json`: simd-json's zero-allocation tape path over reused buffers, numbers re-read
+//!   exactly from the frame text (`GateDecoder::decode_general`);
+//! * `serde_owned`: the common approach, `serde_json` into owned structs with
+//!   `Vec<(String, String)>` levels, then the same exact fixed-point parse.
+//!
+//! Plus `scanner+apply`: decode and apply into a simple sorted-`Vec` book (a stand-in for the
+//! integrator's book).
+//!
+//! Run: `cargo bench --bench gateio` (short measurement times; 2-core VM numbers are noisy,
+//! compare ratios within one run).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cexfeed::event::{BookMsg, Level, Sink};
+use cexfeed::exchange::gateio::GateDecoder;
+use cexfeed::types::{Market, Px, Qty};
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde::Deserialize;
+
+/// 20+20-level `spot.order_book_update` (pretty realistic prices/sizes, unsorted deltas).
+fn spot_update_frame(levels: usize) -> Vec<u8> {
+    let mut b = String::new();
+    let mut a = String::new();
+    for i in 0..levels {
+        if i > 0 {
+            b.push(',');
+            a.push(',');
+        }
+        b.push_str(&format!(
+            "[\"{}.{:02}\",\"{}.{:04}\"]",
+            104_020 - i * 3,
+            (i * 37) % 100,
+            i % 7,
+            (i * 1733) % 10_000
+        ));
+        a.push_str(&format!(
+            "[\"{}.{:02}\",\"{}.{:04}\"]",
+            104_030 + i * 3,
+            (i * 53) % 100,
+            (i * 3) % 5,
+            (i * 977) % 10_000
+        ));
+    }
+    format!(
+        "{{\"time\":1747054612,\"time_ms\":1747054612848,\"channel\":\"spot.order_book_update\",\"event\":\"update\",\"result\":{{\"t\":1747054612673,\"e\":\"depthUpdate\",\"E\":1747054612,\"s\":\"BTC_USDT\",\"U\":73777715169,\"u\":73777715212,\"b\":[{b}],\"a\":[{a}]}}}}"
+    )
+    .into_bytes()
+}
+
+/// `futures.obu` delta with `levels` levels per side (sizes as decimal strings, as under
+/// `X-Gate-Size-Decimal: 1`).
+fn futures_obu_frame(levels: usize) -> Vec<u8> {
+    let mut b = String::new();
+    let mut a = String::new();
+    for i in 0..levels {
+        if i > 0 {
+            b.push(',');
+            a.push(',');
+        }
+        b.push_str(&format!(
+            "[\"{}.{}\",\"{}\"]",
+            83_702 - i,
+            i % 10,
+            (i * 131) % 5000
+        ));
+        a.push_str(&format!(
+            "[\"{}.{}\",\"{}\"]",
+            83_706 + i,
+            (i * 7) % 10,
+            (i * 71) % 5000
+        ));
+    }
+    format!(
+        "{{\"channel\":\"futures.obu\",\"result\":{{\"t\":1743673027017,\"s\":\"ob.BTC_USDT.400\",\"U\":79072179674,\"u\":79072179694,\"b\":[{b}],\"a\":[{a}]}},\"time_ms\":1743673027020}}"
+    )
+    .into_bytes()
+}
+
+/// `futures.order_book_update` with `{"p","s"}` levels (decimal-string sizes).
+fn futures_update_frame(levels: usize) -> Vec<u8> {
+    let mut b = String::new();
+    let mut a = String::new();
+    for i in 0..levels {
+        if i > 0 {
+            b.push(',');
+            a.push(',');
+        }
+        b.push_str(&format!(
+            "{{\"p\":\"{}.{}\",\"s\":\"{}\"}}",
+            54_672 - i,
+            i % 10,
+            (i * 131) % 5000
+        ));
+        a.push_str(&format!(
+            "{{\"p\":\"{}.{}\",\"s\":\"{}\"}}",
+            54_743 + i,
+            (i * 7) % 10,
+            (i * 71) % 5000
+        ));
+    }
+    format!(
+        "{{\"time\":1615366381,\"time_ms\":1615366381123,\"channel\":\"futures.order_book_update\",\"event\":\"update\",\"result\":{{\"t\":1615366381417,\"s\":\"BTC_USDT\",\"U\":2517661101,\"u\":2517661113,\"b\":[{b}],\"a\":[{a}],\"l\":\"100\"}}}}"
+    )
+    .into_bytes()
+}
+
+#[derive(Deserialize)]
+struct PS {
+    p: String,
+    s: String,
+}
+
+#[derive(Deserialize)]
+struct OwnedFuturesFrame {
+    result: OwnedFuturesBook,
+}
+
+#[derive(Deserialize)]
+struct OwnedFuturesBook {
+    t: Option<i64>,
+    s: String,
+    #[serde(rename = "U")]
+    first: u64,
+    u: u64,
+    b: Vec<PS>,
+    a: Vec<PS>,
+}
+
+fn serde_owned_futures<S: Sink>(
+    frame: &[u8],
+    bids: &mut Vec<Level>,
+    asks: &mut Vec<Level>,
+    sink: &mut S,
+) {
+    let f: OwnedFuturesFrame = serde_json::from_slice(frame).expect("bench frame");
+    bids.clear();
+    asks.clear();
+    for l in &f.result.b {
+        bids.push(Level::new(
+            Px::parse(l.p.as_bytes()).unwrap(),
+            Qty::parse(l.s.as_bytes()).unwrap(),
+        ));
+    }
+    for l in &f.result.a {
+        asks.push(Level::new(
+            Px::parse(l.p.as_bytes()).unwrap(),
+            Qty::parse(l.s.as_bytes()).unwrap(),
+        ));
+    }
+    sink.book(&BookMsg {
+        symbol: &f.result.s,
+        snapshot: false,
+        seq_first: f.result.first,
+        seq_last: f.result.u,
+        bids,
+        asks,
+        ts_exchange_ms: f.result.t,
+    });
+}
+
+// ---- the common approach: serde_json into owned structs -------------------------------------
+
+#[derive(Deserialize)]
+struct OwnedFrame {
+    #[allow(dead_code)]
+    channel: String,
+    result: OwnedBook,
+    #[allow(dead_code)]
+    time_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct OwnedBook {
+    t: Option<i64>,
+    s: String,
+    #[serde(rename = "U")]
+    first: Option<u64>,
+    u: u64,
+    #[serde(default)]
+    full: bool,
+    #[serde(default)]
+    b: Vec<(String, String)>,
+    #[serde(default)]
+    a: Vec<(String, String)>,
+}
+
+/// serde_json owned decode + exact fixed-point conversion (same output as the other paths).
+fn serde_owned<S: Sink>(frame: &[u8], bids: &mut Vec<Level>, asks: &mut Vec<Level>, sink: &mut S) {
+    let f: OwnedFrame = serde_json::from_slice(frame).expect("bench frame");
+    bids.clear();
+    asks.clear();
+    for (p, q) in &f.result.b {
+        bids.push(Level::new(
+            Px::parse(p.as_bytes()).unwrap(),
+            Qty::parse(q.as_bytes()).unwrap(),
+        ));
+    }
+    for (p, q) in &f.result.a {
+        asks.push(Level::new(
+            Px::parse(p.as_bytes()).unwrap(),
+            Qty::parse(q.as_bytes()).unwrap(),
+        ));
+    }
+    let sym = f.result.s.strip_prefix("ob.").unwrap_or(&f.result.s);
+    sink.book(&BookMsg {
+        symbol: sym,
+        snapshot: f.result.full,
+        seq_first: f.result.first.unwrap_or(f.result.u),
+        seq_last: f.result.u,
+        bids,
+        asks,
+        ts_exchange_ms: f.result.t,
+    });
+}
+
+// ---- sinks ------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Touch(u64);
+
+impl Sink for Touch {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        let mut h = m.seq_last;
+        for l in m.bids.iter().chain(m.asks) {
+            h = h.wrapping_add(l.px.0 as u64 ^ l.qty.0 as u64);
+        }
+        self.0 = self.0.wrapping_add(black_box(h));
+    }
+}
+
+/// A simple sorted-Vec book: bids descending, asks ascending; qty 0 deletes.
+#[derive(Default)]
+struct VecBook {
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+}
+
+fn apply_side(side: &mut Vec<Level>, lv: &Level, desc: bool) {
+    let r = side.binary_search_by(|x| {
+        if desc {
+            lv.px.cmp(&x.px)
+        } else {
+            x.px.cmp(&lv.px)
+        }
+    });
+    match (r, lv.qty.is_zero()) {
+        (Ok(i), true) => {
+            side.remove(i);
+        }
+        (Ok(i), false) => side[i].qty = lv.qty,
+        (Err(_), true) => {}
+        (Err(i), false) => side.insert(i, *lv),
+    }
+}
+
+impl Sink for VecBook {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        if m.snapshot {
+            self.bids.clear();
+            self.asks.clear();
+        }
+        for l in m.bids {
+            apply_side(&mut self.bids, l, true);
+        }
+        for l in m.asks {
+            apply_side(&mut self.asks, l, false);
+        }
+    }
+}
+
+type OwnedFn = fn(&[u8], &mut Vec<Level>, &mut Vec<Level>, &mut Touch);
+
+fn bench_frame(c: &mut Criterion, name: &str, market: Market, frame: &[u8], serde_owned: OwnedFn) {
+    let mut g = c.benchmark_group(name);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    let mut d = GateDecoder::new(market, 400);
+    // Sanity: all three produce the same digest.
+    let (mut s1, mut s2, mut s3) = (Touch::default(), Touch::default(), Touch::default());
+    assert!(d.decode_scan_only(frame, &mut s1));
+    d.decode_general(frame, &mut s2).unwrap();
+    let (mut vb, mut va) = (Vec::with_capacity(400), Vec::with_capacity(400));
+    serde_owned(frame, &mut vb, &mut va, &mut s3);
+    assert_eq!(s1.0, s2.0);
+    assert_eq!(s1.0, s3.0);
+
+    let mut sink = Touch::default();
+    g.bench_function("scanner", |b| {
+        b.iter(|| black_box(d.decode_scan_only(black_box(frame), &mut sink)))
+    });
+    g.bench_function("simd_json", |b| {
+        b.iter(|| black_box(d.decode_general(black_box(frame), &mut sink)))
+    });
+    g.bench_function("serde_owned", |b| {
+        b.iter(|| serde_owned(black_box(frame), &mut vb, &mut va, &mut sink))
+    });
+    // Decode + apply into a sorted-Vec book pre-filled around the frame's prices.
+    let mut book = VecBook::default();
+    let mut seed = GateDecoder::new(market, 400);
+    seed.decode(frame, &mut book).unwrap();
+    g.bench_function("scanner+apply", |b| {
+        b.iter(|| black_box(d.decode_scan_only(black_box(frame), &mut book)))
+    });
+    g.finish();
+    black_box(sink.0);
+}
+
+fn benches(c: &mut Criterion) {
+    bench_frame(
+        c,
+        "gateio_spot_order_book_update_20x20",
+        Market::Spot,
+        &spot_update_frame(20),
+        serde_owned,
+    );
+    bench_frame(
+        c,
+        "gateio_futures_obu_20x20",
+        Market::Futures,
+        &futures_obu_frame(20),
+        serde_owned,
+    );
+    bench_frame(
+        c,
+        "gateio_futures_order_book_update_20x20",
+        Market::Futures,
+        &futures_update_frame(20),
+        serde_owned_futures,
+    );
+}
+
+criterion_group!(gateio, benches);
+criterion_main!(gateio);

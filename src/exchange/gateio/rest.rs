@@ -1,0 +1,87 @@
+//! REST order-book snapshot body → `BookMsg` (cold path; allocates per call).
+//!
+//! Spot `{"id","current"(ms),"update","asks":[["p","a"]…],"bids":[…]}`; futures
+//! `{"id","current"(s, float),"update","asks":[{"p","s"}…],"bids":[…]}` (protocols.md §3.3,
+//! §4.3). Parsed with simd-json and the same exact-number reader as the WebSocket path (serde_json
+//! would turn a JSON float size into `f64`).
+
+use super::decode::levels;
+use super::tape::{Dec, Doc};
+use crate::event::{BookMsg, DecodeError, Level, Sink};
+
+/// Alias kept for the integrator: REST decode errors are the hot-path [`DecodeError`].
+pub type RestError = DecodeError;
+
+/// Decode a snapshot body for `symbol` (the REST body does not name it) and emit one
+/// `BookMsg { snapshot: true, seq_first = seq_last = id }`. `max_levels` bounds each side.
+pub fn decode_rest_snapshot<S: Sink>(
+    body: &[u8],
+    symbol: &str,
+    max_levels: usize,
+    sink: &mut S,
+) -> Result<u64, DecodeError> {
+    let mut copy = body.to_vec();
+    let mut buffers = simd_json::Buffers::new(body.len());
+    let mut tape = simd_json::Tape::null().reset();
+    simd_json::fill_tape(&mut copy, &mut buffers, &mut tape).map_err(|_| DecodeError::Malformed)?;
+    let mut pos = Vec::new();
+    let mut d = Doc::new(&tape.0, body, buffers.structural_indexes(), &mut pos);
+    if d.obj_len(0).is_none() {
+        return Err(DecodeError::WrongType("root"));
+    }
+    let (mut id, mut current, mut b, mut a) = (None, None, None, None);
+    for (k, v) in d.fields(0) {
+        match k {
+            "id" => id = Some(v),
+            "current" => current = Some(v),
+            "bids" => b = Some(v),
+            "asks" => a = Some(v),
+            _ => {}
+        }
+    }
+    let seq = d.u64_at(id.ok_or(DecodeError::MissingField("id"))?, "id")?;
+    let ts = match current {
+        Some(c) => current_ms(&mut d, c),
+        None => None,
+    };
+    let mut bids: Vec<Level> = Vec::with_capacity(max_levels.min(4096));
+    let mut asks: Vec<Level> = Vec::with_capacity(max_levels.min(4096));
+    if let Some(i) = b {
+        levels(&mut d, i, &mut bids, max_levels, "bids")?;
+    }
+    if let Some(i) = a {
+        levels(&mut d, i, &mut asks, max_levels, "asks")?;
+    }
+    sink.book(&BookMsg {
+        symbol,
+        snapshot: true,
+        seq_first: seq,
+        seq_last: seq,
+        bids: &bids,
+        asks: &asks,
+        ts_exchange_ms: ts,
+    });
+    Ok(seq)
+}
+
+/// `current`: integer ms (spot) or float seconds (futures, `1623898993.123`) → ms, exactly.
+fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
+    match d.dec(i) {
+        Dec::Text(t) if t.contains(&b'.') => {
+            // seconds with a fraction: whole seconds × 1000 + the first three fraction digits
+            let dot = t.iter().position(|&c| c == b'.')?;
+            let secs = super::tape::parse_u64(&t[..dot])?;
+            let mut ms = 0u64;
+            for k in 0..3 {
+                let c = t.get(dot + 1 + k).copied().unwrap_or(b'0');
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                ms = ms * 10 + (c - b'0') as u64;
+            }
+            i64::try_from(secs.checked_mul(1000)?.checked_add(ms)?).ok()
+        }
+        Dec::Text(t) => super::tape::parse_ms(t),
+        _ => None,
+    }
+}

@@ -1,0 +1,393 @@
+//! Request builders (protocols.md §2.1–§2.3, §3.2, §3.4, §4.2, §4.4). Cold-ish path: each
+//! builder clears and fills a caller-owned `String` that the caller reuses.
+//!
+//! ```text
+//! {"time":1611541000,"id":7,"channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.50"]}
+//! {"time":T,"id":N,"channel":"spot.orders","event":"subscribe","payload":["BTC_USDT"],
+//!  "auth":{"method":"api_key","KEY":"<key>","SIGN":"<hex hmac-sha512>"}}
+//! {"time":T,"channel":"futures.ping"}
+//! ```
+
+use std::fmt::Write as _;
+
+use super::auth::{sign_channel, sign_ws_api, Secret};
+use crate::types::Market;
+
+/// API key + secret for private channels. `Debug` never shows the secret.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub key: String,
+    pub secret: Secret,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Subscribe,
+    Unsubscribe,
+}
+
+impl Event {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Event::Subscribe => "subscribe",
+            Event::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+/// One subscription. Pairs/contracts are venue names (`BTC_USDT`).
+#[derive(Clone, Copy, Debug)]
+pub enum Channel<'a> {
+    /// `*.obu`, payload `["ob.<PAIR>.<depth>"]`; depth 50 (20 ms) or 400 (100 ms).
+    Obu {
+        market: Market,
+        pair: &'a str,
+        depth: u16,
+    },
+    /// Spot `spot.order_book_update` `[pair, interval]` (`"20ms"` ⇔ 20 levels, `"100ms"` ⇔ 100);
+    /// futures `[contract, interval, level]` (`"100ms","100"`; `"20ms"` only with `"20"`).
+    OrderBookUpdate {
+        market: Market,
+        pair: &'a str,
+        interval: &'a str,
+        level: &'a str,
+    },
+    /// Spot `spot.order_book` `[pair, level, interval]`; futures legacy `[contract, level, "0"]`.
+    OrderBook {
+        market: Market,
+        pair: &'a str,
+        level: &'a str,
+        interval: &'a str,
+    },
+    Trades {
+        market: Market,
+        pairs: &'a [&'a str],
+    },
+    BookTicker {
+        market: Market,
+        pairs: &'a [&'a str],
+    },
+    Tickers {
+        market: Market,
+        pairs: &'a [&'a str],
+    },
+    /// `spot.orders`: pairs or `["!all"]`.
+    SpotOrders {
+        pairs: &'a [&'a str],
+    },
+    SpotUserTrades {
+        pairs: &'a [&'a str],
+    },
+    /// `spot.balances`: no payload.
+    SpotBalances,
+    /// `futures.orders` `[uid, contract|"!all", …]`.
+    FuturesOrders {
+        uid: &'a str,
+        contracts: &'a [&'a str],
+    },
+    FuturesUserTrades {
+        uid: &'a str,
+        contracts: &'a [&'a str],
+    },
+    FuturesPositions {
+        uid: &'a str,
+        contracts: &'a [&'a str],
+    },
+    /// `futures.balances` `[uid]`.
+    FuturesBalances {
+        uid: &'a str,
+    },
+}
+
+fn prefix(m: Market) -> &'static str {
+    match m {
+        Market::Spot => "spot",
+        Market::Futures => "futures",
+    }
+}
+
+impl Channel<'_> {
+    pub fn market(&self) -> Market {
+        match *self {
+            Channel::Obu { market, .. }
+            | Channel::OrderBookUpdate { market, .. }
+            | Channel::OrderBook { market, .. }
+            | Channel::Trades { market, .. }
+            | Channel::BookTicker { market, .. }
+            | Channel::Tickers { market, .. } => market,
+            Channel::SpotOrders { .. } | Channel::SpotUserTrades { .. } | Channel::SpotBalances => {
+                Market::Spot
+            }
+            _ => Market::Futures,
+        }
+    }
+
+    /// Channel name, e.g. `spot.obu`.
+    pub fn name(&self) -> &'static str {
+        let spot = self.market() == Market::Spot;
+        let pick = |s: &'static str, f: &'static str| if spot { s } else { f };
+        match self {
+            Channel::Obu { .. } => pick("spot.obu", "futures.obu"),
+            Channel::OrderBookUpdate { .. } => {
+                pick("spot.order_book_update", "futures.order_book_update")
+            }
+            Channel::OrderBook { .. } => pick("spot.order_book", "futures.order_book"),
+            Channel::Trades { .. } => pick("spot.trades", "futures.trades"),
+            Channel::BookTicker { .. } => pick("spot.book_ticker", "futures.book_ticker"),
+            Channel::Tickers { .. } => pick("spot.tickers", "futures.tickers"),
+            Channel::SpotOrders { .. } => "spot.orders",
+            Channel::SpotUserTrades { .. } => "spot.usertrades",
+            Channel::SpotBalances => "spot.balances",
+            Channel::FuturesOrders { .. } => "futures.orders",
+            Channel::FuturesUserTrades { .. } => "futures.usertrades",
+            Channel::FuturesPositions { .. } => "futures.positions",
+            Channel::FuturesBalances { .. } => "futures.balances",
+        }
+    }
+
+    pub fn is_private(&self) -> bool {
+        matches!(
+            self,
+            Channel::SpotOrders { .. }
+                | Channel::SpotUserTrades { .. }
+                | Channel::SpotBalances
+                | Channel::FuturesOrders { .. }
+                | Channel::FuturesUserTrades { .. }
+                | Channel::FuturesPositions { .. }
+                | Channel::FuturesBalances { .. }
+        )
+    }
+
+    /// `,"payload":[…]` (nothing for `spot.balances`).
+    fn write_payload(&self, out: &mut String) {
+        let list = |out: &mut String, first: Option<&str>, rest: &[&str]| {
+            out.push_str(",\"payload\":[");
+            let mut sep = false;
+            if let Some(f) = first {
+                push_str_json(out, f);
+                sep = true;
+            }
+            for p in rest {
+                if sep {
+                    out.push(',');
+                }
+                push_str_json(out, p);
+                sep = true;
+            }
+            out.push(']');
+        };
+        match *self {
+            Channel::Obu { pair, depth, .. } => {
+                out.push_str(",\"payload\":[\"ob.");
+                push_escaped(out, pair);
+                let _ = write!(out, ".{depth}\"]");
+            }
+            Channel::OrderBookUpdate {
+                market,
+                pair,
+                interval,
+                level,
+            } => match market {
+                Market::Spot => list(out, Some(pair), &[interval]),
+                Market::Futures => list(out, Some(pair), &[interval, level]),
+            },
+            Channel::OrderBook {
+                market,
+                pair,
+                level,
+                interval,
+            } => match market {
+                Market::Spot => list(out, Some(pair), &[level, interval]),
+                Market::Futures => list(out, Some(pair), &[level, "0"]),
+            },
+            Channel::Trades { pairs, .. }
+            | Channel::BookTicker { pairs, .. }
+            | Channel::Tickers { pairs, .. }
+            | Channel::SpotOrders { pairs }
+            | Channel::SpotUserTrades { pairs } => list(out, None, pairs),
+            Channel::SpotBalances => {}
+            Channel::FuturesOrders { uid, contracts }
+            | Channel::FuturesUserTrades { uid, contracts }
+            | Channel::FuturesPositions { uid, contracts } => list(out, Some(uid), contracts),
+            Channel::FuturesBalances { uid } => list(out, Some(uid), &[]),
+        }
+    }
+}
+
+/// Characters JSON requires escaped inside a string.
+fn push_escaped(out: &mut String, s: &str) {
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn push_str_json(out: &mut String, s: &str) {
+    out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// Build a request for `ch` into `out` (cleared first). Private channels need `creds` (a
+/// private channel without credentials is built without `auth`, which the venue will refuse).
+pub fn request(
+    out: &mut String,
+    ch: &Channel<'_>,
+    event: Event,
+    id: u64,
+    time_s: i64,
+    creds: Option<&Credentials>,
+) {
+    out.clear();
+    let name = ch.name();
+    let _ = write!(
+        out,
+        "{{\"time\":{time_s},\"id\":{id},\"channel\":\"{name}\",\"event\":\"{}\"",
+        event.as_str()
+    );
+    ch.write_payload(out);
+    if let Some(c) = creds.filter(|_| ch.is_private()) {
+        out.push_str(",\"auth\":{\"method\":\"api_key\",\"KEY\":");
+        push_str_json(out, &c.key);
+        out.push_str(",\"SIGN\":\"");
+        sign_channel(out, &c.secret, name, event.as_str(), time_s);
+        out.push_str("\"}");
+    }
+    out.push('}');
+}
+
+/// Public subscribe.
+pub fn subscribe(out: &mut String, ch: &Channel<'_>, id: u64, time_s: i64) {
+    request(out, ch, Event::Subscribe, id, time_s, None)
+}
+
+/// Public unsubscribe.
+pub fn unsubscribe(out: &mut String, ch: &Channel<'_>, id: u64, time_s: i64) {
+    request(out, ch, Event::Unsubscribe, id, time_s, None)
+}
+
+/// Private subscribe with per-request `auth` (`time_s` is signed, so it must be the current
+/// unix time within 60 s of the server's).
+pub fn subscribe_private(
+    out: &mut String,
+    ch: &Channel<'_>,
+    id: u64,
+    time_s: i64,
+    creds: &Credentials,
+) {
+    request(out, ch, Event::Subscribe, id, time_s, Some(creds))
+}
+
+pub fn unsubscribe_private(
+    out: &mut String,
+    ch: &Channel<'_>,
+    id: u64,
+    time_s: i64,
+    creds: &Credentials,
+) {
+    request(out, ch, Event::Unsubscribe, id, time_s, Some(creds))
+}
+
+/// App-level keepalive `{"time":T,"channel":"spot.ping"}` / `futures.ping`.
+pub fn ping(out: &mut String, market: Market, time_s: i64) {
+    out.clear();
+    let _ = write!(
+        out,
+        "{{\"time\":{time_s},\"channel\":\"{}.ping\"}}",
+        prefix(market)
+    );
+}
+
+/// WS-API login `{"time","channel":"spot.login","event":"api","payload":{api_key,signature,
+/// timestamp,req_id}}` (order entry over WS; push subscriptions still carry `auth`).
+pub fn login(out: &mut String, market: Market, time_s: i64, req_id: &str, creds: &Credentials) {
+    out.clear();
+    let channel = match market {
+        Market::Spot => "spot.login",
+        Market::Futures => "futures.login",
+    };
+    let _ = write!(
+        out,
+        "{{\"time\":{time_s},\"channel\":\"{channel}\",\"event\":\"api\",\"payload\":{{\"api_key\":"
+    );
+    push_str_json(out, &creds.key);
+    out.push_str(",\"signature\":\"");
+    sign_ws_api(out, &creds.secret, channel, "", time_s);
+    let _ = write!(out, "\",\"timestamp\":\"{time_s}\",\"req_id\":");
+    push_str_json(out, req_id);
+    out.push_str("}}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_requests() {
+        let mut s = String::new();
+        let ch = Channel::Obu {
+            market: Market::Spot,
+            pair: "BTC_USDT",
+            depth: 50,
+        };
+        subscribe(&mut s, &ch, 7, 1611541000);
+        assert_eq!(
+            s,
+            r#"{"time":1611541000,"id":7,"channel":"spot.obu","event":"subscribe","payload":["ob.BTC_USDT.50"]}"#
+        );
+        let ch = Channel::OrderBookUpdate {
+            market: Market::Futures,
+            pair: "BTC_USDT",
+            interval: "100ms",
+            level: "100",
+        };
+        unsubscribe(&mut s, &ch, 8, 5);
+        assert_eq!(
+            s,
+            r#"{"time":5,"id":8,"channel":"futures.order_book_update","event":"unsubscribe","payload":["BTC_USDT","100ms","100"]}"#
+        );
+        ping(&mut s, Market::Futures, 9);
+        assert_eq!(s, r#"{"time":9,"channel":"futures.ping"}"#);
+    }
+
+    #[test]
+    fn private_request_carries_signature() {
+        let creds = Credentials {
+            key: "k".into(),
+            secret: Secret::new("gate-test-secret-0123456789abcdef"),
+        };
+        let mut s = String::new();
+        subscribe_private(
+            &mut s,
+            &Channel::SpotOrders { pairs: &["!all"] },
+            1,
+            1611541000,
+            &creds,
+        );
+        assert_eq!(
+            s,
+            concat!(
+                r#"{"time":1611541000,"id":1,"channel":"spot.orders","event":"subscribe","payload":["!all"],"#,
+                r#""auth":{"method":"api_key","KEY":"k","SIGN":"9a4327553323a794a07a1730198b64be868ed7d9e9eaadf17255acc410529c6face0e944e3b030b6664a27427d45f976fec15e250a7729c32f5541e8ac9831ff"}}"#
+            )
+        );
+        subscribe_private(&mut s, &Channel::SpotBalances, 2, 1, &creds);
+        assert!(s.starts_with(
+            r#"{"time":1,"id":2,"channel":"spot.balances","event":"subscribe","auth":"#
+        ));
+        subscribe_private(
+            &mut s,
+            &Channel::FuturesBalances { uid: "123" },
+            3,
+            1,
+            &creds,
+        );
+        assert!(s.contains(r#""payload":["123"]"#));
+    }
+}

@@ -1,0 +1,126 @@
+//! The Gate.io decoder allocates nothing per message after warm-up, on the scanner path and on
+//! the simd-json path, for every fixture frame (errors included). This file installs its own
+//! counting global allocator (each integration test is its own binary).
+
+mod gateio_common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use cexfeed::event::*;
+use cexfeed::exchange::gateio::GateDecoder;
+use cexfeed::types::Market;
+
+struct Counting;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls while armed.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Touches every field so nothing is optimised away; allocates nothing.
+#[derive(Default)]
+struct Sum(u64);
+
+impl Sink for Sum {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.0 = self.0.wrapping_add(
+            m.seq_last + m.bids.len() as u64 + m.asks.len() as u64 + m.symbol.len() as u64,
+        );
+        for l in m.bids.iter().chain(m.asks) {
+            self.0 = self.0.wrapping_add(l.px.0 as u64 ^ l.qty.0 as u64);
+        }
+    }
+    fn trade(&mut self, m: &TradeMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.px.0 as u64 ^ m.qty.0 as u64);
+    }
+    fn bbo(&mut self, m: &BboMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.bid_px.0 as u64 ^ m.ask_qty.0 as u64);
+    }
+    fn ticker(&mut self, m: &TickerMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.last.map_or(0, |p| p.0 as u64));
+    }
+    fn order(&mut self, m: &OrderMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.px.0 as u64 ^ m.filled.0 as u64);
+    }
+    fn fill(&mut self, m: &FillMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.fee.0 as u64);
+    }
+    fn balance(&mut self, m: &BalanceMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.available.0 as u64);
+    }
+    fn position(&mut self, m: &PositionMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.size.0 as u64);
+    }
+    fn control(&mut self, m: &ControlMsg<'_>) {
+        self.0 = self.0.wrapping_add(m.code.unwrap_or(1) as u64);
+    }
+}
+
+#[test]
+fn decode_allocates_nothing_after_warm_up() {
+    let frames: Vec<Vec<u8>> = gateio_common::fixture_names()
+        .iter()
+        .flat_map(|n| gateio_common::frames(n))
+        .collect();
+    let mut decs = [
+        GateDecoder::new(Market::Spot, 400),
+        GateDecoder::new(Market::Futures, 400),
+    ];
+    let mut sink = Sum::default();
+    let run = |decs: &mut [GateDecoder; 2], sink: &mut Sum| {
+        let mut errors = 0usize;
+        for f in &frames {
+            for d in decs.iter_mut() {
+                errors += d.decode(f, sink).is_err() as usize;
+                errors += d.decode_general(f, sink).is_err() as usize;
+            }
+        }
+        errors
+    };
+    let warm_errors = run(&mut decs, &mut sink);
+    ARMED.store(true, Ordering::SeqCst);
+    let mut errors = 0;
+    for _ in 0..200 {
+        errors += run(&mut decs, &mut sink);
+    }
+    ARMED.store(false, Ordering::SeqCst);
+    let n = ALLOCS.load(Ordering::SeqCst);
+    assert_eq!(
+        n,
+        0,
+        "{n} allocations over {} decodes",
+        frames.len() * 4 * 200
+    );
+    assert_eq!(errors, warm_errors * 200, "same outcome every round");
+    assert!(sink.0 != 0);
+    // The counter itself works.
+    ARMED.store(true, Ordering::SeqCst);
+    let v: Vec<u8> = std::hint::black_box(Vec::with_capacity(16));
+    ARMED.store(false, Ordering::SeqCst);
+    drop(v);
+    assert_eq!(ALLOCS.load(Ordering::SeqCst), 1);
+}
