@@ -207,6 +207,8 @@ fn server_restart_on_same_port_is_survived_with_backoff() {
     assert_eq!(downs(&e)[0], DownReason::Reset);
     assert_eq!(opens(&e), 2);
     assert_eq!(texts(&e), vec!["one", "two"]);
+    drop(e);
+    drop(r); // client first, so the server thread sees EOF instead of its read timeout
     drop(srv2);
 }
 
