@@ -7,8 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use cexfeed::net::{
-    CaCert, ConnId, ControlConfig, ControlError, ControlThread, DownReason, HttpMethod,
-    HttpRequest,
+    CaCert, ConnId, ControlConfig, ControlError, ControlThread, DownReason, HttpMethod, HttpRequest,
 };
 use net_support::*;
 use tungstenite::Message;
@@ -47,7 +46,10 @@ fn wss_with_generated_ca_delivers_messages_answers_pings_and_reconnects() {
     assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 101));
     let e = ev.lock().unwrap();
     let t = texts(&e);
-    assert_eq!(t[..100], (0..100).map(|i| format!("m{i}")).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        t[..100],
+        (0..100).map(|i| format!("m{i}")).collect::<Vec<_>>()[..]
+    );
     assert_eq!(t[100], "again");
     assert!(e.contains(&Ev::Binary(ConnId(0), vec![7u8; 20_000])));
     assert_eq!(downs(&e), vec![DownReason::Reset]);
@@ -84,7 +86,11 @@ fn wss_with_wrong_ca_is_refused_and_never_opens() {
     assert!(run_until(&mut r, &ev, LIMIT, |e| downs(e).len() >= 2));
     let e = ev.lock().unwrap();
     assert_eq!(opens(&e), 0);
-    assert!(downs(&e).iter().all(|d| *d == DownReason::Tls), "{:?}", downs(&e));
+    assert!(
+        downs(&e).iter().all(|d| *d == DownReason::Tls),
+        "{:?}",
+        downs(&e)
+    );
 }
 
 #[test]
@@ -111,7 +117,10 @@ fn https_once(ca: &TestCa, status: &'static str, body: &'static str) -> Server {
             }
         }
         let head = String::from_utf8_lossy(&req).to_string();
-        assert!(head.starts_with("GET /api/v3/depth?symbol=BTCUSDT HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.starts_with("GET /api/v3/depth?symbol=BTCUSDT HTTP/1.1\r\n"),
+            "{head}"
+        );
         assert!(head.to_ascii_lowercase().contains("x-test: 1"), "{head}");
         let resp = format!(
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -181,7 +190,10 @@ fn control_thread_reports_http_error_status_and_tls_failure_as_values() {
         body: Vec::new(),
     };
     client
-        .submit(req(1, format!("https://{}/api/v3/depth?symbol=BTCUSDT", srv.addr)))
+        .submit(req(
+            1,
+            format!("https://{}/api/v3/depth?symbol=BTCUSDT", srv.addr),
+        ))
         .unwrap();
     let r = wait_reply(&client);
     assert_eq!(r.result.unwrap(), (404, b"nope".to_vec()));
@@ -195,11 +207,21 @@ fn control_thread_reports_http_error_status_and_tls_failure_as_values() {
     };
     let (client2, join2) = ControlThread::spawn(cfg2).unwrap();
     client2
-        .submit(req(2, format!("https://{}/api/v3/depth?symbol=BTCUSDT", srv2.addr)))
+        .submit(req(
+            2,
+            format!("https://{}/api/v3/depth?symbol=BTCUSDT", srv2.addr),
+        ))
         .unwrap();
     let r2 = wait_reply(&client2);
     assert_eq!(r2.id, 2);
-    assert!(matches!(r2.result, Err(ControlError::Tls(_)) | Err(ControlError::Io(_))), "{:?}", r2.result);
+    assert!(
+        matches!(
+            r2.result,
+            Err(ControlError::Tls(_)) | Err(ControlError::Io(_))
+        ),
+        "{:?}",
+        r2.result
+    );
     drop(client);
     drop(client2);
     join.join().unwrap();

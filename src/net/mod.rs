@@ -39,6 +39,7 @@ mod reactor;
 mod stream;
 pub mod sys;
 mod tls;
+mod ws;
 
 pub use backoff::{backoff_delay_ns, XorShift64};
 pub use control::{
@@ -162,7 +163,8 @@ pub struct ConnSpec {
     /// Largest accepted WS message (reassembled) and frame payload.
     pub max_message_size: usize,
     pub max_frame_size: usize,
-    /// tungstenite read buffer (zeroed on every read call, so keep it a few KiB).
+    /// Receive buffer per connection (never zeroed after allocation; a frame larger than it
+    /// grows it once, up to `max_frame_size`).
     pub read_buffer_size: usize,
     /// `SO_RCVBUF` set before connect; 0 = kernel default.
     pub so_rcvbuf: u32,
@@ -185,7 +187,7 @@ impl ConnSpec {
             connect_timeout: Duration::from_secs(10),
             max_message_size: 16 << 20,
             max_frame_size: 16 << 20,
-            read_buffer_size: 8 * 1024,
+            read_buffer_size: 64 * 1024,
             so_rcvbuf: 0,
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),

@@ -16,10 +16,11 @@ use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::{HeaderName, HeaderValue};
 use tungstenite::protocol::WebSocketConfig;
-use tungstenite::{Message, WebSocket};
+use tungstenite::WebSocket;
 
 use super::backoff::{backoff_delay_ns, XorShift64};
 use super::stream::{Stream, TlsIoError};
+use super::ws::{Parsed, WsCodec, WsError};
 use super::{
     client_config, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters, NetError,
     ReactorConfig, SpecId, Wait, WsMessage,
@@ -52,7 +53,31 @@ enum State {
     /// TLS + WebSocket upgrade in flight (TLS runs inside the WS handshake's reads/writes).
     Handshaking(Hs),
     /// Open (or, with `closing`, waiting for the server to finish the close handshake).
-    Live(Box<WebSocket<Stream>>),
+    Live(Box<Live>),
+}
+
+struct Live {
+    s: Stream,
+    ws: WsCodec,
+}
+
+impl Live {
+    /// Write queued frames; then push TLS output. Ok(true) if everything went out.
+    fn flush_out(&mut self) -> io::Result<bool> {
+        while self.ws.has_output() {
+            match self.s.write_raw(&self.ws.wbuf[self.ws.wpos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.ws.wpos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        match self.s.flush_tls() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 struct Slot {
@@ -92,7 +117,7 @@ impl Slot {
         match &mut self.state {
             State::Connecting(s) => Some(s),
             State::Handshaking(h) => Some(h.get_mut().get_mut()),
-            State::Live(ws) => Some(ws.get_mut()),
+            State::Live(l) => Some(&mut l.s),
             _ => None,
         }
     }
@@ -142,37 +167,38 @@ impl Outbox<'_> {
         (!matches!(s.state, State::Free)).then_some(SpecId(s.spec))
     }
 
-    /// Send a text frame (allocates: cold path — subscriptions, auth, app pings).
+    /// Send a text frame. Plain `ws://`: no allocation (encoded into the connection's output
+    /// buffer); `wss://`: rustls allocates per record written.
     pub fn send_text(&mut self, conn: ConnId, text: &str) -> Result<(), SendError> {
-        self.send(conn, Message::text(text))
+        self.send(conn, 0x1, text.as_bytes())
     }
 
     /// Send a binary frame.
     pub fn send_binary(&mut self, conn: ConnId, data: &[u8]) -> Result<(), SendError> {
-        self.send(conn, Message::binary(data.to_vec()))
+        self.send(conn, 0x2, data)
     }
 
-    fn send(&mut self, conn: ConnId, msg: Message) -> Result<(), SendError> {
+    fn send(&mut self, conn: ConnId, opcode: u8, data: &[u8]) -> Result<(), SendError> {
         let Some(slot) = self.slots.get_mut(conn.0 as usize) else {
             return Err(SendError::NotLive);
         };
         if slot.closing {
             return Err(SendError::NotLive);
         }
-        let State::Live(ws) = &mut slot.state else {
+        let State::Live(l) = &mut slot.state else {
             return Err(SendError::NotLive);
         };
         *self.sent += 1;
         slot.dirty = true;
         *self.any_dirty = true;
-        match ws.send(msg) {
-            Ok(()) => Ok(()),
-            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                slot.write_pending = true;
+        l.ws.encode(opcode, data);
+        match l.flush_out() {
+            Ok(done) => {
+                slot.write_pending = !done;
                 Ok(())
             }
             Err(e) => {
-                let reason = classify(&e, ws.get_ref().tls_handshaking(), slot.peer_close_code);
+                let reason = io_reason(&e, false);
                 self.cmds.push(Cmd::Fail(conn, reason));
                 Err(SendError::Failed)
             }
@@ -209,7 +235,31 @@ fn open_slot(slots: &mut [Slot], spec: SpecId, now: u64) -> Option<ConnId> {
     Some(ConnId(idx as u16))
 }
 
-/// Map a tungstenite error to a down reason.
+/// Map a transport error to a down reason.
+fn io_reason(e: &io::Error, tls_handshaking: bool) -> DownReason {
+    if tls_handshaking
+        || e.get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<TlsIoError>().is_some())
+    {
+        return DownReason::Tls;
+    }
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionAborted => DownReason::Reset,
+        _ => DownReason::Io,
+    }
+}
+
+fn ws_reason(e: WsError) -> DownReason {
+    match e {
+        WsError::Oversized => DownReason::Oversized,
+        WsError::Protocol => DownReason::Protocol,
+    }
+}
+
+/// Map a tungstenite (handshake) error to a down reason.
 fn classify(e: &tungstenite::Error, tls_handshaking: bool, peer_code: Option<u16>) -> DownReason {
     use tungstenite::error::ProtocolError;
     use tungstenite::Error as E;
@@ -217,22 +267,7 @@ fn classify(e: &tungstenite::Error, tls_handshaking: bool, peer_code: Option<u16
         E::ConnectionClosed | E::AlreadyClosed => DownReason::ClosedByPeer {
             code: peer_code.unwrap_or(1006),
         },
-        E::Io(io) => {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<TlsIoError>().is_some())
-                || tls_handshaking
-            {
-                return DownReason::Tls;
-            }
-            match io.kind() {
-                io::ErrorKind::ConnectionReset
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::ConnectionAborted => DownReason::Reset,
-                _ => DownReason::Io,
-            }
-        }
+        E::Io(io) => io_reason(io, tls_handshaking),
         E::Tls(_) => DownReason::Tls,
         E::Capacity(_) | E::WriteBufferFull(_) => DownReason::Oversized,
         E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
@@ -365,11 +400,11 @@ impl<H: Handler> Reactor<H> {
             let value = HeaderValue::from_str(v).map_err(|_| NetError::BadHeader(k.clone()))?;
             headers.push((name, value));
         }
+        // tungstenite only runs the upgrade handshake: its own frame buffers stay tiny (the
+        // WebSocket it returns is unwrapped with `into_inner` at once).
         let ws_cfg = WebSocketConfig::default()
-            .read_buffer_size(spec.read_buffer_size.max(256))
-            .write_buffer_size(0)
-            .max_message_size(Some(spec.max_message_size))
-            .max_frame_size(Some(spec.max_frame_size));
+            .read_buffer_size(256)
+            .write_buffer_size(0);
         let ns = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
         if self.specs.len() >= u16::MAX as usize {
             return Err(NetError::TooManyConns(self.specs.len()));
@@ -577,7 +612,7 @@ impl<H: Handler> Reactor<H> {
             Ok(s) => s,
             Err(_) => return self.down(idx, DownReason::ConnectFailed, now),
         };
-        slot.state = State::Connecting(Stream::new(sock, tls));
+        slot.state = State::Connecting(Stream::new(sock, tls, p.spec.read_buffer_size));
         slot.deadline_ns = now.saturating_add(p.connect_ns);
         slot.write_pending = false;
         slot.closing = false;
@@ -644,8 +679,17 @@ impl<H: Handler> Reactor<H> {
         let now = now_ns();
         match res {
             Ok((ws, _resp)) => {
+                let p = &self.specs[self.slots[idx].spec as usize];
+                let codec = WsCodec::new(
+                    p.spec.max_frame_size,
+                    p.spec.max_message_size,
+                    self.rng.next_u64(),
+                );
                 let slot = &mut self.slots[idx];
-                slot.state = State::Live(Box::new(ws));
+                slot.state = State::Live(Box::new(Live {
+                    s: ws.into_inner(),
+                    ws: codec,
+                }));
                 slot.last_rx_ns = now;
                 {
                     let mut out = Outbox {
@@ -659,7 +703,7 @@ impl<H: Handler> Reactor<H> {
                 }
                 self.after_callback();
                 self.update_interest(idx);
-                // Frames may already sit in tungstenite's buffer (read with the HTTP answer):
+                // Frames may already sit in the receive buffer (read with the HTTP answer):
                 // edge-triggered readiness will not report them again.
                 self.drain(idx);
             }
@@ -681,88 +725,98 @@ impl<H: Handler> Reactor<H> {
         }
     }
 
-    /// Read everything available on a live connection and hand messages to the handler.
+    /// Read everything available on a live connection (until `WouldBlock`) and hand each
+    /// complete message to the handler.
     fn drain(&mut self, idx: usize) {
-        let mut saw_ping = false;
         loop {
             let slot = &mut self.slots[idx];
-            let State::Live(ws) = &mut slot.state else {
+            let State::Live(l) = &mut slot.state else {
                 return;
             };
-            match ws.read() {
-                Ok(msg) => {
-                    let recv_ns = ws.get_ref().last_read_ns;
-                    let closing = slot.closing;
-                    let (text, data) = match &msg {
-                        Message::Text(t) => (true, t.as_bytes()),
-                        Message::Binary(b) => (false, &b[..]),
-                        Message::Close(cf) => {
-                            slot.peer_close_code =
-                                Some(cf.as_ref().map_or(1005, |c| c.code.into()));
-                            continue;
-                        }
-                        Message::Ping(_) => {
-                            saw_ping = true;
-                            continue;
-                        }
-                        Message::Pong(_) | Message::Frame(_) => continue,
-                    };
-                    if closing {
+            let parsed = l.ws.parse(&l.s.rbuf[l.s.rstart..l.s.rend]);
+            let (ev, used) = match parsed {
+                Ok(x) => x,
+                Err(e) => return self.down(idx, ws_reason(e), now_ns()),
+            };
+            let base = l.s.rstart;
+            l.s.rstart += used;
+            match ev {
+                Parsed::NeedMore { total } => match l.s.fill(total) {
+                    Ok(0) => {
+                        let reason = if slot.closing {
+                            DownReason::ClosedByUs
+                        } else if let Some(code) = slot.peer_close_code {
+                            DownReason::ClosedByPeer { code }
+                        } else {
+                            DownReason::Reset
+                        };
+                        self.take_stream_counts(idx);
+                        return self.down(idx, reason, now_ns());
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        let reason = io_reason(&e, l.s.tls_handshaking());
+                        self.take_stream_counts(idx);
+                        return self.down(idx, reason, now_ns());
+                    }
+                },
+                Parsed::Data { text, start, end } => {
+                    if slot.closing {
                         continue;
                     }
-                    if !slot.got_data {
-                        slot.got_data = true;
-                        slot.attempts = 0;
+                    let recv_ns = l.s.last_read_ns;
+                    // Lend the receive buffer out for the callback (a pointer move): the
+                    // Outbox may touch this connection's output side meanwhile.
+                    let rbuf = std::mem::take(&mut l.s.rbuf);
+                    self.deliver(idx, text, &rbuf[base + start..base + end], recv_ns);
+                    if let State::Live(l) = &mut self.slots[idx].state {
+                        l.s.rbuf = rbuf;
                     }
-                    self.local.messages_rx += 1;
-                    let m = if text {
-                        WsMessage::Text(data)
-                    } else {
-                        WsMessage::Binary(data)
-                    };
-                    let mut out = Outbox {
-                        slots: &mut self.slots,
-                        cmds: &mut self.cmds,
-                        any_dirty: &mut self.any_dirty,
-                        sent: &mut self.local.messages_tx,
-                        now_ns: recv_ns,
-                    };
-                    self.handler
-                        .on_message(ConnId(idx as u16), m, recv_ns, &mut out);
-                    drop(msg);
                     if !self.cmds.is_empty() || self.any_dirty {
                         self.after_callback();
                     }
                 }
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    let s = ws.get_mut();
-                    let hs = s.tls_handshaking();
-                    self.take_stream_counts(idx);
-                    let slot = &self.slots[idx];
+                Parsed::Reassembled { text } => {
+                    if slot.closing {
+                        continue;
+                    }
+                    let recv_ns = l.s.last_read_ns;
+                    let frag = std::mem::take(&mut l.ws.frag);
+                    self.deliver(idx, text, &frag, recv_ns);
+                    if let State::Live(l) = &mut self.slots[idx].state {
+                        l.ws.frag = frag;
+                    }
+                    if !self.cmds.is_empty() || self.any_dirty {
+                        self.after_callback();
+                    }
+                }
+                Parsed::Control => {}
+                Parsed::Close { code } => {
+                    // Our echo (or their answer to our close) is queued: send it best-effort,
+                    // then drop the TCP connection.
+                    let _ = l.flush_out();
                     let reason = if slot.closing {
                         DownReason::ClosedByUs
                     } else {
-                        classify(&e, hs, slot.peer_close_code)
+                        DownReason::ClosedByPeer { code }
                     };
+                    self.take_stream_counts(idx);
                     return self.down(idx, reason, now_ns());
                 }
             }
         }
         self.take_stream_counts(idx);
         let slot = &mut self.slots[idx];
-        let State::Live(ws) = &mut slot.state else {
+        let State::Live(l) = &mut slot.state else {
             return;
         };
-        slot.last_rx_ns = slot.last_rx_ns.max(ws.get_ref().last_read_ns);
-        if saw_ping || slot.write_pending || ws.get_ref().tls_wants_write() {
-            match ws.flush() {
-                Ok(()) => slot.write_pending = false,
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                    slot.write_pending = true
-                }
+        slot.last_rx_ns = slot.last_rx_ns.max(l.s.last_read_ns);
+        if l.ws.has_output() || l.s.tls_wants_write() {
+            match l.flush_out() {
+                Ok(done) => slot.write_pending = !done,
                 Err(e) => {
-                    let reason = classify(&e, false, slot.peer_close_code);
+                    let reason = io_reason(&e, false);
                     return self.down(idx, reason, now_ns());
                 }
             }
@@ -770,12 +824,34 @@ impl<H: Handler> Reactor<H> {
         self.update_interest(idx);
     }
 
+    #[inline]
+    fn deliver(&mut self, idx: usize, text: bool, data: &[u8], recv_ns: u64) {
+        let slot = &mut self.slots[idx];
+        if !slot.got_data {
+            slot.got_data = true;
+            slot.attempts = 0;
+        }
+        self.local.messages_rx += 1;
+        let m = if text {
+            WsMessage::Text(data)
+        } else {
+            WsMessage::Binary(data)
+        };
+        let mut out = Outbox {
+            slots: &mut self.slots,
+            cmds: &mut self.cmds,
+            any_dirty: &mut self.any_dirty,
+            sent: &mut self.local.messages_tx,
+            now_ns: recv_ns,
+        };
+        self.handler
+            .on_message(ConnId(idx as u16), m, recv_ns, &mut out);
+    }
+
     fn take_stream_counts(&mut self, idx: usize) {
         if let Some(s) = self.slots[idx].stream_mut() {
             self.local.bytes_rx += std::mem::take(&mut s.bytes_read);
-            if let Some(t) = s.tls.as_deref_mut() {
-                self.local.records_rx += std::mem::take(&mut t.records_in);
-            }
+            self.local.records_rx += std::mem::take(&mut s.records_in);
         }
     }
 
@@ -818,19 +894,17 @@ impl<H: Handler> Reactor<H> {
                     };
                     let slot = &mut self.slots[idx];
                     match &mut slot.state {
-                        State::Live(ws) if !slot.closing => {
+                        State::Live(l) if !slot.closing => {
                             slot.closing = true;
                             slot.deadline_ns = now.saturating_add(close_ns);
-                            match ws.close(None) {
-                                Ok(()) => {}
-                                Err(tungstenite::Error::Io(e))
-                                    if e.kind() == io::ErrorKind::WouldBlock =>
-                                {
-                                    slot.write_pending = true
+                            l.ws.queue_close(Some(1000));
+                            match l.flush_out() {
+                                Ok(done) => {
+                                    slot.write_pending = !done;
+                                    self.update_interest(idx);
                                 }
                                 Err(_) => self.down(idx, DownReason::ClosedByUs, now),
                             }
-                            self.update_interest(idx);
                         }
                         State::Live(_) => {}
                         _ => self.down(idx, DownReason::ClosedByUs, now),
@@ -856,8 +930,8 @@ impl<H: Handler> Reactor<H> {
         let want = match &slot.state {
             State::Connecting(_) => Some(Interest::WRITABLE),
             State::Handshaking(_) => Some(Interest::READABLE | Interest::WRITABLE),
-            State::Live(ws) => {
-                if slot.write_pending || ws.get_ref().tls_wants_write() {
+            State::Live(l) => {
+                if slot.write_pending || l.s.tls_wants_write() {
                     Some(Interest::READABLE | Interest::WRITABLE)
                 } else {
                     Some(Interest::READABLE)

@@ -140,23 +140,44 @@ impl std::fmt::Display for TlsIoError {
 }
 impl std::error::Error for TlsIoError {}
 
-/// Plain or TLS stream; the enum keeps dispatch static.
+/// Smallest free tail worth a `read(2)`; below it the receive buffer is compacted first.
+const MIN_READ: usize = 4096;
+
+/// Plain or TLS transport plus the connection's receive buffer (the WebSocket codec parses in
+/// place from `rbuf[rstart..rend]`).
 pub(crate) struct Stream {
     pub(crate) sock: mio::net::TcpStream,
     pub(crate) tls: Option<Box<TlsLayer>>,
+    pub(crate) rbuf: Box<[u8]>,
+    pub(crate) rstart: usize,
+    pub(crate) rend: usize,
+    /// Progress matching the `\r\n\r\n` that ends the HTTP upgrade answer (4 = seen): the
+    /// handshake `Read` never hands tungstenite a byte past it, so early frames stay in `rbuf`.
+    hs_match: u8,
     /// CLOCK_MONOTONIC ns after the last successful socket read.
     pub(crate) last_read_ns: u64,
-    /// Bytes read from the socket (wire bytes, ciphertext for TLS).
+    /// Bytes read from the socket (wire bytes, ciphertext for TLS), taken by the reactor.
     pub(crate) bytes_read: u64,
+    /// rustls records processed, taken by the reactor.
+    pub(crate) records_in: u64,
 }
 
 impl Stream {
-    pub(crate) fn new(sock: mio::net::TcpStream, tls: Option<ClientConnection>) -> Self {
+    pub(crate) fn new(
+        sock: mio::net::TcpStream,
+        tls: Option<ClientConnection>,
+        rbuf_len: usize,
+    ) -> Self {
         Self {
             sock,
             tls: tls.map(|c| Box::new(TlsLayer::new(c))),
+            rbuf: vec![0u8; rbuf_len.max(MIN_READ * 2)].into_boxed_slice(),
+            rstart: 0,
+            rend: 0,
+            hs_match: 0,
             last_read_ns: 0,
             bytes_read: 0,
+            records_in: 0,
         }
     }
 
@@ -169,24 +190,50 @@ impl Stream {
     pub(crate) fn tls_handshaking(&self) -> bool {
         self.tls.as_ref().is_some_and(|t| t.conn.is_handshaking())
     }
-}
 
-impl Read for Stream {
+    /// Read from the transport into `rbuf[rend..]`, first making room for a frame of `need`
+    /// bytes from `rstart` (compacting; growing — an allocation — only for a frame larger than
+    /// the buffer, bounded by `max_frame_size`). Ok(0) = EOF.
     #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn fill(&mut self, need: usize) -> io::Result<usize> {
+        if self.rstart == self.rend {
+            self.rstart = 0;
+            self.rend = 0;
+        }
+        let cap = self.rbuf.len();
+        if need > cap {
+            let mut bigger = vec![0u8; need.max(cap * 2)].into_boxed_slice();
+            bigger[..self.rend - self.rstart].copy_from_slice(&self.rbuf[self.rstart..self.rend]);
+            self.rend -= self.rstart;
+            self.rstart = 0;
+            self.rbuf = bigger;
+        } else if self.rstart > 0 && (self.rstart + need > cap || cap - self.rend < MIN_READ) {
+            self.rbuf.copy_within(self.rstart..self.rend, 0);
+            self.rend -= self.rstart;
+            self.rstart = 0;
+        }
+        let n = self.read_transport_at(self.rend)?;
+        self.rend += n;
+        Ok(n)
+    }
+
+    #[inline]
+    fn read_transport_at(&mut self, at: usize) -> io::Result<usize> {
+        let dst = &mut self.rbuf[at..];
         let Some(tls) = self.tls.as_deref_mut() else {
-            let n = self.sock.read(buf)?;
+            let n = self.sock.read(dst)?;
             self.last_read_ns = now_ns();
             self.bytes_read += n as u64;
             return Ok(n);
         };
         loop {
-            match tls.conn.reader().read(buf) {
+            match tls.conn.reader().read(dst) {
                 Ok(n) => return Ok(n), // 0 = close_notify received
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
             if tls.feed()? {
+                self.records_in += std::mem::take(&mut tls.records_in);
                 // Handshake progress or alerts may have queued output.
                 if tls.conn.wants_write() {
                     match tls.flush_tls(&mut self.sock) {
@@ -205,10 +252,10 @@ impl Read for Stream {
             }
         }
     }
-}
 
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// Write bytes to the transport (TLS: encrypt, then push what the socket takes).
+    /// Err(WouldBlock) only if nothing was accepted.
+    pub(crate) fn write_raw(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return self.sock.write(buf);
         };
@@ -221,10 +268,54 @@ impl Write for Stream {
         Ok(n)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    /// Push pending TLS output. Err(WouldBlock) if some remains.
+    pub(crate) fn flush_tls(&mut self) -> io::Result<()> {
         match self.tls.as_deref_mut() {
-            None => self.sock.flush(),
+            None => Ok(()),
             Some(tls) => tls.flush_tls(&mut self.sock),
         }
+    }
+}
+
+/// Used by tungstenite's client handshake only: bytes up to the end of the HTTP answer.
+impl Read for Stream {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.hs_match >= 4 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if self.rstart == self.rend {
+            self.rstart = 0;
+            self.rend = 0;
+            let n = self.read_transport_at(0)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.rend = n;
+        }
+        let avail = &self.rbuf[self.rstart..self.rend];
+        let mut n = 0;
+        while n < avail.len() && n < out.len() && self.hs_match < 4 {
+            self.hs_match = match (self.hs_match, avail[n]) {
+                (0 | 2, b'\r') => self.hs_match + 1,
+                (1 | 3, b'\n') => self.hs_match + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            n += 1;
+        }
+        out[..n].copy_from_slice(&avail[..n]);
+        self.rstart += n;
+        Ok(n)
+    }
+}
+
+/// Used by tungstenite's client handshake only (the upgrade request).
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_raw(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_tls()
     }
 }
