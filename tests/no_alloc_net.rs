@@ -148,9 +148,12 @@ fn server(tls: bool) -> impl Fn(usize, Conn) + Send + Sync + 'static {
             s.flush().unwrap();
         };
         send(&mut ws, enc(0, WARM));
-        match ws.read().unwrap() {
-            Message::Text(t) => assert_eq!(t.as_str(), "go"),
-            m => panic!("{m:?}"),
+        loop {
+            match ws.read().unwrap() {
+                Message::Text(t) => break assert_eq!(t.as_str(), "go"),
+                Message::Pong(p) => assert_eq!(&p[..], b"hb"),
+                m => panic!("{m:?}"),
+            }
         }
         std::thread::sleep(Duration::from_millis(50));
         let frames = enc(WARM, WARM + MEASURED);
