@@ -82,6 +82,7 @@ fn fragmented_message_with_ping_between_fragments_is_joined_and_ping_answered() 
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // tungstenite's accept_hdr callback signature
 fn server_close_completes_handshake_and_reconnect_resubscribes_with_headers() {
     let srv = serve(None, 2, |n, conn| {
         conn.tcp()
@@ -376,4 +377,113 @@ fn stop_flag_ends_a_spawned_reactor() {
     let c = counters.snapshot();
     assert_eq!((c.connects, c.messages_rx, c.messages_tx), (1, 1, 1));
     assert!(c.bytes_rx > 0);
+}
+
+/// Regression: a server that writes its first frames in the same segment as the 101 answer.
+/// The handshake must not swallow them into a buffer that is thrown away.
+#[test]
+fn frames_glued_to_the_101_answer_are_not_lost() {
+    let srv = serve(None, 1, |_, mut conn| {
+        let mut req = Vec::new();
+        let mut b = [0u8; 2048];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let k = conn.read(&mut b).unwrap();
+            assert!(k > 0);
+            req.extend_from_slice(&b[..k]);
+        }
+        let head = String::from_utf8_lossy(&req).to_string();
+        let key = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("sec-websocket-key")
+                    .then(|| v.trim().to_string())
+            })
+            .unwrap();
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .into_bytes();
+        out.extend(frame(1, true, b"first"));
+        out.extend(frame(1, true, b"second"));
+        conn.write_all(&out).unwrap();
+        conn.tcp()
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = conn.read(&mut b);
+    });
+    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), None);
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 2));
+    assert_eq!(texts(&ev.lock().unwrap()), vec!["first", "second"]);
+}
+
+/// App-level keepalive from `on_tick` (e.g. `{"method":"PING"}` for MEXC, `spot.ping` for
+/// Gate.io): the tick runs every iteration and the handler keeps its own deadline.
+struct Pinger {
+    ev: Arc<Mutex<Vec<Ev>>>,
+    conn: Option<ConnId>,
+    next_ns: u64,
+}
+
+impl Handler for Pinger {
+    fn on_open(&mut self, conn: ConnId, now_ns: u64, _out: &mut Outbox<'_>) {
+        self.conn = Some(conn);
+        self.next_ns = now_ns;
+    }
+    fn on_message(
+        &mut self,
+        conn: ConnId,
+        msg: WsMessage<'_>,
+        _recv_ns: u64,
+        _out: &mut Outbox<'_>,
+    ) {
+        let t = String::from_utf8(msg.bytes().to_vec()).unwrap();
+        self.ev.lock().unwrap().push(Ev::Text(conn, t));
+    }
+    fn on_down(&mut self, conn: ConnId, reason: DownReason, _now_ns: u64) {
+        self.conn = None;
+        self.ev.lock().unwrap().push(Ev::Down(conn, reason));
+    }
+    fn on_tick(&mut self, now_ns: u64, out: &mut Outbox<'_>) {
+        if let Some(c) = self.conn {
+            if now_ns >= self.next_ns && out.is_live(c) {
+                out.send_text(c, r#"{"method":"PING"}"#).unwrap();
+                self.next_ns = now_ns + 20_000_000;
+            }
+        }
+    }
+}
+
+#[test]
+fn app_level_pings_from_on_tick_are_sent_and_answered() {
+    let srv = serve(None, 1, |_, conn| {
+        let mut ws = ws_accept(conn);
+        for _ in 0..3 {
+            match ws.read().unwrap() {
+                Message::Text(t) if t.as_str() == r#"{"method":"PING"}"# => ws
+                    .send(Message::text(r#"{"id":0,"code":0,"msg":"PONG"}"#))
+                    .unwrap(),
+                m => panic!("{m:?}"),
+            }
+        }
+        wait_gone(&mut ws);
+    });
+    let ev = Arc::new(Mutex::new(Vec::new()));
+    let mut r = Reactor::new(
+        block_cfg(),
+        Pinger {
+            ev: ev.clone(),
+            conn: None,
+            next_ns: 0,
+        },
+    )
+    .unwrap();
+    let spec = r.add_spec(fast_spec(&srv.ws_url())).unwrap();
+    r.open(spec).unwrap();
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 3));
+    assert!(texts(&ev.lock().unwrap())
+        .iter()
+        .all(|t| t == r#"{"id":0,"code":0,"msg":"PONG"}"#));
+    assert!(r.counters().snapshot().messages_tx >= 3);
 }

@@ -23,13 +23,22 @@
 //!   (`wants_write`) or WebSocket (a flush hit `WouldBlock`) has output pending. Spurious
 //!   wake-ups just read `WouldBlock`.
 //! * **Timers** are a per-connection deadline checked each iteration (no timer thread, no heap).
+//! * **Layers.** TCP (`sys`) → TLS (`stream`, rustls 0.23 buffered API, record-aligned
+//!   feeding) → WebSocket framing (`ws`, our own sans-IO parser over the connection's receive
+//!   buffer) → `Handler`. tungstenite performs the HTTP upgrade (client handshake with
+//!   `HandshakeError::Interrupted` resumption over the non-blocking stream); the handshake
+//!   `Read` stops at the end of the HTTP answer so frames glued to it stay in our buffer.
 //! * **Allocation.** Everything is sized in `Reactor::new`/`add_spec`/connect. Steady-state
-//!   receive: plain `ws://` allocates nothing per message; `wss://` allocates exactly once per
-//!   TLS application-data record of ≤ 4096 wire bytes (rustls 0.23 buffered API copies the
-//!   plaintext into a new `Vec`) — see [`stream`] for the why and `tests/no_alloc_net.rs` for
-//!   the proof. Fragmented messages (WS continuation frames) allocate while being reassembled.
-//!   Sending ([`Outbox::send_text`]) allocates (tungstenite `Message` + rustls record): sends
-//!   are subscriptions and pings, not the hot path. Connect/reconnect allocates.
+//!   receive on plain `ws://`: **zero** allocations per message (answering pings included);
+//!   `wss://`: exactly **one allocation per TLS application-data record of ≤ 4096 wire bytes**
+//!   (rustls 0.23's buffered API copies each record's plaintext into a new `Vec`), plus, for a
+//!   larger record, the deframer's grow (1–3 reallocs) and shrink (1). Proven by
+//!   `tests/no_alloc_net.rs`. Other, bounded cases: a frame larger than the receive buffer
+//!   grows it once (≤ `max_frame_size`); reassembling a fragmented message grows the
+//!   reassembly buffer to the largest such message seen; sending on `wss://` allocates in
+//!   rustls (sends on `ws://` do not). Connect/reconnect allocates (socket buffers, TLS state).
+//! * **Text frames are not UTF-8 validated**: the handler gets bytes and the venue decoders
+//!   validate what they parse (validation would cost a pass over every message).
 //! * **Errors.** Hot path: [`DownReason`] (Copy), each one leads to `on_down` then a reconnect
 //!   with backoff (except [`DownReason::ClosedByUs`]). Cold path: [`NetError`].
 

@@ -1,4 +1,5 @@
-//! The byte stream under tungstenite: plain TCP or rustls over TCP, both non-blocking.
+//! The transport under the WebSocket codec: plain TCP or rustls over TCP, both non-blocking,
+//! plus the connection's receive buffer (the codec parses in place from it).
 //!
 //! Reads stamp `last_read_ns` (CLOCK_MONOTONIC) after every successful socket `read(2)`: that is
 //! the `recv_ns` handed to the handler with each message.
@@ -100,11 +101,7 @@ impl TlsLayer {
 
     /// Read ciphertext from the socket into `cbuf`. Ok(0) = EOF.
     fn fill(&mut self, sock: &mut mio::net::TcpStream) -> io::Result<usize> {
-        if self.start > 0 && self.end == self.cbuf.len() {
-            self.cbuf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        } else if self.start > 0 && self.cbuf.len() - self.end < RUSTLS_READ_SIZE {
+        if self.start > 0 && self.cbuf.len() - self.end < RUSTLS_READ_SIZE {
             self.cbuf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
