@@ -227,3 +227,81 @@ fn control_thread_reports_http_error_status_and_tls_failure_as_values() {
     join.join().unwrap();
     join2.join().unwrap();
 }
+
+/// The intended wiring of REST into the feed: the handler owns the `ControlClient`, submits
+/// from a callback (here `on_open`, like a snapshot fetch) and polls `try_reply` in `on_tick`;
+/// the feed thread never waits.
+struct SnapshotFetcher {
+    control: cexfeed::net::ControlClient,
+    url: String,
+    ev: std::sync::Arc<std::sync::Mutex<Vec<Ev>>>,
+    reply: Option<(u16, Vec<u8>)>,
+}
+
+impl cexfeed::net::Handler for SnapshotFetcher {
+    fn on_open(&mut self, _c: ConnId, _now_ns: u64, _out: &mut cexfeed::net::Outbox<'_>) {
+        self.control
+            .submit(HttpRequest {
+                id: 1,
+                method: HttpMethod::Get,
+                url: self.url.clone(),
+                headers: vec![("X-Test".into(), "1".into())],
+                body: Vec::new(),
+            })
+            .unwrap();
+    }
+    fn on_message(
+        &mut self,
+        conn: ConnId,
+        msg: cexfeed::net::WsMessage<'_>,
+        _recv_ns: u64,
+        _out: &mut cexfeed::net::Outbox<'_>,
+    ) {
+        let t = String::from_utf8(msg.bytes().to_vec()).unwrap();
+        self.ev.lock().unwrap().push(Ev::Text(conn, t));
+    }
+    fn on_down(&mut self, _c: ConnId, _r: DownReason, _now_ns: u64) {}
+    fn on_tick(&mut self, _now_ns: u64, _out: &mut cexfeed::net::Outbox<'_>) {
+        if let Some(r) = self.control.try_reply() {
+            self.reply = Some(r.result.unwrap());
+            self.ev
+                .lock()
+                .unwrap()
+                .push(Ev::Text(ConnId(99), "reply".into()));
+        }
+    }
+}
+
+#[test]
+fn handler_owned_control_client_fetches_while_the_feed_keeps_running() {
+    let ca = test_ca();
+    let rest = https_once(&ca, "200 OK", "{\"lastUpdateId\":7}");
+    let ws = serve(Some(ca.server.clone()), 1, |_, conn| {
+        let mut ws = ws_accept(conn);
+        ws.send(Message::text("delta")).unwrap();
+        while ws.read().is_ok() {}
+    });
+    let (control, join) = ControlThread::spawn(ControlConfig {
+        extra_root_ca: Some(CaCert::Pem(ca.ca_pem.clone().into_bytes())),
+        ..Default::default()
+    })
+    .unwrap();
+    let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = SnapshotFetcher {
+        control,
+        url: format!("https://{}/api/v3/depth?symbol=BTCUSDT", rest.addr),
+        ev: ev.clone(),
+        reply: None,
+    };
+    let mut r = cexfeed::net::Reactor::new(block_cfg(), h).unwrap();
+    let mut spec = fast_spec(&ws.wss_url());
+    spec.extra_root_ca = Some(CaCert::Der(ca.ca_der.clone()));
+    let s = r.add_spec(spec).unwrap();
+    r.open(s).unwrap();
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 2));
+    assert!(texts(&ev.lock().unwrap()).contains(&"delta".to_string()));
+    let h = r.into_handler();
+    assert_eq!(h.reply, Some((200, b"{\"lastUpdateId\":7}".to_vec())));
+    drop(h);
+    join.join().unwrap();
+}

@@ -94,6 +94,8 @@ struct Slot {
     got_data: bool,
     ever_started: bool,
     peer_close_code: Option<u16>,
+    /// When the current connection became live (0 = not live).
+    live_since_ns: u64,
 }
 
 impl Slot {
@@ -111,6 +113,7 @@ impl Slot {
             got_data: false,
             ever_started: false,
             peer_close_code: None,
+            live_since_ns: 0,
         }
     }
     fn stream_mut(&mut self) -> Option<&mut Stream> {
@@ -159,6 +162,13 @@ impl Outbox<'_> {
         self.slots
             .get(conn.0 as usize)
             .is_some_and(|s| matches!(s.state, State::Live(_)) && !s.closing)
+    }
+
+    /// CLOCK_MONOTONIC ns when `conn` became live (for age-based rotation, e.g. MEXC's 24 h
+    /// limit: open a replacement from `on_tick` when the age nears the limit).
+    pub fn live_since_ns(&self, conn: ConnId) -> Option<u64> {
+        let s = self.slots.get(conn.0 as usize)?;
+        (matches!(s.state, State::Live(_)) && !s.closing).then_some(s.live_since_ns)
     }
 
     /// The spec a connection was opened from.
@@ -691,6 +701,7 @@ impl<H: Handler> Reactor<H> {
                     ws: codec,
                 }));
                 slot.last_rx_ns = now;
+                slot.live_since_ns = now;
                 {
                     let mut out = Outbox {
                         slots: &mut self.slots,

@@ -257,6 +257,11 @@ impl Stream {
             return self.sock.write(buf);
         };
         let n = tls.conn.writer().write(buf)?;
+        if n == 0 && !buf.is_empty() {
+            // rustls' outgoing buffer is at its limit: back-pressure, not an error.
+            let _ = tls.flush_tls(&mut self.sock);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         match tls.flush_tls(&mut self.sock) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
