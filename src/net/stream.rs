@@ -13,6 +13,11 @@
 //! most [`RUSTLS_READ_SIZE`] bytes. Result, measured in `tests/no_alloc_net.rs`: exactly **one
 //! allocation per application-data record whose wire size is ≤ 4096 bytes**; a larger record
 //! additionally costs the deframer's grow (1–3 reallocs) and shrink (1 realloc).
+//!
+//! rustls 0.23's *unbuffered* API does not help: `ReadTraffic::next_record` pops the same
+//! per-record `Vec` from `received_plaintext`. In-place decryption arrives with rustls 0.24
+//! (`0.24.0-dev.2`); kTLS or decrypting with extracted secrets are the other ways out, both
+//! deliberately not taken here (our own record layer would have to handle KeyUpdate).
 
 use std::io::{self, Read, Write};
 
@@ -209,6 +214,8 @@ impl Stream {
             self.rend -= self.rstart;
             self.rstart = 0;
         }
+        // An empty destination would read as EOF; the compaction above rules it out.
+        debug_assert!(self.rend < self.rbuf.len());
         let n = self.read_transport_at(self.rend)?;
         self.rend += n;
         Ok(n)
