@@ -725,9 +725,12 @@ impl<H: Handler> Reactor<H> {
             Err(HandshakeError::Failure(e)) => {
                 // The stream is gone with the failed handshake; the slot holds `Waiting`.
                 let reason = match classify(&e, false, None) {
-                    DownReason::ClosedByPeer { .. } | DownReason::Reset | DownReason::Io => {
-                        DownReason::HandshakeFailed
-                    }
+                    // (tungstenite also refuses an answer trickled in > 64 tiny reads as
+                    // `AttackAttempt`: a handshake failure too.)
+                    DownReason::ClosedByPeer { .. }
+                    | DownReason::Reset
+                    | DownReason::Io
+                    | DownReason::Protocol => DownReason::HandshakeFailed,
                     r => r,
                 };
                 self.slots[idx].registered = None; // fd closed with the stream
