@@ -41,6 +41,44 @@
 //!   validate what they parse (validation would cost a pass over every message).
 //! * **Errors.** Hot path: [`DownReason`] (Copy), each one leads to `on_down` then a reconnect
 //!   with backoff (except [`DownReason::ClosedByUs`]). Cold path: [`NetError`].
+//!
+//! ## Wiring a venue (what the feed layer writes)
+//! ```no_run
+//! use cexfeed::net::*;
+//! use std::time::Duration;
+//!
+//! struct Venue { control: ControlClient }
+//! impl Handler for Venue {
+//!     fn on_open(&mut self, conn: ConnId, _now_ns: u64, out: &mut Outbox<'_>) {
+//!         // (re)subscribe on every open: first connect and every reconnect
+//!         let _ = out.send_text(conn, r#"{"method":"SUBSCRIPTION","params":["..."]}"#);
+//!     }
+//!     fn on_message(&mut self, _c: ConnId, msg: WsMessage<'_>, recv_ns: u64, _out: &mut Outbox<'_>) {
+//!         let _ = (msg.bytes(), recv_ns); // decode → book → ring
+//!     }
+//!     fn on_down(&mut self, _c: ConnId, _why: DownReason, _now_ns: u64) { /* mark books stale */ }
+//!     fn on_tick(&mut self, _now_ns: u64, _out: &mut Outbox<'_>) {
+//!         while let Some(_reply) = self.control.try_reply() { /* REST snapshot arrived */ }
+//!     }
+//! }
+//!
+//! let (control, _control_join) = ControlThread::spawn(ControlConfig::default())?;
+//! let cfg = ReactorConfig { core: Some(1), wait: Wait::Spin, ..Default::default() };
+//! let mut reactor = Reactor::new(cfg, Venue { control })?;
+//! let mut spec = ConnSpec::new("wss://fx-ws.gateio.ws/v4/ws/usdt").header("X-Gate-Size-Decimal", "1");
+//! spec.idle_timeout = Some(Duration::from_secs(30));
+//! // Loopback venue: spec.extra_root_ca = Some(CaCert::Pem(std::fs::read("ca.pem")?));
+//! let id = reactor.add_spec(spec)?; // DNS happens here, on this thread
+//! reactor.open(id)?;
+//! let stop = reactor.stop_flag();
+//! let counters = reactor.counters();
+//! let feed = reactor.spawn("feed-gate")?; // pins to core 1, spins until `stop`
+//! # stop.store(true, std::sync::atomic::Ordering::Relaxed);
+//! # let _ = (feed.join(), counters.snapshot());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `ConnId`s are slot indices: a closed connection's id may be reused by a later `open`.
 
 mod backoff;
 mod control;
