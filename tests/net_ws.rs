@@ -299,6 +299,10 @@ impl Handler for Rotator {
     ) {
         let t = String::from_utf8(msg.bytes().to_vec()).unwrap();
         if t == "rotate" {
+            assert_eq!(
+                out.send_text(ConnId(7), "x"),
+                Err(cexfeed::net::SendError::NotLive)
+            );
             self.old = Some(conn);
             assert_eq!(out.spec_of(conn), Some(self.spec));
             assert_ne!(out.open(self.spec), None);
