@@ -573,3 +573,81 @@ fn app_level_pings_from_on_tick_are_sent_and_answered() {
         .all(|t| t == r#"{"id":0,"code":0,"msg":"PONG"}"#));
     assert!(r.counters().snapshot().messages_tx >= 3);
 }
+
+/// A MEXC private stream carries its listenKey in the query: a new key means a new URL on the
+/// same host, switched from inside the loop without DNS.
+struct KeySwitcher {
+    ev: Arc<Mutex<Vec<Ev>>>,
+    spec: SpecId,
+    base: String,
+}
+
+impl Handler for KeySwitcher {
+    fn on_open(&mut self, conn: ConnId, _now_ns: u64, _out: &mut Outbox<'_>) {
+        self.ev.lock().unwrap().push(Ev::Open(conn));
+    }
+    fn on_message(
+        &mut self,
+        conn: ConnId,
+        msg: WsMessage<'_>,
+        _recv_ns: u64,
+        out: &mut Outbox<'_>,
+    ) {
+        let t = String::from_utf8(msg.bytes().to_vec()).unwrap();
+        if t == "/ws?listenKey=k1" {
+            assert!(out
+                .set_spec_url(self.spec, "ws://example.com/ws?listenKey=k2")
+                .is_err());
+            out.set_spec_url(self.spec, &format!("{}?listenKey=k2", self.base))
+                .unwrap();
+            out.reconnect(conn);
+        }
+        self.ev.lock().unwrap().push(Ev::Text(conn, t));
+    }
+    fn on_down(&mut self, conn: ConnId, reason: DownReason, _now_ns: u64) {
+        self.ev.lock().unwrap().push(Ev::Down(conn, reason));
+    }
+    fn on_tick(&mut self, _now_ns: u64, _out: &mut Outbox<'_>) {}
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // tungstenite's accept_hdr callback signature
+fn new_listen_key_url_is_used_on_the_next_connect_without_dns() {
+    let srv = serve(None, 2, |_, conn| {
+        conn.tcp()
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let path = Arc::new(Mutex::new(String::new()));
+        let p = path.clone();
+        let mut ws = tungstenite::accept_hdr(
+            conn,
+            move |req: &tungstenite::handshake::server::Request, resp| {
+                *p.lock().unwrap() = req.uri().to_string();
+                Ok(resp)
+            },
+        )
+        .unwrap();
+        let path = path.lock().unwrap().clone();
+        ws.send(Message::text(path)).unwrap();
+        wait_gone(&mut ws);
+    });
+    let ev = Arc::new(Mutex::new(Vec::new()));
+    let base = srv.ws_url();
+    let mut r = Reactor::new(
+        block_cfg(),
+        KeySwitcher {
+            ev: ev.clone(),
+            spec: SpecId(0),
+            base: base.clone(),
+        },
+    )
+    .unwrap();
+    let spec = r
+        .add_spec(fast_spec(&format!("{base}?listenKey=k1")))
+        .unwrap();
+    r.open(spec).unwrap();
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 2));
+    let e = ev.lock().unwrap();
+    assert_eq!(texts(&e), vec!["/ws?listenKey=k1", "/ws?listenKey=k2"]);
+    assert_eq!(downs(&e), vec![DownReason::Requested]);
+}

@@ -145,6 +145,7 @@ pub enum SendError {
 /// What the handler may do to connections from inside a callback.
 pub struct Outbox<'a> {
     slots: &'a mut [Slot],
+    specs: &'a mut [Prepared],
     cmds: &'a mut Vec<Cmd>,
     any_dirty: &'a mut bool,
     sent: &'a mut u64,
@@ -162,6 +163,18 @@ impl Outbox<'_> {
         self.slots
             .get(conn.0 as usize)
             .is_some_and(|s| matches!(s.state, State::Live(_)) && !s.closing)
+    }
+
+    /// Replace the path/query of a spec's URL; scheme, host and port must stay the same, so
+    /// the resolved addresses and TLS config are reused and nothing blocks. Takes effect at
+    /// the next connect from this spec (e.g. a new MEXC listenKey: set the URL, then
+    /// [`reconnect`](Self::reconnect) or [`open`](Self::open) + close for make-before-break).
+    pub fn set_spec_url(&mut self, spec: SpecId, url: &str) -> Result<(), NetError> {
+        let p = self
+            .specs
+            .get_mut(spec.0 as usize)
+            .ok_or_else(|| NetError::BadUrl(url.into(), "unknown spec id"))?;
+        set_url(p, url)
     }
 
     /// CLOCK_MONOTONIC ns when `conn` became live (for age-based rotation, e.g. MEXC's 24 h
@@ -233,6 +246,31 @@ impl Outbox<'_> {
     pub fn open(&mut self, spec: SpecId) -> Option<ConnId> {
         open_slot(self.slots, spec, self.now_ns)
     }
+}
+
+/// `scheme://authority` of a URL (everything before the path).
+fn origin(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let end = rest.find(['/', '?']).map_or(url.len(), |j| i + 3 + j);
+            &url[..end]
+        }
+        None => url,
+    }
+}
+
+fn set_url(p: &mut Prepared, url: &str) -> Result<(), NetError> {
+    if origin(url) != origin(&p.spec.url) {
+        return Err(NetError::BadUrl(
+            url.into(),
+            "scheme, host and port must match the spec's (register a new spec instead)",
+        ));
+    }
+    url.into_client_request()
+        .map_err(|_| NetError::BadUrl(url.into(), "not a valid WebSocket request URL"))?;
+    p.spec.url = url.to_owned();
+    Ok(())
 }
 
 fn open_slot(slots: &mut [Slot], spec: SpecId, now: u64) -> Option<ConnId> {
@@ -446,6 +484,15 @@ impl<H: Handler> Reactor<H> {
         open_slot(&mut self.slots, spec, 0).ok_or(NetError::TooManyConns(self.slots.len()))
     }
 
+    /// See [`Outbox::set_spec_url`].
+    pub fn set_spec_url(&mut self, spec: SpecId, url: &str) -> Result<(), NetError> {
+        let p = self
+            .specs
+            .get_mut(spec.0 as usize)
+            .ok_or_else(|| NetError::BadUrl(url.into(), "unknown spec id"))?;
+        set_url(p, url)
+    }
+
     /// Set it to `true` (any thread) to make [`run`](Self::run) return.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
@@ -524,6 +571,7 @@ impl<H: Handler> Reactor<H> {
         {
             let mut out = Outbox {
                 slots: &mut self.slots,
+                specs: &mut self.specs,
                 cmds: &mut self.cmds,
                 any_dirty: &mut self.any_dirty,
                 sent: &mut self.local.messages_tx,
@@ -705,6 +753,7 @@ impl<H: Handler> Reactor<H> {
                 {
                     let mut out = Outbox {
                         slots: &mut self.slots,
+                        specs: &mut self.specs,
                         cmds: &mut self.cmds,
                         any_dirty: &mut self.any_dirty,
                         sent: &mut self.local.messages_tx,
@@ -853,6 +902,7 @@ impl<H: Handler> Reactor<H> {
         };
         let mut out = Outbox {
             slots: &mut self.slots,
+            specs: &mut self.specs,
             cmds: &mut self.cmds,
             any_dirty: &mut self.any_dirty,
             sent: &mut self.local.messages_tx,
