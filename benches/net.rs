@@ -420,6 +420,9 @@ fn main() {
         "net bench: {PAYLOAD}-byte binary frames over loopback; latency {n_lat} frames 20 µs apart \
          (first {WARM} dropped), throughput {n_tput} frames in 32-frame writes"
     );
+    // Spinning clients are only meaningful on otherwise idle cores: show what else ran.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("loadavg before run: {}", load.trim());
     println!(
         "{:<5} {:<9} {:>8} {:>8} {:>9} {:>9} {:>12}",
         "tls", "client", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "frames/s"
