@@ -341,4 +341,75 @@ mod tests {
         c.encode(1, &[b'z'; 300]);
         assert_eq!(unmask(&c.wbuf), (0x81, vec![b'z'; 300]));
     }
+
+    /// Drive the parser like the reactor does: feed `stream` in `cuts`-sized pieces into a
+    /// buffer, parse until NeedMore, collect delivered messages.
+    fn drive(
+        c: &mut WsCodec,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> Result<Vec<(bool, Vec<u8>)>, WsError> {
+        let mut buf = Vec::new();
+        let mut start = 0;
+        let mut fed = 0;
+        let mut out = Vec::new();
+        let mut ci = 0;
+        loop {
+            let (p, used) = c.parse(&buf[start..])?;
+            match p {
+                Parsed::NeedMore { total } => {
+                    assert!(total > buf.len() - start);
+                    if fed == stream.len() {
+                        return Ok(out);
+                    }
+                    let n = cuts.get(ci).copied().unwrap_or(1).max(1);
+                    ci += 1;
+                    let end = (fed + n).min(stream.len());
+                    buf.extend_from_slice(&stream[fed..end]);
+                    fed = end;
+                }
+                Parsed::Data {
+                    text,
+                    start: s,
+                    end,
+                } => out.push((text, buf[start + s..start + end].to_vec())),
+                Parsed::Reassembled { text } => out.push((text, c.frag.clone())),
+                Parsed::Control | Parsed::Close { .. } => {}
+            }
+            start += used;
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+                                       cuts in proptest::collection::vec(1usize..50, 0..40)) {
+            let mut c = WsCodec::new(300, 500, 1);
+            let _ = drive(&mut c, &bytes, &cuts);
+        }
+
+        #[test]
+        fn any_split_of_a_valid_stream_yields_the_same_messages(
+            msgs in proptest::collection::vec((proptest::bool::ANY, proptest::collection::vec(proptest::num::u8::ANY, 0..400), 1usize..4), 1..12),
+            cuts in proptest::collection::vec(1usize..300, 0..60),
+        ) {
+            let mut stream = Vec::new();
+            for (i, (text, payload, parts)) in msgs.iter().enumerate() {
+                // Split each message into `parts` fragments, with a ping after the first.
+                let chunk = payload.len().div_ceil(*parts).max(1);
+                let pieces: Vec<&[u8]> = if payload.is_empty() { vec![&[][..]] } else { payload.chunks(chunk).collect() };
+                for (j, piece) in pieces.iter().enumerate() {
+                    let op = if j == 0 { if *text { 1 } else { 2 } } else { 0 };
+                    stream.extend(frame(op, j + 1 == pieces.len(), piece));
+                    if j == 0 && i % 2 == 0 {
+                        stream.extend(frame(9, true, b"p"));
+                    }
+                }
+            }
+            let mut c = WsCodec::new(1 << 16, 1 << 16, 1);
+            let got = drive(&mut c, &stream, &cuts).unwrap();
+            let want: Vec<(bool, Vec<u8>)> = msgs.iter().map(|(t, p, _)| (*t, p.clone())).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
