@@ -9,10 +9,18 @@
 //! the consumer minus the server's timestamp taken just before its `write(2)` (both threads
 //! on the same machine/clock). Throughput = frames/s with the server writing batches flat out.
 //!
-//! Measured on the 2-core dev VM (other jobs idle-ish, load ~2 from neighbours), commit of
-//! this file, 120-byte frames 20 µs apart, p50 one-way:
-//! ws: reactor 5.55 µs, blocking 17.8 µs (3.21×), floor 5.42 µs (reactor/floor 1.02×);
-//! wss: reactor 6.14 µs, blocking 18.3 µs (2.98×), floor 5.94 µs (1.03×).
+//! Measured on the 2-core dev VM (neighbour jobs paused at that moment), 120-byte frames 20 µs
+//! apart, one-way latency p50 / p99 / p99.9, and frames/s at saturation:
+//! ```text
+//! ws   reactor  5.73 µs / 1.29 ms* / 2.95 ms*   6.26 M/s
+//! ws   blocking 18.6 µs / 0.90 ms  / 3.88 ms    6.69 M/s   blocking/reactor p50 = 3.24x
+//! ws   floor    5.71 µs / 8.1 µs   / 39.9 µs    6.38 M/s   reactor/floor p50    = 1.00x
+//! wss  reactor  6.43 µs / 8.7 µs   / 25.6 µs    5.04 M/s
+//! wss  blocking 20.8 µs / 0.71 ms  / 1.29 ms    5.62 M/s   blocking/reactor p50 = 3.24x
+//! wss  floor    6.31 µs / 7.5 µs   / 35.0 µs    5.39 M/s   reactor/floor p50    = 1.02x
+//! ```
+//! (* a neighbour job woke up during that case; an earlier quiet run gave ws reactor
+//! 5.55 µs / 7.7 µs p50/p99.)
 //! Spinning clients lose badly to sleeping ones when the two cores are oversubscribed (a
 //! preempted spinner waits a whole scheduler slice): run it on a quiet machine.
 //!
