@@ -651,3 +651,28 @@ fn new_listen_key_url_is_used_on_the_next_connect_without_dns() {
     assert_eq!(texts(&e), vec!["/ws?listenKey=k1", "/ws?listenKey=k2"]);
     assert_eq!(downs(&e), vec![DownReason::Requested]);
 }
+
+#[test]
+fn yield_wait_mode_delivers_too() {
+    let srv = serve(None, 1, |_, conn| {
+        let mut ws = ws_accept(conn);
+        expect_sub(&mut ws);
+        for i in 0..50 {
+            ws.send(Message::text(format!("y{i}"))).unwrap();
+        }
+        wait_gone(&mut ws);
+    });
+    let (h, ev) = Recorder::new(Some("sub"));
+    let cfg = cexfeed::net::ReactorConfig {
+        wait: cexfeed::net::Wait::Yield,
+        ..Default::default()
+    };
+    let mut r = Reactor::new(cfg, h).unwrap();
+    let spec = r.add_spec(fast_spec(&srv.ws_url())).unwrap();
+    r.open(spec).unwrap();
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 50));
+    assert_eq!(
+        texts(&ev.lock().unwrap()),
+        (0..50).map(|i| format!("y{i}")).collect::<Vec<_>>()
+    );
+}
