@@ -1,1 +1,329 @@
-//! placeholder: filled by its owner.
+//! # Network engine: pinned mio reactor, rustls, tungstenite — no async runtime
+//!
+//! ```text
+//!  owner thread                feed thread (pinned, one mio Poll)                 control thread
+//!  ───────────                 ───────────────────────────────────               ──────────────
+//!  Reactor::new(cfg, handler)  loop {                                             ureq (rustls)
+//!  add_spec(ConnSpec)  ──DNS──►  poll(0 | timeout) ─► drain each ready conn:      ▲        │
+//!  open(spec)                     socket ─► TLS ─► WS frame ─► Handler::on_message│        │
+//!  stop_flag(), counters()        timers: connect/handshake timeout, idle→Stale,  │        ▼
+//!  spawn() / run()                        backoff→reconnect, close timeout        ArrayQueue ×2
+//!                                 Handler::on_tick (poll ControlClient replies) ──┘
+//!                               }
+//! ```
+//!
+//! ## Contract
+//! * **Threads.** The reactor runs on the thread that calls [`Reactor::run`] (or the one
+//!   [`Reactor::spawn`] creates), pinned to `ReactorConfig::core` if set. DNS resolution happens
+//!   in [`Reactor::add_spec`], i.e. on the owner thread *before* the loop starts; reconnects reuse
+//!   the resolved addresses (rotating through them). REST goes through [`ControlThread`].
+//! * **Edge-triggered.** Every ready connection is read until `WouldBlock` (socket, TLS and WS
+//!   layers all drained); the mio `Interest` is derived from state after every drive: `WRITABLE`
+//!   while TCP connects, `READABLE` always afterwards, plus `WRITABLE` only while TLS
+//!   (`wants_write`) or WebSocket (a flush hit `WouldBlock`) has output pending. Spurious
+//!   wake-ups just read `WouldBlock`.
+//! * **Timers** are a per-connection deadline checked each iteration (no timer thread, no heap).
+//! * **Layers.** TCP (`sys`) → TLS (`stream`, rustls 0.23 buffered API, record-aligned
+//!   feeding) → WebSocket framing (`ws`, our own sans-IO parser over the connection's receive
+//!   buffer) → `Handler`. tungstenite performs the HTTP upgrade (client handshake with
+//!   `HandshakeError::Interrupted` resumption over the non-blocking stream); the handshake
+//!   `Read` stops at the end of the HTTP answer so frames glued to it stay in our buffer.
+//! * **Allocation.** Everything is sized in `Reactor::new`/`add_spec`/connect. Steady-state
+//!   receive on plain `ws://`: **zero** allocations per message (answering pings included);
+//!   `wss://`: exactly **one allocation per TLS application-data record of ≤ 4096 wire bytes**
+//!   (rustls 0.23's buffered API copies each record's plaintext into a new `Vec`), plus, for a
+//!   larger record, the deframer's grow (1–3 reallocs) and shrink (1). Proven by
+//!   `tests/no_alloc_net.rs`. Other, bounded cases: a frame larger than the receive buffer
+//!   grows it once (≤ `max_frame_size`); reassembling a fragmented message grows the
+//!   reassembly buffer to the largest such message seen; sending on `wss://` allocates in
+//!   rustls (sends on `ws://` do not). Connect/reconnect allocates (socket buffers, TLS state).
+//! * **Text frames are not UTF-8 validated**: the handler gets bytes and the venue decoders
+//!   validate what they parse (validation would cost a pass over every message).
+//! * **Errors.** Hot path: [`DownReason`] (Copy), each one leads to `on_down` then a reconnect
+//!   with backoff (except [`DownReason::ClosedByUs`]). Cold path: [`NetError`].
+//!
+//! ## Wiring a venue (what the feed layer writes)
+//! ```no_run
+//! use cexfeed::net::*;
+//! use std::time::Duration;
+//!
+//! struct Venue { control: ControlClient }
+//! impl Handler for Venue {
+//!     fn on_open(&mut self, conn: ConnId, _now_ns: u64, out: &mut Outbox<'_>) {
+//!         // (re)subscribe on every open: first connect and every reconnect
+//!         let _ = out.send_text(conn, r#"{"method":"SUBSCRIPTION","params":["..."]}"#);
+//!     }
+//!     fn on_message(&mut self, _c: ConnId, msg: WsMessage<'_>, recv_ns: u64, _out: &mut Outbox<'_>) {
+//!         let _ = (msg.bytes(), recv_ns); // decode → book → ring
+//!     }
+//!     fn on_down(&mut self, _c: ConnId, _why: DownReason, _now_ns: u64) { /* mark books stale */ }
+//!     fn on_tick(&mut self, _now_ns: u64, _out: &mut Outbox<'_>) {
+//!         while let Some(_reply) = self.control.try_reply() { /* REST snapshot arrived */ }
+//!     }
+//! }
+//!
+//! let (control, _control_join) = ControlThread::spawn(ControlConfig::default())?;
+//! let cfg = ReactorConfig { core: Some(1), wait: Wait::Spin, ..Default::default() };
+//! let mut reactor = Reactor::new(cfg, Venue { control })?;
+//! let mut spec = ConnSpec::new("wss://fx-ws.gateio.ws/v4/ws/usdt").header("X-Gate-Size-Decimal", "1");
+//! spec.idle_timeout = Some(Duration::from_secs(30));
+//! // Loopback venue: spec.extra_root_ca = Some(CaCert::Pem(std::fs::read("ca.pem")?));
+//! let id = reactor.add_spec(spec)?; // DNS happens here, on this thread
+//! reactor.open(id)?;
+//! let stop = reactor.stop_flag();
+//! let counters = reactor.counters();
+//! let feed = reactor.spawn("feed-gate")?; // pins to core 1, spins until `stop`
+//! # stop.store(true, std::sync::atomic::Ordering::Relaxed);
+//! # let _ = (feed.join(), counters.snapshot());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `ConnId`s are slot indices: a closed connection's id may be reused by a later `open`.
+
+mod backoff;
+mod control;
+mod reactor;
+mod stream;
+pub mod sys;
+mod tls;
+mod ws;
+
+pub use backoff::{backoff_delay_ns, XorShift64};
+pub use control::{
+    ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod, HttpReply, HttpRequest,
+    SubmitError,
+};
+pub use reactor::{Outbox, Reactor, SendError};
+pub use stream::RUSTLS_READ_SIZE;
+pub use tls::{client_config, root_store, CaCert};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Index of a logical connection (stable across its reconnects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnId(pub u16);
+
+/// Index of a registered [`ConnSpec`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SpecId(pub u16);
+
+/// One complete WebSocket data message, borrowed for the duration of the callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WsMessage<'a> {
+    Text(&'a [u8]),
+    Binary(&'a [u8]),
+}
+
+impl<'a> WsMessage<'a> {
+    #[inline]
+    pub fn bytes(&self) -> &'a [u8] {
+        match *self {
+            WsMessage::Text(b) | WsMessage::Binary(b) => b,
+        }
+    }
+}
+
+/// Why a connection went down. Every reason except `ClosedByUs` is followed by a reconnect
+/// (after backoff; `Requested` reconnects at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownReason {
+    /// TCP connect refused/unreachable.
+    ConnectFailed,
+    /// TCP + TLS + WS handshake did not finish within `ConnSpec::connect_timeout`.
+    ConnectTimeout,
+    /// TLS failure (bad certificate, unknown CA, alert, decrypt error).
+    Tls,
+    /// The server answered the WebSocket upgrade with a non-101 status (e.g. 403).
+    HandshakeRejected { status: u16 },
+    /// Malformed HTTP upgrade answer or other WS handshake failure.
+    HandshakeFailed,
+    /// The server sent a Close frame (code) and the close handshake completed.
+    ClosedByPeer { code: u16 },
+    /// Connection reset, or EOF without a close handshake.
+    Reset,
+    /// No bytes received for `ConnSpec::idle_timeout` while the socket was open.
+    Stale,
+    /// A frame or message exceeded `max_frame_size`/`max_message_size`.
+    Oversized,
+    /// WebSocket protocol violation by the server (bad opcode, masked frame, bad UTF-8...).
+    Protocol,
+    /// Other socket I/O error.
+    Io,
+    /// The handler asked for a reconnect ([`Outbox::reconnect`]).
+    Requested,
+    /// The handler closed the connection ([`Outbox::close`]); no reconnect.
+    ClosedByUs,
+}
+
+/// How the feed thread waits for readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// `poll` with a zero timeout in a tight loop (production default; burns the core).
+    Spin,
+    /// Zero-timeout `poll` then `thread::yield_now()`.
+    Yield,
+    /// `poll` with a timeout (bounded by the next timer deadline). Tests and small machines.
+    Block(Duration),
+}
+
+/// Reactor configuration (sized at start-up).
+#[derive(Clone, Debug)]
+pub struct ReactorConfig {
+    /// Core to pin the feed thread to (`core_affinity` id). `None` = no pinning.
+    pub core: Option<usize>,
+    pub wait: Wait,
+    /// Maximum simultaneous logical connections (including make-before-break spares).
+    pub max_conns: usize,
+    /// mio `Events` capacity.
+    pub events_capacity: usize,
+    /// Seed for backoff jitter.
+    pub seed: u64,
+}
+
+impl Default for ReactorConfig {
+    /// `core: None, wait: Spin, max_conns: 8, events_capacity: 64`.
+    fn default() -> Self {
+        Self {
+            core: None,
+            wait: Wait::Spin,
+            max_conns: 8,
+            events_capacity: 64,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+}
+
+/// How to reach one WebSocket endpoint.
+#[derive(Clone, Debug)]
+pub struct ConnSpec {
+    /// `ws://host[:port]/path?query` or `wss://…` (scheme picks plain or TLS).
+    pub url: String,
+    /// Extra upgrade-request headers, e.g. `("X-Gate-Size-Decimal", "1")`.
+    pub headers: Vec<(String, String)>,
+    /// Extra trusted root CA (loopback venue). webpki-roots stay trusted too.
+    pub extra_root_ca: Option<CaCert>,
+    /// No bytes for this long while open → `on_down(Stale)` + reconnect. `None` = off.
+    pub idle_timeout: Option<Duration>,
+    /// TCP connect + TLS + WS handshake must complete within this.
+    pub connect_timeout: Duration,
+    /// Largest accepted WS message (reassembled) and frame payload.
+    pub max_message_size: usize,
+    pub max_frame_size: usize,
+    /// Receive buffer per connection (never zeroed after allocation; a frame larger than it
+    /// grows it once, up to `max_frame_size`).
+    pub read_buffer_size: usize,
+    /// `SO_RCVBUF` set before connect; 0 = kernel default.
+    pub so_rcvbuf: u32,
+    /// Reconnect backoff bounds.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// After we send Close, how long to wait for the server to finish the close handshake.
+    pub close_timeout: Duration,
+}
+
+impl ConnSpec {
+    /// Defaults: no headers, no extra CA, idle 30 s, connect 10 s, max message 16 MiB, max
+    /// frame 16 MiB, read buffer 8 KiB, kernel `SO_RCVBUF`, backoff 100 ms … 10 s, close 1 s.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            headers: Vec::new(),
+            extra_root_ca: None,
+            idle_timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Duration::from_secs(10),
+            max_message_size: 16 << 20,
+            max_frame_size: 16 << 20,
+            read_buffer_size: 64 * 1024,
+            so_rcvbuf: 0,
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(1),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// Cold-path errors (setup, URL, TLS config, resolution).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    #[error("bad url {0:?}: {1}")]
+    BadUrl(String, &'static str),
+    #[error("resolving {0}: {1}")]
+    Resolve(String, #[source] std::io::Error),
+    #[error("bad CA certificate: {0}")]
+    BadCa(String),
+    #[error("tls config: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("bad header {0:?}")]
+    BadHeader(String),
+    #[error("too many connections (max_conns = {0})")]
+    TooManyConns(usize),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Relaxed counters shared with a monitoring thread (`Reactor::counters`).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct NetCounters {
+    pub connects: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub downs: AtomicU64,
+    pub bytes_rx: AtomicU64,
+    pub messages_rx: AtomicU64,
+    pub tls_records_rx: AtomicU64,
+    pub messages_tx: AtomicU64,
+}
+
+/// Plain-value snapshot of [`NetCounters`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetCountersSnapshot {
+    pub connects: u64,
+    pub reconnects: u64,
+    pub downs: u64,
+    pub bytes_rx: u64,
+    pub messages_rx: u64,
+    pub tls_records_rx: u64,
+    pub messages_tx: u64,
+}
+
+impl NetCounters {
+    pub fn snapshot(&self) -> NetCountersSnapshot {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        NetCountersSnapshot {
+            connects: l(&self.connects),
+            reconnects: l(&self.reconnects),
+            downs: l(&self.downs),
+            bytes_rx: l(&self.bytes_rx),
+            messages_rx: l(&self.messages_rx),
+            tls_records_rx: l(&self.tls_records_rx),
+            messages_tx: l(&self.messages_tx),
+        }
+    }
+    #[inline]
+    pub(crate) fn add(a: &AtomicU64, v: u64) {
+        if v != 0 {
+            a.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Venue protocol handling plugs in here (static dispatch: the reactor is generic over it).
+pub trait Handler {
+    /// Connection is live (WS handshake done): send subscriptions/auth via `out`.
+    fn on_open(&mut self, conn: ConnId, now_ns: u64, out: &mut Outbox<'_>);
+    /// One complete WebSocket data message. `recv_ns` = CLOCK_MONOTONIC when the last bytes of
+    /// it were read from the socket.
+    fn on_message(&mut self, conn: ConnId, msg: WsMessage<'_>, recv_ns: u64, out: &mut Outbox<'_>);
+    /// Connection went down; a reconnect follows unless `reason == ClosedByUs`.
+    fn on_down(&mut self, conn: ConnId, reason: DownReason, now_ns: u64);
+    /// Called once per loop iteration (Spin/Yield: continuously; Block: at least every wait
+    /// timeout). App-level pings, polling `ControlClient::try_reply`, rotation decisions.
+    fn on_tick(&mut self, now_ns: u64, out: &mut Outbox<'_>);
+}

@@ -1,0 +1,285 @@
+//! Control thread: blocking REST (ureq 3 over rustls/ring) off the feed thread.
+//!
+//! Requests go in through one `ArrayQueue`, replies come back through another; the feed thread
+//! never waits. The usual wiring: the venue [`Handler`](super::Handler) owns the
+//! [`ControlClient`], `submit`s a snapshot request when it needs one and polls
+//! [`ControlClient::try_reply`] from `on_tick` (called every loop iteration).
+//!
+//! Trust: webpki-roots always. ureq cannot merge an extra root with webpki-roots in one agent,
+//! so with `ControlConfig::extra_root_ca` set the thread builds a second agent that trusts only
+//! that CA and uses it for hosts listed in `extra_ca_hosts` (default: the loopback names).
+//! Verification is never disabled.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::Agent;
+
+use super::{CaCert, NetError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// One REST call.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// Caller's id, echoed in the reply.
+    pub id: u64,
+    pub method: HttpMethod,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Transport-level failure (an HTTP error status is *not* an error: see `HttpReply::status`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("timeout")]
+    Timeout,
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("connect/io: {0}")]
+    Io(String),
+    #[error("response body larger than limit")]
+    BodyTooLarge,
+}
+
+/// Answer to [`HttpRequest`] with the same `id`.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub id: u64,
+    pub result: Result<(u16, Vec<u8>), ControlError>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ControlConfig {
+    /// Depth of each queue.
+    pub queue_len: usize,
+    /// Whole-call timeout.
+    pub timeout: Duration,
+    /// Largest accepted response body.
+    pub max_body_bytes: u64,
+    pub extra_root_ca: Option<CaCert>,
+    /// Hosts (exact match) whose TLS is verified against `extra_root_ca` instead of webpki.
+    pub extra_ca_hosts: Vec<String>,
+    /// Core to pin the control thread to (keep it off the feed cores).
+    pub core: Option<usize>,
+}
+
+impl Default for ControlConfig {
+    /// 64-deep queues, 10 s timeout, 16 MiB bodies, no extra CA, hosts `127.0.0.1`,
+    /// `localhost`, `::1`, no pinning.
+    fn default() -> Self {
+        Self {
+            queue_len: 64,
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 16 << 20,
+            extra_root_ca: None,
+            extra_ca_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+            core: None,
+        }
+    }
+}
+
+/// `submit` refused: the queue is full (the request is handed back) or the thread stopped.
+#[derive(Debug)]
+pub enum SubmitError {
+    Full(HttpRequest),
+    Stopped(HttpRequest),
+}
+
+struct Shared {
+    requests: ArrayQueue<HttpRequest>,
+    replies: ArrayQueue<HttpReply>,
+    stop: AtomicBool,
+}
+
+/// Feed-side handle: lock-free, never blocks.
+pub struct ControlClient {
+    shared: Arc<Shared>,
+    thread: std::thread::Thread,
+}
+
+impl ControlClient {
+    /// Queue a request (wakes the control thread).
+    pub fn submit(&self, req: HttpRequest) -> Result<(), SubmitError> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            return Err(SubmitError::Stopped(req));
+        }
+        self.shared.requests.push(req).map_err(SubmitError::Full)?;
+        self.thread.unpark();
+        Ok(())
+    }
+
+    /// A finished reply, if any.
+    #[inline]
+    pub fn try_reply(&self) -> Option<HttpReply> {
+        self.shared.replies.pop()
+    }
+
+    /// Ask the control thread to exit (after its current call).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        self.thread.unpark();
+    }
+}
+
+impl Drop for ControlClient {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub struct ControlThread;
+
+impl ControlThread {
+    /// Start the control thread. Stop it with [`ControlClient::stop`] or by dropping the client.
+    pub fn spawn(cfg: ControlConfig) -> Result<(ControlClient, JoinHandle<()>), NetError> {
+        let public = agent(&cfg, RootCerts::WebPki);
+        let extra = match &cfg.extra_root_ca {
+            Some(ca) => {
+                let certs: Vec<Certificate<'static>> = ca
+                    .ders()?
+                    .iter()
+                    .map(|d| Certificate::from_der(d).to_owned())
+                    .collect();
+                Some(agent(&cfg, RootCerts::new_with_certs(&certs)))
+            }
+            None => None,
+        };
+        let shared = Arc::new(Shared {
+            requests: ArrayQueue::new(cfg.queue_len.max(1)),
+            replies: ArrayQueue::new(cfg.queue_len.max(1)),
+            stop: AtomicBool::new(false),
+        });
+        let sh = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("cexfeed-control".into())
+            .spawn(move || {
+                if let Some(core) = cfg.core {
+                    let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+                }
+                while !sh.stop.load(Ordering::Relaxed) {
+                    let Some(req) = sh.requests.pop() else {
+                        std::thread::park_timeout(Duration::from_millis(100));
+                        continue;
+                    };
+                    let use_extra = extra.is_some()
+                        && host_of(&req.url)
+                            .is_some_and(|h| cfg.extra_ca_hosts.iter().any(|x| x == h));
+                    let ag = if use_extra {
+                        extra.as_ref().unwrap_or(&public)
+                    } else {
+                        &public
+                    };
+                    let id = req.id;
+                    let result = call(ag, req, cfg.max_body_bytes);
+                    let mut reply = HttpReply { id, result };
+                    // Replies queue full: the feed side is not polling; wait for room (bounded
+                    // by stop), never drop a reply silently.
+                    loop {
+                        match sh.replies.push(reply) {
+                            Ok(()) => break,
+                            Err(r) => {
+                                if sh.stop.load(Ordering::Relaxed) {
+                                    break;
+                                }
+                                reply = r;
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(NetError::Io)?;
+        let thread = handle.thread().clone();
+        Ok((ControlClient { shared, thread }, handle))
+    }
+}
+
+fn agent(cfg: &ControlConfig, roots: RootCerts) -> Agent {
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(cfg.timeout))
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+        .build();
+    Agent::new_with_config(config)
+}
+
+/// Host part of `scheme://host[:port]/...` (brackets stripped for IPv6).
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let auth = rest.split(['/', '?']).next()?;
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, a)| a);
+    if let Some(v6) = auth.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    Some(auth.rsplit_once(':').map_or(auth, |(h, _)| h))
+}
+
+fn call(agent: &Agent, req: HttpRequest, max_body: u64) -> Result<(u16, Vec<u8>), ControlError> {
+    use ureq::http;
+    let method = match req.method {
+        HttpMethod::Get => http::Method::GET,
+        HttpMethod::Post => http::Method::POST,
+        HttpMethod::Put => http::Method::PUT,
+        HttpMethod::Delete => http::Method::DELETE,
+    };
+    let mut b = http::Request::builder().method(method).uri(&req.url);
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let request = b
+        .body(req.body)
+        .map_err(|e| ControlError::BadRequest(e.to_string()))?;
+    let mut resp = agent.run(request).map_err(map_err)?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(max_body)
+        .read_to_vec()
+        .map_err(map_err)?;
+    Ok((status, body))
+}
+
+fn map_err(e: ureq::Error) -> ControlError {
+    match e {
+        ureq::Error::Timeout(_) => ControlError::Timeout,
+        ureq::Error::Tls(m) => ControlError::Tls(m.to_string()),
+        ureq::Error::Rustls(e) => ControlError::Tls(e.to_string()),
+        ureq::Error::BodyExceedsLimit(_) => ControlError::BodyTooLarge,
+        ureq::Error::BadUri(m) => ControlError::BadRequest(m),
+        ureq::Error::Http(e) => ControlError::BadRequest(e.to_string()),
+        other => ControlError::Io(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_of_handles_ports_ipv6_and_userinfo() {
+        assert_eq!(host_of("https://127.0.0.1:8443/api?x=1"), Some("127.0.0.1"));
+        assert_eq!(
+            host_of("https://api.mexc.com/api/v3/depth"),
+            Some("api.mexc.com")
+        );
+        assert_eq!(host_of("https://[::1]:9/x"), Some("::1"));
+        assert_eq!(host_of("http://u:p@localhost/x"), Some("localhost"));
+        assert_eq!(host_of("nonsense"), None);
+    }
+}
