@@ -483,3 +483,11 @@ fn mexc_versions_straddle_rule_matches_doc_example() {
         SyncOutcome::Applied
     );
 }
+
+#[test]
+fn idle_check_marks_stale_after_threshold() {
+    let mut b = live_at_10(SyncRule::Mexc);
+    assert!(!b.check_idle(2 + 100, 100));
+    assert!(b.check_idle(2 + 101, 100));
+    assert_eq!(b.state(), BookState::Stale);
+}

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cexfeed::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 use cexfeed::event::{
-    BookMsg, FillMsg, IdRef, Level, Liquidity, OrderMsg, OrderStatus, OrderType, TradeMsg,
+    BalanceMsg, BookMsg, FillMsg, IdRef, Level, Liquidity, OrderMsg, OrderStatus, OrderType,
+    PositionMsg, TradeMsg,
 };
 use cexfeed::metrics;
-use cexfeed::ring::{channel, Body, Event, Header, RingConfig};
+use cexfeed::ring::{channel, Body, Event, Header, RingConfig, StatusKind};
 use cexfeed::types::{Market, Px, Qty, Side, SymbolId, Venue};
 
 struct Counting;
@@ -214,6 +215,31 @@ impl Pipeline {
                 ts_exchange_ms: Some(2),
             };
             self.producer.push(Event::fill(h, &fill));
+            let bal = BalanceMsg {
+                asset: "USDT",
+                available: Qty::from_int(1000),
+                locked: Qty::from_int(5),
+                total: None,
+                change: Some(Qty::parse_signed(b"-5").unwrap()),
+                reason: Some("order-create"),
+                ts_exchange_ms: Some(3),
+            };
+            self.producer.push(Event::balance(h, &bal));
+            let pos = PositionMsg {
+                contract: "BTC_USDT",
+                size: Qty::parse_signed(b"-108").unwrap(),
+                entry_px: self.asks[0].px,
+                leverage: Px::ZERO,
+                margin: Px::from_int(10),
+                liq_px: Px::from_int(90_000),
+                realised_pnl: Px::ZERO,
+                ts_exchange_ms: Some(4),
+            };
+            self.producer.push(Event::position(h, &pos));
+            self.producer
+                .push(Event::status(h, StatusKind::PrivateGap, t0 - 10, t0));
+            self.producer
+                .push(Event::error(h, 4, "spot.orders", "invalid key"));
         }
         let t1 = cexfeed::types::now_ns();
         self.rec.book_apply.record(t1 - t0);

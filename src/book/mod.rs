@@ -150,6 +150,36 @@ impl<const BID: bool> Ladder<BID> {
         }
     }
 
+    /// Replace the side with `input` (any order; zero quantities skipped; best `cap` kept).
+    /// Sorted input (best-first as venues send snapshots, or worst-first) is loaded in one
+    /// pass; anything else goes level by level.
+    fn load(&mut self, input: &[Level]) {
+        self.clear();
+        if input.windows(2).all(|w| Self::better(w[0].px, w[1].px)) {
+            self.load_best_first(input.iter());
+        } else if input.windows(2).all(|w| Self::better(w[1].px, w[0].px)) {
+            self.load_best_first(input.iter().rev());
+        } else {
+            for l in input {
+                self.set(*l);
+            }
+        }
+    }
+
+    fn load_best_first<'a>(&mut self, it: impl Iterator<Item = &'a Level>) {
+        for l in it {
+            if l.qty.is_zero() {
+                continue;
+            }
+            if self.levels.len() == self.cap {
+                self.truncated = true;
+                break;
+            }
+            self.levels.push(*l);
+        }
+        self.levels.reverse();
+    }
+
     fn best(&self) -> Option<Level> {
         self.levels.last().copied()
     }
@@ -169,7 +199,6 @@ impl<const BID: bool> Ladder<BID> {
         k
     }
 
-    #[cfg(any(test, debug_assertions))]
     fn check_sorted(&self) -> bool {
         self.levels.len() <= self.cap
             && self
@@ -240,15 +269,9 @@ impl Book {
     pub fn apply_snapshot(&mut self, bids: &[Level], asks: &[Level]) -> Result<(), BookError> {
         check_levels(bids)?;
         check_levels(asks)?;
-        self.bids.clear();
-        self.asks.clear();
+        self.bids.load(bids);
+        self.asks.load(asks);
         self.valid = true;
-        for l in bids {
-            self.bids.set(*l);
-        }
-        for l in asks {
-            self.asks.set(*l);
-        }
         self.check_crossed()
     }
 
@@ -426,6 +449,30 @@ mod tests {
         assert_eq!(b.asks_worst_first(), &[l(205, 3), l(200, 1), l(190, 2)]);
         b.clear();
         assert!(!b.is_truncated() && b.is_empty());
+    }
+
+    #[test]
+    fn sorted_snapshots_load_in_one_pass_with_capacity() {
+        let mut b = Book::with_capacity(3);
+        // Best-first, as REST snapshots come, with a zero level and more than capacity.
+        b.apply_snapshot(
+            &[l(100, 1), l(99, 0), l(98, 2), l(97, 3), l(96, 4)],
+            &[l(101, 1), l(102, 2), l(103, 3)],
+        )
+        .unwrap();
+        assert_eq!(b.bids_worst_first(), &[l(97, 3), l(98, 2), l(100, 1)]);
+        assert_eq!(b.asks_worst_first(), &[l(103, 3), l(102, 2), l(101, 1)]);
+        assert_eq!(b.truncated_sides(), (true, false));
+        // Worst-first.
+        b.apply_snapshot(&[l(96, 4), l(97, 3), l(98, 2)], &[l(105, 1), l(104, 1)])
+            .unwrap();
+        assert_eq!(b.bids_worst_first(), &[l(96, 4), l(97, 3), l(98, 2)]);
+        assert_eq!(b.asks_worst_first(), &[l(105, 1), l(104, 1)]);
+        assert!(!b.is_truncated());
+        // Unsorted with a duplicate price: the last one wins.
+        b.apply_snapshot(&[l(97, 1), l(99, 1), l(97, 5), l(98, 1)], &[])
+            .unwrap();
+        assert_eq!(b.bids_worst_first(), &[l(97, 5), l(98, 1), l(99, 1)]);
     }
 
     /// Seeded xorshift so the differential test is deterministic.

@@ -360,6 +360,16 @@ impl SyncedBook {
         changed
     }
 
+    /// Mark the book stale if no input arrived for more than `idle_ns`. Returns whether the
+    /// state changed (publish a status event then).
+    pub fn check_idle(&mut self, now_ns: u64, idle_ns: u64) -> bool {
+        if now_ns.saturating_sub(self.last_input_ns) > idle_ns {
+            self.mark_stale(now_ns)
+        } else {
+            false
+        }
+    }
+
     /// Enter resync: clear book and buffer, request a snapshot (or resubscribe) unless one is
     /// already outstanding.
     fn resync(&mut self, now_ns: u64) {

@@ -177,7 +177,8 @@ pub enum Body {
         message: InlineStr<48>,
     },
     /// Synthesised by the consumer: the producer dropped `count` events since the last read
-    /// (ring full or pool empty). Book updates are conflated, not counted here.
+    /// (ring full or pool empty). Book updates are conflated, not counted here. Its header
+    /// has `symbol == NO_SYMBOL`; venue and market are not meaningful.
     Missed { count: u64 },
 }
 
