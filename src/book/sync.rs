@@ -9,7 +9,8 @@
 //!   outside world (fetch a REST snapshot, resubscribe) are polled with
 //!   [`SyncedBook::take_request`], which hands each request out once.
 //! * **Allocation.** [`SyncedBook::new`] allocates the book and the delta buffer
-//!   (`max_buffered_deltas × 40 B + max_buffered_levels × 16 B`) once; nothing afterwards.
+//!   (`max_buffered_deltas × 32 B + max_buffered_levels × 16 B`, plus `2 × levels_per_side ×
+//!   16 B` for the book) once; nothing afterwards.
 //! * **Buffer full.** While waiting for a snapshot, deltas (and copies of their levels) go to
 //!   the fixed buffer. When it is full the buffer is dropped, buffering starts over with the
 //!   delta at hand and a fresh snapshot is requested ([`SyncOutcome::Overflow`]). It never grows.
@@ -551,5 +552,18 @@ impl SyncedBook {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_formula_matches_types() {
+        assert_eq!(std::mem::size_of::<Buffered>(), 32);
+        assert_eq!(std::mem::size_of::<Level>(), 16);
+        let c = SyncConfig::new(SyncRule::Mexc);
+        assert_eq!(c.memory_bytes(), 2 * 5000 * 16 + 1024 * 32 + 65_536 * 16);
     }
 }
