@@ -155,7 +155,13 @@ struct Shared {
     slots: Box<[UnsafeCell<TopBook>]>,
     /// Events dropped so far (written by the producer only; read by the consumer).
     dropped: Padded<AtomicU64>,
-    /// Producer-side statistics (single writer: load + store, no RMW).
+    /// Producer-side statistics (single writer: load + store, no RMW), on their own cache
+    /// line so the consumer's loads of `free`/`slots` never share a line with them.
+    stats: Padded<ProducerStats>,
+}
+
+#[derive(Default)]
+struct ProducerStats {
     sent: AtomicU64,
     conflated: AtomicU64,
     pool_empty: AtomicU64,
@@ -184,10 +190,10 @@ pub struct RingStats {
 impl Shared {
     fn stats(&self) -> RingStats {
         RingStats {
-            sent: self.sent.load(Ordering::Relaxed),
+            sent: self.stats.0.sent.load(Ordering::Relaxed),
             dropped: self.dropped.0.load(Ordering::Relaxed),
-            conflated: self.conflated.load(Ordering::Relaxed),
-            pool_empty: self.pool_empty.load(Ordering::Relaxed),
+            conflated: self.stats.0.conflated.load(Ordering::Relaxed),
+            pool_empty: self.stats.0.pool_empty.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,6 +203,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let capacity = cfg.capacity.max(1);
     let pool = cfg.pool_size.max(1);
     assert!(pool <= u32::MAX as usize, "pool too large");
+    assert!(cfg.book_depth <= u16::MAX as usize, "book depth too large");
     let free = ArrayQueue::new(pool);
     for i in 0..pool {
         let _ = free.push(i as u32);
@@ -209,9 +216,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         free,
         slots,
         dropped: Padded(AtomicU64::new(0)),
-        sent: AtomicU64::new(0),
-        conflated: AtomicU64::new(0),
-        pool_empty: AtomicU64::new(0),
+        stats: Padded(ProducerStats::default()),
     });
     let producer = Producer {
         shared: shared.clone(),
@@ -264,7 +269,7 @@ impl Producer {
 
     fn count_sent(&mut self) {
         self.sent += 1;
-        self.shared.sent.store(self.sent, Ordering::Relaxed);
+        self.shared.stats.0.sent.store(self.sent, Ordering::Relaxed);
     }
 
     /// The rejected event comes back (like `ArrayQueue::push`), hence the large `Err`.
@@ -323,9 +328,8 @@ impl Producer {
                 };
                 let ev = self.write_slot(handle, header, book);
                 self.conflated += 1;
-                self.shared
-                    .conflated
-                    .store(self.conflated, Ordering::Relaxed);
+                let c = self.conflated;
+                self.shared.stats.0.conflated.store(c, Ordering::Relaxed);
                 return match self.try_push(ev) {
                     Ok(()) => {
                         self.pending[sym] = None;
@@ -341,9 +345,8 @@ impl Producer {
         }
         let Some(h) = self.shared.free.pop() else {
             self.pool_empty += 1;
-            self.shared
-                .pool_empty
-                .store(self.pool_empty, Ordering::Relaxed);
+            let n = self.pool_empty;
+            self.shared.stats.0.pool_empty.store(n, Ordering::Relaxed);
             return self.count_drop();
         };
         let handle = BookHandle(h);
