@@ -35,7 +35,7 @@ use crate::types::{Px, Qty};
 pub use sync::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 
 /// Levels scanned linearly from the top before falling back to binary search.
-pub const LINEAR_SCAN: usize = 8;
+pub const LINEAR_SCAN: usize = 16;
 
 /// Why a delta or snapshot was refused. `Copy`, no heap. Action: resync the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
