@@ -27,7 +27,8 @@
 //!   so the writer's stores happen-before the reader's loads. The consumer tracks which
 //!   handles it holds; [`Consumer::book`] returns `None` for a handle it does not hold (an
 //!   event copied and used after `release`), so safe code cannot reach a slot the producer
-//!   may be writing. A consumer that never releases drains the pool (then updates drop).
+//!   may be writing, and [`Producer::push`] refuses `Book` events, so a copied handle cannot be
+//!   sent twice. A consumer that never releases drains the pool (then updates drop).
 //!
 //! Rejected alternative: moving `Box<TopBook>` through the ring next to the event. It needs no
 //! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
@@ -246,6 +247,8 @@ pub enum Pushed {
     Conflated,
     /// Dropped and counted; the consumer will see `Missed`.
     Dropped,
+    /// Not pushable through `push` (a `Book` or `Missed` event): a caller bug, nothing sent.
+    Rejected,
 }
 
 /// Feed side. `Send`, not `Clone`: exactly one producer.
@@ -304,9 +307,14 @@ impl Producer {
     }
 
     /// Push a non-book event; dropped and counted if the ring is full. Stamps `ts_ring_ns`.
+    /// `Book` and `Missed` events are refused ([`Pushed::Rejected`]): book events only come
+    /// from [`publish_book`](Self::publish_book) (a copied handle would break slot ownership),
+    /// `Missed` only from the consumer.
     #[inline]
     pub fn push(&mut self, ev: Event) -> Pushed {
-        debug_assert!(!matches!(ev.body, Body::Book { .. } | Body::Missed { .. }));
+        if matches!(ev.body, Body::Book { .. } | Body::Missed { .. }) {
+            return Pushed::Rejected;
+        }
         self.flush();
         match self.try_push(ev) {
             Ok(()) => Pushed::Sent,
@@ -639,6 +647,23 @@ mod tests {
         c.release(&b2);
         // Nothing leaked from the pool: 16 slots free again.
         assert_eq!(c.shared.free.len(), 16);
+    }
+
+    #[test]
+    fn copied_book_event_cannot_be_pushed_again() {
+        let (mut p, mut c) = channel(&RingConfig::new(4, 2, 2));
+        p.publish_book(hdr(0, 1), &book_with(100));
+        let ev = c.try_recv().unwrap();
+        assert!(c.release(&ev));
+        // The slot is free again; re-sending the stale handle would hand the consumer a slot
+        // the producer may be writing.
+        assert_eq!(p.push(ev), Pushed::Rejected);
+        assert_eq!(
+            p.push(Event::new(hdr(0, 0), Body::Missed { count: 1 })),
+            Pushed::Rejected
+        );
+        assert_eq!(c.try_recv(), None);
+        assert!(c.book(&ev).is_none());
     }
 
     #[test]
