@@ -7,8 +7,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cexfeed::book::Book;
-use cexfeed::event::Level;
+use cexfeed::book::{Book, SyncConfig, SyncRule, SyncedBook};
+use cexfeed::event::{BookMsg, Level};
 use cexfeed::ring::{channel, Body, Event, Header, RingConfig, TopBook};
 use cexfeed::types::{Market, Px, Qty, Side, SymbolId, Venue};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -84,6 +84,40 @@ fn book(c: &mut Criterion) {
             let (bids, asks) = &ds[i & 15];
             i += 1;
             b.apply_delta(black_box(bids), black_box(asks)).unwrap();
+        })
+    });
+    // The same deltas through the sequencer (what the feed calls per message).
+    let mut sb = SyncedBook::new(&SyncConfig {
+        levels_per_side: 1064,
+        ..SyncConfig::new(SyncRule::GateUpdate)
+    });
+    let full_b: Vec<Level> = b.bids_worst_first().to_vec();
+    let full_a: Vec<Level> = b.asks_worst_first().to_vec();
+    let start = BookMsg {
+        symbol: "BTC_USDT",
+        snapshot: true,
+        seq_first: 1,
+        seq_last: 1,
+        bids: &full_b,
+        asks: &full_a,
+        ts_exchange_ms: None,
+    };
+    assert!(sb.on_delta(&start, 0).book_changed());
+    let mut seq = 1u64;
+    g.bench_function("synced_on_delta_20_levels_on_1000", |bn| {
+        bn.iter(|| {
+            let (bids, asks) = &ds[seq as usize & 15];
+            seq += 1;
+            let m = BookMsg {
+                symbol: "BTC_USDT",
+                snapshot: false,
+                seq_first: seq,
+                seq_last: seq,
+                bids,
+                asks,
+                ts_exchange_ms: None,
+            };
+            sb.on_delta(black_box(&m), seq)
         })
     });
     let mut tb = TopBook::new(20);

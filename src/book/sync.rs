@@ -18,6 +18,27 @@
 //!   `Stale`), and then it is the venue's book at sequence [`SyncedBook::seq`], never crossed.
 //!   Any error clears the book and moves to `Resyncing`.
 //!
+//! ```
+//! use cexfeed::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
+//! use cexfeed::event::{BookMsg, Level};
+//!
+//! let mut sb = SyncedBook::new(&SyncConfig::new(SyncRule::Mexc)); // at start-up
+//! let delta = BookMsg { symbol: "BTCUSDT", snapshot: false, seq_first: 101, seq_last: 103,
+//!                       bids: &[], asks: &[], ts_exchange_ms: None };
+//! let now_ns = 1;
+//! match sb.on_delta(&delta, now_ns) {
+//!     o if o.book_changed() => { /* publish top-N of sb.book() at sb.seq() */ }
+//!     o if o.is_resync() => { /* count, publish sb.state() */ }
+//!     _ => {}
+//! }
+//! // In the loop: hand requests to the REST / subscription side.
+//! assert_eq!(sb.take_request(now_ns), Some(SyncRequest::Snapshot));
+//! // … later, the REST answer (lastUpdateId = 102) arrives:
+//! let snap = BookMsg { snapshot: true, seq_first: 102, seq_last: 102, ..delta };
+//! assert_eq!(sb.on_snapshot(&snap, 2), SyncOutcome::Replaced);
+//! assert_eq!(sb.seq(), 103);
+//! ```
+//!
 //! # Rules (protocols.md §1.6, §3.3, §4.3)
 //!
 //! Gate.io `order_book_update` ([`SyncRule::GateUpdate`]) and MEXC ([`SyncRule::Mexc`]) share

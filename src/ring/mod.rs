@@ -30,6 +30,31 @@
 //!   may be writing, and [`Producer::push`] refuses `Book` events, so a copied handle cannot be
 //!   sent twice. A consumer that never releases drains the pool (then updates drop).
 //!
+//! ```
+//! use cexfeed::book::Book;
+//! use cexfeed::ring::{channel, Body, Header, Pushed, RingConfig};
+//! use cexfeed::types::{now_ns, Market, SymbolId, Venue};
+//!
+//! let (mut tx, mut rx) = channel(&RingConfig::new(1024, 20, 16)); // at start-up
+//! let book = Book::with_capacity(1000);
+//! // Feed thread, after the book changed:
+//! let mut h = Header::new(Venue::Gateio, Market::Spot, SymbolId(0), now_ns());
+//! h.seq = 42;
+//! assert_eq!(tx.publish_book(h, &book), Pushed::Sent);
+//! // Strategy thread:
+//! while let Some(ev) = rx.try_recv() {
+//!     match ev.body {
+//!         Body::Book { .. } => {
+//!             let top = rx.book(&ev).expect("held until released");
+//!             assert_eq!(top.seq, 42);
+//!             rx.release(&ev); // back to the pool
+//!         }
+//!         Body::Missed { count } => { /* `count` events lost: re-check state */ }
+//!         _ => {}
+//!     }
+//! }
+//! ```
+//!
 //! Rejected alternative: moving `Box<TopBook>` through the ring next to the event. It needs no
 //! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
 //! and the strategy can drop a box (the pool shrinks silently). The index protocol keeps the
