@@ -148,12 +148,17 @@ fn book(c: &mut Criterion) {
     g.finish();
 }
 
+/// Core ids read once, before any thread is pinned: `get_core_ids` reports the *current*
+/// thread's affinity mask, so a thread spawned by a pinned thread would only see that core.
+static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
+
 fn pin(i: usize) {
-    if let Some(ids) = core_affinity::get_core_ids() {
-        if let Some(id) = ids.get(i) {
-            core_affinity::set_for_current(*id);
-        }
-    }
+    let ids = CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default());
+    let id = ids.get(i).copied();
+    assert!(
+        id.is_some_and(core_affinity::set_for_current),
+        "cannot pin to core {i}"
+    );
 }
 
 fn trade(seq: u64) -> Event {
