@@ -89,7 +89,8 @@ pub struct SyncConfig {
     pub levels_per_side: usize,
     /// Deltas buffered while waiting for a snapshot. Default 1024.
     pub max_buffered_deltas: usize,
-    /// Levels (over all buffered deltas) copied into the buffer arena. Default 65 536.
+    /// Levels (over all buffered deltas) copied into the buffer arena. Default 16 384.
+    /// Size both buffer bounds for the push rate × (REST round trip + retry delay).
     pub max_buffered_levels: usize,
     /// Earliest re-request after a failed snapshot fetch. Default 1 s.
     pub snapshot_retry_ns: u64,
@@ -101,7 +102,7 @@ impl SyncConfig {
             rule,
             levels_per_side: 5000,
             max_buffered_deltas: 1024,
-            max_buffered_levels: 65_536,
+            max_buffered_levels: 16_384,
             snapshot_retry_ns: 1_000_000_000,
         }
     }
@@ -585,6 +586,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<Buffered>(), 32);
         assert_eq!(std::mem::size_of::<Level>(), 16);
         let c = SyncConfig::new(SyncRule::Mexc);
-        assert_eq!(c.memory_bytes(), 2 * 5000 * 16 + 1024 * 32 + 65_536 * 16);
+        assert_eq!(c.memory_bytes(), 2 * 5000 * 16 + 1024 * 32 + 16_384 * 16);
     }
 }

@@ -4,8 +4,8 @@
 //! # Contract
 //!
 //! * **Allocation.** [`new`] allocates, per stage, two histograms with fixed bounds
-//!   `[HIST_LOW, HIST_HIGH]` ns at `HIST_SIGFIG` significant figures (auto-resize off, about
-//!   180 KiB each) and two 1-slot exchange queues; the collector adds two more per stage
+//!   `[HIST_LOW, HIST_HIGH]` ns at `HIST_SIGFIG` significant figures (auto-resize off, 27 648
+//!   counters = 216 KiB each) and two 1-slot exchange queues; the collector adds two more per stage
 //!   (cumulative and last interval). Recording ([`HistRecorder::record`]) and swapping
 //!   ([`HistRecorder::poll`]) allocate nothing; values above `HIST_HIGH` are clamped.
 //! * **No lock, no wait on the hot thread.** A stage's histogram is owned by the thread that

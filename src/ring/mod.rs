@@ -5,8 +5,8 @@
 //!
 //! * **Allocation.** [`channel`] allocates everything once: the event ring
 //!   (`capacity` slots of 192 B: the 128-B event plus crossbeam's stamp, cache-line padded),
-//!   the pool (`pool_size` [`TopBook`]s of `2 × depth × 16 B`), the recycle ring
-//!   (`pool_size × 8 B`), the producer's per-symbol conflation table (`max_symbols × 136 B`)
+//!   the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle ring
+//!   (`pool_size × 8 B`), the producer's per-symbol conflation table (`max_symbols × 128 B`)
 //!   and the consumer's ownership table (`pool_size` B). Nothing allocates afterwards
 //!   (`tests/no_alloc.rs`).
 //! * **Never blocks, never waits.** Both sides only try: the producer never spins on a full
@@ -560,6 +560,9 @@ mod tests {
         assert_eq!(std::mem::offset_of!(Event, body), 40);
         assert_eq!(std::mem::offset_of!(Header, seq), 8);
         assert_eq!(std::mem::offset_of!(Header, ts_ring_ns), 32);
+        // Memory formula inputs (module docs).
+        assert_eq!(std::mem::size_of::<Option<Event>>(), 128);
+        assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }
 
     #[test]
