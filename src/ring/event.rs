@@ -16,7 +16,8 @@ pub const NO_SYMBOL: SymbolId = SymbolId(u16::MAX);
 pub const FLAG_TRUNCATED_TEXT: u8 = 1;
 /// Book event: the feed's book dropped far levels for lack of capacity (top levels exact).
 pub const FLAG_BOOK_TRUNCATED: u8 = 2;
-/// Book event: the whole book was replaced (snapshot / full push), not just updated.
+/// Book event: the whole book was replaced (snapshot / full push), not just updated. Set by
+/// the caller of `publish_book` on `SyncOutcome::Replaced`.
 pub const FLAG_BOOK_REPLACED: u8 = 4;
 
 /// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).

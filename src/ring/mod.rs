@@ -15,9 +15,9 @@
 //!   producer, a newer update for the same symbol overwrites it in place (latest wins), and
 //!   every later push first retries the held updates. Every other event is *dropped and
 //!   counted*; the consumer's next `try_recv` returns a synthesised [`Body::Missed`] with the
-//!   number dropped since its last read, before any further event. Held book updates can
-//!   therefore overtake nothing but may arrive after newer non-book events of other kinds
-//!   (each book event carries its own sequence and timestamps).
+//!   number dropped since its last read, before any further event. A held book update keeps
+//!   per-symbol order but may arrive after newer non-book events (each book event carries its
+//!   own sequence and timestamps).
 //! * **Pool empty** (the consumer holds too many book slots): the update is dropped and
 //!   counted like any other event. Size `pool_size >= capacity + max_symbols + held_by_consumer`.
 //! * **Book slots.** A [`Body::Book`] event carries a [`BookHandle`]. The slot it names belongs
