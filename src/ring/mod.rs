@@ -1,1 +1,716 @@
-//! placeholder: filled by its owner.
+//! Handoff from a feed thread to one strategy thread: an SPSC ring of [`Event`]s plus a pool of
+//! top-N book slots with a recycle ring.
+//!
+//! # Contract
+//!
+//! * **Allocation.** [`channel`] allocates everything once: the event ring
+//!   (`capacity` slots of 192 B: the 128-B event plus crossbeam's stamp, cache-line padded),
+//!   the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle ring
+//!   (`pool_size × 8 B`), the producer's per-symbol conflation table (`max_symbols × 128 B`)
+//!   and the consumer's ownership table (`pool_size` B). Nothing allocates afterwards
+//!   (`tests/no_alloc.rs`).
+//! * **Never blocks, never waits.** Both sides only try: the producer never spins on a full
+//!   ring, the consumer's [`Consumer::try_recv`] returns `None` on empty.
+//! * **Ring full.** Book updates are *conflated per symbol*: the update stays with the
+//!   producer, a newer update for the same symbol overwrites it in place (latest wins), and
+//!   every later push first retries the held updates. Every other event is *dropped and
+//!   counted*; the consumer's next `try_recv` returns a synthesised [`Body::Missed`] with the
+//!   number dropped since its last read, before any further event. A held book update keeps
+//!   per-symbol order but may arrive after newer non-book events (each book event carries its
+//!   own sequence and timestamps).
+//! * **Pool empty** (the consumer holds too many book slots): the update is dropped and
+//!   counted like any other event. Size `pool_size >= capacity + max_symbols + held_by_consumer`.
+//! * **Book slots.** A [`Body::Book`] event carries a [`BookHandle`]. The slot it names belongs
+//!   to exactly one side at a time: the producer (from the free ring until it pushes the
+//!   event), then the consumer (from `try_recv` until [`Consumer::release`]), then the free
+//!   ring. Ownership moves only through the two queues, whose push/pop are release/acquire,
+//!   so the writer's stores happen-before the reader's loads. The consumer tracks which
+//!   handles it holds; [`Consumer::book`] returns `None` for a handle it does not hold (an
+//!   event copied and used after `release`), so safe code cannot reach a slot the producer
+//!   may be writing, and [`Producer::push`] refuses `Book` events, so a copied handle cannot be
+//!   sent twice. A consumer that never releases drains the pool (then updates drop).
+//!
+//! ```
+//! use cexfeed::book::Book;
+//! use cexfeed::ring::{channel, Body, Header, Pushed, RingConfig};
+//! use cexfeed::types::{now_ns, Market, SymbolId, Venue};
+//!
+//! let (mut tx, mut rx) = channel(&RingConfig::new(1024, 20, 16)); // at start-up
+//! let book = Book::with_capacity(1000);
+//! // Feed thread, after the book changed:
+//! let mut h = Header::new(Venue::Gateio, Market::Spot, SymbolId(0), now_ns());
+//! h.seq = 42;
+//! assert_eq!(tx.publish_book(h, &book), Pushed::Sent);
+//! // Strategy thread:
+//! while let Some(ev) = rx.try_recv() {
+//!     match ev.body {
+//!         Body::Book { .. } => {
+//!             let top = rx.book(&ev).expect("held until released");
+//!             assert_eq!(top.seq, 42);
+//!             rx.release(&ev); // back to the pool
+//!         }
+//!         Body::Missed { count } => { /* `count` events lost: re-check state */ }
+//!         _ => {}
+//!     }
+//! }
+//! ```
+//!
+//! Rejected alternative: moving `Box<TopBook>` through the ring next to the event. It needs no
+//! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
+//! and the strategy can drop a box (the pool shrinks silently). The index protocol keeps the
+//! record `Copy` and two cache lines and is checked at run time by the ownership table.
+
+mod event;
+
+pub use event::*;
+
+use crate::book::Book;
+use crate::event::Level;
+use crate::types::{now_ns, BookState, SymbolId};
+use crossbeam_queue::ArrayQueue;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Sizes of one feed → strategy channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingConfig {
+    /// Event slots. Default 4096.
+    pub capacity: usize,
+    /// Levels per side in a [`TopBook`]. Default 20.
+    pub book_depth: usize,
+    /// Pooled book slots. Default `capacity + max_symbols + 64`.
+    pub pool_size: usize,
+    /// Symbol ids `0..max_symbols` get a conflation slot. Default 256.
+    pub max_symbols: usize,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        RingConfig::new(4096, 20, 256)
+    }
+}
+
+impl RingConfig {
+    pub const fn new(capacity: usize, book_depth: usize, max_symbols: usize) -> Self {
+        RingConfig {
+            capacity,
+            book_depth,
+            pool_size: capacity + max_symbols + 64,
+            max_symbols,
+        }
+    }
+
+    /// Approximate bytes allocated by [`channel`].
+    pub const fn memory_bytes(&self) -> usize {
+        self.capacity * 192
+            + self.pool_size
+                * (std::mem::size_of::<TopBook>()
+                    + 2 * self.book_depth * std::mem::size_of::<Level>()
+                    + 8
+                    + 1)
+            + self.max_symbols * std::mem::size_of::<Option<Event>>()
+    }
+}
+
+/// Top-N view of one book, in a pooled slot. Written by the feed, read by the strategy.
+#[derive(Debug)]
+pub struct TopBook {
+    pub symbol: SymbolId,
+    pub state: BookState,
+    /// Book sequence of this view.
+    pub seq: u64,
+    /// Receive time of the frame that produced this view.
+    pub ts_recv_ns: u64,
+    /// The feed's book dropped far levels (top levels still exact).
+    pub truncated: bool,
+    n_bids: usize,
+    n_asks: usize,
+    bids: Box<[Level]>,
+    asks: Box<[Level]>,
+}
+
+impl TopBook {
+    /// Allocates `2 × depth` levels (once, at pool construction).
+    pub fn new(depth: usize) -> Self {
+        TopBook {
+            symbol: SymbolId(0),
+            state: BookState::Resyncing,
+            seq: 0,
+            ts_recv_ns: 0,
+            truncated: false,
+            n_bids: 0,
+            n_asks: 0,
+            bids: vec![Level::default(); depth].into_boxed_slice(),
+            asks: vec![Level::default(); depth].into_boxed_slice(),
+        }
+    }
+
+    /// Best bids, best first.
+    pub fn bids(&self) -> &[Level] {
+        &self.bids[..self.n_bids]
+    }
+
+    /// Best asks, best first.
+    pub fn asks(&self) -> &[Level] {
+        &self.asks[..self.n_asks]
+    }
+
+    pub fn depth(&self) -> usize {
+        self.bids.len()
+    }
+
+    /// Copy the top `depth()` levels of `book`. No allocation.
+    #[inline]
+    pub fn fill_from(&mut self, book: &Book) {
+        let d = self.bids.len();
+        let (nb, na) = book.top_n(d, &mut self.bids, &mut self.asks);
+        self.n_bids = nb;
+        self.n_asks = na;
+        self.truncated = book.is_truncated();
+    }
+}
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+struct Shared {
+    queue: ArrayQueue<Event>,
+    /// Free list of pool slots; the consumer pushes released handles here (the recycle ring).
+    free: ArrayQueue<u32>,
+    slots: Box<[UnsafeCell<TopBook>]>,
+    /// Events dropped so far (written by the producer only; read by the consumer).
+    dropped: Padded<AtomicU64>,
+    /// Producer-side statistics (single writer: load + store, no RMW), on their own cache
+    /// line so the consumer's loads of `free`/`slots` never share a line with them.
+    stats: Padded<ProducerStats>,
+}
+
+#[derive(Default)]
+struct ProducerStats {
+    sent: AtomicU64,
+    conflated: AtomicU64,
+    pool_empty: AtomicU64,
+}
+
+// SAFETY: every field but `slots` is Sync. A slot is accessed only by the side that holds its
+// index (producer: popped from `free` and not yet pushed in an event; consumer: received
+// through `queue`, not yet pushed back to `free`). The index moves only through the
+// ArrayQueues, whose push (release) / pop (acquire) order the previous owner's accesses
+// before the next owner's, so no slot is ever accessed by two threads concurrently.
+unsafe impl Sync for Shared {}
+
+/// Counters of one channel (monotonic since creation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RingStats {
+    /// Events pushed into the ring (book updates included).
+    pub sent: u64,
+    /// Events dropped (ring full, or pool empty for book updates): the consumer sees `Missed`.
+    pub dropped: u64,
+    /// Book updates overwritten by a newer one for the same symbol while the ring was full.
+    pub conflated: u64,
+    /// Book updates dropped because no pool slot was free (included in `dropped`).
+    pub pool_empty: u64,
+}
+
+impl Shared {
+    fn stats(&self) -> RingStats {
+        RingStats {
+            sent: self.stats.0.sent.load(Ordering::Relaxed),
+            dropped: self.dropped.0.load(Ordering::Relaxed),
+            conflated: self.stats.0.conflated.load(Ordering::Relaxed),
+            pool_empty: self.stats.0.pool_empty.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Create a channel. All memory is allocated here ([`RingConfig::memory_bytes`]).
+pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
+    let capacity = cfg.capacity.max(1);
+    let pool = cfg.pool_size.max(1);
+    assert!(pool <= u32::MAX as usize, "pool too large");
+    assert!(cfg.book_depth <= u16::MAX as usize, "book depth too large");
+    let free = ArrayQueue::new(pool);
+    for i in 0..pool {
+        let _ = free.push(i as u32);
+    }
+    let slots = (0..pool)
+        .map(|_| UnsafeCell::new(TopBook::new(cfg.book_depth.max(1))))
+        .collect();
+    let shared = Arc::new(Shared {
+        queue: ArrayQueue::new(capacity),
+        free,
+        slots,
+        dropped: Padded(AtomicU64::new(0)),
+        stats: Padded(ProducerStats::default()),
+    });
+    let producer = Producer {
+        shared: shared.clone(),
+        pending: vec![None; cfg.max_symbols].into_boxed_slice(),
+        n_pending: 0,
+        dropped: 0,
+        sent: 0,
+        conflated: 0,
+        pool_empty: 0,
+    };
+    let consumer = Consumer {
+        shared,
+        held: vec![false; pool].into_boxed_slice(),
+        seen_dropped: 0,
+    };
+    (producer, consumer)
+}
+
+/// What happened to a pushed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// In the ring.
+    Sent,
+    /// Book update held by the producer (ring full); retried on every later push.
+    Held,
+    /// Book update replaced an older held one for the same symbol (ring still full).
+    Conflated,
+    /// Dropped and counted; the consumer will see `Missed`.
+    Dropped,
+    /// Not pushable through `push` (a `Book` or `Missed` event): a caller bug, nothing sent.
+    Rejected,
+}
+
+/// Feed side. `Send`, not `Clone`: exactly one producer.
+pub struct Producer {
+    shared: Arc<Shared>,
+    /// Per symbol: a book event (its slot owned by the producer) waiting for ring space.
+    pending: Box<[Option<Event>]>,
+    n_pending: usize,
+    dropped: u64,
+    sent: u64,
+    conflated: u64,
+    pool_empty: u64,
+}
+
+impl Producer {
+    fn count_drop(&mut self) -> Pushed {
+        self.dropped += 1;
+        self.shared.dropped.0.store(self.dropped, Ordering::Release);
+        Pushed::Dropped
+    }
+
+    fn count_sent(&mut self) {
+        self.sent += 1;
+        self.shared.stats.0.sent.store(self.sent, Ordering::Relaxed);
+    }
+
+    /// The rejected event comes back (like `ArrayQueue::push`), hence the large `Err`.
+    #[allow(clippy::result_large_err)]
+    #[inline]
+    fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
+        ev.header.ts_ring_ns = now_ns();
+        self.shared.queue.push(ev)?;
+        self.count_sent();
+        Ok(())
+    }
+
+    /// Retry the held book updates (symbol order). Called by every push; call it from the
+    /// feed loop when idle too so held updates do not wait for the next event.
+    #[inline]
+    pub fn flush(&mut self) {
+        if self.n_pending == 0 {
+            return;
+        }
+        for i in 0..self.pending.len() {
+            if let Some(ev) = self.pending[i] {
+                if self.try_push(ev).is_err() {
+                    return;
+                }
+                self.pending[i] = None;
+                self.n_pending -= 1;
+                if self.n_pending == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Push a non-book event; dropped and counted if the ring is full. Stamps `ts_ring_ns`.
+    /// `Book` and `Missed` events are refused ([`Pushed::Rejected`]): book events only come
+    /// from [`publish_book`](Self::publish_book) (a copied handle would break slot ownership),
+    /// `Missed` only from the consumer.
+    #[inline]
+    pub fn push(&mut self, ev: Event) -> Pushed {
+        if matches!(ev.body, Body::Book { .. } | Body::Missed { .. }) {
+            return Pushed::Rejected;
+        }
+        self.flush();
+        match self.try_push(ev) {
+            Ok(()) => Pushed::Sent,
+            Err(_) => self.count_drop(),
+        }
+    }
+
+    /// Publish the top-N view of `book` for `header.symbol` (with `header.seq`/`state` set by
+    /// the caller) through a pooled slot. Conflated per symbol when the ring is full.
+    #[inline]
+    pub fn publish_book(&mut self, header: Header, book: &Book) -> Pushed {
+        self.flush();
+        let sym = header.symbol.0 as usize;
+        if sym < self.pending.len() {
+            if let Some(held) = self.pending[sym] {
+                // Latest wins: rewrite the held slot in place, then try again.
+                let Body::Book { handle, .. } = held.body else {
+                    unreachable!("only book events are held")
+                };
+                let ev = self.write_slot(handle, header, book);
+                self.conflated += 1;
+                let c = self.conflated;
+                self.shared.stats.0.conflated.store(c, Ordering::Relaxed);
+                return match self.try_push(ev) {
+                    Ok(()) => {
+                        self.pending[sym] = None;
+                        self.n_pending -= 1;
+                        Pushed::Sent
+                    }
+                    Err(ev) => {
+                        self.pending[sym] = Some(ev);
+                        Pushed::Conflated
+                    }
+                };
+            }
+        }
+        let Some(h) = self.shared.free.pop() else {
+            self.pool_empty += 1;
+            let n = self.pool_empty;
+            self.shared.stats.0.pool_empty.store(n, Ordering::Relaxed);
+            return self.count_drop();
+        };
+        let handle = BookHandle(h);
+        let ev = self.write_slot(handle, header, book);
+        match self.try_push(ev) {
+            Ok(()) => Pushed::Sent,
+            Err(ev) if sym < self.pending.len() => {
+                self.pending[sym] = Some(ev);
+                self.n_pending += 1;
+                Pushed::Held
+            }
+            Err(_) => {
+                // No conflation slot for this symbol: give the slot back, drop the update.
+                let _ = self.shared.free.push(h);
+                self.count_drop()
+            }
+        }
+    }
+
+    /// Fill the slot `handle` (owned by the producer) and build its event.
+    #[inline]
+    fn write_slot(&mut self, handle: BookHandle, mut header: Header, book: &Book) -> Event {
+        // SAFETY: the producer holds `handle`: it was popped from `free` (or is held in
+        // `pending`, which only the producer touches) and no event carrying it is in the ring,
+        // so neither the consumer nor the free list can reach this slot (see `Shared`).
+        let slot = unsafe { &mut *self.shared.slots[handle.index()].get() };
+        slot.fill_from(book);
+        slot.symbol = header.symbol;
+        slot.state = header.state;
+        slot.seq = header.seq;
+        slot.ts_recv_ns = header.ts_recv_ns;
+        if slot.truncated {
+            header.flags |= FLAG_BOOK_TRUNCATED;
+        }
+        Event::new(
+            header,
+            Body::Book {
+                handle,
+                n_bids: slot.n_bids as u16,
+                n_asks: slot.n_asks as u16,
+            },
+        )
+    }
+
+    /// Book updates currently held back by a full ring.
+    pub fn held(&self) -> usize {
+        self.n_pending
+    }
+
+    pub fn stats(&self) -> RingStats {
+        self.shared.stats()
+    }
+}
+
+/// Strategy side. `Send`, not `Clone`: exactly one consumer.
+pub struct Consumer {
+    shared: Arc<Shared>,
+    /// `held[i]`: this consumer received slot `i` and has not released it.
+    held: Box<[bool]>,
+    seen_dropped: u64,
+}
+
+impl Consumer {
+    /// Next event, or `None` if the ring is empty. Never blocks the producer. If events were
+    /// dropped since the last call, returns `Missed { count }` first.
+    #[inline]
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let d = self.shared.dropped.0.load(Ordering::Acquire);
+        if d != self.seen_dropped {
+            let count = d - self.seen_dropped;
+            self.seen_dropped = d;
+            let mut h = Header::new(
+                crate::types::Venue::Mexc,
+                crate::types::Market::Spot,
+                NO_SYMBOL,
+                0,
+            );
+            h.ts_ring_ns = now_ns();
+            return Some(Event::new(h, Body::Missed { count }));
+        }
+        let ev = self.shared.queue.pop()?;
+        if let Body::Book { handle, .. } = ev.body {
+            let held = &mut self.held[handle.index()];
+            debug_assert!(!*held, "a handle was sent twice without release");
+            *held = true;
+        }
+        Some(ev)
+    }
+
+    /// Drain up to `max` events into `f`; returns how many were handled.
+    #[inline]
+    pub fn poll(&mut self, max: usize, mut f: impl FnMut(&mut Self, Event)) -> usize {
+        let mut n = 0;
+        while n < max {
+            match self.try_recv() {
+                Some(ev) => {
+                    f(self, ev);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// The top-N book of a `Book` event this consumer received and has not released yet.
+    #[inline]
+    pub fn book(&self, ev: &Event) -> Option<&TopBook> {
+        let Body::Book { handle, .. } = ev.body else {
+            return None;
+        };
+        if !*self.held.get(handle.index())? {
+            return None;
+        }
+        // SAFETY: `held` is set only in `try_recv` for a handle the producer pushed (giving it
+        // up) and cleared in `release` (which needs `&mut self`, so not while this borrow
+        // lives) just before the handle goes back to `free`. While held, only this consumer
+        // can reach the slot, and the queue pop made the producer's writes visible.
+        Some(unsafe { &*self.shared.slots[handle.index()].get() })
+    }
+
+    /// Give the book slot of `ev` back to the pool (the recycle ring). Returns false for
+    /// non-book events and for handles not held (released twice).
+    #[inline]
+    pub fn release(&mut self, ev: &Event) -> bool {
+        let Body::Book { handle, .. } = ev.body else {
+            return false;
+        };
+        match self.held.get_mut(handle.index()) {
+            Some(h) if *h => {
+                *h = false;
+                // Cannot fail: the free ring holds every slot index at most once.
+                let pushed = self.shared.free.push(handle.0).is_ok();
+                debug_assert!(pushed);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Book slots currently held by this consumer.
+    pub fn held(&self) -> usize {
+        self.held.iter().filter(|h| **h).count()
+    }
+
+    pub fn stats(&self) -> RingStats {
+        self.shared.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Level, OrderMsg};
+    use crate::types::{Market, Px, Qty, Side, Venue};
+
+    fn hdr(sym: u16, seq: u64) -> Header {
+        let mut h = Header::new(Venue::Gateio, Market::Spot, SymbolId(sym), 1);
+        h.seq = seq;
+        h
+    }
+
+    fn book_with(px: i64) -> Book {
+        let mut b = Book::with_capacity(50);
+        b.apply_snapshot(
+            &[Level::new(Px(px), Qty(1)), Level::new(Px(px - 1), Qty(2))],
+            &[Level::new(Px(px + 1), Qty(3))],
+        )
+        .unwrap();
+        b
+    }
+
+    #[test]
+    fn layout_is_two_cache_lines() {
+        assert_eq!(std::mem::size_of::<Event>(), 128);
+        assert_eq!(std::mem::align_of::<Event>(), 64);
+        assert_eq!(std::mem::size_of::<Header>(), 40);
+        assert_eq!(std::mem::offset_of!(Event, body), 40);
+        assert_eq!(std::mem::offset_of!(Header, seq), 8);
+        assert_eq!(std::mem::offset_of!(Header, ts_ring_ns), 32);
+        // Memory formula inputs (module docs).
+        assert_eq!(std::mem::size_of::<Option<Event>>(), 128);
+        assert_eq!(std::mem::size_of::<TopBook>(), 72);
+    }
+
+    #[test]
+    fn inline_text_is_cut_at_char_boundary_and_flagged() {
+        let (s, cut) = InlineStr::<4>::new("abcdef");
+        assert!(cut);
+        assert_eq!(s.as_str(), "abcd");
+        let (s, cut) = InlineStr::<4>::new("abé");
+        assert!(!cut);
+        assert_eq!(s.as_str(), "abé");
+        let (s, cut) = InlineStr::<3>::new("abé");
+        assert!(cut);
+        assert_eq!(s.as_str(), "ab");
+        let m = OrderMsg {
+            symbol: "BTC_USDT",
+            order_id: crate::event::IdRef::Num(12345678901234),
+            client_id: Some("t-0123456789012345678901234567890123"),
+            side: Side::Buy,
+            order_type: crate::event::OrderType::Limit,
+            px: Px::from_int(1),
+            qty: Qty::from_int(2),
+            filled: Qty::from_int(1),
+            remaining: Qty::from_int(1),
+            avg_px: Px::from_int(1),
+            status: crate::event::OrderStatus::PartiallyFilled,
+            ts_create_ms: Some(5),
+            ts_update_ms: Some(6),
+        };
+        let ev = Event::order(hdr(0, 0), &m);
+        assert_eq!(ev.header.flags & FLAG_TRUNCATED_TEXT, FLAG_TRUNCATED_TEXT);
+        assert_eq!(ev.header.ts_exchange_ms, 6);
+        let Body::Order {
+            order_id,
+            client_id,
+            ..
+        } = ev.body
+        else {
+            panic!()
+        };
+        assert_eq!(order_id.as_str(), "12345678901234");
+        assert_eq!(client_id.as_str(), "t-012345678901234567890123456789");
+    }
+
+    #[test]
+    fn book_handoff_and_recycle() {
+        let cfg = RingConfig {
+            capacity: 4,
+            book_depth: 5,
+            pool_size: 8,
+            max_symbols: 4,
+        };
+        let (mut p, mut c) = channel(&cfg);
+        assert_eq!(p.publish_book(hdr(1, 7), &book_with(100)), Pushed::Sent);
+        let ev = c.try_recv().unwrap();
+        assert!(ev.header.ts_ring_ns >= ev.header.ts_recv_ns);
+        let tb = c.book(&ev).unwrap();
+        assert_eq!(tb.seq, 7);
+        assert_eq!(
+            tb.bids(),
+            &[Level::new(Px(100), Qty(1)), Level::new(Px(99), Qty(2))]
+        );
+        assert_eq!(tb.asks(), &[Level::new(Px(101), Qty(3))]);
+        assert_eq!(c.held(), 1);
+        assert!(c.release(&ev));
+        assert!(!c.release(&ev), "double release refused");
+        assert!(c.book(&ev).is_none(), "released slot unreachable");
+        assert_eq!(c.try_recv(), None);
+    }
+
+    #[test]
+    fn stalled_consumer_conflates_books_and_counts_dropped() {
+        let cfg = RingConfig {
+            capacity: 2,
+            book_depth: 5,
+            pool_size: 16,
+            max_symbols: 4,
+        };
+        let (mut p, mut c) = channel(&cfg);
+        let t = Event::status(hdr(0, 0), StatusKind::ConnUp, 1, 0);
+        assert_eq!(p.push(t), Pushed::Sent);
+        assert_eq!(p.push(t), Pushed::Sent);
+        // Ring full now.
+        assert_eq!(p.push(t), Pushed::Dropped);
+        assert_eq!(p.push(t), Pushed::Dropped);
+        assert_eq!(p.publish_book(hdr(1, 10), &book_with(100)), Pushed::Held);
+        assert_eq!(
+            p.publish_book(hdr(1, 11), &book_with(200)),
+            Pushed::Conflated
+        );
+        assert_eq!(p.publish_book(hdr(2, 5), &book_with(300)), Pushed::Held);
+        assert_eq!(p.held(), 2);
+        let s = p.stats();
+        assert_eq!((s.sent, s.dropped, s.conflated), (2, 2, 1));
+        // Consumer wakes: first the Missed count, then the two status events.
+        let m = c.try_recv().unwrap();
+        assert_eq!(m.body, Body::Missed { count: 2 });
+        assert_eq!(c.try_recv().unwrap().kind(), Kind::Status);
+        assert_eq!(c.try_recv().unwrap().kind(), Kind::Status);
+        assert_eq!(c.try_recv(), None);
+        // The producer retries on its next push: latest book for symbol 1, then symbol 2.
+        p.flush();
+        assert_eq!(p.held(), 0);
+        let b1 = c.try_recv().unwrap();
+        let b2 = c.try_recv().unwrap();
+        assert_eq!(b1.header.seq, 11);
+        assert_eq!(c.book(&b1).unwrap().bids()[0].px, Px(200));
+        assert_eq!(b2.header.symbol, SymbolId(2));
+        assert_eq!(c.book(&b2).unwrap().seq, 5);
+        c.release(&b1);
+        c.release(&b2);
+        // Nothing leaked from the pool: 16 slots free again.
+        assert_eq!(c.shared.free.len(), 16);
+    }
+
+    #[test]
+    fn copied_book_event_cannot_be_pushed_again() {
+        let (mut p, mut c) = channel(&RingConfig::new(4, 2, 2));
+        p.publish_book(hdr(0, 1), &book_with(100));
+        let ev = c.try_recv().unwrap();
+        assert!(c.release(&ev));
+        // The slot is free again; re-sending the stale handle would hand the consumer a slot
+        // the producer may be writing.
+        assert_eq!(p.push(ev), Pushed::Rejected);
+        assert_eq!(
+            p.push(Event::new(hdr(0, 0), Body::Missed { count: 1 })),
+            Pushed::Rejected
+        );
+        assert_eq!(c.try_recv(), None);
+        assert!(c.book(&ev).is_none());
+    }
+
+    #[test]
+    fn pool_exhaustion_drops_and_counts() {
+        let cfg = RingConfig {
+            capacity: 8,
+            book_depth: 2,
+            pool_size: 2,
+            max_symbols: 4,
+        };
+        let (mut p, mut c) = channel(&cfg);
+        let b = book_with(100);
+        assert_eq!(p.publish_book(hdr(0, 1), &b), Pushed::Sent);
+        assert_eq!(p.publish_book(hdr(0, 2), &b), Pushed::Sent);
+        assert_eq!(p.publish_book(hdr(0, 3), &b), Pushed::Dropped);
+        assert_eq!(p.stats().pool_empty, 1);
+        assert_eq!(c.try_recv().unwrap().body, Body::Missed { count: 1 });
+        let e = c.try_recv().unwrap();
+        c.release(&e);
+        assert_eq!(p.publish_book(hdr(0, 4), &b), Pushed::Sent);
+    }
+}

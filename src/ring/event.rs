@@ -1,0 +1,481 @@
+//! The fixed-size record that crosses the ring: [`Event`] = 40-byte [`Header`] + 88-byte
+//! [`Body`], 128 bytes, aligned to a cache line. `Copy`, no pointers, no heap: text the venue
+//! sends (order ids, asset names, error messages) is copied into [`InlineStr`]s, truncated at a
+//! char boundary if too long (then [`FLAG_TRUNCATED_TEXT`] is set).
+
+use crate::event::{
+    BalanceMsg, BboMsg, FillMsg, IdRef, Liquidity, OrderMsg, OrderStatus, OrderType, PositionMsg,
+    TickerMsg, TradeMsg,
+};
+use crate::types::{BookState, Market, Px, Qty, Side, SymbolId, Venue};
+
+/// `Header::symbol` of events that belong to no symbol (balances, connection status).
+pub const NO_SYMBOL: SymbolId = SymbolId(u16::MAX);
+
+/// Some text did not fit its inline field and was cut.
+pub const FLAG_TRUNCATED_TEXT: u8 = 1;
+/// Book event: the feed's book dropped far levels for lack of capacity (top levels exact).
+pub const FLAG_BOOK_TRUNCATED: u8 = 2;
+/// Book event: the whole book was replaced (snapshot / full push), not just updated. Set by
+/// the caller of `publish_book` on `SyncOutcome::Replaced`.
+pub const FLAG_BOOK_REPLACED: u8 = 4;
+
+/// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InlineStr<const N: usize>([u8; N]);
+
+impl<const N: usize> InlineStr<N> {
+    pub const EMPTY: Self = InlineStr([0; N]);
+
+    /// Copy `s`, cut at the last char boundary that fits. Returns the value and whether it was
+    /// cut.
+    pub fn new(s: &str) -> (Self, bool) {
+        let mut n = s.len().min(N);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let mut b = [0u8; N];
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        (InlineStr(b), n < s.len())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.iter().position(|&c| c == 0).unwrap_or(N)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole UTF-8 chars are ever copied in (see `new`).
+        std::str::from_utf8(&self.0[..self.len()]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> Default for InlineStr<N> {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineStr<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Index of a pooled [`TopBook`](super::TopBook) slot, carried by [`Body::Book`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookHandle(pub(crate) u32);
+
+impl BookHandle {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a [`Body::Status`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StatusKind {
+    /// Connection (re)established and subscribed; `from_ns` = when.
+    ConnUp = 1,
+    /// Connection lost; `from_ns` = when.
+    ConnDown = 2,
+    /// The symbol's book changed state (`Header::state` holds the new one).
+    Book = 3,
+    /// The private stream was down from `from_ns` to `to_ns`: own orders, fills and balances
+    /// in between may be missing — reconcile over REST.
+    PrivateGap = 4,
+}
+
+/// Event payload. The variant is the event kind ([`Body::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Body {
+    /// A public trade. `trade_id` is 0 when the venue sends none or a non-numeric one.
+    Trade {
+        px: Px,
+        qty: Qty,
+        side: Side,
+        trade_id: u64,
+    },
+    /// Best bid and offer (empty side = zero). `Header::seq` holds the book sequence if sent.
+    Bbo {
+        bid_px: Px,
+        bid_qty: Qty,
+        ask_px: Px,
+        ask_qty: Qty,
+    },
+    /// Ticker fields; a field is meaningful when its `TICKER_*` bit is set in `present`.
+    Ticker {
+        present: u8,
+        last: Px,
+        bid_px: Px,
+        ask_px: Px,
+        mark_px: Px,
+        index_px: Px,
+        funding_rate: Px,
+    },
+    /// Top-N book in pooled slot `handle`: read it with `Consumer::book`, then
+    /// `Consumer::release` it. `Header::seq` is the book sequence.
+    Book {
+        handle: BookHandle,
+        n_bids: u16,
+        n_asks: u16,
+    },
+    /// Own order. Remaining = `qty - filled`; the average fill price comes with `Fill`s.
+    Order {
+        side: Side,
+        order_type: OrderType,
+        status: OrderStatus,
+        order_id: InlineStr<28>,
+        client_id: InlineStr<32>,
+        px: Px,
+        qty: Qty,
+        filled: Qty,
+    },
+    /// Own fill. Join to the client id through `order_id` (the `Order` event carries both).
+    Fill {
+        side: Side,
+        liquidity: Liquidity,
+        trade_id: InlineStr<24>,
+        order_id: InlineStr<28>,
+        fee_currency: InlineStr<8>,
+        px: Px,
+        qty: Qty,
+        fee: Px,
+    },
+    /// Balance of one asset after a change; `total`/`change` valid when their `BAL_*` bit is set.
+    Balance {
+        present: u8,
+        asset: InlineStr<16>,
+        reason: InlineStr<16>,
+        available: Qty,
+        locked: Qty,
+        total: Qty,
+        change: Qty,
+    },
+    /// Futures position (`Header::symbol` is the contract).
+    Position {
+        size: Qty,
+        entry_px: Px,
+        leverage: Px,
+        margin: Px,
+        liq_px: Px,
+        realised_pnl: Px,
+    },
+    /// Connection / book / private-stream status.
+    Status {
+        kind: StatusKind,
+        from_ns: u64,
+        to_ns: u64,
+    },
+    /// A channel error from the venue (subscription refused, auth failure, …).
+    Error {
+        code: i64,
+        channel: InlineStr<24>,
+        message: InlineStr<48>,
+    },
+    /// Synthesised by the consumer: the producer dropped `count` events since the last read
+    /// (ring full or pool empty). Book updates are conflated, not counted here. Its header
+    /// has `symbol == NO_SYMBOL`; venue and market are not meaningful.
+    Missed { count: u64 },
+}
+
+pub const TICKER_LAST: u8 = 1;
+pub const TICKER_BID: u8 = 2;
+pub const TICKER_ASK: u8 = 4;
+pub const TICKER_MARK: u8 = 8;
+pub const TICKER_INDEX: u8 = 16;
+pub const TICKER_FUNDING: u8 = 32;
+pub const BAL_TOTAL: u8 = 1;
+pub const BAL_CHANGE: u8 = 2;
+
+/// Event kind, for counting and dispatch without matching the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Kind {
+    Trade,
+    Bbo,
+    Ticker,
+    Book,
+    Order,
+    Fill,
+    Balance,
+    Position,
+    Status,
+    Error,
+    Missed,
+}
+
+impl Body {
+    pub const fn kind(&self) -> Kind {
+        match self {
+            Body::Trade { .. } => Kind::Trade,
+            Body::Bbo { .. } => Kind::Bbo,
+            Body::Ticker { .. } => Kind::Ticker,
+            Body::Book { .. } => Kind::Book,
+            Body::Order { .. } => Kind::Order,
+            Body::Fill { .. } => Kind::Fill,
+            Body::Balance { .. } => Kind::Balance,
+            Body::Position { .. } => Kind::Position,
+            Body::Status { .. } => Kind::Status,
+            Body::Error { .. } => Kind::Error,
+            Body::Missed { .. } => Kind::Missed,
+        }
+    }
+}
+
+/// Who and when. 40 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Header {
+    pub venue: Venue,
+    pub market: Market,
+    /// Book state of the symbol at the time of the event (`Live` for non-book events).
+    pub state: BookState,
+    /// `FLAG_*` bits.
+    pub flags: u8,
+    pub symbol: SymbolId,
+    pub _reserved: u16,
+    /// Book sequence for book/BBO events, 0 otherwise.
+    pub seq: u64,
+    /// Venue event time, epoch ms; 0 when the venue sent none.
+    pub ts_exchange_ms: i64,
+    /// Our receive time of the frame (`now_ns`, CLOCK_MONOTONIC).
+    pub ts_recv_ns: u64,
+    /// Stamped by the producer right before the push.
+    pub ts_ring_ns: u64,
+}
+
+impl Header {
+    pub const fn new(venue: Venue, market: Market, symbol: SymbolId, ts_recv_ns: u64) -> Self {
+        Header {
+            venue,
+            market,
+            state: BookState::Live,
+            flags: 0,
+            symbol,
+            _reserved: 0,
+            seq: 0,
+            ts_exchange_ms: 0,
+            ts_recv_ns,
+            ts_ring_ns: 0,
+        }
+    }
+}
+
+/// One ring record: two cache lines. See the module docs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(64))]
+pub struct Event {
+    pub header: Header,
+    pub body: Body,
+}
+
+const _: () = assert!(std::mem::size_of::<Header>() == 40);
+const _: () = assert!(std::mem::size_of::<Body>() <= 88);
+const _: () = assert!(std::mem::size_of::<Event>() == 128);
+const _: () = assert!(std::mem::align_of::<Event>() == 64);
+
+fn ms(v: Option<i64>) -> i64 {
+    v.unwrap_or(0)
+}
+
+fn id_num(id: &IdRef<'_>) -> u64 {
+    id.as_u64().unwrap_or(0)
+}
+
+fn id_str<const N: usize>(id: &IdRef<'_>, flags: &mut u8) -> InlineStr<N> {
+    match *id {
+        IdRef::Str(s) => text(s, flags),
+        IdRef::Num(n) => {
+            // u64 has at most 20 digits; format without allocating.
+            let mut buf = [0u8; 20];
+            let mut i = buf.len();
+            let mut v = n;
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            text(std::str::from_utf8(&buf[i..]).unwrap_or(""), flags)
+        }
+    }
+}
+
+fn text<const N: usize>(s: &str, flags: &mut u8) -> InlineStr<N> {
+    let (v, cut) = InlineStr::new(s);
+    if cut {
+        *flags |= FLAG_TRUNCATED_TEXT;
+    }
+    v
+}
+
+impl Event {
+    pub const fn new(header: Header, body: Body) -> Self {
+        Event { header, body }
+    }
+
+    pub const fn kind(&self) -> Kind {
+        self.body.kind()
+    }
+
+    pub fn trade(mut h: Header, m: &TradeMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        Event::new(
+            h,
+            Body::Trade {
+                px: m.px,
+                qty: m.qty,
+                side: m.side,
+                trade_id: id_num(&m.trade_id),
+            },
+        )
+    }
+
+    pub fn bbo(mut h: Header, m: &BboMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        h.seq = m.seq.unwrap_or(0);
+        Event::new(
+            h,
+            Body::Bbo {
+                bid_px: m.bid_px,
+                bid_qty: m.bid_qty,
+                ask_px: m.ask_px,
+                ask_qty: m.ask_qty,
+            },
+        )
+    }
+
+    pub fn ticker(mut h: Header, m: &TickerMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let mut present = 0;
+        let mut get = |v: Option<Px>, bit: u8| {
+            if v.is_some() {
+                present |= bit;
+            }
+            v.unwrap_or(Px::ZERO)
+        };
+        let last = get(m.last, TICKER_LAST);
+        let bid_px = get(m.bid_px, TICKER_BID);
+        let ask_px = get(m.ask_px, TICKER_ASK);
+        let mark_px = get(m.mark_px, TICKER_MARK);
+        let index_px = get(m.index_px, TICKER_INDEX);
+        let funding_rate = get(m.funding_rate, TICKER_FUNDING);
+        Event::new(
+            h,
+            Body::Ticker {
+                present,
+                last,
+                bid_px,
+                ask_px,
+                mark_px,
+                index_px,
+                funding_rate,
+            },
+        )
+    }
+
+    pub fn order(mut h: Header, m: &OrderMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_update_ms.or(m.ts_create_ms));
+        let order_id = id_str(&m.order_id, &mut h.flags);
+        let client_id = text(m.client_id.unwrap_or(""), &mut h.flags);
+        Event::new(
+            h,
+            Body::Order {
+                side: m.side,
+                order_type: m.order_type,
+                status: m.status,
+                order_id,
+                client_id,
+                px: m.px,
+                qty: m.qty,
+                filled: m.filled,
+            },
+        )
+    }
+
+    pub fn fill(mut h: Header, m: &FillMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let trade_id = id_str(&m.trade_id, &mut h.flags);
+        let order_id = id_str(&m.order_id, &mut h.flags);
+        let fee_currency = text(m.fee_currency.unwrap_or(""), &mut h.flags);
+        Event::new(
+            h,
+            Body::Fill {
+                side: m.side,
+                liquidity: m.liquidity,
+                trade_id,
+                order_id,
+                fee_currency,
+                px: m.px,
+                qty: m.qty,
+                fee: m.fee,
+            },
+        )
+    }
+
+    pub fn balance(mut h: Header, m: &BalanceMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let asset = text(m.asset, &mut h.flags);
+        let reason = text(m.reason.unwrap_or(""), &mut h.flags);
+        let present =
+            (m.total.is_some() as u8 * BAL_TOTAL) | (m.change.is_some() as u8 * BAL_CHANGE);
+        Event::new(
+            h,
+            Body::Balance {
+                present,
+                asset,
+                reason,
+                available: m.available,
+                locked: m.locked,
+                total: m.total.unwrap_or(Qty::ZERO),
+                change: m.change.unwrap_or(Qty::ZERO),
+            },
+        )
+    }
+
+    pub fn position(mut h: Header, m: &PositionMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        Event::new(
+            h,
+            Body::Position {
+                size: m.size,
+                entry_px: m.entry_px,
+                leverage: m.leverage,
+                margin: m.margin,
+                liq_px: m.liq_px,
+                realised_pnl: m.realised_pnl,
+            },
+        )
+    }
+
+    pub fn status(h: Header, kind: StatusKind, from_ns: u64, to_ns: u64) -> Self {
+        Event::new(
+            h,
+            Body::Status {
+                kind,
+                from_ns,
+                to_ns,
+            },
+        )
+    }
+
+    pub fn error(mut h: Header, code: i64, channel: &str, message: &str) -> Self {
+        let channel = text(channel, &mut h.flags);
+        let message = text(message, &mut h.flags);
+        Event::new(
+            h,
+            Body::Error {
+                code,
+                channel,
+                message,
+            },
+        )
+    }
+}
