@@ -1,0 +1,552 @@
+//! The binding API: an [`Engine`] runs one feed thread per configured venue + market; a
+//! strategy gets a [`StrategyRx`] (the consumer end of one SPSC ring per feed) and binds
+//! channels to it by name.
+//!
+//! ```no_run
+//! use cexfeed::engine::{Engine, EngineConfig};
+//! # fn demo(cfg: EngineConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut engine = Engine::new(cfg)?;
+//! let mut rx = engine.consumer()?;
+//! engine.bind("gateio.spot.orderbook.BTC_USDT", rx.id())?;   // refused at once if malformed
+//! engine.bind("mexc.spot.trades.BTCUSDT", rx.id())?;
+//! engine.start()?;
+//! // on the (pinned) strategy thread:
+//! while let Some(ev) = rx.try_recv() {
+//!     if let Some(top) = rx.book(&ev) { let _ = top.bids(); }
+//!     rx.release(&ev); // book slots go back to the feed's pool
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Bindings can be made before or while running; the subscription goes out on the feed thread.
+//! Symbols must be named (bound or listed in the config) before `start`, because every book is
+//! sized and allocated then; a well-formed symbol the venue does not list arrives as an `Error`
+//! event on the consumers bound to it.
+
+use crate::book::SyncRule;
+use crate::channel::{Channel, ChannelError, Kind};
+use crate::config::WaitMode;
+use crate::feed::gateio::GateFeed;
+use crate::feed::mexc::MexcFeed;
+use crate::feed::{self, BookDump, Command, FeedCore, FeedSetup, FeedShared};
+use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
+use crate::net::{
+    CaCert, ConnSpec, ControlConfig, ControlThread, NetCounters, Reactor, ReactorConfig, Wait,
+};
+use crate::ring::{self, Event, RingConfig, TopBook};
+use crate::types::{now_ns, Market, SymbolId, SymbolMeta, SymbolRegistry, Venue};
+use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Engine-wide sizes; per-feed settings live in [`FeedSetup`].
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub feeds: Vec<FeedSetup>,
+    /// Events per consumer ring.
+    pub ring_capacity: usize,
+    /// Levels per side in pooled book slots.
+    pub top_n: usize,
+    /// Pooled book slots per consumer ring (at least ring_capacity + symbols + margin).
+    pub book_pool: usize,
+    /// Core for the control (REST) threads.
+    pub control_core: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("network setup failed: {0}")]
+    Net(#[from] crate::net::NetError),
+    #[error("the engine is already running")]
+    Running,
+    #[error("too many consumers (at most {})", feed::MAX_CONSUMERS)]
+    TooManyConsumers,
+}
+
+/// Identifies a consumer in `bind`/`unbind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerId(pub usize);
+
+struct FeedRt {
+    setup: FeedSetup,
+    commands: feed::CommandQueue,
+    shared: Option<Arc<FeedShared>>,
+    collector: Option<Collector>,
+    /// Feed-thread recorders, moved into the feed at start.
+    recorders: Option<(HistRecorder, HistRecorder, HistRecorder)>,
+    /// Strategy-side recorder (wire → strategy), given to the first consumer.
+    strategy_rec: Option<HistRecorder>,
+    counters: Arc<metrics::Counters>,
+    net: Option<Arc<NetCounters>>,
+    stop: Option<Arc<AtomicBool>>,
+    join: Option<JoinHandle<FeedFinal>>,
+    /// Producers made before start, handed over as commands.
+    early: Vec<(usize, ring::Producer)>,
+}
+
+/// What a feed thread leaves behind.
+#[derive(Debug, Default)]
+pub struct FeedFinal {
+    pub venue: Option<Venue>,
+    pub market: Option<Market>,
+    pub books: Vec<BookDump>,
+    pub ring_dropped: u64,
+    pub ring_conflated: u64,
+    pub ring_sent: u64,
+    pub error: Option<String>,
+}
+
+/// Live view of one feed for cold threads (live view, report).
+pub struct FeedView {
+    pub venue: Venue,
+    pub market: Market,
+    pub shared: Arc<FeedShared>,
+    pub net: Option<Arc<NetCounters>>,
+}
+
+pub struct Engine {
+    registry: SymbolRegistry,
+    feeds: Vec<FeedRt>,
+    consumers: usize,
+    ring_cfg: RingConfig,
+    started: bool,
+    control_core: Option<usize>,
+}
+
+/// Strategy side: one ring per feed. `Send`; use it from one (pinned) thread.
+pub struct StrategyRx {
+    id: ConsumerId,
+    rings: Vec<(Venue, Market, ring::Consumer)>,
+    latency: Vec<HistRecorder>,
+    next: usize,
+    idle_polls: u32,
+}
+
+impl StrategyRx {
+    pub fn id(&self) -> ConsumerId {
+        self.id
+    }
+
+    /// Next event from any feed (round robin), or `None`. Never blocks.
+    #[inline]
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let n = self.rings.len();
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            if let Some(ev) = self.rings[i].2.try_recv() {
+                self.next = (i + 1) % n;
+                if ev.header.ts_recv_ns != 0 {
+                    if let Some(rec) = self.latency.get_mut(i) {
+                        rec.record(now_ns().saturating_sub(ev.header.ts_recv_ns));
+                    }
+                }
+                return Some(ev);
+            }
+        }
+        self.idle_polls = self.idle_polls.wrapping_add(1);
+        if self.idle_polls % 64 == 0 {
+            for r in &mut self.latency {
+                r.poll();
+            }
+        }
+        None
+    }
+
+    fn ring_of(&self, ev: &Event) -> Option<usize> {
+        self.rings
+            .iter()
+            .position(|(v, m, _)| *v == ev.header.venue && *m == ev.header.market)
+    }
+
+    /// The pooled top-N book of a `Book` event (until `release`).
+    pub fn book(&self, ev: &Event) -> Option<&TopBook> {
+        let i = self.ring_of(ev)?;
+        self.rings[i].2.book(ev)
+    }
+
+    /// Return a `Book` event's slot to its feed's pool (no-op for other events).
+    pub fn release(&mut self, ev: &Event) -> bool {
+        match self.ring_of(ev) {
+            Some(i) => self.rings[i].2.release(ev),
+            None => false,
+        }
+    }
+
+    /// Serve pending metrics snapshot requests (also done while idle in `try_recv`).
+    pub fn poll_metrics(&mut self) {
+        for r in &mut self.latency {
+            r.poll();
+        }
+    }
+}
+
+fn wait_of(w: WaitMode) -> Wait {
+    match w {
+        WaitMode::Spin => Wait::Spin,
+        WaitMode::Yield => Wait::Yield,
+        WaitMode::Block => Wait::Block(Duration::from_millis(5)),
+    }
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        let mut seen = Vec::new();
+        for f in &cfg.feeds {
+            if seen.contains(&(f.venue, f.market)) {
+                return Err(EngineError::Setup(format!(
+                    "feed {}.{} configured twice",
+                    f.venue.as_str(),
+                    f.market.as_str()
+                )));
+            }
+            seen.push((f.venue, f.market));
+        }
+        let mut registry = SymbolRegistry::new();
+        let mut feeds = Vec::new();
+        for mut setup in cfg.feeds {
+            // Symbols listed up front get ids now.
+            let names: Vec<String> = setup.symbols.iter().map(|(_, n)| n.clone()).collect();
+            setup.symbols.clear();
+            for n in names {
+                let id = registry.register(SymbolMeta::new(setup.venue, setup.market, &n));
+                if !setup.symbols.iter().any(|(i, _)| *i == id) {
+                    setup.symbols.push((id, n));
+                }
+            }
+            let (rec, col) = metrics::new();
+            feeds.push(FeedRt {
+                commands: Arc::new(ArrayQueue::new(4096)),
+                shared: None,
+                counters: rec.counters.clone(),
+                collector: Some(col),
+                recorders: Some((rec.decode, rec.book_apply, rec.wire_to_ring)),
+                strategy_rec: Some(rec.wire_to_strategy),
+                net: None,
+                stop: None,
+                join: None,
+                early: Vec::new(),
+                setup,
+            });
+        }
+        let max_symbols = 256;
+        let mut ring_cfg = RingConfig::new(cfg.ring_capacity, cfg.top_n, max_symbols);
+        ring_cfg.pool_size = cfg.book_pool.max(cfg.ring_capacity + max_symbols + 64);
+        Ok(Engine {
+            registry,
+            feeds,
+            consumers: 0,
+            ring_cfg,
+            started: false,
+            control_core: cfg.control_core,
+        })
+    }
+
+    pub fn registry(&self) -> &SymbolRegistry {
+        &self.registry
+    }
+
+    /// A new consumer: one ring per feed. The first consumer also records wire-to-strategy
+    /// latency.
+    pub fn consumer(&mut self) -> Result<StrategyRx, EngineError> {
+        if self.consumers >= feed::MAX_CONSUMERS {
+            return Err(EngineError::TooManyConsumers);
+        }
+        let id = self.consumers;
+        self.consumers += 1;
+        let mut rings = Vec::new();
+        let mut latency = Vec::new();
+        for f in &mut self.feeds {
+            let (tx, rx) = ring::channel(&self.ring_cfg);
+            rings.push((f.setup.venue, f.setup.market, rx));
+            if let Some(r) = f.strategy_rec.take() {
+                latency.push(r);
+            }
+            if self.started {
+                let _ = f.commands.push(Command::AddConsumer {
+                    consumer: id,
+                    producer: tx,
+                });
+            } else {
+                f.early.push((id, tx));
+            }
+        }
+        if latency.len() != rings.len() {
+            latency.clear();
+        }
+        Ok(StrategyRx {
+            id: ConsumerId(id),
+            rings,
+            latency,
+            next: 0,
+            idle_polls: 0,
+        })
+    }
+
+    fn resolve(
+        &mut self,
+        channel: &str,
+    ) -> Result<(usize, Kind, Option<SymbolId>, Channel), EngineError> {
+        let ch = Channel::parse(channel)?;
+        let fi = self
+            .feeds
+            .iter()
+            .position(|f| f.setup.venue == ch.venue && f.setup.market == ch.market)
+            .ok_or_else(|| {
+                EngineError::Channel(ChannelError::NotOffered {
+                    input: channel.to_string(),
+                    venue: ch.venue.as_str(),
+                    market: ch.market.as_str(),
+                    kind: ch.kind.as_str(),
+                    why: "this venue and market is not configured (add a feed for it)",
+                })
+            })?;
+        if ch.kind.is_private() && self.feeds[fi].setup.credentials.is_none() {
+            return Err(EngineError::Channel(ChannelError::NoCredentials {
+                channel: channel.to_string(),
+                venue: ch.venue.as_str(),
+                market: ch.market.as_str(),
+            }));
+        }
+        let sym = match &ch.symbol {
+            None => None,
+            Some(name) => {
+                let f = &mut self.feeds[fi];
+                match self.registry.lookup(ch.venue, ch.market, name.as_bytes()) {
+                    Some(id) if f.setup.symbols.iter().any(|(i, _)| *i == id) => Some(id),
+                    _ if self.started => {
+                        return Err(EngineError::Setup(format!(
+                            "symbol {name} was not declared before start: books are sized at start; list it in the feed's symbols"
+                        )))
+                    }
+                    _ => {
+                        let id = self.registry.register(SymbolMeta::new(ch.venue, ch.market, name));
+                        f.setup.symbols.push((id, name.clone()));
+                        Some(id)
+                    }
+                }
+            }
+        };
+        Ok((fi, ch.kind, sym, ch))
+    }
+
+    /// Deliver `channel` to `consumer`. Refused at once if the name is malformed, the venue or
+    /// market is not configured, or a private channel has no credentials.
+    pub fn bind(&mut self, channel: &str, consumer: ConsumerId) -> Result<Channel, EngineError> {
+        let (fi, kind, symbol, ch) = self.resolve(channel)?;
+        self.feeds[fi]
+            .commands
+            .push(Command::Bind {
+                kind,
+                symbol,
+                consumer: consumer.0,
+            })
+            .map_err(|_| EngineError::Setup("feed command queue full".into()))?;
+        Ok(ch)
+    }
+
+    /// Stop delivering `channel` to `consumer`; the venue subscription ends when no consumer
+    /// needs it.
+    pub fn unbind(&mut self, channel: &str, consumer: ConsumerId) -> Result<Channel, EngineError> {
+        let (fi, kind, symbol, ch) = self.resolve(channel)?;
+        self.feeds[fi]
+            .commands
+            .push(Command::Unbind {
+                kind,
+                symbol,
+                consumer: consumer.0,
+            })
+            .map_err(|_| EngineError::Setup("feed command queue full".into()))?;
+        Ok(ch)
+    }
+
+    /// Start every feed thread.
+    pub fn start(&mut self) -> Result<(), EngineError> {
+        if self.started {
+            return Err(EngineError::Running);
+        }
+        for f in &mut self.feeds {
+            let setup = f.setup.clone();
+            let shared = feed::new_shared(&setup, f.counters.clone());
+            f.shared = Some(shared.clone());
+            let (dec, apply, ring) = f
+                .recorders
+                .take()
+                .ok_or_else(|| EngineError::Setup("recorders already taken".into()))?;
+            let ca = setup.extra_ca_pem.clone().map(CaCert::Pem);
+            let control_cfg = ControlConfig {
+                extra_root_ca: ca.clone(),
+                core: self.control_core,
+                ..ControlConfig::default()
+            };
+            let (control, _control_join) = ControlThread::spawn(control_cfg)?;
+            let rule = match (setup.venue, setup.gate_obu) {
+                (Venue::Mexc, _) => SyncRule::Mexc,
+                (Venue::Gateio, true) => SyncRule::GateObu,
+                (Venue::Gateio, false) => SyncRule::GateUpdate,
+            };
+            let core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
+            for (id, p) in f.early.drain(..) {
+                let _ = f.commands.push(Command::AddConsumer {
+                    consumer: id,
+                    producer: p,
+                });
+            }
+            let rcfg = ReactorConfig {
+                core: setup.core,
+                wait: wait_of(setup.wait),
+                ..ReactorConfig::default()
+            };
+            let mut public = ConnSpec::new(setup.ws_url.clone());
+            let mut private = ConnSpec::new(setup.private_ws_url.clone());
+            for s in [&mut public, &mut private] {
+                s.extra_root_ca = ca.clone();
+                s.idle_timeout = Some(setup.idle_timeout);
+                s.max_message_size = setup.max_message_bytes;
+                s.max_frame_size = setup.max_message_bytes;
+                s.so_rcvbuf = setup.so_rcvbuf;
+                if setup.venue == Venue::Gateio && setup.market == Market::Futures {
+                    let (k, v) = crate::exchange::gateio::SIZE_DECIMAL_HEADER;
+                    s.headers.push((k.to_string(), v.to_string()));
+                }
+            }
+            let name = format!("feed-{}-{}", setup.venue.as_str(), setup.market.as_str());
+            let stop_flag;
+            let net;
+            let join = match setup.venue {
+                Venue::Gateio => {
+                    let h = GateFeed::new(core, control, f.commands.clone(), setup.clone());
+                    let mut r = Reactor::new(rcfg, h)?;
+                    let ps = r.add_spec(public)?;
+                    let vs = if setup.credentials.is_some() {
+                        Some(r.add_spec(private)?)
+                    } else {
+                        None
+                    };
+                    r.handler_mut().set_specs(ps, vs);
+                    r.open(ps)?;
+                    stop_flag = r.stop_flag();
+                    net = r.counters();
+                    spawn_feed(name, r, |h: GateFeed| h.core)
+                }
+                Venue::Mexc => {
+                    let h = MexcFeed::new(core, control, f.commands.clone(), setup.clone());
+                    let mut r = Reactor::new(rcfg, h)?;
+                    // Public shards and the private (listen-key) connection; see MexcFeed.
+                    MexcFeed::install(&mut r, public, private)?;
+                    stop_flag = r.stop_flag();
+                    net = r.counters();
+                    spawn_feed(name, r, |h: MexcFeed| h.into_core())
+                }
+            };
+            f.stop = Some(stop_flag);
+            f.net = Some(net);
+            f.join = Some(
+                join.map_err(|e| EngineError::Setup(format!("cannot spawn feed thread: {e}")))?,
+            );
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    pub fn views(&self) -> Vec<FeedView> {
+        self.feeds
+            .iter()
+            .filter_map(|f| {
+                Some(FeedView {
+                    venue: f.setup.venue,
+                    market: f.setup.market,
+                    shared: f.shared.clone()?,
+                    net: f.net.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Ask every recorder for a snapshot and merge what arrived (cold thread).
+    pub fn collect_metrics(&mut self) {
+        for f in &mut self.feeds {
+            if let Some(c) = f.collector.as_mut() {
+                c.collect();
+                c.request();
+            }
+        }
+    }
+
+    /// Cumulative latency per stage, merged over feeds.
+    pub fn latency(&self) -> Vec<(Stage, hdrhistogram::Histogram<u64>)> {
+        Stage::ALL
+            .iter()
+            .map(|&s| {
+                let mut h = metrics::new_histogram();
+                for f in &self.feeds {
+                    if let Some(c) = &f.collector {
+                        let _ = h.add(c.stage(s).total());
+                    }
+                }
+                (s, h)
+            })
+            .collect()
+    }
+
+    pub fn latency_percentiles(&self) -> Vec<(Stage, Percentiles)> {
+        self.latency()
+            .into_iter()
+            .map(|(s, h)| (s, Percentiles::of(&h)))
+            .collect()
+    }
+
+    /// Stop every feed and return what they leave (books for reports and comparison).
+    pub fn stop(&mut self) -> Vec<FeedFinal> {
+        for f in &self.feeds {
+            if let Some(s) = &f.stop {
+                s.store(true, Ordering::Relaxed);
+            }
+        }
+        let mut out = Vec::new();
+        for f in &mut self.feeds {
+            if let Some(j) = f.join.take() {
+                let mut fin = j.join().unwrap_or_else(|_| FeedFinal {
+                    error: Some("feed thread panicked".into()),
+                    ..Default::default()
+                });
+                fin.venue = Some(f.setup.venue);
+                fin.market = Some(f.setup.market);
+                out.push(fin);
+            }
+        }
+        self.started = false;
+        out
+    }
+}
+
+fn spawn_feed<H, F>(
+    name: String,
+    mut r: Reactor<H>,
+    core_of: F,
+) -> std::io::Result<JoinHandle<FeedFinal>>
+where
+    H: crate::net::Handler + Send + 'static,
+    F: FnOnce(H) -> FeedCore + Send + 'static,
+{
+    std::thread::Builder::new().name(name).spawn(move || {
+        let res = r.run();
+        let core = core_of(r.into_handler());
+        let (dropped, conflated, sent) = core.ring_overruns();
+        FeedFinal {
+            venue: Some(core.venue),
+            market: Some(core.market),
+            books: core.dump_books(),
+            ring_dropped: dropped,
+            ring_conflated: conflated,
+            ring_sent: sent,
+            error: res.err().map(|e| e.to_string()),
+        }
+    })
+}

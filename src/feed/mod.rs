@@ -1,0 +1,667 @@
+//! Feed threads: the glue between the network engine, a venue's decoder, book sync and the rings.
+//!
+//! One feed = one venue + market (`mexc.spot`, `gateio.spot`, `gateio.futures`) on one pinned
+//! thread running a [`crate::net::Reactor`] whose handler is the venue's feed type
+//! ([`gateio::GateFeed`], [`mexc::MexcFeed`]): static dispatch, each venue's protocol in one
+//! place. Both embed a [`FeedCore`], the venue-agnostic part: symbols and their synced books,
+//! routing of decoded messages to the consumers bound to them, metrics.
+//!
+//! ```text
+//!  Reactor ─on_message─► <Venue>Feed ─decode─► FeedCore (Sink) ─► SyncedBook ─► Producer(s) ─► rings
+//!              on_tick ─► commands (bind/unbind), pings, REST replies, idle checks, ring flush
+//! ```
+//!
+//! Public and private streams are separate connections with separate state types inside each
+//! venue feed (`*Public`, `*Private`): a public stream takes symbols, a private one is
+//! account-wide. Commands from the [`crate::engine::Engine`] arrive through a bounded queue and are
+//! handled on the feed thread in `on_tick` (cold path).
+
+pub mod gateio;
+pub mod mexc;
+
+use crate::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
+use crate::channel::Kind;
+use crate::event::*;
+use crate::metrics::{Counters, HistRecorder};
+use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
+use crate::secret::Credentials;
+use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
+use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Maximum consumers (strategy rings) per feed: routes are `u64` bitmasks.
+pub const MAX_CONSUMERS: usize = 64;
+
+/// Everything a feed thread needs, resolved before it starts.
+#[derive(Clone, Debug)]
+pub struct FeedSetup {
+    pub venue: Venue,
+    pub market: Market,
+    /// Public WebSocket URL.
+    pub ws_url: String,
+    /// Private WebSocket URL (MEXC: base, the listen key is appended).
+    pub private_ws_url: String,
+    /// REST base (`https://api.mexc.com`, `https://api.gateio.ws`).
+    pub rest_url: String,
+    /// Extra trusted CA (loopback venue, proxy). Web PKI roots are always trusted too.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    pub credentials: Option<Credentials>,
+    /// Gate.io futures numeric user id.
+    pub user_id: Option<u64>,
+    /// Gate.io: book via `obu` (true) or `order_book_update` + REST (false).
+    pub gate_obu: bool,
+    /// Book depth: Gate obu 50/400, order_book_update level 20/50/100, MEXC REST limit.
+    pub depth: u32,
+    /// Update interval (`10ms`/`100ms`/`20ms`).
+    pub interval: String,
+    pub core: Option<usize>,
+    pub wait: crate::config::WaitMode,
+    /// Symbols this feed may carry (registered at start; ids are global).
+    pub symbols: Vec<(SymbolId, String)>,
+    pub book_levels: usize,
+    pub sync_buffer: usize,
+    pub idle_timeout: Duration,
+    pub max_message_bytes: usize,
+    pub so_rcvbuf: u32,
+    /// App-level ping period (Gate ~10 s, MEXC ~20 s).
+    pub ping_interval: Duration,
+    /// MEXC: connection age at which a replacement is opened (24 h on the real venue).
+    pub rotate_after: Duration,
+    /// MEXC: listen-key keep-alive period (30 min on the real venue).
+    pub listen_key_keepalive: Duration,
+}
+
+/// Cold-path requests from the engine to a feed thread.
+pub enum Command {
+    /// A consumer's producer end for this feed (sent once per consumer, before or while running).
+    AddConsumer { consumer: usize, producer: Producer },
+    /// Start delivering `kind` (for `symbol` on public kinds) to `consumer`; subscribes if needed.
+    Bind {
+        kind: Kind,
+        symbol: Option<SymbolId>,
+        consumer: usize,
+    },
+    /// Stop delivering; unsubscribes when no consumer is left.
+    Unbind {
+        kind: Kind,
+        symbol: Option<SymbolId>,
+        consumer: usize,
+    },
+}
+
+/// Per-symbol state that cold threads read (live view, report). Relaxed atomics.
+#[derive(Debug, Default)]
+pub struct SymbolStatus {
+    pub state: AtomicU8,
+    pub seq: AtomicU64,
+    pub best_bid_units: AtomicU64,
+    pub best_ask_units: AtomicU64,
+    pub updates: AtomicU64,
+}
+
+impl SymbolStatus {
+    pub fn state(&self) -> BookState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => BookState::Live,
+            2 => BookState::Stale,
+            _ => BookState::Resyncing,
+        }
+    }
+}
+
+/// Feed-level counters beyond [`Counters`], read by cold threads.
+#[derive(Debug, Default)]
+pub struct FeedStats {
+    /// Channel errors and rejections reported by the venue.
+    pub channel_errors: AtomicU64,
+    /// BBO updates dropped because the book was already newer.
+    pub stale_bbo: AtomicU64,
+    /// Messages naming a symbol this feed does not carry.
+    pub unknown_symbol: AtomicU64,
+    /// Private events delivered (orders, fills, balances, positions).
+    pub private_events: [AtomicU64; 4],
+    /// Subscriptions acknowledged.
+    pub acks: AtomicU64,
+    pub pongs: AtomicU64,
+    /// Authentication failures (Gate.io code 4, MEXC listen-key refusals).
+    pub auth_failures: AtomicU64,
+}
+
+/// What cold threads hold of a running feed.
+pub struct FeedShared {
+    pub venue: Venue,
+    pub market: Market,
+    pub counters: Arc<Counters>,
+    pub stats: FeedStats,
+    /// Indexed like [`FeedSetup::symbols`].
+    pub symbols: Vec<(SymbolId, String, SymbolStatus)>,
+    /// Last channel errors (bounded, cold).
+    pub errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl FeedShared {
+    pub fn push_error(&self, e: String) {
+        if let Ok(mut v) = self.errors.lock() {
+            if v.len() < 64 {
+                v.push(e);
+            }
+        }
+    }
+}
+
+/// A compact copy of a control frame, kept for the venue feed to act on after decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlNote {
+    pub kind: ControlKind,
+    pub code: i64,
+    pub req_id: Option<u64>,
+    pub channel: InlineStr<64>,
+    pub event: InlineStr<16>,
+    pub payload0: InlineStr<32>,
+    pub message: InlineStr<96>,
+}
+
+/// A full copy of a book, for reports and comparison with the venue (cold path).
+#[derive(Debug, Clone)]
+pub struct BookDump {
+    pub symbol: String,
+    pub state: BookState,
+    pub seq: u64,
+    /// Best first.
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+}
+
+pub(crate) struct Sym {
+    pub id: SymbolId,
+    pub name: String,
+    pub book: SyncedBook,
+    /// Consumers per public kind (`Kind::PUBLIC` order).
+    pub routes: [u64; 4],
+    /// Whether we asked the venue for this kind.
+    pub subscribed: [bool; 4],
+    pub last_state: BookState,
+}
+
+pub(crate) fn public_index(kind: Kind) -> usize {
+    match kind {
+        Kind::OrderBook => 0,
+        Kind::Trades => 1,
+        Kind::Bbo => 2,
+        Kind::Ticker => 3,
+        Kind::Orders => 0,
+        Kind::Fills => 1,
+        Kind::Balances => 2,
+        Kind::Positions => 3,
+    }
+}
+
+/// The venue-agnostic part of a feed thread; implements [`Sink`] for the venue's decoder.
+pub struct FeedCore {
+    pub venue: Venue,
+    pub market: Market,
+    pub(crate) syms: Vec<Sym>,
+    producers: Vec<Option<Producer>>,
+    /// Consumers per private kind (`Kind::PRIVATE` order).
+    pub(crate) private_routes: [u64; 4],
+    pub shared: Arc<FeedShared>,
+    pub decode_hist: HistRecorder,
+    pub apply_hist: HistRecorder,
+    pub ring_hist: HistRecorder,
+    /// Receive time of the frame being decoded.
+    pub recv_ns: u64,
+    /// Set while a REST snapshot body is being decoded: snapshot messages go to `on_snapshot`.
+    pub rest_mode: bool,
+    /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
+    pub(crate) requests: Vec<(usize, SyncRequest)>,
+    /// Control frames seen while decoding. Fixed capacity; overflow dropped.
+    pub(crate) notes: Vec<ControlNote>,
+}
+
+impl FeedCore {
+    pub(crate) fn new(
+        setup: &FeedSetup,
+        rule: SyncRule,
+        shared: Arc<FeedShared>,
+        decode_hist: HistRecorder,
+        apply_hist: HistRecorder,
+        ring_hist: HistRecorder,
+    ) -> FeedCore {
+        let mut sync_cfg = SyncConfig::new(rule);
+        sync_cfg.levels_per_side = setup.book_levels;
+        sync_cfg.max_buffered_deltas = setup.sync_buffer;
+        sync_cfg.max_buffered_levels = setup.sync_buffer * 64;
+        let syms = setup
+            .symbols
+            .iter()
+            .map(|(id, name)| Sym {
+                id: *id,
+                name: name.clone(),
+                book: SyncedBook::new(&sync_cfg),
+                routes: [0; 4],
+                subscribed: [false; 4],
+                last_state: BookState::Resyncing,
+            })
+            .collect();
+        FeedCore {
+            venue: setup.venue,
+            market: setup.market,
+            syms,
+            producers: (0..MAX_CONSUMERS).map(|_| None).collect(),
+            private_routes: [0; 4],
+            shared,
+            decode_hist,
+            apply_hist,
+            ring_hist,
+            recv_ns: 0,
+            rest_mode: false,
+            requests: Vec::with_capacity(256),
+            notes: Vec::with_capacity(64),
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    #[inline]
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        self.syms.iter().position(|s| s.name == name)
+    }
+
+    pub(crate) fn find_id(&self, id: SymbolId) -> Option<usize> {
+        self.syms.iter().position(|s| s.id == id)
+    }
+
+    #[inline]
+    fn header(&self, symbol: SymbolId, state: BookState) -> Header {
+        let mut h = Header::new(self.venue, self.market, symbol, self.recv_ns);
+        h.state = state;
+        h
+    }
+
+    /// Push `ev` to every consumer in `mask`; records wire-to-ring once per event.
+    #[inline]
+    fn route(&mut self, mask: u64, ev: Event) {
+        let mut m = mask;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if let Some(p) = self.producers[i].as_mut() {
+                p.push(ev);
+            }
+        }
+        if mask != 0 && self.recv_ns != 0 {
+            self.ring_hist.record(now_ns().saturating_sub(self.recv_ns));
+        }
+    }
+
+    fn publish_book(&mut self, si: usize, replaced: bool) {
+        let sym = &self.syms[si];
+        let mask = sym.routes[0];
+        let status = &self.shared.symbols[si].2;
+        if let (Some(b), Some(a)) = (sym.book.book().best_bid(), sym.book.book().best_ask()) {
+            status
+                .best_bid_units
+                .store(b.px.0 as u64, Ordering::Relaxed);
+            status
+                .best_ask_units
+                .store(a.px.0 as u64, Ordering::Relaxed);
+        }
+        status.seq.store(sym.book.seq(), Ordering::Relaxed);
+        status.updates.fetch_add(1, Ordering::Relaxed);
+        if mask == 0 {
+            return;
+        }
+        let mut h = self.header(sym.id, sym.book.state());
+        h.seq = sym.book.seq();
+        if replaced {
+            h.flags |= FLAG_BOOK_REPLACED;
+        }
+        let mut m = mask;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if let Some(p) = self.producers[i].as_mut() {
+                p.publish_book(h, self.syms[si].book.book());
+            }
+        }
+        if self.recv_ns != 0 {
+            self.ring_hist.record(now_ns().saturating_sub(self.recv_ns));
+        }
+    }
+
+    /// Publish a state change of a symbol's book (to its orderbook and bbo consumers).
+    pub(crate) fn publish_state(&mut self, si: usize, now: u64) {
+        let state = self.syms[si].book.state();
+        if state == self.syms[si].last_state {
+            return;
+        }
+        self.syms[si].last_state = state;
+        self.shared.symbols[si]
+            .2
+            .state
+            .store(state as u8, Ordering::Relaxed);
+        let mut h = self.header(self.syms[si].id, state);
+        h.seq = self.syms[si].book.seq();
+        let ev = Event::status(h, StatusKind::Book, now, 0);
+        let mask = self.syms[si].routes[0] | self.syms[si].routes[2];
+        self.route(mask, ev);
+    }
+
+    /// After a sync input: publish, count, collect requests, publish state changes.
+    fn after_sync(&mut self, si: usize, out: SyncOutcome, now: u64) {
+        if out.book_changed() {
+            self.publish_book(si, out == SyncOutcome::Replaced);
+        }
+        let c = &self.shared.counters;
+        if out.is_resync() {
+            if matches!(out, SyncOutcome::Gap { .. }) {
+                Counters::add(&c.gaps, 1);
+            }
+            Counters::add(&c.resyncs, 1);
+        }
+        while let Some(req) = self.syms[si].book.take_request(now) {
+            if self.requests.len() < self.requests.capacity() {
+                self.requests.push((si, req));
+            }
+        }
+        self.publish_state(si, now);
+    }
+
+    /// Every book of this feed goes back to resyncing (reconnect) and consumers are told.
+    pub(crate) fn reset_books(&mut self, now: u64) {
+        for si in 0..self.syms.len() {
+            self.syms[si].book.reset(now);
+            self.publish_state(si, now);
+        }
+    }
+
+    /// Mark books stale when their stream has been silent for `idle_ns`.
+    pub(crate) fn check_idle(&mut self, now: u64, idle_ns: u64) {
+        for si in 0..self.syms.len() {
+            if self.syms[si].subscribed[0] && self.syms[si].book.check_idle(now, idle_ns) {
+                self.publish_state(si, now);
+            }
+        }
+    }
+
+    /// Route a status event to every consumer of this feed.
+    pub(crate) fn broadcast_status(
+        &mut self,
+        kind: StatusKind,
+        from_ns: u64,
+        to_ns: u64,
+        private: bool,
+    ) {
+        let mut mask = 0u64;
+        if private {
+            for m in self.private_routes {
+                mask |= m;
+            }
+        } else {
+            for s in &self.syms {
+                for m in s.routes {
+                    mask |= m;
+                }
+            }
+        }
+        let h = Header::new(self.venue, self.market, crate::ring::NO_SYMBOL, now_ns());
+        self.route(mask, Event::status(h, kind, from_ns, to_ns));
+    }
+
+    /// Route a venue error for a channel to its consumers.
+    pub(crate) fn route_error(
+        &mut self,
+        kind: Kind,
+        si: Option<usize>,
+        code: i64,
+        channel: &str,
+        msg: &str,
+    ) {
+        let (mask, sym) = match (kind.is_private(), si) {
+            (true, _) => (
+                self.private_routes[public_index(kind)],
+                crate::ring::NO_SYMBOL,
+            ),
+            (false, Some(si)) => (self.syms[si].routes[public_index(kind)], self.syms[si].id),
+            (false, None) => (0, crate::ring::NO_SYMBOL),
+        };
+        Counters::add(&self.shared.stats.channel_errors, 1);
+        let h = self.header(sym, BookState::Live);
+        self.route(mask, Event::error(h, code, channel, msg));
+    }
+
+    pub(crate) fn flush_rings(&mut self) {
+        for p in self.producers.iter_mut().flatten() {
+            p.flush();
+        }
+    }
+
+    pub(crate) fn ring_overruns(&self) -> (u64, u64, u64) {
+        let mut d = (0, 0, 0);
+        for p in self.producers.iter().flatten() {
+            let s = p.stats();
+            d.0 += s.dropped;
+            d.1 += s.conflated;
+            d.2 += s.sent;
+        }
+        d
+    }
+
+    pub(crate) fn add_consumer(&mut self, consumer: usize, producer: Producer) {
+        if consumer < MAX_CONSUMERS {
+            self.producers[consumer] = Some(producer);
+        }
+    }
+
+    /// Apply a bind/unbind to the routing tables. Returns whether the venue subscription must
+    /// change: `Some(true)` subscribe, `Some(false)` unsubscribe, `None` nothing.
+    pub(crate) fn apply_binding(
+        &mut self,
+        kind: Kind,
+        symbol: Option<SymbolId>,
+        consumer: usize,
+        bind: bool,
+    ) -> Option<(Option<usize>, bool)> {
+        let bit = 1u64 << consumer.min(63);
+        let k = public_index(kind);
+        let slot: &mut u64 = if kind.is_private() {
+            &mut self.private_routes[k]
+        } else {
+            let si = self.find_id(symbol?)?;
+            &mut self.syms[si].routes[k]
+        };
+        let before = *slot != 0;
+        if bind {
+            *slot |= bit;
+        } else {
+            *slot &= !bit;
+        }
+        let after = *slot != 0;
+        let si = if kind.is_private() {
+            None
+        } else {
+            symbol.and_then(|id| self.find_id(id))
+        };
+        match (before, after) {
+            (false, true) => Some((si, true)),
+            (true, false) => Some((si, false)),
+            _ => None,
+        }
+    }
+
+    /// Full copies of every book (cold path: reports, comparison with the venue).
+    pub fn dump_books(&self) -> Vec<BookDump> {
+        self.syms
+            .iter()
+            .map(|s| {
+                let mut bids: Vec<Level> = s.book.book().bids_worst_first().to_vec();
+                bids.reverse();
+                let mut asks: Vec<Level> = s.book.book().asks_worst_first().to_vec();
+                asks.reverse();
+                BookDump {
+                    symbol: s.name.clone(),
+                    state: s.book.state(),
+                    seq: s.book.seq(),
+                    bids,
+                    asks,
+                }
+            })
+            .collect()
+    }
+
+    fn note(&mut self, m: &ControlMsg<'_>) {
+        if self.notes.len() == self.notes.capacity() {
+            return;
+        }
+        self.notes.push(ControlNote {
+            kind: m.kind,
+            code: m.code.unwrap_or(0),
+            req_id: m.req_id,
+            channel: InlineStr::new(m.channel.unwrap_or("")).0,
+            event: InlineStr::new(m.event.unwrap_or("")).0,
+            payload0: InlineStr::new(m.payload0.unwrap_or("")).0,
+            message: InlineStr::new(m.message.unwrap_or("")).0,
+        });
+    }
+
+    fn private(&mut self, k: usize, ev: Event) {
+        Counters::add(&self.shared.stats.private_events[k], 1);
+        let mask = self.private_routes[k];
+        self.route(mask, ev);
+    }
+}
+
+impl Sink for FeedCore {
+    #[inline]
+    fn book(&mut self, m: &BookMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let t0 = now_ns();
+        let out = if self.rest_mode {
+            self.syms[si].book.on_snapshot(m, t0)
+        } else {
+            self.syms[si].book.on_delta(m, t0)
+        };
+        self.apply_hist.record(now_ns().saturating_sub(t0));
+        self.after_sync(si, out, t0);
+    }
+
+    #[inline]
+    fn trade(&mut self, m: &TradeMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let mask = self.syms[si].routes[1];
+        if mask != 0 {
+            let ev = Event::trade(self.header(self.syms[si].id, BookState::Live), m);
+            self.route(mask, ev);
+        }
+    }
+
+    #[inline]
+    fn bbo(&mut self, m: &BboMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let sym = &self.syms[si];
+        // Never let a stale book ticker overwrite a newer book top: both share the update id.
+        if let Some(seq) = m.seq {
+            if sym.book.state() == BookState::Live && seq < sym.book.seq() {
+                Counters::add(&self.shared.stats.stale_bbo, 1);
+                return;
+            }
+        }
+        let mask = sym.routes[2];
+        if mask != 0 {
+            let mut h = self.header(sym.id, sym.book.state());
+            h.seq = m.seq.unwrap_or(0);
+            let ev = Event::bbo(h, m);
+            self.route(mask, ev);
+        }
+    }
+
+    #[inline]
+    fn ticker(&mut self, m: &TickerMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let mask = self.syms[si].routes[3];
+        if mask != 0 {
+            let ev = Event::ticker(self.header(self.syms[si].id, BookState::Live), m);
+            self.route(mask, ev);
+        }
+    }
+
+    fn order(&mut self, m: &OrderMsg<'_>) {
+        let sym = self
+            .find(m.symbol)
+            .map(|i| self.syms[i].id)
+            .unwrap_or(crate::ring::NO_SYMBOL);
+        let ev = Event::order(self.header(sym, BookState::Live), m);
+        self.private(0, ev);
+    }
+
+    fn fill(&mut self, m: &FillMsg<'_>) {
+        let sym = self
+            .find(m.symbol)
+            .map(|i| self.syms[i].id)
+            .unwrap_or(crate::ring::NO_SYMBOL);
+        let ev = Event::fill(self.header(sym, BookState::Live), m);
+        self.private(1, ev);
+    }
+
+    fn balance(&mut self, m: &BalanceMsg<'_>) {
+        let ev = Event::balance(self.header(crate::ring::NO_SYMBOL, BookState::Live), m);
+        self.private(2, ev);
+    }
+
+    fn position(&mut self, m: &PositionMsg<'_>) {
+        let sym = self
+            .find(m.contract)
+            .map(|i| self.syms[i].id)
+            .unwrap_or(crate::ring::NO_SYMBOL);
+        let ev = Event::position(self.header(sym, BookState::Live), m);
+        self.private(3, ev);
+    }
+
+    fn control(&mut self, m: &ControlMsg<'_>) {
+        match m.kind {
+            ControlKind::Pong => Counters::add(&self.shared.stats.pongs, 1),
+            ControlKind::Ack => Counters::add(&self.shared.stats.acks, 1),
+            _ => {}
+        }
+        self.note(m);
+    }
+}
+
+/// Shared queue of commands for one feed.
+pub type CommandQueue = Arc<ArrayQueue<Command>>;
+
+pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<FeedShared> {
+    Arc::new(FeedShared {
+        venue: setup.venue,
+        market: setup.market,
+        counters,
+        stats: FeedStats::default(),
+        symbols: setup
+            .symbols
+            .iter()
+            .map(|(id, n)| {
+                let st = SymbolStatus::default();
+                st.state
+                    .store(BookState::Resyncing as u8, Ordering::Relaxed);
+                (*id, n.clone(), st)
+            })
+            .collect(),
+        errors: std::sync::Mutex::new(Vec::new()),
+    })
+}
