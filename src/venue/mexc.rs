@@ -446,10 +446,6 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     }
                     if let Some(seq) = seq {
                         feed.sym.record_send(seq, crate::types::now_ns());
-                        if is_diff {
-                            feed.sym
-                                .mark_sent(feed.interval_ms == 100, seq, sh.clock_ms());
-                        }
                     }
                 }
             } else if let (Some(p), Some(a)) = (sub.private, &acct) {

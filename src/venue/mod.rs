@@ -59,9 +59,10 @@
 //! `[w·I, (w+1)·I)`), so every subscriber sees the same frames and a 100 ms boundary is a
 //! boundary of every stream; `PerChange` pushes every change as its own frame (load tests).
 //!
-//! MEXC REST `lastUpdateId` is the `toVersion` of an aggre-depth push already sent (preferring
-//! 100 ms frames, which are boundaries of every stream); with no recent push it is the current
-//! version. Gate.io REST `id` is the current version.
+//! MEXC REST `lastUpdateId` is the version at the end of the last complete 100 ms window: the
+//! `toVersion` of a push every aggre-depth subscriber (10 ms, 100 ms, per-change) has already
+//! been sent, so no client sees a frame straddle it (`fresh-snapshot` breaks exactly this).
+//! Gate.io REST `id` is the current version.
 //!
 //! # Faults (names are a contract; see [`Scenario`])
 //!
@@ -408,10 +409,6 @@ impl Shared {
             (VenueId::Gateio, Market::Futures) => 2,
         };
         self.accounts.get(idx).cloned()
-    }
-    /// Venue clock in ms since start.
-    pub fn clock_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
     }
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)

@@ -433,18 +433,6 @@ fn json_levels_str(levels: &[crate::event::Level], out: &mut String) {
     out.push(']');
 }
 
-/// MEXC REST snapshot version: the last 100 ms-frame boundary pushed recently, else the last
-/// boundary of any stream, else now.
-fn mexc_snapshot_seq(sym: &Symbol, now_ms: u64) -> Option<u64> {
-    let marks = sym.marks();
-    for m in marks {
-        if m.seq != 0 && now_ms.saturating_sub(m.at_ms) <= 500 {
-            return Some(m.seq);
-        }
-    }
-    None
-}
-
 pub(crate) fn route_rest(sh: &Shared, req: &Request) -> (u16, String) {
     let p = req.path.trim_end_matches('/');
     match (req.method.as_str(), p) {
@@ -527,7 +515,7 @@ fn mexc_depth(sh: &Shared, req: &Request) -> (u16, String) {
     } else if stale {
         stale_seq(&sym, cur)
     } else {
-        mexc_snapshot_seq(&sym, sh.clock_ms()).unwrap_or(cur)
+        sym.boundary_seq(100)
     };
     let (seq, book) = sym.book_at(seq).unwrap_or_else(|| {
         let st = sym.lock();

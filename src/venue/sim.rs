@@ -255,20 +255,11 @@ pub struct SymState {
     pub open_px: i64,
 }
 
-/// Frame-boundary bookkeeping for MEXC snapshots: the last `toVersion` pushed, with when.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SentMark {
-    pub seq: u64,
-    pub at_ms: u64,
-}
-
 /// One simulated symbol: spec, state, send-time ring and snapshot boundary marks.
 pub struct Symbol {
     pub spec: SymSpec,
     pub state: Mutex<SymState>,
     pub send_ring: Mutex<Vec<(u64, u64)>>,
-    /// `[coarse (100 ms windows), fine (anything else)]`.
-    pub sent_marks: Mutex<[SentMark; 2]>,
 }
 
 pub const SEND_RING: usize = 1 << 16;
@@ -309,7 +300,6 @@ impl Symbol {
             spec,
             state: Mutex::new(st),
             send_ring: Mutex::new(vec![(0, 0); SEND_RING]),
-            sent_marks: Mutex::new([SentMark::default(); 2]),
         }
     }
 
@@ -393,16 +383,18 @@ impl Symbol {
         (slot.0 == seq && slot.1 != 0).then_some(slot.1)
     }
 
-    pub fn mark_sent(&self, coarse: bool, seq: u64, now_ms: u64) {
-        let mut m = self.sent_marks.lock().unwrap_or_else(|p| p.into_inner());
-        let i = if coarse { 0 } else { 1 };
-        if seq >= m[i].seq {
-            m[i] = SentMark { seq, at_ms: now_ms };
+    /// The version at the end of the last complete `grid_ms` window (a frame boundary of
+    /// every stream whose interval divides `grid_ms`); the current version if the log does not
+    /// reach back.
+    pub fn boundary_seq(&self, grid_ms: u64) -> u64 {
+        let st = self.lock();
+        let b = (st.clock_ms / grid_ms) * grid_ms;
+        for e in st.log.iter().rev() {
+            if e.t_ms < b {
+                return e.seq;
+            }
         }
-    }
-
-    pub fn marks(&self) -> [SentMark; 2] {
-        *self.sent_marks.lock().unwrap_or_else(|p| p.into_inner())
+        st.seq
     }
 }
 
