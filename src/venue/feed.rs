@@ -358,3 +358,58 @@ fn view_diff(old: &[Level], new: &[Level], touched: &[i64]) -> Vec<Level> {
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Market, Venue};
+    use crate::venue::sim::{SymSpec, Symbol};
+
+    fn apply(book: &mut Book, bids: &[Level], asks: &[Level]) {
+        for l in bids {
+            book.set(BookSide::Bid, l.px.0, l.qty.0);
+        }
+        for l in asks {
+            book.set(BookSide::Ask, l.px.0, l.qty.0);
+        }
+    }
+
+    #[test]
+    fn diff_windows_rebuild_the_book_exactly_at_every_to_version() {
+        for interval in [0u64, 10, 100] {
+            let spec = SymSpec::new(Venue::Gateio, Market::Spot, "BTC_USDT");
+            let sym = Arc::new(Symbol::new(spec.clone(), 3, 1 << 16));
+            let mut feed = Feed::new(sym.clone(), Kind::Diff, interval, false);
+            let mut book = sym.lock().book.clone();
+            let mut last_to = sym.lock().seq;
+            let mut out = Vec::new();
+            for ms in 0..400u64 {
+                {
+                    let mut st = sym.lock();
+                    for _ in 0..7 {
+                        st.step(&spec, ms, 0);
+                    }
+                    st.clock_ms = ms;
+                }
+                feed.poll(&mut out);
+                for o in out.drain(..) {
+                    if let Out::Diff {
+                        from,
+                        to,
+                        bids,
+                        asks,
+                        ..
+                    } = o
+                    {
+                        assert_eq!(from, last_to + 1, "interval {interval}");
+                        apply(&mut book, &bids, &asks);
+                        let (_, want) = sym.book_at(to).unwrap();
+                        assert_eq!(book.bids, want.bids, "interval {interval} at {to}");
+                        assert_eq!(book.asks, want.asks, "interval {interval} at {to}");
+                        last_to = to;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -531,7 +531,6 @@ fn private_item(ev: &AcctEvent, which: Priv, ctx: &Ctx, filter: &[String]) -> Op
                         .s("role", role)
                         .s("price", &f.px.to_string())
                         .s("fee", &f.fee.to_string())
-                        .s("fee_currency", &f.fee_ccy)
                         .s("point_fee", "0")
                         .s("gt_fee", "0")
                         .s("text", "apiv4")
@@ -662,6 +661,12 @@ fn ack(
 
 fn pong(ctx: &Ctx) -> String {
     let now = crate::types::wall_ms();
+    if ctx.market == Market::Futures {
+        return format!(
+            "{{\"time\":{},\"time_ms\":{now},\"channel\":\"futures.pong\",\"event\":\"\",\"result\":null}}",
+            now / 1000
+        );
+    }
     format!(
         "{{\"time\":{},\"time_ms\":{now},\"conn_id\":\"{}\",\"channel\":\"{}.pong\",\"event\":\"\",\"error\":null,\"result\":null}}",
         now / 1000,

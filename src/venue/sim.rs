@@ -495,8 +495,9 @@ impl SymState {
             BookSide::Ask
         };
         let len = self.book.side(side).len();
-        // Keep the depth near the target: extend or trim at the far end.
-        if len < spec.depth {
+        // Keep the depth near the target: extend or trim at the far end (rarely needed: inserts
+        // and deletes near the top are balanced, so deep levels seldom move into the top).
+        if len + 30 < spec.depth {
             let worst = match side {
                 BookSide::Bid => self.book.bids.keys().next().copied(),
                 BookSide::Ask => self.book.asks.keys().next_back().copied(),
@@ -531,21 +532,21 @@ impl SymState {
         } else {
             self.rng.below(60) as usize
         };
-        if r < 8 {
-            // Fair value drifts; then a quote near it.
+        if r < 2 {
+            // Fair value drifts one tick; then a quote near it.
             let dir = if self.rng.pct(50) { 1 } else { -1 };
-            self.fair += dir * (1 + self.rng.below(3) as i64);
+            self.fair += dir;
             self.quote_near_fair(spec, side, t_ms, wall);
-        } else if r < 45 {
+        } else if r < 32 {
             if let Some(px) = self.nth_px(side, d.min(len.saturating_sub(1))) {
                 let q = rand_qty(spec, &mut self.rng);
                 self.set_level(spec, side, px, q, t_ms, wall);
             } else {
                 self.quote_near_fair(spec, side, t_ms, wall);
             }
-        } else if r < 70 {
+        } else if r < 72 {
             self.quote_near_fair(spec, side, t_ms, wall);
-        } else if r < 85 {
+        } else if r < 86 {
             if len > 10 {
                 if let Some(px) = self.nth_px(side, d.min(len - 1)) {
                     self.set_level(spec, side, px, 0, t_ms, wall);
@@ -559,7 +560,12 @@ impl SymState {
     }
 
     fn quote_near_fair(&mut self, spec: &SymSpec, side: BookSide, t_ms: u64, wall: i64) {
-        let off = self.rng.below(12) as i64;
+        // Mostly at the touch, sometimes up to ~80 ticks away (fills holes that deletes leave).
+        let off = if self.rng.pct(70) {
+            self.rng.below(8) as i64
+        } else {
+            self.rng.below(80) as i64
+        };
         let bbo = self.book.bbo();
         let mut px = match side {
             BookSide::Bid => (self.fair - 1 - off) * spec.tick,
