@@ -122,7 +122,7 @@ pub(crate) fn wait_fd(tcp: &TcpStream, events: i16, timeout_ms: i32) -> bool {
     r != 0
 }
 
-/// Close with RST instead of FIN (SO_LINGER on, 0 s).
+/// Arrange for the socket's close to send RST instead of FIN (SO_LINGER on, 0 s).
 pub(crate) fn reset(tcp: &TcpStream) {
     let l = libc::linger {
         l_onoff: 1,
@@ -138,7 +138,7 @@ pub(crate) fn reset(tcp: &TcpStream) {
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
     }
-    let _ = tcp.shutdown(std::net::Shutdown::Both);
+    // The RST goes out when the caller drops the socket (close(2) with zero linger).
 }
 
 pub(crate) fn accept_loop(listener: TcpListener, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) {
