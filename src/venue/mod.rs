@@ -506,7 +506,9 @@ impl Venue {
             accounts,
             next_conn: AtomicU64::new(1),
         });
-        let ca = tls.as_ref().map(|t| (t.ca_pem.clone(), t.ca_path.clone()));
+        let ca = tls
+            .as_ref()
+            .map(|t| (t.ca_pem.clone(), t.ca_path.clone(), t.ca_der.clone()));
         let m = shared.clone();
         let market = std::thread::Builder::new()
             .name("venue-market".into())
@@ -529,7 +531,7 @@ impl Venue {
 pub struct VenueHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    ca: Option<(String, PathBuf)>,
+    ca: Option<(String, PathBuf, Vec<u8>)>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -543,6 +545,10 @@ impl VenueHandle {
     /// PEM of the generated CA (when TLS).
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca.as_ref().map(|c| c.0.as_str())
+    }
+    /// DER of the generated CA (when TLS), for a rustls root store.
+    pub fn ca_der(&self) -> Option<&[u8]> {
+        self.ca.as_ref().map(|c| c.2.as_slice())
     }
     /// File holding [`Self::ca_pem`] (when TLS).
     pub fn ca_path(&self) -> Option<&Path> {

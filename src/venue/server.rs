@@ -19,6 +19,7 @@ use crate::types::{Market, Venue as VenueId};
 
 pub(crate) struct Tls {
     pub config: Arc<ServerConfig>,
+    pub ca_der: Vec<u8>,
     pub ca_pem: String,
     pub ca_path: PathBuf,
 }
@@ -66,6 +67,7 @@ pub(crate) fn make_tls(dir: &Path) -> io::Result<Tls> {
     std::fs::write(&ca_path, &ca_pem)?;
     Ok(Tls {
         config: Arc::new(config),
+        ca_der: ca_cert.der().to_vec(),
         ca_pem,
         ca_path,
     })
