@@ -143,16 +143,15 @@ impl Feed {
         }
         let entries = std::mem::take(&mut self.scratch);
         for e in &entries {
-            if self.interval_ms == 0 {
-                self.take(e);
-                self.flush(out);
-            } else {
-                let w = e.t_ms / self.interval_ms;
+            if let Some(w) = e.t_ms.checked_div(self.interval_ms) {
                 if !self.pending.is_empty() && w != self.win {
                     self.flush(out);
                 }
                 self.win = w;
                 self.take(e);
+            } else {
+                self.take(e);
+                self.flush(out);
             }
         }
         self.scratch = entries;

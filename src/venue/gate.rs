@@ -37,7 +37,7 @@ enum Priv {
 
 enum SubKind {
     Feed {
-        feed: Feed,
+        feed: Box<Feed>,
         /// `l` for order_book_update / order_book (depth text), obu stream name.
         label: String,
         depth: usize,
@@ -348,11 +348,7 @@ fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
         let contracts = vol.0 / Qty::SCALE;
         let mult = sym.spec.multiplier.unwrap_or(Qty(Qty::SCALE));
         let base = Qty((contracts as i128 * mult.0 as i128) as i64);
-        let total = if ctx.decimal {
-            format!("\"{}\"", 100_000 + contracts)
-        } else {
-            format!("\"{}\"", 100_000 + contracts)
-        };
+        let total = format!("\"{}\"", 100_000 + contracts);
         let _ = write!(
             s,
             "[{{\"contract\":\"{name}\",\"last\":\"{last}\",\"change_percentage\":\"{chg}\",\"funding_rate\":\"0.0001\",\"funding_rate_indicative\":\"0.0001\",\"mark_price\":\"{mark}\",\"index_price\":\"{index}\",\"total_size\":{total},\"volume_24h\":\"{contracts}\",\"volume_24h_btc\":\"0\",\"volume_24h_usd\":\"{turnover}\",\"quanto_base_rate\":\"\",\"volume_24h_quote\":\"{turnover}\",\"volume_24h_settle\":\"{turnover}\",\"volume_24h_base\":\"{base}\",\"low_24h\":\"{lo}\",\"high_24h\":\"{hi}\"}}]}}"
@@ -1066,12 +1062,17 @@ fn subscribe(
                         next: Instant::now(),
                     },
                     "trades" => SubKind::Feed {
-                        feed: mk_feed(sym, Kind::Trades, iv(if fut { 10 } else { 0 }), false),
+                        feed: Box::new(mk_feed(
+                            sym,
+                            Kind::Trades,
+                            iv(if fut { 10 } else { 0 }),
+                            false,
+                        )),
                         label: String::new(),
                         depth: 0,
                     },
                     _ => SubKind::Feed {
-                        feed: mk_feed(sym, Kind::Bbo, iv(10), false),
+                        feed: Box::new(mk_feed(sym, Kind::Bbo, iv(10), false)),
                         label: String::new(),
                         depth: 0,
                     },
@@ -1113,7 +1114,7 @@ fn subscribe(
                 symbol: Some(name.clone()),
                 key: payload.join(","),
                 kind: SubKind::Feed {
-                    feed: mk_feed(sym, Kind::Diff, iv(ms), true),
+                    feed: Box::new(mk_feed(sym, Kind::Diff, iv(ms), true)),
                     label: level.to_string(),
                     depth: level,
                 },
@@ -1139,7 +1140,7 @@ fn subscribe(
                 symbol: Some(name.clone()),
                 key: payload.join(","),
                 kind: SubKind::Feed {
-                    feed: mk_feed(sym, Kind::Top(level), ms, true),
+                    feed: Box::new(mk_feed(sym, Kind::Top(level), ms, true)),
                     label: level.to_string(),
                     depth: level,
                 },
@@ -1169,7 +1170,7 @@ fn subscribe(
                     symbol: Some(name.to_string()),
                     key: stream.clone(),
                     kind: SubKind::Feed {
-                        feed: mk_feed(sym, Kind::Obu(depth), iv(ms), true),
+                        feed: Box::new(mk_feed(sym, Kind::Obu(depth), iv(ms), true)),
                         label: stream.clone(),
                         depth,
                     },
