@@ -432,3 +432,31 @@ fn quiet_period_stops_the_strikes() {
     assert_eq!(gaps(&late[1..]), 0, "strikes after the quiet point");
     v.stop();
 }
+
+#[test]
+fn bursts_and_send_times_side_channel() {
+    let v = Venue::start(VenueConfig {
+        rate_per_sec: 100,
+        burst_period: Duration::from_millis(200),
+        burst_size: 3000,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut ws = ws_connect(v.addr(), "/ws", &[]);
+    mexc_sub(&mut ws, BTC_DEPTH);
+    let (vs, _) = mexc_depth_versions(&mut ws, Duration::from_millis(700));
+    let biggest = vs.iter().map(|(f, t)| t - f + 1).max().unwrap();
+    assert!(biggest >= 1000, "no burst-sized push ({biggest})");
+    let times = v.send_times(
+        cexfeed::types::Venue::Mexc,
+        cexfeed::types::Market::Spot,
+        "BTCUSDT",
+    );
+    let last = vs.last().unwrap().1;
+    assert!(
+        times.iter().any(|(s, _)| *s == last),
+        "send time of the last push recorded"
+    );
+    assert!(times.windows(2).all(|w| w[0].0 < w[1].0));
+    v.stop();
+}

@@ -54,6 +54,9 @@ struct VenueArgs {
     /// spot and futures. Default: BTCUSDT,ETHUSDT,BTC_USDT,ETH_USDT.
     #[arg(long, value_delimiter = ',')]
     symbols: Vec<String>,
+    /// Bursts of extra book changes per symbol, `SIZE@PERIOD` (e.g. `5000@1s`).
+    #[arg(long)]
+    burst: Option<String>,
     /// Seed of the market simulator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -112,6 +115,13 @@ fn venue(a: VenueArgs) -> Result<()> {
         cfg.mexc_symbols = mexc;
         cfg.gate_spot_symbols = gate.clone();
         cfg.gate_futures_symbols = gate;
+    }
+    if let Some(b) = &a.burst {
+        let (n, p) = b
+            .split_once('@')
+            .context("--burst wants SIZE@PERIOD, e.g. 5000@1s")?;
+        cfg.burst_size = n.parse().context("burst size")?;
+        cfg.burst_period = parse_duration(p).map_err(anyhow::Error::msg)?;
     }
     for s in &a.scenario {
         let (name, sym) = match s.split_once('@') {

@@ -237,7 +237,7 @@ pub enum PushMode {
 }
 
 /// Venue configuration. `Default`: `127.0.0.1:0`, plain (no TLS), no faults, 2 000 book changes
-/// per second per symbol, `PushMode::Interval`, MEXC `BTCUSDT`,`ETHUSDT`, Gate `BTC_USDT`,
+/// per second per symbol, no bursts, `PushMode::Interval`, MEXC `BTCUSDT`,`ETHUSDT`, Gate `BTC_USDT`,
 /// `ETH_USDT` on spot and futures, seed 1, fault period 3 s, no quiet period, slow snapshots
 /// delayed 3 s, account step every 500 ms, change log of 65 536 entries per symbol.
 #[derive(Debug, Clone)]
@@ -257,6 +257,10 @@ pub struct VenueConfig {
     pub slow_snapshot: Duration,
     /// Simulated account: one order-lifecycle step per period (0 disables).
     pub private_period: Duration,
+    /// Bursts: every `burst_period` (zero = never) each symbol makes `burst_size` extra book
+    /// changes at once, on top of the steady rate.
+    pub burst_period: Duration,
+    pub burst_size: u32,
     /// Per-symbol change log length (history for slow readers and `book_at`).
     pub log_capacity: usize,
     /// Where the CA certificate is written when `tls` (default: a temp dir per port).
@@ -280,6 +284,8 @@ impl Default for VenueConfig {
             slow_snapshot: Duration::from_secs(3),
             private_period: Duration::from_millis(500),
             log_capacity: 1 << 16,
+            burst_period: Duration::ZERO,
+            burst_size: 0,
             ca_dir: None,
         }
     }
@@ -621,6 +627,17 @@ impl VenueHandle {
         self.sym(venue, market, symbol)?.send_time(seq)
     }
 
+    /// Every recorded (version, send instant ns) of a symbol, oldest version first (bounded).
+    pub fn send_times(&self, venue: VenueId, market: Market, symbol: &str) -> Vec<(u64, u64)> {
+        let Some(s) = self.sym(venue, market, symbol) else {
+            return Vec::new();
+        };
+        let r = s.send_ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(u64, u64)> = r.iter().copied().filter(|x| x.1 != 0).collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Freeze (`true`) or resume the simulated market (pushes stop when frozen).
     pub fn pause(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::SeqCst);
@@ -737,6 +754,7 @@ fn market_loop(sh: &Shared) {
     let mut paused_since: Option<Instant> = None;
     let mut paused_total = Duration::ZERO;
     let rate = sh.cfg.rate_per_sec as u128;
+    let mut last_burst = Instant::now();
     while !sh.stopping() {
         let now = Instant::now();
         let t_ms = now.duration_since(start).as_millis() as u64;
@@ -752,6 +770,13 @@ fn market_loop(sh: &Shared) {
         }
         let active = now.duration_since(start).saturating_sub(paused_total);
         let due_total = (active.as_nanos() * rate / 1_000_000_000) as u64;
+        let bp = sh.cfg.burst_period;
+        let burst = if !bp.is_zero() && !paused && last_burst.elapsed() >= bp {
+            last_burst = Instant::now();
+            sh.cfg.burst_size as u64
+        } else {
+            0
+        };
         for (i, sym) in sh.syms.iter().enumerate() {
             let mut st = sym.lock();
             if !paused {
@@ -771,7 +796,7 @@ fn market_loop(sh: &Shared) {
                         }
                     }
                 }
-                let n = due_total.saturating_sub(done[i]).min(200_000);
+                let n = due_total.saturating_sub(done[i]).min(200_000) + burst;
                 let before = st.seq;
                 for _ in 0..n {
                     st.step(&sym.spec, t_ms, wall);
