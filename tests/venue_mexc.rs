@@ -541,3 +541,28 @@ fn mexc_listen_key_needs_a_valid_signature_and_feeds_private_pushes() {
     assert!(tungstenite::client(format!("ws://{}/ws?listenKey={lk}", v.addr()), tcp).is_err());
     v.stop();
 }
+
+#[test]
+fn chunked_post_bodies_are_signed_with_the_query() {
+    use std::io::{Read, Write};
+    let v = start(VenueConfig::default());
+    let now = cexfeed::types::wall_ms();
+    let body = "recvWindow=5000";
+    // totalParams = query string then body.
+    let q = format!("timestamp={now}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(venue::MEXC_API_SECRET.as_bytes()).unwrap();
+    mac.update(format!("{q}{body}").as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    let mut tcp = std::net::TcpStream::connect(v.addr()).unwrap();
+    let req = format!(
+        "POST /api/v3/userDataStream?{q}&signature={sig} HTTP/1.1\r\nHost: x\r\nX-MEXC-APIKEY: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        venue::MEXC_API_KEY,
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("listenKey"));
+    v.stop();
+}

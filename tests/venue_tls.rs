@@ -75,3 +75,63 @@ fn tls_websocket_and_rest_with_the_generated_ca() {
     assert!(text.contains("\"lastUpdateId\":"));
     v.stop();
 }
+
+/// The crate's own REST client stack (ureq 3 over rustls) against the venue: keep-alive GETs and
+/// a signed POST, trusting the venue CA.
+#[test]
+fn ureq_with_the_venue_ca_gets_snapshots_and_creates_a_listen_key() {
+    use hmac::{Hmac, Mac};
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let v = Venue::start(VenueConfig {
+        tls: true,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let cert = Certificate::from_der(v.ca_der().unwrap()).to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&[cert]))
+                .build(),
+        )
+        .http_status_as_error(false)
+        .build()
+        .into();
+    for path in [
+        "/api/v4/spot/order_book?currency_pair=BTC_USDT&limit=100&with_id=true",
+        "/api/v4/futures/usdt/order_book?contract=BTC_USDT&with_id=true",
+        "/api/v3/depth?symbol=ETHUSDT",
+    ] {
+        let url = format!("{}{path}", v.gate_rest_url());
+        let mut r = agent
+            .get(&url)
+            .header("X-Gate-Size-Decimal", "1")
+            .call()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
+        assert!(body.get("bids").is_some(), "{body}");
+    }
+    let now = cexfeed::types::wall_ms();
+    let q = format!("recvWindow=5000&timestamp={now}");
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(cexfeed::venue::MEXC_API_SECRET.as_bytes()).unwrap();
+    mac.update(q.as_bytes());
+    let url = format!(
+        "{}/api/v3/userDataStream?{q}&signature={}",
+        v.mexc_rest_url(),
+        hex::encode(mac.finalize().into_bytes())
+    );
+    let mut r = agent
+        .post(&url)
+        .header("X-MEXC-APIKEY", cexfeed::venue::MEXC_API_KEY)
+        .header("Content-Type", "application/json")
+        .send(&b""[..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value =
+        serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body["listenKey"].as_str().unwrap().len(), 64);
+    v.stop();
+}

@@ -20,7 +20,7 @@
 //!                rest https://127.0.0.1:8443             (/api/v3/depth, /api/v3/userDataStream)
 //! Gate.io spot   ws   wss://127.0.0.1:8443/ws/v4/
 //! Gate.io USDT   ws   wss://127.0.0.1:8443/v4/ws/usdt     (also /v4/ws/futures/usdt)
-//!                rest https://127.0.0.1:8443/api/v4       (spot/order_book, futures/usdt/order_book)
+//!                rest https://127.0.0.1:8443              (/api/v4/spot/order_book, /api/v4/futures/usdt/order_book)
 //! CA certificate      /tmp/cexfeed-venue-<port>/ca.pem
 //! ```
 //!
@@ -585,9 +585,10 @@ impl VenueHandle {
     pub fn gate_futures_ws_url(&self) -> String {
         format!("{}/v4/ws/usdt", self.base(true))
     }
-    /// `http[s]://addr/api/v4`.
+    /// `http[s]://addr` (paths `/api/v4/spot/...`, `/api/v4/futures/usdt/...`), the
+    /// counterpart of `https://api.gateio.ws`.
     pub fn gate_rest_url(&self) -> String {
-        format!("{}/api/v4", self.base(false))
+        self.base(false)
     }
 
     fn sym(&self, venue: VenueId, market: Market, symbol: &str) -> Option<Arc<Symbol>> {
@@ -680,7 +681,7 @@ impl VenueHandle {
         );
         let _ = writeln!(
             s,
-            "               rest {}   (/spot/order_book, /futures/usdt/order_book)",
+            "               rest {}   (/api/v4/spot/order_book, /api/v4/futures/usdt/order_book)",
             self.gate_rest_url()
         );
         if let Some(p) = self.ca_path() {

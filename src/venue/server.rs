@@ -259,6 +259,13 @@ fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
         body: Vec::new(),
     };
     buf.drain(..head_end);
+    if req
+        .header("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        req.body = read_chunked(io, buf)?;
+        return Ok(Some(req));
+    }
     let len: usize = req
         .header("content-length")
         .and_then(|v| v.parse().ok())
@@ -272,6 +279,54 @@ fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
     }
     req.body = buf.drain(..len).collect();
     Ok(Some(req))
+}
+
+/// Decode a chunked body (extensions and trailers ignored).
+fn read_chunked(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let mut fill = |buf: &mut Vec<u8>| -> io::Result<()> {
+        let n = io.read(&mut tmp)?;
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        Ok(())
+    };
+    loop {
+        let line_end = loop {
+            if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+                break p;
+            }
+            fill(buf)?;
+        };
+        let line = String::from_utf8_lossy(&buf[..line_end]).to_string();
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| io::Error::other("bad chunk size"))?;
+        buf.drain(..line_end + 2);
+        if size == 0 {
+            // Trailers until the empty line.
+            loop {
+                if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+                    let empty = p == 0;
+                    buf.drain(..p + 2);
+                    if empty {
+                        return Ok(body);
+                    }
+                } else {
+                    fill(buf)?;
+                }
+            }
+        }
+        while buf.len() < size + 2 {
+            fill(buf)?;
+        }
+        body.extend_from_slice(&buf[..size]);
+        buf.drain(..size + 2);
+        if body.len() > 1 << 20 {
+            return Err(io::Error::other("body too large"));
+        }
+    }
 }
 
 fn respond(io: &mut Io, code: u16, body: &str) -> io::Result<()> {
