@@ -566,3 +566,32 @@ fn chunked_post_bodies_are_signed_with_the_query() {
     assert!(out.contains("listenKey"));
     v.stop();
 }
+
+#[test]
+fn mexc_disconnects_a_client_sending_over_100_messages_per_second() {
+    let v = start(VenueConfig::default());
+    let mut ws = ws_connect(v.addr(), "/ws", &[]);
+    for _ in 0..120 {
+        send_text(&mut ws, r#"{"method":"PING"}"#);
+    }
+    let t = Instant::now();
+    let closed = loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => break true,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if t.elapsed() > Duration::from_secs(3) {
+                    break false;
+                }
+            }
+            Err(_) => break true,
+        }
+    };
+    assert!(closed, "rate limit not enforced");
+    v.stop();
+}

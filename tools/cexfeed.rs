@@ -57,6 +57,9 @@ struct VenueArgs {
     /// Bursts of extra book changes per symbol, `SIZE@PERIOD` (e.g. `5000@1s`).
     #[arg(long)]
     burst: Option<String>,
+    /// Disable MEXC's 30 s no-subscription close and 100 msg/s inbound limit.
+    #[arg(long)]
+    no_idle_rules: bool,
     /// Seed of the market simulator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -102,6 +105,7 @@ fn venue(a: VenueArgs) -> Result<()> {
         seed: a.seed,
         fault_period: a.fault_period,
         quiet_after: a.quiet_after,
+        idle_rules: !a.no_idle_rules,
         push_mode: if a.per_change {
             PushMode::PerChange
         } else {

@@ -20,6 +20,9 @@ use super::{Scenario, Shared, GATE_API_KEY, GATE_API_SECRET, GATE_FUTURES_USER_I
 use crate::event::Level;
 use crate::types::{Market, Px, Qty, Side, Venue as VenueId};
 
+/// Futures connections get a protocol ping this often.
+pub const SERVER_PING: Duration = Duration::from_secs(10);
+
 /// `hex(HMAC-SHA512(secret, "channel=<ch>&event=<ev>&time=<t>"))`.
 pub fn sign(secret: &str, channel: &str, event: &str, time: &str) -> String {
     let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("any key size");
@@ -711,7 +714,15 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
     let mut outs: Vec<Out> = Vec::new();
     let mut acct_buf = Vec::new();
     let acct = sh.account(VenueId::Gateio, market);
+    let mut last_ping = Instant::now();
     loop {
+        // Futures: the server initiates protocol pings (§2.3); clients must answer.
+        if market == Market::Futures && last_ping.elapsed() >= SERVER_PING {
+            last_ping = Instant::now();
+            if !server::ws_write(&mut ws, Message::Ping(Vec::new().into()), &sh) {
+                return;
+            }
+        }
         if sh.stopping() {
             let _ = ws.close(None);
             let _ = server::ws_flush(&mut ws, &sh);

@@ -18,6 +18,10 @@ use crate::types::{Market, Px, Qty, Side, Venue as VenueId};
 
 /// Most channels per connection.
 pub const MAX_SUBS: usize = 30;
+/// A connection without a valid subscription is closed after this long.
+pub const IDLE_NO_SUB: std::time::Duration = std::time::Duration::from_secs(30);
+/// Client messages per second before the venue disconnects.
+pub const MAX_MSGS_PER_SEC: u32 = 100;
 
 /// The exact rejection text (full-width colon, two spaces, trailing space).
 pub fn blocked_msg(channels: &[String]) -> String {
@@ -356,7 +360,20 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let mut outs: Vec<Out> = Vec::new();
     let mut acct_buf = Vec::new();
     let acct = sh.account(VenueId::Mexc, Market::Spot);
+    let born = std::time::Instant::now();
+    let mut ever_subscribed = false;
+    let mut rate_window = (std::time::Instant::now(), 0u32);
     loop {
+        // Venue rules (§1.1): no valid subscription within 30 s → close; more than 100
+        // client messages in a second → disconnect.
+        if sh.cfg.idle_rules && !ever_subscribed && born.elapsed() >= IDLE_NO_SUB {
+            let _ = ws.close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }));
+            let _ = server::ws_flush(&mut ws, &sh);
+            return;
+        }
         if sh.stopping() {
             let _ = ws.close(None);
             let _ = server::ws_flush(&mut ws, &sh);
@@ -366,9 +383,22 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         loop {
             match ws.read() {
                 Ok(Message::Text(t)) => {
+                    if rate_window.0.elapsed() >= std::time::Duration::from_secs(1) {
+                        rate_window = (std::time::Instant::now(), 0);
+                    }
+                    rate_window.1 += 1;
+                    if sh.cfg.idle_rules && rate_window.1 > MAX_MSGS_PER_SEC {
+                        let _ = ws.close(Some(CloseFrame {
+                            code: CloseCode::Policy,
+                            reason: "".into(),
+                        }));
+                        let _ = server::ws_flush(&mut ws, &sh);
+                        return;
+                    }
                     if !handle_text(&mut ws, &sh, &mut subs, &t, listen_key.is_some(), &conn) {
                         return;
                     }
+                    ever_subscribed |= !subs.is_empty();
                 }
                 Ok(Message::Close(_)) => {
                     let _ = server::ws_flush(&mut ws, &sh);

@@ -239,7 +239,8 @@ pub enum PushMode {
 /// Venue configuration. `Default`: `127.0.0.1:0`, plain (no TLS), no faults, 2 000 book changes
 /// per second per symbol, no bursts, `PushMode::Interval`, MEXC `BTCUSDT`,`ETHUSDT`, Gate `BTC_USDT`,
 /// `ETH_USDT` on spot and futures, seed 1, fault period 3 s, no quiet period, slow snapshots
-/// delayed 3 s, account step every 500 ms, change log of 65 536 entries per symbol.
+/// delayed 3 s, account step every 500 ms, change log of 65 536 entries per symbol, MEXC idle
+/// and inbound-rate rules on.
 #[derive(Debug, Clone)]
 pub struct VenueConfig {
     pub listen: SocketAddr,
@@ -263,6 +264,9 @@ pub struct VenueConfig {
     pub burst_size: u32,
     /// Per-symbol change log length (history for slow readers and `book_at`).
     pub log_capacity: usize,
+    /// MEXC connection rules: close a connection with no valid subscription after 30 s,
+    /// disconnect a client sending more than 100 messages per second (default on).
+    pub idle_rules: bool,
     /// Where the CA certificate is written when `tls` (default: a temp dir per port).
     pub ca_dir: Option<PathBuf>,
 }
@@ -286,6 +290,7 @@ impl Default for VenueConfig {
             log_capacity: 1 << 16,
             burst_period: Duration::ZERO,
             burst_size: 0,
+            idle_rules: true,
             ca_dir: None,
         }
     }
