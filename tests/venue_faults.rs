@@ -460,3 +460,42 @@ fn bursts_and_send_times_side_channel() {
     assert!(times.windows(2).all(|w| w[0].0 < w[1].0));
     v.stop();
 }
+
+#[test]
+fn order_book_update_sends_unprompted_full_pushes_that_continue_the_sequence() {
+    let v = Venue::start(VenueConfig {
+        gate_full_period: Duration::from_millis(300),
+        rate_per_sec: 4000,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut ws = ws_connect(v.addr(), "/v4/ws/usdt", &[("X-Gate-Size-Decimal", "1")]);
+    gate_sub(
+        &mut ws,
+        1,
+        "futures.order_book_update",
+        r#"["BTC_USDT","100ms","50"]"#,
+    );
+    let mut last_u = 0;
+    let mut fulls = 0;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1200) {
+        let Some(m) = next_json(&mut ws, Duration::from_millis(200), |v| {
+            v["event"] == "update"
+        }) else {
+            continue;
+        };
+        let r = &m["result"];
+        let (uu, u) = (r["U"].as_u64().unwrap(), r["u"].as_u64().unwrap());
+        if r["full"] == true {
+            fulls += 1;
+            assert_eq!(r["b"].as_array().unwrap().len(), 50);
+            assert_eq!(r["l"], "50");
+        } else if last_u != 0 {
+            assert_eq!(uu, last_u + 1, "diff continues after the full push");
+        }
+        last_u = u;
+    }
+    assert!(fulls >= 2, "fulls {fulls}");
+    v.stop();
+}

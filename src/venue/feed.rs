@@ -173,10 +173,12 @@ impl Feed {
         self.pending.push(*e);
     }
 
-    /// The replica's book as a `full: true` push at the last applied version.
-    pub fn full_now(&self, depth: usize) -> Option<Out> {
+    /// The replica's book as a `full: true` push at the last applied version. Entries of the
+    /// window still open are part of it, so they are dropped: the next diff starts right after.
+    pub fn full_now(&mut self, depth: usize) -> Option<Out> {
         let b = self.replica.as_ref()?;
         let (bids, asks) = b.top(depth);
+        self.pending.clear();
         Some(Out::Diff {
             from: self.applied_seq,
             to: self.applied_seq,

@@ -65,6 +65,8 @@ struct Sub {
     key: String,
     kind: SubKind,
     malformed_turn: u32,
+    /// `order_book_update`: when the next unprompted `full: true` push replaces a diff.
+    next_full: Option<Instant>,
 }
 
 struct Ctx {
@@ -803,8 +805,19 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                             sh.count_fault();
                             continue;
                         }
-                        if is_diff && sh.faults.due(Scenario::FullReset, &name, &mut feed.seen) {
-                            sh.count_fault();
+                        let periodic = is_diff
+                            && !is_obu
+                            && sub.next_full.is_some_and(|t| Instant::now() >= t);
+                        if periodic {
+                            sub.next_full = Some(Instant::now() + sh.cfg.gate_full_period);
+                        }
+                        if periodic
+                            || (is_diff
+                                && sh.faults.due(Scenario::FullReset, &name, &mut feed.seen))
+                        {
+                            if !periodic {
+                                sh.count_fault();
+                            }
                             if is_obu {
                                 feed.restart_view();
                                 skip_to = u64::MAX;
@@ -1053,6 +1066,7 @@ fn subscribe(
                 cursor,
             },
             malformed_turn: 0,
+            next_full: None,
         });
         return ack(ctx, req, channel, "subscribe", None);
     }
@@ -1094,6 +1108,7 @@ fn subscribe(
                     key: name.clone(),
                     kind,
                     malformed_turn: 0,
+                    next_full: None,
                 });
             }
         }
@@ -1130,6 +1145,8 @@ fn subscribe(
                     depth: level,
                 },
                 malformed_turn: 0,
+                next_full: (!sh.cfg.gate_full_period.is_zero())
+                    .then(|| Instant::now() + sh.cfg.gate_full_period),
             });
         }
         "order_book" => {
@@ -1156,6 +1173,7 @@ fn subscribe(
                     depth: level,
                 },
                 malformed_turn: 0,
+                next_full: None,
             });
         }
         "obu" => {
@@ -1186,6 +1204,7 @@ fn subscribe(
                         depth,
                     },
                     malformed_turn: 0,
+                    next_full: None,
                 });
             }
         }

@@ -240,7 +240,7 @@ pub enum PushMode {
 /// per second per symbol, no bursts, `PushMode::Interval`, MEXC `BTCUSDT`,`ETHUSDT`, Gate `BTC_USDT`,
 /// `ETH_USDT` on spot and futures, seed 1, fault period 3 s, no quiet period, slow snapshots
 /// delayed 3 s, account step every 500 ms, change log of 65 536 entries per symbol, MEXC idle
-/// and inbound-rate rules on.
+/// and inbound-rate rules on, a Gate `order_book_update` `full: true` push every 30 s.
 #[derive(Debug, Clone)]
 pub struct VenueConfig {
     pub listen: SocketAddr,
@@ -264,6 +264,9 @@ pub struct VenueConfig {
     pub burst_size: u32,
     /// Per-symbol change log length (history for slow readers and `book_at`).
     pub log_capacity: usize,
+    /// Gate `order_book_update`: every subscription gets an unprompted `full: true` push (top
+    /// `level` levels) this often, as Gate does at irregular times since 2025 (zero = never).
+    pub gate_full_period: Duration,
     /// MEXC connection rules: close a connection with no valid subscription after 30 s,
     /// disconnect a client sending more than 100 messages per second (default on).
     pub idle_rules: bool,
@@ -291,6 +294,7 @@ impl Default for VenueConfig {
             burst_period: Duration::ZERO,
             burst_size: 0,
             idle_rules: true,
+            gate_full_period: Duration::from_secs(30),
             ca_dir: None,
         }
     }
