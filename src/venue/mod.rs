@@ -64,6 +64,12 @@
 //! been sent, so no client sees a frame straddle it (`fresh-snapshot` breaks exactly this).
 //! Gate.io REST `id` is the current version.
 //!
+//! Other venue rules served: MEXC closes a connection with no valid subscription after 30 s and
+//! one that sends more than 100 messages in a second, and allows 30 channels per connection;
+//! Gate.io futures sends a protocol ping every 10 s; every Gate.io `order_book_update`
+//! subscription gets an unprompted `full: true` push every [`VenueConfig::gate_full_period`].
+//! Protocol pings from clients are answered (tungstenite); permessage-deflate is not offered.
+//!
 //! # Faults (names are a contract; see [`Scenario`])
 //!
 //! Each configured `(Scenario, Target)` strikes at `t = k · fault_period` (k = 1, 2, …) on every
@@ -71,6 +77,31 @@
 //! `slow-snapshot`, `failed-snapshot`, `reject`, `auth-fail`) are also armed at start-up and hit
 //! the first matching request after each strike, per symbol. With `quiet_after`, nothing
 //! strikes after that time so books can recover before comparison.
+//!
+//! | name | what the client sees |
+//! |---|---|
+//! | `gap` | one diff push missing (MEXC `fromVersion` > prev `toVersion`+1, Gate `U` > prev `u`+1) |
+//! | `duplicate` | one diff push sent twice |
+//! | `reorder` | one diff push held back and sent after the next |
+//! | `stale-snapshot` | REST book from about half the change log ago (older than the stream) |
+//! | `fresh-snapshot` | REST book at the current version, inside a future push's range |
+//! | `full-reset` | Gate: a `full: true` push (obu: a new full view); MEXC: versions jump by 1000 and the book is rebuilt |
+//! | `reset` | TCP RST |
+//! | `close` | WebSocket close 1000, then FIN |
+//! | `silent` | nothing sent or read any more (no pushes, no pongs) until the client leaves |
+//! | `slow-snapshot` | REST answered after [`VenueConfig::slow_snapshot`] (3 s) |
+//! | `failed-snapshot` | REST HTTP 500 with the venue's error body |
+//! | `malformed` | a push replaced by a truncated frame, non-JSON / non-protobuf bytes or wrong field types |
+//! | `reject` | a subscribe refused (MEXC `Not Subscribed successfully! [..].  Reason： Blocked! `, Gate code 2) |
+//! | `auth-fail` | a correctly signed private request refused (MEXC 700002 on listen-key creation, Gate code 4) |
+//! | `lifetime` | targeted connections closed (1000) when `fault_period` old — the 24 h limit, compressed |
+//! | `no-pong` | `PING` / `*.ping` no longer answered on the connection (data continues) |
+//!
+//! # CLI
+//!
+//! `cexfeed venue [--listen ADDR] [--tls] [--scenario NAME[@SYMBOL],…] [--target SYMBOL]
+//! [--fault-period 3s] [--quiet-after DUR] [--rate N] [--per-change] [--burst SIZE@PERIOD]
+//! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR]`
 
 pub mod account;
 pub mod feed;
@@ -352,7 +383,7 @@ impl Faults {
         self.list
             .iter()
             .enumerate()
-            .filter(move |(_, (sc, t))| *sc == s && t.matches(&name))
+            .filter(move |(_, (sc, t))| *sc == s && (name == "*" || t.matches(&name)))
             .map(|(i, _)| i)
     }
 
