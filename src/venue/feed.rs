@@ -131,10 +131,9 @@ impl Feed {
         if let Read::Lagged = r {
             self.lagged += 1;
             self.pending.clear();
-            if let Some(b) = &self.replica {
+            if self.replica.is_some() {
                 // Replica was refreshed to the current book; versions jump (clients see a gap).
                 self.applied_seq = self.sym.lock().seq;
-                let _ = b;
             }
             if let Kind::Obu(_) = self.kind {
                 self.first_done = false;

@@ -550,17 +550,16 @@ fn handle_text(
                 let accepted = match &parsed {
                     Some(Channel::Public { symbol, .. }) => {
                         sh.sym(VenueId::Mexc, Market::Spot, symbol).is_some()
-                            && !sh.faults.take_request(Scenario::Reject, symbol)
+                            && !(sh.faults.take_request(Scenario::Reject, symbol) && {
+                                sh.count_fault();
+                                true
+                            })
                     }
                     Some(Channel::Private(_)) => private_conn,
                     None => false,
                 };
+                // Unknown, retired, malformed, refused, or beyond the 30-channel limit.
                 if !accepted || subs.len() >= MAX_SUBS {
-                    if parsed.is_some() && accepted {
-                        // over the limit
-                    } else if let Some(Channel::Public { .. }) = parsed {
-                        sh.count_fault();
-                    }
                     bad.push(ch);
                     continue;
                 }

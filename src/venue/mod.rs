@@ -393,6 +393,9 @@ impl Faults {
 
     /// A stream fault is due on a feed: a strike happened since `seen[i]`.
     pub fn due(&self, s: Scenario, name: &str, seen: &mut Vec<u64>) -> bool {
+        if self.list.is_empty() {
+            return false;
+        }
         if seen.len() < self.list.len() {
             let now = self.strikes();
             seen.resize(self.list.len(), now);
@@ -789,7 +792,6 @@ impl Drop for VenueHandle {
 fn market_loop(sh: &Shared) {
     let start = sh.start;
     let mut done: Vec<u64> = vec![0; sh.syms.len()];
-    let mut paused_changes = 0u64;
     let mut reset_seen: Vec<u64> = vec![0; sh.syms.len()];
     let mut last_private = Instant::now();
     let mut paused_since: Option<Instant> = None;
@@ -846,8 +848,6 @@ fn market_loop(sh: &Shared) {
                 sh.counters
                     .book_changes
                     .fetch_add(st.seq - before, Ordering::Relaxed);
-            } else {
-                paused_changes += 0;
             }
             st.clock_ms = t_ms;
         }
@@ -860,5 +860,4 @@ fn market_loop(sh: &Shared) {
         }
         std::thread::sleep(Duration::from_micros(500));
     }
-    let _ = paused_changes;
 }
