@@ -602,3 +602,36 @@ fn gate_private_channels_verify_the_signature_and_push_documented_payloads() {
     }
     v.stop();
 }
+
+#[test]
+fn gate_obu_resubscribe_after_unsubscribe_gives_a_new_full_push() {
+    let v = start();
+    let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
+    sub(&mut ws, 1, "spot.obu", r#"["ob.BTC_USDT.50"]"#);
+    let f1 = next_json(&mut ws, Duration::from_secs(2), |v| {
+        v["channel"] == "spot.obu" && v["result"]["full"] == true
+    })
+    .unwrap();
+    send_text(
+        &mut ws,
+        &format!(
+            r#"{{"time":{},"id":2,"channel":"spot.obu","event":"unsubscribe","payload":["ob.BTC_USDT.50"]}}"#,
+            now_s()
+        ),
+    );
+    let a = next_json(&mut ws, Duration::from_secs(2), |v| {
+        v["event"] == "unsubscribe"
+    })
+    .unwrap();
+    assert!(a["error"].is_null());
+    assert_eq!(a["id"], 2);
+    std::thread::sleep(Duration::from_millis(100));
+    let a = sub(&mut ws, 3, "spot.obu", r#"["ob.BTC_USDT.50"]"#);
+    assert!(a["error"].is_null(), "{a}");
+    let f2 = next_json(&mut ws, Duration::from_secs(2), |v| {
+        v["channel"] == "spot.obu" && v["result"]["full"] == true
+    })
+    .unwrap();
+    assert!(f2["result"]["u"].as_u64() > f1["result"]["u"].as_u64());
+    v.stop();
+}
