@@ -635,3 +635,52 @@ fn gate_obu_resubscribe_after_unsubscribe_gives_a_new_full_push() {
     assert!(f2["result"]["u"].as_u64() > f1["result"]["u"].as_u64());
     v.stop();
 }
+
+#[test]
+fn gate_ws_api_login_checks_the_signature_and_answers_in_the_documented_shape() {
+    let v = start();
+    for (path, ch, ok_file) in [
+        ("/ws/v4/", "spot.login", "gateio_spot_login.json"),
+        ("/v4/ws/usdt", "futures.login", "gateio_futures_login.json"),
+    ] {
+        let mut ws = ws_connect(v.addr(), path, &[]);
+        for secret in [venue::GATE_API_SECRET, "wrong"] {
+            let t = now_s().to_string();
+            let sig = venue::gate::api_sign(secret, ch, "", &t);
+            send_text(
+                &mut ws,
+                &format!(
+                    r#"{{"time":{t},"channel":"{ch}","event":"api","payload":{{"api_key":"{}","signature":"{sig}","timestamp":"{t}","req_id":"r-1"}}}}"#,
+                    venue::GATE_API_KEY
+                ),
+            );
+            let r = next_json(&mut ws, Duration::from_secs(2), |v| {
+                v.get("request_id").is_some()
+            })
+            .unwrap();
+            assert_eq!(r["request_id"], "r-1");
+            if secret == venue::GATE_API_SECRET {
+                assert_shape(&r, &refs(ok_file, |v| v.get("request_id").is_some()), ch);
+                assert_eq!(
+                    r["data"]["result"]["uid"],
+                    venue::GATE_FUTURES_USER_ID.to_string()
+                );
+            } else {
+                let errs = refs("gateio_spot_ws_api_errors.json", |v| {
+                    v["header"]["status"] == "401"
+                });
+                let mut r2 = r.clone();
+                // The published error sample spells the client id `client_id`; the login
+                // sample (and this venue) `clientId`.
+                let h = r2["header"].as_object_mut().unwrap();
+                if let Some(c) = h.remove("clientId") {
+                    h.insert("client_id".into(), c);
+                }
+                assert_shape(&r2, &errs, "login error");
+                assert_eq!(r["header"]["status"], "401");
+                assert_eq!(r["data"]["errs"]["label"], "INVALID_KEY");
+            }
+        }
+    }
+    v.stop();
+}

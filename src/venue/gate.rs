@@ -676,6 +676,49 @@ fn pong(ctx: &Ctx) -> String {
     )
 }
 
+/// `hex(HMAC-SHA512(secret, "api\n<channel>\n<req_param>\n<timestamp>"))` (WS-API signature;
+/// `req_param` is empty for login).
+pub fn api_sign(secret: &str, channel: &str, req_param: &str, timestamp: &str) -> String {
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("any key size");
+    mac.update(format!("api\n{channel}\n{req_param}\n{timestamp}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// WS-API `*.login` answer (result with the uid, or `errs` INVALID_KEY / 401).
+fn login(ctx: &Ctx, req: &serde_json::Value, channel: &str) -> String {
+    let p = &req["payload"];
+    let key = p["api_key"].as_str().unwrap_or("");
+    let ts = p.get("timestamp").map(value_text).unwrap_or_default();
+    let req_id = p.get("req_id").map(value_text).unwrap_or_default();
+    let fresh = ts
+        .parse::<i64>()
+        .is_ok_and(|t| (crate::types::wall_ms() / 1000 - t).abs() <= 60);
+    let ok = key == GATE_API_KEY
+        && fresh
+        && p["signature"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case(&api_sign(GATE_API_SECRET, channel, "", &ts)));
+    let now = crate::types::wall_ms();
+    let header = serde_json::json!({
+        "response_time": now.to_string(),
+        "status": if ok { "200" } else { "401" },
+        "channel": channel,
+        "event": "api",
+        "clientId": "",
+        "x_in_time": now * 1000,
+        "x_out_time": now * 1000 + 90,
+        "conn_id": ctx.conn_id,
+        "conn_trace_id": ctx.trace_id,
+        "trace_id": ctx.trace_id,
+    });
+    let data = if ok {
+        serde_json::json!({"result": {"api_key": key, "uid": GATE_FUTURES_USER_ID.to_string()}})
+    } else {
+        serde_json::json!({"errs": {"label": "INVALID_KEY", "message": "Invalid key provided"}})
+    };
+    serde_json::json!({"request_id": req_id, "header": header, "data": data}).to_string()
+}
+
 fn value_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
@@ -977,6 +1020,9 @@ fn handle_text(
             return true;
         }
         return server::ws_write(ws, Message::Text(pong(ctx).into()), sh);
+    }
+    if short == "login" && event == "api" {
+        return server::ws_write(ws, Message::Text(login(ctx, &req, &channel).into()), sh);
     }
     let payload = payload_strings(&req);
     let reply = match event.as_str() {
