@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use cexfeed::venue::{PushMode, Scenario, Target, Venue, VenueConfig};
+use cexfeed::venue::{self, PushMode, Venue, VenueConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,18 +127,8 @@ fn venue(a: VenueArgs) -> Result<()> {
         cfg.burst_size = n.parse().context("burst size")?;
         cfg.burst_period = parse_duration(p).map_err(anyhow::Error::msg)?;
     }
-    for s in &a.scenario {
-        let (name, sym) = match s.split_once('@') {
-            Some((n, t)) => (n, Some(t.to_string())),
-            None => (s.as_str(), a.target.clone()),
-        };
-        let Some(sc) = Scenario::parse(name.trim()) else {
-            let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-            bail!("unknown scenario {name:?}; known: {}", names.join(", "));
-        };
-        cfg.scenarios
-            .push((sc, sym.map(Target::Symbol).unwrap_or(Target::All)));
-    }
+    cfg.scenarios = venue::parse_scenarios(&a.scenario.join(","), a.target.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let handle = Venue::start(cfg).context("starting the venue")?;
     print!("{}", handle.describe());
     // SAFETY: installing a plain handler that only stores to an atomic (async-signal-safe).

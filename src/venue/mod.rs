@@ -240,6 +240,34 @@ impl Scenario {
     }
 }
 
+/// Parse `NAME[@SYMBOL],…` (e.g. `gap@BTCUSDT,reset`); a name without `@SYMBOL` targets
+/// `default_target` or, if none, every symbol. Unknown names are an error listing the known ones.
+pub fn parse_scenarios(
+    spec: &str,
+    default_target: Option<&str>,
+) -> Result<Vec<(Scenario, Target)>, String> {
+    let mut out = Vec::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, sym) = match item.split_once('@') {
+            Some((n, t)) => (n.trim(), Some(t.trim())),
+            None => (item, default_target),
+        };
+        let Some(sc) = Scenario::parse(name) else {
+            let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            return Err(format!(
+                "unknown scenario {name:?}; known: {}",
+                names.join(", ")
+            ));
+        };
+        let t = match sym {
+            Some(s) if !s.is_empty() && s != "*" => Target::Symbol(s.to_string()),
+            _ => Target::All,
+        };
+        out.push((sc, t));
+    }
+    Ok(out)
+}
+
 /// Which feeds a scenario hits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -859,5 +887,33 @@ fn market_loop(sh: &Shared) {
             }
         }
         std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_names_round_trip_and_lists_parse() {
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::parse(s.name()), Some(s));
+        }
+        let v = parse_scenarios("gap@BTCUSDT, reset,no-pong", Some("ETH_USDT")).unwrap();
+        assert_eq!(
+            v,
+            vec![
+                (Scenario::Gap, Target::Symbol("BTCUSDT".into())),
+                (Scenario::Reset, Target::Symbol("ETH_USDT".into())),
+                (Scenario::NoPong, Target::Symbol("ETH_USDT".into())),
+            ]
+        );
+        assert_eq!(
+            parse_scenarios("close@*", None).unwrap(),
+            vec![(Scenario::Close, Target::All)]
+        );
+        assert!(parse_scenarios("gapp", None)
+            .unwrap_err()
+            .contains("stale-snapshot"));
     }
 }
