@@ -50,7 +50,10 @@
 //!
 //! One simulator per (venue, market, symbol), seeded from [`VenueConfig::seed`]: a fair-value
 //! random walk, a few hundred levels per side with churn concentrated near the top, trades that
-//! consume levels. ONE version counter per symbol, +1 per book change, shared by deltas,
+//! consume levels. The sequence of book states per version is a function of the seed alone
+//! (timing, bursts and MEXC `full-reset` rebuilds aside). Diff channels carry every level
+//! touched in the window at any depth (also on depth-limited Gate streams), so a client that
+//! bridged a depth-N snapshot has an exact top of book; `obu` keeps an exact top-N view. ONE version counter per symbol, +1 per book change, shared by deltas,
 //! snapshots (REST and pushed) and book tickers. [`VenueHandle::true_book`] reports the book
 //! and its version at any time; [`VenueHandle::book_at`] rebuilds it at a recent past version.
 //!
@@ -666,7 +669,9 @@ impl VenueHandle {
         self.shared.sym(venue, market, symbol)
     }
 
-    /// The venue's book right now: (version, bids best first, asks best first).
+    /// The venue's book right now: (version, bids best first, asks best first), full depth.
+    /// Quantities as the venue publishes them: base units on spot, whole contracts on Gate.io
+    /// futures (`Qty::from_int(contracts)`). `None` for an unknown symbol.
     pub fn true_book(
         &self,
         venue: VenueId,
