@@ -760,6 +760,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
     let mut acct_buf = Vec::new();
     let acct = sh.account(VenueId::Gateio, market);
     let mut last_ping = Instant::now();
+    let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
     loop {
         // Futures: the server initiates protocol pings (§2.3); clients must answer.
         if market == Market::Futures && last_ping.elapsed() >= SERVER_PING {
@@ -939,13 +940,17 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                 }
                 sent += 1;
             }
-            let now = crate::types::now_ns();
-            for (sym, seq) in sends {
-                sym.record_send(seq, now);
-            }
+            sent_seqs.extend(sends);
         }
         if !server::ws_flush(&mut ws, &sh) {
             return;
+        }
+        // Send instants are taken once the frames are on the socket.
+        if !sent_seqs.is_empty() {
+            let now = crate::types::now_ns();
+            for (sym, seq) in sent_seqs.drain(..) {
+                sym.record_send(seq, now);
+            }
         }
         if sent > 0 {
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);

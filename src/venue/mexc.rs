@@ -363,6 +363,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let born = std::time::Instant::now();
     let mut ever_subscribed = false;
     let mut rate_window = (std::time::Instant::now(), 0u32);
+    let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
     loop {
         // Venue rules (§1.1): no valid subscription within 30 s → close; more than 100
         // client messages in a second → disconnect.
@@ -475,7 +476,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                         sent += 1;
                     }
                     if let Some(seq) = seq {
-                        feed.sym.record_send(seq, crate::types::now_ns());
+                        sent_seqs.push((feed.sym.clone(), seq));
                     }
                 }
             } else if let (Some(p), Some(a)) = (sub.private, &acct) {
@@ -494,6 +495,13 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         }
         if !server::ws_flush(&mut ws, &sh) {
             return;
+        }
+        // Send instants are taken once the frames are on the socket.
+        if !sent_seqs.is_empty() {
+            let now = crate::types::now_ns();
+            for (sym, seq) in sent_seqs.drain(..) {
+                sym.record_send(seq, now);
+            }
         }
         if sent > 0 {
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
