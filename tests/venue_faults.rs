@@ -18,9 +18,17 @@ use venue_support::*;
 const PERIOD: Duration = Duration::from_millis(300);
 
 fn start(s: Scenario, t: Target) -> venue::VenueHandle {
+    start_p(s, t, PERIOD)
+}
+
+/// Request-driven faults are armed at start-up; a long period keeps a second strike from
+/// landing inside a test on a loaded machine.
+const LONG: Duration = Duration::from_secs(30);
+
+fn start_p(s: Scenario, t: Target, period: Duration) -> venue::VenueHandle {
     Venue::start(VenueConfig {
         scenarios: vec![(s, t)],
-        fault_period: PERIOD,
+        fault_period: period,
         rate_per_sec: 4000,
         slow_snapshot: Duration::from_millis(600),
         private_period: Duration::from_millis(50),
@@ -249,15 +257,15 @@ fn silent_and_no_pong() {
     drop(ws);
     v.stop();
 
-    let v = start(Scenario::NoPong, Target::All);
+    let v = start_p(Scenario::NoPong, Target::All, Duration::from_millis(1500));
     let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
     send_text(&mut ws, r#"{"time":1,"channel":"spot.ping"}"#);
     assert!(
-        next_json(&mut ws, Duration::from_millis(250), |v| v["channel"]
+        next_json(&mut ws, Duration::from_millis(1000), |v| v["channel"]
             == "spot.pong")
         .is_some()
     );
-    std::thread::sleep(PERIOD + Duration::from_millis(50));
+    std::thread::sleep(Duration::from_millis(1600));
     // Make the connection loop notice the strike.
     gate_sub(&mut ws, 2, "spot.book_ticker", r#"["BTC_USDT"]"#);
     send_text(&mut ws, r#"{"time":1,"channel":"spot.ping"}"#);
@@ -271,7 +279,7 @@ fn silent_and_no_pong() {
 
 #[test]
 fn reject_then_accept_on_retry() {
-    let v = start(Scenario::Reject, Target::All);
+    let v = start_p(Scenario::Reject, Target::All, LONG);
     let mut ws = ws_connect(v.addr(), "/ws", &[]);
     let a = mexc_sub(&mut ws, BTC_DEPTH);
     assert!(
@@ -293,7 +301,7 @@ fn reject_then_accept_on_retry() {
 
 #[test]
 fn snapshot_faults_failed_slow_stale_fresh() {
-    let v = start(Scenario::FailedSnapshot, Target::All);
+    let v = start_p(Scenario::FailedSnapshot, Target::All, LONG);
     let (st, body) = http(v.addr(), "GET", "/api/v3/depth?symbol=BTCUSDT", &[]);
     assert_eq!(st, 500, "{body}");
     assert!(serde_json::from_str::<Value>(&body).unwrap()["code"].is_i64());
@@ -312,7 +320,7 @@ fn snapshot_faults_failed_slow_stale_fresh() {
     );
     v.stop();
 
-    let v = start(Scenario::SlowSnapshot, Target::All);
+    let v = start_p(Scenario::SlowSnapshot, Target::All, LONG);
     let t = Instant::now();
     let (st, _) = http(
         v.addr(),
@@ -324,7 +332,7 @@ fn snapshot_faults_failed_slow_stale_fresh() {
     assert!(t.elapsed() >= Duration::from_millis(600));
     v.stop();
 
-    let v = start(Scenario::StaleSnapshot, Target::All);
+    let v = start_p(Scenario::StaleSnapshot, Target::All, LONG);
     std::thread::sleep(Duration::from_millis(1000));
     let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
     gate_sub(
@@ -362,7 +370,7 @@ fn snapshot_faults_failed_slow_stale_fresh() {
     );
     v.stop();
 
-    let v = start(Scenario::FreshSnapshot, Target::All);
+    let v = start_p(Scenario::FreshSnapshot, Target::All, LONG);
     let mut ws = ws_connect(v.addr(), "/ws", &[]);
     mexc_sub(&mut ws, "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT");
     let (before, _) = mexc_depth_versions(&mut ws, Duration::from_millis(250));
@@ -384,7 +392,7 @@ fn snapshot_faults_failed_slow_stale_fresh() {
 
 #[test]
 fn auth_fail_refuses_one_correctly_signed_request() {
-    let v = start(Scenario::AuthFail, Target::All);
+    let v = start_p(Scenario::AuthFail, Target::All, LONG);
     let now = cexfeed::types::wall_ms();
     let mut mac = Hmac::<Sha256>::new_from_slice(venue::MEXC_API_SECRET.as_bytes()).unwrap();
     mac.update(format!("timestamp={now}").as_bytes());
@@ -447,6 +455,8 @@ fn bursts_and_send_times_side_channel() {
     let (vs, _) = mexc_depth_versions(&mut ws, Duration::from_millis(700));
     let biggest = vs.iter().map(|(f, t)| t - f + 1).max().unwrap();
     assert!(biggest >= 1000, "no burst-sized push ({biggest})");
+    // The instant is recorded right after the server's flush: give it a moment.
+    std::thread::sleep(Duration::from_millis(50));
     let times = v.send_times(
         cexfeed::types::Venue::Mexc,
         cexfeed::types::Market::Spot,

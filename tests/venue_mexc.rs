@@ -387,6 +387,7 @@ fn mexc_rest_snapshot_is_a_frame_boundary_and_bridges_with_aggre_depth() {
         let want_a: Vec<(i64, i64)> = ta.iter().take(n).map(|l| (l.px.0, l.qty.0)).collect();
         assert_eq!(ours_b, want_b, "{interval} bids");
         assert_eq!(ours_a, want_a, "{interval} asks");
+        std::thread::sleep(Duration::from_millis(20)); // recorded right after the server's flush
         let sent = v.send_time(V::Mexc, Market::Spot, "BTCUSDT", local);
         assert!(sent.is_some(), "send time recorded for version {local}");
     }
