@@ -208,8 +208,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
@@ -219,6 +220,9 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
 
 /// Read one request from `io`; `buf` carries bytes across keep-alive requests.
 fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
@@ -270,6 +274,9 @@ fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
         .header("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    if len > MAX_BODY {
+        return Err(io::Error::other("body too large"));
+    }
     while buf.len() < len {
         let n = io.read(&mut tmp)?;
         if n == 0 {
@@ -323,7 +330,7 @@ fn read_chunked(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
         }
         body.extend_from_slice(&buf[..size]);
         buf.drain(..size + 2);
-        if body.len() > 1 << 20 {
+        if body.len() > MAX_BODY {
             return Err(io::Error::other("body too large"));
         }
     }
@@ -937,5 +944,35 @@ pub(crate) fn go_silent(ws: &tungstenite::WebSocket<Io>, sh: &Shared) {
         if let Ok(0) = tcp.peek(&mut b) {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_decode_percent_escapes_and_survive_garbage() {
+        assert_eq!(
+            query_param("a=1&symbol=BTC%5FUSDT", "symbol").as_deref(),
+            Some("BTC_USDT")
+        );
+        assert_eq!(query_param("x=%é%", "x").as_deref(), Some("%é%"));
+        assert_eq!(query_param("x=%zz", "x").as_deref(), Some("%zz"));
+        assert_eq!(query_param("flag&x=1", "flag").as_deref(), Some(""));
+        assert_eq!(query_param("", "x"), None);
+    }
+
+    #[test]
+    fn paths_route_like_the_real_hosts() {
+        assert_eq!(ws_service("/ws"), Some(WsService::Mexc));
+        assert_eq!(ws_service("/ws/v4/"), Some(WsService::GateSpot));
+        assert_eq!(ws_service("/v4/ws/spot"), Some(WsService::GateSpot));
+        assert_eq!(ws_service("/v4/ws/usdt"), Some(WsService::GateFutures));
+        assert_eq!(
+            ws_service("/v4/ws/futures/usdt"),
+            Some(WsService::GateFutures)
+        );
+        assert_eq!(ws_service("/v4/ws/btc"), None);
     }
 }
