@@ -596,3 +596,55 @@ fn mexc_disconnects_a_client_sending_over_100_messages_per_second() {
     assert!(closed, "rate limit not enforced");
     v.stop();
 }
+
+#[test]
+fn garbage_from_clients_does_not_break_the_connection() {
+    let v = start(VenueConfig::default());
+    let mut ws = ws_connect(v.addr(), "/ws", &[]);
+    for junk in [
+        "not json",
+        "{",
+        r#"{"method":5}"#,
+        r#"{"method":"SUBSCRIPTION","params":[1,null,{"a":1}]}"#,
+        r#"{"method":"SUBSCRIPTION","params":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"}"#,
+        r#"{"method":"SUBSCRIPTION","params":["spot@@@@"],"id":-3}"#,
+        "[]",
+    ] {
+        send_text(&mut ws, junk);
+    }
+    ws.send(Message::Binary(vec![0xff, 0x00, 0x13].into()))
+        .unwrap();
+    let ack = subscribe(
+        &mut ws,
+        77,
+        &["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"],
+    );
+    let ack = if ack["id"] == 77 {
+        ack
+    } else {
+        next_json(&mut ws, Duration::from_secs(2), |v| v["id"] == 77).unwrap()
+    };
+    assert_eq!(
+        ack["msg"],
+        "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"
+    );
+    // Gate side too.
+    let mut g = ws_connect(v.addr(), "/ws/v4/", &[]);
+    for junk in [
+        "nope",
+        r#"{"channel":5}"#,
+        r#"{"channel":"spot.obu","event":"subscribe","payload":[["x"]]}"#,
+        r#"{"channel":"spot.order_book","event":"subscribe","payload":[]}"#,
+    ] {
+        send_text(&mut g, junk);
+    }
+    send_text(
+        &mut g,
+        r#"{"time":1,"id":9,"channel":"spot.book_ticker","event":"subscribe","payload":["BTC_USDT"]}"#,
+    );
+    let a = next_json(&mut g, Duration::from_secs(2), |v| v["id"] == 9).unwrap();
+    assert!(a["error"].is_null());
+    let e = next_json(&mut g, Duration::from_secs(2), |v| v["event"] == "update");
+    assert!(e.is_some());
+    v.stop();
+}
