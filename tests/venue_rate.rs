@@ -69,3 +69,54 @@ fn venue_sustains_at_least_200k_pushes_per_second() {
     v.stop();
     assert!(sent >= 200_000.0, "sent {sent:.0} pushes/s");
 }
+
+#[test]
+#[ignore = "load test: run on purpose in release"]
+fn venue_push_rate_over_tls() {
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let v = Venue::start(VenueConfig {
+        tls: true,
+        rate_per_sec: 250_000,
+        push_mode: PushMode::PerChange,
+        mexc_symbols: vec!["BTCUSDT".into()],
+        gate_spot_symbols: vec![],
+        gate_futures_symbols: vec![],
+        private_period: Duration::ZERO,
+        log_capacity: 1 << 18,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(v.ca_der().unwrap().to_vec()))
+        .unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap())
+            .unwrap();
+    let tcp = std::net::TcpStream::connect(v.addr()).unwrap();
+    let s = rustls::StreamOwned::new(conn, tcp);
+    let (mut ws, _) =
+        tungstenite::client(format!("wss://localhost:{}/ws", v.addr().port()), s).unwrap();
+    ws.send(Message::Text(
+        r#"{"method":"SUBSCRIPTION","params":["spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT"]}"#
+            .into(),
+    ))
+    .unwrap();
+    let mut n = 0u64;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(3) {
+        if let Ok(Message::Binary(_)) = ws.read() {
+            n += 1;
+        }
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    println!("venue pushes/s over TLS, one connection: {rate:.0}");
+    v.stop();
+}
