@@ -648,3 +648,39 @@ fn garbage_from_clients_does_not_break_the_connection() {
     assert!(e.is_some());
     v.stop();
 }
+
+#[test]
+fn mexc_book_ticker_batch_matches_the_documented_rendering() {
+    let v = start(VenueConfig::default());
+    let mut ws = ws_connect(v.addr(), "/ws", &[]);
+    let ch = "spot@public.bookTicker.batch.v3.api.pb@ETHUSDT";
+    assert_eq!(subscribe(&mut ws, 1, &[ch])["msg"], ch);
+    let (w, _) = next_push(&mut ws, Duration::from_secs(3)).expect("push");
+    let doc = &fixture_values("mexc_spot_bookticker_batch.doc.json")[0];
+    assert_eq!(w.channel, ch);
+    assert_eq!(w.symbol.as_deref(), Some("ETHUSDT"));
+    assert!(w.send_time.is_some() && doc.get("sendTime").is_some());
+    match w.body {
+        Some(Body::PublicBookTickerBatch(b)) => {
+            assert_eq!(
+                b.items.len(),
+                doc["publicBookTickerBatch"]["items"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            );
+            let it = &b.items[0];
+            for s in [
+                &it.bid_price,
+                &it.bid_quantity,
+                &it.ask_price,
+                &it.ask_quantity,
+            ] {
+                Px::parse(s.as_bytes()).unwrap();
+            }
+            assert!(b.version.parse::<u64>().unwrap() > 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    v.stop();
+}

@@ -85,6 +85,11 @@ pub fn parse_channel(ch: &str) -> Option<Channel> {
                 symbol: sym.to_string(),
             })
         }
+        ["spot", "public.bookTicker.batch.v3.api.pb", sym] => Some(Channel::Public {
+            kind: Kind::Bbo,
+            interval_ms: 100,
+            symbol: sym.to_string(),
+        }),
         ["spot", "public.limit.depth.v3.api.pb", sym, n] => {
             let n: usize = match *n {
                 "5" => 5,
@@ -186,6 +191,19 @@ pub fn encode_public(
                 last_order_create_time: *wall_ms,
             }),
             Some(*to),
+        ),
+        Out::Bbo { seq, bbo, wall_ms } if channel.contains("bookTicker.batch") => (
+            Body::PublicBookTickerBatch(pb::PublicBookTickerBatchV3Api {
+                items: vec![pb::PublicBookTickerV3Api {
+                    bid_price: bbo.bid.px.to_string(),
+                    bid_quantity: bbo.bid.qty.to_string(),
+                    ask_price: bbo.ask.px.to_string(),
+                    ask_quantity: bbo.ask.qty.to_string(),
+                }],
+                version: seq.to_string(),
+                last_order_create_time: *wall_ms,
+            }),
+            Some(*seq),
         ),
         Out::Bbo { seq, bbo, wall_ms } => (
             Body::PublicAggreBookTicker(pb::PublicAggreBookTickerV3Api {
