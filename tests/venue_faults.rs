@@ -509,3 +509,157 @@ fn order_book_update_sends_unprompted_full_pushes_that_continue_the_sequence() {
     assert!(fulls >= 2, "fulls {fulls}");
     v.stop();
 }
+
+/// A tiny independent MEXC client (§1.6 rules, REST resync on any discontinuity or bad frame)
+/// survives gap/duplicate/reorder/malformed strikes; after the quiet period and a pause its book
+/// equals the venue's book exactly, at the same version.
+#[test]
+fn books_recover_during_the_quiet_period_and_match_the_true_book() {
+    use cexfeed::types::{Market, Px, Qty, Venue as V};
+    use std::collections::BTreeMap;
+    let v = Venue::start(VenueConfig {
+        scenarios: vec![
+            (Scenario::Gap, Target::All),
+            (Scenario::Duplicate, Target::All),
+            (Scenario::Reorder, Target::All),
+            (Scenario::Malformed, Target::All),
+        ],
+        fault_period: Duration::from_millis(200),
+        quiet_after: Some(Duration::from_millis(1200)),
+        rate_per_sec: 3000,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut ws = ws_connect(v.addr(), "/ws", &[]);
+    mexc_sub(&mut ws, BTC_DEPTH);
+    type Side = BTreeMap<i64, i64>;
+    let mut book: Option<[Side; 2]> = None;
+    let mut local = 0u64;
+    let mut buf: Vec<cexfeed::venue::pb::PublicAggreDepthsV3Api> = Vec::new();
+    let mut resyncs = 0;
+    let apply = |b: &mut [Side; 2], d: &cexfeed::venue::pb::PublicAggreDepthsV3Api| {
+        for (i, items) in [(0, &d.bids), (1, &d.asks)] {
+            for l in items {
+                let p = Px::parse(l.price.as_bytes()).unwrap().0;
+                let q = Qty::parse(l.quantity.as_bytes()).unwrap().0;
+                if q == 0 {
+                    b[i].remove(&p);
+                } else {
+                    b[i].insert(p, q);
+                }
+            }
+        }
+    };
+    let ver = |d: &cexfeed::venue::pb::PublicAggreDepthsV3Api| -> Option<(u64, u64)> {
+        Some((d.from_version.parse().ok()?, d.to_version.parse().ok()?))
+    };
+    let t = Instant::now();
+    let mut paused = false;
+    let mut last_msg = Instant::now();
+    loop {
+        if !paused && t.elapsed() > Duration::from_millis(2200) {
+            v.pause(true);
+            paused = true;
+        }
+        if paused && last_msg.elapsed() > Duration::from_millis(400) {
+            break;
+        }
+        let Some(m) = next_msg(&mut ws, Duration::from_millis(50)) else {
+            continue;
+        };
+        last_msg = Instant::now();
+        let d = match m {
+            Message::Binary(b) => match PushDataV3ApiWrapper::decode(b.as_ref()) {
+                Ok(PushDataV3ApiWrapper {
+                    body: Some(Body::PublicAggreDepths(d)),
+                    ..
+                }) if ver(&d).is_some() => d,
+                _ => {
+                    book = None; // bad frame: data lost, resync
+                    resyncs += 1;
+                    buf.clear();
+                    continue;
+                }
+            },
+            _ => {
+                book = None;
+                resyncs += 1;
+                buf.clear();
+                continue;
+            }
+        };
+        let (f, to) = ver(&d).unwrap();
+        if let Some(b) = &mut book {
+            if to <= local {
+                continue; // duplicate or late
+            }
+            if f == local + 1 {
+                apply(b, &d);
+                local = to;
+                continue;
+            }
+            book = None; // gap / reorder
+            resyncs += 1;
+            buf.clear();
+        }
+        buf.push(d);
+        if buf.len() < 3 {
+            continue;
+        }
+        let (st, body) = http(
+            v.addr(),
+            "GET",
+            "/api/v3/depth?symbol=BTCUSDT&limit=5000",
+            &[],
+        );
+        assert_eq!(st, 200);
+        let snap: Value = serde_json::from_str(&body).unwrap();
+        let id = snap["lastUpdateId"].as_u64().unwrap();
+        let side = |k: &str| -> Side {
+            snap[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    (
+                        Px::parse(l[0].as_str().unwrap().as_bytes()).unwrap().0,
+                        Qty::parse(l[1].as_str().unwrap().as_bytes()).unwrap().0,
+                    )
+                })
+                .collect()
+        };
+        let mut b = [side("bids"), side("asks")];
+        let mut l = id;
+        let mut ok = true;
+        let mut started = false;
+        for d in &buf {
+            let (f, to) = ver(d).unwrap();
+            if to <= l {
+                continue;
+            }
+            if (!started && f > l + 1) || (started && f != l + 1) {
+                ok = false;
+                break;
+            }
+            started = true;
+            apply(&mut b, d);
+            l = to;
+        }
+        if ok && started {
+            book = Some(b);
+            local = l;
+            buf.clear();
+        } else if !ok {
+            buf.clear();
+        }
+    }
+    assert!(resyncs >= 3, "faults were not noticed ({resyncs})");
+    let b = book.expect("synced at the end");
+    let (seq, tb, ta) = v.true_book(V::Mexc, Market::Spot, "BTCUSDT").unwrap();
+    assert_eq!(local, seq, "client version equals the venue's");
+    let want_b: Side = tb.iter().map(|l| (l.px.0, l.qty.0)).collect();
+    let want_a: Side = ta.iter().map(|l| (l.px.0, l.qty.0)).collect();
+    assert_eq!(b[0], want_b);
+    assert_eq!(b[1], want_a);
+    v.stop();
+}
