@@ -1,3 +1,176 @@
-fn main() {
-    println!("cexfeed: skeleton");
+//! `cexfeed` command line. Subcommands: `venue` (the loopback exchange venue). The integrator
+//! adds `run`, `decode` and the no-subcommand demo next to it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use cexfeed::venue::{self, PushMode, Venue, VenueConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cexfeed",
+    version,
+    about = "MEXC / Gate.io feed handler and loopback venue"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Serve MEXC spot and Gate.io spot/USDT-futures on one local address (until Ctrl-C).
+    Venue(VenueArgs),
+}
+
+#[derive(Args, Debug)]
+struct VenueArgs {
+    /// Address to listen on (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Serve wss:// and https:// with a CA generated at start-up (its path is printed).
+    #[arg(long)]
+    tls: bool,
+    /// Faults to inject, comma-separated: gap, duplicate, reorder, stale-snapshot,
+    /// fresh-snapshot, full-reset, reset, close, silent, slow-snapshot, failed-snapshot,
+    /// malformed, reject, auth-fail, lifetime, no-pong. `NAME@SYMBOL` targets one symbol.
+    #[arg(long, value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Default symbol for scenarios given without `@SYMBOL` (default: all symbols).
+    #[arg(long)]
+    target: Option<String>,
+    /// Book changes per second per symbol.
+    #[arg(long, default_value_t = 2000)]
+    rate: u32,
+    /// Push every change as its own frame instead of honouring channel intervals.
+    #[arg(long)]
+    per_change: bool,
+    /// Symbols, comma-separated; `BTCUSDT` style goes to MEXC, `BTC_USDT` style to Gate.io
+    /// spot and futures. Default: BTCUSDT,ETHUSDT,BTC_USDT,ETH_USDT.
+    #[arg(long, value_delimiter = ',')]
+    symbols: Vec<String>,
+    /// Bursts of extra book changes per symbol, `SIZE@PERIOD` (e.g. `5000@1s`).
+    #[arg(long)]
+    burst: Option<String>,
+    /// Disable MEXC's 30 s no-subscription close and 100 msg/s inbound limit.
+    #[arg(long)]
+    no_idle_rules: bool,
+    /// Seed of the market simulator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Period of fault strikes (e.g. 5s, 500ms).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    fault_period: Duration,
+    /// Stop striking after this long (books recover before comparison).
+    #[arg(long, value_parser = parse_duration)]
+    quiet_after: Option<Duration>,
+    /// Exit after this long (default: run until Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let v: f64 = num.parse().map_err(|_| format!("bad duration: {s}"))?;
+    let secs = match unit {
+        "ms" => v / 1000.0,
+        "s" | "" => v,
+        "m" => v * 60.0,
+        "h" => v * 3600.0,
+        _ => return Err(format!("bad duration unit in {s} (ms, s, m, h)")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn venue(a: VenueArgs) -> Result<()> {
+    let mut cfg = VenueConfig {
+        listen: a.listen,
+        tls: a.tls,
+        rate_per_sec: a.rate,
+        seed: a.seed,
+        fault_period: a.fault_period,
+        quiet_after: a.quiet_after,
+        idle_rules: !a.no_idle_rules,
+        push_mode: if a.per_change {
+            PushMode::PerChange
+        } else {
+            PushMode::Interval
+        },
+        ..VenueConfig::default()
+    };
+    if !a.symbols.is_empty() {
+        let (gate, mexc): (Vec<String>, Vec<String>) =
+            a.symbols.iter().cloned().partition(|s| s.contains('_'));
+        cfg.mexc_symbols = mexc;
+        cfg.gate_spot_symbols = gate.clone();
+        cfg.gate_futures_symbols = gate;
+    }
+    if let Some(b) = &a.burst {
+        let (n, p) = b
+            .split_once('@')
+            .context("--burst wants SIZE@PERIOD, e.g. 5000@1s")?;
+        cfg.burst_size = n.parse().context("burst size")?;
+        cfg.burst_period = parse_duration(p).map_err(anyhow::Error::msg)?;
+    }
+    cfg.scenarios = venue::parse_scenarios(&a.scenario.join(","), a.target.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let handle = Venue::start(cfg).context("starting the venue")?;
+    print!("{}", handle.describe());
+    // SAFETY: installing a plain handler that only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    let started = std::time::Instant::now();
+    let stop = Arc::new(());
+    let mut last = handle.stats();
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+        if a.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        if started.elapsed().as_millis() % 10_000 < 200 {
+            let s = handle.stats();
+            eprintln!(
+                "venue: {} ws conns, {} pushes (+{}), {} rest, {} faults, {} book changes",
+                s.ws_connections,
+                s.pushes,
+                s.pushes - last.pushes,
+                s.rest_requests,
+                s.faults,
+                s.book_changes
+            );
+            last = s;
+        }
+    }
+    drop(stop);
+    eprintln!("venue: stopping");
+    handle.stop();
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Some(Cmd::Venue(a)) => venue(a),
+        None => {
+            println!("cexfeed: try `cexfeed venue --help`");
+            Ok(())
+        }
+    }
 }

@@ -1,0 +1,1274 @@
+//! Gate.io v4 WebSocket services: spot (`/ws/v4/`) and USDT futures (`/v4/ws/usdt`,
+//! `/v4/ws/futures/usdt`). JSON written by hand in the documented key order.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha512;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Message, WebSocket};
+
+use super::account::{AcctEvent, OrdStatus};
+use super::feed::{Feed, Kind, Out};
+use super::server::{self, ConnFault, ConnFaults, Io};
+use super::sim::Symbol;
+use super::{Scenario, Shared, GATE_API_KEY, GATE_API_SECRET, GATE_FUTURES_USER_ID};
+use crate::event::Level;
+use crate::types::{Market, Px, Qty, Side, Venue as VenueId};
+
+/// Futures connections get a protocol ping this often.
+pub const SERVER_PING: Duration = Duration::from_secs(10);
+
+/// `hex(HMAC-SHA512(secret, "channel=<ch>&event=<ev>&time=<t>"))`.
+pub fn sign(secret: &str, channel: &str, event: &str, time: &str) -> String {
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("any key size");
+    mac.update(format!("channel={channel}&event={event}&time={time}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Priv {
+    Orders,
+    UserTrades,
+    Balances,
+    Positions,
+}
+
+enum SubKind {
+    Feed {
+        feed: Box<Feed>,
+        /// `l` for order_book_update / order_book (depth text), obu stream name.
+        label: String,
+        depth: usize,
+    },
+    Tickers {
+        sym: Arc<Symbol>,
+        next: Instant,
+    },
+    Private {
+        which: Priv,
+        /// Pairs/contracts; empty = all.
+        filter: Vec<String>,
+        cursor: u64,
+    },
+}
+
+struct Sub {
+    channel: String,
+    /// The symbol for fault targeting.
+    symbol: Option<String>,
+    /// The subscribe payload identifying this subscription (for unsubscribe).
+    key: String,
+    kind: SubKind,
+    malformed_turn: u32,
+    /// `order_book_update`: when the next unprompted `full: true` push replaces a diff.
+    next_full: Option<Instant>,
+}
+
+struct Ctx {
+    market: Market,
+    decimal: bool,
+    conn_id: String,
+    trace_id: String,
+}
+
+impl Ctx {
+    fn prefix(&self) -> &'static str {
+        if self.market == Market::Spot {
+            "spot"
+        } else {
+            "futures"
+        }
+    }
+    /// Futures sizes: decimal string under `X-Gate-Size-Decimal: 1`, integer otherwise.
+    fn size(&self, out: &mut String, q: Qty, signed_neg: bool) {
+        let c = q.0 / Qty::SCALE;
+        let c = if signed_neg { -c } else { c };
+        if self.decimal {
+            let _ = write!(out, "\"{c}\"");
+        } else {
+            let _ = write!(out, "{c}");
+        }
+    }
+}
+
+fn jstr(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn contracts(q: Qty) -> i64 {
+    q.0 / Qty::SCALE
+}
+
+fn arr_levels(out: &mut String, levels: &[Level], futures: bool) {
+    out.push('[');
+    for (i, l) in levels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if futures {
+            let _ = write!(out, "[\"{}\",\"{}\"]", l.px, contracts(l.qty));
+        } else {
+            let _ = write!(out, "[\"{}\",\"{}\"]", l.px, l.qty);
+        }
+    }
+    out.push(']');
+}
+
+fn obj_levels(out: &mut String, levels: &[Level], ctx: &Ctx) {
+    out.push('[');
+    for (i, l) in levels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"p\":\"{}\",\"s\":", l.px);
+        ctx.size(out, l.qty, false);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn head(out: &mut String, channel: &str, event: &str, wall: i64) {
+    let _ = write!(
+        out,
+        "{{\"time\":{},\"time_ms\":{wall},\"channel\":\"{channel}\",\"event\":\"{event}\",\"result\":",
+        wall / 1000
+    );
+}
+
+/// Encode one public push for a feed subscription.
+fn encode(
+    out: &Out,
+    sub_channel: &str,
+    label: &str,
+    sym: &Symbol,
+    ctx: &Ctx,
+) -> (String, Option<u64>) {
+    let fut = ctx.market == Market::Futures;
+    let name = &sym.spec.name;
+    let now = crate::types::wall_ms();
+    let mut s = String::with_capacity(256);
+    let short = sub_channel
+        .split_once('.')
+        .map(|x| x.1)
+        .unwrap_or(sub_channel);
+    match (short, out) {
+        (
+            "obu",
+            Out::Diff {
+                from,
+                to,
+                bids,
+                asks,
+                full,
+                wall_ms,
+            },
+        ) => {
+            let _ = write!(
+                s,
+                "{{\"channel\":\"{sub_channel}\",\"result\":{{\"t\":{wall_ms},"
+            );
+            if *full {
+                s.push_str("\"full\":true,");
+            }
+            let _ = write!(s, "\"s\":\"{label}\",");
+            if !*full {
+                let _ = write!(s, "\"U\":{from},");
+            }
+            let _ = write!(s, "\"u\":{to},\"b\":");
+            arr_levels(&mut s, bids, fut);
+            s.push_str(",\"a\":");
+            arr_levels(&mut s, asks, fut);
+            let _ = write!(s, "}},\"time_ms\":{now}}}");
+            (s, Some(*to))
+        }
+        (
+            "order_book_update",
+            Out::Diff {
+                from,
+                to,
+                bids,
+                asks,
+                full,
+                wall_ms,
+            },
+        ) => {
+            head(&mut s, sub_channel, "update", now);
+            let _ = write!(s, "{{\"t\":{wall_ms},");
+            if *full {
+                s.push_str("\"full\":true,");
+            }
+            if fut {
+                let _ = write!(s, "\"s\":\"{name}\",\"U\":{from},\"u\":{to},\"b\":");
+                obj_levels(&mut s, bids, ctx);
+                s.push_str(",\"a\":");
+                obj_levels(&mut s, asks, ctx);
+                let _ = write!(s, ",\"l\":\"{label}\"}}}}");
+            } else {
+                let _ = write!(
+                    s,
+                    "\"l\":\"{label}\",\"e\":\"depthUpdate\",\"E\":{},\"s\":\"{name}\",\"U\":{from},\"u\":{to},\"b\":",
+                    wall_ms / 1000
+                );
+                arr_levels(&mut s, bids, false);
+                s.push_str(",\"a\":");
+                arr_levels(&mut s, asks, false);
+                s.push_str("}}");
+            }
+            (s, Some(*to))
+        }
+        ("book_ticker", Out::Bbo { seq, bbo, wall_ms }) => {
+            head(&mut s, sub_channel, "update", now);
+            let px = |l: &Level| {
+                if l.px.0 == 0 {
+                    String::new()
+                } else {
+                    l.px.to_string()
+                }
+            };
+            let _ = write!(
+                s,
+                "{{\"t\":{wall_ms},\"u\":{seq},\"s\":\"{name}\",\"b\":\"{}\",\"B\":",
+                px(&bbo.bid)
+            );
+            if fut {
+                ctx.size(&mut s, bbo.bid.qty, false);
+            } else {
+                let _ = write!(s, "\"{}\"", bbo.bid.qty);
+            }
+            let _ = write!(s, ",\"a\":\"{}\",\"A\":", px(&bbo.ask));
+            if fut {
+                ctx.size(&mut s, bbo.ask.qty, false);
+            } else {
+                let _ = write!(s, "\"{}\"", bbo.ask.qty);
+            }
+            s.push_str("}}");
+            (s, Some(*seq))
+        }
+        ("trades", Out::Trades(t)) => {
+            head(&mut s, sub_channel, "update", now);
+            if fut {
+                s.push('[');
+                for (i, d) in t.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    s.push_str("{\"size\":");
+                    ctx.size(&mut s, d.qty, d.side == Side::Sell);
+                    let _ = write!(
+                        s,
+                        ",\"id\":{},\"create_time\":{},\"create_time_ms\":{},\"price\":\"{}\",\"contract\":\"{name}\"}}",
+                        d.id / 2,
+                        d.wall_ms / 1000,
+                        d.wall_ms,
+                        d.px
+                    );
+                }
+                s.push_str("]}");
+            } else {
+                // Spot pushes one object per trade: only the first here; callers split.
+                let d = &t[0];
+                let idm = d.id / 2 % 1_000_000_000;
+                let _ = write!(
+                    s,
+                    "{{\"id\":{},\"id_market\":{idm},\"create_time\":{},\"create_time_ms\":\"{}.{:04}\",\"side\":\"{}\",\"currency_pair\":\"{name}\",\"amount\":\"{}\",\"price\":\"{}\",\"range\":\"{idm}-{idm}\"}}}}",
+                    d.id / 2,
+                    d.wall_ms / 1000,
+                    d.wall_ms,
+                    d.seq % 10_000,
+                    d.side.as_str(),
+                    d.qty,
+                    d.px
+                );
+            }
+            (s, None)
+        }
+        (
+            "order_book",
+            Out::Top {
+                seq,
+                bids,
+                asks,
+                wall_ms,
+            },
+        ) => {
+            if fut {
+                head(&mut s, sub_channel, "all", now);
+                let _ = write!(
+                    s,
+                    "{{\"t\":{wall_ms},\"contract\":\"{name}\",\"id\":{seq},\"asks\":"
+                );
+                obj_levels(&mut s, asks, ctx);
+                s.push_str(",\"bids\":");
+                obj_levels(&mut s, bids, ctx);
+                let _ = write!(s, ",\"l\":\"{label}\"}}}}");
+            } else {
+                head(&mut s, sub_channel, "update", now);
+                let _ = write!(
+                    s,
+                    "{{\"t\":{wall_ms},\"lastUpdateId\":{seq},\"s\":\"{name}\",\"l\":\"{label}\",\"bids\":"
+                );
+                arr_levels(&mut s, bids, false);
+                s.push_str(",\"asks\":");
+                arr_levels(&mut s, asks, false);
+                s.push_str("}}");
+            }
+            (s, Some(*seq))
+        }
+        _ => (String::new(), None),
+    }
+}
+
+fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
+    let st = sym.lock();
+    let bbo = st.book.bbo();
+    let last = Px(st.last_trade_px);
+    let open = st.open_px.max(1);
+    let chg =
+        Px(((st.last_trade_px - open) as i128 * 100 * Px::SCALE as i128 / open as i128) as i64);
+    let chg = Px(chg.0 / 1_000_000 * 1_000_000); // 4 decimals
+    let vol = Qty(st.volume);
+    let turnover = Px((st.turnover_units / Qty::SCALE as i128) as i64);
+    let turnover = Px(turnover.0 / 100 * 100);
+    let (hi, lo) = (Px(st.high_px), Px(st.low_px));
+    drop(st);
+    let now = crate::types::wall_ms();
+    let mut s = String::with_capacity(400);
+    let ch = format!("{}.tickers", ctx.prefix());
+    head(&mut s, &ch, "update", now);
+    let name = &sym.spec.name;
+    if ctx.market == Market::Spot {
+        let _ = write!(
+            s,
+            "{{\"currency_pair\":\"{name}\",\"last\":\"{last}\",\"lowest_ask\":\"{}\",\"highest_bid\":\"{}\",\"change_percentage\":\"{chg}\",\"base_volume\":\"{vol}\",\"quote_volume\":\"{turnover}\",\"high_24h\":\"{hi}\",\"low_24h\":\"{lo}\"}}}}",
+            bbo.ask.px, bbo.bid.px
+        );
+    } else {
+        let mark = Px((bbo.bid.px.0 + bbo.ask.px.0) / 2 / sym.spec.tick * sym.spec.tick);
+        let index = Px(mark.0 - sym.spec.tick);
+        let contracts = vol.0 / Qty::SCALE;
+        let mult = sym.spec.multiplier.unwrap_or(Qty(Qty::SCALE));
+        let base = Qty((contracts as i128 * mult.0 as i128) as i64);
+        let total = format!("\"{}\"", 100_000 + contracts);
+        let _ = write!(
+            s,
+            "[{{\"contract\":\"{name}\",\"last\":\"{last}\",\"change_percentage\":\"{chg}\",\"funding_rate\":\"0.0001\",\"funding_rate_indicative\":\"0.0001\",\"mark_price\":\"{mark}\",\"index_price\":\"{index}\",\"total_size\":{total},\"volume_24h\":\"{contracts}\",\"volume_24h_btc\":\"0\",\"volume_24h_usd\":\"{turnover}\",\"quanto_base_rate\":\"\",\"volume_24h_quote\":\"{turnover}\",\"volume_24h_settle\":\"{turnover}\",\"volume_24h_base\":\"{base}\",\"low_24h\":\"{lo}\",\"high_24h\":\"{hi}\"}}]}}"
+        );
+    }
+    s
+}
+
+/// Minimal JSON object builder for the private payloads (keeps exact decimals).
+struct Obj(String);
+impl Obj {
+    fn new() -> Obj {
+        Obj(String::from("{"))
+    }
+    fn sep(&mut self) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+    }
+    fn s(mut self, k: &str, v: &str) -> Obj {
+        self.sep();
+        let _ = write!(self.0, "\"{k}\":{}", jstr(v));
+        self
+    }
+    fn n(mut self, k: &str, v: impl std::fmt::Display) -> Obj {
+        self.sep();
+        let _ = write!(self.0, "\"{k}\":{v}");
+        self
+    }
+    fn done(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+fn private_item(ev: &AcctEvent, which: Priv, ctx: &Ctx, filter: &[String]) -> Option<String> {
+    let pass = |sym: &str| filter.is_empty() || filter.iter().any(|f| f == sym || f == "!all");
+    let uid = GATE_FUTURES_USER_ID;
+    let fut = ctx.market == Market::Futures;
+    let size = |q: Qty, neg: bool| -> String {
+        let mut s = String::new();
+        ctx.size(&mut s, q, neg);
+        s
+    };
+    match (ev, which) {
+        (AcctEvent::Order(o), Priv::Orders) if pass(&o.symbol) => {
+            let left = Qty(o.qty.0 - o.filled.0);
+            let finished = matches!(o.status, OrdStatus::Filled | OrdStatus::Cancelled);
+            let finish_as = match o.status {
+                OrdStatus::New => {
+                    if fut {
+                        "_new"
+                    } else {
+                        "open"
+                    }
+                }
+                OrdStatus::Partial => {
+                    if fut {
+                        "_update"
+                    } else {
+                        "open"
+                    }
+                }
+                OrdStatus::Filled => "filled",
+                OrdStatus::Cancelled => "cancelled",
+            };
+            if fut {
+                let sell = o.side == Side::Sell;
+                Some(
+                    Obj::new()
+                        .s("contract", &o.symbol)
+                        .n("create_time", o.create_ms / 1000)
+                        .n("create_time_ms", o.create_ms)
+                        .n(
+                            "fill_price",
+                            if o.filled.0 > 0 { o.avg_px } else { Px::ZERO },
+                        )
+                        .s("finish_as", finish_as)
+                        .n("finish_time", if finished { o.update_ms / 1000 } else { 0 })
+                        .n("finish_time_ms", if finished { o.update_ms } else { 0 })
+                        .n("iceberg", size(Qty::ZERO, false))
+                        .n("id", o.id)
+                        .n("is_close", false)
+                        .n("is_liq", false)
+                        .n("is_reduce_only", false)
+                        .n("left", size(left, sell))
+                        .n("mkfr", "-0.00025")
+                        .n("price", o.px)
+                        .n("refr", 0)
+                        .n("refu", 0)
+                        .n("size", size(o.qty, sell))
+                        .s("status", if finished { "finished" } else { "open" })
+                        .s("text", "-")
+                        .s("tif", "gtc")
+                        .n("tkfr", "0.0005")
+                        .s("user", &uid.to_string())
+                        .n("update_id", o.update_id)
+                        .n("update_time", o.update_ms)
+                        .s("stop_loss_price", "")
+                        .s("stop_profit_price", "")
+                        .done(),
+                )
+            } else {
+                let event = match o.status {
+                    OrdStatus::New => "put",
+                    OrdStatus::Partial => "update",
+                    _ => "finish",
+                };
+                let filled_total = super::account::notional(o.avg_px, o.filled, None);
+                Some(
+                    Obj::new()
+                        .s("id", &o.id.to_string())
+                        .s("text", "t-cexfeed")
+                        .s("create_time", &(o.create_ms / 1000).to_string())
+                        .s("update_time", &(o.update_ms / 1000).to_string())
+                        .s("currency_pair", &o.symbol)
+                        .s("type", "limit")
+                        .s("account", "spot")
+                        .s("side", o.side.as_str())
+                        .s("amount", &o.qty.to_string())
+                        .s("price", &o.px.to_string())
+                        .s("time_in_force", "gtc")
+                        .s("left", &left.to_string())
+                        .s("filled_total", &filled_total.to_string())
+                        .s("filled_amount", &o.filled.to_string())
+                        .s("avg_deal_price", &o.avg_px.to_string())
+                        .s("fee", &o.fee.to_string())
+                        .s("fee_currency", "USDT")
+                        .s("point_fee", "0")
+                        .s("gt_fee", "0")
+                        .s("rebated_fee", "0")
+                        .s("rebated_fee_currency", "USDT")
+                        .s("create_time_ms", &o.create_ms.to_string())
+                        .s("update_time_ms", &o.update_ms.to_string())
+                        .n("user", uid)
+                        .s("event", event)
+                        .n("stp_id", 0)
+                        .s("stp_act", "-")
+                        .s("finish_as", finish_as)
+                        .s("biz_info", "-")
+                        .s("amend_text", "-")
+                        .done(),
+                )
+            }
+        }
+        (AcctEvent::Fill(f), Priv::UserTrades) if pass(&f.symbol) => {
+            let role = if f.maker { "maker" } else { "taker" };
+            if fut {
+                let mut o = Obj::new()
+                    .s("id", &f.trade_id.to_string())
+                    .n("create_time", f.time_ms / 1000)
+                    .n("create_time_ms", f.time_ms)
+                    .s("contract", &f.symbol)
+                    .s("order_id", &f.order_id.to_string())
+                    .n("size", size(f.qty, f.side == Side::Sell))
+                    .s("price", &f.px.to_string())
+                    .s("role", role)
+                    .s("text", "api")
+                    .n("fee", f.fee)
+                    .n("point_fee", 0);
+                if ctx.decimal {
+                    o = o.s("close_size", "0");
+                }
+                Some(o.done())
+            } else {
+                Some(
+                    Obj::new()
+                        .n("id", f.trade_id)
+                        .n("user_id", uid)
+                        .s("order_id", &f.order_id.to_string())
+                        .s("currency_pair", &f.symbol)
+                        .n("create_time", f.time_ms / 1000)
+                        .s("create_time_ms", &format!("{}.000", f.time_ms))
+                        .s("side", f.side.as_str())
+                        .s("amount", &f.qty.to_string())
+                        .s("role", role)
+                        .s("price", &f.px.to_string())
+                        .s("fee", &f.fee.to_string())
+                        .s("point_fee", "0")
+                        .s("gt_fee", "0")
+                        .s("text", "apiv4")
+                        .n("id_market", f.trade_id)
+                        .done(),
+                )
+            }
+        }
+        (AcctEvent::Balance(b), Priv::Balances) => {
+            if fut {
+                Some(
+                    Obj::new()
+                        .n("balance", b.total)
+                        .n("change", b.change)
+                        .s("text", "BTC_USDT:3914424")
+                        .n("time", b.time_ms / 1000)
+                        .n("time_ms", b.time_ms)
+                        .s(
+                            "type",
+                            if b.change_type == "order-match" {
+                                "fee"
+                            } else {
+                                "order"
+                            },
+                        )
+                        .s("user", &uid.to_string())
+                        .s("currency", &b.currency.to_ascii_lowercase())
+                        .done(),
+                )
+            } else {
+                Some(
+                    Obj::new()
+                        .s("timestamp", &(b.time_ms / 1000).to_string())
+                        .s("timestamp_ms", &b.time_ms.to_string())
+                        .s("user", &uid.to_string())
+                        .s("currency", &b.currency)
+                        .s("change", &b.change.to_string())
+                        .s("total", &b.total.to_string())
+                        .s("available", &b.available.to_string())
+                        .s("freeze", &b.freeze.to_string())
+                        .s("freeze_change", &b.freeze_change.to_string())
+                        .s("change_type", b.change_type)
+                        .done(),
+                )
+            }
+        }
+        (AcctEvent::Position(p), Priv::Positions) if pass(&p.contract) => {
+            let mut sz = String::new();
+            ctx.size(&mut sz, Qty(p.size.abs() * Qty::SCALE), p.size < 0);
+            Some(
+                Obj::new()
+                    .s("contract", &p.contract)
+                    .n("cross_leverage_limit", 0)
+                    .n("entry_price", p.entry_px)
+                    .n("history_pnl", p.realised_pnl)
+                    .n("history_point", 0)
+                    .n("last_close_pnl", 0)
+                    .n("leverage", 10)
+                    .n("leverage_max", 100)
+                    .n("liq_price", Px(p.entry_px.0 / 2))
+                    .n("maintenance_rate", "0.005")
+                    .n("margin", p.margin)
+                    .s("mode", "single")
+                    .n("realised_pnl", p.realised_pnl)
+                    .n("realised_point", 0)
+                    .n("risk_limit", 1000000)
+                    .n("size", sz)
+                    .n("time", p.time_ms / 1000)
+                    .n("time_ms", p.time_ms)
+                    .s("user", &uid.to_string())
+                    .n("update_id", p.update_id)
+                    .done(),
+            )
+        }
+        _ => None,
+    }
+}
+
+fn private_push(channel: &str, items: &[String]) -> String {
+    let now = crate::types::wall_ms();
+    let mut s = String::new();
+    head(&mut s, channel, "update", now);
+    s.push('[');
+    s.push_str(&items.join(","));
+    s.push_str("]}");
+    s
+}
+
+/// A subscribe/unsubscribe answer.
+fn ack(
+    ctx: &Ctx,
+    req: &serde_json::Value,
+    channel: &str,
+    event: &str,
+    error: Option<(i64, String)>,
+) -> String {
+    let now = crate::types::wall_ms();
+    let mut s = format!("{{\"time\":{},\"time_ms\":{now},", now / 1000);
+    if let Some(id) = req.get("id") {
+        if id.is_number() || id.is_string() {
+            let _ = write!(s, "\"id\":{id},");
+        }
+    }
+    let _ = write!(
+        s,
+        "\"conn_id\":\"{}\",\"trace_id\":\"{}\",\"channel\":{},\"event\":{},",
+        ctx.conn_id,
+        ctx.trace_id,
+        jstr(channel),
+        jstr(event)
+    );
+    if let Some(p) = req.get("payload") {
+        let _ = write!(s, "\"payload\":{p},");
+    }
+    match error {
+        None => s.push_str("\"error\":null,\"result\":{\"status\":\"success\"},"),
+        Some((code, msg)) => {
+            let _ = write!(
+                s,
+                "\"error\":{{\"code\":{code},\"message\":{}}},\"result\":{{\"status\":\"fail\"}},",
+                jstr(&msg)
+            );
+        }
+    }
+    let _ = write!(s, "\"requestId\":\"{}\"}}", ctx.trace_id);
+    s
+}
+
+fn pong(ctx: &Ctx) -> String {
+    let now = crate::types::wall_ms();
+    if ctx.market == Market::Futures {
+        return format!(
+            "{{\"time\":{},\"time_ms\":{now},\"channel\":\"futures.pong\",\"event\":\"\",\"result\":null}}",
+            now / 1000
+        );
+    }
+    format!(
+        "{{\"time\":{},\"time_ms\":{now},\"conn_id\":\"{}\",\"channel\":\"{}.pong\",\"event\":\"\",\"error\":null,\"result\":null}}",
+        now / 1000,
+        ctx.conn_id,
+        ctx.prefix()
+    )
+}
+
+/// `hex(HMAC-SHA512(secret, "api\n<channel>\n<req_param>\n<timestamp>"))` (WS-API signature;
+/// `req_param` is empty for login).
+pub fn api_sign(secret: &str, channel: &str, req_param: &str, timestamp: &str) -> String {
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("any key size");
+    mac.update(format!("api\n{channel}\n{req_param}\n{timestamp}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// WS-API `*.login` answer (result with the uid, or `errs` INVALID_KEY / 401).
+fn login(ctx: &Ctx, req: &serde_json::Value, channel: &str) -> String {
+    let p = &req["payload"];
+    let key = p["api_key"].as_str().unwrap_or("");
+    let ts = p.get("timestamp").map(value_text).unwrap_or_default();
+    let req_id = p.get("req_id").map(value_text).unwrap_or_default();
+    let fresh = ts
+        .parse::<i64>()
+        .is_ok_and(|t| (crate::types::wall_ms() / 1000 - t).abs() <= 60);
+    let ok = key == GATE_API_KEY
+        && fresh
+        && p["signature"]
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case(&api_sign(GATE_API_SECRET, channel, "", &ts)));
+    let now = crate::types::wall_ms();
+    let header = serde_json::json!({
+        "response_time": now.to_string(),
+        "status": if ok { "200" } else { "401" },
+        "channel": channel,
+        "event": "api",
+        "clientId": "",
+        "x_in_time": now * 1000,
+        "x_out_time": now * 1000 + 90,
+        "conn_id": ctx.conn_id,
+        "conn_trace_id": ctx.trace_id,
+        "trace_id": ctx.trace_id,
+    });
+    let data = if ok {
+        serde_json::json!({"result": {"api_key": key, "uid": GATE_FUTURES_USER_ID.to_string()}})
+    } else {
+        serde_json::json!({"errs": {"label": "INVALID_KEY", "message": "Invalid key provided"}})
+    };
+    serde_json::json!({"request_id": req_id, "header": header, "data": data}).to_string()
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn auth_ok(req: &serde_json::Value, channel: &str, event: &str) -> bool {
+    let Some(auth) = req.get("auth") else {
+        return false;
+    };
+    let t = req.get("time").map(value_text).unwrap_or_default();
+    let ts: i64 = t.parse().unwrap_or(0);
+    if (crate::types::wall_ms() / 1000 - ts).abs() > 60 {
+        return false;
+    }
+    let key_ok = auth.get("method").and_then(|m| m.as_str()) == Some("api_key")
+        && auth.get("KEY").and_then(|k| k.as_str()) == Some(GATE_API_KEY);
+    let want = sign(GATE_API_SECRET, channel, event, &t);
+    key_ok
+        && auth
+            .get("SIGN")
+            .and_then(|s| s.as_str())
+            .is_some_and(|s| s.eq_ignore_ascii_case(&want))
+}
+
+pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, decimal: bool) {
+    let n = sh.next_conn.fetch_add(1, Ordering::Relaxed);
+    let mut rng = super::sim::Rng::new(n ^ crate::types::now_ns());
+    let ctx = Ctx {
+        market,
+        decimal,
+        conn_id: format!("{:016x}", rng.next_u64()),
+        trace_id: format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()),
+    };
+    let mut conn = ConnFaults::new();
+    let mut subs: Vec<Sub> = Vec::new();
+    let mut outs: Vec<Out> = Vec::new();
+    let mut acct_buf = Vec::new();
+    let acct = sh.account(VenueId::Gateio, market);
+    let mut last_ping = Instant::now();
+    let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    loop {
+        // Futures: the server initiates protocol pings (§2.3); clients must answer.
+        if market == Market::Futures && last_ping.elapsed() >= SERVER_PING {
+            last_ping = Instant::now();
+            if !server::ws_write(&mut ws, Message::Ping(Vec::new().into()), &sh) {
+                return;
+            }
+        }
+        if sh.stopping() {
+            let _ = ws.close(None);
+            let _ = server::ws_flush(&mut ws, &sh);
+            return;
+        }
+        loop {
+            match ws.read() {
+                Ok(Message::Text(t)) => {
+                    if !handle_text(&mut ws, &sh, &ctx, &mut subs, &t, &conn) {
+                        return;
+                    }
+                }
+                Ok(Message::Close(_)) => {
+                    let _ = server::ws_flush(&mut ws, &sh);
+                    return;
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    break
+                }
+                Err(_) => return,
+            }
+        }
+        let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
+        match conn.check(&sh, &names) {
+            ConnFault::None => {}
+            ConnFault::Reset => {
+                server::reset(ws.get_ref().tcp());
+                return;
+            }
+            ConnFault::Close => {
+                let _ = ws.close(Some(CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                }));
+                let _ = server::ws_flush(&mut ws, &sh);
+                return;
+            }
+            ConnFault::Silent => {
+                server::go_silent(&ws, &sh);
+                return;
+            }
+        }
+        let mut sent = 0u64;
+        let mut bytes = 0u64;
+        for sub in subs.iter_mut() {
+            let mut msgs: Vec<String> = Vec::new();
+            let mut sends: Vec<(Arc<Symbol>, u64)> = Vec::new();
+            match &mut sub.kind {
+                SubKind::Feed { feed, label, depth } => {
+                    feed.poll(&mut outs);
+                    let name = feed.sym.spec.name.clone();
+                    let is_obu = sub.channel.ends_with(".obu");
+                    let mut skip_to: u64 = 0;
+                    for o in outs.drain(..) {
+                        let (is_diff, to) = match &o {
+                            Out::Diff { to, .. } => (true, *to),
+                            _ => (false, 0),
+                        };
+                        if is_diff && to <= skip_to {
+                            continue;
+                        }
+                        // Spot trades: one push per trade.
+                        if let (Out::Trades(t), Market::Spot) = (&o, market) {
+                            for d in t {
+                                let (s, _) = encode(
+                                    &Out::Trades(vec![*d]),
+                                    &sub.channel,
+                                    label,
+                                    &feed.sym,
+                                    &ctx,
+                                );
+                                msgs.push(s);
+                            }
+                            continue;
+                        }
+                        if is_diff && sh.faults.due(Scenario::Gap, &name, &mut feed.seen) {
+                            sh.count_fault();
+                            continue;
+                        }
+                        let periodic = is_diff
+                            && !is_obu
+                            && sub.next_full.is_some_and(|t| Instant::now() >= t);
+                        if periodic {
+                            sub.next_full = Some(Instant::now() + sh.cfg.gate_full_period);
+                        }
+                        if periodic
+                            || (is_diff
+                                && sh.faults.due(Scenario::FullReset, &name, &mut feed.seen))
+                        {
+                            if !periodic {
+                                sh.count_fault();
+                            }
+                            if is_obu {
+                                feed.restart_view();
+                                skip_to = u64::MAX;
+                                continue;
+                            }
+                            if let Some(full) = feed.full_now(*depth) {
+                                if let Out::Diff { to, .. } = &full {
+                                    skip_to = *to;
+                                }
+                                let (s, seq) = encode(&full, &sub.channel, label, &feed.sym, &ctx);
+                                msgs.push(s);
+                                if let Some(seq) = seq {
+                                    sends.push((feed.sym.clone(), seq));
+                                }
+                            }
+                            continue;
+                        }
+                        let (s, seq) = encode(&o, &sub.channel, label, &feed.sym, &ctx);
+                        if s.is_empty() {
+                            continue;
+                        }
+                        if let Some(seq) = seq {
+                            sends.push((feed.sym.clone(), seq));
+                        }
+                        if sh.faults.due(Scenario::Malformed, &name, &mut feed.seen) {
+                            sh.count_fault();
+                            msgs.push(malform(&s, sub.malformed_turn));
+                            sub.malformed_turn += 1;
+                            continue;
+                        }
+                        if is_diff && sh.faults.due(Scenario::Reorder, &name, &mut feed.seen) {
+                            sh.count_fault();
+                            feed.held = Some(s.into_bytes());
+                            continue;
+                        }
+                        let dup =
+                            is_diff && sh.faults.due(Scenario::Duplicate, &name, &mut feed.seen);
+                        if dup {
+                            sh.count_fault();
+                            msgs.push(s.clone());
+                        }
+                        msgs.push(s);
+                        if let Some(h) = feed.held.take() {
+                            msgs.push(String::from_utf8(h).unwrap_or_default());
+                        }
+                    }
+                }
+                SubKind::Tickers { sym, next } => {
+                    if Instant::now() >= *next {
+                        *next += Duration::from_millis(1000);
+                        msgs.push(ticker(sym, &ctx));
+                    }
+                }
+                SubKind::Private {
+                    which,
+                    filter,
+                    cursor,
+                } => {
+                    if let Some(a) = &acct {
+                        acct_buf.clear();
+                        a.read_from(cursor, &mut acct_buf);
+                        let items: Vec<String> = acct_buf
+                            .iter()
+                            .filter_map(|e| private_item(e, *which, &ctx, filter))
+                            .collect();
+                        if !items.is_empty() {
+                            msgs.push(private_push(&sub.channel, &items));
+                        }
+                    }
+                }
+            }
+            for m in msgs {
+                bytes += m.len() as u64;
+                if !server::ws_write(&mut ws, Message::Text(m.into()), &sh) {
+                    return;
+                }
+                sent += 1;
+            }
+            sent_seqs.extend(sends);
+        }
+        if !server::ws_flush(&mut ws, &sh) {
+            return;
+        }
+        // Send instants are taken once the frames are on the socket.
+        if !sent_seqs.is_empty() {
+            let now = crate::types::now_ns();
+            for (sym, seq) in sent_seqs.drain(..) {
+                sym.record_send(seq, now);
+            }
+        }
+        if sent > 0 {
+            sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
+            sh.counters.push_bytes.fetch_add(bytes, Ordering::Relaxed);
+        } else {
+            server::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
+        }
+    }
+}
+
+/// Malformed variants of a JSON push (cycled per strike): truncated, not JSON, wrong types.
+pub fn malform(s: &str, turn: u32) -> String {
+    match turn % 3 {
+        0 => s[..s.len() / 2].to_string(),
+        1 => "{\"time\":,\"channel\":}}".to_string(),
+        _ => s
+            .replacen("\"u\":", "\"u\":\"not-a-number\",\"x\":", 1)
+            .replacen("\"b\":[", "\"b\":{\"oops\":[", 1)
+            .replacen("\"result\":{", "\"result\":[{", 1),
+    }
+}
+
+fn payload_strings(req: &serde_json::Value) -> Vec<String> {
+    req.get("payload")
+        .and_then(|p| p.as_array())
+        .map(|a| a.iter().map(value_text).collect())
+        .unwrap_or_default()
+}
+
+/// Handle one client text frame; false when the connection must end.
+fn handle_text(
+    ws: &mut WebSocket<Io>,
+    sh: &Arc<Shared>,
+    ctx: &Ctx,
+    subs: &mut Vec<Sub>,
+    text: &str,
+    conn: &ConnFaults,
+) -> bool {
+    let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
+        let msg = format!(
+            "{{\"time\":{},\"channel\":\"\",\"event\":\"\",\"error\":{{\"code\":1,\"message\":\"invalid request body format\"}},\"result\":null}}",
+            crate::types::wall_ms() / 1000
+        );
+        return server::ws_write(ws, Message::Text(msg.into()), sh);
+    };
+    let channel = req
+        .get("channel")
+        .and_then(|c| c.as_str())
+        .unwrap_or("")
+        .to_string();
+    let event = req
+        .get("event")
+        .and_then(|c| c.as_str())
+        .unwrap_or("")
+        .to_string();
+    let prefix = ctx.prefix();
+    let Some(short) = channel
+        .strip_prefix(prefix)
+        .and_then(|c| c.strip_prefix('.'))
+    else {
+        let a = ack(
+            ctx,
+            &req,
+            &channel,
+            &event,
+            Some((2, format!("Unknown channel {channel}"))),
+        );
+        return server::ws_write(ws, Message::Text(a.into()), sh);
+    };
+    if short == "ping" {
+        if conn.no_pong {
+            return true;
+        }
+        return server::ws_write(ws, Message::Text(pong(ctx).into()), sh);
+    }
+    if short == "login" && event == "api" {
+        return server::ws_write(ws, Message::Text(login(ctx, &req, &channel).into()), sh);
+    }
+    let payload = payload_strings(&req);
+    let reply = match event.as_str() {
+        "subscribe" => subscribe(sh, ctx, subs, &req, &channel, short, &payload),
+        "unsubscribe" => {
+            let key = payload.join(",");
+            subs.retain(|s| {
+                !(s.channel == channel
+                    && (payload.is_empty() || s.key == key || payload.contains(&s.key)))
+            });
+            ack(ctx, &req, &channel, &event, None)
+        }
+        _ => ack(
+            ctx,
+            &req,
+            &channel,
+            &event,
+            Some((1, "invalid request body format".into())),
+        ),
+    };
+    server::ws_write(ws, Message::Text(reply.into()), sh)
+}
+
+fn subscribe(
+    sh: &Arc<Shared>,
+    ctx: &Ctx,
+    subs: &mut Vec<Sub>,
+    req: &serde_json::Value,
+    channel: &str,
+    short: &str,
+    payload: &[String],
+) -> String {
+    let market = ctx.market;
+    let fut = market == Market::Futures;
+    let err = |code: i64, msg: String| ack(ctx, req, channel, "subscribe", Some((code, msg)));
+    let lookup = |name: &str| sh.sym(VenueId::Gateio, market, name);
+    let unknown = |name: &str| format!("unknown currency pair: {name}");
+    let per_change = sh.cfg.push_mode == super::PushMode::PerChange;
+    let iv = |ms: u64| if per_change { 0 } else { ms };
+    let mut new_subs: Vec<Sub> = Vec::new();
+    let private = matches!(short, "orders" | "usertrades" | "balances" | "positions");
+    if private {
+        if !auth_ok(req, channel, "subscribe") {
+            return err(4, "Authentication failed".into());
+        }
+        if sh.faults.take_request(Scenario::AuthFail, "*") {
+            sh.count_fault();
+            return err(4, "Authentication failed".into());
+        }
+        let which = match short {
+            "orders" => Priv::Orders,
+            "usertrades" => Priv::UserTrades,
+            "balances" => Priv::Balances,
+            "positions" if fut => Priv::Positions,
+            _ => return err(2, format!("Unknown channel {channel}")),
+        };
+        let mut filter: Vec<String> = payload.to_vec();
+        if fut {
+            let uid_ok = filter
+                .first()
+                .is_some_and(|u| u.trim() == GATE_FUTURES_USER_ID.to_string());
+            if !uid_ok {
+                return err(2, "invalid argument: user id mismatch".into());
+            }
+            filter.remove(0);
+        }
+        if let Some(bad) = filter
+            .iter()
+            .find(|f| f.as_str() != "!all" && lookup(f).is_none())
+        {
+            return err(2, unknown(bad));
+        }
+        if filter.iter().any(|f| f == "!all") {
+            filter.clear();
+        }
+        let cursor = sh
+            .account(VenueId::Gateio, market)
+            .map(|a| a.end())
+            .unwrap_or(0);
+        subs.push(Sub {
+            channel: channel.to_string(),
+            symbol: None,
+            key: payload.join(","),
+            kind: SubKind::Private {
+                which,
+                filter,
+                cursor,
+            },
+            malformed_turn: 0,
+            next_full: None,
+        });
+        return ack(ctx, req, channel, "subscribe", None);
+    }
+    let mk_feed = |sym: Arc<Symbol>, kind: Kind, ms: u64, replica: bool| {
+        let mut f = Feed::new(sym, kind, ms, replica);
+        let _ = sh.faults.due(Scenario::Gap, "\u{0}", &mut f.seen);
+        f
+    };
+    match short {
+        "tickers" | "trades" | "book_ticker" => {
+            for name in payload {
+                let Some(sym) = lookup(name) else {
+                    return err(2, unknown(name));
+                };
+                let kind = match short {
+                    "tickers" => SubKind::Tickers {
+                        sym: sym.clone(),
+                        next: Instant::now(),
+                    },
+                    "trades" => SubKind::Feed {
+                        feed: Box::new(mk_feed(
+                            sym,
+                            Kind::Trades,
+                            iv(if fut { 10 } else { 0 }),
+                            false,
+                        )),
+                        label: String::new(),
+                        depth: 0,
+                    },
+                    _ => SubKind::Feed {
+                        feed: Box::new(mk_feed(sym, Kind::Bbo, iv(10), false)),
+                        label: String::new(),
+                        depth: 0,
+                    },
+                };
+                new_subs.push(Sub {
+                    channel: channel.to_string(),
+                    symbol: Some(name.clone()),
+                    key: name.clone(),
+                    kind,
+                    malformed_turn: 0,
+                    next_full: None,
+                });
+            }
+        }
+        "order_book_update" => {
+            let name = payload.first().cloned().unwrap_or_default();
+            let Some(sym) = lookup(&name) else {
+                return err(2, unknown(&name));
+            };
+            let interval = payload.get(1).map(String::as_str).unwrap_or("100ms");
+            let ms = match interval {
+                "20ms" => 20,
+                "100ms" => 100,
+                _ => return err(2, "incorrect update interval specified".into()),
+            };
+            let level = if fut {
+                let l = payload.get(2).map(String::as_str).unwrap_or("100");
+                match (l, ms) {
+                    ("20", _) => 20,
+                    ("50", 100) | ("100", 100) => l.parse().unwrap_or(100),
+                    _ => return err(2, "provided level not supported".into()),
+                }
+            } else if ms == 20 {
+                20
+            } else {
+                100
+            };
+            new_subs.push(Sub {
+                channel: channel.to_string(),
+                symbol: Some(name.clone()),
+                key: payload.join(","),
+                kind: SubKind::Feed {
+                    feed: Box::new(mk_feed(sym, Kind::Diff, iv(ms), true)),
+                    label: level.to_string(),
+                    depth: level,
+                },
+                malformed_turn: 0,
+                next_full: (!sh.cfg.gate_full_period.is_zero())
+                    .then(|| Instant::now() + sh.cfg.gate_full_period),
+            });
+        }
+        "order_book" => {
+            let name = payload.first().cloned().unwrap_or_default();
+            let Some(sym) = lookup(&name) else {
+                return err(2, unknown(&name));
+            };
+            let level: usize = match payload.get(1).and_then(|l| l.parse().ok()) {
+                Some(l) if [1usize, 5, 10, 20, 50, 100].contains(&l) => l,
+                _ => return err(2, "provided level not supported".into()),
+            };
+            let ms = match payload.get(2).map(String::as_str) {
+                Some("1000ms") => 1000,
+                Some("100ms") | Some("0") | None => 100,
+                _ => return err(2, "incorrect update interval specified".into()),
+            };
+            new_subs.push(Sub {
+                channel: channel.to_string(),
+                symbol: Some(name.clone()),
+                key: payload.join(","),
+                kind: SubKind::Feed {
+                    feed: Box::new(mk_feed(sym, Kind::Top(level), ms, true)),
+                    label: level.to_string(),
+                    depth: level,
+                },
+                malformed_turn: 0,
+                next_full: None,
+            });
+        }
+        "obu" => {
+            for stream in payload {
+                let parts: Vec<&str> = stream.split('.').collect();
+                let (name, depth, ms) = match parts.as_slice() {
+                    ["ob", n, "400"] => (*n, 400, 100),
+                    ["ob", n, "50"] => (*n, 50, 20),
+                    _ => return err(2, format!("invalid stream name: {stream}")),
+                };
+                let Some(sym) = lookup(name) else {
+                    return err(2, unknown(name));
+                };
+                if subs
+                    .iter()
+                    .chain(new_subs.iter())
+                    .any(|s| s.channel == channel && &s.key == stream)
+                {
+                    return err(2, format!("Alert sub {stream}"));
+                }
+                new_subs.push(Sub {
+                    channel: channel.to_string(),
+                    symbol: Some(name.to_string()),
+                    key: stream.clone(),
+                    kind: SubKind::Feed {
+                        feed: Box::new(mk_feed(sym, Kind::Obu(depth), iv(ms), true)),
+                        label: stream.clone(),
+                        depth,
+                    },
+                    malformed_turn: 0,
+                    next_full: None,
+                });
+            }
+        }
+        _ => return err(2, format!("Unknown channel {channel}")),
+    }
+    for s in &new_subs {
+        if let Some(n) = &s.symbol {
+            if sh.faults.take_request(Scenario::Reject, n) {
+                sh.count_fault();
+                return err(2, unknown(n));
+            }
+        }
+    }
+    subs.extend(new_subs);
+    ack(ctx, req, channel, "subscribe", None)
+}
