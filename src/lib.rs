@@ -20,6 +20,7 @@ pub mod arb;
 pub mod book;
 pub mod channel;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod exchange;
