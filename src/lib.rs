@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod net;
 pub mod report;
 pub mod ring;
+pub mod runner;
 pub mod secret;
 pub mod types;
 pub mod venue;

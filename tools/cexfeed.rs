@@ -1,5 +1,9 @@
-//! `cexfeed` command line. Subcommands: `venue` (the loopback exchange venue). The integrator
-//! adds `run`, `decode` and the no-subcommand demo next to it.
+//! `cexfeed` command line: with no subcommand the demo on the embedded loopback venue; `run`
+//! against real exchanges from a config file; `decode` for captured frames; `venue` for the
+//! loopback exchange venue alone.
+
+mod decode;
+mod main_job;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +24,17 @@ use cexfeed::venue::{self, PushMode, Venue, VenueConfig};
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// Demo options (used when no subcommand is given).
+    #[command(flatten)]
+    demo: main_job::DemoArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Run the feeds against real exchanges (or any endpoints) from a TOML config.
+    Run(main_job::RunArgs),
+    /// Decode captured frames into one JSON object per line.
+    Decode(decode::DecodeArgs),
     /// Serve MEXC spot and Gate.io spot/USDT-futures on one local address (until Ctrl-C).
     Venue(VenueArgs),
 }
@@ -74,7 +85,7 @@ struct VenueArgs {
     duration: Option<Duration>,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -95,6 +106,14 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    // SAFETY: installing a plain handler that only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
 }
 
 fn venue(a: VenueArgs) -> Result<()> {
@@ -131,11 +150,7 @@ fn venue(a: VenueArgs) -> Result<()> {
         .map_err(anyhow::Error::msg)?;
     let handle = Venue::start(cfg).context("starting the venue")?;
     print!("{}", handle.describe());
-    // SAFETY: installing a plain handler that only stores to an atomic (async-signal-safe).
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    install_signal_handlers();
     let started = std::time::Instant::now();
     let stop = Arc::new(());
     let mut last = handle.stats();
@@ -168,9 +183,18 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::Venue(a)) => venue(a),
+        Some(Cmd::Decode(a)) => match decode::decode(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
+        Some(Cmd::Run(a)) => {
+            install_signal_handlers();
+            main_job::run(a, &STOP)
+        }
         None => {
-            println!("cexfeed: try `cexfeed venue --help`");
-            Ok(())
+            install_signal_handlers();
+            main_job::demo(cli.demo, &STOP)
         }
     }
 }

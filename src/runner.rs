@@ -1,0 +1,669 @@
+//! The main job, shared by the demo (`cexfeed`) and `cexfeed run --config`: start the engine,
+//! bind every configured channel to one consumer, run the example arbitrage monitor on its own
+//! (optionally pinned) thread, show a live view, and at the end write the report.
+
+use crate::arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
+use crate::channel::Kind;
+use crate::engine::{Engine, FeedFinal, FeedView, StrategyRx};
+use crate::metrics::{write_hgrm, Percentiles, Stage};
+use crate::report::{
+    latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, Report, Series,
+    StrategyReport,
+};
+use crate::ring::{Body, StatusKind};
+use crate::types::{BookState, Market, Px, SymbolRegistry, Venue};
+use crate::venue::VenueHandle;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the live view is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveMode {
+    /// Redraw in place (ANSI) — when stdout is a terminal.
+    Tty,
+    /// One block of plain lines per period — when stdout is not a terminal.
+    Lines,
+    Off,
+}
+
+impl LiveMode {
+    pub fn auto() -> LiveMode {
+        if std::io::stdout().is_terminal() {
+            LiveMode::Tty
+        } else {
+            LiveMode::Lines
+        }
+    }
+}
+
+pub struct RunOptions {
+    pub duration: Duration,
+    pub report: Option<PathBuf>,
+    pub live: LiveMode,
+    pub live_period: Duration,
+    pub strategy_core: Option<usize>,
+    /// Spin on the strategy thread (`true`) or sleep briefly when idle.
+    pub strategy_spin: bool,
+    /// Scenario names in force (for the report).
+    pub scenarios: Vec<String>,
+    /// Top levels compared with the venue's true book (demo).
+    pub compare_levels: usize,
+    /// Set (e.g. by a SIGINT handler) to end the run early.
+    pub interrupt: Option<&'static AtomicBool>,
+}
+
+/// What the strategy thread publishes for cold readers (refreshed every 100 ms).
+#[derive(Default, Clone)]
+struct StrategyShared {
+    stats: Vec<InstrumentStats>,
+    events: u64,
+    by_kind: BTreeMap<&'static str, u64>,
+    errors: Vec<String>,
+    private_gaps: u64,
+}
+
+fn kind_name(b: &Body) -> &'static str {
+    match b {
+        Body::Trade { .. } => "trade",
+        Body::Bbo { .. } => "bbo",
+        Body::Ticker { .. } => "ticker",
+        Body::Book { .. } => "book",
+        Body::Order { .. } => "order",
+        Body::Fill { .. } => "fill",
+        Body::Balance { .. } => "balance",
+        Body::Position { .. } => "position",
+        Body::Status { .. } => "status",
+        Body::Error { .. } => "error",
+        Body::Missed { .. } => "missed",
+    }
+}
+
+/// Bind the demo's channels: every public kind given for every symbol of every feed, and every
+/// private kind the feed's market offers when it has credentials.
+pub fn bind_all(
+    engine: &mut Engine,
+    rx: &StrategyRx,
+    kinds: &[Kind],
+    feeds: &[(Venue, Market, Vec<String>, bool)],
+) -> Result<Vec<String>, crate::engine::EngineError> {
+    let mut bound = Vec::new();
+    for (venue, market, symbols, private) in feeds {
+        for s in symbols {
+            for k in kinds.iter().filter(|k| !k.is_private()) {
+                let ch = format!(
+                    "{}.{}.{}.{}",
+                    venue.as_str(),
+                    market.as_str(),
+                    k.as_str(),
+                    s
+                );
+                engine.bind(&ch, rx.id())?;
+                bound.push(ch);
+            }
+        }
+        if *private {
+            for k in Kind::PRIVATE {
+                if k == Kind::Positions && *market == Market::Spot {
+                    continue;
+                }
+                let ch = format!("{}.{}.{}", venue.as_str(), market.as_str(), k.as_str());
+                engine.bind(&ch, rx.id())?;
+                bound.push(ch);
+            }
+        }
+    }
+    Ok(bound)
+}
+
+/// The arbitrage monitor's thread body.
+fn strategy_loop(
+    mut rx: StrategyRx,
+    registry: SymbolRegistry,
+    stop: Arc<AtomicBool>,
+    shared: Arc<Mutex<StrategyShared>>,
+    spin: bool,
+) {
+    // Places and instruments, fixed before the loop.
+    let mut places: Vec<Place> = Vec::new();
+    let mut instruments: Vec<String> = Vec::new();
+    for (_, m) in registry.iter() {
+        if !places
+            .iter()
+            .any(|p| p.venue == m.venue && p.market == m.market)
+        {
+            places.push(Place {
+                venue: m.venue,
+                market: m.market,
+                taker_fee_bps: default_taker_fee_bps(m.venue, m.market),
+            });
+        }
+        if let Some(n) = normalize_pair(m.venue, &m.name) {
+            if !instruments.contains(&n) {
+                instruments.push(n);
+            }
+        }
+    }
+    let mut arb = ArbMonitor::new(places, instruments);
+    // SymbolId → (instrument, place), and the last book seq per symbol.
+    let map: Vec<Option<(usize, usize)>> = registry
+        .iter()
+        .map(|(_, m)| {
+            let i = arb.instrument_index(&normalize_pair(m.venue, &m.name)?)?;
+            let p = arb.place_index(m.venue, m.market)?;
+            Some((i, p))
+        })
+        .collect();
+    let mut last_seq = vec![0u64; map.len()];
+    let mut local = StrategyShared::default();
+    let mut last_publish = Instant::now();
+    loop {
+        let mut n = 0;
+        while let Some(ev) = rx.try_recv() {
+            n += 1;
+            local.events += 1;
+            *local.by_kind.entry(kind_name(&ev.body)).or_insert(0) += 1;
+            let sid = ev.header.symbol.0 as usize;
+            match ev.body {
+                Body::Book { .. } => {
+                    if let (Some(top), Some(Some((i, p)))) = (rx.book(&ev), map.get(sid)) {
+                        let live = ev.header.state == BookState::Live;
+                        if let (Some(b), Some(a)) = (top.bids().first(), top.asks().first()) {
+                            arb.on_quote(*i, *p, b.px, a.px, live);
+                        } else {
+                            arb.invalidate(*i, *p);
+                        }
+                        last_seq[sid] = ev.header.seq;
+                    }
+                }
+                Body::Bbo { bid_px, ask_px, .. } => {
+                    // A book ticker only updates the quote if it is not older than the book.
+                    if let Some(Some((i, p))) = map.get(sid) {
+                        if ev.header.seq == 0 || ev.header.seq >= last_seq[sid] {
+                            arb.on_quote(
+                                *i,
+                                *p,
+                                bid_px,
+                                ask_px,
+                                ev.header.state == BookState::Live,
+                            );
+                        }
+                    }
+                }
+                Body::Status { kind, .. } => {
+                    if kind == StatusKind::Book && ev.header.state != BookState::Live {
+                        if let Some(Some((i, p))) = map.get(sid) {
+                            arb.invalidate(*i, *p);
+                        }
+                    }
+                    if kind == StatusKind::PrivateGap {
+                        local.private_gaps += 1;
+                    }
+                }
+                Body::Error {
+                    code,
+                    channel,
+                    message,
+                } => {
+                    if local.errors.len() < 32 {
+                        local.errors.push(format!(
+                            "{}.{} {} (code {code}): {}",
+                            ev.header.venue.as_str(),
+                            ev.header.market.as_str(),
+                            channel.as_str(),
+                            message.as_str()
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            rx.release(&ev);
+            if n >= 4096 {
+                break;
+            }
+        }
+        if last_publish.elapsed() >= Duration::from_millis(100) {
+            last_publish = Instant::now();
+            local.stats = arb.stats().to_vec();
+            if let Ok(mut s) = shared.lock() {
+                *s = local.clone();
+            }
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+        }
+        if n == 0 {
+            rx.poll_metrics();
+            if spin {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+    }
+}
+
+fn fmt_px_units(units: u64) -> String {
+    if units == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}", Px(units as i64).to_f64())
+    }
+}
+
+fn render_live(
+    out: &mut String,
+    views: &[FeedView],
+    lat: &[(Stage, Percentiles)],
+    strat: &StrategyShared,
+    elapsed: f64,
+    rates: &[u64],
+) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "cexfeed — {elapsed:5.1}s");
+    let _ = writeln!(
+        out,
+        "{:<16} {:>9} {:>10} {:>7} {:>5} {:>7} {:>6}",
+        "feed", "msgs/s", "msgs", "decerr", "gaps", "resyncs", "recon"
+    );
+    for (i, v) in views.iter().enumerate() {
+        let c = v.shared.counters.snapshot();
+        let _ = writeln!(
+            out,
+            "{:<16} {:>9} {:>10} {:>7} {:>5} {:>7} {:>6}",
+            format!("{}.{}", v.venue.as_str(), v.market.as_str()),
+            rates.get(i).copied().unwrap_or(0),
+            c.messages,
+            c.decode_errors,
+            c.gaps,
+            c.resyncs,
+            c.reconnects
+        );
+        for (_, name, st) in &v.shared.symbols {
+            let _ = writeln!(
+                out,
+                "    {:<10} {:<9} seq {:>12}  bid {:>12}  ask {:>12}",
+                name,
+                st.state().as_str(),
+                st.seq.load(Ordering::Relaxed),
+                fmt_px_units(st.best_bid_units.load(Ordering::Relaxed)),
+                fmt_px_units(st.best_ask_units.load(Ordering::Relaxed)),
+            );
+        }
+    }
+    let _ = write!(out, "latency ns  ");
+    for (s, p) in lat {
+        let _ = write!(out, " {}: p50 {} p99 {} |", s.as_str(), p.p50, p.p99);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "arbitrage monitor (best spread after taker fees):");
+    for s in &strat.stats {
+        let cur = s
+            .current
+            .as_ref()
+            .map(|o| {
+                format!(
+                    "buy {} {:.2} / sell {} {:.2} = {:+.2} bp",
+                    o.buy, o.buy_px, o.sell, o.sell_px, o.net_bps
+                )
+            })
+            .unwrap_or_else(|| "waiting for two live books".into());
+        let ratio = if s.evaluations > 0 {
+            100.0 * s.positive as f64 / s.evaluations as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "    {:<10} {cur}   positive {:.1}% of {}",
+            s.instrument, ratio, s.evaluations
+        );
+    }
+    let _ = writeln!(
+        out,
+        "events to strategy: {}  {:?}",
+        strat.events, strat.by_kind
+    );
+}
+
+fn summary(p: Percentiles) -> LatencySummary {
+    LatencySummary {
+        count: p.count,
+        p50: p.p50,
+        p99: p.p99,
+        p999: p.p999,
+        max: p.max,
+    }
+}
+
+/// Run until `opts.duration`, then stop and report. `venue` (demo) enables the comparison of
+/// final books with the venue's true books.
+pub fn run(
+    mut engine: Engine,
+    rx: StrategyRx,
+    opts: &RunOptions,
+    venue: Option<&VenueHandle>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Report> {
+    engine.start()?;
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Mutex::new(StrategyShared::default()));
+    let registry = engine.registry().clone();
+    let strategy = {
+        let (stop, shared, core, spin) = (
+            stop.clone(),
+            shared.clone(),
+            opts.strategy_core,
+            opts.strategy_spin,
+        );
+        std::thread::Builder::new()
+            .name("strategy".into())
+            .spawn(move || {
+                if let Some(c) = core {
+                    core_affinity::set_for_current(core_affinity::CoreId { id: c });
+                }
+                strategy_loop(rx, registry, stop, shared, spin)
+            })?
+    };
+    let views = engine.views();
+    let mut prev_msgs: Vec<u64> = vec![0; views.len()];
+    let mut last_draw = Instant::now();
+    let mut tick = 0u64;
+    let redraws = AtomicU64::new(0);
+    let interrupted = || opts.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
+    while started.elapsed() < opts.duration && !interrupted() {
+        std::thread::sleep(
+            Duration::from_millis(100).min(opts.duration.saturating_sub(started.elapsed())),
+        );
+        if last_draw.elapsed() < opts.live_period && started.elapsed() < opts.duration {
+            continue;
+        }
+        let dt = last_draw.elapsed().as_secs_f64().max(1e-3);
+        last_draw = Instant::now();
+        tick += 1;
+        engine.collect_metrics();
+        let rates: Vec<u64> = views
+            .iter()
+            .zip(prev_msgs.iter_mut())
+            .map(|(v, p)| {
+                let m = v.shared.counters.snapshot().messages;
+                let r = ((m - *p) as f64 / dt) as u64;
+                *p = m;
+                r
+            })
+            .collect();
+        if opts.live == LiveMode::Off {
+            continue;
+        }
+        let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut text = String::new();
+        render_live(
+            &mut text,
+            &views,
+            &engine.latency_percentiles(),
+            &strat,
+            started.elapsed().as_secs_f64(),
+            &rates,
+        );
+        if opts.live == LiveMode::Tty {
+            let _ = write!(out, "\x1b[H\x1b[2J{text}");
+        } else {
+            let _ = writeln!(
+                out,
+                "--- t={:.1}s (tick {tick})\n{text}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let _ = out.flush();
+        redraws.fetch_add(1, Ordering::Relaxed);
+    }
+    // Quiesce the loopback market so the feeds can reach the venue's final sequence.
+    if let Some(v) = venue {
+        v.pause(true);
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    engine.collect_metrics();
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let _ = strategy.join();
+    engine.collect_metrics();
+    let finals = engine.stop();
+    let duration_s = started.elapsed().as_secs_f64();
+    let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
+    let report = build_report(&engine, &views, &finals, &strat, duration_s, venue, opts);
+    write_outputs(&engine, &report, opts)?;
+    Ok(report)
+}
+
+fn build_report(
+    engine: &Engine,
+    views: &[FeedView],
+    finals: &[FeedFinal],
+    strat: &StrategyShared,
+    duration_s: f64,
+    venue: Option<&VenueHandle>,
+    opts: &RunOptions,
+) -> Report {
+    let mut report = Report {
+        duration_s,
+        scenarios: opts.scenarios.clone(),
+        ..Default::default()
+    };
+    let mut all_match = true;
+    let mut compared = 0;
+    for v in views {
+        let c = v.shared.counters.snapshot();
+        let fin = finals
+            .iter()
+            .find(|f| f.venue == Some(v.venue) && f.market == Some(v.market));
+        let mut fr = FeedReport {
+            venue: v.venue.as_str().into(),
+            market: v.market.as_str().into(),
+            messages: c.messages,
+            bytes: c.bytes,
+            decode_errors: c.decode_errors,
+            gaps: c.gaps,
+            resyncs: c.resyncs,
+            reconnects: c.reconnects,
+            ..Default::default()
+        };
+        let st = &v.shared.stats;
+        for (i, k) in ["orders", "fills", "balances", "positions"]
+            .iter()
+            .enumerate()
+        {
+            let n = st.private_events[i].load(Ordering::Relaxed);
+            if n > 0 {
+                fr.private_events.insert(k.to_string(), n);
+            }
+        }
+        if let Ok(e) = v.shared.errors.lock() {
+            fr.channel_errors = e.clone();
+        }
+        if let Some(fin) = fin {
+            if let Some(e) = &fin.error {
+                fr.channel_errors.push(format!("feed thread: {e}"));
+            }
+            report.ring.overruns += fin.ring_dropped;
+            report.ring.conflated += fin.ring_conflated;
+            report.ring.events += fin.ring_sent;
+            for b in &fin.books {
+                let lv = |l: &crate::event::Level| [l.px.to_string(), l.qty.to_string()];
+                let mut br = BookReport {
+                    symbol: b.symbol.clone(),
+                    state: b.state.as_str().into(),
+                    seq: b.seq,
+                    bids: b.bids.iter().take(10).map(lv).collect(),
+                    asks: b.asks.iter().take(10).map(lv).collect(),
+                    matches_venue: None,
+                };
+                if let Some(vh) = venue {
+                    let n = opts.compare_levels;
+                    let ok = b.state == BookState::Live
+                        && vh.true_book(v.venue, v.market, &b.symbol).is_some_and(
+                            |(seq, vb, va)| {
+                                seq == b.seq
+                                    && b.bids.iter().take(n).eq(vb.iter().take(n))
+                                    && b.asks.iter().take(n).eq(va.iter().take(n))
+                            },
+                        );
+                    br.matches_venue = Some(ok);
+                    all_match &= ok;
+                    compared += 1;
+                }
+                fr.books.push(br);
+            }
+        }
+        report.feeds.push(fr);
+    }
+    if venue.is_some() {
+        report.venue_books_match = Some(all_match && compared > 0);
+    }
+    for (s, p) in engine.latency_percentiles() {
+        report.latency_ns.insert(s.as_str().into(), summary(p));
+    }
+    let mut fees = BTreeMap::new();
+    for v in views {
+        fees.insert(
+            format!("{}.{}", v.venue.as_str(), v.market.as_str()),
+            default_taker_fee_bps(v.venue, v.market),
+        );
+    }
+    report.strategy = StrategyReport {
+        name: "cross-venue arbitrage monitor".into(),
+        fees_bps: fees,
+        events_consumed: strat.events,
+        instruments: strat
+            .stats
+            .iter()
+            .map(|s| InstrumentReport {
+                instrument: s.instrument.clone(),
+                evaluations: s.evaluations,
+                positive: s.positive,
+                positive_ratio: if s.evaluations > 0 {
+                    s.positive as f64 / s.evaluations as f64
+                } else {
+                    0.0
+                },
+                best_net_bps: s.best_ever.as_ref().map(|o| o.net_bps),
+                best_buy: s.best_ever.as_ref().map(|o| o.buy.clone()),
+                best_sell: s.best_ever.as_ref().map(|o| o.sell.clone()),
+            })
+            .collect(),
+    };
+    report
+}
+
+fn write_outputs(engine: &Engine, report: &Report, opts: &RunOptions) -> anyhow::Result<()> {
+    let Some(path) = &opts.report else {
+        return Ok(());
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, report.to_json())?;
+    let stem = path.with_extension("");
+    let mut series = Vec::new();
+    for (stage, h) in engine.latency() {
+        let mut f = std::fs::File::create(format!("{}.{}.hgrm", stem.display(), stage.as_str()))?;
+        write_hgrm(&h, 1.0, &mut f)?;
+        if !h.is_empty() {
+            let pts = [0.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99]
+                .iter()
+                .map(|&p| (p, h.value_at_percentile(p)))
+                .collect();
+            series.push(Series {
+                name: stage.as_str(),
+                points: pts,
+            });
+        }
+    }
+    std::fs::write(
+        format!("{}.latency.svg", stem.display()),
+        latency_svg("cexfeed latency by stage (ns)", &series),
+    )?;
+    Ok(())
+}
+
+/// The human summary printed at the end.
+pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "\n=== cexfeed summary ({:.1} s) ===", r.duration_s)?;
+    for f in &r.feeds {
+        writeln!(
+            out,
+            "{}.{}: {} msgs, {} bytes, {} decode errors, {} gaps, {} resyncs, {} reconnects",
+            f.venue,
+            f.market,
+            f.messages,
+            f.bytes,
+            f.decode_errors,
+            f.gaps,
+            f.resyncs,
+            f.reconnects
+        )?;
+        for b in &f.books {
+            let top = |l: &Vec<[String; 2]>| {
+                l.first()
+                    .map(|x| format!("{} x {}", x[0], x[1]))
+                    .unwrap_or("-".into())
+            };
+            writeln!(
+                out,
+                "    {:<10} {:<9} seq {:>12}  bid {}  ask {}{}",
+                b.symbol,
+                b.state,
+                b.seq,
+                top(&b.bids),
+                top(&b.asks),
+                match b.matches_venue {
+                    Some(true) => "  = venue",
+                    Some(false) => "  != venue",
+                    None => "",
+                }
+            )?;
+        }
+        if !f.private_events.is_empty() {
+            writeln!(out, "    private events: {:?}", f.private_events)?;
+        }
+        for e in f.channel_errors.iter().take(5) {
+            writeln!(out, "    error: {e}")?;
+        }
+    }
+    for (k, l) in &r.latency_ns {
+        writeln!(
+            out,
+            "latency {k:<17} n={:<9} p50 {:>8} ns  p99 {:>8} ns  p99.9 {:>9} ns  max {:>10} ns",
+            l.count, l.p50, l.p99, l.p999, l.max
+        )?;
+    }
+    writeln!(
+        out,
+        "ring overruns: {} (conflated book updates: {})",
+        r.ring.overruns, r.ring.conflated
+    )?;
+    for i in &r.strategy.instruments {
+        writeln!(
+            out,
+            "arbitrage {}: positive after fees in {} of {} evaluations ({:.2}%), best {}",
+            i.instrument,
+            i.positive,
+            i.evaluations,
+            100.0 * i.positive_ratio,
+            i.best_net_bps
+                .map(|b| format!(
+                    "{b:+.2} bp ({} → {})",
+                    i.best_buy.clone().unwrap_or_default(),
+                    i.best_sell.clone().unwrap_or_default()
+                ))
+                .unwrap_or_else(|| "n/a".into())
+        )?;
+    }
+    if let Some(m) = r.venue_books_match {
+        writeln!(out, "final books equal the venue's true books: {m}")?;
+    }
+    Ok(())
+}
