@@ -75,6 +75,13 @@ pub struct StrategyReport {
     pub fees_bps: BTreeMap<String, f64>,
     pub instruments: Vec<InstrumentReport>,
     pub events_consumed: u64,
+    /// Events received by kind (book, trade, bbo, order, …).
+    pub events_by_kind: BTreeMap<String, u64>,
+    /// Channel errors the strategy was told about (bounded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors_seen: Vec<String>,
+    /// Private-stream gaps reported (fills may have been missed in between).
+    pub private_gaps: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

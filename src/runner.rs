@@ -207,16 +207,14 @@ fn strategy_loop(
                     code,
                     channel,
                     message,
-                } => {
-                    if local.errors.len() < 32 {
-                        local.errors.push(format!(
-                            "{}.{} {} (code {code}): {}",
-                            ev.header.venue.as_str(),
-                            ev.header.market.as_str(),
-                            channel.as_str(),
-                            message.as_str()
-                        ));
-                    }
+                } if local.errors.len() < 32 => {
+                    local.errors.push(format!(
+                        "{}.{} {} (code {code}): {}",
+                        ev.header.venue.as_str(),
+                        ev.header.market.as_str(),
+                        channel.as_str(),
+                        message.as_str()
+                    ));
                 }
                 _ => {}
             }
@@ -537,6 +535,9 @@ fn build_report(
         name: "cross-venue arbitrage monitor".into(),
         fees_bps: fees,
         events_consumed: strat.events,
+        events_by_kind: strat.by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        errors_seen: strat.errors.clone(),
+        private_gaps: strat.private_gaps,
         instruments: strat
             .stats
             .iter()
