@@ -535,7 +535,11 @@ fn build_report(
         name: "cross-venue arbitrage monitor".into(),
         fees_bps: fees,
         events_consumed: strat.events,
-        events_by_kind: strat.by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        events_by_kind: strat
+            .by_kind
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
         errors_seen: strat.errors.clone(),
         private_gaps: strat.private_gaps,
         instruments: strat

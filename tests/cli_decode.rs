@@ -24,12 +24,19 @@ fn decode(args: &[&str], input: &[u8]) -> (i32, Vec<serde_json::Value>) {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 #[test]
 fn gateio_spot_obu_fixture() {
-    let (code, lines) = decode(&["--venue", "gateio", "--market", "spot", "-"], &fixture("gateio_spot_obu.json"));
+    let (code, lines) = decode(
+        &["--venue", "gateio", "--market", "spot", "-"],
+        &fixture("gateio_spot_obu.json"),
+    );
     assert_eq!(code, 0);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["kind"], "control");
@@ -51,7 +58,10 @@ fn gateio_spot_obu_fixture() {
 
 #[test]
 fn gateio_futures_signed_trade_sizes() {
-    let (code, lines) = decode(&["--venue", "gateio", "--market", "futures"], &fixture("gateio_futures_trades.json"));
+    let (code, lines) = decode(
+        &["--venue", "gateio", "--market", "futures"],
+        &fixture("gateio_futures_trades.json"),
+    );
     assert_eq!(code, 0);
     assert_eq!(lines[1]["kind"], "trade");
     assert_eq!(lines[1]["side"], "sell");
@@ -82,7 +92,10 @@ fn mexc_binary_hex_lines_and_control_and_garbage() {
 
 #[test]
 fn truncated_json_is_an_error_line_not_a_crash() {
-    let (code, lines) = decode(&["--venue", "gateio"], b"{\"channel\":\"spot.trades\",\"result\":{\"price\":\"1\"");
+    let (code, lines) = decode(
+        &["--venue", "gateio"],
+        b"{\"channel\":\"spot.trades\",\"result\":{\"price\":\"1\"",
+    );
     assert_eq!(code, 1);
     assert_eq!(lines[0]["kind"], "error");
 }

@@ -1,0 +1,71 @@
+//! Bind channels by name and consume them from a strategy thread.
+//! `cargo run --release --example bind_consume` (starts its own loopback venue; no network).
+use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::engine::{Engine, EngineConfig};
+use cexfeed::ring::Body;
+use cexfeed::venue::{Venue, VenueConfig};
+use std::time::{Duration, Instant};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let venue = Venue::start(VenueConfig::default())?; // in-process loopback exchange
+    let feeds = cexfeed::demo::loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        false,
+        Duration::from_secs(5),
+    );
+    let mut engine = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 4096,
+        top_n: 5,
+        book_pool: 8192,
+        control_core: None,
+    })?;
+    let mut rx = engine.consumer()?;
+    engine.bind("gateio.spot.orderbook.BTC_USDT", rx.id())?;
+    engine.bind("gateio.futures.trades.BTC_USDT", rx.id())?;
+    if let Err(e) = engine.bind("gateio.spot.orderbook.btc-usdt", rx.id()) {
+        println!("refused at once: {e}"); // says which part is wrong and what would be right
+    }
+    engine.start()?;
+    let strategy = std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(3);
+        let (mut books, mut trades) = (0, 0);
+        while Instant::now() < end {
+            let Some(ev) = rx.try_recv() else {
+                std::thread::sleep(Duration::from_micros(100));
+                continue;
+            };
+            match ev.body {
+                Body::Book { .. } => {
+                    let top = rx.book(&ev).expect("book slot held until release");
+                    if books % 50 == 0 && !top.bids().is_empty() && !top.asks().is_empty() {
+                        println!(
+                            "book {:?} seq {}: {} / {}",
+                            ev.header.state,
+                            top.seq,
+                            top.bids()[0].px,
+                            top.asks()[0].px
+                        );
+                    }
+                    books += 1;
+                }
+                Body::Trade { px, qty, side, .. } => {
+                    trades += 1;
+                    if trades % 100 == 1 {
+                        println!("trade {side:?} {qty} @ {px}");
+                    }
+                }
+                _ => {}
+            }
+            rx.release(&ev); // book slots go back to the feed's pool
+        }
+        (books, trades)
+    });
+    let (books, trades) = strategy.join().unwrap();
+    engine.stop();
+    venue.stop();
+    println!("{books} book updates, {trades} trades");
+    Ok(())
+}
