@@ -333,4 +333,74 @@ fn benches(c: &mut Criterion) {
 }
 
 criterion_group!(gateio, benches);
-criterion_main!(gateio);
+criterion_main!(gateio, gateio_apply);
+
+// ---- decode + apply into the crate's real book -----------------------------------------------
+
+/// The crate's authoritative book as a sink (what the feed does, minus sync bookkeeping).
+pub struct RealBook(pub cexfeed::book::Book);
+
+impl Sink for RealBook {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        let r = if m.snapshot {
+            self.0.apply_snapshot(m.bids, m.asks)
+        } else {
+            self.0.apply_delta(m.bids, m.asks)
+        };
+        black_box(r.is_ok());
+    }
+}
+
+/// A 1,000-level-per-side book around the frame's prices: bids down from its best bid, asks up
+/// from its best ask, on the frame's smallest price step.
+pub fn book_around(frame_bids: &[Level], frame_asks: &[Level]) -> cexfeed::book::Book {
+    let best_bid = frame_bids.iter().map(|l| l.px.0).max().unwrap();
+    let best_ask = frame_asks.iter().map(|l| l.px.0).min().unwrap();
+    let mut pxs: Vec<i64> = frame_bids.iter().chain(frame_asks).map(|l| l.px.0).collect();
+    pxs.sort_unstable();
+    let step = pxs.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).min().unwrap_or(1);
+    let qty = cexfeed::types::Qty::from_int(1);
+    let bids: Vec<Level> = (0..1000).map(|i| Level::new(cexfeed::types::Px(best_bid - i * step), qty)).collect();
+    let asks: Vec<Level> = (0..1000).map(|i| Level::new(cexfeed::types::Px(best_ask + i * step), qty)).collect();
+    let mut b = cexfeed::book::Book::with_capacity(2000);
+    b.apply_snapshot(&bids, &asks).unwrap();
+    b
+}
+
+#[derive(Default)]
+struct Collect(Vec<Level>, Vec<Level>);
+
+impl Sink for Collect {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.0.extend_from_slice(m.bids);
+        self.1.extend_from_slice(m.asks);
+    }
+}
+
+fn bench_apply(c: &mut Criterion) {
+    for (name, market, frame) in [
+        ("gateio_spot_order_book_update_20x20", Market::Spot, spot_update_frame(20)),
+        ("gateio_futures_obu_20x20", Market::Futures, futures_obu_frame(20)),
+    ] {
+        let mut g = c.benchmark_group(format!("{name}_decode_apply_1000"));
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2));
+        let mut d = GateDecoder::new(market, 400);
+        let mut col = Collect::default();
+        d.decode(&frame, &mut col).unwrap();
+        let mut book = RealBook(book_around(&col.0, &col.1));
+        // A full (snapshot) frame would replace the 1000-level book: apply its levels as a delta.
+        let delta_only = String::from_utf8(frame.clone()).unwrap().replace("\"full\":true,", "");
+        let delta_only = delta_only.into_bytes();
+        g.bench_function("scanner+book", |b| {
+            b.iter(|| black_box(d.decode(black_box(&delta_only), &mut book)))
+        });
+        let (mut vb, mut va) = (Vec::with_capacity(400), Vec::with_capacity(400));
+        g.bench_function("serde_owned+book", |b| {
+            b.iter(|| serde_owned(black_box(&delta_only), &mut vb, &mut va, &mut book))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(gateio_apply, bench_apply);

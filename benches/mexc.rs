@@ -110,5 +110,48 @@ fn captures(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, depth, captures);
+/// Decode + apply into the crate's real 1,000-level book (what the feed does, minus sync).
+fn depth_apply(c: &mut Criterion) {
+    use cexfeed::book::Book;
+    use cexfeed::types::{Px, Qty};
+    struct RealBook(Book, Vec<Level>, Vec<Level>);
+    impl Sink for RealBook {
+        fn book(&mut self, m: &BookMsg<'_>) {
+            if self.0.is_empty() {
+                self.1.extend_from_slice(m.bids);
+                self.2.extend_from_slice(m.asks);
+            } else {
+                black_box(self.0.apply_delta(m.bids, m.asks).is_ok());
+            }
+        }
+    }
+    let frame = mexc_util::encode(&mexc_util::aggre_depth_20_msg());
+    let mut dec = MexcDecoder::new(64);
+    let mut rb = RealBook(Book::with_capacity(2000), Vec::new(), Vec::new());
+    dec.decode_binary(&frame, &mut rb).unwrap();
+    let best_bid = rb.1.iter().map(|l| l.px.0).max().unwrap();
+    let best_ask = rb.2.iter().map(|l| l.px.0).min().unwrap();
+    let mut pxs: Vec<i64> = rb.1.iter().chain(rb.2.iter()).map(|l| l.px.0).collect();
+    pxs.sort_unstable();
+    let step = pxs.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).min().unwrap_or(1);
+    let bids: Vec<Level> = (0..1000).map(|i| Level::new(Px(best_bid - i * step), Qty::from_int(1))).collect();
+    let asks: Vec<Level> = (0..1000).map(|i| Level::new(Px(best_ask + i * step), Qty::from_int(1))).collect();
+    rb.0.apply_snapshot(&bids, &asks).unwrap();
+    let mut g = c.benchmark_group("mexc_aggre_depth_20x20_decode_apply_1000");
+    g.bench_function("walker+book", |b| {
+        b.iter(|| {
+            dec.decode_binary(black_box(&frame), &mut rb).unwrap();
+        })
+    });
+    g.bench_function("prost_owned+book", |b| {
+        b.iter(|| {
+            let w = wire::PushDataV3ApiWrapper::decode(black_box(&frame[..])).unwrap();
+            black_box(&w);
+            dec.decode_binary_reference(black_box(&frame), &mut rb).unwrap();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, depth, captures, depth_apply);
 criterion_main!(benches);
