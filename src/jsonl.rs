@@ -6,7 +6,7 @@
 //! that fails writes `{"kind":"error","error":"<reason>"}`. Cold path: allocation is fine here.
 
 use crate::event::*;
-use crate::types::{Market, Px, Qty, Venue};
+use crate::types::{Dec, Market, Px, Qty, Venue};
 use std::fmt::Write;
 
 /// A [`Sink`] that appends one JSON object per line to `out`.
@@ -122,6 +122,12 @@ impl JsonLines {
         let _ = write!(self.out, "\"{v}\"");
     }
 
+    /// Exact decimal, canonical text (`"0.0003998377369698171"`).
+    fn dec(&mut self, k: &str, v: Dec) {
+        self.key(k);
+        let _ = write!(self.out, "\"{v}\"");
+    }
+
     fn id(&mut self, k: &str, v: IdRef<'_>) {
         self.key(k);
         match v {
@@ -213,7 +219,7 @@ impl Sink for JsonLines {
         self.qty("quantity", m.qty);
         self.qty("filled", m.filled);
         self.qty("remaining", m.remaining);
-        self.px("avg_price", m.avg_px);
+        self.dec("avg_price", m.avg_px);
         self.str_field("status", m.status.as_str());
         if let Some(t) = m.ts_create_ms {
             self.int_field("ts_create_ms", t);
@@ -235,7 +241,7 @@ impl Sink for JsonLines {
         self.qty("quantity", m.qty);
         self.str_field("side", m.side.as_str());
         self.str_field("liquidity", m.liquidity.as_str());
-        self.px("fee", m.fee);
+        self.dec("fee", m.fee);
         self.opt_str("fee_currency", m.fee_currency);
         self.end();
     }
@@ -244,13 +250,13 @@ impl Sink for JsonLines {
         self.begin("balance");
         self.ts(m.ts_exchange_ms);
         self.str_field("asset", m.asset);
-        self.qty("available", m.available);
-        self.qty("locked", m.locked);
+        self.dec("available", m.available);
+        self.dec("locked", m.locked);
         if let Some(t) = m.total {
-            self.qty("total", t);
+            self.dec("total", t);
         }
         if let Some(c) = m.change {
-            self.qty("change", c);
+            self.dec("change", c);
         }
         self.opt_str("reason", m.reason);
         self.end();
@@ -261,11 +267,11 @@ impl Sink for JsonLines {
         self.str_field("symbol", m.contract);
         self.ts(m.ts_exchange_ms);
         self.qty("size", m.size);
-        self.px("entry_price", m.entry_px);
-        self.px("leverage", m.leverage);
-        self.px("margin", m.margin);
-        self.px("liq_price", m.liq_px);
-        self.px("realised_pnl", m.realised_pnl);
+        self.dec("entry_price", m.entry_px);
+        self.dec("leverage", m.leverage);
+        self.dec("margin", m.margin);
+        self.dec("liq_price", m.liq_px);
+        self.dec("realised_pnl", m.realised_pnl);
         self.end();
     }
 

@@ -429,6 +429,26 @@ impl Dec {
         parse_dec(s, true)
     }
 
+    /// Exact sum, or `None` if it needs more than the mantissa holds (never rounded).
+    pub fn checked_add(self, other: Dec) -> Option<Dec> {
+        let scale = self.scale.max(other.scale);
+        let a = self
+            .mant
+            .checked_mul(pow10_u128((scale - self.scale) as u32) as i128)?;
+        let b = other
+            .mant
+            .checked_mul(pow10_u128((scale - other.scale) as u32) as i128)?;
+        Dec::from_parts(a.checked_add(b)?, scale)
+    }
+
+    /// Exact difference, or `None` if it needs more than the mantissa holds.
+    pub fn checked_sub(self, other: Dec) -> Option<Dec> {
+        self.checked_add(Dec {
+            mant: -other.mant,
+            scale: other.scale,
+        })
+    }
+
     /// Exact `Px`, or `None` if the value needs more than 10 fractional digits or is out of range.
     pub fn to_px(self) -> Option<Px> {
         self.to_fixed(PX_DECIMALS).map(Px)
@@ -957,7 +977,10 @@ mod tests {
         let cases: &[(&str, Result<(i128, u8), NumError>)] = &[
             ("0", Ok((0, 0))),
             ("-0", Ok((0, 0))),
-            ("0.000000000000000000000000000000000000000000000", Ok((0, 0))),
+            (
+                "0.000000000000000000000000000000000000000000000",
+                Ok((0, 0)),
+            ),
             ("21.94210356004384", Ok((2_194_210_356_004_384, 14))),
             ("0.0003998377369698171", Ok((3_998_377_369_698_171, 19))),
             ("40000.36666661111", Ok((4_000_036_666_661_111, 11))),
@@ -971,7 +994,10 @@ mod tests {
             ("100e-40", Ok((1, 38))),
             ("1e-38", Ok((1, 38))),
             ("1e-39", Err(NumError::TooManyDigits)),
-            ("0.000000000000000000000000000000000000001", Err(NumError::TooManyDigits)),
+            (
+                "0.000000000000000000000000000000000000001",
+                Err(NumError::TooManyDigits),
+            ),
             // 38 significant digits fit, exactly.
             (
                 "1234567890123456789.0123456789012345678",
@@ -982,9 +1008,18 @@ mod tests {
                 Ok((123_456_789_012_345_678_901_234_567_890_123_456_789, 1)),
             ),
             // 40 significant digits do not: refused, never rounded.
-            ("1.234567890123456789012345678901234567891", Err(NumError::TooManyDigits)),
-            ("1234567890123456789012345678901234567890", Err(NumError::Overflow)),
-            ("1e38", Ok((100_000_000_000_000_000_000_000_000_000_000_000_000, 0))),
+            (
+                "1.234567890123456789012345678901234567891",
+                Err(NumError::TooManyDigits),
+            ),
+            (
+                "1234567890123456789012345678901234567890",
+                Err(NumError::Overflow),
+            ),
+            (
+                "1e38",
+                Ok((100_000_000_000_000_000_000_000_000_000_000_000_000, 0)),
+            ),
             ("1e39", Err(NumError::Overflow)),
             ("1e99", Err(NumError::Overflow)),
             ("0e99", Ok((0, 0))),
@@ -1019,7 +1054,10 @@ mod tests {
             ("-1.25e-05", "-0.0000125"),
         ];
         for (input, want) in cases {
-            assert_eq!(Dec::parse_signed(input.as_bytes()).unwrap().to_string(), want);
+            assert_eq!(
+                Dec::parse_signed(input.as_bytes()).unwrap().to_string(),
+                want
+            );
         }
         let max = Dec::from_parts(i128::MAX, 38).unwrap();
         assert_eq!(max.to_string(), "1.70141183460469231731687303715884105727");
@@ -1044,6 +1082,19 @@ mod tests {
         assert_eq!(Dec::parse(b"0.5").unwrap().to_qty(), Some(Qty(50_000_000)));
         assert_eq!(Dec::from(Px::ZERO), Dec::ZERO);
         assert_eq!(fee.to_f64(), 0.0003998377369698171);
+        let a = Dec::parse(b"21.94210356004384").unwrap();
+        let b = Dec::parse(b"0.06").unwrap();
+        assert_eq!(a.checked_add(b), Dec::parse(b"22.00210356004384").ok());
+        assert_eq!(a.checked_add(b).unwrap().checked_sub(b), Some(a));
+        assert_eq!(b.checked_sub(b), Some(Dec::ZERO));
+        let big = Dec::from_parts(i128::MAX, 0).unwrap();
+        assert_eq!(big.checked_add(Dec::from_int(1)), None);
+        assert_eq!(
+            Dec::from_parts(1, 38)
+                .unwrap()
+                .checked_add(Dec::from_int(2)),
+            None
+        );
     }
 
     #[test]
