@@ -296,6 +296,60 @@ mod tests {
     use super::*;
     use crate::types::Side;
 
+    fn d(s: &str) -> Dec {
+        Dec::parse_signed(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn account_values_print_exactly() {
+        let mut j = JsonLines::new(Venue::Mexc, Market::Spot);
+        j.balance(&BalanceMsg {
+            asset: "USDT",
+            available: d("21.94210356004384"),
+            locked: d("0.000"),
+            total: Some(d("21.94210356004384")),
+            change: Some(d("-0.000002074115")),
+            reason: Some("CONTRACT_TRANSFER"),
+            ts_exchange_ms: None,
+        });
+        j.fill(&FillMsg {
+            symbol: "MXUSDT",
+            trade_id: IdRef::Str("505979017439002624X1"),
+            order_id: IdRef::Str("C02__505979017439002624115"),
+            client_id: None,
+            px: Px::parse(b"3.6962").unwrap(),
+            qty: Qty::parse(b"1").unwrap(),
+            side: Side::Sell,
+            liquidity: crate::event::Liquidity::Taker,
+            fee: d("0.0003998377369698171"),
+            fee_currency: Some("MX"),
+            ts_exchange_ms: None,
+        });
+        j.position(&PositionMsg {
+            contract: "BTC_USD",
+            size: Qty::from_int(3),
+            entry_px: d("40000.36666661111"),
+            leverage: d("0"),
+            margin: d("49.999890611186"),
+            liq_px: d("0.1"),
+            realised_pnl: d("-1.25e-8"),
+            ts_exchange_ms: None,
+        });
+        let lines: Vec<serde_json::Value> = j
+            .take()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["available"], "21.94210356004384");
+        assert_eq!(lines[0]["locked"], "0");
+        assert_eq!(lines[0]["change"], "-0.000002074115");
+        assert_eq!(lines[1]["fee"], "0.0003998377369698171");
+        assert_eq!(lines[2]["entry_price"], "40000.36666661111");
+        assert_eq!(lines[2]["leverage"], "0");
+        assert_eq!(lines[2]["margin"], "49.999890611186");
+        assert_eq!(lines[2]["realised_pnl"], "-0.0000000125");
+    }
+
     #[test]
     fn renders_the_documented_shapes() {
         let mut j = JsonLines::new(Venue::Gateio, Market::Spot);
