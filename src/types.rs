@@ -974,7 +974,8 @@ mod tests {
 
     #[test]
     fn dec_table_of_odd_inputs() {
-        let cases: &[(&str, Result<(i128, u8), NumError>)] = &[
+        type Parts = Result<(i128, u8), NumError>;
+        let cases: &[(&str, Parts)] = &[
             ("0", Ok((0, 0))),
             ("-0", Ok((0, 0))),
             (

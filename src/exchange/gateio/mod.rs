@@ -4,7 +4,8 @@
 //!   construction (scanner for hot pushes, simd-json tape for the rest; numbers exact from text).
 //! * [`mod@subscribe`] — request builders (subscribe/unsubscribe, private `auth`, app-level ping) into
 //!   caller-owned buffers.
-//! * [`auth`] — HMAC-SHA512 signing and the self-redacting [`Secret`].
+//! * [`auth`] — HMAC-SHA512 signing over the crate-wide [`Secret`] / [`Credentials`]
+//!   (`crate::secret`, re-exported here).
 //! * [`urls`] — endpoints, the futures size header, REST snapshot URLs.
 //! * [`rest`] — REST order-book snapshot body → `BookMsg` (cold path, serde_json).
 //!
