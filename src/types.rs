@@ -10,10 +10,13 @@
 //! |-------|----------------------------|--------------------------|
 //! | [`Px`]  | 10⁻¹⁰ (`PX_DECIMALS` = 10) | ±922 337 203.685 477 580 7 |
 //! | [`Qty`] | 10⁻⁸ (`QTY_DECIMALS` = 8)  | ±92 233 720 368.547 758 07 |
+//! | [`Dec`] | 10⁻ˢ, s = 0..=38 per value  | 38 significant digits (`i128` mantissa) |
 //!
-//! `Px` also carries other signed money-like values (funding rates, fees, PnL, margins), so
-//! `parse_signed` exists next to `parse`. `Qty` is used for sizes and balances; signed sizes
-//! (Gate.io futures, positions, balance changes) use `Qty::parse_signed`.
+//! `Px` also carries signed price-like values (funding rates), so `parse_signed` exists next to
+//! `parse`. `Qty` is used for sizes; signed sizes (Gate.io futures, positions) use
+//! `Qty::parse_signed`. Account and aggregate values the venues compute with arbitrary digits
+//! (balances and their changes, fees, average/entry prices, margins, PnL, leverage) are [`Dec`]:
+//! exact up to 38 significant digits, refused beyond — never rounded to fit a fixed scale.
 //!
 //! Exponent notation (`1e-8`, `1.5E3`) is accepted and applied exactly, because Go's JSON
 //! encoder writes small floats that way (`1.25e-05`); the result must still fit the scale.

@@ -614,6 +614,37 @@ fn futures_balances_float_fields_exact() {
 }
 
 #[test]
+fn account_values_beyond_38_digits_are_refused_not_rounded() {
+    // Bare JSON numbers with many digits: exact from the number text.
+    let ok = br#"{"channel":"futures.balances","event":"update","result":[{"currency":"usdt","balance":12345678901234567890.123456789012345678,"change":-1e-38,"type":"fee","time_ms":1}]}"#;
+    match one(F, ok) {
+        Ev::Balance { total, change, .. } => {
+            assert_eq!(
+                total.unwrap().to_string(),
+                "12345678901234567890.123456789012345678"
+            );
+            assert_eq!(
+                change.unwrap().to_string(),
+                "-0.00000000000000000000000000000000000001"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    let too_many = br#"{"channel":"futures.balances","event":"update","result":[{"currency":"usdt","balance":0.12345678901234567890123456789012345678901,"time_ms":1}]}"#;
+    let (r, ev) = decode(F, too_many);
+    assert_eq!(
+        r,
+        Err(DecodeError::Number("balance", NumError::TooManyDigits))
+    );
+    assert!(ev.is_empty());
+    let too_big = br#"{"channel":"futures.positions","event":"update","result":[{"contract":"BTC_USDT","size":1,"margin":1e39,"time_ms":1}]}"#;
+    assert_eq!(
+        decode(F, too_big).0,
+        Err(DecodeError::Number("margin", NumError::Overflow))
+    );
+}
+
+#[test]
 fn futures_positions_sign_kept() {
     let f = frames("gateio_futures_positions.json");
     assert_eq!(

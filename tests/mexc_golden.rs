@@ -336,6 +336,38 @@ fn private_account_doc_values() {
 }
 
 #[test]
+fn account_values_beyond_38_digits_are_refused_not_rounded() {
+    // 38 significant digits: still exact.
+    let mut m = private_account_msg();
+    let Some(wire::Body::PrivateAccount(a)) = &mut m.body else {
+        panic!()
+    };
+    a.frozen_amount = "1234567890.1234567890123456789012345678".into();
+    let ev = dec(&encode(&m)).unwrap();
+    let Ev::Balance { locked, total, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        locked.to_string(),
+        "1234567890.1234567890123456789012345678"
+    );
+    assert_eq!(
+        total.map(|t| t.to_string()).as_deref(),
+        Some("1234567912.0655603490561856789012345678")
+    );
+    // 40 significant digits: a typed error, never a rounded value.
+    let mut m = private_deals_msg();
+    let Some(wire::Body::PrivateDeals(d)) = &mut m.body else {
+        panic!()
+    };
+    d.fee_amount = "0.0003998377369698171123456789012345678912".into();
+    assert_eq!(
+        dec(&encode(&m)),
+        Err(DecodeError::Number("feeAmount", NumError::TooManyDigits))
+    );
+}
+
+#[test]
 fn book_ticker_batch_and_mini_tickers() {
     assert_eq!(
         dec(&encode(&book_ticker_batch_msg())).unwrap(),
