@@ -647,6 +647,44 @@ impl From<Qty> for Dec {
     }
 }
 
+impl Ord for Dec {
+    /// Numeric order (exact; no rounding even across very different scales).
+    fn cmp(&self, other: &Dec) -> std::cmp::Ordering {
+        if self.scale == other.scale {
+            return self.mant.cmp(&other.mant);
+        }
+        // Scale the one with fewer fractional digits up to the other's scale.
+        let (lo, hi, flip) = if self.scale < other.scale {
+            (self, other, false)
+        } else {
+            (other, self, true)
+        };
+        let p = pow10_u128((hi.scale - lo.scale) as u32) as i128;
+        let r = match lo.mant.checked_mul(p) {
+            Some(v) => v.cmp(&hi.mant),
+            // |lo| scaled exceeds i128, so exceeds |hi|: lo's sign decides.
+            None => {
+                if lo.mant > 0 {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                }
+            }
+        };
+        if flip {
+            r.reverse()
+        } else {
+            r
+        }
+    }
+}
+
+impl PartialOrd for Dec {
+    fn partial_cmp(&self, other: &Dec) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for Dec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; DEC_TEXT_MAX];
@@ -1074,6 +1112,7 @@ mod tests {
 
     #[test]
     fn dec_px_qty_conversions_are_exact_only() {
+        let d = |s: &str| Dec::parse_signed(s.as_bytes()).unwrap();
         let p = Px::parse(b"84270.01").unwrap();
         assert_eq!(Dec::from(p).to_string(), "84270.01");
         assert_eq!(Dec::from(p).to_px(), Some(p));
@@ -1099,6 +1138,13 @@ mod tests {
                 .checked_add(Dec::from_int(2)),
             None
         );
+        let max = Dec::from_parts(i128::MAX, 0).unwrap();
+        let tiny = Dec::from_parts(i128::MAX, 38).unwrap();
+        assert!(max > tiny && tiny < max);
+        assert!(Dec::from_parts(-i128::MAX, 0).unwrap() < Dec::from_parts(-1, 38).unwrap());
+        assert!(d("0.1") > d("0.09999999999999999999999999999999999999"));
+        assert!(d("-0.1") < d("-0.09999999999999999999999999999999999999"));
+        assert_eq!(d("1.50").cmp(&d("1.5")), std::cmp::Ordering::Equal);
     }
 
     #[test]
@@ -1144,6 +1190,21 @@ mod tests {
                 let d = Dec::parse_signed(s.as_bytes()).unwrap();
                 prop_assert_eq!(d, Dec::from(Px(v)));
                 prop_assert_eq!(d.to_px(), Some(Px(v)));
+            }
+
+            #[test]
+            fn dec_order_matches_px_order(a in any::<i64>(), b in any::<i64>(), sa in 0u8..=38) {
+                // Px-derived values compare like Px; mixed scales compare numerically.
+                prop_assert_eq!(Dec::from(Px(a)).cmp(&Dec::from(Px(b))), a.cmp(&b));
+                let x = Dec::from_parts(a as i128, sa).unwrap();
+                let y = Dec::from_parts(b as i128, 0).unwrap();
+                // x = a·10^-sa, y = b: compare a with b·10^sa; if that overflows i128,
+                // |b·10^sa| > |a| and b's sign decides.
+                let want = match (b as i128).checked_mul(10i128.pow(sa as u32)) {
+                    Some(bb) => (a as i128).cmp(&bb),
+                    None => 0.cmp(&b),
+                };
+                prop_assert_eq!(x.cmp(&y), want);
             }
 
             #[test]
