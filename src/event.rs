@@ -9,7 +9,7 @@
 //! Timestamps: `ts_exchange_ms` is the venue's event time where the frame carries one (epoch
 //! milliseconds); our receive time is stamped by the network layer, never by a decoder.
 
-use crate::types::{Px, Qty, Side};
+use crate::types::{Dec, Px, Qty, Side};
 
 /// One price level: absolute quantity at a price (`qty == 0` deletes on a delta).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -200,7 +200,8 @@ pub struct OrderMsg<'a> {
     pub qty: Qty,
     pub filled: Qty,
     pub remaining: Qty,
-    pub avg_px: Px,
+    /// Average fill price as the venue computed it (exact, many digits).
+    pub avg_px: Dec,
     pub status: OrderStatus,
     pub ts_create_ms: Option<i64>,
     pub ts_update_ms: Option<i64>,
@@ -217,8 +218,8 @@ pub struct FillMsg<'a> {
     pub qty: Qty,
     pub side: Side,
     pub liquidity: Liquidity,
-    /// Signed (rebates are negative).
-    pub fee: Px,
+    /// Signed (rebates are negative); exact as sent.
+    pub fee: Dec,
     pub fee_currency: Option<&'a str>,
     pub ts_exchange_ms: Option<i64>,
 }
@@ -227,12 +228,13 @@ pub struct FillMsg<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct BalanceMsg<'a> {
     pub asset: &'a str,
-    pub available: Qty,
+    /// Exact as sent (venues compute balances with many digits).
+    pub available: Dec,
     /// Locked / frozen in open orders.
-    pub locked: Qty,
-    pub total: Option<Qty>,
+    pub locked: Dec,
+    pub total: Option<Dec>,
     /// Signed change that produced this balance, where sent.
-    pub change: Option<Qty>,
+    pub change: Option<Dec>,
     /// Venue's reason (`order-create`, `ENTRUST`, `fee`, …) where sent.
     pub reason: Option<&'a str>,
     pub ts_exchange_ms: Option<i64>,
@@ -244,12 +246,13 @@ pub struct PositionMsg<'a> {
     pub contract: &'a str,
     /// Signed contracts: positive long, negative short.
     pub size: Qty,
-    pub entry_px: Px,
+    /// Average entry price (venue-computed, exact as sent).
+    pub entry_px: Dec,
     /// 0 = cross margin (Gate.io).
-    pub leverage: Px,
-    pub margin: Px,
-    pub liq_px: Px,
-    pub realised_pnl: Px,
+    pub leverage: Dec,
+    pub margin: Dec,
+    pub liq_px: Dec,
+    pub realised_pnl: Dec,
     pub ts_exchange_ms: Option<i64>,
 }
 

@@ -6,7 +6,7 @@
 //! that fails writes `{"kind":"error","error":"<reason>"}`. Cold path: allocation is fine here.
 
 use crate::event::*;
-use crate::types::{Market, Px, Qty, Venue};
+use crate::types::{Dec, Market, Px, Qty, Venue};
 use std::fmt::Write;
 
 /// A [`Sink`] that appends one JSON object per line to `out`.
@@ -122,6 +122,12 @@ impl JsonLines {
         let _ = write!(self.out, "\"{v}\"");
     }
 
+    /// Exact decimal, canonical text (`"0.0003998377369698171"`).
+    fn dec(&mut self, k: &str, v: Dec) {
+        self.key(k);
+        let _ = write!(self.out, "\"{v}\"");
+    }
+
     fn id(&mut self, k: &str, v: IdRef<'_>) {
         self.key(k);
         match v {
@@ -213,7 +219,7 @@ impl Sink for JsonLines {
         self.qty("quantity", m.qty);
         self.qty("filled", m.filled);
         self.qty("remaining", m.remaining);
-        self.px("avg_price", m.avg_px);
+        self.dec("avg_price", m.avg_px);
         self.str_field("status", m.status.as_str());
         if let Some(t) = m.ts_create_ms {
             self.int_field("ts_create_ms", t);
@@ -235,7 +241,7 @@ impl Sink for JsonLines {
         self.qty("quantity", m.qty);
         self.str_field("side", m.side.as_str());
         self.str_field("liquidity", m.liquidity.as_str());
-        self.px("fee", m.fee);
+        self.dec("fee", m.fee);
         self.opt_str("fee_currency", m.fee_currency);
         self.end();
     }
@@ -244,13 +250,13 @@ impl Sink for JsonLines {
         self.begin("balance");
         self.ts(m.ts_exchange_ms);
         self.str_field("asset", m.asset);
-        self.qty("available", m.available);
-        self.qty("locked", m.locked);
+        self.dec("available", m.available);
+        self.dec("locked", m.locked);
         if let Some(t) = m.total {
-            self.qty("total", t);
+            self.dec("total", t);
         }
         if let Some(c) = m.change {
-            self.qty("change", c);
+            self.dec("change", c);
         }
         self.opt_str("reason", m.reason);
         self.end();
@@ -261,11 +267,11 @@ impl Sink for JsonLines {
         self.str_field("symbol", m.contract);
         self.ts(m.ts_exchange_ms);
         self.qty("size", m.size);
-        self.px("entry_price", m.entry_px);
-        self.px("leverage", m.leverage);
-        self.px("margin", m.margin);
-        self.px("liq_price", m.liq_px);
-        self.px("realised_pnl", m.realised_pnl);
+        self.dec("entry_price", m.entry_px);
+        self.dec("leverage", m.leverage);
+        self.dec("margin", m.margin);
+        self.dec("liq_price", m.liq_px);
+        self.dec("realised_pnl", m.realised_pnl);
         self.end();
     }
 
@@ -289,6 +295,60 @@ impl Sink for JsonLines {
 mod tests {
     use super::*;
     use crate::types::Side;
+
+    fn d(s: &str) -> Dec {
+        Dec::parse_signed(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn account_values_print_exactly() {
+        let mut j = JsonLines::new(Venue::Mexc, Market::Spot);
+        j.balance(&BalanceMsg {
+            asset: "USDT",
+            available: d("21.94210356004384"),
+            locked: d("0.000"),
+            total: Some(d("21.94210356004384")),
+            change: Some(d("-0.000002074115")),
+            reason: Some("CONTRACT_TRANSFER"),
+            ts_exchange_ms: None,
+        });
+        j.fill(&FillMsg {
+            symbol: "MXUSDT",
+            trade_id: IdRef::Str("505979017439002624X1"),
+            order_id: IdRef::Str("C02__505979017439002624115"),
+            client_id: None,
+            px: Px::parse(b"3.6962").unwrap(),
+            qty: Qty::parse(b"1").unwrap(),
+            side: Side::Sell,
+            liquidity: crate::event::Liquidity::Taker,
+            fee: d("0.0003998377369698171"),
+            fee_currency: Some("MX"),
+            ts_exchange_ms: None,
+        });
+        j.position(&PositionMsg {
+            contract: "BTC_USD",
+            size: Qty::from_int(3),
+            entry_px: d("40000.36666661111"),
+            leverage: d("0"),
+            margin: d("49.999890611186"),
+            liq_px: d("0.1"),
+            realised_pnl: d("-1.25e-8"),
+            ts_exchange_ms: None,
+        });
+        let lines: Vec<serde_json::Value> = j
+            .take()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["available"], "21.94210356004384");
+        assert_eq!(lines[0]["locked"], "0");
+        assert_eq!(lines[0]["change"], "-0.000002074115");
+        assert_eq!(lines[1]["fee"], "0.0003998377369698171");
+        assert_eq!(lines[2]["entry_price"], "40000.36666661111");
+        assert_eq!(lines[2]["leverage"], "0");
+        assert_eq!(lines[2]["margin"], "49.999890611186");
+        assert_eq!(lines[2]["realised_pnl"], "-0.0000000125");
+    }
 
     #[test]
     fn renders_the_documented_shapes() {

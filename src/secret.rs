@@ -1,6 +1,9 @@
-//! API credentials. A [`Secret`] never shows its value through `Debug` or `Display`, so it can
-//! sit inside config structs, errors and panics without leaking; the bytes are reachable only
-//! through [`Secret::expose`], which the signing code calls.
+//! API credentials — the one `Secret` / `Credentials` pair of the crate (the Gate.io and MEXC
+//! signing code takes these). A [`Secret`] never shows its value through `Debug` or `Display`,
+//! so it can sit inside config structs, errors and panics without leaking; the bytes are
+//! reachable only through [`Secret::expose`] / [`Secret::expose_bytes`], which the signing code
+//! calls. Its bytes are overwritten with zeros when it is dropped (best effort: copies made
+//! before it was constructed, e.g. by `std::env::var`, are not).
 
 use std::fmt;
 
@@ -16,6 +19,11 @@ impl Secret {
     /// The value, for signing and for the one header that must carry an API key.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The value as bytes (HMAC keys).
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -43,6 +51,16 @@ impl Secret {
     }
 }
 
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Overwrite the bytes in place before the allocation is released (no unsafe:
+        // `into_bytes` reuses the buffer). `black_box` keeps the writes from being elided.
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.fill(0);
+        std::hint::black_box(&mut bytes);
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -55,11 +73,20 @@ impl fmt::Display for Secret {
     }
 }
 
-/// A key pair for one venue account.
-#[derive(Clone, Debug)]
+/// A key pair for one venue account. Both halves are redacted in `Debug`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     pub api_key: Secret,
     pub api_secret: Secret,
+}
+
+impl Credentials {
+    pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+        Credentials {
+            api_key: Secret::new(api_key),
+            api_secret: Secret::new(api_secret),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +105,18 @@ mod tests {
             "{shown}"
         );
         assert_eq!(c.api_secret.expose(), "s3cr3t-VALUE");
+    }
+
+    #[test]
+    fn drop_zeroes_in_place_and_clone_is_independent() {
+        let a = Secret::new("abc");
+        let b = a.clone();
+        drop(a);
+        assert_eq!(b.expose(), "abc");
+        assert_eq!(b.expose_bytes(), b"abc");
+        let c = Credentials::new("k", "s");
+        assert_eq!((c.api_key.expose(), c.api_secret.expose()), ("k", "s"));
+        assert_eq!(format!("{c:?}").matches("<redacted>").count(), 2);
     }
 
     #[test]

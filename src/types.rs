@@ -10,10 +10,13 @@
 //! |-------|----------------------------|--------------------------|
 //! | [`Px`]  | 10⁻¹⁰ (`PX_DECIMALS` = 10) | ±922 337 203.685 477 580 7 |
 //! | [`Qty`] | 10⁻⁸ (`QTY_DECIMALS` = 8)  | ±92 233 720 368.547 758 07 |
+//! | [`Dec`] | 10⁻ˢ, s = 0..=38 per value  | 38 significant digits (`i128` mantissa) |
 //!
-//! `Px` also carries other signed money-like values (funding rates, fees, PnL, margins), so
-//! `parse_signed` exists next to `parse`. `Qty` is used for sizes and balances; signed sizes
-//! (Gate.io futures, positions, balance changes) use `Qty::parse_signed`.
+//! `Px` also carries signed price-like values (funding rates), so `parse_signed` exists next to
+//! `parse`. `Qty` is used for sizes; signed sizes (Gate.io futures, positions) use
+//! `Qty::parse_signed`. Account and aggregate values the venues compute with arbitrary digits
+//! (balances and their changes, fees, average/entry prices, margins, PnL, leverage) are [`Dec`]:
+//! exact up to 38 significant digits, refused beyond — never rounded to fit a fixed scale.
 //!
 //! Exponent notation (`1e-8`, `1.5E3`) is accepted and applied exactly, because Go's JSON
 //! encoder writes small floats that way (`1.25e-05`); the result must still fit the scale.
@@ -340,6 +343,368 @@ fixed_type!(
     QTY_DECIMALS
 );
 
+/// 10^i as u128 for i in 0..=38.
+const fn pow10_u128(i: u32) -> u128 {
+    let mut v: u128 = 1;
+    let mut k = 0;
+    while k < i {
+        v *= 10;
+        k += 1;
+    }
+    v
+}
+
+/// Largest scale (fractional digits) a [`Dec`] carries.
+pub const DEC_MAX_SCALE: u8 = 38;
+
+/// An exact decimal for account and aggregate values the venues compute with many digits
+/// (balances, fees, average and entry prices, margins, PnL): `mantissa × 10^-scale`.
+///
+/// `i128` mantissa (never `i128::MIN`) and a scale of 0..=38, normalized (no trailing fractional
+/// zeros; zero is `0 × 10^0`), so equal values have equal representations and `==` is value
+/// equality. Parsing is exact: more digits than the mantissa holds is an error, never rounding.
+/// `Copy`, 32 bytes (use [`crate::ring::RingDec`] for a compact 17-byte form).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Dec {
+    mant: i128,
+    scale: u8,
+}
+
+impl Dec {
+    pub const ZERO: Dec = Dec { mant: 0, scale: 0 };
+
+    /// `mantissa × 10^-scale`, normalized. `None` if `scale > 38` or `mantissa == i128::MIN`.
+    pub const fn from_parts(mantissa: i128, scale: u8) -> Option<Dec> {
+        if scale > DEC_MAX_SCALE || mantissa == i128::MIN {
+            return None;
+        }
+        let mut m = mantissa;
+        let mut s = scale;
+        while s > 0 && m % 10 == 0 {
+            m /= 10;
+            s -= 1;
+        }
+        if m == 0 {
+            s = 0;
+        }
+        Some(Dec { mant: m, scale: s })
+    }
+
+    /// Whole number (`from_int(5)` is 5).
+    pub const fn from_int(v: i64) -> Dec {
+        Dec {
+            mant: v as i128,
+            scale: 0,
+        }
+    }
+
+    /// The normalized mantissa.
+    #[inline]
+    pub const fn mantissa(self) -> i128 {
+        self.mant
+    }
+
+    /// The normalized number of fractional digits (0..=38).
+    #[inline]
+    pub const fn scale(self) -> u8 {
+        self.scale
+    }
+
+    #[inline]
+    pub const fn is_zero(self) -> bool {
+        self.mant == 0
+    }
+
+    #[inline]
+    pub const fn is_negative(self) -> bool {
+        self.mant < 0
+    }
+
+    /// Parse an unsigned decimal exactly (`"21.94210356004384"`, `"1.25e-05"`).
+    #[inline]
+    pub fn parse(s: &[u8]) -> Result<Dec, NumError> {
+        parse_dec(s, false)
+    }
+
+    /// Parse a decimal that may carry a sign (`"-0.000002074115"`).
+    #[inline]
+    pub fn parse_signed(s: &[u8]) -> Result<Dec, NumError> {
+        parse_dec(s, true)
+    }
+
+    /// Exact sum, or `None` if it needs more than the mantissa holds (never rounded).
+    pub fn checked_add(self, other: Dec) -> Option<Dec> {
+        let scale = self.scale.max(other.scale);
+        let a = self
+            .mant
+            .checked_mul(pow10_u128((scale - self.scale) as u32) as i128)?;
+        let b = other
+            .mant
+            .checked_mul(pow10_u128((scale - other.scale) as u32) as i128)?;
+        Dec::from_parts(a.checked_add(b)?, scale)
+    }
+
+    /// Exact difference, or `None` if it needs more than the mantissa holds.
+    pub fn checked_sub(self, other: Dec) -> Option<Dec> {
+        self.checked_add(Dec {
+            mant: -other.mant,
+            scale: other.scale,
+        })
+    }
+
+    /// Exact `Px`, or `None` if the value needs more than 10 fractional digits or is out of range.
+    pub fn to_px(self) -> Option<Px> {
+        self.to_fixed(PX_DECIMALS).map(Px)
+    }
+
+    /// Exact `Qty`, or `None` if the value needs more than 8 fractional digits or is out of range.
+    pub fn to_qty(self) -> Option<Qty> {
+        self.to_fixed(QTY_DECIMALS).map(Qty)
+    }
+
+    fn to_fixed(self, decimals: u32) -> Option<i64> {
+        if self.scale as u32 > decimals {
+            return None;
+        }
+        let p = pow10_u128(decimals - self.scale as u32) as i128;
+        let v = self.mant.checked_mul(p)?;
+        i64::try_from(v).ok()
+    }
+
+    /// Lossy conversion for display and statistics only (correctly rounded from the text).
+    pub fn to_f64(self) -> f64 {
+        let mut buf = [0u8; DEC_TEXT_MAX];
+        self.write_canonical(&mut buf).parse().unwrap_or(f64::NAN)
+    }
+
+    /// Canonical text (no trailing fractional zeros, no trailing point, `0` for zero, `-` for
+    /// negatives, never exponent notation) into a caller-owned buffer; no allocation.
+    pub fn write_canonical(self, buf: &mut [u8; DEC_TEXT_MAX]) -> &str {
+        let neg = self.mant < 0;
+        let mut u = self.mant.unsigned_abs();
+        let mut pos = buf.len();
+        let mut fdigits = self.scale as u32;
+        if fdigits > 0 {
+            while fdigits > 0 {
+                pos -= 1;
+                buf[pos] = b'0' + (u % 10) as u8;
+                u /= 10;
+                fdigits -= 1;
+            }
+            pos -= 1;
+            buf[pos] = b'.';
+        }
+        loop {
+            pos -= 1;
+            buf[pos] = b'0' + (u % 10) as u8;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        if neg {
+            pos -= 1;
+            buf[pos] = b'-';
+        }
+        // Only ASCII digits, '.', '-' were written.
+        std::str::from_utf8(&buf[pos..]).unwrap_or("")
+    }
+}
+
+/// Longest canonical [`Dec`] text: sign, `0.`, 38 fractional digits, or 39 digits and a point.
+pub const DEC_TEXT_MAX: usize = 42;
+
+fn parse_dec(s: &[u8], signed: bool) -> Result<Dec, NumError> {
+    let len = s.len();
+    if len == 0 {
+        return Err(NumError::Empty);
+    }
+    let mut i = 0;
+    let mut neg = false;
+    if s[0] == b'-' || s[0] == b'+' {
+        if !signed {
+            return Err(NumError::Sign);
+        }
+        neg = s[0] == b'-';
+        i = 1;
+    }
+    let mut mant: u128 = 0;
+    let mut int_digits = 0u32;
+    let mut frac_digits = 0u32;
+    let mut zeros_pending = 0u32;
+    let mut frac_seen = 0u32;
+    let mut in_frac = false;
+    while i < len {
+        let c = s[i];
+        if c.is_ascii_digit() {
+            let d = (c - b'0') as u128;
+            if in_frac {
+                frac_seen += 1;
+                if d == 0 {
+                    zeros_pending += 1;
+                } else {
+                    let n = zeros_pending + 1;
+                    if n > DEC_MAX_SCALE as u32 {
+                        return Err(NumError::TooManyDigits);
+                    }
+                    mant = mant
+                        .checked_mul(pow10_u128(n))
+                        .and_then(|m| m.checked_add(d))
+                        .ok_or(NumError::TooManyDigits)?;
+                    frac_digits += n;
+                    zeros_pending = 0;
+                }
+            } else {
+                int_digits += 1;
+                mant = mant
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(d))
+                    .ok_or(NumError::Overflow)?;
+            }
+        } else if c == b'.' && !in_frac {
+            if int_digits == 0 {
+                return Err(NumError::Garbage);
+            }
+            in_frac = true;
+        } else if c == b'e' || c == b'E' {
+            break;
+        } else {
+            return Err(NumError::Garbage);
+        }
+        i += 1;
+    }
+    if int_digits == 0 || (in_frac && frac_seen == 0) {
+        return Err(NumError::Garbage);
+    }
+    let mut exp: i32 = 0;
+    if i < len {
+        i += 1;
+        let mut eneg = false;
+        if i < len && (s[i] == b'-' || s[i] == b'+') {
+            eneg = s[i] == b'-';
+            i += 1;
+        }
+        let start = i;
+        while i < len {
+            let c = s[i];
+            if !c.is_ascii_digit() || i - start >= 4 {
+                return Err(NumError::Garbage);
+            }
+            exp = exp * 10 + (c - b'0') as i32;
+            i += 1;
+        }
+        if i == start {
+            return Err(NumError::Garbage);
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    if mant == 0 {
+        return Ok(Dec::ZERO);
+    }
+    let mut scale = frac_digits as i32 - exp;
+    if scale < 0 {
+        let p = if -scale > 38 {
+            return Err(NumError::Overflow);
+        } else {
+            pow10_u128((-scale) as u32)
+        };
+        mant = mant.checked_mul(p).ok_or(NumError::Overflow)?;
+        scale = 0;
+    }
+    while scale > 0 && mant % 10 == 0 {
+        mant /= 10;
+        scale -= 1;
+    }
+    if scale > DEC_MAX_SCALE as i32 {
+        return Err(NumError::TooManyDigits);
+    }
+    if mant > i128::MAX as u128 {
+        return Err(if scale > 0 {
+            NumError::TooManyDigits
+        } else {
+            NumError::Overflow
+        });
+    }
+    let m = mant as i128;
+    Ok(Dec {
+        mant: if neg { -m } else { m },
+        scale: scale as u8,
+    })
+}
+
+impl From<Px> for Dec {
+    fn from(p: Px) -> Dec {
+        // Scale 10 and an i64 mantissa always fit.
+        Dec::from_parts(p.0 as i128, PX_DECIMALS as u8).unwrap_or(Dec::ZERO)
+    }
+}
+
+impl From<Qty> for Dec {
+    fn from(q: Qty) -> Dec {
+        Dec::from_parts(q.0 as i128, QTY_DECIMALS as u8).unwrap_or(Dec::ZERO)
+    }
+}
+
+impl Ord for Dec {
+    /// Numeric order (exact; no rounding even across very different scales).
+    fn cmp(&self, other: &Dec) -> std::cmp::Ordering {
+        if self.scale == other.scale {
+            return self.mant.cmp(&other.mant);
+        }
+        // Scale the one with fewer fractional digits up to the other's scale.
+        let (lo, hi, flip) = if self.scale < other.scale {
+            (self, other, false)
+        } else {
+            (other, self, true)
+        };
+        let p = pow10_u128((hi.scale - lo.scale) as u32) as i128;
+        let r = match lo.mant.checked_mul(p) {
+            Some(v) => v.cmp(&hi.mant),
+            // |lo| scaled exceeds i128, so exceeds |hi|: lo's sign decides.
+            None => {
+                if lo.mant > 0 {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                }
+            }
+        };
+        if flip {
+            r.reverse()
+        } else {
+            r
+        }
+    }
+}
+
+impl PartialOrd for Dec {
+    fn partial_cmp(&self, other: &Dec) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Dec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; DEC_TEXT_MAX];
+        f.write_str(self.write_canonical(&mut buf))
+    }
+}
+
+impl fmt::Debug for Dec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dec({self})")
+    }
+}
+
+impl std::str::FromStr for Dec {
+    type Err = NumError;
+    fn from_str(s: &str) -> Result<Self, NumError> {
+        Self::parse_signed(s.as_bytes())
+    }
+}
+
 /// Taker side of a trade, or the side of an order or fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -644,6 +1009,145 @@ mod tests {
         assert_eq!(Qty(i64::MAX).to_string(), "92233720368.54775807");
     }
 
+    fn dec(s: &str) -> Result<(i128, u8), NumError> {
+        Dec::parse_signed(s.as_bytes()).map(|d| (d.mantissa(), d.scale()))
+    }
+
+    #[test]
+    fn dec_table_of_odd_inputs() {
+        type Parts = Result<(i128, u8), NumError>;
+        let cases: &[(&str, Parts)] = &[
+            ("0", Ok((0, 0))),
+            ("-0", Ok((0, 0))),
+            (
+                "0.000000000000000000000000000000000000000000000",
+                Ok((0, 0)),
+            ),
+            ("21.94210356004384", Ok((2_194_210_356_004_384, 14))),
+            ("0.0003998377369698171", Ok((3_998_377_369_698_171, 19))),
+            ("40000.36666661111", Ok((4_000_036_666_661_111, 11))),
+            ("-0.000002074115", Ok((-2_074_115, 12))),
+            ("19137.740", Ok((1_913_774, 2))),
+            ("100", Ok((100, 0))),
+            ("100.000", Ok((100, 0))),
+            ("007", Ok((7, 0))),
+            ("1.25e-05", Ok((125, 7))),
+            ("1.5E3", Ok((1500, 0))),
+            ("100e-40", Ok((1, 38))),
+            ("1e-38", Ok((1, 38))),
+            ("1e-39", Err(NumError::TooManyDigits)),
+            (
+                "0.000000000000000000000000000000000000001",
+                Err(NumError::TooManyDigits),
+            ),
+            // 38 significant digits fit, exactly.
+            (
+                "1234567890123456789.0123456789012345678",
+                Ok((12_345_678_901_234_567_890_123_456_789_012_345_678, 19)),
+            ),
+            (
+                "12345678901234567890123456789012345678.9",
+                Ok((123_456_789_012_345_678_901_234_567_890_123_456_789, 1)),
+            ),
+            // 40 significant digits do not: refused, never rounded.
+            (
+                "1.234567890123456789012345678901234567891",
+                Err(NumError::TooManyDigits),
+            ),
+            (
+                "1234567890123456789012345678901234567890",
+                Err(NumError::Overflow),
+            ),
+            (
+                "1e38",
+                Ok((100_000_000_000_000_000_000_000_000_000_000_000_000, 0)),
+            ),
+            ("1e39", Err(NumError::Overflow)),
+            ("1e99", Err(NumError::Overflow)),
+            ("0e99", Ok((0, 0))),
+            ("", Err(NumError::Empty)),
+            ("-", Err(NumError::Garbage)),
+            (".5", Err(NumError::Garbage)),
+            ("5.", Err(NumError::Garbage)),
+            ("1.2.3", Err(NumError::Garbage)),
+            ("1e", Err(NumError::Garbage)),
+            ("1e99999", Err(NumError::Garbage)),
+            ("--1", Err(NumError::Garbage)),
+            ("NaN", Err(NumError::Garbage)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(dec(input), *want, "input {input:?}");
+        }
+        assert_eq!(Dec::parse(b"-1"), Err(NumError::Sign));
+        assert_eq!(Dec::parse(b"1.50"), Dec::parse_signed(b"+1.5"));
+    }
+
+    #[test]
+    fn dec_canonical_formatting() {
+        let cases = [
+            ("0.00000000", "0"),
+            ("-0.0", "0"),
+            ("19137.740", "19137.74"),
+            ("100", "100"),
+            ("1e3", "1000"),
+            ("0.0003998377369698171", "0.0003998377369698171"),
+            ("-0.000002074115", "-0.000002074115"),
+            ("1e-38", "0.00000000000000000000000000000000000001"),
+            ("-1.25e-05", "-0.0000125"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                Dec::parse_signed(input.as_bytes()).unwrap().to_string(),
+                want
+            );
+        }
+        let max = Dec::from_parts(i128::MAX, 38).unwrap();
+        assert_eq!(max.to_string(), "1.70141183460469231731687303715884105727");
+        let min = Dec::from_parts(-i128::MAX, 0).unwrap();
+        assert_eq!(min.to_string(), "-170141183460469231731687303715884105727");
+        assert_eq!(Dec::from_parts(i128::MIN, 0), None);
+        assert_eq!(Dec::from_parts(1, 39), None);
+        assert_eq!(Dec::from_parts(1500, 3), Dec::parse(b"1.5").ok());
+    }
+
+    #[test]
+    fn dec_px_qty_conversions_are_exact_only() {
+        let d = |s: &str| Dec::parse_signed(s.as_bytes()).unwrap();
+        let p = Px::parse(b"84270.01").unwrap();
+        assert_eq!(Dec::from(p).to_string(), "84270.01");
+        assert_eq!(Dec::from(p).to_px(), Some(p));
+        assert_eq!(Dec::from(Qty(-1)).to_string(), "-0.00000001");
+        assert_eq!(Dec::from(Qty(-1)).to_qty(), Some(Qty(-1)));
+        let fee = Dec::parse(b"0.0003998377369698171").unwrap();
+        assert_eq!(fee.to_px(), None);
+        assert_eq!(fee.to_qty(), None);
+        assert_eq!(Dec::parse(b"1e30").unwrap().to_px(), None);
+        assert_eq!(Dec::parse(b"0.5").unwrap().to_qty(), Some(Qty(50_000_000)));
+        assert_eq!(Dec::from(Px::ZERO), Dec::ZERO);
+        assert_eq!(fee.to_f64(), 0.0003998377369698171);
+        let a = Dec::parse(b"21.94210356004384").unwrap();
+        let b = Dec::parse(b"0.06").unwrap();
+        assert_eq!(a.checked_add(b), Dec::parse(b"22.00210356004384").ok());
+        assert_eq!(a.checked_add(b).unwrap().checked_sub(b), Some(a));
+        assert_eq!(b.checked_sub(b), Some(Dec::ZERO));
+        let big = Dec::from_parts(i128::MAX, 0).unwrap();
+        assert_eq!(big.checked_add(Dec::from_int(1)), None);
+        assert_eq!(
+            Dec::from_parts(1, 38)
+                .unwrap()
+                .checked_add(Dec::from_int(2)),
+            None
+        );
+        let max = Dec::from_parts(i128::MAX, 0).unwrap();
+        let tiny = Dec::from_parts(i128::MAX, 38).unwrap();
+        assert!(max > tiny);
+        assert_eq!(tiny.cmp(&max), std::cmp::Ordering::Less);
+        assert!(Dec::from_parts(-i128::MAX, 0).unwrap() < Dec::from_parts(-1, 38).unwrap());
+        assert!(d("0.1") > d("0.09999999999999999999999999999999999999"));
+        assert!(d("-0.1") < d("-0.09999999999999999999999999999999999999"));
+        assert_eq!(d("1.50").cmp(&d("1.5")), std::cmp::Ordering::Equal);
+    }
+
     #[test]
     fn registry_lookup() {
         let mut r = SymbolRegistry::new();
@@ -672,6 +1176,44 @@ mod tests {
         use proptest::prelude::*;
 
         proptest! {
+            #[test]
+            fn dec_round_trips(m in any::<i128>(), s in 0u8..=38) {
+                prop_assume!(m != i128::MIN);
+                let d = Dec::from_parts(m, s).unwrap();
+                prop_assert_eq!(Dec::parse_signed(d.to_string().as_bytes()), Ok(d));
+            }
+
+            #[test]
+            fn dec_agrees_with_px(v in any::<i64>(), pad in 0usize..12) {
+                let mut s = Px(v).to_string();
+                if !s.contains('.') { s.push('.'); s.push('0'); }
+                for _ in 0..pad { s.push('0'); }
+                let d = Dec::parse_signed(s.as_bytes()).unwrap();
+                prop_assert_eq!(d, Dec::from(Px(v)));
+                prop_assert_eq!(d.to_px(), Some(Px(v)));
+            }
+
+            #[test]
+            fn dec_order_matches_px_order(a in any::<i64>(), b in any::<i64>(), sa in 0u8..=38) {
+                // Px-derived values compare like Px; mixed scales compare numerically.
+                prop_assert_eq!(Dec::from(Px(a)).cmp(&Dec::from(Px(b))), a.cmp(&b));
+                let x = Dec::from_parts(a as i128, sa).unwrap();
+                let y = Dec::from_parts(b as i128, 0).unwrap();
+                // x = a·10^-sa, y = b: compare a with b·10^sa; if that overflows i128,
+                // |b·10^sa| > |a| and b's sign decides.
+                let want = match (b as i128).checked_mul(10i128.pow(sa as u32)) {
+                    Some(bb) => (a as i128).cmp(&bb),
+                    None => 0.cmp(&b),
+                };
+                prop_assert_eq!(x.cmp(&y), want);
+            }
+
+            #[test]
+            fn dec_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..60)) {
+                let _ = Dec::parse_signed(&bytes);
+                let _ = Dec::parse(&bytes);
+            }
+
             #[test]
             fn px_round_trips(v in any::<i64>()) {
                 let p = Px(v);

@@ -5,8 +5,8 @@
 mod gateio_common;
 
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
-use cexfeed::types::{Market, NumError, Px, Qty, Side};
-use gateio_common::{decode, frames, lv, px, qty, Ev};
+use cexfeed::types::{Dec, Market, NumError, Px, Qty, Side};
+use gateio_common::{decode, dx, frames, lv, px, qty, Ev};
 
 const S: Market = Market::Spot;
 const F: Market = Market::Futures;
@@ -461,7 +461,7 @@ fn spot_orders_put_is_new() {
             qty: qty("0.0001"),
             filled: qty("812.8"),
             remaining: qty("0.0001"),
-            avg_px: Px::ZERO,
+            avg_px: Dec::ZERO,
             status: OrderStatus::New,
             ts_create: Some(1694655225315),
             ts_update: Some(1694655225315),
@@ -506,7 +506,7 @@ fn futures_orders_float_prices_exact() {
             qty: qty("1"),
             filled: qty("1"),
             remaining: Qty::ZERO,
-            avg_px: Px(400_004_000_000_000),
+            avg_px: dx("40000.4"),
             status: OrderStatus::Filled,
             ts_create: Some(1628736847325),
             ts_update: Some(1541505434123),
@@ -549,7 +549,7 @@ fn spot_usertrades() {
             qty: qty("1"),
             side: Side::Sell,
             liquidity: Liquidity::Taker,
-            fee: px("0.002"),
+            fee: dx("0.002"),
             fee_currency: None, // this doc example carries no fee_currency
             ts: Some(1605176741123),
         }
@@ -570,7 +570,7 @@ fn futures_usertrades_float_fee_exact() {
             qty: qty("1"),
             side: Side::Buy,
             liquidity: Liquidity::Maker,
-            fee: Px(9_290_592),
+            fee: dx("0.0009290592"),
             fee_currency: None,
             ts: Some(1628736848321),
         }
@@ -585,10 +585,10 @@ fn spot_balances() {
         one(S, &f[0]),
         Ev::Balance {
             asset: "USDT".into(),
-            available: qty("222244.3827"),
-            locked: qty("5"),
-            total: Some(qty("222244.3827652")),
-            change: Some(Qty::ZERO),
+            available: dx("222244.3827"),
+            locked: dx("5"),
+            total: Some(dx("222244.3827652")),
+            change: Some(Dec::ZERO),
             reason: Some("order-create".into()),
             ts: Some(1667556323730),
         }
@@ -596,21 +596,51 @@ fn spot_balances() {
 }
 
 #[test]
-fn futures_balances_float_fields_truncated_to_scale() {
+fn futures_balances_float_fields_exact() {
     let f = frames("gateio_futures_balances.json");
     assert_eq!(
         one(F, &f[0]),
         Ev::Balance {
             asset: "btc".into(),
-            // 9.998739899488 → 8 decimals, truncated toward zero
-            available: qty("9.99873989"),
-            locked: Qty::ZERO,
-            total: Some(qty("9.99873989")),
-            // -0.000002074115 → -0.00000207
-            change: Some(qty("-0.00000207")),
+            // JSON numbers with more digits than Qty keeps: exact Dec from the number text.
+            available: dx("9.998739899488"),
+            locked: Dec::ZERO,
+            total: Some(dx("9.998739899488")),
+            change: Some(dx("-0.000002074115")),
             reason: Some("fee".into()),
             ts: Some(1547199246123),
         }
+    );
+}
+
+#[test]
+fn account_values_beyond_38_digits_are_refused_not_rounded() {
+    // Bare JSON numbers with many digits: exact from the number text.
+    let ok = br#"{"channel":"futures.balances","event":"update","result":[{"currency":"usdt","balance":12345678901234567890.123456789012345678,"change":-1e-38,"type":"fee","time_ms":1}]}"#;
+    match one(F, ok) {
+        Ev::Balance { total, change, .. } => {
+            assert_eq!(
+                total.unwrap().to_string(),
+                "12345678901234567890.123456789012345678"
+            );
+            assert_eq!(
+                change.unwrap().to_string(),
+                "-0.00000000000000000000000000000000000001"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    let too_many = br#"{"channel":"futures.balances","event":"update","result":[{"currency":"usdt","balance":0.12345678901234567890123456789012345678901,"time_ms":1}]}"#;
+    let (r, ev) = decode(F, too_many);
+    assert_eq!(
+        r,
+        Err(DecodeError::Number("balance", NumError::TooManyDigits))
+    );
+    assert!(ev.is_empty());
+    let too_big = br#"{"channel":"futures.positions","event":"update","result":[{"contract":"BTC_USDT","size":1,"margin":1e39,"time_ms":1}]}"#;
+    assert_eq!(
+        decode(F, too_big).0,
+        Err(DecodeError::Number("margin", NumError::Overflow))
     );
 }
 
@@ -622,11 +652,11 @@ fn futures_positions_sign_kept() {
         Ev::Position {
             contract: "BTC_USD".into(),
             size: qty("3"),
-            entry_px: px("40000.3666666111"),
-            leverage: Px::ZERO,
-            margin: px("49.9998906111"),
-            liq_px: px("0.1"),
-            realised_pnl: px("-0.0000000125"),
+            entry_px: dx("40000.36666661111"),
+            leverage: Dec::ZERO,
+            margin: dx("49.999890611186"),
+            liq_px: dx("0.1"),
+            realised_pnl: dx("-0.0000000125"),
             ts: Some(1628736848321),
         }
     );
@@ -1031,7 +1061,7 @@ fn floats_recovered_exactly_from_text() {
             ..
         } => {
             assert_eq!(p, Px(400_004_000_000_000));
-            assert_eq!(avg_px, Px(125_000));
+            assert_eq!(avg_px, dx("0.0000125"));
             assert_eq!(side, Side::Sell);
             assert_eq!((q, remaining, filled), (qty("2"), qty("1"), qty("1")));
             assert_eq!(status, OrderStatus::PartiallyFilled);
@@ -1157,8 +1187,9 @@ fn spot_order_finish_cancelled_after_partial_fill() {
             assert_eq!(order_type, OrderType::Ioc);
             assert_eq!(client_id, None);
             assert_eq!((filled, remaining), (qty("1.5"), qty("0.5")));
-            // 12 fraction digits: a venue-computed average, truncated to 10
-            assert_eq!(avg_px, px("3000.1234567890"));
+            // 12 fraction digits: a venue-computed average, kept exactly
+            assert_eq!(avg_px, dx("3000.123456789012"));
+            assert_eq!(avg_px.to_string(), "3000.123456789012");
             assert_eq!(ts_update, Some(5));
         }
         e => panic!("{e:?}"),

@@ -67,10 +67,10 @@ impl Sink for Sum {
         self.0 = self.0.wrapping_add(m.px.0 as u64 ^ m.filled.0 as u64);
     }
     fn fill(&mut self, m: &FillMsg<'_>) {
-        self.0 = self.0.wrapping_add(m.fee.0 as u64);
+        self.0 = self.0.wrapping_add(m.fee.mantissa() as u64);
     }
     fn balance(&mut self, m: &BalanceMsg<'_>) {
-        self.0 = self.0.wrapping_add(m.available.0 as u64);
+        self.0 = self.0.wrapping_add(m.available.mantissa() as u64);
     }
     fn position(&mut self, m: &PositionMsg<'_>) {
         self.0 = self.0.wrapping_add(m.size.0 as u64);

@@ -5,16 +5,13 @@
 mod gateio_common;
 
 use cexfeed::exchange::gateio::subscribe::{self, request, Channel, Credentials, Event};
-use cexfeed::exchange::gateio::{rest_snapshot_url, sign_channel, Secret};
+use cexfeed::exchange::gateio::{rest_snapshot_url, sign_channel};
 use cexfeed::types::Market;
 use gateio_common::frames;
 use serde_json::{json, Value};
 
 fn creds() -> Credentials {
-    Credentials {
-        key: "123".into(),
-        secret: Secret::new("gate-test-secret-0123456789abcdef"),
-    }
+    Credentials::new("123", "gate-test-secret-0123456789abcdef")
 }
 
 fn build(ch: &Channel<'_>, event: Event, id: u64, time_s: i64, private: bool) -> Value {
@@ -77,7 +74,7 @@ fn private_requests_match_published_shapes() {
         let mut sign = String::new();
         sign_channel(
             &mut sign,
-            &creds().secret,
+            &creds().api_secret,
             v["channel"].as_str().unwrap(),
             "subscribe",
             1_700_000_000,

@@ -5,7 +5,7 @@ mod mexc_util;
 
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
 use cexfeed::exchange::mexc::*;
-use cexfeed::types::{NumError, Px, Qty, Side};
+use cexfeed::types::{Dec, NumError, Px, Qty, Side};
 use mexc_util::*;
 use prost::Message;
 
@@ -225,7 +225,7 @@ fn private_orders_doc_values() {
             qty: qty("1"),
             filled: qty("1"),
             remaining: qty("0"),
-            avg_px: px("3.6962"),
+            avg_px: dx("3.6962"),
             status: OrderStatus::Filled,
             ts_create: Some(1736417034259),
             ts_update: Some(1736417034281),
@@ -290,8 +290,8 @@ fn private_deals_doc_values() {
             side: Side::Sell,
             // isMaker absent (false) in the doc example.
             liquidity: Liquidity::Taker,
-            // "0.0003998377369698171" truncated to Px's 10 decimals.
-            fee: Px(3_998_377),
+            // 19 fractional digits, exact (never truncated to Px's 10).
+            fee: dx("0.0003998377369698171"),
             fee_currency: Some("MX".into()),
             ts: Some(1736417034280),
         }]
@@ -324,14 +324,46 @@ fn private_account_doc_values() {
         ev,
         vec![Ev::Balance {
             asset: "USDT".into(),
-            // "21.94210356004384" truncated to Qty's 8 decimals.
-            available: qty("21.94210356"),
-            locked: qty("0"),
-            total: Some(qty("21.94210356")),
-            change: Some(qty("10")),
+            // 14 fractional digits, exact (never truncated to Qty's 8).
+            available: dx("21.94210356004384"),
+            locked: Dec::ZERO,
+            total: Some(dx("21.94210356004384")),
+            change: Some(dx("10")),
             reason: Some("CONTRACT_TRANSFER".into()),
             ts: Some(1736416910000),
         }]
+    );
+}
+
+#[test]
+fn account_values_beyond_38_digits_are_refused_not_rounded() {
+    // 38 significant digits: still exact.
+    let mut m = private_account_msg();
+    let Some(wire::Body::PrivateAccount(a)) = &mut m.body else {
+        panic!()
+    };
+    a.frozen_amount = "1234567890.1234567890123456789012345678".into();
+    let ev = dec(&encode(&m)).unwrap();
+    let Ev::Balance { locked, total, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        locked.to_string(),
+        "1234567890.1234567890123456789012345678"
+    );
+    assert_eq!(
+        total.map(|t| t.to_string()).as_deref(),
+        Some("1234567912.0655603490561856789012345678")
+    );
+    // 40 significant digits: a typed error, never a rounded value.
+    let mut m = private_deals_msg();
+    let Some(wire::Body::PrivateDeals(d)) = &mut m.body else {
+        panic!()
+    };
+    d.fee_amount = "0.0003998377369698171123456789012345678912".into();
+    assert_eq!(
+        dec(&encode(&m)),
+        Err(DecodeError::Number("feeAmount", NumError::TooManyDigits))
     );
 }
 

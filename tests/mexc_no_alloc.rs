@@ -92,11 +92,11 @@ impl Sink for Fold {
     }
     fn fill(&mut self, m: &FillMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.fee.0);
+        self.acc = self.acc.wrapping_add(m.fee.mantissa() as i64);
     }
     fn balance(&mut self, m: &BalanceMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.available.0);
+        self.acc = self.acc.wrapping_add(m.available.mantissa() as i64);
     }
     fn control(&mut self, m: &ControlMsg<'_>) {
         self.n += 1;

@@ -14,7 +14,7 @@ use cexfeed::event::{
 };
 use cexfeed::metrics;
 use cexfeed::ring::{channel, Body, Event, Header, RingConfig, StatusKind};
-use cexfeed::types::{Market, Px, Qty, Side, SymbolId, Venue};
+use cexfeed::types::{Dec, Market, Px, Qty, Side, SymbolId, Venue};
 
 struct Counting;
 
@@ -204,7 +204,7 @@ impl Pipeline {
                 qty: Qty::from_int(1),
                 filled: Qty::ZERO,
                 remaining: Qty::from_int(1),
-                avg_px: Px::ZERO,
+                avg_px: Dec::ZERO,
                 status: OrderStatus::New,
                 ts_create_ms: Some(1),
                 ts_update_ms: None,
@@ -219,17 +219,17 @@ impl Pipeline {
                 qty: Qty::from_int(1),
                 side: Side::Sell,
                 liquidity: Liquidity::Maker,
-                fee: Px::parse_signed(b"-0.0001").unwrap(),
+                fee: Dec::parse_signed(b"-0.0003998377369698171").unwrap(),
                 fee_currency: Some("USDT"),
                 ts_exchange_ms: Some(2),
             };
             self.producer.push(Event::fill(h, &fill));
             let bal = BalanceMsg {
                 asset: "USDT",
-                available: Qty::from_int(1000),
-                locked: Qty::from_int(5),
+                available: Dec::parse(b"21.94210356004384").unwrap(),
+                locked: Dec::from_int(5),
                 total: None,
-                change: Some(Qty::parse_signed(b"-5").unwrap()),
+                change: Some(Dec::parse_signed(b"-5").unwrap()),
                 reason: Some("order-create"),
                 ts_exchange_ms: Some(3),
             };
@@ -237,11 +237,11 @@ impl Pipeline {
             let pos = PositionMsg {
                 contract: "BTC_USDT",
                 size: Qty::parse_signed(b"-108").unwrap(),
-                entry_px: self.asks[0].px,
-                leverage: Px::ZERO,
-                margin: Px::from_int(10),
-                liq_px: Px::from_int(90_000),
-                realised_pnl: Px::ZERO,
+                entry_px: self.asks[0].px.into(),
+                leverage: Dec::ZERO,
+                margin: Dec::parse(b"49.999890611186").unwrap(),
+                liq_px: Dec::from_int(90_000),
+                realised_pnl: Dec::ZERO,
                 ts_exchange_ms: Some(4),
             };
             self.producer.push(Event::position(h, &pos));

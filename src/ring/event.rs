@@ -7,7 +7,7 @@ use crate::event::{
     BalanceMsg, BboMsg, FillMsg, IdRef, Liquidity, OrderMsg, OrderStatus, OrderType, PositionMsg,
     TickerMsg, TradeMsg,
 };
-use crate::types::{BookState, Market, Px, Qty, Side, SymbolId, Venue};
+use crate::types::{BookState, Dec, Market, Px, Qty, Side, SymbolId, Venue};
 
 /// `Header::symbol` of events that belong to no symbol (balances, connection status).
 pub const NO_SYMBOL: SymbolId = SymbolId(u16::MAX);
@@ -16,6 +16,9 @@ pub const NO_SYMBOL: SymbolId = SymbolId(u16::MAX);
 pub const FLAG_TRUNCATED_TEXT: u8 = 1;
 /// Book event: the feed's book dropped far levels for lack of capacity (top levels exact).
 pub const FLAG_BOOK_TRUNCATED: u8 = 2;
+/// Position event: `leverage` did not fit its compact field (mantissa beyond `i64`) and was
+/// left zero. The other decimals of every event are carried exactly.
+pub const FLAG_VALUE_DROPPED: u8 = 8;
 /// Book event: the whole book was replaced (snapshot / full push), not just updated. Set by
 /// the caller of `publish_book` on `SyncOutcome::Replaced`.
 pub const FLAG_BOOK_REPLACED: u8 = 4;
@@ -62,6 +65,79 @@ impl<const N: usize> Default for InlineStr<N> {
 impl<const N: usize> std::fmt::Debug for InlineStr<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A [`Dec`] stored byte-aligned so it packs densely into ring bodies: the low `N` bytes of the
+/// little-endian mantissa (sign-extended back to `i128` on read) and the scale. `RingDec<16>`
+/// (17 bytes) holds every `Dec` exactly; `RingDec<8>` (9 bytes) holds mantissas within `i64`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RingDec<const N: usize> {
+    mant: [u8; N],
+    scale: u8,
+}
+
+impl<const N: usize> RingDec<N> {
+    const VALID: () = assert!(N >= 1 && N <= 16);
+    pub const ZERO: Self = RingDec {
+        mant: [0; N],
+        scale: 0,
+    };
+
+    /// Store `d` exactly, or `None` if its mantissa needs more than `N` bytes.
+    pub fn new(d: Dec) -> Option<Self> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        let m = d.mantissa();
+        let b = m.to_le_bytes();
+        let ext = if m < 0 { 0xff } else { 0 };
+        let top_neg = b[N - 1] & 0x80 != 0;
+        if b[N..].iter().any(|&x| x != ext) || top_neg != (m < 0) {
+            return None;
+        }
+        let mut mant = [0u8; N];
+        mant.copy_from_slice(&b[..N]);
+        Some(RingDec {
+            mant,
+            scale: d.scale(),
+        })
+    }
+
+    /// The exact value.
+    pub fn get(self) -> Dec {
+        let mut b = if self.mant[N - 1] & 0x80 != 0 {
+            [0xffu8; 16]
+        } else {
+            [0u8; 16]
+        };
+        b[..N].copy_from_slice(&self.mant);
+        // Built by `new` from a normalized `Dec`: always valid.
+        Dec::from_parts(i128::from_le_bytes(b), self.scale).unwrap_or(Dec::ZERO)
+    }
+}
+
+impl From<Dec> for RingDec<16> {
+    fn from(d: Dec) -> Self {
+        // 16 bytes hold any i128 mantissa.
+        RingDec::new(d).unwrap_or(RingDec::ZERO)
+    }
+}
+
+impl<const N: usize> Default for RingDec<N> {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for RingDec<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl<const N: usize> std::fmt::Display for RingDec<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.get(), f)
     }
 }
 
@@ -136,34 +212,40 @@ pub enum Body {
         filled: Qty,
     },
     /// Own fill. Join to the client id through `order_id` (the `Order` event carries both).
+    /// `fee` is exact (17 bytes); to make room the id fields are sized to the venues' ids
+    /// (MEXC trade ids are 20 chars, order ids 26; Gate ids are integers) and `fee_currency` to
+    /// 6 bytes (longer asset names are cut and flagged `FLAG_TRUNCATED_TEXT`).
     Fill {
         side: Side,
         liquidity: Liquidity,
-        trade_id: InlineStr<24>,
-        order_id: InlineStr<28>,
-        fee_currency: InlineStr<8>,
+        trade_id: InlineStr<20>,
+        order_id: InlineStr<26>,
+        fee_currency: InlineStr<6>,
         px: Px,
         qty: Qty,
-        fee: Px,
+        fee: RingDec<16>,
     },
     /// Balance of one asset after a change; `total`/`change` valid when their `BAL_*` bit is set.
+    /// All amounts exact. The venue's reason text is not carried (no room next to four exact
+    /// decimals; `cexfeed decode` shows it).
     Balance {
         present: u8,
         asset: InlineStr<16>,
-        reason: InlineStr<16>,
-        available: Qty,
-        locked: Qty,
-        total: Qty,
-        change: Qty,
+        available: RingDec<16>,
+        locked: RingDec<16>,
+        total: RingDec<16>,
+        change: RingDec<16>,
     },
-    /// Futures position (`Header::symbol` is the contract).
+    /// Futures position (`Header::symbol` is the contract). Exact decimals; `leverage` (a small
+    /// venue setting, 0 = cross) is held in 9 bytes: if its mantissa exceeds `i64` it is zero
+    /// and `FLAG_VALUE_DROPPED` is set.
     Position {
         size: Qty,
-        entry_px: Px,
-        leverage: Px,
-        margin: Px,
-        liq_px: Px,
-        realised_pnl: Px,
+        entry_px: RingDec<16>,
+        leverage: RingDec<8>,
+        margin: RingDec<16>,
+        liq_px: RingDec<16>,
+        realised_pnl: RingDec<16>,
     },
     /// Connection / book / private-stream status.
     Status {
@@ -415,7 +497,7 @@ impl Event {
                 fee_currency,
                 px: m.px,
                 qty: m.qty,
-                fee: m.fee,
+                fee: m.fee.into(),
             },
         )
     }
@@ -423,7 +505,6 @@ impl Event {
     pub fn balance(mut h: Header, m: &BalanceMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         let asset = text(m.asset, &mut h.flags);
-        let reason = text(m.reason.unwrap_or(""), &mut h.flags);
         let present =
             (m.total.is_some() as u8 * BAL_TOTAL) | (m.change.is_some() as u8 * BAL_CHANGE);
         Event::new(
@@ -431,26 +512,29 @@ impl Event {
             Body::Balance {
                 present,
                 asset,
-                reason,
-                available: m.available,
-                locked: m.locked,
-                total: m.total.unwrap_or(Qty::ZERO),
-                change: m.change.unwrap_or(Qty::ZERO),
+                available: m.available.into(),
+                locked: m.locked.into(),
+                total: m.total.unwrap_or(Dec::ZERO).into(),
+                change: m.change.unwrap_or(Dec::ZERO).into(),
             },
         )
     }
 
     pub fn position(mut h: Header, m: &PositionMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let leverage = RingDec::new(m.leverage).unwrap_or_else(|| {
+            h.flags |= FLAG_VALUE_DROPPED;
+            RingDec::ZERO
+        });
         Event::new(
             h,
             Body::Position {
                 size: m.size,
-                entry_px: m.entry_px,
-                leverage: m.leverage,
-                margin: m.margin,
-                liq_px: m.liq_px,
-                realised_pnl: m.realised_pnl,
+                entry_px: m.entry_px.into(),
+                leverage,
+                margin: m.margin.into(),
+                liq_px: m.liq_px.into(),
+                realised_pnl: m.realised_pnl.into(),
             },
         )
     }

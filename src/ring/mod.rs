@@ -534,7 +534,7 @@ impl Consumer {
 mod tests {
     use super::*;
     use crate::event::{Level, OrderMsg};
-    use crate::types::{Market, Px, Qty, Side, Venue};
+    use crate::types::{Dec, Market, Px, Qty, Side, Venue};
 
     fn hdr(sym: u16, seq: u64) -> Header {
         let mut h = Header::new(Venue::Gateio, Market::Spot, SymbolId(sym), 1);
@@ -586,7 +586,7 @@ mod tests {
             qty: Qty::from_int(2),
             filled: Qty::from_int(1),
             remaining: Qty::from_int(1),
-            avg_px: Px::from_int(1),
+            avg_px: Dec::from_int(1),
             status: crate::event::OrderStatus::PartiallyFilled,
             ts_create_ms: Some(5),
             ts_update_ms: Some(6),
@@ -604,6 +604,122 @@ mod tests {
         };
         assert_eq!(order_id.as_str(), "12345678901234");
         assert_eq!(client_id.as_str(), "t-012345678901234567890123456789");
+    }
+
+    fn d(s: &str) -> Dec {
+        Dec::parse_signed(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ring_dec_round_trips_every_width_boundary() {
+        for v in [
+            d("0"),
+            d("-1"),
+            d("0.0003998377369698171"),
+            d("-0.000002074115"),
+            Dec::from_parts(i128::MAX, 38).unwrap(),
+            Dec::from_parts(-i128::MAX, 0).unwrap(),
+        ] {
+            assert_eq!(RingDec::<16>::from(v).get(), v);
+        }
+        assert_eq!(RingDec::<8>::new(d("10")).unwrap().get(), d("10"));
+        assert_eq!(RingDec::<8>::new(d("-12.5")).unwrap().get(), d("-12.5"));
+        let m = Dec::from_parts(i64::MAX as i128, 0).unwrap();
+        assert_eq!(RingDec::<8>::new(m).unwrap().get(), m);
+        let m = Dec::from_parts(i64::MIN as i128, 0).unwrap();
+        assert_eq!(RingDec::<8>::new(m).unwrap().get(), m);
+        assert!(RingDec::<8>::new(Dec::from_parts(i64::MAX as i128 + 1, 0).unwrap()).is_none());
+        assert!(RingDec::<8>::new(Dec::from_parts(i64::MIN as i128 - 1, 0).unwrap()).is_none());
+        assert_eq!(std::mem::size_of::<RingDec<16>>(), 17);
+        assert_eq!(std::mem::align_of::<RingDec<16>>(), 1);
+    }
+
+    #[test]
+    fn account_values_cross_the_ring_exactly() {
+        let fill = crate::event::FillMsg {
+            symbol: "BTCUSDT",
+            trade_id: crate::event::IdRef::Str("505979017439002624X1"),
+            order_id: crate::event::IdRef::Str("C02__505979017439002624115"),
+            client_id: None,
+            px: Px::from_int(1),
+            qty: Qty::from_int(1),
+            side: Side::Sell,
+            liquidity: crate::event::Liquidity::Taker,
+            fee: d("0.0003998377369698171"),
+            fee_currency: Some("USDT"),
+            ts_exchange_ms: Some(1),
+        };
+        let ev = Event::fill(hdr(0, 0), &fill);
+        assert_eq!(ev.header.flags, 0);
+        let Body::Fill {
+            fee,
+            trade_id,
+            order_id,
+            fee_currency,
+            ..
+        } = ev.body
+        else {
+            panic!()
+        };
+        assert_eq!(fee.get().to_string(), "0.0003998377369698171");
+        assert_eq!(trade_id.as_str(), "505979017439002624X1");
+        assert_eq!(order_id.as_str(), "C02__505979017439002624115");
+        assert_eq!(fee_currency.as_str(), "USDT");
+
+        let bal = crate::event::BalanceMsg {
+            asset: "USDT",
+            available: d("21.94210356004384"),
+            locked: d("0"),
+            total: Some(d("21.94210356004384")),
+            change: Some(d("-0.000002074115")),
+            reason: Some("ENTRUST"),
+            ts_exchange_ms: None,
+        };
+        let ev = Event::balance(hdr(0, 0), &bal);
+        let Body::Balance {
+            present,
+            available,
+            total,
+            change,
+            ..
+        } = ev.body
+        else {
+            panic!()
+        };
+        assert_eq!(present, BAL_TOTAL | BAL_CHANGE);
+        assert_eq!(available.get(), d("21.94210356004384"));
+        assert_eq!(total.get(), d("21.94210356004384"));
+        assert_eq!(change.get(), d("-0.000002074115"));
+
+        let mut pos = crate::event::PositionMsg {
+            contract: "BTC_USDT",
+            size: Qty::from_int(-10),
+            entry_px: d("40000.36666661111"),
+            leverage: d("10"),
+            margin: d("49.999890611186"),
+            liq_px: d("0"),
+            realised_pnl: d("-0.000002074115"),
+            ts_exchange_ms: None,
+        };
+        let ev = Event::position(hdr(0, 0), &pos);
+        assert_eq!(ev.header.flags & FLAG_VALUE_DROPPED, 0);
+        let Body::Position {
+            entry_px,
+            leverage,
+            margin,
+            realised_pnl,
+            ..
+        } = ev.body
+        else {
+            panic!()
+        };
+        assert_eq!(entry_px.get(), d("40000.36666661111"));
+        assert_eq!(leverage.get(), d("10"));
+        assert_eq!(margin.get(), d("49.999890611186"));
+        assert_eq!(realised_pnl.get(), d("-0.000002074115"));
+        pos.leverage = d("1e30");
+        let ev = Event::position(hdr(0, 0), &pos);
+        assert_eq!(ev.header.flags & FLAG_VALUE_DROPPED, FLAG_VALUE_DROPPED);
     }
 
     #[test]

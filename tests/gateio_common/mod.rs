@@ -3,7 +3,7 @@
 
 use cexfeed::event::*;
 use cexfeed::exchange::gateio::GateDecoder;
-use cexfeed::types::{Market, Px, Qty, Side};
+use cexfeed::types::{Dec, Market, Px, Qty, Side};
 
 /// Split a fixture file into its JSON values (separated by blank lines).
 pub fn frames(name: &str) -> Vec<Vec<u8>> {
@@ -87,7 +87,7 @@ pub enum Ev {
         qty: Qty,
         filled: Qty,
         remaining: Qty,
-        avg_px: Px,
+        avg_px: Dec,
         status: OrderStatus,
         ts_create: Option<i64>,
         ts_update: Option<i64>,
@@ -101,27 +101,27 @@ pub enum Ev {
         qty: Qty,
         side: Side,
         liquidity: Liquidity,
-        fee: Px,
+        fee: Dec,
         fee_currency: Option<String>,
         ts: Option<i64>,
     },
     Balance {
         asset: String,
-        available: Qty,
-        locked: Qty,
-        total: Option<Qty>,
-        change: Option<Qty>,
+        available: Dec,
+        locked: Dec,
+        total: Option<Dec>,
+        change: Option<Dec>,
         reason: Option<String>,
         ts: Option<i64>,
     },
     Position {
         contract: String,
         size: Qty,
-        entry_px: Px,
-        leverage: Px,
-        margin: Px,
-        liq_px: Px,
-        realised_pnl: Px,
+        entry_px: Dec,
+        leverage: Dec,
+        margin: Dec,
+        liq_px: Dec,
+        realised_pnl: Dec,
         ts: Option<i64>,
     },
     Control {
@@ -290,6 +290,10 @@ pub fn decode(market: Market, frame: &[u8]) -> (Result<(), DecodeError>, Vec<Ev>
 pub fn px(s: &str) -> Px {
     Px::parse_signed(s.as_bytes()).unwrap()
 }
+pub fn dx(s: &str) -> Dec {
+    Dec::parse_signed(s.as_bytes()).unwrap()
+}
+
 pub fn qty(s: &str) -> Qty {
     Qty::parse_signed(s.as_bytes()).unwrap()
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use cexfeed::event::*;
-use cexfeed::types::{Px, Qty, Side};
+use cexfeed::types::{Dec, Px, Qty, Side};
 
 /// An owned copy of one decoded event, comparable across decoding paths.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +49,7 @@ pub enum Ev {
         qty: Qty,
         filled: Qty,
         remaining: Qty,
-        avg_px: Px,
+        avg_px: Dec,
         status: OrderStatus,
         ts_create: Option<i64>,
         ts_update: Option<i64>,
@@ -63,16 +63,16 @@ pub enum Ev {
         qty: Qty,
         side: Side,
         liquidity: Liquidity,
-        fee: Px,
+        fee: Dec,
         fee_currency: Option<String>,
         ts: Option<i64>,
     },
     Balance {
         asset: String,
-        available: Qty,
-        locked: Qty,
-        total: Option<Qty>,
-        change: Option<Qty>,
+        available: Dec,
+        locked: Dec,
+        total: Option<Dec>,
+        change: Option<Dec>,
         reason: Option<String>,
         ts: Option<i64>,
     },
@@ -223,6 +223,10 @@ pub const BINARY_FIXTURES: [&str; 5] = [
 pub fn px(s: &str) -> Px {
     Px::parse(s.as_bytes()).unwrap()
 }
+pub fn dx(s: &str) -> Dec {
+    Dec::parse_signed(s.as_bytes()).unwrap()
+}
+
 pub fn qty(s: &str) -> Qty {
     Qty::parse(s.as_bytes()).unwrap()
 }

@@ -5,48 +5,12 @@
 //! WS-API (login):      signature = hex(HMAC_SHA512(secret, "api\n<channel>\n<req_param>\n<ts>"))
 //! ```
 
-use std::fmt;
-
 use hmac::{Hmac, Mac};
 use sha2::Sha512;
 
+pub use crate::secret::{Credentials, Secret};
+
 type HmacSha512 = Hmac<Sha512>;
-
-/// An API secret. `Debug` and `Display` print `Secret(***)`; use [`Secret::expose`] only to sign.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret text. Never log or format it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        // Best effort: overwrite the bytes before the allocation is released (no unsafe).
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.fill(0);
-        std::hint::black_box(&bytes);
-    }
-}
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -170,8 +134,8 @@ mod tests {
     #[test]
     fn secret_never_prints() {
         let s = Secret::new("hunter2");
-        assert_eq!(format!("{s:?}"), "Secret(***)");
-        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        assert_eq!(format!("{s}"), "<redacted>");
         assert!(!format!("{s:?} {s} {:?}", Some(&s)).contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
     }

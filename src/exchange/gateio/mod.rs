@@ -4,7 +4,8 @@
 //!   construction (scanner for hot pushes, simd-json tape for the rest; numbers exact from text).
 //! * [`mod@subscribe`] — request builders (subscribe/unsubscribe, private `auth`, app-level ping) into
 //!   caller-owned buffers.
-//! * [`auth`] — HMAC-SHA512 signing and the self-redacting [`Secret`].
+//! * [`auth`] — HMAC-SHA512 signing over the crate-wide [`Secret`] / [`Credentials`]
+//!   (`crate::secret`, re-exported here).
 //! * [`urls`] — endpoints, the futures size header, REST snapshot URLs.
 //! * [`rest`] — REST order-book snapshot body → `BookMsg` (cold path, serde_json).
 //!
@@ -36,9 +37,10 @@
 //! simd-json's structural index (see `tape.rs`), so `40000.4` or `1.25e-05` sent as bare JSON
 //! numbers parse exactly. Values that do not fit the fixed-point scale are refused
 //! (`DecodeError::Number(field, TooManyDigits)`) for book, trade, BBO, ticker and order
-//! prices/sizes. Only venue-computed float aggregates (`avg_deal_price`, `fill_price`, fees,
-//! position `entry_price`/`margin`/`liq_price`/`realised_pnl`/`leverage`, balances) are truncated
-//! toward zero to the scale when they carry more digits.
+//! prices/sizes. Venue-computed aggregates (`avg_deal_price`, `fill_price`, fees,
+//! position `entry_price`/`margin`/`liq_price`/`realised_pnl`/`leverage`, balances) carry more
+//! digits than those scales and are parsed exactly into [`Dec`](crate::types::Dec) (up to 38
+//! significant digits; beyond that refused, never rounded).
 //!
 //! Example frames (from `tests/fixtures/`):
 //! ```text

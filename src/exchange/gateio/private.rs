@@ -1,11 +1,10 @@
 //! Private push channels (general path): `spot.orders`, `spot.usertrades`, `spot.balances`,
 //! `futures.orders`, `futures.usertrades`, `futures.positions`, `futures.balances`.
 //!
-//! Exactness: order/fill prices and sizes are parsed exactly (error if they do not fit the
-//! type). Values the venue computes in floating point and prints with arbitrary digits
-//! (`avg_deal_price`, `fill_price`, fees, `entry_price`, `margin`, PnL, balances) are truncated
-//! toward zero to the type's scale when they carry more digits than it keeps — still from the
-//! text, never through `f64`.
+//! Exactness: order/fill prices and sizes are parsed exactly into `Px`/`Qty` (error if they do
+//! not fit the type). Values the venue computes and prints with arbitrary digits
+//! (`avg_deal_price`, `fill_price`, fees, `entry_price`, `margin`, `leverage`, PnL, balances)
+//! are parsed exactly into [`Dec`] from their text — never rounded, never through `f64`.
 
 use super::decode::{side_of, signed_size};
 use super::tape::Doc;
@@ -13,7 +12,7 @@ use crate::event::{
     BalanceMsg, DecodeError, FillMsg, Liquidity, OrderMsg, OrderStatus, OrderType, PositionMsg,
     Sink,
 };
-use crate::types::{Px, Qty};
+use crate::types::{Dec, Px, Qty};
 
 /// Map Gate spot order `event` + `finish_as` to a status.
 pub fn spot_status(event: &str, finish_as: &str, filled: Qty) -> OrderStatus {
@@ -162,8 +161,8 @@ fn spot_order<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Result<()
         None => Qty(qty.0.saturating_sub(remaining.0).max(0)),
     };
     let avg_px = match f[10] {
-        Some(i) => d.px_trunc(i, "avg_deal_price")?,
-        None => Px::ZERO,
+        Some(i) => d.dec_at(i, "avg_deal_price")?,
+        None => Dec::ZERO,
     };
     let event = str_field(d, f[11], "event")?;
     let finish_as = f[12].and_then(|i| d.str_at(i)).unwrap_or("");
@@ -226,8 +225,8 @@ fn futures_order<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Result
     };
     let px = req!(d, f[5], "price", px_or_empty);
     let avg_px = match f[6] {
-        Some(i) => d.px_trunc(i, "fill_price")?,
-        None => Px::ZERO,
+        Some(i) => d.dec_at(i, "fill_price")?,
+        None => Dec::ZERO,
     };
     let filled = Qty(qty.0.saturating_sub(remaining.0).max(0));
     let tif = f[7].and_then(|i| d.str_at(i));
@@ -314,8 +313,8 @@ fn spot_usertrade<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Resul
     let px = req!(d, f[6], "price", pxu);
     let liq = liquidity(f[7].and_then(|i| d.str_at(i)));
     let fee = match f[8] {
-        Some(i) => d.px_trunc(i, "fee")?,
-        None => Px::ZERO,
+        Some(i) => d.dec_at(i, "fee")?,
+        None => Dec::ZERO,
     };
     let fee_currency = f[9].and_then(|i| d.str_at(i));
     let ts = opt_ms(d, f[10], "create_time_ms")?;
@@ -375,8 +374,8 @@ fn futures_usertrade<S: Sink>(
     let px = req!(d, f[5], "price", pxu);
     let liq = liquidity(f[6].and_then(|i| d.str_at(i)));
     let fee = match f[7] {
-        Some(i) => d.px_trunc(i, "fee")?,
-        None => Px::ZERO,
+        Some(i) => d.dec_at(i, "fee")?,
+        None => Dec::ZERO,
     };
     let ts = opt_ms(d, f[8], "create_time_ms")?;
     sink.fill(&FillMsg {
@@ -419,17 +418,17 @@ fn spot_balance<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Result<
         f[slot] = Some(v);
     }
     let asset = str_field(d, f[0], "currency")?;
-    let available = req!(d, f[1], "available", qty_trunc);
+    let available = req!(d, f[1], "available", dec_at);
     let locked = match f[2] {
-        Some(i) => d.qty_trunc(i, "freeze")?,
-        None => Qty::ZERO,
+        Some(i) => d.dec_at(i, "freeze")?,
+        None => Dec::ZERO,
     };
     let total = match f[3] {
-        Some(i) => Some(d.qty_trunc(i, "total")?),
+        Some(i) => Some(d.dec_at(i, "total")?),
         None => None,
     };
     let change = match f[4] {
-        Some(i) => Some(d.qty_trunc(i, "change")?),
+        Some(i) => Some(d.dec_at(i, "change")?),
         None => None,
     };
     let reason = f[5].and_then(|i| d.str_at(i));
@@ -474,9 +473,9 @@ fn futures_balance<S: Sink>(
         f[slot] = Some(v);
     }
     let asset = str_field(d, f[0], "currency")?;
-    let balance = req!(d, f[1], "balance", qty_trunc);
+    let balance = req!(d, f[1], "balance", dec_at);
     let change = match f[2] {
-        Some(i) => Some(d.qty_trunc(i, "change")?),
+        Some(i) => Some(d.dec_at(i, "change")?),
         None => None,
     };
     let reason = f[3].and_then(|i| d.str_at(i));
@@ -484,7 +483,7 @@ fn futures_balance<S: Sink>(
     sink.balance(&BalanceMsg {
         asset,
         available: balance,
-        locked: Qty::ZERO,
+        locked: Dec::ZERO,
         total: Some(balance),
         change,
         reason,
@@ -520,8 +519,8 @@ fn position<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Result<(), 
     let contract = str_field(d, f[0], "contract")?;
     let size = req!(d, f[1], "size", qty_signed);
     let px = |d: &mut Doc<'_, '_>, i: Option<usize>, n: &'static str| match i {
-        Some(i) => d.px_trunc(i, n),
-        None => Ok(Px::ZERO),
+        Some(i) => d.dec_at(i, n),
+        None => Ok(Dec::ZERO),
     };
     let entry_px = px(d, f[2], "entry_price")?;
     let leverage = px(d, f[3], "leverage")?;

@@ -6,7 +6,7 @@
 //! would turn a JSON float size into `f64`).
 
 use super::decode::levels;
-use super::tape::{Dec, Doc};
+use super::tape::{Doc, NumText};
 use crate::event::{BookMsg, DecodeError, Level, Sink};
 
 /// Alias kept for the integrator: REST decode errors are the hot-path [`DecodeError`].
@@ -67,7 +67,7 @@ pub fn decode_rest_snapshot<S: Sink>(
 /// `current`: integer ms (spot) or float seconds (futures, `1623898993.123`) → ms, exactly.
 fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
     match d.dec(i) {
-        Dec::Text(t) if t.contains(&b'.') => {
+        NumText::Text(t) if t.contains(&b'.') => {
             // seconds with a fraction: whole seconds × 1000 + the first three fraction digits
             let dot = t.iter().position(|&c| c == b'.')?;
             let secs = super::tape::parse_u64(&t[..dot])?;
@@ -81,7 +81,7 @@ fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
             }
             i64::try_from(secs.checked_mul(1000)?.checked_add(ms)?).ok()
         }
-        Dec::Text(t) => super::tape::parse_ms(t),
+        NumText::Text(t) => super::tape::parse_ms(t),
         _ => None,
     }
 }

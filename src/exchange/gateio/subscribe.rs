@@ -10,15 +10,10 @@
 
 use std::fmt::Write as _;
 
-use super::auth::{sign_channel, sign_ws_api, Secret};
+use super::auth::{sign_channel, sign_ws_api};
+/// API key + secret for private channels (the crate-wide type; `Debug` redacts both).
+pub use crate::secret::Credentials;
 use crate::types::Market;
-
-/// API key + secret for private channels. `Debug` never shows the secret.
-#[derive(Clone, Debug)]
-pub struct Credentials {
-    pub key: String,
-    pub secret: Secret,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -254,9 +249,9 @@ pub fn request(
     ch.write_payload(out);
     if let Some(c) = creds.filter(|_| ch.is_private()) {
         out.push_str(",\"auth\":{\"method\":\"api_key\",\"KEY\":");
-        push_str_json(out, &c.key);
+        push_str_json(out, c.api_key.expose());
         out.push_str(",\"SIGN\":\"");
-        sign_channel(out, &c.secret, name, event.as_str(), time_s);
+        sign_channel(out, &c.api_secret, name, event.as_str(), time_s);
         out.push_str("\"}");
     }
     out.push('}');
@@ -316,9 +311,9 @@ pub fn login(out: &mut String, market: Market, time_s: i64, req_id: &str, creds:
         out,
         "{{\"time\":{time_s},\"channel\":\"{channel}\",\"event\":\"api\",\"payload\":{{\"api_key\":"
     );
-    push_str_json(out, &creds.key);
+    push_str_json(out, creds.api_key.expose());
     out.push_str(",\"signature\":\"");
-    sign_ws_api(out, &creds.secret, channel, "", time_s);
+    sign_ws_api(out, &creds.api_secret, channel, "", time_s);
     let _ = write!(out, "\",\"timestamp\":\"{time_s}\",\"req_id\":");
     push_str_json(out, req_id);
     out.push_str("}}");
@@ -358,10 +353,7 @@ mod tests {
 
     #[test]
     fn private_request_carries_signature() {
-        let creds = Credentials {
-            key: "k".into(),
-            secret: Secret::new("gate-test-secret-0123456789abcdef"),
-        };
+        let creds = Credentials::new("k", "gate-test-secret-0123456789abcdef");
         let mut s = String::new();
         subscribe_private(
             &mut s,

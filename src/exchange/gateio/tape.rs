@@ -12,7 +12,7 @@
 use simd_json::{Node, StaticNode};
 
 use crate::event::{DecodeError, IdRef};
-use crate::types::{NumError, Px, Qty};
+use crate::types::{Dec, Px, Qty};
 
 /// A parsed frame: tape nodes, the original bytes and the node → byte offset table.
 pub(crate) struct Doc<'t, 'a> {
@@ -25,7 +25,7 @@ pub(crate) struct Doc<'t, 'a> {
 
 /// A value that carries a decimal: its exact text (a JSON string's content or a number token).
 #[derive(Clone, Copy)]
-pub(crate) enum Dec<'a> {
+pub(crate) enum NumText<'a> {
     Text(&'a [u8]),
     Null,
     Other,
@@ -149,22 +149,22 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Decimal text of a string or number node.
-    pub fn dec(&mut self, i: usize) -> Dec<'a> {
+    pub fn dec(&mut self, i: usize) -> NumText<'a> {
         match self.nodes.get(i) {
-            Some(Node::String(s)) => Dec::Text(s.as_bytes()),
-            Some(Node::Static(StaticNode::Null)) => Dec::Null,
-            Some(Node::Static(StaticNode::Bool(_))) => Dec::Other,
+            Some(Node::String(s)) => NumText::Text(s.as_bytes()),
+            Some(Node::Static(StaticNode::Null)) => NumText::Null,
+            Some(Node::Static(StaticNode::Bool(_))) => NumText::Other,
             Some(Node::Static(_)) => match self.number_text(i) {
-                Some(t) => Dec::Text(t),
-                None => Dec::Other,
+                Some(t) => NumText::Text(t),
+                None => NumText::Other,
             },
-            _ => Dec::Other,
+            _ => NumText::Other,
         }
     }
 
     pub fn px(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
+            NumText::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
@@ -172,7 +172,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned price (book levels, trades).
     pub fn pxu(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Px::DECIMALS)
+            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Px::DECIMALS)
                 .map(Px)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -182,8 +182,8 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Price where `""` (Gate futures empty book side) means zero.
     pub fn px_or_empty(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
-            Dec::Text(b"") => Ok(Px::ZERO),
-            Dec::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
+            NumText::Text(b"") => Ok(Px::ZERO),
+            NumText::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
@@ -191,7 +191,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned quantity.
     pub fn qty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
                 .map(Qty)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -201,8 +201,8 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned quantity where `""` means zero.
     pub fn qty_or_empty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
-            Dec::Text(b"") => Ok(Qty::ZERO),
-            Dec::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+            NumText::Text(b"") => Ok(Qty::ZERO),
+            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
                 .map(Qty)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -211,29 +211,18 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
 
     pub fn qty_signed(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
-            Dec::Text(t) => Qty::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
+            NumText::Text(t) => Qty::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
 
-    /// Float-derived venue value (average entry price, margin, PnL, futures balance): truncated
-    /// toward zero to the type's scale when it carries more digits (documented lossy; never f64).
-    pub fn px_trunc(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
+    /// Venue-computed account value (average/entry price, margin, PnL, balance, fee) as an
+    /// exact [`Dec`] from the number text (string or JSON number token); `""` means zero.
+    /// Never rounded: more than 38 significant digits is a `Number` error.
+    pub fn dec_at(&mut self, i: usize, field: &'static str) -> Result<Dec, DecodeError> {
         match self.dec(i) {
-            Dec::Text(b"") => Ok(Px::ZERO),
-            Dec::Text(t) => parse_trunc(t, Px::DECIMALS)
-                .map(Px)
-                .map_err(|e| DecodeError::Number(field, e)),
-            _ => Err(DecodeError::WrongType(field)),
-        }
-    }
-
-    pub fn qty_trunc(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
-        match self.dec(i) {
-            Dec::Text(b"") => Ok(Qty::ZERO),
-            Dec::Text(t) => parse_trunc(t, Qty::DECIMALS)
-                .map(Qty)
-                .map_err(|e| DecodeError::Number(field, e)),
+            NumText::Text(b"") => Ok(Dec::ZERO),
+            NumText::Text(t) => Dec::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
         }
     }
@@ -254,7 +243,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
             Some(Node::Static(StaticNode::U64(v))) if *v <= i64::MAX as u64 => Ok(*v as i64),
             Some(Node::Static(StaticNode::I64(v))) => Ok(*v),
             _ => match self.dec(i) {
-                Dec::Text(t) => parse_ms(t).ok_or(DecodeError::WrongType(field)),
+                NumText::Text(t) => parse_ms(t).ok_or(DecodeError::WrongType(field)),
                 _ => Err(DecodeError::WrongType(field)),
             },
         }
@@ -273,7 +262,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// String content, or the text of a number (e.g. futures uid `123` in an echoed payload).
     pub fn text_at(&mut self, i: usize) -> Option<&'a str> {
         match self.dec(i) {
-            Dec::Text(t) => std::str::from_utf8(t).ok(),
+            NumText::Text(t) => std::str::from_utf8(t).ok(),
             _ => None,
         }
     }
@@ -328,28 +317,4 @@ pub(crate) fn parse_ms(s: &[u8]) -> Option<i64> {
     }
     let v = parse_u64(int)?;
     i64::try_from(v).ok()
-}
-
-/// Parse like `parse_signed`, but drop fractional digits beyond `decimals` (truncate toward
-/// zero) instead of refusing. Only for float-derived values the venue already rounded.
-pub(crate) fn parse_trunc(s: &[u8], decimals: u32) -> Result<i64, NumError> {
-    match crate::types::parse_fixed(s, decimals, true) {
-        Err(NumError::TooManyDigits) => {}
-        r => return r,
-    }
-    // Only plain `[-+]?int.frac` is truncated; exponent forms must be exact.
-    if s.iter().any(|&c| c == b'e' || c == b'E') {
-        return Err(NumError::TooManyDigits);
-    }
-    let dot = s
-        .iter()
-        .position(|&c| c == b'.')
-        .ok_or(NumError::TooManyDigits)?;
-    let end = (dot + 1 + decimals as usize).min(s.len());
-    let mut buf = [0u8; 64];
-    if end > buf.len() {
-        return Err(NumError::Overflow);
-    }
-    buf[..end].copy_from_slice(&s[..end]);
-    crate::types::parse_fixed(&buf[..end], decimals, true)
 }

@@ -22,72 +22,8 @@ pub const DEFAULT_RECV_WINDOW_MS: u32 = 5000;
 /// Largest `recvWindow` the server accepts.
 pub const MAX_RECV_WINDOW_MS: u32 = 60_000;
 
-/// A secret string that never shows in `Debug`/`Display` (prints `***`) and is overwritten
-/// with zeros when dropped (best effort: copies made by the allocator on growth are not).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Box<[u8]>);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into().into_bytes().into_boxed_slice())
-    }
-
-    /// The secret bytes, for signing only.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            *b = 0;
-        }
-        std::hint::black_box(&mut self.0);
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// API key and secret. `Debug` shows the key's first 4 characters only.
-#[derive(Clone)]
-pub struct Credentials {
-    pub api_key: String,
-    pub secret: Secret,
-}
-
-impl Credentials {
-    pub fn new(api_key: impl Into<String>, secret: impl Into<String>) -> Self {
-        Credentials {
-            api_key: api_key.into(),
-            secret: Secret::new(secret),
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: String = self.api_key.chars().take(4).collect();
-        f.debug_struct("Credentials")
-            .field("api_key", &format_args!("{shown}…"))
-            .field("secret", &self.secret)
-            .finish()
-    }
-}
+/// The crate-wide API key pair and self-redacting, zero-on-drop secret (`crate::secret`).
+pub use crate::secret::{Credentials, Secret};
 
 /// `HMAC_SHA256(secret, payload)` as 64 lowercase hex bytes into `out`. No allocation.
 pub fn sign_into(secret: &[u8], payload: &[u8], out: &mut [u8; 64]) {
@@ -105,7 +41,7 @@ pub fn sign_into(secret: &[u8], payload: &[u8], out: &mut [u8; 64]) {
 /// `lowercase hex(HMAC_SHA256(secret, payload))`.
 pub fn sign(secret: &Secret, payload: &str) -> String {
     let mut out = [0u8; 64];
-    sign_into(secret.expose(), payload.as_bytes(), &mut out);
+    sign_into(secret.expose_bytes(), payload.as_bytes(), &mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -203,7 +139,7 @@ pub fn signed_request(
     query.push_str("timestamp=");
     query.push_str(&timestamp_ms.to_string());
     let mut sig = [0u8; 64];
-    sign_into(creds.secret.expose(), query.as_bytes(), &mut sig);
+    sign_into(creds.api_secret.expose_bytes(), query.as_bytes(), &mut sig);
     let mut path_and_query = String::with_capacity(path.len() + query.len() + 80);
     path_and_query.push_str(path);
     path_and_query.push('?');
@@ -214,7 +150,7 @@ pub fn signed_request(
         method,
         path_and_query,
         headers: [
-            (API_KEY_HEADER, creds.api_key.clone()),
+            (API_KEY_HEADER, creds.api_key.expose().to_string()),
             ("Content-Type", "application/json".to_string()),
         ],
     }
@@ -560,10 +496,10 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         let c = Credentials::new("mx0vglabcdef", "supersecretvalue");
-        let d = format!("{c:?} {} {:?}", c.secret, c.secret);
+        let d = format!("{c:?} {} {:?}", c.api_secret, c.api_secret);
         assert!(!d.contains("supersecretvalue"), "{d}");
         assert!(!d.contains("mx0vglabcdef"), "{d}");
-        assert!(d.contains("***"));
+        assert!(d.contains("<redacted>"));
         let r = create_listen_key_request(&c, 1, None);
         assert!(!format!("{r:?}").contains("mx0vglabcdef"));
     }

@@ -33,9 +33,10 @@
 //!
 //! Precision: MEXC writes balances, fees and average prices with more fractional digits than
 //! `Qty` (8) / `Px` (10) keep (`"21.94210356004384"`, `"0.0003998377369698171"`). Those fields
-//! (avgPrice, feeAmount, balanceAmount, frozenAmount and their changes) are truncated toward zero
-//! to the type's scale; prices and quantities of books, trades, orders and fills stay exact and
-//! fail with `DecodeError::Number(.., TooManyDigits)` rather than round.
+//! (avgPrice, feeAmount, balanceAmount, frozenAmount, balanceAmountChange) are parsed exactly
+//! into [`Dec`] (up to 38 significant digits, else refused); prices and quantities of books,
+//! trades, orders and fills stay `Px`/`Qty` and fail with `DecodeError::Number(..,
+//! TooManyDigits)` rather than round.
 
 use super::control::{self, ControlScan};
 use super::walk::{Fields, Wire};
@@ -44,7 +45,7 @@ use crate::event::{
     BalanceMsg, BboMsg, BookMsg, ControlKind, ControlMsg, DecodeError, FillMsg, IdRef, Level,
     Liquidity, OrderMsg, OrderStatus, OrderType, Sink, TickerMsg, TradeMsg,
 };
-use crate::types::{BookSide, NumError, Px, Qty, Side};
+use crate::types::{BookSide, Dec, NumError, Px, Qty, Side};
 
 /// Capacity of the scratch used to unescape JSON strings in control frames.
 pub const CONTROL_TEXT_CAPACITY: usize = 4096;
@@ -416,31 +417,13 @@ fn qty_or_zero(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
     }
 }
 
-/// Cut fractional digits beyond `decimals` (plain decimal text only; exponent forms untouched).
-fn truncate_frac(b: &[u8], decimals: u32) -> &[u8] {
-    if b.iter().any(|&c| c == b'e' || c == b'E') {
-        return b;
-    }
-    match b.iter().position(|&c| c == b'.') {
-        Some(dot) if b.len() - dot - 1 > decimals as usize => &b[..dot + 1 + decimals as usize],
-        _ => b,
-    }
-}
-
-/// Signed value truncated toward zero to `Px` scale; empty → zero.
-fn px_trunc(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
+/// Venue-computed account value (average price, fee, balance, change): exact [`Dec`] from the
+/// text, signed; empty → zero. Never rounded (more than 38 significant digits is an error).
+fn dec(name: &'static str, b: &[u8]) -> Result<Dec, DecodeError> {
     if b.is_empty() {
-        return Ok(Px::ZERO);
+        return Ok(Dec::ZERO);
     }
-    Px::parse_signed(truncate_frac(b, Px::DECIMALS)).map_err(|e| DecodeError::Number(name, e))
-}
-
-/// Signed value truncated toward zero to `Qty` scale; empty → zero.
-fn qty_trunc(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
-    if b.is_empty() {
-        return Ok(Qty::ZERO);
-    }
-    Qty::parse_signed(truncate_frac(b, Qty::DECIMALS)).map_err(|e| DecodeError::Number(name, e))
+    Dec::parse_signed(b).map_err(|e| DecodeError::Number(name, e))
 }
 
 /// A version carried as decimal text (`"82164153436"`) → `u64`. Empty → `MissingField`.
@@ -596,7 +579,7 @@ fn emit_order<S: Sink>(
         qty: qty_or_zero("quantity", v.quantity)?,
         filled: qty_or_zero("cumulativeQuantity", v.cumulative_quantity)?,
         remaining: qty_or_zero("remainQuantity", v.remain_quantity)?,
-        avg_px: px_trunc("avgPrice", v.avg_price)?,
+        avg_px: dec("avgPrice", v.avg_price)?,
         status: order_status(v.status),
         ts_create_ms: if v.create_time != 0 {
             Some(v.create_time)
@@ -619,7 +602,7 @@ fn emit_fill<S: Sink>(head: &Head<'_>, v: &FillView<'_>, sink: &mut S) -> Result
         qty: qty("quantity", v.quantity)?,
         side: trade_side(v.trade_type)?,
         liquidity: liquidity(v.is_maker),
-        fee: px_trunc("feeAmount", v.fee_amount)?,
+        fee: dec("feeAmount", v.fee_amount)?,
         fee_currency: opt_utf8("feeCurrency", v.fee_currency)?,
         ts_exchange_ms: head.ts(v.time),
     };
@@ -635,17 +618,17 @@ fn emit_account<S: Sink>(
     if v.vcoin_name.is_empty() {
         return Err(DecodeError::MissingField("vcoinName"));
     }
-    let available = qty_trunc("balanceAmount", v.balance_amount)?;
-    let locked = qty_trunc("frozenAmount", v.frozen_amount)?;
+    let available = dec("balanceAmount", v.balance_amount)?;
+    let locked = dec("frozenAmount", v.frozen_amount)?;
     let m = BalanceMsg {
         asset: utf8("vcoinName", v.vcoin_name)?,
         available,
         locked,
-        total: available.0.checked_add(locked.0).map(Qty),
+        total: available.checked_add(locked),
         change: if v.balance_amount_change.is_empty() {
             None
         } else {
-            Some(qty_trunc("balanceAmountChange", v.balance_amount_change)?)
+            Some(dec("balanceAmountChange", v.balance_amount_change)?)
         },
         reason: opt_utf8("type", v.kind)?,
         ts_exchange_ms: head.ts(v.time),
@@ -1349,12 +1332,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn truncation_is_toward_zero_and_only_beyond_scale() {
-        assert_eq!(truncate_frac(b"21.94210356004384", 8), b"21.94210356");
-        assert_eq!(truncate_frac(b"1.5", 8), b"1.5");
-        assert_eq!(truncate_frac(b"1e-9", 8), b"1e-9");
-        assert_eq!(px_trunc("f", b"0.0003998377369698171"), Ok(Px(3_998_377)));
-        assert_eq!(qty_trunc("f", b"-1.123456789"), Ok(Qty(-112_345_678)));
+    fn account_values_are_exact_never_truncated() {
+        assert_eq!(
+            dec("f", b"0.0003998377369698171").map(|d| d.to_string()),
+            Ok("0.0003998377369698171".to_string())
+        );
+        assert_eq!(
+            dec("f", b"-1.123456789"),
+            Ok(Dec::from_parts(-1_123_456_789, 9).unwrap())
+        );
+        assert_eq!(dec("f", b""), Ok(Dec::ZERO));
+        assert_eq!(
+            dec("f", b"1.0000000000000000000000000000000000000001"),
+            Err(DecodeError::Number("f", NumError::TooManyDigits))
+        );
     }
 
     #[test]
