@@ -356,12 +356,25 @@ impl Sink for RealBook {
 pub fn book_around(frame_bids: &[Level], frame_asks: &[Level]) -> cexfeed::book::Book {
     let best_bid = frame_bids.iter().map(|l| l.px.0).max().unwrap();
     let best_ask = frame_asks.iter().map(|l| l.px.0).min().unwrap();
-    let mut pxs: Vec<i64> = frame_bids.iter().chain(frame_asks).map(|l| l.px.0).collect();
+    let mut pxs: Vec<i64> = frame_bids
+        .iter()
+        .chain(frame_asks)
+        .map(|l| l.px.0)
+        .collect();
     pxs.sort_unstable();
-    let step = pxs.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).min().unwrap_or(1);
+    let step = pxs
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0)
+        .min()
+        .unwrap_or(1);
     let qty = cexfeed::types::Qty::from_int(1);
-    let bids: Vec<Level> = (0..1000).map(|i| Level::new(cexfeed::types::Px(best_bid - i * step), qty)).collect();
-    let asks: Vec<Level> = (0..1000).map(|i| Level::new(cexfeed::types::Px(best_ask + i * step), qty)).collect();
+    let bids: Vec<Level> = (0..1000)
+        .map(|i| Level::new(cexfeed::types::Px(best_bid - i * step), qty))
+        .collect();
+    let asks: Vec<Level> = (0..1000)
+        .map(|i| Level::new(cexfeed::types::Px(best_ask + i * step), qty))
+        .collect();
     let mut b = cexfeed::book::Book::with_capacity(2000);
     b.apply_snapshot(&bids, &asks).unwrap();
     b
@@ -379,8 +392,16 @@ impl Sink for Collect {
 
 fn bench_apply(c: &mut Criterion) {
     for (name, market, frame) in [
-        ("gateio_spot_order_book_update_20x20", Market::Spot, spot_update_frame(20)),
-        ("gateio_futures_obu_20x20", Market::Futures, futures_obu_frame(20)),
+        (
+            "gateio_spot_order_book_update_20x20",
+            Market::Spot,
+            spot_update_frame(20),
+        ),
+        (
+            "gateio_futures_obu_20x20",
+            Market::Futures,
+            futures_obu_frame(20),
+        ),
     ] {
         let mut g = c.benchmark_group(format!("{name}_decode_apply_1000"));
         g.warm_up_time(Duration::from_millis(500));
@@ -390,7 +411,9 @@ fn bench_apply(c: &mut Criterion) {
         d.decode(&frame, &mut col).unwrap();
         let mut book = RealBook(book_around(&col.0, &col.1));
         // A full (snapshot) frame would replace the 1000-level book: apply its levels as a delta.
-        let delta_only = String::from_utf8(frame.clone()).unwrap().replace("\"full\":true,", "");
+        let delta_only = String::from_utf8(frame.clone())
+            .unwrap()
+            .replace("\"full\":true,", "");
         let delta_only = delta_only.into_bytes();
         g.bench_function("scanner+book", |b| {
             b.iter(|| black_box(d.decode(black_box(&delta_only), &mut book)))

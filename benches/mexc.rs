@@ -133,9 +133,18 @@ fn depth_apply(c: &mut Criterion) {
     let best_ask = rb.2.iter().map(|l| l.px.0).min().unwrap();
     let mut pxs: Vec<i64> = rb.1.iter().chain(rb.2.iter()).map(|l| l.px.0).collect();
     pxs.sort_unstable();
-    let step = pxs.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).min().unwrap_or(1);
-    let bids: Vec<Level> = (0..1000).map(|i| Level::new(Px(best_bid - i * step), Qty::from_int(1))).collect();
-    let asks: Vec<Level> = (0..1000).map(|i| Level::new(Px(best_ask + i * step), Qty::from_int(1))).collect();
+    let step = pxs
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0)
+        .min()
+        .unwrap_or(1);
+    let bids: Vec<Level> = (0..1000)
+        .map(|i| Level::new(Px(best_bid - i * step), Qty::from_int(1)))
+        .collect();
+    let asks: Vec<Level> = (0..1000)
+        .map(|i| Level::new(Px(best_ask + i * step), Qty::from_int(1)))
+        .collect();
     rb.0.apply_snapshot(&bids, &asks).unwrap();
     let mut g = c.benchmark_group("mexc_aggre_depth_20x20_decode_apply_1000");
     g.bench_function("walker+book", |b| {
@@ -147,7 +156,8 @@ fn depth_apply(c: &mut Criterion) {
         b.iter(|| {
             let w = wire::PushDataV3ApiWrapper::decode(black_box(&frame[..])).unwrap();
             black_box(&w);
-            dec.decode_binary_reference(black_box(&frame), &mut rb).unwrap();
+            dec.decode_binary_reference(black_box(&frame), &mut rb)
+                .unwrap();
         })
     });
     g.finish();

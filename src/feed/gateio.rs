@@ -94,10 +94,7 @@ impl GateFeed {
         setup: super::FeedSetup,
     ) -> Self {
         let n = core.syms.len();
-        let creds = setup.credentials.as_ref().map(|c| gsub::Credentials {
-            key: c.api_key.expose().to_string(),
-            secret: gate::Secret::new(c.api_secret.expose()),
-        });
+        let creds = setup.credentials.clone();
         let uid = setup.user_id.map(|u| u.to_string()).unwrap_or_default();
         GateFeed {
             decoder: GateDecoder::new(setup.market, setup.book_levels.max(1000)),
