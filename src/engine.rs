@@ -526,6 +526,10 @@ impl Engine {
     }
 }
 
+/// Test and profiling hook: when set, every feed thread calls it first (e.g. to mark the thread
+/// for a counting allocator or a profiler). Not used by the engine itself.
+pub static FEED_THREAD_START: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
 fn spawn_feed<H, F>(
     name: String,
     mut r: Reactor<H>,
@@ -536,6 +540,9 @@ where
     F: FnOnce(H) -> FeedCore + Send + 'static,
 {
     std::thread::Builder::new().name(name).spawn(move || {
+        if let Some(f) = FEED_THREAD_START.get() {
+            f();
+        }
         let res = r.run();
         let core = core_of(r.into_handler());
         let (dropped, conflated, sent) = core.ring_overruns();
