@@ -185,3 +185,89 @@ fn malformed_frames_are_counted_and_skipped() {
     let s = run(&[Scenario::Malformed]);
     assert!(s.decode_errors > 0, "decode errors {}", s.decode_errors);
 }
+
+/// A refused subscription reaches the bound consumer as an `Error` event for that channel; a
+/// silent socket marks the books stale, then the feed reconnects and they are live again.
+#[test]
+fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers() {
+    use cexfeed::ring::{Body, StatusKind};
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 300,
+        scenarios: vec![
+            (Scenario::Reject, Target::Symbol("ETH_USDT".into())),
+            (Scenario::Silent, Target::Symbol("BTC_USDT".into())),
+        ],
+        fault_period: Duration::from_millis(1500),
+        quiet_after: Some(Duration::from_millis(2000)),
+        private_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let rt = Runtime {
+        book_depth: 2000,
+        ..Runtime::default()
+    };
+    let feeds: Vec<_> = loopback_feeds(
+        &venue,
+        &rt,
+        WaitMode::Block,
+        false,
+        Duration::from_millis(800),
+    )
+    .into_iter()
+    .filter(|f| f.venue == Venue::Gateio && f.market == cexfeed::types::Market::Spot)
+    .collect();
+    let mut engine = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 4096,
+        top_n: 10,
+        book_pool: 8192,
+        control_core: None,
+    })
+    .unwrap();
+    let mut rx = engine.consumer().unwrap();
+    engine.bind("gateio.spot.trades.ETH_USDT", rx.id()).unwrap();
+    engine
+        .bind("gateio.spot.orderbook.BTC_USDT", rx.id())
+        .unwrap();
+    engine.start().unwrap();
+    let (mut errors, mut stale, mut live_after_stale) = (Vec::new(), 0, 0);
+    let end = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < end {
+        let Some(ev) = rx.try_recv() else {
+            std::thread::sleep(Duration::from_micros(300));
+            continue;
+        };
+        match ev.body {
+            Body::Error { code, channel, .. } => {
+                errors.push((code, channel.as_str().to_string(), ev.header.symbol))
+            }
+            Body::Status {
+                kind: StatusKind::Book,
+                ..
+            } if ev.header.state == BookState::Stale => stale += 1,
+            Body::Book { .. } if stale > 0 && ev.header.state == BookState::Live => {
+                live_after_stale += 1
+            }
+            _ => {}
+        }
+        rx.release(&ev);
+    }
+    let eth = engine
+        .registry()
+        .lookup(Venue::Gateio, cexfeed::types::Market::Spot, b"ETH_USDT")
+        .unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|(code, ch, sym)| *code == 2 && ch == "spot.trades" && *sym == eth),
+        "no error event for the refused spot.trades ETH_USDT subscription: {errors:?}"
+    );
+    assert!(stale > 0, "silence never marked the book stale");
+    assert!(
+        live_after_stale > 0,
+        "the book never came back after going stale"
+    );
+    engine.stop();
+    venue.stop();
+}

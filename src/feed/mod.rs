@@ -379,6 +379,15 @@ impl FeedCore {
         }
     }
 
+    /// The connection went silent (idle timeout): every book is stale until the reconnect
+    /// resyncs it, and consumers are told.
+    pub(crate) fn mark_all_stale(&mut self, now: u64) {
+        for si in 0..self.syms.len() {
+            self.syms[si].book.mark_stale(now);
+            self.publish_state(si, now);
+        }
+    }
+
     /// Mark books stale when their stream has been silent for `idle_ns`.
     pub(crate) fn check_idle(&mut self, now: u64, idle_ns: u64) {
         for si in 0..self.syms.len() {
