@@ -774,7 +774,8 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             let _ = server::ws_flush(&mut ws, &sh);
             return;
         }
-        loop {
+        // Under `no-pong` nothing is read, so neither `*.ping` nor protocol pings are answered.
+        while !conn.no_pong {
             match ws.read() {
                 Ok(Message::Text(t)) => {
                     if !handle_text(&mut ws, &sh, &ctx, &mut subs, &t, &conn) {
