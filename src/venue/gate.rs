@@ -775,7 +775,10 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             return;
         }
         // Under `no-pong` nothing is read, so neither `*.ping` nor protocol pings are answered.
-        while !conn.no_pong {
+        loop {
+            if conn.no_pong {
+                break;
+            }
             match ws.read() {
                 Ok(Message::Text(t)) => {
                     if !handle_text(&mut ws, &sh, &ctx, &mut subs, &t, &conn) {
