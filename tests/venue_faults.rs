@@ -259,6 +259,7 @@ fn silent_and_no_pong() {
 
     let v = start_p(Scenario::NoPong, Target::All, Duration::from_millis(1500));
     let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
+    gate_sub(&mut ws, 2, "spot.book_ticker", r#"["BTC_USDT"]"#);
     send_text(&mut ws, r#"{"time":1,"channel":"spot.ping"}"#);
     assert!(
         next_json(&mut ws, Duration::from_millis(1000), |v| v["channel"]
@@ -266,14 +267,20 @@ fn silent_and_no_pong() {
         .is_some()
     );
     std::thread::sleep(Duration::from_millis(1600));
-    // Make the connection loop notice the strike.
-    gate_sub(&mut ws, 2, "spot.book_ticker", r#"["BTC_USDT"]"#);
     send_text(&mut ws, r#"{"time":1,"channel":"spot.ping"}"#);
-    assert!(
-        next_json(&mut ws, Duration::from_millis(600), |v| v["channel"]
-            == "spot.pong")
-        .is_none()
-    );
+    ws.send(Message::Ping(b"hi".to_vec().into())).unwrap();
+    let (mut pongs, mut data) = (0, 0);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(600) {
+        match ws.read() {
+            Ok(Message::Pong(_)) => pongs += 1,
+            Ok(Message::Text(s)) if s.contains("spot.pong") => pongs += 1,
+            Ok(Message::Text(_)) => data += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(pongs, 0, "pongs after the strike");
+    assert!(data > 0, "pushes continue");
     v.stop();
 }
 
@@ -661,5 +668,178 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
     let want_a: Side = ta.iter().map(|l| (l.px.0, l.qty.0)).collect();
     assert_eq!(b[0], want_b);
     assert_eq!(b[1], want_a);
+    v.stop();
+}
+
+/// The same for Gate.io futures `order_book_update` (§4.3 rules: REST `with_id` bridge, `full`
+/// pushes replace the book), through gap/duplicate/reorder/malformed/full-reset strikes.
+#[test]
+fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
+    use cexfeed::types::{Market, Px, Qty, Venue as V};
+    use std::collections::BTreeMap;
+    let v = Venue::start(VenueConfig {
+        scenarios: vec![
+            (Scenario::Gap, Target::All),
+            (Scenario::Duplicate, Target::All),
+            (Scenario::Reorder, Target::All),
+            (Scenario::Malformed, Target::All),
+            (Scenario::FullReset, Target::All),
+        ],
+        fault_period: Duration::from_millis(200),
+        quiet_after: Some(Duration::from_millis(1200)),
+        rate_per_sec: 3000,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let hdr = [("X-Gate-Size-Decimal", "1")];
+    let mut ws = ws_connect(v.addr(), "/v4/ws/usdt", &hdr);
+    gate_sub(
+        &mut ws,
+        1,
+        "futures.order_book_update",
+        r#"["BTC_USDT","20ms","20"]"#,
+    );
+    type Side = BTreeMap<i64, i64>;
+    let lv = |l: &Value| -> (i64, i64) {
+        (
+            Px::parse(l["p"].as_str().unwrap().as_bytes()).unwrap().0,
+            Qty::parse(l["s"].as_str().unwrap().as_bytes()).unwrap().0,
+        )
+    };
+    let apply = |b: &mut [Side; 2], r: &Value, bk: &str, ak: &str| {
+        for (i, k) in [(0, bk), (1, ak)] {
+            for l in r[k].as_array().unwrap() {
+                let (p, q) = lv(l);
+                if q == 0 {
+                    b[i].remove(&p);
+                } else {
+                    b[i].insert(p, q);
+                }
+            }
+        }
+    };
+    let mut book: Option<[Side; 2]> = None;
+    let mut local = 0u64;
+    let mut buf: Vec<Value> = Vec::new();
+    let mut snap: Option<(u64, [Side; 2])> = None;
+    let (mut resyncs, mut fulls) = (0, 0);
+    let t = Instant::now();
+    let mut paused = false;
+    let mut last_msg = Instant::now();
+    loop {
+        if !paused && t.elapsed() > Duration::from_millis(2200) {
+            v.pause(true);
+            paused = true;
+        }
+        if paused && last_msg.elapsed() > Duration::from_millis(400) {
+            break;
+        }
+        let Some(Message::Text(s)) = next_msg(&mut ws, Duration::from_millis(50)) else {
+            continue;
+        };
+        last_msg = Instant::now();
+        let r = match serde_json::from_str::<Value>(&s) {
+            Ok(m)
+                if m["event"] == "update"
+                    && m["result"]["u"].is_u64()
+                    && m["result"]["U"].is_u64()
+                    && m["result"]["b"].is_array() =>
+            {
+                m["result"].clone()
+            }
+            Ok(m) if m["event"] != "update" => continue,
+            _ => {
+                book = None;
+                resyncs += 1;
+                buf.clear();
+                continue;
+            }
+        };
+        let (uu, u) = (r["U"].as_u64().unwrap(), r["u"].as_u64().unwrap());
+        if r["full"] == true {
+            fulls += 1;
+            let mut b: [Side; 2] = Default::default();
+            apply(&mut b, &r, "b", "a");
+            book = Some(b);
+            local = u;
+            buf.clear();
+            snap = None;
+            continue;
+        }
+        if let Some(b) = &mut book {
+            if u < local + 1 {
+                continue;
+            }
+            if uu == local + 1 {
+                apply(b, &r, "b", "a");
+                local = u;
+                continue;
+            }
+            book = None;
+            resyncs += 1;
+            buf.clear();
+        }
+        buf.push(r);
+        if buf.len() < 3 {
+            continue;
+        }
+        // Keep one snapshot until the stream reaches it; refetch only when it is too old.
+        if snap.is_none() {
+            let (st, body) = http(
+                v.addr(),
+                "GET",
+                "/api/v4/futures/usdt/order_book?contract=BTC_USDT&limit=1000&with_id=true",
+                &hdr,
+            );
+            assert_eq!(st, 200);
+            let j: Value = serde_json::from_str(&body).unwrap();
+            let mut b: [Side; 2] = Default::default();
+            apply(&mut b, &j, "bids", "asks");
+            snap = Some((j["id"].as_u64().unwrap(), b));
+        }
+        let (id, mut b) = snap.clone().unwrap();
+        let mut l = id;
+        let (mut ok, mut started) = (true, false);
+        for r in &buf {
+            let (uu, u) = (r["U"].as_u64().unwrap(), r["u"].as_u64().unwrap());
+            if u < l + 1 {
+                continue;
+            }
+            if (!started && uu > l + 1) || (started && uu != l + 1) {
+                ok = false;
+                break;
+            }
+            started = true;
+            apply(&mut b, r, "b", "a");
+            l = u;
+        }
+        if ok && started {
+            book = Some(b);
+            local = l;
+            buf.clear();
+            snap = None;
+        } else if !ok {
+            snap = None; // too old for the buffered stream: fetch again
+            buf.clear();
+        }
+    }
+    assert!(resyncs >= 3, "faults were not noticed ({resyncs})");
+    assert!(fulls >= 1, "no full push");
+    let b = book.expect("synced at the end");
+    let (seq, tb, ta) = v.true_book(V::Gateio, Market::Futures, "BTC_USDT").unwrap();
+    assert_eq!(local, seq, "client version equals the venue's");
+    // A `full` push carries the top `level` (20) levels only: compare that top.
+    let top = |s: &Side, rev: bool| -> Vec<(i64, i64)> {
+        let it: Box<dyn Iterator<Item = (&i64, &i64)>> = if rev {
+            Box::new(s.iter().rev())
+        } else {
+            Box::new(s.iter())
+        };
+        it.take(20).map(|(p, q)| (*p, *q)).collect()
+    };
+    let want_b: Vec<(i64, i64)> = tb.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
+    let want_a: Vec<(i64, i64)> = ta.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
+    assert_eq!(top(&b[0], true), want_b);
+    assert_eq!(top(&b[1], false), want_a);
     v.stop();
 }

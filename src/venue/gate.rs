@@ -774,7 +774,11 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             let _ = server::ws_flush(&mut ws, &sh);
             return;
         }
+        // Under `no-pong` nothing is read, so neither `*.ping` nor protocol pings are answered.
         loop {
+            if conn.no_pong {
+                break;
+            }
             match ws.read() {
                 Ok(Message::Text(t)) => {
                     if !handle_text(&mut ws, &sh, &ctx, &mut subs, &t, &conn) {

@@ -398,8 +398,11 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
             let _ = server::ws_flush(&mut ws, &sh);
             return;
         }
-        // 1. Client frames.
+        // 1. Client frames (none under `no-pong`: unread pings, protocol or JSON, go unanswered).
         loop {
+            if conn.no_pong {
+                break;
+            }
             match ws.read() {
                 Ok(Message::Text(t)) => {
                     if rate_window.0.elapsed() >= std::time::Duration::from_secs(1) {

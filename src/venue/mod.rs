@@ -98,7 +98,7 @@
 //! | `reject` | a subscribe refused (MEXC `Not Subscribed successfully! [..].  Reason： Blocked! `, Gate code 2) |
 //! | `auth-fail` | a correctly signed private request refused (MEXC 700002 on listen-key creation, Gate code 4) |
 //! | `lifetime` | targeted connections closed (1000) when `fault_period` old — the 24 h limit, compressed |
-//! | `no-pong` | `PING` / `*.ping` no longer answered on the connection (data continues) |
+//! | `no-pong` | the connection stops reading: `PING` / `*.ping` and protocol pings go unanswered; pushes continue |
 //!
 //! # CLI
 //!
@@ -179,8 +179,8 @@ pub enum Scenario {
     /// `lifetime`: every connection to a targeted feed is closed when it is `fault_period`
     /// old (the 24 h limit, compressed).
     Lifetime,
-    /// `no-pong`: application pings (`PING`, `*.ping`) are no longer answered on the
-    /// connection (protocol pings still are: tungstenite answers those).
+    /// `no-pong`: the connection stops reading: application pings (`PING`, `*.ping`) and
+    /// protocol pings go unanswered (as do requests) while pushes continue.
     NoPong,
 }
 
