@@ -195,7 +195,7 @@ fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers(
         rate_per_sec: 300,
         scenarios: vec![
             (Scenario::Reject, Target::Symbol("ETH_USDT".into())),
-            (Scenario::Silent, Target::Symbol("BTC_USDT".into())),
+            (Scenario::Silent, Target::All),
         ],
         fault_period: Duration::from_millis(1500),
         quiet_after: Some(Duration::from_millis(2000)),

@@ -473,14 +473,19 @@ impl Handler for GateFeed {
         }
     }
 
-    fn on_down(&mut self, conn: ConnId, _reason: DownReason, now_ns: u64) {
+    fn on_down(&mut self, conn: ConnId, reason: DownReason, now_ns: u64) {
         if Some(conn) == self.public.conn {
             if self.public.down_since_ns.is_none() {
                 self.public.down_since_ns = Some(now_ns);
                 self.core
                     .broadcast_status(StatusKind::ConnDown, now_ns, 0, false);
             }
-            self.core.reset_books(now_ns);
+            if reason == DownReason::Stale {
+                // Silent socket: the books are stale now; the reconnect resyncs them.
+                self.core.mark_all_stale(now_ns);
+            } else {
+                self.core.reset_books(now_ns);
+            }
             self.rest_in_flight.iter_mut().for_each(|f| *f = false);
         } else if Some(conn) == self.private.conn && self.private.down_since_ns.is_none() {
             self.private.down_since_ns = Some(now_ns);
