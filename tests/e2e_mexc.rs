@@ -43,6 +43,8 @@ struct Seen {
     trades: u64,
     bbos: u64,
     errors: Vec<(i64, String, String)>,
+    /// Symbol index (in `SYMS`) of each error event's header.
+    error_syms: Vec<Option<usize>>,
     /// Book status events with a non-live state after the symbol was first live.
     went_unlive_after_live: u64,
     first_live: [bool; 2],
@@ -93,11 +95,14 @@ fn drain(rx: &mut StrategyRx, seen: &mut Seen, engine: &Engine, dur: Duration) {
                 code,
                 channel,
                 message,
-            } => seen.errors.push((
-                code,
-                channel.as_str().to_string(),
-                message.as_str().to_string(),
-            )),
+            } => {
+                seen.error_syms.push(si);
+                seen.errors.push((
+                    code,
+                    channel.as_str().to_string(),
+                    message.as_str().to_string(),
+                ))
+            }
             _ => {}
         }
         rx.release(&ev);
@@ -225,5 +230,87 @@ fn mexc_rotation_before_lifetime_close_keeps_books_live() {
     std::thread::sleep(Duration::from_millis(800));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_shards_beyond_30_channels_and_books_match() {
+    // 12 symbols × 3 kinds = 36 channels: two shard connections.
+    let names: Vec<String> = (0..12).map(|i| format!("T{i}USDT")).collect();
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        mexc_symbols: names.clone(),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut setup = mexc_setup(&venue);
+    setup.symbols = names
+        .iter()
+        .map(|s| (Default::default(), s.clone()))
+        .collect();
+    let mut engine = engine(setup);
+    let rx = engine.consumer().unwrap();
+    for s in &names {
+        for k in ["orderbook", "trades", "bbo"] {
+            engine.bind(&format!("mexc.spot.{k}.{s}"), rx.id()).unwrap();
+        }
+    }
+    engine.start().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let view = &engine.views()[0];
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 2);
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 36);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    let mut compared = 0;
+    for f in &finals {
+        for b in &f.books {
+            assert_eq!(b.state, BookState::Live, "{}", b.symbol);
+            let (seq, vb, va) = venue
+                .true_book(Venue::Mexc, Market::Spot, &b.symbol)
+                .unwrap();
+            assert_eq!(b.seq, seq, "{} seq", b.symbol);
+            assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
+            assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 12);
+    drop(rx);
+    venue.stop();
+}
+
+#[test]
+fn mexc_refused_subscription_is_an_error_for_that_channel_only() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        scenarios: vec![(Scenario::Reject, Target::Symbol("ETHUSDT".into()))],
+        fault_period: Duration::from_secs(60),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    engine.bind("mexc.spot.trades.ETHUSDT", rx.id()).unwrap();
+    engine.bind("mexc.spot.orderbook.BTCUSDT", rx.id()).unwrap();
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_secs(2));
+    assert_eq!(seen.errors.len(), 1, "{:?}", seen.errors);
+    // Routed to the ETHUSDT trades consumers (the channel text is truncated in the event).
+    assert_eq!(seen.error_syms, vec![Some(1)], "{:?}", seen.errors);
+    assert!(
+        seen.errors[0].1.starts_with("spot@public.aggre.deals"),
+        "{:?}",
+        seen.errors
+    );
+    assert!(
+        seen.errors[0].2.starts_with("Not Subscribed successfully!"),
+        "{:?}",
+        seen.errors
+    );
+    assert!(seen.live_books > 5, "{seen:?}");
+    let _ = engine.stop();
     venue.stop();
 }
