@@ -121,8 +121,11 @@ enum Role {
     Shard(usize),
     /// Make-before-break replacement for shard `i`, warming up.
     Replacement(usize),
-    /// Being closed by us (rotation handover, shard emptied): its `on_down` is ignored.
+    /// No longer wanted but down and waiting for the reactor's reconnect: closed from the
+    /// next `on_tick` (its `on_down`s are ignored).
     Retiring,
+    /// `Outbox::close` was called: the reactor frees the slot at its next `on_down`.
+    Closing,
     Private,
 }
 
@@ -519,7 +522,7 @@ impl MexcFeed {
             .into_iter()
             .flatten()
             {
-                self.set_role(c, Role::Retiring);
+                self.set_role(c, Role::Closing);
                 out.close(c);
             }
             self.shards[idx].opened_once = false;
@@ -900,7 +903,7 @@ impl MexcFeed {
                             > 4 * ROTATE_MAX_WAIT_NS
                         {
                             // Replacement cannot connect: give up, try again later.
-                            self.set_role(r, Role::Retiring);
+                            self.set_role(r, Role::Closing);
                             out.close(r);
                             self.shards[idx].replacement = None;
                         }
@@ -915,7 +918,7 @@ impl MexcFeed {
                     });
                     let waited = now.saturating_sub(self.shards[idx].rotate_started_ns);
                     if (acked && books_ready) || waited > ROTATE_MAX_WAIT_NS {
-                        self.set_role(conn, Role::Retiring);
+                        self.set_role(conn, Role::Closing);
                         out.close(conn);
                         self.promote(idx, r);
                     }
@@ -1037,7 +1040,10 @@ impl Handler for MexcFeed {
                     }
                 }
             }
-            Role::Retiring | Role::None => out.close(conn),
+            Role::Retiring | Role::Closing | Role::None => {
+                self.set_role(conn, Role::Closing);
+                out.close(conn);
+            }
         }
     }
 
@@ -1067,7 +1073,7 @@ impl Handler for MexcFeed {
                 self.warmup_dropped += w.dropped;
                 r
             }
-            Role::Retiring => Ok(()),
+            Role::Retiring | Role::Closing => Ok(()),
             _ => self.decoder.decode(bytes, is_binary, &mut self.core),
         };
         self.core.decode_hist.record(now_ns().saturating_sub(t0));
@@ -1148,13 +1154,18 @@ impl Handler for MexcFeed {
                     self.to_close.push(conn);
                 }
             }
+            // The slot is freed by the reactor right after this call.
+            Role::Closing => self.set_role(conn, Role::None),
             Role::None => {}
         }
     }
 
     fn on_tick(&mut self, now: u64, out: &mut Outbox<'_>) {
         while let Some(c) = self.to_close.pop() {
-            out.close(c);
+            if self.role(c) == Role::Retiring {
+                self.set_role(c, Role::Closing);
+                out.close(c);
+            }
         }
         if !self.commands.is_empty() {
             self.handle_commands(out, now);
