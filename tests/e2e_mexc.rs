@@ -314,3 +314,63 @@ fn mexc_refused_subscription_is_an_error_for_that_channel_only() {
     let _ = engine.stop();
     venue.stop();
 }
+
+#[test]
+fn mexc_reset_reconnects_resubscribes_and_books_match() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: vec![(Scenario::Reset, Target::All)],
+        fault_period: Duration::from_millis(1200),
+        quiet_after: Some(Duration::from_millis(2600)),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook", "trades"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(4500));
+    let c = engine.views()[0].shared.counters.snapshot();
+    assert!(c.reconnects >= 1, "{c:?}");
+    assert!(seen.went_unlive_after_live >= 1, "{seen:?}");
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1500));
+    assert!(seen.first_live.iter().all(|&x| x), "{seen:?}");
+    engine
+        .unbind("mexc.spot.orderbook.ETHUSDT", rx.id())
+        .unwrap();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(500));
+    let st = |e: &Engine| e.views()[0].shared.symbols[1].2.state();
+    assert_eq!(st(&engine), BookState::Resyncing);
+    engine.bind("mexc.spot.orderbook.ETHUSDT", rx.id()).unwrap();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1500));
+    assert_eq!(st(&engine), BookState::Live);
+    let view = &engine.views()[0];
+    // 2 subscribes, 1 unsubscribe, 1 subscribe, all acknowledged, on one connection.
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 4);
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}

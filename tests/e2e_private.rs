@@ -177,6 +177,17 @@ fn private_lifecycles_arrive_complete_and_in_order() {
     drain(&mut rx, &mut acct, Duration::from_secs(5));
     let views = engine.views();
     let _ = engine.stop();
+    // The MEXC listen key was closed at shutdown (DELETE, best effort).
+    let creds = cexfeed::exchange::mexc::Credentials::new(
+        cexfeed::venue::MEXC_API_KEY,
+        cexfeed::venue::MEXC_API_SECRET,
+    );
+    let list = mexc_call(
+        &venue,
+        cexfeed::exchange::mexc::list_listen_keys_request(&creds, cexfeed::types::wall_ms()),
+    );
+    let keys = cexfeed::exchange::mexc::parse_listen_key_list(200, list.as_bytes()).unwrap();
+    assert!(keys.is_empty(), "listen key left open: {list}");
     for (i, (v, m)) in FEEDS.iter().enumerate() {
         let name = format!("{}.{}", v.as_str(), m.as_str());
         let a = &acct[i];
