@@ -369,3 +369,43 @@ fn mexc_listen_key_that_vanished_is_renewed() {
     let _ = engine.stop();
     venue.stop();
 }
+
+#[test]
+fn mexc_refused_listen_key_is_retried_with_backoff_then_streams() {
+    // The venue refuses the first (correctly signed) listen-key creation with 700002.
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(100),
+        scenarios: vec![(Scenario::AuthFail, Target::All)],
+        fault_period: Duration::from_secs(60),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let feeds: Vec<FeedSetup> = setups(&venue)
+        .into_iter()
+        .filter(|f| f.venue == Venue::Mexc)
+        .collect();
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for ch in ["mexc.spot.orders", "mexc.spot.balances"] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_millis(1000));
+    assert_eq!(acct[0].errors.len(), 1, "{:?}", acct[0]);
+    assert_eq!(acct[0].errors[0].0, 700002);
+    assert_eq!(
+        acct[0].balances, 0,
+        "streamed before the retry: {:?}",
+        acct[0]
+    );
+    // Retried after the 2 s backoff, then the stream runs.
+    drain(&mut rx, &mut acct, Duration::from_millis(2500));
+    let a = &acct[0];
+    assert!(a.balances >= 3 && !a.orders.is_empty(), "{a:?}");
+    let view = &engine.views()[0];
+    assert_eq!(view.shared.stats.auth_failures.load(Ordering::Relaxed), 1);
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    let _ = engine.stop();
+    venue.stop();
+}
