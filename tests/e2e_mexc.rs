@@ -41,6 +41,9 @@ struct Seen {
     books: u64,
     live_books: u64,
     trades: u64,
+    /// Trades seen twice (same symbol, time, price, size, side).
+    dup_trades: u64,
+    trade_keys: std::collections::HashSet<(u32, i64, i64, i64, bool)>,
     bbos: u64,
     errors: Vec<(i64, String, String)>,
     /// Symbol index (in `SYMS`) of each error event's header.
@@ -77,7 +80,19 @@ fn drain(rx: &mut StrategyRx, seen: &mut Seen, engine: &Engine, dur: Duration) {
                     assert!(b[0].px < a[0].px, "crossed book handed out");
                 }
             }
-            Body::Trade { .. } => seen.trades += 1,
+            Body::Trade { px, qty, side, .. } => {
+                seen.trades += 1;
+                let key = (
+                    ev.header.symbol.0 as u32,
+                    ev.header.ts_exchange_ms,
+                    px.0,
+                    qty.0,
+                    side == cexfeed::types::Side::Buy,
+                );
+                if !seen.trade_keys.insert(key) {
+                    seen.dup_trades += 1;
+                }
+            }
             Body::Bbo { .. } => seen.bbos += 1,
             Body::Status {
                 kind: StatusKind::Book,
@@ -152,6 +167,7 @@ fn mexc_books_trades_bbo_match_the_venue() {
     drain(&mut rx, &mut seen, &engine, Duration::from_secs(4));
     assert!(seen.live_books > 10, "{seen:?}");
     assert!(seen.trades > 0 && seen.bbos > 0, "{seen:?}");
+    assert_eq!(seen.dup_trades, 0);
     assert!(
         seen.errors
             .iter()
@@ -226,6 +242,8 @@ fn mexc_rotation_before_lifetime_close_keeps_books_live() {
     assert_eq!(seen.went_unlive_after_live, 0, "{seen:?} {c:?}");
     assert!(seen.first_live.iter().all(|&x| x), "{seen:?}");
     assert!(seen.trades > 0 && seen.bbos > 0, "{seen:?}");
+    // Trades of the overlapping connections were delivered once.
+    assert_eq!(seen.dup_trades, 0, "of {} trades", seen.trades);
     venue.pause(true);
     std::thread::sleep(Duration::from_millis(800));
     let finals = engine.stop();

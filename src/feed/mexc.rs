@@ -19,12 +19,13 @@
 //! and subscribed to the shard's channels while the old one keeps feeding. Book pushes from the
 //! replacement go into the same synced books (duplicates are dropped by sequence), except those
 //! that would open a gap while the old stream is still live (the replacement's first, partial
-//! window); trades, book tickers and tickers from the replacement are dropped until handover.
-//! Handover = every channel acked on the replacement and every book symbol of the shard has had
-//! a contiguous push from it (or [`ROTATE_MAX_WAIT_NS`] passed): the old connection is closed
-//! by us, books stay `Live` throughout. If the old connection dies first, the replacement is
-//! promoted at once (no reset: the sync itself detects any gap). Trades of the handover window
-//! can be lost or duplicated (at most one push window).
+//! window). Trades from both connections pass through a per-symbol de-duplication ring (hash of
+//! trade id and time) while they overlap, so none is lost or repeated at the handover; book
+//! tickers and tickers from the replacement are dropped until handover (the old connection
+//! still delivers them). Handover = every channel acked on the replacement and every book
+//! symbol of the shard has had a contiguous push from it (or [`ROTATE_MAX_WAIT_NS`] passed):
+//! the old connection is closed by us, books stay `Live` throughout. If the old connection dies
+//! first, the replacement is promoted at once (no reset: the sync itself detects any gap).
 //!
 //! # Private
 //! With credentials and a bound private kind: `POST /api/v3/userDataStream` (signed) on the
@@ -68,6 +69,8 @@ const OUTBOUND_PER_SEC: u32 = 90;
 const ACK_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Longest make-before-break overlap before the old connection is closed anyway.
 pub const ROTATE_MAX_WAIT_NS: u64 = 5_000_000_000;
+/// Trade de-duplication continues this long after a rotation handover.
+const DEDUPE_GRACE_NS: u64 = 2_000_000_000;
 /// Listen-key creation backoff after a failure: 2 s doubling up to 60 s.
 const KEY_BACKOFF_MIN_NS: u64 = 2_000_000_000;
 const KEY_BACKOFF_MAX_NS: u64 = 60_000_000_000;
@@ -154,6 +157,9 @@ struct Shard {
     down_since_ns: Option<u64>,
     replacement: Option<ConnId>,
     rotate_started_ns: u64,
+    /// After a handover, trades of the promoted connection are still de-duplicated until then
+    /// (its trade pushes may lag the closed connection's).
+    dedupe_until_ns: u64,
 }
 
 struct PrivateState {
@@ -189,6 +195,8 @@ pub struct MexcFeed {
     outs: Vec<ConnOut>,
     /// Per symbol: the replacement being warmed has delivered a contiguous book push.
     aligned: Vec<bool>,
+    /// Per symbol: keys of trades delivered while a rotation overlaps two connections.
+    recent_trades: Vec<TradeRing>,
     private: PrivateState,
     rest_in_flight: Vec<bool>,
     /// Connections to close from the next `on_tick` (retired while down).
@@ -196,7 +204,8 @@ pub struct MexcFeed {
     buf: Vec<u8>,
     last_ping_ns: u64,
     last_idle_ns: u64,
-    /// Frames from a warming replacement dropped (book pushes before alignment, trades, bbo).
+    /// Messages dropped during rotation overlaps (unaligned book pushes and book tickers of
+    /// the replacement, trades already delivered by the other connection).
     pub warmup_dropped: u64,
 }
 
@@ -251,6 +260,7 @@ impl MexcFeed {
             roles: vec![Role::None; MAX_CONN_SLOTS],
             outs: (0..MAX_CONN_SLOTS).map(|_| ConnOut::new()).collect(),
             aligned: vec![false; n],
+            recent_trades: (0..n).map(|_| TradeRing::default()).collect(),
             private: PrivateState {
                 spec: None,
                 conn: None,
@@ -455,6 +465,7 @@ impl MexcFeed {
                     down_since_ns: None,
                     replacement: None,
                     rotate_started_ns: 0,
+                    dedupe_until_ns: 0,
                 });
                 self.shards.len() - 1
             }
@@ -891,8 +902,10 @@ impl MexcFeed {
                         self.shards[idx].rotate_started_ns = now;
                         self.set_role(r, Role::Replacement(idx));
                         for &(k, si) in &self.shards[idx].channels {
-                            if k == Kind::OrderBook {
-                                self.aligned[si] = false;
+                            match k {
+                                Kind::OrderBook => self.aligned[si] = false,
+                                Kind::Trades => self.recent_trades[si].clear(),
+                                _ => {}
                             }
                         }
                     }
@@ -928,6 +941,7 @@ impl MexcFeed {
     }
 
     fn promote(&mut self, idx: usize, r: ConnId) {
+        self.shards[idx].dedupe_until_ns = now_ns() + DEDUPE_GRACE_NS;
         self.shards[idx].conn = Some(r);
         self.shards[idx].replacement = None;
         self.set_role(r, Role::Shard(idx));
@@ -948,17 +962,76 @@ impl MexcFeed {
     }
 }
 
-/// Sink for frames of a warming replacement: book pushes that would open a gap while the old
-/// stream is live are dropped (alignment), trades/bbo/tickers dropped (the old connection
-/// still delivers them), control frames kept.
-struct WarmSink<'a> {
+/// Keys of the last trades delivered for one symbol (rotation overlap only).
+struct TradeRing {
+    keys: [u64; 128],
+    next: usize,
+}
+
+impl Default for TradeRing {
+    fn default() -> Self {
+        TradeRing {
+            keys: [0; 128],
+            next: 0,
+        }
+    }
+}
+
+impl TradeRing {
+    /// `true` if `key` is new (and records it).
+    fn insert(&mut self, key: u64) -> bool {
+        if self.keys.contains(&key) {
+            return false;
+        }
+        self.keys[self.next] = key;
+        self.next = (self.next + 1) % self.keys.len();
+        true
+    }
+
+    fn clear(&mut self) {
+        *self = TradeRing::default();
+    }
+}
+
+/// FNV-1a over the trade id and exchange time: identifies a trade across two connections.
+fn trade_key(m: &TradeMsg<'_>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    match m.trade_id {
+        crate::event::IdRef::Num(n) => n.to_le_bytes().into_iter().for_each(&mut eat),
+        crate::event::IdRef::Str(s) => s.bytes().for_each(&mut eat),
+    }
+    m.ts_exchange_ms
+        .unwrap_or(0)
+        .to_le_bytes()
+        .into_iter()
+        .for_each(&mut eat);
+    m.px.0.to_le_bytes().into_iter().for_each(&mut eat);
+    m.qty.0.to_le_bytes().into_iter().for_each(&mut eat);
+    h
+}
+
+/// Sink for frames of a shard while a rotation overlaps two connections. From the replacement:
+/// book pushes that would open a gap while the old stream is live are dropped (alignment), book
+/// tickers and tickers dropped (the old connection still delivers them). Trades from either
+/// connection are delivered once (de-duplicated by key). Control frames kept.
+struct RotSink<'a> {
     core: &'a mut FeedCore,
     aligned: &'a mut [bool],
+    recent: &'a mut [TradeRing],
+    replacement: bool,
     dropped: u64,
 }
 
-impl Sink for WarmSink<'_> {
+impl Sink for RotSink<'_> {
     fn book(&mut self, m: &BookMsg<'_>) {
+        if !self.replacement {
+            self.core.book(m);
+            return;
+        }
         if let Some(si) = self.core.find(m.symbol) {
             let b = &self.core.syms[si].book;
             if b.state() != BookState::Resyncing && !m.snapshot && m.seq_first > b.seq() + 1 {
@@ -969,14 +1042,28 @@ impl Sink for WarmSink<'_> {
         }
         self.core.book(m);
     }
-    fn trade(&mut self, _m: &TradeMsg<'_>) {
-        self.dropped += 1;
+    fn trade(&mut self, m: &TradeMsg<'_>) {
+        if let Some(si) = self.core.find(m.symbol) {
+            if !self.recent[si].insert(trade_key(m)) {
+                self.dropped += 1;
+                return;
+            }
+        }
+        self.core.trade(m);
     }
-    fn bbo(&mut self, _m: &BboMsg<'_>) {
-        self.dropped += 1;
+    fn bbo(&mut self, m: &BboMsg<'_>) {
+        if self.replacement {
+            self.dropped += 1;
+        } else {
+            self.core.bbo(m);
+        }
     }
-    fn ticker(&mut self, _m: &TickerMsg<'_>) {
-        self.dropped += 1;
+    fn ticker(&mut self, m: &TickerMsg<'_>) {
+        if self.replacement {
+            self.dropped += 1;
+        } else {
+            self.core.ticker(m);
+        }
     }
     fn order(&mut self, m: &OrderMsg<'_>) {
         self.core.order(m);
@@ -1062,18 +1149,27 @@ impl Handler for MexcFeed {
         Counters::add(&c.bytes, bytes.len() as u64);
         self.core.recv_ns = recv_ns;
         let t0 = now_ns();
-        let r = match self.role(conn) {
-            Role::Replacement(_) => {
-                let mut w = WarmSink {
+        let rotating = match self.role(conn) {
+            Role::Replacement(_) => Some(true),
+            Role::Shard(idx) => (self.shards[idx].replacement.is_some()
+                || recv_ns < self.shards[idx].dedupe_until_ns)
+                .then_some(false),
+            _ => None,
+        };
+        let r = match (self.role(conn), rotating) {
+            (Role::Retiring | Role::Closing, _) => Ok(()),
+            (_, Some(replacement)) => {
+                let mut w = RotSink {
                     core: &mut self.core,
                     aligned: &mut self.aligned,
+                    recent: &mut self.recent_trades,
+                    replacement,
                     dropped: 0,
                 };
                 let r = self.decoder.decode(bytes, is_binary, &mut w);
                 self.warmup_dropped += w.dropped;
                 r
             }
-            Role::Retiring | Role::Closing => Ok(()),
             _ => self.decoder.decode(bytes, is_binary, &mut self.core),
         };
         self.core.decode_hist.record(now_ns().saturating_sub(t0));
