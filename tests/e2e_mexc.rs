@@ -392,3 +392,37 @@ fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
     assert_books_match(&venue, &finals);
     venue.stop();
 }
+
+#[test]
+fn mexc_request_burst_is_paced_below_the_venue_limit() {
+    // 160 (un)subscriptions at once on one connection: the venue disconnects a client sending
+    // more than 100 messages in a second; the feed paces them at 90/s.
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1000));
+    for _ in 0..40 {
+        for ch in ["mexc.spot.trades.BTCUSDT", "mexc.spot.bbo.ETHUSDT"] {
+            engine.bind(ch, rx.id()).unwrap();
+            engine.unbind(ch, rx.id()).unwrap();
+        }
+    }
+    // 160 requests at 60/s after a burst of 10: about 2.5 s.
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(3500));
+    let view = &engine.views()[0];
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 2 + 160);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}

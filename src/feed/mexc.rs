@@ -63,8 +63,14 @@ const ID_BASE: u64 = 1_000_000;
 const LK_CREATE: u64 = 1 << 40;
 const LK_KEEPALIVE: u64 = (1 << 40) + 1;
 const LK_CLOSE: u64 = (1 << 40) + 2;
-/// Outbound frames per second per connection (venue limit 100).
+/// Outbound frames per second per connection, hard cap over any rolling second (venue limit
+/// 100, counted by the server in its own windows on arrival).
 const OUTBOUND_PER_SEC: u32 = 90;
+/// Smoothing on top of the cap: a burst of at most this many, then [`SMOOTH_PER_SEC`]. A
+/// queue drained at the cap's boundary would otherwise land two full bursts in one server
+/// window when arrival jitter shifts them.
+const SMOOTH_BURST: u64 = 10;
+const SMOOTH_PER_SEC: u64 = 60;
 /// A subscription not acknowledged within this is reported as failed.
 const ACK_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Longest make-before-break overlap before the old connection is closed anyway.
@@ -132,9 +138,44 @@ enum Role {
     Private,
 }
 
+/// Token bucket (sans-IO): `burst` tokens, refilled at `per_sec`.
+struct Bucket {
+    /// Tokens × 1e9 (ns-scaled, integer arithmetic).
+    scaled: u64,
+    last_ns: u64,
+}
+
+impl Bucket {
+    fn new() -> Self {
+        Bucket {
+            scaled: SMOOTH_BURST * 1_000_000_000,
+            last_ns: 0,
+        }
+    }
+
+    fn refill(&mut self, now_ns: u64) {
+        let dt = now_ns.saturating_sub(self.last_ns);
+        self.last_ns = now_ns;
+        self.scaled = self
+            .scaled
+            .saturating_add(dt.saturating_mul(SMOOTH_PER_SEC))
+            .min(SMOOTH_BURST * 1_000_000_000);
+    }
+
+    fn has(&mut self, now_ns: u64) -> bool {
+        self.refill(now_ns);
+        self.scaled >= 1_000_000_000
+    }
+
+    fn take(&mut self) {
+        self.scaled = self.scaled.saturating_sub(1_000_000_000);
+    }
+}
+
 /// Per-connection outbound state.
 struct ConnOut {
     limiter: OutboundLimiter,
+    bucket: Bucket,
     queue: VecDeque<String>,
     tracker: SubscriptionTracker,
 }
@@ -143,8 +184,19 @@ impl ConnOut {
     fn new() -> Self {
         ConnOut {
             limiter: OutboundLimiter::new(OUTBOUND_PER_SEC),
+            bucket: Bucket::new(),
             queue: VecDeque::new(),
             tracker: SubscriptionTracker::new(),
+        }
+    }
+
+    /// Take a send slot at `now_ns` if both the cap and the smoothing allow one.
+    fn try_send(&mut self, now_ns: u64) -> bool {
+        if self.bucket.has(now_ns) && self.limiter.try_send(now_ns) {
+            self.bucket.take();
+            true
+        } else {
+            false
         }
     }
 }
@@ -392,7 +444,7 @@ impl MexcFeed {
         if !out.is_live(conn) {
             return;
         }
-        if o.queue.is_empty() && o.limiter.try_send(now) {
+        if o.queue.is_empty() && o.try_send(now) {
             let _ = out.send_text(conn, text);
         } else {
             o.queue.push_back(text.to_string());
@@ -409,7 +461,7 @@ impl MexcFeed {
                 o.queue.clear();
                 continue;
             }
-            while !o.queue.is_empty() && o.limiter.try_send(now) {
+            while !o.queue.is_empty() && o.try_send(now) {
                 if let Some(t) = o.queue.pop_front() {
                     let _ = out.send_text(conn, &t);
                 }
@@ -1293,6 +1345,29 @@ impl Handler for MexcFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pacing_bursts_10_then_60_per_second_never_70_in_any_second() {
+        let mut o = ConnOut::new();
+        let mut sent = Vec::new();
+        // Try every millisecond for 5 s with an endless queue.
+        for ms in 0..5_000u64 {
+            let now = 1_000_000_000 + ms * 1_000_000;
+            while o.try_send(now) {
+                sent.push(now);
+            }
+        }
+        assert_eq!(sent.iter().filter(|&&t| t == 1_000_000_000).count(), 10);
+        for (i, &t) in sent.iter().enumerate() {
+            let in_window = sent[i..]
+                .iter()
+                .take_while(|&&u| u < t + 1_000_000_000)
+                .count();
+            assert!(in_window <= 70, "{in_window} sends in the second from {t}");
+        }
+        // Sustained rate ≈ 60/s.
+        assert!((290..=320).contains(&sent.len()), "{}", sent.len());
+    }
 
     #[test]
     fn request_ids_round_trip() {
