@@ -398,9 +398,16 @@ impl Engine {
                     producer: p,
                 });
             }
+            // MEXC: one connection per 30 channels (4 kinds per symbol), each with a rotation
+            // spare, plus the private stream.
+            let max_conns = match setup.venue {
+                Venue::Mexc => (2 * (setup.symbols.len() * 4).div_ceil(30) + 2).max(8),
+                Venue::Gateio => 8,
+            };
             let rcfg = ReactorConfig {
                 core: setup.core,
                 wait: wait_of(setup.wait),
+                max_conns,
                 ..ReactorConfig::default()
             };
             let mut public = ConnSpec::new(setup.ws_url.clone());

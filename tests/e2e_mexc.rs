@@ -1,0 +1,428 @@
+//! End to end against the loopback venue: MEXC spot through net → decoder → sync (aggre depth +
+//! REST) → book → ring → consumer. Final books equal the venue's true books at the same
+//! version; gaps resync; make-before-break rotation keeps books live.
+
+use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::demo::loopback_feeds;
+use cexfeed::engine::{Engine, EngineConfig, FeedFinal, StrategyRx};
+use cexfeed::feed::FeedSetup;
+use cexfeed::ring::{Body, StatusKind};
+use cexfeed::types::{BookState, Market, Venue};
+use cexfeed::venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const SYMS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
+
+fn mexc_setup(venue: &VenueHandle) -> FeedSetup {
+    let rt = Runtime {
+        book_depth: 2000,
+        ..Runtime::default()
+    };
+    loopback_feeds(venue, &rt, WaitMode::Block, false, Duration::from_secs(5))
+        .into_iter()
+        .find(|f| f.venue == Venue::Mexc)
+        .unwrap()
+}
+
+fn engine(setup: FeedSetup) -> Engine {
+    Engine::new(EngineConfig {
+        feeds: vec![setup],
+        ring_capacity: 4096,
+        top_n: 10,
+        book_pool: 8192,
+        control_core: None,
+    })
+    .unwrap()
+}
+
+#[derive(Default, Debug)]
+struct Seen {
+    books: u64,
+    live_books: u64,
+    trades: u64,
+    /// Trades seen twice (same symbol, time, price, size, side).
+    dup_trades: u64,
+    trade_keys: std::collections::HashSet<(u32, i64, i64, i64, bool)>,
+    bbos: u64,
+    errors: Vec<(i64, String, String)>,
+    /// Symbol index (in `SYMS`) of each error event's header.
+    error_syms: Vec<Option<usize>>,
+    /// Book status events with a non-live state after the symbol was first live.
+    went_unlive_after_live: u64,
+    first_live: [bool; 2],
+}
+
+fn drain(rx: &mut StrategyRx, seen: &mut Seen, engine: &Engine, dur: Duration) {
+    let deadline = Instant::now() + dur;
+    while Instant::now() < deadline {
+        let Some(ev) = rx.try_recv() else {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        };
+        let si = SYMS.iter().position(|s| {
+            engine
+                .registry()
+                .lookup(Venue::Mexc, Market::Spot, s.as_bytes())
+                == Some(ev.header.symbol)
+        });
+        match ev.body {
+            Body::Book { .. } => {
+                seen.books += 1;
+                let top = rx.book(&ev).expect("held book");
+                if ev.header.state == BookState::Live {
+                    seen.live_books += 1;
+                    if let Some(i) = si {
+                        seen.first_live[i] = true;
+                    }
+                    let (b, a) = (top.bids(), top.asks());
+                    assert!(!b.is_empty() && !a.is_empty());
+                    assert!(b[0].px < a[0].px, "crossed book handed out");
+                }
+            }
+            Body::Trade { px, qty, side, .. } => {
+                seen.trades += 1;
+                let key = (
+                    ev.header.symbol.0 as u32,
+                    ev.header.ts_exchange_ms,
+                    px.0,
+                    qty.0,
+                    side == cexfeed::types::Side::Buy,
+                );
+                if !seen.trade_keys.insert(key) {
+                    seen.dup_trades += 1;
+                }
+            }
+            Body::Bbo { .. } => seen.bbos += 1,
+            Body::Status {
+                kind: StatusKind::Book,
+                ..
+            } => {
+                if let Some(i) = si {
+                    if ev.header.state == BookState::Live {
+                        seen.first_live[i] = true;
+                    } else if seen.first_live[i] {
+                        seen.went_unlive_after_live += 1;
+                    }
+                }
+            }
+            Body::Error {
+                code,
+                channel,
+                message,
+            } => {
+                seen.error_syms.push(si);
+                seen.errors.push((
+                    code,
+                    channel.as_str().to_string(),
+                    message.as_str().to_string(),
+                ))
+            }
+            _ => {}
+        }
+        rx.release(&ev);
+    }
+}
+
+fn assert_books_match(venue: &VenueHandle, finals: &[FeedFinal]) {
+    let mut compared = 0;
+    for f in finals {
+        assert!(f.error.is_none(), "{:?}", f.error);
+        for b in &f.books {
+            assert_eq!(b.state, BookState::Live, "{}", b.symbol);
+            let (seq, vb, va) = venue
+                .true_book(Venue::Mexc, Market::Spot, &b.symbol)
+                .unwrap();
+            assert_eq!(b.seq, seq, "{} seq", b.symbol);
+            assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
+            assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 2);
+}
+
+fn bind_public(engine: &mut Engine, rx: &StrategyRx, kinds: &[&str]) {
+    for s in SYMS {
+        for k in kinds {
+            engine.bind(&format!("mexc.spot.{k}.{s}"), rx.id()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn mexc_books_trades_bbo_match_the_venue() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook", "trades", "bbo"]);
+    // The loopback venue serves no miniTicker: a clear error event for that channel.
+    engine.bind("mexc.spot.ticker.BTCUSDT", rx.id()).unwrap();
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_secs(4));
+    assert!(seen.live_books > 10, "{seen:?}");
+    assert!(seen.trades > 0 && seen.bbos > 0, "{seen:?}");
+    assert_eq!(seen.dup_trades, 0);
+    assert!(
+        seen.errors
+            .iter()
+            .any(|(_, ch, m)| ch.contains("miniTicker") || m.contains("Not Subscribed")),
+        "ticker refusal not reported: {:?}",
+        seen.errors
+    );
+    let view = &engine.views()[0];
+    assert!(view.shared.stats.acks.load(Ordering::Relaxed) >= 6);
+    assert_eq!(view.shared.counters.snapshot().gaps, 0);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_gap_scenario_counts_gaps_and_books_recover() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: vec![(Scenario::Gap, Target::All)],
+        fault_period: Duration::from_millis(800),
+        quiet_after: Some(Duration::from_millis(3200)),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook", "trades"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(5500));
+    let c = engine.views()[0].shared.counters.snapshot();
+    assert!(c.gaps >= 2, "gaps {c:?}");
+    assert!(c.resyncs >= c.gaps, "{c:?}");
+    assert!(seen.went_unlive_after_live >= 1, "{seen:?}");
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_rotation_before_lifetime_close_keeps_books_live() {
+    // The venue closes every connection 2 s old; the feed rotates at 1.2 s.
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: vec![(Scenario::Lifetime, Target::All)],
+        fault_period: Duration::from_secs(2),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut setup = mexc_setup(&venue);
+    setup.rotate_after = Duration::from_millis(1200);
+    let mut engine = engine(setup);
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook", "trades", "bbo"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(6000));
+    let view = &engine.views()[0];
+    let net = view.net.as_ref().unwrap().snapshot();
+    let c = view.shared.counters.snapshot();
+    // At least 3 rotations happened (one new connection each).
+    assert!(net.connects >= 4, "{net:?}");
+    assert_eq!(c.gaps, 0, "{c:?}");
+    // Planned handovers, not venue closes followed by reconnects.
+    assert_eq!(c.reconnects, 0, "{c:?} {net:?}");
+    eprintln!("rotation: {net:?} {c:?}");
+    assert_eq!(seen.went_unlive_after_live, 0, "{seen:?} {c:?}");
+    assert!(seen.first_live.iter().all(|&x| x), "{seen:?}");
+    assert!(seen.trades > 0 && seen.bbos > 0, "{seen:?}");
+    // Trades of the overlapping connections were delivered once.
+    assert_eq!(seen.dup_trades, 0, "of {} trades", seen.trades);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_shards_beyond_30_channels_and_books_match() {
+    // 12 symbols × 3 kinds = 36 channels: two shard connections.
+    let names: Vec<String> = (0..12).map(|i| format!("T{i}USDT")).collect();
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        mexc_symbols: names.clone(),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut setup = mexc_setup(&venue);
+    setup.symbols = names
+        .iter()
+        .map(|s| (Default::default(), s.clone()))
+        .collect();
+    let mut engine = engine(setup);
+    let rx = engine.consumer().unwrap();
+    for s in &names {
+        for k in ["orderbook", "trades", "bbo"] {
+            engine.bind(&format!("mexc.spot.{k}.{s}"), rx.id()).unwrap();
+        }
+    }
+    engine.start().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let view = &engine.views()[0];
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 2);
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 36);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    let mut compared = 0;
+    for f in &finals {
+        for b in &f.books {
+            assert_eq!(b.state, BookState::Live, "{}", b.symbol);
+            let (seq, vb, va) = venue
+                .true_book(Venue::Mexc, Market::Spot, &b.symbol)
+                .unwrap();
+            assert_eq!(b.seq, seq, "{} seq", b.symbol);
+            assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
+            assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 12);
+    drop(rx);
+    venue.stop();
+}
+
+#[test]
+fn mexc_refused_subscription_is_an_error_for_that_channel_only() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        scenarios: vec![(Scenario::Reject, Target::Symbol("ETHUSDT".into()))],
+        fault_period: Duration::from_secs(60),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    engine.bind("mexc.spot.trades.ETHUSDT", rx.id()).unwrap();
+    engine.bind("mexc.spot.orderbook.BTCUSDT", rx.id()).unwrap();
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_secs(2));
+    assert_eq!(seen.errors.len(), 1, "{:?}", seen.errors);
+    // Routed to the ETHUSDT trades consumers (the channel text is truncated in the event).
+    assert_eq!(seen.error_syms, vec![Some(1)], "{:?}", seen.errors);
+    assert!(
+        seen.errors[0].1.starts_with("spot@public.aggre.deals"),
+        "{:?}",
+        seen.errors
+    );
+    assert!(
+        seen.errors[0].2.starts_with("Not Subscribed successfully!"),
+        "{:?}",
+        seen.errors
+    );
+    assert!(seen.live_books > 5, "{seen:?}");
+    let _ = engine.stop();
+    venue.stop();
+}
+
+#[test]
+fn mexc_reset_reconnects_resubscribes_and_books_match() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: vec![(Scenario::Reset, Target::All)],
+        fault_period: Duration::from_millis(1200),
+        quiet_after: Some(Duration::from_millis(2600)),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook", "trades"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(4500));
+    let c = engine.views()[0].shared.counters.snapshot();
+    assert!(c.reconnects >= 1, "{c:?}");
+    assert!(seen.went_unlive_after_live >= 1, "{seen:?}");
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1500));
+    assert!(seen.first_live.iter().all(|&x| x), "{seen:?}");
+    engine
+        .unbind("mexc.spot.orderbook.ETHUSDT", rx.id())
+        .unwrap();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(500));
+    let st = |e: &Engine| e.views()[0].shared.symbols[1].2.state();
+    assert_eq!(st(&engine), BookState::Resyncing);
+    engine.bind("mexc.spot.orderbook.ETHUSDT", rx.id()).unwrap();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1500));
+    assert_eq!(st(&engine), BookState::Live);
+    let view = &engine.views()[0];
+    // 2 subscribes, 1 unsubscribe, 1 subscribe, all acknowledged, on one connection.
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 4);
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+#[test]
+fn mexc_request_burst_is_paced_below_the_venue_limit() {
+    // 160 (un)subscriptions at once on one connection: the venue disconnects a client sending
+    // more than 100 messages in a second; the feed paces them at 90/s.
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(1000));
+    for _ in 0..40 {
+        for ch in ["mexc.spot.trades.BTCUSDT", "mexc.spot.bbo.ETHUSDT"] {
+            engine.bind(ch, rx.id()).unwrap();
+            engine.unbind(ch, rx.id()).unwrap();
+        }
+    }
+    // 160 requests at 60/s after a burst of 10: about 2.5 s.
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(3500));
+    let view = &engine.views()[0];
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 2 + 160);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(800));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}

@@ -1,0 +1,411 @@
+//! End to end private streams against the loopback venue: MEXC (listen key) and Gate.io spot
+//! and futures (per-request auth). The simulated accounts' order lifecycles arrive complete and
+//! in order; a wrong secret is refused without a reconnect loop; streams come back after a
+//! reset with a `PrivateGap`; a MEXC listen key that vanished is renewed.
+
+use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::demo::loopback_feeds;
+use cexfeed::engine::{Engine, EngineConfig, StrategyRx};
+use cexfeed::event::OrderStatus;
+use cexfeed::feed::FeedSetup;
+use cexfeed::ring::{Body, StatusKind};
+use cexfeed::secret::Secret;
+use cexfeed::types::{Market, Venue};
+use cexfeed::venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const FEEDS: [(Venue, Market); 3] = [
+    (Venue::Mexc, Market::Spot),
+    (Venue::Gateio, Market::Spot),
+    (Venue::Gateio, Market::Futures),
+];
+
+fn setups(venue: &VenueHandle) -> Vec<FeedSetup> {
+    loopback_feeds(
+        venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        true,
+        Duration::from_secs(5),
+    )
+}
+
+fn engine(feeds: Vec<FeedSetup>) -> Engine {
+    Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 4096,
+        top_n: 10,
+        book_pool: 8192,
+        control_core: None,
+    })
+    .unwrap()
+}
+
+fn bind_private(engine: &mut Engine, rx: &StrategyRx) {
+    for ch in [
+        "mexc.spot.orders",
+        "mexc.spot.fills",
+        "mexc.spot.balances",
+        "gateio.spot.orders",
+        "gateio.spot.fills",
+        "gateio.spot.balances",
+        "gateio.futures.orders",
+        "gateio.futures.fills",
+        "gateio.futures.positions",
+        "gateio.futures.balances",
+    ] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+}
+
+fn fi(v: Venue, m: Market) -> usize {
+    FEEDS.iter().position(|x| *x == (v, m)).unwrap()
+}
+
+#[derive(Default, Debug)]
+struct Acct {
+    /// Order id → statuses in arrival order.
+    orders: HashMap<String, Vec<OrderStatus>>,
+    /// Order id → fills.
+    fills: HashMap<String, u32>,
+    balances: u64,
+    positions: u64,
+    errors: Vec<(i64, String)>,
+    gaps: u64,
+    /// Private events (orders, fills, balances, positions) after the last PrivateGap.
+    after_gap: u64,
+}
+
+fn drain(rx: &mut StrategyRx, acct: &mut [Acct; 3], dur: Duration) {
+    let deadline = Instant::now() + dur;
+    while Instant::now() < deadline {
+        let Some(ev) = rx.try_recv() else {
+            std::thread::sleep(Duration::from_micros(500));
+            continue;
+        };
+        let a = &mut acct[fi(ev.header.venue, ev.header.market)];
+        match ev.body {
+            Body::Order {
+                status, order_id, ..
+            } => {
+                a.orders
+                    .entry(order_id.as_str().to_string())
+                    .or_default()
+                    .push(status);
+                a.after_gap += 1;
+            }
+            Body::Fill { order_id, .. } => {
+                *a.fills.entry(order_id.as_str().to_string()).or_default() += 1;
+                a.after_gap += 1;
+            }
+            Body::Balance { .. } => {
+                a.balances += 1;
+                a.after_gap += 1;
+            }
+            Body::Position { .. } => {
+                a.positions += 1;
+                a.after_gap += 1;
+            }
+            Body::Status {
+                kind: StatusKind::PrivateGap,
+                from_ns,
+                to_ns,
+            } => {
+                assert!(to_ns >= from_ns && from_ns > 0);
+                a.gaps += 1;
+                a.after_gap = 0;
+            }
+            Body::Error { code, message, .. } => {
+                a.errors.push((code, message.as_str().to_string()))
+            }
+            _ => {}
+        }
+        rx.release(&ev);
+    }
+}
+
+fn rank(s: OrderStatus) -> u8 {
+    match s {
+        OrderStatus::New => 0,
+        OrderStatus::PartiallyFilled => 1,
+        _ => 2,
+    }
+}
+
+/// Per order: statuses never go back, nothing after a terminal status, and every order seen
+/// from its `New` has exactly one fill per (partial) fill update. Returns complete orders.
+fn check_lifecycles(name: &str, a: &Acct) -> usize {
+    let mut complete = 0;
+    for (id, st) in &a.orders {
+        for w in st.windows(2) {
+            assert!(
+                rank(w[0]) <= rank(w[1]) && rank(w[0]) < 2,
+                "{name} order {id}: statuses out of order {st:?}"
+            );
+        }
+        if st[0] == OrderStatus::New && rank(*st.last().unwrap()) == 2 {
+            complete += 1;
+            let fill_updates = st
+                .iter()
+                .filter(|s| matches!(s, OrderStatus::PartiallyFilled | OrderStatus::Filled))
+                .count() as u32;
+            assert_eq!(
+                a.fills.get(id).copied().unwrap_or(0),
+                fill_updates,
+                "{name} order {id}: {st:?}"
+            );
+        }
+    }
+    complete
+}
+
+#[test]
+fn private_lifecycles_arrive_complete_and_in_order() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        private_period: Duration::from_millis(100),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(setups(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_private(&mut engine, &rx);
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_secs(5));
+    let views = engine.views();
+    let _ = engine.stop();
+    // The MEXC listen key was closed at shutdown (DELETE, best effort).
+    let creds = cexfeed::exchange::mexc::Credentials::new(
+        cexfeed::venue::MEXC_API_KEY,
+        cexfeed::venue::MEXC_API_SECRET,
+    );
+    let list = mexc_call(
+        &venue,
+        cexfeed::exchange::mexc::list_listen_keys_request(&creds, cexfeed::types::wall_ms()),
+    );
+    let keys = cexfeed::exchange::mexc::parse_listen_key_list(200, list.as_bytes()).unwrap();
+    assert!(keys.is_empty(), "listen key left open: {list}");
+    for (i, (v, m)) in FEEDS.iter().enumerate() {
+        let name = format!("{}.{}", v.as_str(), m.as_str());
+        let a = &acct[i];
+        assert!(a.errors.is_empty(), "{name}: {:?}", a.errors);
+        let complete = check_lifecycles(&name, a);
+        eprintln!(
+            "{name}: {} orders, {complete} complete, {} fills, {} balances, {} positions",
+            a.orders.len(),
+            a.fills.values().sum::<u32>(),
+            a.balances,
+            a.positions
+        );
+        assert!(complete >= 3, "{name}: {complete} complete orders {a:?}");
+        assert!(a.balances >= 5, "{name}: {a:?}");
+        if *m == Market::Futures {
+            assert!(a.positions >= 3, "{name}: {a:?}");
+        }
+        let view = views
+            .iter()
+            .find(|x| x.venue == *v && x.market == *m)
+            .unwrap();
+        assert_eq!(view.shared.stats.auth_failures.load(Ordering::Relaxed), 0);
+    }
+    venue.stop();
+}
+
+#[test]
+fn wrong_secret_is_refused_without_a_reconnect_loop() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(100),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut feeds = setups(&venue);
+    for f in &mut feeds {
+        if let Some(c) = f.credentials.as_mut() {
+            c.api_secret = Secret::new("definitely-not-the-secret");
+        }
+    }
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    bind_private(&mut engine, &rx);
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_secs(4));
+    let views = engine.views();
+    for (i, (v, m)) in FEEDS.iter().enumerate() {
+        let name = format!("{}.{}", v.as_str(), m.as_str());
+        let a = &acct[i];
+        assert!(!a.errors.is_empty(), "{name}: no error event {a:?}");
+        assert!(a.orders.is_empty() && a.balances == 0, "{name}: {a:?}");
+        let view = views
+            .iter()
+            .find(|x| x.venue == *v && x.market == *m)
+            .unwrap();
+        let fails = view.shared.stats.auth_failures.load(Ordering::Relaxed);
+        eprintln!("{name}: {fails} auth failures, errors {:?}", a.errors);
+        // Refused, and retried with backoff, not in a loop.
+        assert!((1..=4).contains(&fails), "{name}: auth failures {fails}");
+        let net = view.net.as_ref().unwrap().snapshot();
+        assert!(net.connects <= 2, "{name}: {net:?}");
+    }
+    let mexc_err = &acct[0].errors[0];
+    assert_eq!(mexc_err.0, 700002, "{mexc_err:?}");
+    let _ = engine.stop();
+    venue.stop();
+}
+
+#[test]
+fn private_streams_recover_after_reset_with_a_gap_status() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        private_period: Duration::from_millis(100),
+        scenarios: vec![(Scenario::Reset, Target::All)],
+        fault_period: Duration::from_millis(1500),
+        quiet_after: Some(Duration::from_millis(2000)),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(setups(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_private(&mut engine, &rx);
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_millis(5000));
+    let views = engine.views();
+    for (i, (v, m)) in FEEDS.iter().enumerate() {
+        let name = format!("{}.{}", v.as_str(), m.as_str());
+        let a = &acct[i];
+        assert!(a.gaps >= 1, "{name}: no PrivateGap {a:?}");
+        assert!(
+            a.after_gap >= 10,
+            "{name}: events stopped after the gap {a:?}"
+        );
+        check_lifecycles(&name, a);
+        let view = views
+            .iter()
+            .find(|x| x.venue == *v && x.market == *m)
+            .unwrap();
+        let net = view.net.as_ref().unwrap().snapshot();
+        eprintln!(
+            "{name}: gaps {} after {} connects {}",
+            a.gaps, a.after_gap, net.connects
+        );
+        assert!((2..=4).contains(&net.connects), "{name}: {net:?}");
+    }
+    let _ = engine.stop();
+    venue.stop();
+}
+
+/// Signed call to the venue's user-data-stream endpoint from the test (not through the feed).
+fn mexc_call(venue: &VenueHandle, req: cexfeed::exchange::mexc::SignedRequest) -> String {
+    use cexfeed::exchange::mexc::HttpMethod as M;
+    let url = req.url(&venue.mexc_rest_url());
+    let method = match req.method {
+        M::Get => ureq::http::Method::GET,
+        M::Post => ureq::http::Method::POST,
+        M::Put => ureq::http::Method::PUT,
+        M::Delete => ureq::http::Method::DELETE,
+    };
+    let mut b = ureq::http::Request::builder().method(method).uri(&url);
+    for (k, v) in &req.headers {
+        b = b.header(*k, v.as_str());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent.run(b.body(Vec::<u8>::new()).unwrap()).unwrap();
+    resp.body_mut().read_to_string().unwrap()
+}
+
+#[test]
+fn mexc_listen_key_that_vanished_is_renewed() {
+    use cexfeed::exchange::mexc as mx;
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(100),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut feeds: Vec<FeedSetup> = setups(&venue)
+        .into_iter()
+        .filter(|f| f.venue == Venue::Mexc)
+        .collect();
+    feeds[0].listen_key_keepalive = Duration::from_millis(300);
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for ch in ["mexc.spot.orders", "mexc.spot.fills", "mexc.spot.balances"] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_millis(1500));
+    assert!(acct[0].balances > 0, "{:?}", acct[0]);
+    // Close every key of the account behind the feed's back, then drop the connection.
+    let creds = mx::Credentials::new(
+        cexfeed::venue::MEXC_API_KEY,
+        cexfeed::venue::MEXC_API_SECRET,
+    );
+    let list = mexc_call(
+        &venue,
+        mx::list_listen_keys_request(&creds, cexfeed::types::wall_ms()),
+    );
+    let keys = mx::parse_listen_key_list(200, list.as_bytes()).unwrap();
+    assert!(!keys.is_empty(), "{list}");
+    for k in &keys {
+        mexc_call(
+            &venue,
+            mx::close_listen_key_request(&creds, k, cexfeed::types::wall_ms(), None),
+        );
+    }
+    drain(&mut rx, &mut acct, Duration::from_millis(3000));
+    let a = &acct[0];
+    assert!(a.gaps >= 1, "no PrivateGap after renewal: {a:?}");
+    assert!(a.after_gap >= 5, "events stopped: {a:?}");
+    check_lifecycles("mexc", a);
+    let view = &engine.views()[0];
+    assert!(view.shared.stats.auth_failures.load(Ordering::Relaxed) >= 1);
+    let _ = engine.stop();
+    venue.stop();
+}
+
+#[test]
+fn mexc_refused_listen_key_is_retried_with_backoff_then_streams() {
+    // The venue refuses the first (correctly signed) listen-key creation with 700002.
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(100),
+        scenarios: vec![(Scenario::AuthFail, Target::All)],
+        fault_period: Duration::from_secs(60),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let feeds: Vec<FeedSetup> = setups(&venue)
+        .into_iter()
+        .filter(|f| f.venue == Venue::Mexc)
+        .collect();
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for ch in ["mexc.spot.orders", "mexc.spot.balances"] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain(&mut rx, &mut acct, Duration::from_millis(1000));
+    assert_eq!(acct[0].errors.len(), 1, "{:?}", acct[0]);
+    assert_eq!(acct[0].errors[0].0, 700002);
+    assert_eq!(
+        acct[0].balances, 0,
+        "streamed before the retry: {:?}",
+        acct[0]
+    );
+    // Retried after the 2 s backoff, then the stream runs.
+    drain(&mut rx, &mut acct, Duration::from_millis(2500));
+    let a = &acct[0];
+    assert!(a.balances >= 3 && !a.orders.is_empty(), "{a:?}");
+    let view = &engine.views()[0];
+    assert_eq!(view.shared.stats.auth_failures.load(Ordering::Relaxed), 1);
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    let _ = engine.stop();
+    venue.stop();
+}
