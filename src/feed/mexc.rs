@@ -108,11 +108,6 @@ fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
     Some((kind, (s != 999).then_some(s)))
 }
 
-/// The one adapter between the crate's credentials and the MEXC signing API.
-fn mexc_credentials(c: &crate::secret::Credentials) -> mx::Credentials {
-    mx::Credentials::new(c.api_key.expose(), c.api_secret.expose())
-}
-
 fn http_method(m: mx::HttpMethod) -> HttpMethod {
     match m {
         mx::HttpMethod::Get => HttpMethod::Get,
@@ -301,7 +296,7 @@ impl MexcFeed {
             .collect();
         MexcFeed {
             decoder: MexcDecoder::new(setup.book_levels.max(5000)),
-            creds: setup.credentials.as_ref().map(mexc_credentials),
+            creds: setup.credentials.clone(),
             core,
             control,
             commands,
@@ -1384,14 +1379,9 @@ mod tests {
     }
 
     #[test]
-    fn credentials_adapter_signs_like_the_decoder_api() {
-        let c = crate::secret::Credentials {
-            api_key: crate::secret::Secret::new("key"),
-            api_secret: crate::secret::Secret::new("secret"),
-        };
-        let m = mexc_credentials(&c);
-        assert_eq!(m.api_key, "key");
-        let req = mx::create_listen_key_request(&m, 1_644_489_390_087, None);
+    fn listen_key_request_is_signed_with_the_crate_credentials() {
+        let c = crate::secret::Credentials::new("key", "secret");
+        let req = mx::create_listen_key_request(&c, 1_644_489_390_087, None);
         assert!(req
             .path_and_query
             .starts_with("/api/v3/userDataStream?timestamp=1644489390087&signature="));
