@@ -426,3 +426,59 @@ fn mexc_request_burst_is_paced_below_the_venue_limit() {
     assert_books_match(&venue, &finals);
     venue.stop();
 }
+
+/// Runs the MEXC feed through `scenarios` (striking every 700 ms, quiet after 3.5 s); returns
+/// the feed's counters. Final books must be live and equal the venue's.
+fn run_faults(scenarios: &[Scenario]) -> cexfeed::metrics::CounterSnapshot {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: scenarios.iter().map(|s| (*s, Target::All)).collect(),
+        fault_period: Duration::from_millis(700),
+        quiet_after: Some(Duration::from_millis(3500)),
+        slow_snapshot: Duration::from_millis(300),
+        private_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(6500));
+    let c = engine.views()[0].shared.counters.snapshot();
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(1000));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+    c
+}
+
+#[test]
+fn mexc_duplicate_and_reorder_pushes_never_corrupt_the_book() {
+    let c = run_faults(&[Scenario::Duplicate, Scenario::Reorder]);
+    // A reordered push opens a gap (resync); a duplicate is dropped as stale.
+    assert!(c.resyncs > 0, "{c:?}");
+}
+
+#[test]
+fn mexc_stale_snapshot_is_fetched_again_and_books_recover() {
+    let c = run_faults(&[Scenario::Gap, Scenario::StaleSnapshot]);
+    assert!(c.gaps > 0, "{c:?}");
+    assert!(c.resyncs > c.gaps, "a stale snapshot costs an extra resync: {c:?}");
+}
+
+#[test]
+fn mexc_fresh_slow_failed_snapshots_and_version_jumps_recover() {
+    let c = run_faults(&[Scenario::Gap, Scenario::FreshSnapshot, Scenario::SlowSnapshot, Scenario::FailedSnapshot]);
+    assert!(c.gaps > 0, "{c:?}");
+    let c = run_faults(&[Scenario::FullReset]);
+    assert!(c.gaps > 0 || c.resyncs > 0, "a version jump must be seen as a gap: {c:?}");
+}
+
+#[test]
+fn mexc_malformed_protobuf_is_counted_and_skipped() {
+    let c = run_faults(&[Scenario::Malformed]);
+    assert!(c.decode_errors > 0, "{c:?}");
+}
