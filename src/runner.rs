@@ -238,7 +238,8 @@ fn strategy_loop(
             if spin {
                 std::hint::spin_loop();
             } else {
-                std::thread::sleep(Duration::from_micros(100));
+                // Shared cores: give the core away, but come back as soon as nothing else runs.
+                std::thread::yield_now();
             }
         }
     }
