@@ -28,7 +28,7 @@ pub const PX_DECIMALS: u32 = 10;
 /// Fractional decimal digits kept by [`Qty`].
 pub const QTY_DECIMALS: u32 = 8;
 
-const POW10: [u64; 20] = [
+pub(crate) const POW10: [u64; 20] = [
     1,
     10,
     100,

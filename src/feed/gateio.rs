@@ -10,7 +10,7 @@
 //! Request ids encode what they asked for (`kind`, symbol index), so an error answer is routed
 //! to the consumers of exactly that channel without any lookup table.
 
-use super::{public_index, Command, CommandQueue, FeedCore};
+use super::{decode_id, encode_id, public_index, Command, CommandQueue, FeedCore};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::exchange::gateio::{self as gate, subscribe as gsub, GateDecoder};
@@ -21,32 +21,7 @@ use crate::net::{
 use crate::ring::StatusKind;
 use crate::types::{now_ns, wall_ms, Market};
 
-/// Request ids: `BASE + private*100_000 + kind*1_000 + symbol`.
-const ID_BASE: u64 = 1_000_000;
 const AUTH_RETRY_NS: u64 = 30_000_000_000;
-
-fn encode_id(kind: Kind, si: Option<usize>) -> u64 {
-    ID_BASE
-        + (kind.is_private() as u64) * 100_000
-        + public_index(kind) as u64 * 1_000
-        + si.map(|s| s as u64).unwrap_or(999)
-}
-
-fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
-    let v = id.checked_sub(ID_BASE)?;
-    let private = v / 100_000 == 1;
-    let k = ((v % 100_000) / 1_000) as usize;
-    let s = (v % 1_000) as usize;
-    if k > 3 || v / 100_000 > 1 {
-        return None;
-    }
-    let kind = if private {
-        Kind::PRIVATE[k]
-    } else {
-        Kind::PUBLIC[k]
-    };
-    Some((kind, (s != 999).then_some(s)))
-}
 
 struct Conn {
     spec: Option<SpecId>,

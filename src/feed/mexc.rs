@@ -36,7 +36,7 @@
 //! retried with exponential backoff (2 s … 60 s). A private reconnect sends `PrivateGap`.
 //! The key is `DELETE`d (best effort, bounded wait) in [`MexcFeed::into_core`].
 
-use super::{public_index, Command, CommandQueue, FeedCore, FeedSetup};
+use super::{decode_id, encode_id, public_index, Command, CommandQueue, FeedCore, FeedSetup};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::event::{
@@ -57,8 +57,6 @@ use crate::types::{now_ns, wall_ms, BookState};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// Request ids: `BASE + private*100_000 + kind*1_000 + symbol`.
-const ID_BASE: u64 = 1_000_000;
 /// REST ids of the listen-key calls (snapshot ids are symbol indices).
 const LK_CREATE: u64 = 1 << 40;
 const LK_KEEPALIVE: u64 = (1 << 40) + 1;
@@ -84,29 +82,6 @@ const KEY_BACKOFF_MAX_NS: u64 = 60_000_000_000;
 const MAX_CONN_SLOTS: usize = 64;
 /// Mini ticker time zone suffix.
 const TICKER_TZ: &str = "UTC+8";
-
-fn encode_id(kind: Kind, si: Option<usize>) -> u64 {
-    ID_BASE
-        + (kind.is_private() as u64) * 100_000
-        + public_index(kind) as u64 * 1_000
-        + si.map(|s| s as u64).unwrap_or(999)
-}
-
-fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
-    let v = id.checked_sub(ID_BASE)?;
-    let private = v / 100_000 == 1;
-    let k = ((v % 100_000) / 1_000) as usize;
-    let s = (v % 1_000) as usize;
-    if k > 3 || v / 100_000 > 1 {
-        return None;
-    }
-    let kind = if private {
-        Kind::PRIVATE[k]
-    } else {
-        Kind::PUBLIC[k]
-    };
-    Some((kind, (s != 999).then_some(s)))
-}
 
 fn http_method(m: mx::HttpMethod) -> HttpMethod {
     match m {

@@ -185,6 +185,34 @@ pub(crate) struct Sym {
     pub last_state: BookState,
 }
 
+/// Request ids that say what they asked for: `ID_BASE + private·100 000 + kind·1 000 + symbol`
+/// (symbol 999 = none). Venue acks and errors echo the id, so an answer is routed to exactly the
+/// consumers of that channel with no table to maintain.
+pub(crate) const ID_BASE: u64 = 1_000_000;
+
+pub(crate) fn encode_id(kind: Kind, si: Option<usize>) -> u64 {
+    ID_BASE
+        + (kind.is_private() as u64) * 100_000
+        + public_index(kind) as u64 * 1_000
+        + si.map(|s| s as u64).unwrap_or(999)
+}
+
+pub(crate) fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
+    let v = id.checked_sub(ID_BASE)?;
+    let private = v / 100_000 == 1;
+    let k = ((v % 100_000) / 1_000) as usize;
+    let s = (v % 1_000) as usize;
+    if k > 3 || v / 100_000 > 1 {
+        return None;
+    }
+    let kind = if private {
+        Kind::PRIVATE[k]
+    } else {
+        Kind::PUBLIC[k]
+    };
+    Some((kind, (s != 999).then_some(s)))
+}
+
 pub(crate) fn public_index(kind: Kind) -> usize {
     match kind {
         Kind::OrderBook => 0,
