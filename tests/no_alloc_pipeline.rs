@@ -1,5 +1,5 @@
-//! The whole hot path on the real feed thread — socket read → TLS → WebSocket frame → Gate.io
-//! decoder → book sync → book → ring — against the loopback venue, with a counting allocator
+//! The whole hot path on the real feed thread — socket read → TLS → WebSocket frame → venue
+//! decoder (Gate.io spot and futures, MEXC) → book sync → book → ring — against the loopback venue, with a counting allocator
 //! armed after warm-up. Plain `ws://`: zero allocations. `wss://`: exactly one per TLS record
 //! received (rustls 0.23's buffered API, documented in ARCHITECTURE.md) and nothing else.
 
@@ -63,7 +63,7 @@ fn mark_feed_thread() {
 
 /// Runs one Gate.io feed (spot obu or futures order_book_update) against the venue; returns
 /// (allocations on the feed thread while armed, TLS records received while armed, messages).
-fn run(tls: bool, market: Market) -> (u64, u64, u64) {
+fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
     let _ = FEED_THREAD_START.set(mark_feed_thread);
     let venue = LoopbackVenue::start(VenueConfig {
         tls,
@@ -80,7 +80,7 @@ fn run(tls: bool, market: Market) -> (u64, u64, u64) {
     let mut feeds: Vec<_> =
         loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(10))
             .into_iter()
-            .filter(|f| f.venue == Venue::Gateio && f.market == market)
+            .filter(|f| f.venue == venue_id && f.market == market)
             .collect();
     feeds[0].ping_interval = Duration::from_secs(3600);
     let mut engine = Engine::new(EngineConfig {
@@ -92,11 +92,15 @@ fn run(tls: bool, market: Market) -> (u64, u64, u64) {
     })
     .unwrap();
     let mut rx = engine.consumer().unwrap();
-    for s in ["BTC_USDT", "ETH_USDT"] {
+    let syms: &[&str] = if venue_id == Venue::Mexc {
+        &["BTCUSDT", "ETHUSDT"]
+    } else {
+        &["BTC_USDT", "ETH_USDT"]
+    };
+    for s in syms {
         for k in ["orderbook", "trades", "bbo"] {
-            engine
-                .bind(&format!("gateio.{}.{k}.{s}", market.as_str()), rx.id())
-                .unwrap();
+            let ch = format!("{}.{}.{k}.{s}", venue_id.as_str(), market.as_str());
+            engine.bind(&ch, rx.id()).unwrap();
         }
     }
     engine.start().unwrap();
@@ -136,12 +140,16 @@ fn run(tls: bool, market: Market) -> (u64, u64, u64) {
 #[test]
 fn plain_pipeline_allocates_nothing() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    for market in [Market::Spot, Market::Futures] {
-        let (allocs, _, msgs) = run(false, market);
-        assert!(msgs > 500, "{market:?}: only {msgs} messages");
+    for (venue, market) in [
+        (Venue::Gateio, Market::Spot),
+        (Venue::Gateio, Market::Futures),
+        (Venue::Mexc, Market::Spot),
+    ] {
+        let (allocs, _, msgs) = run(false, venue, market);
+        assert!(msgs > 500, "{venue:?} {market:?}: only {msgs} messages");
         assert_eq!(
             allocs, 0,
-            "{market:?}: {allocs} allocations over {msgs} messages"
+            "{venue:?} {market:?}: {allocs} allocations over {msgs} messages"
         );
     }
 }
@@ -149,7 +157,7 @@ fn plain_pipeline_allocates_nothing() {
 #[test]
 fn tls_pipeline_allocates_once_per_record_only() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (allocs, records, msgs) = run(true, Market::Spot);
+    let (allocs, records, msgs) = run(true, Venue::Gateio, Market::Spot);
     assert!(msgs > 500 && records > 0, "msgs {msgs} records {records}");
     assert_eq!(
         allocs, records,
