@@ -61,6 +61,7 @@
 //! record `Copy` and two cache lines and is checked at run time by the ownership table.
 
 mod event;
+pub mod spsc;
 
 pub use event::*;
 
