@@ -68,7 +68,7 @@ pub use event::*;
 use crate::book::Book;
 use crate::event::Level;
 use crate::types::{now_ns, BookState, SymbolId};
-use crossbeam_queue::ArrayQueue;
+use spsc::{spsc, SpscConsumer, SpscProducer};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -176,9 +176,6 @@ impl TopBook {
 struct Padded<T>(T);
 
 struct Shared {
-    queue: ArrayQueue<Event>,
-    /// Free list of pool slots; the consumer pushes released handles here (the recycle ring).
-    free: ArrayQueue<u32>,
     slots: Box<[UnsafeCell<TopBook>]>,
     /// Events dropped so far (written by the producer only; read by the consumer).
     dropped: Padded<AtomicU64>,
@@ -195,10 +192,11 @@ struct ProducerStats {
 }
 
 // SAFETY: every field but `slots` is Sync. A slot is accessed only by the side that holds its
-// index (producer: popped from `free` and not yet pushed in an event; consumer: received
-// through `queue`, not yet pushed back to `free`). The index moves only through the
-// ArrayQueues, whose push (release) / pop (acquire) order the previous owner's accesses
-// before the next owner's, so no slot is ever accessed by two threads concurrently.
+// index (producer: popped from the free ring, or its `spare`, and not yet pushed in an event;
+// consumer: received through the event ring, not yet pushed back to the free ring). The index
+// moves between threads only through the two SPSC rings, whose push (Release store of the
+// tail) / pop (Acquire load of the tail) order the previous owner's accesses before the next
+// owner's, so no slot is ever accessed by two threads concurrently.
 unsafe impl Sync for Shared {}
 
 /// Counters of one channel (monotonic since creation).
@@ -231,22 +229,25 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let pool = cfg.pool_size.max(1);
     assert!(pool <= u32::MAX as usize, "pool too large");
     assert!(cfg.book_depth <= u16::MAX as usize, "book depth too large");
-    let free = ArrayQueue::new(pool);
+    let (mut free_tx, free_rx) = spsc(pool);
     for i in 0..pool {
-        let _ = free.push(i as u32);
+        let pushed = free_tx.push(i as u32).is_ok();
+        debug_assert!(pushed, "the free ring holds the whole pool");
     }
+    let (queue_tx, queue_rx) = spsc(capacity);
     let slots = (0..pool)
         .map(|_| UnsafeCell::new(TopBook::new(cfg.book_depth.max(1))))
         .collect();
     let shared = Arc::new(Shared {
-        queue: ArrayQueue::new(capacity),
-        free,
         slots,
         dropped: Padded(AtomicU64::new(0)),
         stats: Padded(ProducerStats::default()),
     });
     let producer = Producer {
         shared: shared.clone(),
+        queue: queue_tx,
+        free: free_rx,
+        spare: None,
         pending: vec![None; cfg.max_symbols].into_boxed_slice(),
         n_pending: 0,
         dropped: 0,
@@ -256,6 +257,8 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     };
     let consumer = Consumer {
         shared,
+        queue: queue_rx,
+        free: free_tx,
         held: vec![false; pool].into_boxed_slice(),
         seen_dropped: 0,
     };
@@ -280,6 +283,12 @@ pub enum Pushed {
 /// Feed side. `Send`, not `Clone`: exactly one producer.
 pub struct Producer {
     shared: Arc<Shared>,
+    /// Writing end of the event ring.
+    queue: SpscProducer<Event>,
+    /// Reading end of the recycle ring (slots released by the consumer).
+    free: SpscConsumer<u32>,
+    /// A slot taken from `free` and not used (its update was dropped): used before `free`.
+    spare: Option<u32>,
     /// Per symbol: a book event (its slot owned by the producer) waiting for ring space.
     pending: Box<[Option<Event>]>,
     n_pending: usize,
@@ -306,7 +315,7 @@ impl Producer {
     #[inline]
     fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
         ev.header.ts_ring_ns = now_ns();
-        self.shared.queue.push(ev)?;
+        self.queue.push(ev)?;
         self.count_sent();
         Ok(())
     }
@@ -377,7 +386,7 @@ impl Producer {
                 };
             }
         }
-        let Some(h) = self.shared.free.pop() else {
+        let Some(h) = self.spare.take().or_else(|| self.free.pop()) else {
             self.pool_empty += 1;
             let n = self.pool_empty;
             self.shared.stats.0.pool_empty.store(n, Ordering::Relaxed);
@@ -393,8 +402,9 @@ impl Producer {
                 Pushed::Held
             }
             Err(_) => {
-                // No conflation slot for this symbol: give the slot back, drop the update.
-                let _ = self.shared.free.push(h);
+                // No conflation slot for this symbol: keep the slot for the next update
+                // (the free ring's writing end is the consumer's), drop this one.
+                self.spare = Some(h);
                 self.count_drop()
             }
         }
@@ -438,6 +448,10 @@ impl Producer {
 /// Strategy side. `Send`, not `Clone`: exactly one consumer.
 pub struct Consumer {
     shared: Arc<Shared>,
+    /// Reading end of the event ring.
+    queue: SpscConsumer<Event>,
+    /// Writing end of the recycle ring.
+    free: SpscProducer<u32>,
     /// `held[i]`: this consumer received slot `i` and has not released it.
     held: Box<[bool]>,
     seen_dropped: u64,
@@ -461,7 +475,7 @@ impl Consumer {
             h.ts_ring_ns = now_ns();
             return Some(Event::new(h, Body::Missed { count }));
         }
-        let ev = self.shared.queue.pop()?;
+        let ev = self.queue.pop()?;
         if let Body::Book { handle, .. } = ev.body {
             let held = &mut self.held[handle.index()];
             debug_assert!(!*held, "a handle was sent twice without release");
@@ -513,7 +527,7 @@ impl Consumer {
             Some(h) if *h => {
                 *h = false;
                 // Cannot fail: the free ring holds every slot index at most once.
-                let pushed = self.shared.free.push(handle.0).is_ok();
+                let pushed = self.free.push(handle.0).is_ok();
                 debug_assert!(pushed);
                 true
             }
@@ -791,7 +805,7 @@ mod tests {
         c.release(&b1);
         c.release(&b2);
         // Nothing leaked from the pool: 16 slots free again.
-        assert_eq!(c.shared.free.len(), 16);
+        assert_eq!(c.free.len(), 16);
     }
 
     #[test]
