@@ -185,8 +185,10 @@ fn ring_ping_pong(iters: u64, book: bool) -> Duration {
     let (mut to_a, mut at_a) = channel(&cfg);
     let ready = AtomicBool::new(false);
     let src = deep_book(100);
+    let ready = &ready;
     std::thread::scope(|s| {
-        s.spawn(|| {
+        // `move`: B's two ends live on B's stack, not next to A's on A's (false sharing).
+        s.spawn(move || {
             pin(1);
             ready.store(true, Ordering::Release);
             let mut n = 0;
@@ -311,8 +313,10 @@ fn queue_ping_pong<T: Tx, R: Rx>(iters: u64, ab: (T, R), ba: (T, R)) -> Duration
     let (mut to_b, mut at_b) = ab;
     let (mut to_a, mut at_a) = ba;
     let ready = AtomicBool::new(false);
+    let ready = &ready;
     std::thread::scope(|s| {
-        s.spawn(|| {
+        // `move`: B's two ends live on B's stack, not next to A's on A's (false sharing).
+        s.spawn(move || {
             pin(1);
             ready.store(true, Ordering::Release);
             let mut n = 0;

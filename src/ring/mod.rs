@@ -3,14 +3,17 @@
 //!
 //! # Contract
 //!
-//! * **Allocation.** [`channel`] allocates everything once: the event ring
-//!   (`capacity` slots of 192 B: the 128-B event plus crossbeam's stamp, cache-line padded),
-//!   the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle ring
-//!   (`pool_size × 8 B`), the producer's per-symbol conflation table (`max_symbols × 128 B`)
-//!   and the consumer's ownership table (`pool_size` B). Nothing allocates afterwards
-//!   (`tests/no_alloc.rs`).
-//! * **Never blocks, never waits.** Both sides only try: the producer never spins on a full
-//!   ring, the consumer's [`Consumer::try_recv`] returns `None` on empty.
+//! * **Allocation.** [`channel`] allocates everything once: the event ring (a
+//!   single-producer/single-consumer ring, [`spsc`]: exactly `capacity` slots of 128 B, the
+//!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
+//!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle
+//!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol
+//!   conflation table (`max_symbols × 128 B`) and the consumer's ownership table
+//!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
+//! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
+//!   event path (each ring side stores its own index and re-reads the other side's only when
+//!   the ring looks full/empty): the producer never spins on a full ring (exactly `capacity`
+//!   events fit), the consumer's [`Consumer::try_recv`] returns `None` on empty.
 //! * **Ring full.** Book updates are *conflated per symbol*: the update stays with the
 //!   producer, a newer update for the same symbol overwrites it in place (latest wins), and
 //!   every later push first retries the held updates. Every other event is *dropped and
@@ -59,6 +62,12 @@
 //! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
 //! and the strategy can drop a box (the pool shrinks silently). The index protocol keeps the
 //! record `Copy` and two cache lines and is checked at run time by the ownership table.
+//!
+//! Replaced: crossbeam's `ArrayQueue` (MPMC: a CAS and a per-slot stamp per operation, 192-B
+//! slots) for both rings. `benches/core.rs` `handoff_one_way_core0_core1` compares, in one
+//! run, the cache-line floor, this channel, and the bare queues (`queue_arrayqueue`,
+//! `queue_rtrb`, `queue_spsc`). What the channel adds over its bare queue is mostly the
+//! `ts_ring_ns` stamp (one `now_ns()`, about 22 ns on the 2-vCPU VM) per push.
 
 mod event;
 pub mod spsc;
@@ -102,15 +111,17 @@ impl RingConfig {
         }
     }
 
-    /// Approximate bytes allocated by [`channel`].
+    /// Approximate bytes allocated by [`channel`]: event ring, pool, recycle ring (`u32`
+    /// indices), conflation table, ownership table, and the two ring headers (512 B each).
     pub const fn memory_bytes(&self) -> usize {
-        self.capacity * 192
+        self.capacity * std::mem::size_of::<Event>()
             + self.pool_size
                 * (std::mem::size_of::<TopBook>()
                     + 2 * self.book_depth * std::mem::size_of::<Level>()
-                    + 8
+                    + std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
+            + 2 * 512
     }
 }
 
@@ -310,7 +321,7 @@ impl Producer {
         self.shared.stats.0.sent.store(self.sent, Ordering::Relaxed);
     }
 
-    /// The rejected event comes back (like `ArrayQueue::push`), hence the large `Err`.
+    /// The rejected event comes back (like `SpscProducer::push`), hence the large `Err`.
     #[allow(clippy::result_large_err)]
     #[inline]
     fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
@@ -577,6 +588,11 @@ mod tests {
         assert_eq!(std::mem::offset_of!(Header, ts_ring_ns), 32);
         // Memory formula inputs (module docs).
         assert_eq!(std::mem::size_of::<Option<Event>>(), 128);
+        let cfg = RingConfig::new(1024, 20, 16);
+        assert_eq!(
+            cfg.memory_bytes(),
+            1024 * 128 + (1024 + 16 + 64) * (72 + 2 * 20 * 16 + 4 + 1) + 16 * 128 + 1024
+        );
         assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }
 

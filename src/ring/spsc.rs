@@ -213,6 +213,13 @@ mod tests {
     }
 
     #[test]
+    fn header_is_three_padded_lines() {
+        // `RingConfig::memory_bytes` counts 512 B per ring: Arc counts + these 384 B.
+        assert_eq!(std::mem::size_of::<Inner<u64>>(), 384);
+        assert_eq!(std::mem::size_of::<crate::ring::Event>(), 128);
+    }
+
+    #[test]
     fn capacity_zero_means_one() {
         let (mut p, mut c) = spsc::<u8>(0);
         assert_eq!(p.capacity(), 1);
