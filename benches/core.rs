@@ -2,6 +2,12 @@
 //! the bare cache-line ping-pong floor between the same two cores).
 //!
 //! Run: `cargo bench --bench core -- --warm-up-time 1 --measurement-time 3`
+//!
+//! `handoff_one_way_core0_core1`: `cache_line_floor` (bare 8-B ping-pong), `ring_event` /
+//! `ring_book_top20` (the `ring::channel`, ts_ring_ns stamp included), and the bare event
+//! queues in the same ping-pong shape: `queue_arrayqueue` (crossbeam MPMC, the channel's former
+//! queue), `queue_rtrb` (rtrb SPSC), `queue_spsc` (`ring::spsc`, the channel's queue). Compare
+//! ratios to the floor within one run: the VM's cross-core latency changes between runs.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
