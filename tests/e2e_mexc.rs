@@ -466,26 +466,15 @@ fn mexc_duplicate_and_reorder_pushes_never_corrupt_the_book() {
 fn mexc_stale_snapshot_is_fetched_again_and_books_recover() {
     let c = run_faults(&[Scenario::Gap, Scenario::StaleSnapshot]);
     assert!(c.gaps > 0, "{c:?}");
-    assert!(
-        c.resyncs > c.gaps,
-        "a stale snapshot costs an extra resync: {c:?}"
-    );
+    assert!(c.resyncs > c.gaps, "a stale snapshot costs an extra resync: {c:?}");
 }
 
 #[test]
 fn mexc_fresh_slow_failed_snapshots_and_version_jumps_recover() {
-    let c = run_faults(&[
-        Scenario::Gap,
-        Scenario::FreshSnapshot,
-        Scenario::SlowSnapshot,
-        Scenario::FailedSnapshot,
-    ]);
+    let c = run_faults(&[Scenario::Gap, Scenario::FreshSnapshot, Scenario::SlowSnapshot, Scenario::FailedSnapshot]);
     assert!(c.gaps > 0, "{c:?}");
     let c = run_faults(&[Scenario::FullReset]);
-    assert!(
-        c.gaps > 0 || c.resyncs > 0,
-        "a version jump must be seen as a gap: {c:?}"
-    );
+    assert!(c.gaps > 0 || c.resyncs > 0, "a version jump must be seen as a gap: {c:?}");
 }
 
 #[test]
