@@ -2,16 +2,25 @@
 //! the bare cache-line ping-pong floor between the same two cores).
 //!
 //! Run: `cargo bench --bench core -- --warm-up-time 1 --measurement-time 3`
+//!
+//! `handoff_one_way_core0_core1`: `cache_line_floor` (bare 8-B ping-pong), `ring_event` /
+//! `ring_book_top20` (the `ring::channel`, ts_ring_ns stamp included), and the bare event
+//! queues in the same ping-pong shape: `queue_arrayqueue` (crossbeam MPMC, the channel's former
+//! queue), `queue_rtrb` (rtrb SPSC), `queue_spsc` (`ring::spsc`, the channel's queue). Compare
+//! ratios to the floor within one run: the VM's cross-core latency changes between runs.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cexfeed::book::{Book, SyncConfig, SyncRule, SyncedBook};
 use cexfeed::event::{BookMsg, Level};
+use cexfeed::ring::spsc::{spsc, SpscConsumer, SpscProducer};
 use cexfeed::ring::{channel, Body, Event, Header, RingConfig, TopBook};
 use cexfeed::types::{Market, Px, Qty, Side, SymbolId, Venue};
 use criterion::{criterion_group, criterion_main, Criterion};
+use crossbeam_queue::ArrayQueue;
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse");
@@ -182,8 +191,10 @@ fn ring_ping_pong(iters: u64, book: bool) -> Duration {
     let (mut to_a, mut at_a) = channel(&cfg);
     let ready = AtomicBool::new(false);
     let src = deep_book(100);
+    let ready = &ready;
     std::thread::scope(|s| {
-        s.spawn(|| {
+        // `move`: B's two ends live on B's stack, not next to A's on A's (false sharing).
+        s.spawn(move || {
             pin(1);
             ready.store(true, Ordering::Release);
             let mut n = 0;
@@ -254,6 +265,91 @@ fn line_ping_pong(iters: u64) -> Duration {
     })
 }
 
+/// Event queue under test in the bare-queue ping-pong (no channel bookkeeping).
+trait Tx: Send {
+    fn send(&mut self, ev: Event) -> bool;
+}
+trait Rx: Send {
+    fn recv(&mut self) -> Option<Event>;
+}
+impl Tx for Arc<ArrayQueue<Event>> {
+    #[inline]
+    fn send(&mut self, ev: Event) -> bool {
+        self.push(ev).is_ok()
+    }
+}
+impl Rx for Arc<ArrayQueue<Event>> {
+    #[inline]
+    fn recv(&mut self) -> Option<Event> {
+        self.pop()
+    }
+}
+impl Tx for rtrb::Producer<Event> {
+    #[inline]
+    fn send(&mut self, ev: Event) -> bool {
+        self.push(ev).is_ok()
+    }
+}
+impl Rx for rtrb::Consumer<Event> {
+    #[inline]
+    fn recv(&mut self) -> Option<Event> {
+        self.pop().ok()
+    }
+}
+impl Tx for SpscProducer<Event> {
+    #[inline]
+    fn send(&mut self, ev: Event) -> bool {
+        self.push(ev).is_ok()
+    }
+}
+impl Rx for SpscConsumer<Event> {
+    #[inline]
+    fn recv(&mut self) -> Option<Event> {
+        self.pop()
+    }
+}
+
+fn arrayqueue_pair() -> (Arc<ArrayQueue<Event>>, Arc<ArrayQueue<Event>>) {
+    let q = Arc::new(ArrayQueue::new(64));
+    (q.clone(), q)
+}
+
+/// Same shape as `ring_ping_pong` (A → B event, B → A echo, 64 slots) over a bare queue.
+fn queue_ping_pong<T: Tx, R: Rx>(iters: u64, ab: (T, R), ba: (T, R)) -> Duration {
+    let (mut to_b, mut at_b) = ab;
+    let (mut to_a, mut at_a) = ba;
+    let ready = AtomicBool::new(false);
+    let ready = &ready;
+    std::thread::scope(|s| {
+        // `move`: B's two ends live on B's stack, not next to A's on A's (false sharing).
+        s.spawn(move || {
+            pin(1);
+            ready.store(true, Ordering::Release);
+            let mut n = 0;
+            while n < iters {
+                if let Some(ev) = at_b.recv() {
+                    to_a.send(trade(ev.header.seq));
+                    n += 1;
+                }
+            }
+        });
+        while !ready.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+        let t0 = Instant::now();
+        for i in 0..iters {
+            to_b.send(trade(i));
+            loop {
+                if let Some(ev) = at_a.recv() {
+                    black_box(ev);
+                    break;
+                }
+            }
+        }
+        t0.elapsed() / 2
+    })
+}
+
 fn handoff(c: &mut Criterion) {
     pin(0);
     let mut g = c.benchmark_group("handoff_one_way_core0_core1");
@@ -263,6 +359,16 @@ fn handoff(c: &mut Criterion) {
     });
     g.bench_function("ring_book_top20", |bn| {
         bn.iter_custom(|n| ring_ping_pong(n, true))
+    });
+    // Bare event queues, same shape: which queue the channel's event path should use.
+    g.bench_function("queue_arrayqueue", |bn| {
+        bn.iter_custom(|n| queue_ping_pong(n, arrayqueue_pair(), arrayqueue_pair()))
+    });
+    g.bench_function("queue_rtrb", |bn| {
+        bn.iter_custom(|n| queue_ping_pong(n, rtrb::RingBuffer::new(64), rtrb::RingBuffer::new(64)))
+    });
+    g.bench_function("queue_spsc", |bn| {
+        bn.iter_custom(|n| queue_ping_pong(n, spsc(64), spsc(64)))
     });
     g.finish();
 }

@@ -3,14 +3,17 @@
 //!
 //! # Contract
 //!
-//! * **Allocation.** [`channel`] allocates everything once: the event ring
-//!   (`capacity` slots of 192 B: the 128-B event plus crossbeam's stamp, cache-line padded),
-//!   the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle ring
-//!   (`pool_size × 8 B`), the producer's per-symbol conflation table (`max_symbols × 128 B`)
-//!   and the consumer's ownership table (`pool_size` B). Nothing allocates afterwards
-//!   (`tests/no_alloc.rs`).
-//! * **Never blocks, never waits.** Both sides only try: the producer never spins on a full
-//!   ring, the consumer's [`Consumer::try_recv`] returns `None` on empty.
+//! * **Allocation.** [`channel`] allocates everything once: the event ring (a
+//!   single-producer/single-consumer ring, [`spsc`]: exactly `capacity` slots of 128 B, the
+//!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
+//!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle
+//!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol
+//!   conflation table (`max_symbols × 128 B`) and the consumer's ownership table
+//!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
+//! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
+//!   event path (each ring side stores its own index and re-reads the other side's only when
+//!   the ring looks full/empty): the producer never spins on a full ring (exactly `capacity`
+//!   events fit), the consumer's [`Consumer::try_recv`] returns `None` on empty.
 //! * **Ring full.** Book updates are *conflated per symbol*: the update stays with the
 //!   producer, a newer update for the same symbol overwrites it in place (latest wins), and
 //!   every later push first retries the held updates. Every other event is *dropped and
@@ -59,15 +62,22 @@
 //! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
 //! and the strategy can drop a box (the pool shrinks silently). The index protocol keeps the
 //! record `Copy` and two cache lines and is checked at run time by the ownership table.
+//!
+//! Replaced: crossbeam's `ArrayQueue` (MPMC: a CAS and a per-slot stamp per operation, 192-B
+//! slots) for both rings. `benches/core.rs` `handoff_one_way_core0_core1` compares, in one
+//! run, the cache-line floor, this channel, and the bare queues (`queue_arrayqueue`,
+//! `queue_rtrb`, `queue_spsc`). What the channel adds over its bare queue is mostly the
+//! `ts_ring_ns` stamp (one `now_ns()`, about 22 ns on the 2-vCPU VM) per push.
 
 mod event;
+pub mod spsc;
 
 pub use event::*;
 
 use crate::book::Book;
 use crate::event::Level;
 use crate::types::{now_ns, BookState, SymbolId};
-use crossbeam_queue::ArrayQueue;
+use spsc::{spsc, SpscConsumer, SpscProducer};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -101,15 +111,17 @@ impl RingConfig {
         }
     }
 
-    /// Approximate bytes allocated by [`channel`].
+    /// Approximate bytes allocated by [`channel`]: event ring, pool, recycle ring (`u32`
+    /// indices), conflation table, ownership table, and the two ring headers (512 B each).
     pub const fn memory_bytes(&self) -> usize {
-        self.capacity * 192
+        self.capacity * std::mem::size_of::<Event>()
             + self.pool_size
                 * (std::mem::size_of::<TopBook>()
                     + 2 * self.book_depth * std::mem::size_of::<Level>()
-                    + 8
+                    + std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
+            + 2 * 512
     }
 }
 
@@ -175,9 +187,6 @@ impl TopBook {
 struct Padded<T>(T);
 
 struct Shared {
-    queue: ArrayQueue<Event>,
-    /// Free list of pool slots; the consumer pushes released handles here (the recycle ring).
-    free: ArrayQueue<u32>,
     slots: Box<[UnsafeCell<TopBook>]>,
     /// Events dropped so far (written by the producer only; read by the consumer).
     dropped: Padded<AtomicU64>,
@@ -194,10 +203,11 @@ struct ProducerStats {
 }
 
 // SAFETY: every field but `slots` is Sync. A slot is accessed only by the side that holds its
-// index (producer: popped from `free` and not yet pushed in an event; consumer: received
-// through `queue`, not yet pushed back to `free`). The index moves only through the
-// ArrayQueues, whose push (release) / pop (acquire) order the previous owner's accesses
-// before the next owner's, so no slot is ever accessed by two threads concurrently.
+// index (producer: popped from the free ring, or its `spare`, and not yet pushed in an event;
+// consumer: received through the event ring, not yet pushed back to the free ring). The index
+// moves between threads only through the two SPSC rings, whose push (Release store of the
+// tail) / pop (Acquire load of the tail) order the previous owner's accesses before the next
+// owner's, so no slot is ever accessed by two threads concurrently.
 unsafe impl Sync for Shared {}
 
 /// Counters of one channel (monotonic since creation).
@@ -230,22 +240,25 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let pool = cfg.pool_size.max(1);
     assert!(pool <= u32::MAX as usize, "pool too large");
     assert!(cfg.book_depth <= u16::MAX as usize, "book depth too large");
-    let free = ArrayQueue::new(pool);
+    let (mut free_tx, free_rx) = spsc(pool);
     for i in 0..pool {
-        let _ = free.push(i as u32);
+        let pushed = free_tx.push(i as u32).is_ok();
+        debug_assert!(pushed, "the free ring holds the whole pool");
     }
+    let (queue_tx, queue_rx) = spsc(capacity);
     let slots = (0..pool)
         .map(|_| UnsafeCell::new(TopBook::new(cfg.book_depth.max(1))))
         .collect();
     let shared = Arc::new(Shared {
-        queue: ArrayQueue::new(capacity),
-        free,
         slots,
         dropped: Padded(AtomicU64::new(0)),
         stats: Padded(ProducerStats::default()),
     });
     let producer = Producer {
         shared: shared.clone(),
+        queue: queue_tx,
+        free: free_rx,
+        spare: None,
         pending: vec![None; cfg.max_symbols].into_boxed_slice(),
         n_pending: 0,
         dropped: 0,
@@ -255,6 +268,8 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     };
     let consumer = Consumer {
         shared,
+        queue: queue_rx,
+        free: free_tx,
         held: vec![false; pool].into_boxed_slice(),
         seen_dropped: 0,
     };
@@ -279,6 +294,12 @@ pub enum Pushed {
 /// Feed side. `Send`, not `Clone`: exactly one producer.
 pub struct Producer {
     shared: Arc<Shared>,
+    /// Writing end of the event ring.
+    queue: SpscProducer<Event>,
+    /// Reading end of the recycle ring (slots released by the consumer).
+    free: SpscConsumer<u32>,
+    /// A slot taken from `free` and not used (its update was dropped): used before `free`.
+    spare: Option<u32>,
     /// Per symbol: a book event (its slot owned by the producer) waiting for ring space.
     pending: Box<[Option<Event>]>,
     n_pending: usize,
@@ -300,12 +321,12 @@ impl Producer {
         self.shared.stats.0.sent.store(self.sent, Ordering::Relaxed);
     }
 
-    /// The rejected event comes back (like `ArrayQueue::push`), hence the large `Err`.
+    /// The rejected event comes back (like `SpscProducer::push`), hence the large `Err`.
     #[allow(clippy::result_large_err)]
     #[inline]
     fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
         ev.header.ts_ring_ns = now_ns();
-        self.shared.queue.push(ev)?;
+        self.queue.push(ev)?;
         self.count_sent();
         Ok(())
     }
@@ -376,7 +397,7 @@ impl Producer {
                 };
             }
         }
-        let Some(h) = self.shared.free.pop() else {
+        let Some(h) = self.spare.take().or_else(|| self.free.pop()) else {
             self.pool_empty += 1;
             let n = self.pool_empty;
             self.shared.stats.0.pool_empty.store(n, Ordering::Relaxed);
@@ -392,8 +413,9 @@ impl Producer {
                 Pushed::Held
             }
             Err(_) => {
-                // No conflation slot for this symbol: give the slot back, drop the update.
-                let _ = self.shared.free.push(h);
+                // No conflation slot for this symbol: keep the slot for the next update
+                // (the free ring's writing end is the consumer's), drop this one.
+                self.spare = Some(h);
                 self.count_drop()
             }
         }
@@ -437,6 +459,10 @@ impl Producer {
 /// Strategy side. `Send`, not `Clone`: exactly one consumer.
 pub struct Consumer {
     shared: Arc<Shared>,
+    /// Reading end of the event ring.
+    queue: SpscConsumer<Event>,
+    /// Writing end of the recycle ring.
+    free: SpscProducer<u32>,
     /// `held[i]`: this consumer received slot `i` and has not released it.
     held: Box<[bool]>,
     seen_dropped: u64,
@@ -460,7 +486,7 @@ impl Consumer {
             h.ts_ring_ns = now_ns();
             return Some(Event::new(h, Body::Missed { count }));
         }
-        let ev = self.shared.queue.pop()?;
+        let ev = self.queue.pop()?;
         if let Body::Book { handle, .. } = ev.body {
             let held = &mut self.held[handle.index()];
             debug_assert!(!*held, "a handle was sent twice without release");
@@ -512,7 +538,7 @@ impl Consumer {
             Some(h) if *h => {
                 *h = false;
                 // Cannot fail: the free ring holds every slot index at most once.
-                let pushed = self.shared.free.push(handle.0).is_ok();
+                let pushed = self.free.push(handle.0).is_ok();
                 debug_assert!(pushed);
                 true
             }
@@ -562,6 +588,11 @@ mod tests {
         assert_eq!(std::mem::offset_of!(Header, ts_ring_ns), 32);
         // Memory formula inputs (module docs).
         assert_eq!(std::mem::size_of::<Option<Event>>(), 128);
+        let cfg = RingConfig::new(1024, 20, 16);
+        assert_eq!(
+            cfg.memory_bytes(),
+            1024 * 128 + (1024 + 16 + 64) * (72 + 2 * 20 * 16 + 4 + 1) + 16 * 128 + 1024
+        );
         assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }
 
@@ -790,7 +821,7 @@ mod tests {
         c.release(&b1);
         c.release(&b2);
         // Nothing leaked from the pool: 16 slots free again.
-        assert_eq!(c.shared.free.len(), 16);
+        assert_eq!(c.free.len(), 16);
     }
 
     #[test]
