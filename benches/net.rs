@@ -2,8 +2,14 @@
 //!
 //! * `reactor`  — cexfeed's mio reactor in `Wait::Spin` (what production runs)
 //! * `blocking` — a plain blocking tungstenite client (`WebSocket::read` on a blocking socket)
+//! * `tung-nb`  — tungstenite 0.30 framing: `WebSocket::read` spun until `WouldBlock` over a
+//!   non-blocking socket (no mio), 4 KiB `read_buffer_size`
 //! * `floor`    — a bare mio spin loop reading the same bytes (+ rustls decrypt for TLS),
 //!   parsing fixed-size frames by offset: the kernel/crypto floor
+//!
+//! Then the cost of one empty poll on an idle `ws://` connection: bare `read(2)` →
+//! `WouldBlock`, reactor `run_once` (`epoll_wait(0)`), tungstenite `read()` with 4 KiB and
+//! 128 KiB read buffers (it zero-fills the buffer's free capacity on every call).
 //!
 //! For `ws://` and `wss://`. Latency = CLOCK_MONOTONIC at the moment the message is handed to
 //! the consumer minus the server's timestamp taken just before its `write(2)` (both threads
@@ -21,6 +27,19 @@
 //! ```
 //! (* a neighbour job woke up during that case; an earlier quiet run gave ws reactor
 //! 5.55 µs / 7.7 µs p50/p99.)
+//!
+//! With `tung-nb` (two quiet runs, load 0.00–0.07; second run's floor/blocking tails disturbed):
+//! ```text
+//! ws   reactor  5.87–5.91 µs p50   6.06–6.16 M/s
+//! ws   tung-nb  5.46–5.50 µs p50   6.27–6.39 M/s   tung-nb/reactor p50 = 0.93x
+//! ws   floor    5.78–5.82 µs p50   6.27 M/s
+//! wss  reactor  6.51–6.58 µs p50   5.02–5.07 M/s
+//! wss  tung-nb  6.02–6.11 µs p50   5.16–5.36 M/s   tung-nb/reactor p50 = 0.92x
+//! empty poll, ns  bare read 278–281   reactor 185–191   tungstenite 4 KiB 325–346
+//!                 tungstenite 128 KiB 1155–1173 fresh, 799–805 after 61 KB consumed
+//! ```
+//! tung-nb beats even the floor, which does no framing: its edge is one `read` per spin
+//! instead of `epoll_wait` + `read`, not its framer (see ARCHITECTURE.md).
 //! Spinning clients lose badly to sleeping ones when the two cores are oversubscribed (a
 //! preempted spinner waits a whole scheduler slice): run it on a quiet machine.
 //!
