@@ -2,8 +2,14 @@
 //!
 //! * `reactor`  — cexfeed's mio reactor in `Wait::Spin` (what production runs)
 //! * `blocking` — a plain blocking tungstenite client (`WebSocket::read` on a blocking socket)
+//! * `tung-nb`  — tungstenite 0.30 framing: `WebSocket::read` spun until `WouldBlock` over a
+//!   non-blocking socket (no mio), 4 KiB `read_buffer_size`
 //! * `floor`    — a bare mio spin loop reading the same bytes (+ rustls decrypt for TLS),
 //!   parsing fixed-size frames by offset: the kernel/crypto floor
+//!
+//! Then the cost of one empty poll on an idle `ws://` connection: bare `read(2)` →
+//! `WouldBlock`, reactor `run_once` (`epoll_wait(0)`), tungstenite `read()` with 4 KiB and
+//! 128 KiB read buffers (it zero-fills the buffer's free capacity on every call).
 //!
 //! For `ws://` and `wss://`. Latency = CLOCK_MONOTONIC at the moment the message is handed to
 //! the consumer minus the server's timestamp taken just before its `write(2)` (both threads
@@ -21,11 +27,25 @@
 //! ```
 //! (* a neighbour job woke up during that case; an earlier quiet run gave ws reactor
 //! 5.55 µs / 7.7 µs p50/p99.)
+//!
+//! With `tung-nb` (two quiet runs, load 0.00–0.07; second run's floor/blocking tails disturbed):
+//! ```text
+//! ws   reactor  5.87–5.91 µs p50   6.06–6.16 M/s
+//! ws   tung-nb  5.46–5.50 µs p50   6.27–6.39 M/s   tung-nb/reactor p50 = 0.93x
+//! ws   floor    5.78–5.82 µs p50   6.27 M/s
+//! wss  reactor  6.51–6.58 µs p50   5.02–5.07 M/s
+//! wss  tung-nb  6.02–6.11 µs p50   5.16–5.36 M/s   tung-nb/reactor p50 = 0.92x
+//! empty poll, ns  bare read 278–281   reactor 185–191   tungstenite 4 KiB 325–346
+//!                 tungstenite 128 KiB 1155–1173 fresh, 799–805 after 61 KB consumed
+//! ```
+//! tung-nb beats even the floor, which does no framing: its edge is one `read` per spin
+//! instead of `epoll_wait` + `read`, not its framer (see ARCHITECTURE.md).
 //! Spinning clients lose badly to sleeping ones when the two cores are oversubscribed (a
 //! preempted spinner waits a whole scheduler slice): run it on a quiet machine.
 //!
 //! Run: `cargo bench --bench net` (about 10 s; on 2 cores the server and the spinning client
-//! take one core each). Env: `NET_BENCH_N` (latency frames, default 20000).
+//! take one core each). Env: `NET_BENCH_N` (latency frames, default 20000), `NET_BENCH_TPUT_N`
+//! (throughput frames, default 200000).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -395,6 +415,171 @@ fn run_floor(addr: SocketAddr, tls: Option<&Ca>, n: usize) -> Stats {
     stats
 }
 
+// ---- (d) tungstenite framing, non-blocking spin -------------------------------------------
+
+/// tungstenite's read buffer for the `tung-nb` client (the design's "a few KiB").
+const TUNG_BUF: usize = 4 * 1024;
+
+fn tung_config(read_buffer_size: usize) -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer_size)
+}
+
+/// Spins `WebSocket::read` until `n` messages arrived (`WouldBlock` = empty poll, retried at
+/// once), like the reactor's `Wait::Spin` but with tungstenite doing the framing and no mio.
+fn spin_tungstenite<S: Read + Write>(ws: &mut tungstenite::WebSocket<S>, n: usize) -> Stats {
+    let mut stats = Stats::new();
+    let t0 = Instant::now();
+    while stats.n < n && t0.elapsed() < Duration::from_secs(30) {
+        match ws.read() {
+            Ok(tungstenite::Message::Binary(b)) => stats.record(&b, now_ns()),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                eprintln!("tung-nb: {e}");
+                break;
+            }
+        }
+    }
+    stats
+}
+
+fn run_tung_nb(addr: SocketAddr, tls: Option<&Ca>, n: usize) -> Stats {
+    pin(1);
+    let url = format!("ws://{addr}/ws");
+    match tls {
+        Some(ca) => {
+            let s = client_tls(addr, ca);
+            let (mut ws, _) = tungstenite::client::client_with_config(
+                url.as_str(),
+                s,
+                Some(tung_config(TUNG_BUF)),
+            )
+            .unwrap();
+            ws.get_mut().sock.set_nonblocking(true).unwrap();
+            spin_tungstenite(&mut ws, n)
+        }
+        None => {
+            let s = TcpStream::connect(addr).unwrap();
+            s.set_nodelay(true).unwrap();
+            let (mut ws, _) = tungstenite::client::client_with_config(
+                url.as_str(),
+                s,
+                Some(tung_config(TUNG_BUF)),
+            )
+            .unwrap();
+            ws.get_mut().set_nonblocking(true).unwrap();
+            spin_tungstenite(&mut ws, n)
+        }
+    }
+}
+
+// ---- empty poll: one read that finds nothing ----------------------------------------------
+
+const EMPTY_POLLS: u32 = 200_000;
+
+/// Mean ns of `EMPTY_POLLS` calls of `poll` on an idle connection (each must find nothing).
+fn time_empty(mut poll: impl FnMut() -> bool) -> f64 {
+    for _ in 0..1000 {
+        assert!(!poll(), "connection not idle");
+    }
+    let t = Instant::now();
+    for _ in 0..EMPTY_POLLS {
+        if poll() {
+            panic!("connection not idle");
+        }
+    }
+    t.elapsed().as_nanos() as f64 / f64::from(EMPTY_POLLS)
+}
+
+/// Idle plain `ws://` connection after `pre` frames were received and consumed. Returns mean
+/// ns per empty poll for tungstenite (given read buffer size).
+fn empty_poll_tungstenite(pre: usize, read_buffer_size: usize) -> f64 {
+    let (addr, j) = server(None, Mode::Throughput { n: pre, batch: 1 });
+    pin(1);
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (mut ws, _) = tungstenite::client::client_with_config(
+        url.as_str(),
+        s,
+        Some(tung_config(read_buffer_size)),
+    )
+    .unwrap();
+    ws.get_mut().set_nonblocking(true).unwrap();
+    let st = spin_tungstenite(&mut ws, pre);
+    assert_eq!(st.n, pre);
+    std::thread::sleep(Duration::from_millis(20));
+    let ns = time_empty(|| match ws.read() {
+        Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        r => {
+            eprintln!("empty poll: {r:?}");
+            true
+        }
+    });
+    drop(ws);
+    drop(j);
+    ns
+}
+
+/// Same for a bare non-blocking `read(2)` on the socket (the syscall floor).
+fn empty_poll_bare(pre: usize) -> f64 {
+    let (addr, j) = server(None, Mode::Throughput { n: pre, batch: 1 });
+    pin(1);
+    let mut s = TcpStream::connect(addr).unwrap();
+    upgrade_blocking(&mut s, addr);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0;
+    while got < pre * FRAME {
+        got += s.read(&mut buf).unwrap();
+    }
+    s.set_nonblocking(true).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let ns = time_empty(
+        || !matches!(s.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+    );
+    drop(s);
+    drop(j);
+    ns
+}
+
+/// Same for one `Reactor::run_once` (`Wait::Spin`: epoll_wait(0) + timers) on an idle
+/// connection.
+fn empty_poll_reactor(pre: usize) -> f64 {
+    let (addr, j) = server(None, Mode::Throughput { n: pre, batch: 1 });
+    let stop = Arc::new(AtomicBool::new(false));
+    let h = BenchHandler {
+        stats: Stats::new(),
+        target: pre,
+        stop: stop.clone(),
+    };
+    let cfg = ReactorConfig {
+        core: Some(1),
+        wait: Wait::Spin,
+        ..Default::default()
+    };
+    let mut r = Reactor::new(cfg, h).unwrap();
+    pin(1);
+    let mut spec = ConnSpec::new(format!("ws://{addr}/ws"));
+    spec.idle_timeout = None;
+    let sp = r.add_spec(spec).unwrap();
+    r.open(sp).unwrap();
+    let t0 = Instant::now();
+    while !stop.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(10) {
+        r.run_once().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let mut last = r.handler().stats.n;
+    let ns = time_empty(|| {
+        r.run_once().unwrap();
+        let n = r.handler().stats.n;
+        std::mem::replace(&mut last, n) != n
+    });
+    r.stop_flag().store(true, Ordering::Relaxed);
+    drop(r);
+    drop(j);
+    ns
+}
+
 // ---- driver -------------------------------------------------------------------------------
 
 type Client = fn(SocketAddr, Option<&Ca>, usize) -> Stats;
@@ -417,11 +602,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let n_tput = 200_000;
+    let n_tput: usize = std::env::var("NET_BENCH_TPUT_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
     let ca = ca();
-    let clients: [(&str, Client); 3] = [
+    let clients: [(&str, Client); 4] = [
         ("reactor", run_reactor),
         ("blocking", run_blocking),
+        ("tung-nb", run_tung_nb),
         ("floor", run_floor),
     ];
     println!(
@@ -436,7 +625,7 @@ fn main() {
         "tls", "client", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "frames/s"
     );
     for tls in [false, true] {
-        let mut p50 = [0u64; 3];
+        let mut p50 = [0u64; 4];
         for (i, (name, client)) in clients.iter().enumerate() {
             let lat = case(
                 name,
@@ -473,10 +662,25 @@ fn main() {
             );
         }
         println!(
-            "{:<5} p50 ratios: blocking/reactor = {:.2}x (target >= 1.8x), reactor/floor = {:.2}x (target <= 1.3x)",
+            "{:<5} p50 ratios: blocking/reactor = {:.2}x (target >= 1.8x), reactor/floor = {:.2}x (target <= 1.3x), tung-nb/reactor = {:.2}x",
             if tls { "wss" } else { "ws" },
             p50[1] as f64 / p50[0] as f64,
-            p50[0] as f64 / p50[2] as f64
+            p50[0] as f64 / p50[3] as f64,
+            p50[2] as f64 / p50[0] as f64
+        );
+    }
+    // One empty poll on an idle plain connection, after `pre` frames were consumed (a
+    // tungstenite read zero-fills the buffer's free capacity, which shrinks as its offset
+    // advances, so its cost depends on where the buffer stands).
+    println!("empty poll (idle ws, mean of {EMPTY_POLLS}), ns:");
+    for pre in [10usize, 500] {
+        let bytes = pre * FRAME;
+        println!(
+            "  after {pre:>3} frames ({bytes:>5} B): bare read {:>7.1}   reactor run_once {:>7.1}   tungstenite 4 KiB {:>7.1}   tungstenite 128 KiB {:>7.1}",
+            empty_poll_bare(pre),
+            empty_poll_reactor(pre),
+            empty_poll_tungstenite(pre, 4 * 1024),
+            empty_poll_tungstenite(pre, 128 * 1024),
         );
     }
 }

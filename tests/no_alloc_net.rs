@@ -6,6 +6,9 @@
 //! * plain `ws://`: **zero** allocations (including answering protocol pings).
 //! * `wss://` (rustls 0.23 buffered API): exactly **one allocation per TLS record** (records ≤
 //!   4096 wire bytes; the plaintext copy rustls makes in `ChunkVecBuffer::append`), nothing else.
+//! * for comparison, tungstenite 0.30's own framing (`WebSocket::read` over a non-blocking
+//!   `TcpStream`, 4 KiB and 128 KiB read buffers): **zero** allocations per message; payloads
+//!   are views split off its read buffer; only amortized read-buffer growth (≤ 2 doublings).
 
 mod net_support;
 
@@ -25,11 +28,24 @@ struct Counting;
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Reallocations to at least this many bytes are counted apart in `GROWS` (tungstenite's
+    /// read buffer doubling); 0 = off.
+    static GROW_FROM: Cell<usize> = const { Cell::new(0) };
+    static GROWS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn note() {
     if ARMED.with(|a| a.get()) {
         ALLOCS.with(|c| c.set(c.get() + 1));
+    }
+}
+
+fn note_realloc(new_size: usize) {
+    let from = GROW_FROM.with(|g| g.get());
+    if from != 0 && new_size >= from && ARMED.with(|a| a.get()) {
+        GROWS.with(|c| c.set(c.get() + 1));
+    } else {
+        note();
     }
 }
 
@@ -46,7 +62,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.alloc_zeroed(l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
+        note_realloc(n);
         // SAFETY: same contract as our caller's.
         unsafe { System.realloc(p, l, n) }
     }
@@ -222,4 +238,140 @@ fn tls_receive_path_allocates_exactly_once_per_record() {
         allocs, records,
         "{allocs} allocations for {records} TLS records"
     );
+}
+
+/// What tungstenite's read path did in the armed window.
+struct TungRun {
+    /// Every allocation except read-buffer growth.
+    allocs: u64,
+    /// Reallocations of the read buffer to >= its configured size (amortized doubling).
+    grows: u64,
+    msgs: usize,
+    /// Message payloads starting exactly at the previous payload's end + their own header.
+    adjacent: usize,
+    /// `read()` calls answered `WouldBlock`.
+    empty_polls: u64,
+}
+
+/// The same stream read by `tungstenite::WebSocket` itself (tungstenite 0.30 framing) over a
+/// non-blocking `std::net::TcpStream`, looping `read()` until `WouldBlock` as the reactor
+/// does, armed after warm-up. Each message is consumed and dropped before the next `read()`.
+fn run_tungstenite(read_buffer_size: usize) -> TungRun {
+    use std::io::ErrorKind::WouldBlock;
+    use tungstenite::protocol::WebSocketConfig;
+    use tungstenite::Error;
+
+    let srv = serve(None, 1, server(false));
+    let sock = std::net::TcpStream::connect(srv.addr).unwrap();
+    sock.set_nodelay(true).unwrap();
+    let cfg = WebSocketConfig::default().read_buffer_size(read_buffer_size);
+    let (mut ws, _) =
+        tungstenite::client::client_with_config(srv.ws_url(), sock, Some(cfg)).unwrap();
+    ws.get_mut().set_nonblocking(true).unwrap();
+    let mut h = Sum {
+        n: 0,
+        bytes: 0,
+        check: 0,
+    };
+    let mut empty_polls = 0u64;
+    let (mut prev_end, adjacent) = (0usize, Cell::new(0usize));
+    let mut on = |h: &mut Sum, m: Message| {
+        let b: &[u8] = match &m {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+            Message::Ping(_) | Message::Pong(_) => return,
+            m => panic!("{m:?}"),
+        };
+        let hdr = if b.len() < 126 { 2 } else { 4 };
+        if b.as_ptr() as usize == prev_end + hdr {
+            adjacent.set(adjacent.get() + 1);
+        }
+        prev_end = b.as_ptr() as usize + b.len();
+        h.n += 1;
+        h.bytes += b.len() as u64;
+        h.check = h
+            .check
+            .wrapping_mul(31)
+            .wrapping_add(u64::from(b[0]) + u64::from(b[b.len() - 1]));
+    };
+    let t0 = Instant::now();
+    while h.n < WARM {
+        match ws.read() {
+            Ok(m) => on(&mut h, m),
+            Err(Error::Io(e)) if e.kind() == WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "warm-up stalled");
+    }
+    // Cold path, before arming (as in the reactor test).
+    ws.send(Message::text("go")).unwrap();
+    let n_armed = h.n;
+    adjacent.set(0);
+    ALLOCS.with(|c| c.set(0));
+    GROWS.with(|c| c.set(0));
+    GROW_FROM.with(|g| g.set(read_buffer_size));
+    ARMED.with(|a| a.set(true));
+    while h.n < WARM + MEASURED && t0.elapsed() < Duration::from_secs(10) {
+        match ws.read() {
+            Ok(m) => on(&mut h, m),
+            Err(Error::Io(e)) if e.kind() == WouldBlock => empty_polls += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    ARMED.with(|a| a.set(false));
+    GROW_FROM.with(|g| g.set(0));
+    assert_eq!(h.n, WARM + MEASURED, "not all frames arrived");
+    let (bytes, check) = expected(0, WARM + MEASURED);
+    assert_eq!((h.bytes, h.check), (bytes, check), "payloads corrupted");
+    let r = TungRun {
+        allocs: ALLOCS.with(|c| c.get()),
+        grows: GROWS.with(|c| c.get()),
+        msgs: h.n - n_armed,
+        adjacent: adjacent.get(),
+        empty_polls,
+    };
+    eprintln!(
+        "tungstenite read_buffer_size {read_buffer_size}: {} allocations, {} read-buffer \
+         growths, {} messages ({} adjacent in the read buffer), {} empty polls",
+        r.allocs, r.grows, r.msgs, r.adjacent, r.empty_polls
+    );
+    assert!(r.msgs >= 4000, "too few frames in the armed window");
+    // Payloads are views into the read buffer, not copies: most messages start exactly where
+    // the previous one ended plus their own 2- or 4-byte header (pings and read boundaries
+    // break the chain now and then).
+    assert!(
+        r.adjacent * 2 >= r.msgs,
+        "payloads not split off the read buffer"
+    );
+    r
+}
+
+/// Settles "does tungstenite 0.30 framing allocate per message over a non-blocking stream?"
+/// by count: no. A data frame's payload is `split_to` off the read `BytesMut` and frozen into
+/// the message's `Bytes`/`Utf8Bytes` (a shared view, not a copy); when every message is
+/// dropped before the next `read()`, `BytesMut::reserve` reclaims the now-unique buffer in
+/// place, and queued pongs reuse the write buffer. The one exception is amortized growth: when
+/// a read leaves more unparsed bytes than have been consumed in front of them, `reserve`
+/// doubles the buffer (4 KiB → 8 → 16 KiB, where the condition can no longer hold; 128 KiB →
+/// 256 KiB after a >64 KiB backlog), so 0–2 growth reallocations may fall in the window
+/// depending on how far the reader fell behind. What tungstenite does cost on every `read()`,
+/// empty polls included, is a zero-fill of the buffer's free capacity (`benches/net.rs`).
+#[test]
+fn tungstenite_nonblocking_read_allocates_nothing_per_message_4k_buffer() {
+    let r = run_tungstenite(4 * 1024);
+    assert_eq!(
+        r.allocs, 0,
+        "per-message allocations in tungstenite's read path"
+    );
+    assert!(r.grows <= 2, "{} read-buffer growths", r.grows);
+}
+
+#[test]
+fn tungstenite_nonblocking_read_allocates_nothing_per_message_128k_default_buffer() {
+    let r = run_tungstenite(128 * 1024);
+    assert_eq!(
+        r.allocs, 0,
+        "per-message allocations in tungstenite's read path"
+    );
+    assert!(r.grows <= 2, "{} read-buffer growths", r.grows);
 }

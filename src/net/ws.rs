@@ -1,11 +1,12 @@
 //! Sans-IO WebSocket client framing (RFC 6455) over caller-owned buffers.
 //!
-//! Why not tungstenite's `WebSocket::read` for data: measured in `tests/no_alloc_net.rs`, its
-//! `BytesMut` read buffer reallocates whenever `buffered + next frame` outgrows it (how often
-//! depends on read timing, so the count is not deterministic), it zero-fills
-//! `read_buffer_size` bytes on every read call, and every frame costs refcount atomics. This
-//! codec parses in place from the connection's receive buffer: zero allocations per message,
-//! no zeroing, no atomics. tungstenite still performs the HTTP upgrade handshake.
+//! Why not tungstenite's `WebSocket::read` for data (measured in `tests/no_alloc_net.rs` and
+//! `benches/net.rs`, see ARCHITECTURE.md): it does not allocate per message either (payloads
+//! are refcounted views split off its `BytesMut`; only ≤ 2 amortized buffer doublings), but it
+//! zero-fills the buffer's free capacity on every read call, empty polls included, and every
+//! frame costs refcount atomics. This codec parses in place from the connection's receive
+//! buffer: zero allocations per message, no zeroing, no atomics, one epoll for all
+//! connections. tungstenite still performs the HTTP upgrade handshake.
 //!
 //! Parsing: `parse` looks at the buffered bytes, returns one event and how many bytes it
 //! consumed. Data frames are handed out as a range of the receive buffer (unfragmented) or via
