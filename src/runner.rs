@@ -293,11 +293,22 @@ fn render_live(
             );
         }
     }
-    let _ = write!(out, "latency ns  ");
+    let _ = writeln!(
+        out,
+        "{:<20} {:>10} {:>10} {:>10} {:>10}",
+        "latency (ns)", "p50", "p99", "p99.9", "count"
+    );
     for (s, p) in lat {
-        let _ = write!(out, " {}: p50 {} p99 {} |", s.as_str(), p.p50, p.p99);
+        let _ = writeln!(
+            out,
+            "    {:<16} {:>10} {:>10} {:>10} {:>10}",
+            s.as_str(),
+            p.p50,
+            p.p99,
+            p.p999,
+            p.count
+        );
     }
-    let _ = writeln!(out);
     let _ = writeln!(out, "arbitrage monitor (best spread after taker fees):");
     for s in &strat.stats {
         let cur = s
@@ -321,11 +332,15 @@ fn render_live(
             s.instrument, ratio, s.evaluations
         );
     }
-    let _ = writeln!(
-        out,
-        "events to strategy: {}  {:?}",
-        strat.events, strat.by_kind
-    );
+    let kinds: Vec<String> = strat
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = writeln!(out, "events to strategy: {}", strat.events);
+    for chunk in kinds.chunks(5) {
+        let _ = writeln!(out, "    {}", chunk.join(", "));
+    }
 }
 
 fn summary(p: Percentiles) -> LatencySummary {
