@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 struct Seen {
     faults: u64,
+    pong_timeouts: u64,
     gaps: u64,
     resyncs: u64,
     decode_errors: u64,
@@ -83,6 +84,7 @@ fn run(scenarios: &[Scenario]) -> Seen {
     std::thread::sleep(Duration::from_millis(1000));
     let mut seen = Seen {
         faults: venue.stats().faults,
+        pong_timeouts: 0,
         gaps: 0,
         resyncs: 0,
         decode_errors: 0,
@@ -94,6 +96,11 @@ fn run(scenarios: &[Scenario]) -> Seen {
         seen.resyncs += c.resyncs;
         seen.decode_errors += c.decode_errors;
         seen.reconnects += c.reconnects;
+        seen.pong_timeouts += v
+            .shared
+            .stats
+            .pong_timeouts
+            .load(std::sync::atomic::Ordering::Relaxed);
     }
     eprintln!(
         "{scenarios:?}: gaps {} resyncs {} decode_errors {} reconnects {} faults {}",
@@ -270,4 +277,11 @@ fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers(
     );
     engine.stop();
     venue.stop();
+}
+
+#[test]
+fn unanswered_pings_replace_the_connection_and_books_recover_exactly() {
+    let s = run(&[Scenario::NoPong]);
+    assert!(s.pong_timeouts > 0, "no pong timeout detected");
+    assert!(s.reconnects > 0, "reconnects {}", s.reconnects);
 }

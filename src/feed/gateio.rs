@@ -28,7 +28,13 @@ struct Conn {
     conn: Option<ConnId>,
     opened_once: bool,
     down_since_ns: Option<u64>,
+    /// Last `*.pong` (or the open) on this connection: a server that stops answering pings
+    /// while data still flows is replaced after `PONG_TIMEOUT_PINGS` ping periods.
+    last_pong_ns: u64,
 }
+
+/// Ping periods without a pong before the connection is replaced.
+const PONG_TIMEOUT_PINGS: u64 = 3;
 
 impl Conn {
     fn new() -> Self {
@@ -37,6 +43,7 @@ impl Conn {
             conn: None,
             opened_once: false,
             down_since_ns: None,
+            last_pong_ns: 0,
         }
     }
 }
@@ -359,6 +366,28 @@ impl GateFeed {
         }
     }
 
+    /// Replace a connection whose server stopped answering `*.ping` while the socket stays
+    /// open (data may still flow, so the idle timer would never fire).
+    fn check_pongs(&mut self, now: u64, out: &mut Outbox<'_>) {
+        let timeout = PONG_TIMEOUT_PINGS * self.setup.ping_interval.as_nanos() as u64;
+        for private in [false, true] {
+            let c = if private {
+                &mut self.private
+            } else {
+                &mut self.public
+            };
+            let Some(conn) = c.conn else { continue };
+            if out.is_live(conn)
+                && c.last_pong_ns != 0
+                && now.saturating_sub(c.last_pong_ns) > timeout
+            {
+                c.last_pong_ns = now;
+                Counters::add(&self.core.shared.stats.pong_timeouts, 1);
+                out.reconnect(conn);
+            }
+        }
+    }
+
     /// Act on control frames seen while decoding: acks, errors, auth failures.
     fn handle_notes(&mut self) {
         for i in 0..self.core.notes.len() {
@@ -400,6 +429,7 @@ impl Handler for GateFeed {
             }
             self.public.opened_once = true;
             self.public.down_since_ns = None;
+            self.public.last_pong_ns = now_ns;
             self.core.reset_books(now_ns);
             self.core
                 .broadcast_status(StatusKind::ConnUp, now_ns, 0, false);
@@ -410,6 +440,7 @@ impl Handler for GateFeed {
                 Counters::add(&self.core.counters().reconnects, 1);
             }
             self.private.opened_once = true;
+            self.private.last_pong_ns = now_ns;
             if let Some(from) = self.private.down_since_ns.take() {
                 // Fills may have been missed while the private stream was down.
                 self.core
@@ -422,13 +453,7 @@ impl Handler for GateFeed {
     }
 
     #[inline]
-    fn on_message(
-        &mut self,
-        _conn: ConnId,
-        msg: WsMessage<'_>,
-        recv_ns: u64,
-        out: &mut Outbox<'_>,
-    ) {
+    fn on_message(&mut self, conn: ConnId, msg: WsMessage<'_>, recv_ns: u64, out: &mut Outbox<'_>) {
         let bytes = msg.bytes();
         let c = &self.core.shared.counters;
         Counters::add(&c.messages, 1);
@@ -444,6 +469,18 @@ impl Handler for GateFeed {
             self.handle_requests(out);
         }
         if !self.core.notes.is_empty() {
+            if self
+                .core
+                .notes
+                .iter()
+                .any(|n| n.kind == crate::event::ControlKind::Pong)
+            {
+                if Some(conn) == self.public.conn {
+                    self.public.last_pong_ns = recv_ns;
+                } else if Some(conn) == self.private.conn {
+                    self.private.last_pong_ns = recv_ns;
+                }
+            }
             self.handle_notes();
         }
     }
@@ -490,6 +527,7 @@ impl Handler for GateFeed {
         }
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
+            self.check_pongs(now, out);
             self.core
                 .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
             self.core.decode_hist.poll();

@@ -127,6 +127,8 @@ pub struct FeedStats {
     pub pongs: AtomicU64,
     /// Authentication failures (Gate.io code 4, MEXC listen-key refusals).
     pub auth_failures: AtomicU64,
+    /// Connections replaced because the venue stopped answering app-level pings.
+    pub pong_timeouts: AtomicU64,
 }
 
 /// What cold threads hold of a running feed.
