@@ -493,3 +493,34 @@ fn mexc_malformed_protobuf_is_counted_and_skipped() {
     let c = run_faults(&[Scenario::Malformed]);
     assert!(c.decode_errors > 0, "{c:?}");
 }
+
+#[test]
+fn mexc_unanswered_pings_replace_the_connection_and_books_recover() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        scenarios: vec![(Scenario::NoPong, Target::All)],
+        fault_period: Duration::from_millis(700),
+        quiet_after: Some(Duration::from_millis(3000)),
+        private_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut setup = mexc_setup(&venue);
+    setup.ping_interval = Duration::from_millis(400);
+    let mut engine = engine(setup);
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain(&mut rx, &mut seen, &engine, Duration::from_millis(6500));
+    let view = &engine.views()[0];
+    let timeouts = view.shared.stats.pong_timeouts.load(Ordering::Relaxed);
+    let c = view.shared.counters.snapshot();
+    assert!(timeouts > 0, "no pong timeout detected");
+    assert!(c.reconnects > 0, "{c:?}");
+    venue.pause(true);
+    std::thread::sleep(Duration::from_millis(1000));
+    let finals = engine.stop();
+    assert_books_match(&venue, &finals);
+    venue.stop();
+}

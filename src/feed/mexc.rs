@@ -148,7 +148,13 @@ struct ConnOut {
     bucket: Bucket,
     queue: VecDeque<String>,
     tracker: SubscriptionTracker,
+    /// Last PONG (or the open): a venue that stops answering PING while data still flows is
+    /// replaced after `PONG_TIMEOUT_PINGS` ping periods.
+    last_pong_ns: u64,
 }
+
+/// Ping periods without a PONG before a connection is replaced.
+const PONG_TIMEOUT_PINGS: u64 = 3;
 
 impl ConnOut {
     fn new() -> Self {
@@ -157,6 +163,7 @@ impl ConnOut {
             bucket: Bucket::new(),
             queue: VecDeque::new(),
             tracker: SubscriptionTracker::new(),
+            last_pong_ns: 0,
         }
     }
 
@@ -832,6 +839,9 @@ impl MexcFeed {
         for i in 0..self.core.notes.len() {
             let n = self.core.notes[i];
             if n.kind == ControlKind::Pong {
+                if let Some(o) = self.outs.get_mut(idx) {
+                    o.last_pong_ns = self.core.recv_ns;
+                }
                 continue;
             }
             let m = ControlMsg {
@@ -967,6 +977,28 @@ impl MexcFeed {
         self.shards[idx].conn = Some(r);
         self.shards[idx].replacement = None;
         self.set_role(r, Role::Shard(idx));
+    }
+
+    /// Replace connections whose venue stopped answering PING while the socket stays open
+    /// (data may still flow, so the idle timer would never fire).
+    fn check_pongs(&mut self, out: &mut Outbox<'_>, now: u64) {
+        let timeout = PONG_TIMEOUT_PINGS * self.setup.ping_interval.as_nanos() as u64;
+        for i in 0..self.roles.len().min(self.outs.len()) {
+            if !matches!(
+                self.roles[i],
+                Role::Shard(_) | Role::Replacement(_) | Role::Private
+            ) {
+                continue;
+            }
+            let c = ConnId(i as u16);
+            let o = &mut self.outs[i];
+            if out.is_live(c) && o.last_pong_ns != 0 && now.saturating_sub(o.last_pong_ns) > timeout
+            {
+                o.last_pong_ns = now;
+                Counters::add(&self.core.shared.stats.pong_timeouts, 1);
+                out.reconnect(c);
+            }
+        }
     }
 
     fn ping_all(&mut self, out: &mut Outbox<'_>, now: u64) {
@@ -1108,6 +1140,7 @@ impl Handler for MexcFeed {
     fn on_open(&mut self, conn: ConnId, now_ns: u64, out: &mut Outbox<'_>) {
         if let Some(o) = self.outs.get_mut(conn.0 as usize) {
             *o = ConnOut::new();
+            o.last_pong_ns = now_ns;
         }
         match self.role(conn) {
             Role::Shard(idx) => {
@@ -1303,6 +1336,7 @@ impl Handler for MexcFeed {
             self.core
                 .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
             self.check_ack_timeouts(now);
+            self.check_pongs(out, now);
             self.drive_rotation(out, now);
             self.drive_private(out, now);
             self.core.decode_hist.poll();
