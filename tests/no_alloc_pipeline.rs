@@ -124,7 +124,11 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
     let msgs0 = views[0].shared.counters.snapshot().messages;
     let rec0 = net.snapshot().tls_records_rx;
     ARMED.store(true, Ordering::SeqCst);
-    let events = drain(&mut rx, Instant::now() + Duration::from_secs(3));
+    let mut events = drain(&mut rx, Instant::now() + Duration::from_secs(3));
+    // Stop the traffic and let the feed go idle before disarming, so the feed's counters
+    // (published once per loop iteration) cover exactly the records it processed while armed.
+    venue.pause(true);
+    events += drain(&mut rx, Instant::now() + Duration::from_millis(500));
     ARMED.store(false, Ordering::SeqCst);
     let allocs = FEED_ALLOCS.swap(0, Ordering::SeqCst);
     let records = net.snapshot().tls_records_rx - rec0;
