@@ -1,27 +1,46 @@
 //! Bind channels by name and consume them from a strategy thread.
 //! `cargo run --release --example bind_consume` (starts its own loopback venue; no network).
-use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::engine::{Engine, EngineConfig};
+use cexfeed::config::Config;
+use cexfeed::engine::Engine;
 use cexfeed::ring::Body;
-use cexfeed::venue::{Venue, VenueConfig};
+use cexfeed_venue::{Venue, VenueConfig};
 use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let venue = Venue::start(VenueConfig::default())?; // in-process loopback exchange
-    let feeds = cexfeed::demo::loopback_feeds(
-        &venue,
-        &Runtime::default(),
-        WaitMode::Block,
-        false,
-        Duration::from_secs(5),
-    );
-    let mut engine = Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: 4096,
-        top_n: 5,
-        book_pool: 8192,
-        control_core: None,
-    })?;
+    let venue = Venue::start(VenueConfig::default())?; // in-process loopback exchange (TLS)
+                                                       // The same configuration as for the real exchanges, with the endpoints pointed at the venue.
+    let cfg = Config::from_toml(
+        &format!(
+            r#"
+            [runtime]
+            wait = "block"        # share cores with the rest of the machine
+            ring_capacity = 4096
+            top_n = 5
+
+            [[feed]]
+            venue = "gateio"
+            market = "spot"
+            symbols = ["BTC_USDT"]
+            ws_url = "{spot_ws}"
+            rest_url = "{rest}"
+            ca_file = "{ca}"
+
+            [[feed]]
+            venue = "gateio"
+            market = "futures"
+            symbols = ["BTC_USDT"]
+            ws_url = "{fut_ws}"
+            rest_url = "{rest}"
+            ca_file = "{ca}"
+            "#,
+            spot_ws = venue.gate_spot_ws_url(),
+            fut_ws = venue.gate_futures_ws_url(),
+            rest = venue.gate_rest_url(),
+            ca = venue.ca_path().expect("TLS venue").display(),
+        ),
+        "example",
+    )?;
+    let mut engine = Engine::new(cfg.resolve()?.engine)?;
     let mut rx = engine.consumer()?;
     engine.bind("gateio.spot.orderbook.BTC_USDT", rx.id())?;
     engine.bind("gateio.futures.trades.BTC_USDT", rx.id())?;

@@ -1,11 +1,99 @@
-//! Configuration for `cexfeed run --config FILE.toml`: plain structs with documented defaults,
-//! parsed with serde (unknown keys refused) and checked by [`Config::validate`], whose errors
-//! name the key and the problem. See `cexfeed.example.toml` for every key.
+//! Configuration: plain structs with documented defaults, parsed from TOML with serde (unknown
+//! keys refused), checked by [`Config::validate`] (errors name the key and the problem) and turned
+//! into what the [`Engine`](crate::engine::Engine) runs by [`Config::resolve`] — the one place
+//! where URLs, credentials, CA files and every default are decided. The `cexfeed` command, its
+//! demo and a library user all go through `resolve`. See `cexfeed.example.toml` for every key.
+//!
+//! ```no_run
+//! use cexfeed::config::Config;
+//! use cexfeed::engine::Engine;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = Config::load(std::path::Path::new("cexfeed.example.toml"))?;
+//! let resolved = cfg.resolve()?; // keys read from the environment variables the file names
+//! let mut engine = Engine::new(resolved.engine)?;
+//! let rx = engine.consumer()?;
+//! for channel in &resolved.channels {
+//!     engine.bind(channel, rx.id())?;
+//! }
+//! engine.start()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Defaults, all of them
+//!
+//! | knob | default | where it applies |
+//! |---|---|---|
+//! | `runtime.wait` | `spin` | every feed thread |
+//! | `runtime.ring_capacity` | 65 536 events | each consumer ring |
+//! | `runtime.book_pool` | `ring_capacity` + [`MAX_SYMBOLS`] + 64 (no update ever waits for a slot) | pooled book slots per consumer ring |
+//! | `runtime.top_n` | 20 | levels per side in a pooled book |
+//! | `runtime.book_depth` | 5 000 | levels per side in the authoritative book |
+//! | `runtime.sync_buffer` | 1 024 | deltas buffered while a snapshot is in flight |
+//! | `runtime.idle_timeout_ms` | 30 000 | silence before books go stale and the connection is replaced |
+//! | `runtime.max_message_bytes` | 4 MiB | largest WebSocket message |
+//! | `runtime.so_rcvbuf` | 0 (OS default) | kernel receive buffer |
+//! | `feed.channels` | orderbook, trades, bbo | |
+//! | `feed.ws_url`, `feed.rest_url` | the exchange's production endpoints ([`default_urls`]) | |
+//! | `feed.book_channel` (Gate.io) | `obu` | |
+//! | `feed.depth` | MEXC 5 000 (REST limit); Gate.io obu 50; order_book_update 100 ([`default_depth`]) | |
+//! | `feed.interval` | MEXC `10ms`; Gate.io obu `20ms`; order_book_update `100ms` ([`default_interval`]) | |
+//! | app-level ping | MEXC 20 s, Gate.io 10 s ([`ping_interval`]) | not a key |
+//! | connection rotation | [`ROTATE_AFTER`] (23 h, before MEXC's 24 h limit) | not a key |
+//! | MEXC listen-key keep-alive | [`LISTEN_KEY_KEEPALIVE`] (30 min; keys expire after 60) | not a key |
 
 use crate::channel::{symbol_form, valid_symbol, Kind};
+use crate::engine::EngineConfig;
+use crate::feed::FeedSetup;
+use crate::secret::{Credentials, Secret};
 use crate::types::{Market, Venue};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Symbol ids below this get a conflation slot in every consumer ring.
+pub const MAX_SYMBOLS: usize = 256;
+/// Age at which a connection is replaced make-before-break (MEXC closes at 24 h).
+pub const ROTATE_AFTER: Duration = Duration::from_secs(23 * 3600);
+/// MEXC listen-key keep-alive period (a key expires 60 min after its last keep-alive).
+pub const LISTEN_KEY_KEEPALIVE: Duration = Duration::from_secs(30 * 60);
+
+/// The exchanges' production endpoints `(websocket, rest)` per venue and market.
+pub fn default_urls(venue: Venue, market: Market) -> (&'static str, &'static str) {
+    use crate::exchange::{gateio, mexc};
+    match (venue, market) {
+        (Venue::Mexc, _) => (mexc::WS_URL, mexc::REST_BASE),
+        (Venue::Gateio, Market::Spot) => (gateio::SPOT_WS_URL, gateio::REST_BASE),
+        (Venue::Gateio, Market::Futures) => (gateio::FUTURES_USDT_WS_URL, gateio::REST_BASE),
+    }
+}
+
+/// Book depth when `depth` is not set: MEXC REST snapshot limit, Gate.io obu depth or
+/// order_book_update level.
+pub const fn default_depth(venue: Venue, book_channel: GateBookChannel) -> u32 {
+    match (venue, book_channel) {
+        (Venue::Mexc, _) => 5000,
+        (Venue::Gateio, GateBookChannel::Obu) => 50,
+        (Venue::Gateio, GateBookChannel::OrderBookUpdate) => 100,
+    }
+}
+
+/// Update interval when `interval` is not set.
+pub const fn default_interval(venue: Venue, book_channel: GateBookChannel) -> &'static str {
+    match (venue, book_channel) {
+        (Venue::Mexc, _) => "10ms",
+        (Venue::Gateio, GateBookChannel::Obu) => "20ms",
+        (Venue::Gateio, GateBookChannel::OrderBookUpdate) => "100ms",
+    }
+}
+
+/// App-level ping period: MEXC closes a connection silent for a minute (`PING` every 20 s);
+/// Gate.io asks for `*.ping` about every 10 s.
+pub const fn ping_interval(venue: Venue) -> Duration {
+    match venue {
+        Venue::Mexc => Duration::from_secs(20),
+        Venue::Gateio => Duration::from_secs(10),
+    }
+}
 
 /// How a feed thread waits for socket readiness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -63,8 +151,10 @@ pub struct Runtime {
     pub strategy_core: Option<usize>,
     /// Events per consumer ring (power of two not required).
     pub ring_capacity: usize,
-    /// Pooled top-N book slots per consumer.
-    pub book_pool: usize,
+    /// Pooled top-N book slots per consumer ring; absent = `ring_capacity + MAX_SYMBOLS + 64`
+    /// (enough that no book update ever waits for a slot). Fewer slots save memory: an update
+    /// that finds the pool empty is dropped and counted (`pool_empty`).
+    pub book_pool: Option<usize>,
     /// Levels per side copied into pooled book slots.
     pub top_n: usize,
     /// Levels per side an authoritative book holds (snapshot depth).
@@ -85,7 +175,7 @@ impl Default for Runtime {
             wait: WaitMode::Spin,
             strategy_core: None,
             ring_capacity: 65_536,
-            book_pool: 256,
+            book_pool: None,
             top_n: 20,
             book_depth: 5_000,
             sync_buffer: 1_024,
@@ -128,6 +218,10 @@ pub struct FeedConfig {
     pub api_secret_env: Option<String>,
     /// Gate.io futures numeric user id for private payloads.
     pub user_id: Option<u64>,
+    /// Credentials handed over in code (a library user's own vault, the demo's venue keys);
+    /// they take the place of `api_key_env`/`api_secret_env`. Never read from a file.
+    #[serde(skip)]
+    pub credentials: Option<Credentials>,
 }
 
 fn default_kinds() -> Vec<String> {
@@ -202,7 +296,7 @@ impl Config {
         let rt = &self.runtime;
         let positive = [
             ("runtime.ring_capacity", rt.ring_capacity),
-            ("runtime.book_pool", rt.book_pool),
+            ("runtime.book_pool", rt.book_pool.unwrap_or(1)),
             ("runtime.top_n", rt.top_n),
             ("runtime.book_depth", rt.book_depth),
             ("runtime.sync_buffer", rt.sync_buffer),
@@ -279,7 +373,10 @@ impl Config {
                         "positions exist on futures only",
                     ));
                 }
-                if kind.is_private() && (f.api_key_env.is_none() || f.api_secret_env.is_none()) {
+                if kind.is_private()
+                    && f.credentials.is_none()
+                    && (f.api_key_env.is_none() || f.api_secret_env.is_none())
+                {
                     return Err(invalid(
                         k("api_key_env"),
                         format!("private channel {c:?} needs api_key_env and api_secret_env"),
@@ -361,6 +458,107 @@ impl Config {
             });
         }
         Ok(out)
+    }
+}
+
+/// A validated [`Config`] turned into what the engine runs.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Feeds with URLs, credentials, CA and every default filled in.
+    pub engine: EngineConfig,
+    /// The channel names the config asks for (`<venue>.<market>.<kind>[.<SYMBOL>]`), to bind.
+    pub channels: Vec<String>,
+    /// Where the strategy thread should run (`runtime.strategy_core`).
+    pub strategy_core: Option<usize>,
+    /// `runtime.wait`, for the strategy side's own loop.
+    pub wait: WaitMode,
+}
+
+impl Config {
+    /// Validate, then decide everything the engine needs: endpoints (overrides or the
+    /// production defaults), credentials (in code, or from the environment variables named),
+    /// the extra CA, every default. Errors name the key.
+    pub fn resolve(&self) -> Result<Resolved, ConfigError> {
+        let feeds_v = self.validate()?;
+        let rt = &self.runtime;
+        let mut feeds = Vec::with_capacity(feeds_v.len());
+        let mut channels = Vec::new();
+        for (i, f) in feeds_v.iter().enumerate() {
+            let raw = &f.raw;
+            let key = |name: &str| format!("feed[{i}].{name}");
+            let credentials = match (&raw.credentials, &raw.api_key_env, &raw.api_secret_env) {
+                (Some(c), _, _) => Some(c.clone()),
+                (None, Some(k), Some(s)) => Some(Credentials {
+                    api_key: Secret::from_env(k)
+                        .map_err(|e| invalid(key("api_key_env"), e.to_string()))?,
+                    api_secret: Secret::from_env(s)
+                        .map_err(|e| invalid(key("api_secret_env"), e.to_string()))?,
+                }),
+                _ => None,
+            };
+            let extra_ca_pem = match &raw.ca_file {
+                Some(p) => Some(std::fs::read(p).map_err(|e| {
+                    invalid(key("ca_file"), format!("cannot read {}: {e}", p.display()))
+                })?),
+                None => None,
+            };
+            let (ws, rest) = default_urls(f.venue, f.market);
+            let ws_url = raw.ws_url.clone().unwrap_or_else(|| ws.to_string());
+            feeds.push(FeedSetup {
+                venue: f.venue,
+                market: f.market,
+                private_ws_url: ws_url.clone(),
+                ws_url,
+                rest_url: raw.rest_url.clone().unwrap_or_else(|| rest.to_string()),
+                extra_ca_pem,
+                credentials,
+                user_id: raw.user_id,
+                gate_obu: f.venue == Venue::Gateio && raw.book_channel == GateBookChannel::Obu,
+                depth: raw
+                    .depth
+                    .unwrap_or(default_depth(f.venue, raw.book_channel)),
+                interval: raw
+                    .interval
+                    .clone()
+                    .unwrap_or_else(|| default_interval(f.venue, raw.book_channel).to_string()),
+                core: raw.core,
+                wait: rt.wait,
+                symbols: raw
+                    .symbols
+                    .iter()
+                    .map(|s| (Default::default(), s.clone()))
+                    .collect(),
+                book_levels: rt.book_depth,
+                sync_buffer: rt.sync_buffer,
+                idle_timeout: Duration::from_millis(rt.idle_timeout_ms),
+                max_message_bytes: rt.max_message_bytes,
+                so_rcvbuf: rt.so_rcvbuf.min(u32::MAX as usize) as u32,
+                ping_interval: ping_interval(f.venue),
+                rotate_after: ROTATE_AFTER,
+                listen_key_keepalive: LISTEN_KEY_KEEPALIVE,
+            });
+            let prefix = format!("{}.{}", f.venue.as_str(), f.market.as_str());
+            for s in &raw.symbols {
+                for k in f.kinds.iter().filter(|k| !k.is_private()) {
+                    channels.push(format!("{prefix}.{}.{s}", k.as_str()));
+                }
+            }
+            for k in f.kinds.iter().filter(|k| k.is_private()) {
+                channels.push(format!("{prefix}.{}", k.as_str()));
+            }
+        }
+        Ok(Resolved {
+            engine: EngineConfig {
+                feeds,
+                ring_capacity: rt.ring_capacity,
+                top_n: rt.top_n,
+                book_pool: rt.book_pool.unwrap_or(rt.ring_capacity + MAX_SYMBOLS + 64),
+                control_core: None,
+            },
+            channels,
+            strategy_core: rt.strategy_core,
+            wait: rt.wait,
+        })
     }
 }
 

@@ -49,7 +49,9 @@ pub struct EngineConfig {
     pub ring_capacity: usize,
     /// Levels per side in pooled book slots.
     pub top_n: usize,
-    /// Pooled book slots per consumer ring (at least ring_capacity + symbols + margin).
+    /// Pooled book slots per consumer ring. `ring_capacity + config::MAX_SYMBOLS + 64` means no
+    /// book update ever waits for a slot; fewer drop updates when the consumer holds many
+    /// (counted as `pool_empty`). [`Config::resolve`](crate::config::Config::resolve) sets it.
     pub book_pool: usize,
     /// Core for the control (REST) threads.
     pub control_core: Option<usize>,
@@ -235,9 +237,11 @@ impl Engine {
                 setup,
             });
         }
-        let max_symbols = 256;
-        let mut ring_cfg = RingConfig::new(cfg.ring_capacity, cfg.top_n, max_symbols);
-        ring_cfg.pool_size = cfg.book_pool.max(cfg.ring_capacity + max_symbols + 64);
+        let mut ring_cfg =
+            RingConfig::new(cfg.ring_capacity, cfg.top_n, crate::config::MAX_SYMBOLS);
+        // As configured: `Config::resolve` decides the default; a pool smaller than the ring
+        // drops book updates it has no slot for (counted), it never blocks.
+        ring_cfg.pool_size = cfg.book_pool.max(1);
         Ok(Engine {
             registry,
             feeds,

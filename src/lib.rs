@@ -16,21 +16,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod arb;
 pub mod book;
 pub mod channel;
 pub mod config;
-pub mod demo;
 pub mod engine;
 pub mod event;
 pub mod exchange;
 pub mod feed;
-pub mod jsonl;
 pub mod metrics;
 pub mod net;
-pub mod report;
 pub mod ring;
-pub mod runner;
 pub mod secret;
 pub mod types;
-pub mod venue;

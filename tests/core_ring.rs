@@ -29,7 +29,7 @@ fn slots_never_torn_per_symbol_order_kept_and_everything_accounted_for() {
     const UPDATES: u64 = 20_000;
     let cfg = RingConfig {
         capacity: 64,
-        book_depth: 10,
+        top_n: 10,
         pool_size: 64 + 4 + 8,
         max_symbols: SYMBOLS as usize,
     };
@@ -145,7 +145,7 @@ fn slots_never_torn_per_symbol_order_kept_and_everything_accounted_for() {
 fn stalled_consumer_sees_missed_then_latest_books() {
     let cfg = RingConfig {
         capacity: 8,
-        book_depth: 5,
+        top_n: 5,
         pool_size: 32,
         max_symbols: 2,
     };

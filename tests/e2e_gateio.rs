@@ -3,12 +3,13 @@
 //! equal the venue's true books at the same sequence.
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
+mod support;
 use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::ring::Body;
 use cexfeed::types::{BookState, Market, Venue};
-use cexfeed::venue::{Venue as LoopbackVenue, VenueConfig};
+use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
 use std::time::{Duration, Instant};
+use support::loopback_feeds;
 
 #[test]
 fn gateio_books_trades_bbo_match_the_venue() {
@@ -81,7 +82,8 @@ fn gateio_books_trades_bbo_match_the_venue() {
         let market = f.market.unwrap();
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{market:?} {}", b.symbol);
-            let (seq, vb, va) = venue.true_book(Venue::Gateio, market, &b.symbol).unwrap();
+            let (seq, vb, va) =
+                support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{market:?} {} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{market:?} {} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{market:?} {} asks", b.symbol);

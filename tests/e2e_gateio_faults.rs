@@ -4,11 +4,12 @@
 //! (counted as a gap, resync, decode error or reconnect) — so a test that saw nothing fails.
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
+mod support;
 use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::types::{BookState, Venue};
-use cexfeed::venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig};
+use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig};
 use std::time::{Duration, Instant};
+use support::loopback_feeds;
 
 struct Seen {
     faults: u64,
@@ -114,7 +115,8 @@ fn run(scenarios: &[Scenario]) -> Seen {
     for f in &finals {
         let market = f.market.unwrap();
         for b in &f.books {
-            let (seq, vb, va) = venue.true_book(Venue::Gateio, market, &b.symbol).unwrap();
+            let (seq, vb, va) =
+                support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
             assert_eq!(
                 b.state,
                 BookState::Live,

@@ -3,14 +3,15 @@
 //! version; gaps resync; make-before-break rotation keeps books live.
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
+mod support;
 use cexfeed::engine::{Engine, EngineConfig, FeedFinal, StrategyRx};
 use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
 use cexfeed::types::{BookState, Market, Venue};
-use cexfeed::venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
+use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use support::loopback_feeds;
 
 const SYMS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
 
@@ -130,9 +131,8 @@ fn assert_books_match(venue: &VenueHandle, finals: &[FeedFinal]) {
         assert!(f.error.is_none(), "{:?}", f.error);
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{}", b.symbol);
-            let (seq, vb, va) = venue
-                .true_book(Venue::Mexc, Market::Spot, &b.symbol)
-                .unwrap();
+            let (seq, vb, va) =
+                support::venue_book(venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);
@@ -285,9 +285,8 @@ fn mexc_shards_beyond_30_channels_and_books_match() {
     for f in &finals {
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{}", b.symbol);
-            let (seq, vb, va) = venue
-                .true_book(Venue::Mexc, Market::Spot, &b.symbol)
-                .unwrap();
+            let (seq, vb, va) =
+                support::venue_book(&venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);

@@ -4,17 +4,18 @@
 //! reset with a `PrivateGap`; a MEXC listen key that vanished is renewed.
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
+mod support;
 use cexfeed::engine::{Engine, EngineConfig, StrategyRx};
 use cexfeed::event::OrderStatus;
 use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
 use cexfeed::secret::Secret;
 use cexfeed::types::{Market, Venue};
-use cexfeed::venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
+use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use support::loopback_feeds;
 
 const FEEDS: [(Venue, Market); 3] = [
     (Venue::Mexc, Market::Spot),
@@ -179,8 +180,8 @@ fn private_lifecycles_arrive_complete_and_in_order() {
     let _ = engine.stop();
     // The MEXC listen key was closed at shutdown (DELETE, best effort).
     let creds = cexfeed::exchange::mexc::Credentials::new(
-        cexfeed::venue::MEXC_API_KEY,
-        cexfeed::venue::MEXC_API_SECRET,
+        cexfeed_venue::MEXC_API_KEY,
+        cexfeed_venue::MEXC_API_SECRET,
     );
     let list = mexc_call(
         &venue,
@@ -343,10 +344,7 @@ fn mexc_listen_key_that_vanished_is_renewed() {
     drain(&mut rx, &mut acct, Duration::from_millis(1500));
     assert!(acct[0].balances > 0, "{:?}", acct[0]);
     // Close every key of the account behind the feed's back, then drop the connection.
-    let creds = mx::Credentials::new(
-        cexfeed::venue::MEXC_API_KEY,
-        cexfeed::venue::MEXC_API_SECRET,
-    );
+    let creds = mx::Credentials::new(cexfeed_venue::MEXC_API_KEY, cexfeed_venue::MEXC_API_SECRET);
     let list = mexc_call(
         &venue,
         mx::list_listen_keys_request(&creds, cexfeed::types::wall_ms()),

@@ -4,14 +4,15 @@
 //! received (rustls 0.23's buffered API, documented in ARCHITECTURE.md) and nothing else.
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
+mod support;
 use cexfeed::engine::{Engine, EngineConfig, FEED_THREAD_START};
 use cexfeed::types::{Market, Venue};
-use cexfeed::venue::{Venue as LoopbackVenue, VenueConfig};
+use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::loopback_feeds;
 
 struct Counting;
 

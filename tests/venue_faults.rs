@@ -6,8 +6,8 @@ mod venue_support;
 
 use std::time::{Duration, Instant};
 
-use cexfeed::venue::pb::{Body, PushDataV3ApiWrapper};
-use cexfeed::venue::{self, Scenario, Target, Venue, VenueConfig};
+use cexfeed_venue::pb::{Body, PushDataV3ApiWrapper};
+use cexfeed_venue::{self as venue, Scenario, Target, Venue, VenueConfig};
 use hmac::{Hmac, Mac};
 use prost::Message as _;
 use serde_json::Value;
@@ -464,11 +464,7 @@ fn bursts_and_send_times_side_channel() {
     assert!(biggest >= 1000, "no burst-sized push ({biggest})");
     // The instant is recorded right after the server's flush: give it a moment.
     std::thread::sleep(Duration::from_millis(50));
-    let times = v.send_times(
-        cexfeed::types::Venue::Mexc,
-        cexfeed::types::Market::Spot,
-        "BTCUSDT",
-    );
+    let times = v.send_times(venue::VenueId::Mexc, venue::Market::Spot, "BTCUSDT");
     let last = vs.last().unwrap().1;
     assert!(
         times.iter().any(|(s, _)| *s == last),
@@ -522,7 +518,7 @@ fn order_book_update_sends_unprompted_full_pushes_that_continue_the_sequence() {
 /// equals the venue's book exactly, at the same version.
 #[test]
 fn books_recover_during_the_quiet_period_and_match_the_true_book() {
-    use cexfeed::types::{Market, Px, Qty, Venue as V};
+    use cexfeed::types::{Px, Qty};
     use std::collections::BTreeMap;
     let v = Venue::start(VenueConfig {
         scenarios: vec![
@@ -542,9 +538,9 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
     type Side = BTreeMap<i64, i64>;
     let mut book: Option<[Side; 2]> = None;
     let mut local = 0u64;
-    let mut buf: Vec<cexfeed::venue::pb::PublicAggreDepthsV3Api> = Vec::new();
+    let mut buf: Vec<cexfeed_venue::pb::PublicAggreDepthsV3Api> = Vec::new();
     let mut resyncs = 0;
-    let apply = |b: &mut [Side; 2], d: &cexfeed::venue::pb::PublicAggreDepthsV3Api| {
+    let apply = |b: &mut [Side; 2], d: &cexfeed_venue::pb::PublicAggreDepthsV3Api| {
         for (i, items) in [(0, &d.bids), (1, &d.asks)] {
             for l in items {
                 let p = Px::parse(l.price.as_bytes()).unwrap().0;
@@ -557,7 +553,7 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
             }
         }
     };
-    let ver = |d: &cexfeed::venue::pb::PublicAggreDepthsV3Api| -> Option<(u64, u64)> {
+    let ver = |d: &cexfeed_venue::pb::PublicAggreDepthsV3Api| -> Option<(u64, u64)> {
         Some((d.from_version.parse().ok()?, d.to_version.parse().ok()?))
     };
     let t = Instant::now();
@@ -662,7 +658,9 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
     }
     assert!(resyncs >= 3, "faults were not noticed ({resyncs})");
     let b = book.expect("synced at the end");
-    let (seq, tb, ta) = v.true_book(V::Mexc, Market::Spot, "BTCUSDT").unwrap();
+    let (seq, tb, ta) = v
+        .true_book(venue::VenueId::Mexc, venue::Market::Spot, "BTCUSDT")
+        .unwrap();
     assert_eq!(local, seq, "client version equals the venue's");
     let want_b: Side = tb.iter().map(|l| (l.px.0, l.qty.0)).collect();
     let want_a: Side = ta.iter().map(|l| (l.px.0, l.qty.0)).collect();
@@ -675,7 +673,7 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
 /// pushes replace the book), through gap/duplicate/reorder/malformed/full-reset strikes.
 #[test]
 fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
-    use cexfeed::types::{Market, Px, Qty, Venue as V};
+    use cexfeed::types::{Px, Qty};
     use std::collections::BTreeMap;
     let v = Venue::start(VenueConfig {
         scenarios: vec![
@@ -826,7 +824,9 @@ fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
     assert!(resyncs >= 3, "faults were not noticed ({resyncs})");
     assert!(fulls >= 1, "no full push");
     let b = book.expect("synced at the end");
-    let (seq, tb, ta) = v.true_book(V::Gateio, Market::Futures, "BTC_USDT").unwrap();
+    let (seq, tb, ta) = v
+        .true_book(venue::VenueId::Gateio, venue::Market::Futures, "BTC_USDT")
+        .unwrap();
     assert_eq!(local, seq, "client version equals the venue's");
     // A `full` push carries the top `level` (20) levels only: compare that top.
     let top = |s: &Side, rev: bool| -> Vec<(i64, i64)> {

@@ -8,8 +8,8 @@ mod venue_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use cexfeed::types::{Market, Px, Qty, Venue as V};
-use cexfeed::venue::{self, Venue, VenueConfig};
+use cexfeed::types::{Market, Px, Qty};
+use cexfeed_venue::{self as venue, Venue, VenueConfig};
 use serde_json::Value;
 use venue_support::*;
 
@@ -339,7 +339,15 @@ fn compare_top(
     futures: bool,
 ) {
     let (tb, ta) = v
-        .book_at(V::Gateio, market, "BTC_USDT", seq)
+        .book_at(
+            venue::VenueId::Gateio,
+            match market {
+                Market::Spot => venue::Market::Spot,
+                Market::Futures => venue::Market::Futures,
+            },
+            "BTC_USDT",
+            seq,
+        )
         .expect("in log");
     let scale = |q: i64| {
         if futures {

@@ -8,9 +8,9 @@ mod venue_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use cexfeed::types::{Market, Px, Qty, Venue as V};
-use cexfeed::venue::pb::{Body, PushDataV3ApiWrapper};
-use cexfeed::venue::{self, Venue, VenueConfig};
+use cexfeed::types::{Px, Qty};
+use cexfeed_venue::pb::{Body, PushDataV3ApiWrapper};
+use cexfeed_venue::{self as venue, Venue, VenueConfig};
 use hmac::{Hmac, Mac};
 use prost::Message as _;
 use sha2::Sha256;
@@ -254,7 +254,7 @@ fn mexc_pushes_have_the_captured_field_layout_and_the_subscribed_channel() {
 }
 
 /// A tiny independent bridge (MEXC rules §1.6) applied to buffered pushes.
-fn apply(book: &mut [BTreeMap<i64, i64>; 2], d: &cexfeed::venue::pb::PublicAggreDepthsV3Api) {
+fn apply(book: &mut [BTreeMap<i64, i64>; 2], d: &cexfeed_venue::pb::PublicAggreDepthsV3Api) {
     for (side, items) in [(0, &d.bids), (1, &d.asks)] {
         for l in items {
             let px = Px::parse(l.price.as_bytes()).unwrap().0;
@@ -369,7 +369,7 @@ fn mexc_rest_snapshot_is_a_frame_boundary_and_bridges_with_aggre_depth() {
         assert!(started);
         // Compare the top of the book with the venue's own book at that version.
         let (tb, ta) = v
-            .book_at(V::Mexc, Market::Spot, "BTCUSDT", local)
+            .book_at(venue::VenueId::Mexc, venue::Market::Spot, "BTCUSDT", local)
             .expect("in log");
         let n = if limit.is_empty() {
             20
@@ -388,7 +388,7 @@ fn mexc_rest_snapshot_is_a_frame_boundary_and_bridges_with_aggre_depth() {
         assert_eq!(ours_b, want_b, "{interval} bids");
         assert_eq!(ours_a, want_a, "{interval} asks");
         std::thread::sleep(Duration::from_millis(20)); // recorded right after the server's flush
-        let sent = v.send_time(V::Mexc, Market::Spot, "BTCUSDT", local);
+        let sent = v.send_time(venue::VenueId::Mexc, venue::Market::Spot, "BTCUSDT", local);
         assert!(sent.is_some(), "send time recorded for version {local}");
     }
     v.stop();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cexfeed::venue::{PushMode, Venue, VenueConfig};
+use cexfeed_venue::{PushMode, Venue, VenueConfig};
 use tungstenite::Message;
 use venue_support::*;
 

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cexfeed::venue::{Venue, VenueConfig};
+use cexfeed_venue::{Venue, VenueConfig};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tungstenite::Message;
 
@@ -116,7 +116,7 @@ fn ureq_with_the_venue_ca_gets_snapshots_and_creates_a_listen_key() {
     let now = cexfeed::types::wall_ms();
     let q = format!("recvWindow=5000&timestamp={now}");
     let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(cexfeed::venue::MEXC_API_SECRET.as_bytes()).unwrap();
+        Hmac::<sha2::Sha256>::new_from_slice(cexfeed_venue::MEXC_API_SECRET.as_bytes()).unwrap();
     mac.update(q.as_bytes());
     let url = format!(
         "{}/api/v3/userDataStream?{q}&signature={}",
@@ -125,7 +125,7 @@ fn ureq_with_the_venue_ca_gets_snapshots_and_creates_a_listen_key() {
     );
     let mut r = agent
         .post(&url)
-        .header("X-MEXC-APIKEY", cexfeed::venue::MEXC_API_KEY)
+        .header("X-MEXC-APIKEY", cexfeed_venue::MEXC_API_KEY)
         .header("Content-Type", "application/json")
         .send(&b""[..])
         .unwrap();

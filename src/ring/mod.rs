@@ -88,7 +88,7 @@ pub struct RingConfig {
     /// Event slots. Default 4096.
     pub capacity: usize,
     /// Levels per side in a [`TopBook`]. Default 20.
-    pub book_depth: usize,
+    pub top_n: usize,
     /// Pooled book slots. Default `capacity + max_symbols + 64`.
     pub pool_size: usize,
     /// Symbol ids `0..max_symbols` get a conflation slot. Default 256.
@@ -102,10 +102,10 @@ impl Default for RingConfig {
 }
 
 impl RingConfig {
-    pub const fn new(capacity: usize, book_depth: usize, max_symbols: usize) -> Self {
+    pub const fn new(capacity: usize, top_n: usize, max_symbols: usize) -> Self {
         RingConfig {
             capacity,
-            book_depth,
+            top_n,
             pool_size: capacity + max_symbols + 64,
             max_symbols,
         }
@@ -117,7 +117,7 @@ impl RingConfig {
         self.capacity * std::mem::size_of::<Event>()
             + self.pool_size
                 * (std::mem::size_of::<TopBook>()
-                    + 2 * self.book_depth * std::mem::size_of::<Level>()
+                    + 2 * self.top_n * std::mem::size_of::<Level>()
                     + std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
@@ -239,7 +239,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let capacity = cfg.capacity.max(1);
     let pool = cfg.pool_size.max(1);
     assert!(pool <= u32::MAX as usize, "pool too large");
-    assert!(cfg.book_depth <= u16::MAX as usize, "book depth too large");
+    assert!(cfg.top_n <= u16::MAX as usize, "book depth too large");
     let (mut free_tx, free_rx) = spsc(pool);
     for i in 0..pool {
         let pushed = free_tx.push(i as u32).is_ok();
@@ -247,7 +247,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     }
     let (queue_tx, queue_rx) = spsc(capacity);
     let slots = (0..pool)
-        .map(|_| UnsafeCell::new(TopBook::new(cfg.book_depth.max(1))))
+        .map(|_| UnsafeCell::new(TopBook::new(cfg.top_n.max(1))))
         .collect();
     let shared = Arc::new(Shared {
         slots,
@@ -757,7 +757,7 @@ mod tests {
     fn book_handoff_and_recycle() {
         let cfg = RingConfig {
             capacity: 4,
-            book_depth: 5,
+            top_n: 5,
             pool_size: 8,
             max_symbols: 4,
         };
@@ -783,7 +783,7 @@ mod tests {
     fn stalled_consumer_conflates_books_and_counts_dropped() {
         let cfg = RingConfig {
             capacity: 2,
-            book_depth: 5,
+            top_n: 5,
             pool_size: 16,
             max_symbols: 4,
         };
@@ -845,7 +845,7 @@ mod tests {
     fn pool_exhaustion_drops_and_counts() {
         let cfg = RingConfig {
             capacity: 8,
-            book_depth: 2,
+            top_n: 2,
             pool_size: 2,
             max_symbols: 4,
         };

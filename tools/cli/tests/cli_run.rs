@@ -2,7 +2,7 @@
 //! (URLs overridden, keys from the environment variables the file names) runs, reports, and a bad
 //! config fails at start naming the key.
 
-use cexfeed::venue::{self, Venue as LoopbackVenue, VenueConfig};
+use cexfeed_venue::{self as venue, Venue as LoopbackVenue, VenueConfig};
 use std::process::Command;
 
 #[test]

@@ -1,16 +1,12 @@
 //! The main job: the demo on the embedded loopback venue (`cexfeed` with no subcommand) and
 //! `cexfeed run --config FILE.toml` against real exchanges (or any endpoints the file names).
 
+use crate::demo::loopback_config;
+use crate::runner::{self, LiveMode, RunOptions};
 use anyhow::{bail, Context, Result};
-use cexfeed::channel::Kind;
-use cexfeed::config::{Config, GateBookChannel, Runtime, WaitMode};
-use cexfeed::demo::loopback_feeds;
-use cexfeed::engine::{Engine, EngineConfig};
-use cexfeed::feed::FeedSetup;
-use cexfeed::runner::{self, LiveMode, RunOptions};
-use cexfeed::secret::{Credentials, Secret};
-use cexfeed::types::{Market, Venue};
-use cexfeed::venue::{self, VenueConfig};
+use cexfeed::config::{Config, Runtime, WaitMode};
+use cexfeed::engine::Engine;
+use cexfeed_venue::{self as venue, VenueConfig};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -115,39 +111,25 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
         },
         a.duration.as_secs()
     );
-    let rt = Runtime {
+    let mut cfg = loopback_config(&v, !a.no_private);
+    cfg.runtime = Runtime {
+        wait,
         book_depth: 2_000,
-        ..Runtime::default()
-    };
-    let mut feeds = loopback_feeds(&v, &rt, wait, !a.no_private, Duration::from_secs(3));
-    for (f, c) in feeds.iter_mut().zip(a.feed_cores.iter()) {
-        f.core = Some(*c);
-    }
-    let bind: Vec<(Venue, Market, Vec<String>, bool)> = feeds
-        .iter()
-        .map(|f| {
-            (
-                f.venue,
-                f.market,
-                f.symbols.iter().map(|(_, s)| s.clone()).collect(),
-                f.credentials.is_some(),
-            )
-        })
-        .collect();
-    let mut engine = Engine::new(EngineConfig {
-        feeds,
         ring_capacity: 16_384,
         top_n: 10,
-        book_pool: 32_768,
-        control_core: None,
-    })?;
+        book_pool: Some(32_768),
+        idle_timeout_ms: 3_000,
+        ..Runtime::default()
+    };
+    for (f, c) in cfg.feeds.iter_mut().zip(a.feed_cores.iter()) {
+        f.core = Some(*c);
+    }
+    let resolved = cfg.resolve()?;
+    let mut engine = Engine::new(resolved.engine)?;
     let rx = engine.consumer()?;
-    runner::bind_all(
-        &mut engine,
-        &rx,
-        &[Kind::OrderBook, Kind::Trades, Kind::Bbo],
-        &bind,
-    )?;
+    for ch in &resolved.channels {
+        engine.bind(ch, rx.id())?;
+    }
     let opts = RunOptions {
         duration: a.duration,
         report: a.report.clone(),
@@ -172,125 +154,14 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     Ok(())
 }
 
-/// Real-exchange defaults per venue and market.
-fn default_urls(venue: Venue, market: Market) -> (&'static str, &'static str) {
-    match (venue, market) {
-        (Venue::Mexc, _) => (
-            cexfeed::exchange::mexc::WS_URL,
-            cexfeed::exchange::mexc::REST_BASE,
-        ),
-        (Venue::Gateio, Market::Spot) => (
-            cexfeed::exchange::gateio::SPOT_WS_URL,
-            cexfeed::exchange::gateio::REST_BASE,
-        ),
-        (Venue::Gateio, Market::Futures) => (
-            cexfeed::exchange::gateio::FUTURES_USDT_WS_URL,
-            cexfeed::exchange::gateio::REST_BASE,
-        ),
-    }
-}
-
 pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     let cfg = Config::load(&a.config)?;
-    let resolved = cfg.validate()?;
-    let rt: Runtime = cfg.runtime.clone();
-    let mut feeds = Vec::new();
-    let mut bind = Vec::new();
-    for (i, f) in resolved.iter().enumerate() {
-        let raw = &f.raw;
-        let (ws, rest) = default_urls(f.venue, f.market);
-        let credentials = match (&raw.api_key_env, &raw.api_secret_env) {
-            (Some(k), Some(s)) => Some(Credentials {
-                api_key: Secret::from_env(k)
-                    .map_err(|e| anyhow::anyhow!("config key `feed[{i}].api_key_env`: {e}"))?,
-                api_secret: Secret::from_env(s)
-                    .map_err(|e| anyhow::anyhow!("config key `feed[{i}].api_secret_env`: {e}"))?,
-            }),
-            _ => None,
-        };
-        let ca = match &raw.ca_file {
-            Some(p) => Some(std::fs::read(p).with_context(|| {
-                format!(
-                    "config key `feed[{i}].ca_file`: cannot read {}",
-                    p.display()
-                )
-            })?),
-            None => None,
-        };
-        let ws_url = raw.ws_url.clone().unwrap_or_else(|| ws.to_string());
-        let gate_obu = raw.book_channel == GateBookChannel::Obu;
-        let setup = FeedSetup {
-            venue: f.venue,
-            market: f.market,
-            private_ws_url: ws_url.clone(),
-            ws_url,
-            rest_url: raw.rest_url.clone().unwrap_or_else(|| rest.to_string()),
-            extra_ca_pem: ca,
-            credentials,
-            user_id: raw.user_id,
-            gate_obu,
-            depth: raw.depth.unwrap_or(match (f.venue, gate_obu) {
-                (Venue::Mexc, _) => 5000,
-                (Venue::Gateio, true) => 50,
-                (Venue::Gateio, false) => 100,
-            }),
-            interval: raw
-                .interval
-                .clone()
-                .unwrap_or_else(|| match (f.venue, gate_obu) {
-                    (Venue::Mexc, _) => "10ms".into(),
-                    (Venue::Gateio, true) => "20ms".into(),
-                    (Venue::Gateio, false) => "100ms".into(),
-                }),
-            core: raw.core,
-            wait: rt.wait,
-            symbols: raw
-                .symbols
-                .iter()
-                .map(|s| (Default::default(), s.clone()))
-                .collect(),
-            book_levels: rt.book_depth,
-            sync_buffer: rt.sync_buffer,
-            idle_timeout: Duration::from_millis(rt.idle_timeout_ms),
-            max_message_bytes: rt.max_message_bytes,
-            so_rcvbuf: rt.so_rcvbuf as u32,
-            ping_interval: Duration::from_secs(if f.venue == Venue::Mexc { 20 } else { 10 }),
-            rotate_after: Duration::from_secs(23 * 3600),
-            listen_key_keepalive: Duration::from_secs(30 * 60),
-        };
-        bind.push((f.venue, f.market, raw.symbols.clone(), f.kinds.clone()));
-        feeds.push(setup);
-    }
-    let mut engine = Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: rt.ring_capacity,
-        top_n: rt.top_n,
-        book_pool: rt.book_pool.max(rt.ring_capacity + 512),
-        control_core: None,
-    })?;
+    let resolved = cfg.resolve()?;
+    let rt = &cfg.runtime;
+    let mut engine = Engine::new(resolved.engine)?;
     let rx = engine.consumer()?;
-    for (venue, market, symbols, kinds) in &bind {
-        for k in kinds {
-            if k.is_private() {
-                engine.bind(
-                    &format!("{}.{}.{}", venue.as_str(), market.as_str(), k.as_str()),
-                    rx.id(),
-                )?;
-            } else {
-                for s in symbols {
-                    engine.bind(
-                        &format!(
-                            "{}.{}.{}.{}",
-                            venue.as_str(),
-                            market.as_str(),
-                            k.as_str(),
-                            s
-                        ),
-                        rx.id(),
-                    )?;
-                }
-            }
-        }
+    for ch in &resolved.channels {
+        engine.bind(ch, rx.id())?;
     }
     let duration = a.duration.unwrap_or(Duration::from_secs(cfg.duration_s));
     let opts = RunOptions {

@@ -15,10 +15,10 @@ use tungstenite::{Message, WebSocket};
 use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
 use super::server::{self, ConnFault, ConnFaults, Io};
-use super::sim::Symbol;
 use super::{Scenario, Shared, GATE_API_KEY, GATE_API_SECRET, GATE_FUTURES_USER_ID};
-use crate::event::Level;
-use crate::types::{Market, Px, Qty, Side, Venue as VenueId};
+use crate::num::Level;
+use crate::num::{Market, Px, Qty, Side, VenueId};
+use crate::sim::Symbol;
 
 /// Futures connections get a protocol ping this often.
 pub const SERVER_PING: Duration = Duration::from_secs(10);
@@ -150,7 +150,7 @@ fn encode(
 ) -> (String, Option<u64>) {
     let fut = ctx.market == Market::Futures;
     let name = &sym.spec.name;
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let mut s = String::with_capacity(256);
     let short = sub_channel
         .split_once('.')
@@ -336,7 +336,7 @@ fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
     let turnover = Px(turnover.0 / 100 * 100);
     let (hi, lo) = (Px(st.high_px), Px(st.low_px));
     drop(st);
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let mut s = String::with_capacity(400);
     let ch = format!("{}.tickers", ctx.prefix());
     head(&mut s, &ch, "update", now);
@@ -611,7 +611,7 @@ fn private_item(ev: &AcctEvent, which: Priv, ctx: &Ctx, filter: &[String]) -> Op
 }
 
 fn private_push(channel: &str, items: &[String]) -> String {
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let mut s = String::new();
     head(&mut s, channel, "update", now);
     s.push('[');
@@ -628,7 +628,7 @@ fn ack(
     event: &str,
     error: Option<(i64, String)>,
 ) -> String {
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let mut s = format!("{{\"time\":{},\"time_ms\":{now},", now / 1000);
     if let Some(id) = req.get("id") {
         if id.is_number() || id.is_string() {
@@ -661,7 +661,7 @@ fn ack(
 }
 
 fn pong(ctx: &Ctx) -> String {
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     if ctx.market == Market::Futures {
         return format!(
             "{{\"time\":{},\"time_ms\":{now},\"channel\":\"futures.pong\",\"event\":\"\",\"result\":null}}",
@@ -692,13 +692,13 @@ fn login(ctx: &Ctx, req: &serde_json::Value, channel: &str) -> String {
     let req_id = p.get("req_id").map(value_text).unwrap_or_default();
     let fresh = ts
         .parse::<i64>()
-        .is_ok_and(|t| (crate::types::wall_ms() / 1000 - t).abs() <= 60);
+        .is_ok_and(|t| (crate::num::wall_ms() / 1000 - t).abs() <= 60);
     let ok = key == GATE_API_KEY
         && fresh
         && p["signature"]
             .as_str()
             .is_some_and(|s| s.eq_ignore_ascii_case(&api_sign(GATE_API_SECRET, channel, "", &ts)));
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let header = serde_json::json!({
         "response_time": now.to_string(),
         "status": if ok { "200" } else { "401" },
@@ -732,7 +732,7 @@ fn auth_ok(req: &serde_json::Value, channel: &str, event: &str) -> bool {
     };
     let t = req.get("time").map(value_text).unwrap_or_default();
     let ts: i64 = t.parse().unwrap_or(0);
-    if (crate::types::wall_ms() / 1000 - ts).abs() > 60 {
+    if (crate::num::wall_ms() / 1000 - ts).abs() > 60 {
         return false;
     }
     let key_ok = auth.get("method").and_then(|m| m.as_str()) == Some("api_key")
@@ -747,7 +747,7 @@ fn auth_ok(req: &serde_json::Value, channel: &str, event: &str) -> bool {
 
 pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, decimal: bool) {
     let n = sh.next_conn.fetch_add(1, Ordering::Relaxed);
-    let mut rng = super::sim::Rng::new(n ^ crate::types::now_ns());
+    let mut rng = crate::sim::Rng::new(n ^ crate::num::now_ns());
     let ctx = Ctx {
         market,
         decimal,
@@ -951,7 +951,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
         }
         // Send instants are taken once the frames are on the socket.
         if !sent_seqs.is_empty() {
-            let now = crate::types::now_ns();
+            let now = crate::num::now_ns();
             for (sym, seq) in sent_seqs.drain(..) {
                 sym.record_send(seq, now);
             }
@@ -996,7 +996,7 @@ fn handle_text(
     let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
         let msg = format!(
             "{{\"time\":{},\"channel\":\"\",\"event\":\"\",\"error\":{{\"code\":1,\"message\":\"invalid request body format\"}},\"result\":null}}",
-            crate::types::wall_ms() / 1000
+            crate::num::wall_ms() / 1000
         );
         return server::ws_write(ws, Message::Text(msg.into()), sh);
     };

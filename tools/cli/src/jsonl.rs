@@ -5,8 +5,8 @@
 //! are strings in canonical form (`"0.00000000"` → `"0"`, `"19137.740"` → `"19137.74"`). A frame
 //! that fails writes `{"kind":"error","error":"<reason>"}`. Cold path: allocation is fine here.
 
-use crate::event::*;
-use crate::types::{Dec, Market, Px, Qty, Venue};
+use cexfeed::event::*;
+use cexfeed::types::{Dec, Market, Px, Qty, Venue};
 use std::fmt::Write;
 
 /// A [`Sink`] that appends one JSON object per line to `out`.
@@ -294,7 +294,7 @@ impl Sink for JsonLines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Side;
+    use cexfeed::types::Side;
 
     fn d(s: &str) -> Dec {
         Dec::parse_signed(s.as_bytes()).unwrap()
@@ -320,7 +320,7 @@ mod tests {
             px: Px::parse(b"3.6962").unwrap(),
             qty: Qty::parse(b"1").unwrap(),
             side: Side::Sell,
-            liquidity: crate::event::Liquidity::Taker,
+            liquidity: cexfeed::event::Liquidity::Taker,
             fee: d("0.0003998377369698171"),
             fee_currency: Some("MX"),
             ts_exchange_ms: None,

@@ -13,9 +13,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use sha2::Sha256;
 
-use super::sim::Symbol;
 use super::{Scenario, Shared, MEXC_API_KEY, MEXC_API_SECRET};
-use crate::types::{Market, Venue as VenueId};
+use crate::num::{Market, VenueId};
+use crate::sim::Symbol;
 
 pub(crate) struct Tls {
     pub config: Arc<ServerConfig>,
@@ -485,7 +485,7 @@ pub(crate) fn listen_key_valid(sh: &Shared, k: &str) -> bool {
     keys.get(k).is_some_and(|exp| *exp > Instant::now())
 }
 
-fn json_levels_str(levels: &[crate::event::Level], out: &mut String) {
+fn json_levels_str(levels: &[crate::num::Level], out: &mut String) {
     use std::fmt::Write;
     out.push('[');
     for (i, l) in levels.iter().enumerate() {
@@ -501,10 +501,7 @@ pub(crate) fn route_rest(sh: &Shared, req: &Request) -> (u16, String) {
     let p = req.path.trim_end_matches('/');
     match (req.method.as_str(), p) {
         ("GET", "/api/v3/ping") => (200, "{}".into()),
-        ("GET", "/api/v3/time") => (
-            200,
-            format!("{{\"serverTime\":{}}}", crate::types::wall_ms()),
-        ),
+        ("GET", "/api/v3/time") => (200, format!("{{\"serverTime\":{}}}", crate::num::wall_ms())),
         ("GET", "/api/v3/depth") => mexc_depth(sh, req),
         (_, "/api/v3/userDataStream") => mexc_user_stream(sh, req),
         ("GET", "/api/v4/spot/order_book") => gate_book(sh, req, Market::Spot),
@@ -646,7 +643,7 @@ fn gate_book(sh: &Shared, req: &Request, market: Market) -> (u16, String) {
         })
     };
     let (bids, asks) = book.top(limit);
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     let mut s = String::with_capacity(64 + 40 * (bids.len() + asks.len()));
     s.push('{');
     if with_id {
@@ -673,7 +670,7 @@ fn gate_book(sh: &Shared, req: &Request, market: Market) -> (u16, String) {
             if market == Market::Spot {
                 let _ = write!(s, "[\"{}\",\"{}\"]", l.px, l.qty);
             } else {
-                let c = l.qty.0 / crate::types::Qty::SCALE;
+                let c = l.qty.0 / crate::num::Qty::SCALE;
                 if decimal {
                     let _ = write!(s, "{{\"p\":\"{}\",\"s\":\"{}\"}}", l.px, c);
                 } else {
@@ -701,7 +698,7 @@ fn gate_contracts(sh: &Shared, one: Option<&str>) -> (u16, String) {
                 "name": s.spec.name,
                 "type": "direct",
                 "quanto_multiplier": s.spec.multiplier.unwrap_or_default().to_string(),
-                "order_price_round": crate::types::Px(s.spec.tick).to_string(),
+                "order_price_round": crate::num::Px(s.spec.tick).to_string(),
                 "order_size_min": 1,
                 "enable_decimal": false,
             })
@@ -767,7 +764,7 @@ pub(crate) fn mexc_verify(req: &Request) -> Result<(), (u16, String)> {
     if window > 60_000 {
         return Err((400, mexc_err(700005, "recvWindow must less than 60000")));
     }
-    let now = crate::types::wall_ms();
+    let now = crate::num::wall_ms();
     if ts >= now + 1000 || now - ts > window {
         return Err((
             400,
@@ -800,8 +797,8 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
             if keys.len() >= 60 {
                 return (400, mexc_err(730706, "listenKey limit exceeded"));
             }
-            let mut rng = super::sim::Rng::new(
-                crate::types::now_ns() ^ sh.next_conn.fetch_add(1, Ordering::Relaxed),
+            let mut rng = crate::sim::Rng::new(
+                crate::num::now_ns() ^ sh.next_conn.fetch_add(1, Ordering::Relaxed),
             );
             let k: String = (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect();
             keys.insert(k.clone(), now + ttl);

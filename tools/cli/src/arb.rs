@@ -8,7 +8,7 @@
 //!
 //! Fixed size after construction: instruments and venues are registered up front.
 
-use crate::types::{Market, Px, Venue};
+use cexfeed::types::{Market, Px, Venue};
 
 /// A quoting place: one venue and market.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -176,10 +176,6 @@ impl ArbMonitor {
 
     pub fn stats(&self) -> &[InstrumentStats] {
         &self.stats
-    }
-
-    pub fn places(&self) -> &[Place] {
-        &self.places
     }
 }
 

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::sim::{Bbo, Book, Change, Entry, Read, Symbol};
-use crate::event::Level;
-use crate::types::{BookSide, Px, Qty, Side};
+use crate::num::Level;
+use crate::num::{BookSide, Px, Qty, Side};
+use crate::sim::{Bbo, Book, Change, Entry, Read, Symbol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -184,7 +184,7 @@ impl Feed {
             bids,
             asks,
             full: true,
-            wall_ms: crate::types::wall_ms(),
+            wall_ms: crate::num::wall_ms(),
         })
     }
 
@@ -198,7 +198,7 @@ impl Feed {
             bids,
             asks,
             full: true,
-            wall_ms: crate::types::wall_ms(),
+            wall_ms: crate::num::wall_ms(),
         }
     }
 
@@ -362,8 +362,8 @@ fn view_diff(old: &[Level], new: &[Level], touched: &[i64]) -> Vec<Level> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Market, Venue};
-    use crate::venue::sim::{SymSpec, Symbol};
+    use crate::num::{Market, VenueId as Venue};
+    use crate::sim::{SymSpec, Symbol};
 
     fn apply(book: &mut Book, bids: &[Level], asks: &[Level]) {
         for l in bids {

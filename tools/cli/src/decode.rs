@@ -1,10 +1,10 @@
 //! `cexfeed decode --venue mexc|gateio --market spot|futures [FILE|-]`: decode captured frames
-//! into one JSON object per line (the format is in `cexfeed::jsonl`). A frame that fails writes
+//! into one JSON object per line (the format is in `crate::jsonl`). A frame that fails writes
 //! `{"kind":"error","error":"<reason>"}` and decoding goes on; exit status 1 if any failed.
 
+use crate::jsonl::{error_line, split_frames, InputFrame, JsonLines};
 use anyhow::{bail, Context, Result};
 use cexfeed::exchange::{gateio, mexc};
-use cexfeed::jsonl::{error_line, split_frames, InputFrame, JsonLines};
 use cexfeed::types::{Market, Venue};
 use clap::Args;
 use std::io::{Read, Write};

@@ -31,7 +31,8 @@
 //! From Rust (tests, benches):
 //!
 //! ```no_run
-//! use cexfeed::venue::{Venue, VenueConfig, Scenario, Target};
+//! use cexfeed_venue::{Venue, VenueConfig, Scenario, Target};
+//! use cexfeed_venue::num::{Market, VenueId};
 //! let cfg = VenueConfig {
 //!     scenarios: vec![(Scenario::Gap, Target::Symbol("BTC_USDT".into()))],
 //!     ..VenueConfig::default()
@@ -40,7 +41,7 @@
 //! let url = venue.gate_spot_ws_url();
 //! # let _ = url;
 //! let (seq, bids, asks) = venue
-//!     .true_book(cexfeed::types::Venue::Gateio, cexfeed::types::Market::Spot, "BTC_USDT")
+//!     .true_book(VenueId::Gateio, Market::Spot, "BTC_USDT")
 //!     .unwrap();
 //! # let _ = (seq, bids, asks);
 //! venue.stop();
@@ -110,6 +111,7 @@ pub mod account;
 pub mod feed;
 pub mod gate;
 pub mod mexc;
+pub mod num;
 pub mod pb;
 pub mod server;
 pub mod sim;
@@ -123,8 +125,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::event::Level;
-use crate::types::{Market, Venue as VenueId};
+pub use crate::num::{BookSide, Level, Market, Px, Qty, Side, VenueId};
 
 use account::Account;
 use sim::{SymSpec, Symbol};
@@ -697,7 +698,7 @@ impl VenueHandle {
         Some(book.top(usize::MAX))
     }
 
-    /// Monotonic (`crate::types::now_ns`) instant the push ending at version `seq` was first
+    /// Monotonic (`crate::num::now_ns`) instant the push ending at version `seq` was first
     /// written to a socket (depth diffs, book tickers, snapshots pushed). Bounded: the last
     /// 65 536 versions per symbol.
     pub fn send_time(&self, venue: VenueId, market: Market, symbol: &str, seq: u64) -> Option<u64> {
@@ -834,7 +835,7 @@ fn market_loop(sh: &Shared) {
     while !sh.stopping() {
         let now = Instant::now();
         let t_ms = now.duration_since(start).as_millis() as u64;
-        let wall = crate::types::wall_ms();
+        let wall = crate::num::wall_ms();
         let paused = sh.paused.load(Ordering::Relaxed);
         match (paused, paused_since) {
             (true, None) => paused_since = Some(now),

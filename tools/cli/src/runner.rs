@@ -3,16 +3,16 @@
 //! (optionally pinned) thread, show a live view, and at the end write the report.
 
 use crate::arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
-use crate::channel::Kind;
-use crate::engine::{Engine, FeedFinal, FeedView, StrategyRx};
-use crate::metrics::{write_hgrm, Percentiles, Stage};
 use crate::report::{
     latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, Report, Series,
     StrategyReport,
 };
-use crate::ring::{Body, StatusKind};
-use crate::types::{BookState, Market, Px, SymbolRegistry, Venue};
-use crate::venue::VenueHandle;
+
+use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
+use cexfeed::metrics::{write_hgrm, Percentiles, Stage};
+use cexfeed::ring::{Body, StatusKind};
+use cexfeed::types::{BookState, Px, SymbolRegistry};
+use cexfeed_venue::VenueHandle;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -80,43 +80,6 @@ fn kind_name(b: &Body) -> &'static str {
         Body::Error { .. } => "error",
         Body::Missed { .. } => "missed",
     }
-}
-
-/// Bind the demo's channels: every public kind given for every symbol of every feed, and every
-/// private kind the feed's market offers when it has credentials.
-pub fn bind_all(
-    engine: &mut Engine,
-    rx: &StrategyRx,
-    kinds: &[Kind],
-    feeds: &[(Venue, Market, Vec<String>, bool)],
-) -> Result<Vec<String>, crate::engine::EngineError> {
-    let mut bound = Vec::new();
-    for (venue, market, symbols, private) in feeds {
-        for s in symbols {
-            for k in kinds.iter().filter(|k| !k.is_private()) {
-                let ch = format!(
-                    "{}.{}.{}.{}",
-                    venue.as_str(),
-                    market.as_str(),
-                    k.as_str(),
-                    s
-                );
-                engine.bind(&ch, rx.id())?;
-                bound.push(ch);
-            }
-        }
-        if *private {
-            for k in Kind::PRIVATE {
-                if k == Kind::Positions && *market == Market::Spot {
-                    continue;
-                }
-                let ch = format!("{}.{}.{}", venue.as_str(), market.as_str(), k.as_str());
-                engine.bind(&ch, rx.id())?;
-                bound.push(ch);
-            }
-        }
-    }
-    Ok(bound)
 }
 
 /// The arbitrage monitor's thread body.
@@ -506,7 +469,7 @@ fn build_report(
             report.ring.conflated += fin.ring_conflated;
             report.ring.events += fin.ring_sent;
             for b in &fin.books {
-                let lv = |l: &crate::event::Level| [l.px.to_string(), l.qty.to_string()];
+                let lv = |l: &cexfeed::event::Level| [l.px.to_string(), l.qty.to_string()];
                 let mut br = BookReport {
                     symbol: b.symbol.clone(),
                     state: b.state.as_str().into(),
@@ -518,7 +481,7 @@ fn build_report(
                 if let Some(vh) = venue {
                     let n = opts.compare_levels;
                     let ok = b.state == BookState::Live
-                        && vh.true_book(v.venue, v.market, &b.symbol).is_some_and(
+                        && crate::demo::venue_book(vh, v.venue, v.market, &b.symbol).is_some_and(
                             |(seq, vb, va)| {
                                 seq == b.seq
                                     && b.bids.iter().take(n).eq(vb.iter().take(n))

@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use super::sim::{Rng, Symbol};
-use crate::types::{Market, Px, Qty, Side};
+use crate::num::{Market, Px, Qty, Side};
+use crate::sim::{Rng, Symbol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrdStatus {

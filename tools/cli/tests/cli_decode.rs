@@ -25,7 +25,7 @@ fn decode(args: &[&str], input: &[u8]) -> (i32, Vec<serde_json::Value>) {
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
+        "{}/../../tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

@@ -2,8 +2,13 @@
 //! against real exchanges from a config file; `decode` for captured frames; `venue` for the
 //! loopback exchange venue alone.
 
+mod arb;
 mod decode;
+mod demo;
+mod jsonl;
 mod main_job;
+mod report;
+mod runner;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use cexfeed::venue::{self, PushMode, Venue, VenueConfig};
+use cexfeed_venue::{self as venue, PushMode, Venue, VenueConfig};
 
 #[derive(Parser, Debug)]
 #[command(

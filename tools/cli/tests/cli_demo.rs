@@ -5,10 +5,10 @@
 use std::process::Command;
 
 const SECRETS: [&str; 4] = [
-    cexfeed::venue::MEXC_API_KEY,
-    cexfeed::venue::MEXC_API_SECRET,
-    cexfeed::venue::GATE_API_KEY,
-    cexfeed::venue::GATE_API_SECRET,
+    cexfeed_venue::MEXC_API_KEY,
+    cexfeed_venue::MEXC_API_SECRET,
+    cexfeed_venue::GATE_API_KEY,
+    cexfeed_venue::GATE_API_SECRET,
 ];
 
 #[test]

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::event::Level;
-use crate::types::{BookSide, Market, Px, Qty, Side, Venue};
+use crate::num::Level;
+use crate::num::{BookSide, Market, Px, Qty, Side, VenueId as Venue};
 
 /// xorshift64* — small, fast, deterministic.
 #[derive(Debug, Clone)]

@@ -12,9 +12,9 @@ use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
 use super::pb::{self, Body, PushDataV3ApiWrapper};
 use super::server::{self, ConnFault, ConnFaults, Io};
-use super::sim::Symbol;
 use super::{Scenario, Shared};
-use crate::types::{Market, Px, Qty, Side, Venue as VenueId};
+use crate::num::{Market, Px, Qty, Side, VenueId};
+use crate::sim::Symbol;
 
 /// Most channels per connection.
 pub const MAX_SUBS: usize = 30;
@@ -144,7 +144,7 @@ pub fn padded(units: i64, scale_decimals: u32, digits: u32) -> String {
     }
 }
 
-fn depth_items(levels: &[crate::event::Level], sym: &Symbol) -> Vec<pb::DepthItem> {
+fn depth_items(levels: &[crate::num::Level], sym: &Symbol) -> Vec<pb::DepthItem> {
     levels
         .iter()
         .map(|l| pb::DepthItem {
@@ -160,7 +160,7 @@ fn wrap(channel: &str, symbol: Option<&str>, body: Body) -> PushDataV3ApiWrapper
         symbol: symbol.map(str::to_string),
         symbol_id: None,
         create_time: None,
-        send_time: Some(crate::types::wall_ms()),
+        send_time: Some(crate::num::wall_ms()),
         body: Some(body),
     }
 }
@@ -519,7 +519,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         }
         // Send instants are taken once the frames are on the socket.
         if !sent_seqs.is_empty() {
-            let now = crate::types::now_ns();
+            let now = crate::num::now_ns();
             for (sym, seq) in sent_seqs.drain(..) {
                 sym.record_send(seq, now);
             }
