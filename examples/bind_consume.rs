@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             match ev.body {
                 Body::Book { .. } => {
-                    let top = rx.book(&ev).expect("book slot held until release");
+                    let top = ev.book().expect("a Book event carries its slot");
                     if books % 50 == 0 && !top.bids().is_empty() && !top.asks().is_empty() {
                         println!(
                             "book {:?} seq {}: {} / {}",
@@ -78,7 +78,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 _ => {}
             }
-            rx.release(&ev); // book slots go back to the feed's pool
         }
         (books, trades)
     });

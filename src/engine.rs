@@ -12,9 +12,8 @@
 //! engine.start()?;
 //! // on the (pinned) strategy thread:
 //! while let Some(ev) = rx.try_recv() {
-//!     if let Some(top) = rx.book(&ev) { let _ = top.bids(); }
-//!     rx.release(&ev); // book slots go back to the feed's pool
-//! }
+//!     if let Some(top) = ev.book() { let _ = top.bids(); }
+//! } // each event's book slot went back to the feed's pool when `ev` was dropped
 //! # Ok(()) }
 //! ```
 //!
@@ -131,54 +130,92 @@ pub struct StrategyRx {
     idle_polls: u32,
 }
 
+/// One event from [`StrategyRx::try_recv`], borrowed from the consumer. Dereferences to the
+/// [`Event`]; [`book`](Received::book) gives a `Book` event's pooled top-N levels. Dropping it
+/// hands the book slot back to the feed's pool (as rtrb's read chunks commit on drop): nothing
+/// to forget, nothing allocated.
+pub struct Received<'a> {
+    event: Event,
+    consumer: &'a mut ring::Consumer,
+}
+
+impl Received<'_> {
+    /// The event record (also reachable through `Deref`).
+    #[inline]
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// The pooled top-N book of a `Book` event; `None` for other events.
+    #[inline]
+    pub fn book(&self) -> Option<&TopBook> {
+        self.consumer.book(&self.event)
+    }
+}
+
+impl std::ops::Deref for Received<'_> {
+    type Target = Event;
+    #[inline]
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl Drop for Received<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // Returns a Book event's slot to its pool; a no-op for other events.
+        self.consumer.release(&self.event);
+    }
+}
+
+impl std::fmt::Debug for Received<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.event.fmt(f)
+    }
+}
+
 impl StrategyRx {
     pub fn id(&self) -> ConsumerId {
         self.id
     }
 
-    /// Next event from any feed (round robin), or `None`. Never blocks.
+    /// Next event from any feed (round robin), or `None`. Never blocks, never allocates.
+    ///
+    /// The event is borrowed from this consumer until the [`Received`] is dropped; a `Book`
+    /// event's pooled slot goes back to its feed then, so a strategy cannot leak the pool.
+    /// Copy what must outlive the next `try_recv` (the [`Event`] itself is `Copy`; a
+    /// [`TopBook`] can be copied into a buffer of the strategy's own).
     #[inline]
-    pub fn try_recv(&mut self) -> Option<Event> {
+    pub fn try_recv(&mut self) -> Option<Received<'_>> {
         let n = self.rings.len();
+        let mut found = None;
         for k in 0..n {
             let i = (self.next + k) % n;
             if let Some(ev) = self.rings[i].2.try_recv() {
-                self.next = (i + 1) % n;
-                if ev.header.ts_recv_ns != 0 {
-                    if let Some(rec) = self.latency.get_mut(i) {
-                        rec.record(now_ns().saturating_sub(ev.header.ts_recv_ns));
-                    }
+                found = Some((i, ev));
+                break;
+            }
+        }
+        let Some((i, event)) = found else {
+            self.idle_polls = self.idle_polls.wrapping_add(1);
+            if self.idle_polls % 64 == 0 {
+                for r in &mut self.latency {
+                    r.poll();
                 }
-                return Some(ev);
+            }
+            return None;
+        };
+        self.next = (i + 1) % n;
+        if event.header.ts_recv_ns != 0 {
+            if let Some(rec) = self.latency.get_mut(i) {
+                rec.record(now_ns().saturating_sub(event.header.ts_recv_ns));
             }
         }
-        self.idle_polls = self.idle_polls.wrapping_add(1);
-        if self.idle_polls % 64 == 0 {
-            for r in &mut self.latency {
-                r.poll();
-            }
-        }
-        None
-    }
-
-    fn ring_of(&self, ev: &Event) -> Option<usize> {
-        self.rings
-            .iter()
-            .position(|(v, m, _)| *v == ev.header.venue && *m == ev.header.market)
-    }
-
-    /// The pooled top-N book of a `Book` event (until `release`).
-    pub fn book(&self, ev: &Event) -> Option<&TopBook> {
-        let i = self.ring_of(ev)?;
-        self.rings[i].2.book(ev)
-    }
-
-    /// Return a `Book` event's slot to its feed's pool (no-op for other events).
-    pub fn release(&mut self, ev: &Event) -> bool {
-        match self.ring_of(ev) {
-            Some(i) => self.rings[i].2.release(ev),
-            None => false,
-        }
+        Some(Received {
+            event,
+            consumer: &mut self.rings[i].2,
+        })
     }
 
     /// Serve pending metrics snapshot requests (also done while idle in `try_recv`).

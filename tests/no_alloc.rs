@@ -3,10 +3,6 @@
 //! gaps/resyncs, trades and private events go book → ring → consumer → recycle, with metrics
 //! recorded and swapped.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use cexfeed::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 use cexfeed::event::{
     BalanceMsg, BookMsg, FillMsg, IdRef, Level, Liquidity, OrderMsg, OrderStatus, OrderType,
@@ -16,72 +12,20 @@ use cexfeed::metrics;
 use cexfeed::ring::{channel, Body, Event, Header, RingConfig, StatusKind};
 use cexfeed::types::{Dec, Market, Px, Qty, Side, SymbolId, Venue};
 
-struct Counting;
-
-/// All armed allocations, every thread (for the record; tests compare per-thread counts,
-/// since tests in this binary run in parallel).
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    static MINE: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Count the allocation if this thread is armed.
-fn armed() -> bool {
-    let on = ARMED.try_with(|a| a.get()).unwrap_or(false);
-    if on {
-        let _ = MINE.try_with(|m| m.set(m.get() + 1));
-    }
-    on
-}
-
-// SAFETY: delegates every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::alloc::count;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Count allocations made by `f` on this thread.
-fn count<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = MINE.with(|m| m.get());
-    ARMED.with(|a| a.set(true));
-    let r = f();
-    ARMED.with(|a| a.set(false));
-    (MINE.with(|m| m.get()) - before, r)
-}
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 #[test]
 fn counter_sanity_counts_an_allocation() {
+    support::alloc::arm_global(true);
     let (n, v) = count(|| std::hint::black_box(vec![1u8; 10]));
+    support::alloc::arm_global(false);
     assert_eq!(n, 1);
-    assert!(ALLOCS.load(Ordering::Relaxed) >= 1);
+    assert!(support::alloc::take_global() >= 1);
     drop(v);
 }
 

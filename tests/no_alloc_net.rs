@@ -10,70 +10,20 @@
 //!   `TcpStream`, 4 KiB and 128 KiB read buffers): **zero** allocations per message; payloads
 //!   are views split off its read buffer; only amortized read-buffer growth (≤ 2 doublings).
 
-mod net_support;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use cexfeed::net::{CaCert, ConnId, DownReason, Handler, Outbox, Reactor, WsMessage};
-use net_support::*;
+use support::alloc;
+use support::net::*;
 use tungstenite::Message;
 
-struct Counting;
-
-// Per thread: the test harness runs both tests in parallel, and the loopback server threads
-// allocate freely; only the feed (test) thread's allocations count.
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    /// Reallocations to at least this many bytes are counted apart in `GROWS` (tungstenite's
-    /// read buffer doubling); 0 = off.
-    static GROW_FROM: Cell<usize> = const { Cell::new(0) };
-    static GROWS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if ARMED.with(|a| a.get()) {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-    }
-}
-
-fn note_realloc(new_size: usize) {
-    let from = GROW_FROM.with(|g| g.get());
-    if from != 0 && new_size >= from && ARMED.with(|a| a.get()) {
-        GROWS.with(|c| c.set(c.get() + 1));
-    } else {
-        note();
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note_realloc(n);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 const WARM: usize = 500;
 const MEASURED: usize = 5000;
@@ -204,13 +154,11 @@ fn run(tls: bool) -> (u64, u64) {
     // little before streaming so the armed window sees the whole measured batch.
     let n_armed = r.handler().n;
     let records0 = r.counters().snapshot().tls_records_rx;
-    ALLOCS.with(|c| c.set(0));
-    ARMED.with(|a| a.set(true));
+    alloc::arm();
     while r.handler().n < WARM + MEASURED && t0.elapsed() < Duration::from_secs(10) {
         r.run_once().unwrap();
     }
-    ARMED.with(|a| a.set(false));
-    let allocs = ALLOCS.with(|c| c.get());
+    let allocs = alloc::disarm();
     let h = r.handler();
     assert_eq!(h.n, WARM + MEASURED, "not all frames arrived");
     let (bytes, check) = expected(0, WARM + MEASURED);
@@ -307,10 +255,8 @@ fn run_tungstenite(read_buffer_size: usize) -> TungRun {
     ws.send(Message::text("go")).unwrap();
     let n_armed = h.n;
     adjacent.set(0);
-    ALLOCS.with(|c| c.set(0));
-    GROWS.with(|c| c.set(0));
-    GROW_FROM.with(|g| g.set(read_buffer_size));
-    ARMED.with(|a| a.set(true));
+    alloc::watch_grows_from(read_buffer_size);
+    alloc::arm();
     while h.n < WARM + MEASURED && t0.elapsed() < Duration::from_secs(10) {
         match ws.read() {
             Ok(m) => on(&mut h, m),
@@ -318,14 +264,15 @@ fn run_tungstenite(read_buffer_size: usize) -> TungRun {
             Err(e) => panic!("{e}"),
         }
     }
-    ARMED.with(|a| a.set(false));
-    GROW_FROM.with(|g| g.set(0));
+    let allocs = alloc::disarm();
+    let grows = alloc::grows();
+    alloc::watch_grows_from(0);
     assert_eq!(h.n, WARM + MEASURED, "not all frames arrived");
     let (bytes, check) = expected(0, WARM + MEASURED);
     assert_eq!((h.bytes, h.check), (bytes, check), "payloads corrupted");
     let r = TungRun {
-        allocs: ALLOCS.with(|c| c.get()),
-        grows: GROWS.with(|c| c.get()),
+        allocs,
+        grows,
         msgs: h.n - n_armed,
         adjacent: adjacent.get(),
         empty_polls,

@@ -4,68 +4,24 @@
 //! received (rustls 0.23's buffered API, documented in ARCHITECTURE.md) and nothing else.
 
 use cexfeed::config::{Runtime, WaitMode};
+#[path = "support/mod.rs"]
 mod support;
 use cexfeed::engine::{Engine, EngineConfig, FEED_THREAD_START};
 use cexfeed::types::{Market, Venue};
 use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::loopback_feeds;
 
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static FEED_ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static IS_FEED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if ARMED.load(Ordering::Relaxed) && IS_FEED.with(|f| f.get()) {
-        FEED_ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 /// The counters are process-wide: the tests must not overlap.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn mark_feed_thread() {
-    IS_FEED.with(|f| f.set(true));
-}
-
 /// Runs one Gate.io feed (spot obu or futures order_book_update) against the venue; returns
 /// (allocations on the feed thread while armed, TLS records received while armed, messages).
 fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
-    let _ = FEED_THREAD_START.set(mark_feed_thread);
+    let _ = FEED_THREAD_START.set(support::alloc::mark_thread);
     let venue = LoopbackVenue::start(VenueConfig {
         tls,
         rate_per_sec: 2_000,
@@ -110,10 +66,7 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
         let mut n = 0u64;
         while Instant::now() < until {
             match rx.try_recv() {
-                Some(ev) => {
-                    rx.release(&ev);
-                    n += 1;
-                }
+                Some(_ev) => n += 1, // dropping the event hands its book slot back
                 None => std::thread::sleep(Duration::from_micros(200)),
             }
         }
@@ -124,14 +77,15 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
     let net = views[0].net.clone().unwrap();
     let msgs0 = views[0].shared.counters.snapshot().messages;
     let rec0 = net.snapshot().tls_records_rx;
-    ARMED.store(true, Ordering::SeqCst);
+    support::alloc::take_marked();
+    support::alloc::arm_marked(true);
     let mut events = drain(&mut rx, Instant::now() + Duration::from_secs(3));
     // Stop the traffic and let the feed go idle before disarming, so the feed's counters
     // (published once per loop iteration) cover exactly the records it processed while armed.
     venue.pause(true);
     events += drain(&mut rx, Instant::now() + Duration::from_millis(500));
-    ARMED.store(false, Ordering::SeqCst);
-    let allocs = FEED_ALLOCS.swap(0, Ordering::SeqCst);
+    support::alloc::arm_marked(false);
+    let allocs = support::alloc::take_marked();
     let records = net.snapshot().tls_records_rx - rec0;
     let msgs = views[0].shared.counters.snapshot().messages - msgs0;
     let c = views[0].shared.counters.snapshot();

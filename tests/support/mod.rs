@@ -1,6 +1,13 @@
 //! Shared test support (as mio's `tests/util`): each integration test binary includes it with
-//! `mod support;` and uses what it needs.
+//! `mod support;` (or `#[path = "../support/mod.rs"] mod support;` from a folder) and uses what it
+//! needs: the counting allocator (`alloc`), TLS and WebSocket test servers (`net`), venue
+//! clients (`venue`), the loopback feeds and the venue's true books.
 #![allow(dead_code, unused_imports)]
+
+pub mod alloc;
+
+pub mod net;
+pub mod venue;
 
 /// Feed setups pointing at an in-process loopback venue, and the venue's true books in the
 /// client's types: the same code the demo runs (`tools/cli/src/demo.rs`).

@@ -132,7 +132,7 @@ fn strategy_loop(
             let sid = ev.header.symbol.0 as usize;
             match ev.body {
                 Body::Book { .. } => {
-                    if let (Some(top), Some(Some((i, p)))) = (rx.book(&ev), map.get(sid)) {
+                    if let (Some(top), Some(Some((i, p)))) = (ev.book(), map.get(sid)) {
                         let live = ev.header.state == BookState::Live;
                         if let (Some(b), Some(a)) = (top.bids().first(), top.asks().first()) {
                             arb.on_quote(*i, *p, b.px, a.px, live);
@@ -181,7 +181,6 @@ fn strategy_loop(
                 }
                 _ => {}
             }
-            rx.release(&ev);
             if n >= 4096 {
                 break;
             }

@@ -2,8 +2,8 @@
 //! REST) → book → ring → consumer. Final books equal the venue's true books at the same
 //! version; gaps resync; make-before-break rotation keeps books live.
 
+use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
-mod support;
 use cexfeed::engine::{Engine, EngineConfig, FeedFinal, StrategyRx};
 use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
@@ -11,7 +11,6 @@ use cexfeed::types::{BookState, Market, Venue};
 use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use support::loopback_feeds;
 
 const SYMS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
 
@@ -70,7 +69,7 @@ fn drain(rx: &mut StrategyRx, seen: &mut Seen, engine: &Engine, dur: Duration) {
         match ev.body {
             Body::Book { .. } => {
                 seen.books += 1;
-                let top = rx.book(&ev).expect("held book");
+                let top = ev.book().expect("held book");
                 if ev.header.state == BookState::Live {
                     seen.live_books += 1;
                     if let Some(i) = si {
@@ -121,7 +120,6 @@ fn drain(rx: &mut StrategyRx, seen: &mut Seen, engine: &Engine, dur: Duration) {
             }
             _ => {}
         }
-        rx.release(&ev);
     }
 }
 
@@ -132,7 +130,7 @@ fn assert_books_match(venue: &VenueHandle, finals: &[FeedFinal]) {
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{}", b.symbol);
             let (seq, vb, va) =
-                support::venue_book(venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
+                crate::support::venue_book(venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);
@@ -286,7 +284,7 @@ fn mexc_shards_beyond_30_channels_and_books_match() {
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{}", b.symbol);
             let (seq, vb, va) =
-                support::venue_book(&venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
+                crate::support::venue_book(&venue, Venue::Mexc, Market::Spot, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{} asks", b.symbol);

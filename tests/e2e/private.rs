@@ -3,8 +3,8 @@
 //! in order; a wrong secret is refused without a reconnect loop; streams come back after a
 //! reset with a `PrivateGap`; a MEXC listen key that vanished is renewed.
 
+use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
-mod support;
 use cexfeed::engine::{Engine, EngineConfig, StrategyRx};
 use cexfeed::event::OrderStatus;
 use cexfeed::feed::FeedSetup;
@@ -15,7 +15,6 @@ use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, Venue
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use support::loopback_feeds;
 
 const FEEDS: [(Venue, Market); 3] = [
     (Venue::Mexc, Market::Spot),
@@ -123,7 +122,6 @@ fn drain(rx: &mut StrategyRx, acct: &mut [Acct; 3], dur: Duration) {
             }
             _ => {}
         }
-        rx.release(&ev);
     }
 }
 

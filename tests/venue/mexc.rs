@@ -3,11 +3,10 @@
 //! signatures.
 #![allow(clippy::int_plus_one)] // bridging rules written the way the docs state them
 
-mod venue_support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::support::venue::*;
 use cexfeed::types::{Px, Qty};
 use cexfeed_venue::pb::{Body, PushDataV3ApiWrapper};
 use cexfeed_venue::{self as venue, Venue, VenueConfig};
@@ -15,7 +14,6 @@ use hmac::{Hmac, Mac};
 use prost::Message as _;
 use sha2::Sha256;
 use tungstenite::Message;
-use venue_support::*;
 
 const FRAMES: [&str; 5] = [
     "mexc_spot_aggre_deals.frame.bin",

@@ -1,15 +1,13 @@
 //! `wss://` through rustls with an rcgen-generated CA (the loopback-venue setup), a wrong CA
 //! refused, and the control thread's HTTPS calls trusting the same extra CA.
 
-mod net_support;
-
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::support::net::*;
 use cexfeed::net::{
     CaCert, ConnId, ControlConfig, ControlError, ControlThread, DownReason, HttpMethod, HttpRequest,
 };
-use net_support::*;
 use tungstenite::Message;
 
 const LIMIT: Duration = Duration::from_secs(5);

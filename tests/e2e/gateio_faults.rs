@@ -3,13 +3,12 @@
 //! the venue's true book (top 10) at the same sequence, and the fault must have been seen
 //! (counted as a gap, resync, decode error or reconnect) — so a test that saw nothing fails.
 
+use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
-mod support;
 use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::types::{BookState, Venue};
 use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig};
 use std::time::{Duration, Instant};
-use support::loopback_feeds;
 
 struct Seen {
     faults: u64,
@@ -65,7 +64,7 @@ fn run(scenarios: &[Scenario]) -> Seen {
     while Instant::now() < end {
         match rx.try_recv() {
             Some(ev) => {
-                if let Some(top) = rx.book(&ev) {
+                if let Some(top) = ev.book() {
                     if ev.header.state == BookState::Live
                         && !top.bids().is_empty()
                         && !top.asks().is_empty()
@@ -76,7 +75,6 @@ fn run(scenarios: &[Scenario]) -> Seen {
                         );
                     }
                 }
-                rx.release(&ev);
             }
             None => std::thread::sleep(Duration::from_micros(200)),
         }
@@ -116,7 +114,7 @@ fn run(scenarios: &[Scenario]) -> Seen {
         let market = f.market.unwrap();
         for b in &f.books {
             let (seq, vb, va) =
-                support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
+                crate::support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
             assert_eq!(
                 b.state,
                 BookState::Live,
@@ -260,7 +258,6 @@ fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers(
             }
             _ => {}
         }
-        rx.release(&ev);
     }
     let eth = engine
         .registry()

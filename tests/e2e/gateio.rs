@@ -2,14 +2,13 @@
 //! (order_book_update + REST) through net → decoder → sync → book → ring → consumer; final books
 //! equal the venue's true books at the same sequence.
 
+use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
-mod support;
 use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::ring::Body;
 use cexfeed::types::{BookState, Market, Venue};
 use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
 use std::time::{Duration, Instant};
-use support::loopback_feeds;
 
 #[test]
 fn gateio_books_trades_bbo_match_the_venue() {
@@ -49,24 +48,21 @@ fn gateio_books_trades_bbo_match_the_venue() {
     let deadline = Instant::now() + Duration::from_secs(4);
     while Instant::now() < deadline {
         match rx.try_recv() {
-            Some(ev) => {
-                match ev.body {
-                    Body::Book { .. } => {
-                        books += 1;
-                        let top = rx.book(&ev).expect("held book");
-                        if ev.header.state == BookState::Live {
-                            live_books += 1;
-                            let (b, a) = (top.bids(), top.asks());
-                            assert!(!b.is_empty() && !a.is_empty());
-                            assert!(b[0].px < a[0].px, "crossed book handed out");
-                        }
+            Some(ev) => match ev.body {
+                Body::Book { .. } => {
+                    books += 1;
+                    let top = ev.book().expect("held book");
+                    if ev.header.state == BookState::Live {
+                        live_books += 1;
+                        let (b, a) = (top.bids(), top.asks());
+                        assert!(!b.is_empty() && !a.is_empty());
+                        assert!(b[0].px < a[0].px, "crossed book handed out");
                     }
-                    Body::Trade { .. } => trades += 1,
-                    Body::Bbo { .. } => bbos += 1,
-                    _ => {}
                 }
-                rx.release(&ev);
-            }
+                Body::Trade { .. } => trades += 1,
+                Body::Bbo { .. } => bbos += 1,
+                _ => {}
+            },
             None => std::thread::sleep(Duration::from_micros(200)),
         }
     }
@@ -83,7 +79,7 @@ fn gateio_books_trades_bbo_match_the_venue() {
         for b in &f.books {
             assert_eq!(b.state, BookState::Live, "{market:?} {}", b.symbol);
             let (seq, vb, va) =
-                support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
+                crate::support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
             assert_eq!(b.seq, seq, "{market:?} {} seq", b.symbol);
             assert_eq!(&b.bids[..10], &vb[..10], "{market:?} {} bids", b.symbol);
             assert_eq!(&b.asks[..10], &va[..10], "{market:?} {} asks", b.symbol);

@@ -1,16 +1,14 @@
 //! Throughput of the venue (run on purpose, release build recommended):
-//! `cargo test --release --test venue_rate -- --ignored --nocapture`.
+//! `cargo test --release --test venue -- rate:: --ignored --nocapture`.
 //! Per-change pushes on MEXC (protobuf) and Gate.io (JSON), counted by blocking readers.
-
-mod venue_support;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::venue::*;
 use cexfeed_venue::{PushMode, Venue, VenueConfig};
 use tungstenite::Message;
-use venue_support::*;
 
 #[test]
 #[ignore = "load test: run on purpose in release"]

@@ -3,15 +3,13 @@
 //! bridging under Gate's U/u rules, `obu` self-snapshotting, per-request auth signatures.
 #![allow(clippy::int_plus_one)] // bridging rules written the way the docs state them
 
-mod venue_support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::support::venue::*;
 use cexfeed::types::{Market, Px, Qty};
 use cexfeed_venue::{self as venue, Venue, VenueConfig};
 use serde_json::Value;
-use venue_support::*;
 
 fn start() -> venue::VenueHandle {
     Venue::start(VenueConfig {

@@ -1,15 +1,13 @@
 //! Loopback tests of the reactor over plain `ws://`: framing edge cases, keepalive, every way a
 //! connection dies, and that each reconnect calls `on_open` again (subscriptions resent).
 
-mod net_support;
-
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::net::*;
 use cexfeed::net::{ConnId, DownReason, Handler, Outbox, Reactor, SpecId, WsMessage};
-use net_support::*;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};

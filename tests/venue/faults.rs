@@ -2,10 +2,9 @@
 //! period, targets limit the blast radius, and the quiet period stops them.
 #![allow(clippy::int_plus_one)] // bridging rules written the way the docs state them
 
-mod venue_support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::venue::*;
 use cexfeed_venue::pb::{Body, PushDataV3ApiWrapper};
 use cexfeed_venue::{self as venue, Scenario, Target, Venue, VenueConfig};
 use hmac::{Hmac, Mac};
@@ -13,7 +12,6 @@ use prost::Message as _;
 use serde_json::Value;
 use sha2::Sha256;
 use tungstenite::Message;
-use venue_support::*;
 
 const PERIOD: Duration = Duration::from_millis(300);
 

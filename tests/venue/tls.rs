@@ -1,8 +1,6 @@
 //! The venue over TLS: a rustls client trusting only the venue's generated CA reaches the
 //! WebSocket and REST services by IP (SAN 127.0.0.1) and by name (SAN localhost).
 
-mod venue_support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;

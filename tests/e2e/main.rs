@@ -1,0 +1,10 @@
+//! End to end: the real feed threads against the loopback venue, books compared with the venue's.
+//! One binary (fewer link steps); each module was its own test file.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod gateio;
+mod gateio_faults;
+mod mexc;
+mod private;

@@ -1,0 +1,11 @@
+//! The loopback venue against the published fixtures and the exchanges' rules, faults, TLS, rates.
+//! One binary (fewer link steps); each module was its own test file.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod faults;
+mod gate;
+mod mexc;
+mod rate;
+mod tls;

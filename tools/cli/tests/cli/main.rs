@@ -1,0 +1,6 @@
+//! The `cexfeed` command end to end: decode, the demo, run --config.
+//! One binary (fewer link steps); each module was its own test file.
+
+mod decode;
+mod demo;
+mod run;
