@@ -14,8 +14,8 @@ use tungstenite::{Message, WebSocket};
 
 use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
-use super::server::{self, ConnFault, ConnFaults, Io};
 use super::{Scenario, Shared, GATE_API_KEY, GATE_API_SECRET, GATE_FUTURES_USER_ID};
+use crate::conn::{self, ConnFault, ConnFaults, Io};
 use crate::num::Level;
 use crate::num::{Market, Px, Qty, Side, VenueId};
 use crate::sim::Symbol;
@@ -765,13 +765,13 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
         // Futures: the server initiates protocol pings (§2.3); clients must answer.
         if market == Market::Futures && last_ping.elapsed() >= SERVER_PING {
             last_ping = Instant::now();
-            if !server::ws_write(&mut ws, Message::Ping(Vec::new().into()), &sh) {
+            if !conn::ws_write(&mut ws, Message::Ping(Vec::new().into()), &sh) {
                 return;
             }
         }
         if sh.stopping() {
             let _ = ws.close(None);
-            let _ = server::ws_flush(&mut ws, &sh);
+            let _ = conn::ws_flush(&mut ws, &sh);
             return;
         }
         // Under `no-pong` nothing is read, so neither `*.ping` nor protocol pings are answered.
@@ -786,7 +786,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                     }
                 }
                 Ok(Message::Close(_)) => {
-                    let _ = server::ws_flush(&mut ws, &sh);
+                    let _ = conn::ws_flush(&mut ws, &sh);
                     return;
                 }
                 Ok(_) => {}
@@ -800,7 +800,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
         match conn.check(&sh, &names) {
             ConnFault::None => {}
             ConnFault::Reset => {
-                server::reset(ws.get_ref().tcp());
+                conn::reset(ws.get_ref().tcp());
                 return;
             }
             ConnFault::Close => {
@@ -808,11 +808,11 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                     code: CloseCode::Normal,
                     reason: "".into(),
                 }));
-                let _ = server::ws_flush(&mut ws, &sh);
+                let _ = conn::ws_flush(&mut ws, &sh);
                 return;
             }
             ConnFault::Silent => {
-                server::go_silent(&ws, &sh);
+                conn::go_silent(&ws, &sh);
                 return;
             }
         }
@@ -939,14 +939,14 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             }
             for m in msgs {
                 bytes += m.len() as u64;
-                if !server::ws_write(&mut ws, Message::Text(m.into()), &sh) {
+                if !conn::ws_write(&mut ws, Message::Text(m.into()), &sh) {
                     return;
                 }
                 sent += 1;
             }
             sent_seqs.extend(sends);
         }
-        if !server::ws_flush(&mut ws, &sh) {
+        if !conn::ws_flush(&mut ws, &sh) {
             return;
         }
         // Send instants are taken once the frames are on the socket.
@@ -960,7 +960,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
             sh.counters.push_bytes.fetch_add(bytes, Ordering::Relaxed);
         } else {
-            server::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
+            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
         }
     }
 }
@@ -998,7 +998,7 @@ fn handle_text(
             "{{\"time\":{},\"channel\":\"\",\"event\":\"\",\"error\":{{\"code\":1,\"message\":\"invalid request body format\"}},\"result\":null}}",
             crate::num::wall_ms() / 1000
         );
-        return server::ws_write(ws, Message::Text(msg.into()), sh);
+        return conn::ws_write(ws, Message::Text(msg.into()), sh);
     };
     let channel = req
         .get("channel")
@@ -1022,16 +1022,16 @@ fn handle_text(
             &event,
             Some((2, format!("Unknown channel {channel}"))),
         );
-        return server::ws_write(ws, Message::Text(a.into()), sh);
+        return conn::ws_write(ws, Message::Text(a.into()), sh);
     };
     if short == "ping" {
         if conn.no_pong {
             return true;
         }
-        return server::ws_write(ws, Message::Text(pong(ctx).into()), sh);
+        return conn::ws_write(ws, Message::Text(pong(ctx).into()), sh);
     }
     if short == "login" && event == "api" {
-        return server::ws_write(ws, Message::Text(login(ctx, &req, &channel).into()), sh);
+        return conn::ws_write(ws, Message::Text(login(ctx, &req, &channel).into()), sh);
     }
     let payload = payload_strings(&req);
     let reply = match event.as_str() {
@@ -1052,7 +1052,7 @@ fn handle_text(
             Some((1, "invalid request body format".into())),
         ),
     };
-    server::ws_write(ws, Message::Text(reply.into()), sh)
+    conn::ws_write(ws, Message::Text(reply.into()), sh)
 }
 
 fn subscribe(

@@ -108,6 +108,7 @@
 //! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR]`
 
 pub mod account;
+mod conn;
 pub mod feed;
 pub mod gate;
 pub mod mexc;

@@ -11,8 +11,8 @@ use tungstenite::{Message, WebSocket};
 use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
 use super::pb::{self, Body, PushDataV3ApiWrapper};
-use super::server::{self, ConnFault, ConnFaults, Io};
 use super::{Scenario, Shared};
+use crate::conn::{self, ConnFault, ConnFaults, Io};
 use crate::num::{Market, Px, Qty, Side, VenueId};
 use crate::sim::Symbol;
 
@@ -390,12 +390,12 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                 code: CloseCode::Normal,
                 reason: "".into(),
             }));
-            let _ = server::ws_flush(&mut ws, &sh);
+            let _ = conn::ws_flush(&mut ws, &sh);
             return;
         }
         if sh.stopping() {
             let _ = ws.close(None);
-            let _ = server::ws_flush(&mut ws, &sh);
+            let _ = conn::ws_flush(&mut ws, &sh);
             return;
         }
         // 1. Client frames (none under `no-pong`: unread pings, protocol or JSON, go unanswered).
@@ -414,7 +414,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                             code: CloseCode::Policy,
                             reason: "".into(),
                         }));
-                        let _ = server::ws_flush(&mut ws, &sh);
+                        let _ = conn::ws_flush(&mut ws, &sh);
                         return;
                     }
                     if !handle_text(&mut ws, &sh, &mut subs, &t, listen_key.is_some(), &conn) {
@@ -423,7 +423,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     ever_subscribed |= !subs.is_empty();
                 }
                 Ok(Message::Close(_)) => {
-                    let _ = server::ws_flush(&mut ws, &sh);
+                    let _ = conn::ws_flush(&mut ws, &sh);
                     return;
                 }
                 Ok(_) => {}
@@ -438,7 +438,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         match conn.check(&sh, &names) {
             ConnFault::None => {}
             ConnFault::Reset => {
-                server::reset(ws.get_ref().tcp());
+                conn::reset(ws.get_ref().tcp());
                 return;
             }
             ConnFault::Close => {
@@ -446,11 +446,11 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     code: CloseCode::Normal,
                     reason: "".into(),
                 }));
-                let _ = server::ws_flush(&mut ws, &sh);
+                let _ = conn::ws_flush(&mut ws, &sh);
                 return;
             }
             ConnFault::Silent => {
-                server::go_silent(&ws, &sh);
+                conn::go_silent(&ws, &sh);
                 return;
             }
         }
@@ -491,7 +491,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     }
                     for m in msgs {
                         bytes += m.len() as u64;
-                        if !server::ws_write(&mut ws, m, &sh) {
+                        if !conn::ws_write(&mut ws, m, &sh) {
                             return;
                         }
                         sent += 1;
@@ -506,7 +506,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                 for ev in &acct_buf {
                     if let Some(b) = private_push(ev, p) {
                         bytes += b.len() as u64;
-                        if !server::ws_write(&mut ws, Message::Binary(b.into()), &sh) {
+                        if !conn::ws_write(&mut ws, Message::Binary(b.into()), &sh) {
                             return;
                         }
                         sent += 1;
@@ -514,7 +514,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                 }
             }
         }
-        if !server::ws_flush(&mut ws, &sh) {
+        if !conn::ws_flush(&mut ws, &sh) {
             return;
         }
         // Send instants are taken once the frames are on the socket.
@@ -528,7 +528,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
             sh.counters.push_bytes.fetch_add(bytes, Ordering::Relaxed);
         } else {
-            server::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
+            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
         }
     }
 }
@@ -649,7 +649,7 @@ fn handle_text(
                 ok.push(ch);
             }
             if !ok.is_empty()
-                && !server::ws_write(ws, Message::Text(control(id, &ok.join(",")).into()), sh)
+                && !conn::ws_write(ws, Message::Text(control(id, &ok.join(",")).into()), sh)
             {
                 return false;
             }
@@ -664,5 +664,5 @@ fn handle_text(
         }
         _ => return true,
     };
-    server::ws_write(ws, Message::Text(reply.into()), sh) && server::ws_flush(ws, sh)
+    conn::ws_write(ws, Message::Text(reply.into()), sh) && conn::ws_flush(ws, sh)
 }
