@@ -333,15 +333,13 @@ impl GateFeed {
             match reply.result {
                 Ok((200, body)) => {
                     let name = self.core.syms[si].name.clone();
-                    self.core.rest_mode = true;
                     self.core.recv_ns = now;
                     let r = gate::decode_rest_snapshot(
                         &body,
                         &name,
                         self.setup.book_levels,
-                        &mut self.core,
+                        &mut self.core.snapshot_sink(si),
                     );
-                    self.core.rest_mode = false;
                     if r.is_err() {
                         Counters::add(&self.core.counters().decode_errors, 1);
                         self.core.syms[si].book.on_snapshot_failed(now);

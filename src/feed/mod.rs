@@ -242,8 +242,6 @@ pub struct FeedCore {
     pub ring_hist: HistRecorder,
     /// Receive time of the frame being decoded.
     pub recv_ns: u64,
-    /// Set while a REST snapshot body is being decoded: snapshot messages go to `on_snapshot`.
-    pub rest_mode: bool,
     /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
@@ -286,7 +284,6 @@ impl FeedCore {
             apply_hist,
             ring_hist,
             recv_ns: 0,
-            rest_mode: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
         }
@@ -552,6 +549,21 @@ impl FeedCore {
             .collect()
     }
 
+    /// Apply a REST snapshot of symbol `si` (the venue feed's reply path calls this; stream
+    /// pushes go through [`Sink::book`] as deltas). Publishes and raises requests like a delta.
+    pub(crate) fn apply_snapshot(&mut self, si: usize, m: &BookMsg<'_>) {
+        let t0 = now_ns();
+        let out = self.syms[si].book.on_snapshot(m, t0);
+        self.apply_hist.record(now_ns().saturating_sub(t0));
+        self.after_sync(si, out, t0);
+    }
+
+    /// A [`Sink`] for a decoder that delivers a REST snapshot of symbol `si` as a `BookMsg`:
+    /// its book goes to [`FeedCore::apply_snapshot`].
+    pub(crate) fn snapshot_sink(&mut self, si: usize) -> SnapshotSink<'_> {
+        SnapshotSink { core: self, si }
+    }
+
     fn note(&mut self, m: &ControlMsg<'_>) {
         if self.notes.len() == self.notes.capacity() {
             return;
@@ -582,11 +594,7 @@ impl Sink for FeedCore {
             return;
         };
         let t0 = now_ns();
-        let out = if self.rest_mode {
-            self.syms[si].book.on_snapshot(m, t0)
-        } else {
-            self.syms[si].book.on_delta(m, t0)
-        };
+        let out = self.syms[si].book.on_delta(m, t0);
         self.apply_hist.record(now_ns().saturating_sub(t0));
         self.after_sync(si, out, t0);
     }
@@ -679,6 +687,18 @@ impl Sink for FeedCore {
             _ => {}
         }
         self.note(m);
+    }
+}
+
+/// See [`FeedCore::snapshot_sink`]: only books are expected from a REST snapshot body.
+pub(crate) struct SnapshotSink<'a> {
+    core: &'a mut FeedCore,
+    si: usize,
+}
+
+impl Sink for SnapshotSink<'_> {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.core.apply_snapshot(self.si, m);
     }
 }
 

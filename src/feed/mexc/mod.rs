@@ -59,7 +59,7 @@ use self::shards::Shard;
 use super::{decode_id, public_index, Command, CommandQueue, FeedCore, FeedSetup};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
-use crate::event::{ControlKind, ControlMsg, Sink};
+use crate::event::{ControlKind, ControlMsg};
 use crate::exchange::mexc::{self as mx, AckOutcome, Interval, MexcDecoder};
 #[cfg(doc)]
 use crate::exchange::mexc::{
@@ -376,10 +376,8 @@ impl MexcFeed {
         match parsed {
             Ok(snap) => {
                 let name = self.core.syms[si].name.clone();
-                self.core.rest_mode = true;
                 self.core.recv_ns = now;
-                self.core.book(&snap.book_msg(&name));
-                self.core.rest_mode = false;
+                self.core.apply_snapshot(si, &snap.book_msg(&name));
             }
             Err(e) => {
                 self.core.shared.push_error(format!(
