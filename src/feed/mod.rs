@@ -16,8 +16,14 @@
 //! account-wide. Commands from the [`crate::engine::Engine`] arrive through a bounded queue and are
 //! handled on the feed thread in `on_tick` (cold path).
 
+mod commands;
 pub mod gateio;
 pub mod mexc;
+mod pong;
+
+pub(crate) use commands::BindingHook;
+pub use commands::{Command, CommandQueue};
+pub(crate) use pong::PongWatch;
 
 use crate::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 use crate::channel::Kind;
@@ -26,7 +32,6 @@ use crate::metrics::{Counters, HistRecorder};
 use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
 use crate::secret::Credentials;
 use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
-use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,24 +76,6 @@ pub struct FeedSetup {
     pub rotate_after: Duration,
     /// MEXC: listen-key keep-alive period (30 min on the real venue).
     pub listen_key_keepalive: Duration,
-}
-
-/// Cold-path requests from the engine to a feed thread.
-pub enum Command {
-    /// A consumer's producer end for this feed (sent once per consumer, before or while running).
-    AddConsumer { consumer: usize, producer: Producer },
-    /// Start delivering `kind` (for `symbol` on public kinds) to `consumer`; subscribes if needed.
-    Bind {
-        kind: Kind,
-        symbol: Option<SymbolId>,
-        consumer: usize,
-    },
-    /// Stop delivering; unsubscribes when no consumer is left.
-    Unbind {
-        kind: Kind,
-        symbol: Option<SymbolId>,
-        consumer: usize,
-    },
 }
 
 /// Per-symbol state that cold threads read (live view, report). Relaxed atomics.
@@ -242,6 +229,8 @@ pub struct FeedCore {
     pub ring_hist: HistRecorder,
     /// Receive time of the frame being decoded.
     pub recv_ns: u64,
+    /// The frame being decoded carried a pong (see [`FeedCore::take_pong`]).
+    pong_seen: bool,
     /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
@@ -284,6 +273,7 @@ impl FeedCore {
             apply_hist,
             ring_hist,
             recv_ns: 0,
+            pong_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
         }
@@ -682,7 +672,10 @@ impl Sink for FeedCore {
 
     fn control(&mut self, m: &ControlMsg<'_>) {
         match m.kind {
-            ControlKind::Pong => Counters::add(&self.shared.stats.pongs, 1),
+            ControlKind::Pong => {
+                Counters::add(&self.shared.stats.pongs, 1);
+                self.pong_seen = true;
+            }
             ControlKind::Ack => Counters::add(&self.shared.stats.acks, 1),
             _ => {}
         }
@@ -701,9 +694,6 @@ impl Sink for SnapshotSink<'_> {
         self.core.apply_snapshot(self.si, m);
     }
 }
-
-/// Shared queue of commands for one feed.
-pub type CommandQueue = Arc<ArrayQueue<Command>>;
 
 pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<FeedShared> {
     Arc::new(FeedShared {

@@ -56,7 +56,7 @@ pub use self::rotation::ROTATE_MAX_WAIT_NS;
 use self::rotation::{RotSink, TradeRing};
 use self::shards::Shard;
 
-use super::{decode_id, public_index, Command, CommandQueue, FeedCore, FeedSetup};
+use super::{decode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedSetup};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::event::{ControlKind, ControlMsg};
@@ -76,8 +76,6 @@ use crate::types::now_ns;
 const ACK_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Slots tracked per connection id (the reactor's `max_conns` is smaller).
 const MAX_CONN_SLOTS: usize = 64;
-/// Ping periods without a PONG before a connection is replaced.
-const PONG_TIMEOUT_PINGS: u64 = 3;
 /// Mini ticker time zone suffix.
 const TICKER_TZ: &str = "UTC+8";
 
@@ -263,60 +261,6 @@ impl MexcFeed {
         None
     }
 
-    fn handle_commands(&mut self, out: &mut Outbox<'_>, now: u64) {
-        while let Some(cmd) = self.commands.pop() {
-            match cmd {
-                Command::AddConsumer { consumer, producer } => {
-                    self.core.add_consumer(consumer, producer)
-                }
-                Command::Bind {
-                    kind,
-                    symbol,
-                    consumer,
-                }
-                | Command::Unbind {
-                    kind,
-                    symbol,
-                    consumer,
-                } => {
-                    let bind = matches!(cmd, Command::Bind { .. });
-                    let Some((si, on)) = self.core.apply_binding(kind, symbol, consumer, bind)
-                    else {
-                        continue;
-                    };
-                    if kind == Kind::Positions {
-                        if on {
-                            self.core.route_error(
-                                kind,
-                                None,
-                                -1,
-                                "",
-                                "MEXC spot has no positions channel",
-                            );
-                        }
-                        continue;
-                    }
-                    if kind.is_private() {
-                        if self.creds.is_none() {
-                            continue;
-                        }
-                        if let Some(c) = self.private.conn.filter(|&c| out.is_live(c)) {
-                            self.request(out, c, kind, None, on, now);
-                        }
-                        // Otherwise the subscription goes out when the connection opens.
-                        continue;
-                    }
-                    let Some(si) = si else { continue };
-                    if on {
-                        self.add_public(out, kind, si, now);
-                    } else {
-                        self.remove_public(out, kind, si, now);
-                    }
-                }
-            }
-        }
-    }
-
     /// Act on sync requests raised while decoding: REST snapshots.
     fn handle_requests(&mut self) {
         let mut i = 0;
@@ -398,9 +342,6 @@ impl MexcFeed {
         for i in 0..self.core.notes.len() {
             let n = self.core.notes[i];
             if n.kind == ControlKind::Pong {
-                if let Some(o) = self.outs.get_mut(idx) {
-                    o.last_pong_ns = self.core.recv_ns;
-                }
                 continue;
             }
             let m = ControlMsg {
@@ -466,21 +407,14 @@ impl MexcFeed {
     /// Replace connections whose venue stopped answering PING while the socket stays open
     /// (data may still flow, so the idle timer would never fire).
     fn check_pongs(&mut self, out: &mut Outbox<'_>, now: u64) {
-        let timeout = PONG_TIMEOUT_PINGS * self.setup.ping_interval.as_nanos() as u64;
-        for i in 0..self.roles.len().min(self.outs.len()) {
-            if !matches!(
+        let ping_ns = self.setup.ping_interval.as_nanos() as u64;
+        for (i, o) in self.outs.iter_mut().enumerate().take(self.roles.len()) {
+            if matches!(
                 self.roles[i],
                 Role::Shard(_) | Role::Replacement(_) | Role::Private
             ) {
-                continue;
-            }
-            let c = ConnId(i as u16);
-            let o = &mut self.outs[i];
-            if out.is_live(c) && o.last_pong_ns != 0 && now.saturating_sub(o.last_pong_ns) > timeout
-            {
-                o.last_pong_ns = now;
-                Counters::add(&self.core.shared.stats.pong_timeouts, 1);
-                out.reconnect(c);
+                self.core
+                    .check_pong(&mut o.pong, ConnId(i as u16), now, ping_ns, out);
             }
         }
     }
@@ -500,11 +434,54 @@ impl MexcFeed {
     }
 }
 
+impl BindingHook for MexcFeed {
+    fn core_mut(&mut self) -> &mut FeedCore {
+        &mut self.core
+    }
+
+    fn commands(&self) -> &CommandQueue {
+        &self.commands
+    }
+
+    fn on_binding(
+        &mut self,
+        out: &mut Outbox<'_>,
+        kind: Kind,
+        si: Option<usize>,
+        on: bool,
+        now: u64,
+    ) {
+        if kind == Kind::Positions {
+            if on {
+                self.core
+                    .route_error(kind, None, -1, "", "MEXC spot has no positions channel");
+            }
+            return;
+        }
+        if kind.is_private() {
+            if self.creds.is_none() {
+                return;
+            }
+            if let Some(c) = self.private.conn.filter(|&c| out.is_live(c)) {
+                self.request(out, c, kind, None, on, now);
+            }
+            // Otherwise the subscription goes out when the connection opens.
+            return;
+        }
+        let Some(si) = si else { return };
+        if on {
+            self.add_public(out, kind, si, now);
+        } else {
+            self.remove_public(out, kind, si, now);
+        }
+    }
+}
+
 impl Handler for MexcFeed {
     fn on_open(&mut self, conn: ConnId, now_ns: u64, out: &mut Outbox<'_>) {
         if let Some(o) = self.outs.get_mut(conn.0 as usize) {
             *o = ConnOut::new();
-            o.last_pong_ns = now_ns;
+            o.pong.arm(now_ns);
         }
         match self.role(conn) {
             Role::Shard(idx) => self.on_shard_open(out, idx, conn, now_ns),
@@ -561,6 +538,11 @@ impl Handler for MexcFeed {
         }
         if !self.core.requests.is_empty() {
             self.handle_requests();
+        }
+        if self.core.take_pong() {
+            if let Some(o) = self.outs.get_mut(conn.0 as usize) {
+                o.pong.pong(recv_ns);
+            }
         }
         if !self.core.notes.is_empty() {
             self.handle_notes(conn);

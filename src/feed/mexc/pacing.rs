@@ -6,7 +6,7 @@
 use super::MexcFeed;
 use crate::channel::Kind;
 use crate::exchange::mexc::{self as mx, OutboundLimiter, SubscriptionTracker};
-use crate::feed::encode_id;
+use crate::feed::{encode_id, PongWatch};
 use crate::net::{ConnId, Outbox};
 use std::collections::VecDeque;
 
@@ -58,9 +58,8 @@ pub(super) struct ConnOut {
     bucket: Bucket,
     pub(super) queue: VecDeque<String>,
     pub(super) tracker: SubscriptionTracker,
-    /// Last PONG (or the open): a venue that stops answering PING while data still flows is
-    /// replaced after `PONG_TIMEOUT_PINGS` ping periods.
-    pub(super) last_pong_ns: u64,
+    /// PONG liveness of this connection.
+    pub(super) pong: PongWatch,
 }
 
 impl ConnOut {
@@ -70,7 +69,7 @@ impl ConnOut {
             bucket: Bucket::new(),
             queue: VecDeque::new(),
             tracker: SubscriptionTracker::new(),
-            last_pong_ns: 0,
+            pong: PongWatch::default(),
         }
     }
 
