@@ -10,7 +10,10 @@
 //! Request ids encode what they asked for (`kind`, symbol index), so an error answer is routed
 //! to the consumers of exactly that channel without any lookup table.
 
-use super::{decode_id, encode_id, public_index, BindingHook, CommandQueue, FeedCore, PongWatch};
+use super::{
+    decode_id, encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind,
+    PongWatch,
+};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::exchange::gateio::{self as gate, subscribe as gsub, GateDecoder};
@@ -307,17 +310,13 @@ impl GateFeed {
                     }
                 }
                 Ok((status, _)) => {
-                    self.core.shared.push_error(format!(
-                        "REST snapshot for {} answered HTTP {status}",
-                        self.core.syms[si].name
-                    ));
+                    let e = self.core.sym_error(FeedErrorKind::SnapshotHttp, Some(si));
+                    self.core.log_error(e.code(status as i64));
                     self.core.syms[si].book.on_snapshot_failed(now);
                 }
                 Err(e) => {
-                    self.core.shared.push_error(format!(
-                        "REST snapshot for {} failed: {e}",
-                        self.core.syms[si].name
-                    ));
+                    let rec = self.core.sym_error(FeedErrorKind::SnapshotFailed, Some(si));
+                    self.core.log_error(rec.detail_of(&e));
                     self.core.syms[si].book.on_snapshot_failed(now);
                 }
             }
@@ -354,13 +353,13 @@ impl GateFeed {
             let msg = n.message.as_str();
             self.core
                 .route_error(kind, si, n.code, n.channel.as_str(), msg);
-            self.core.shared.push_error(format!(
-                "{} {}: code {} {}",
-                n.channel.as_str(),
-                n.payload0.as_str(),
-                n.code,
-                msg
-            ));
+            let e = self.core.sym_error(FeedErrorKind::Channel, si);
+            self.core.log_error(
+                e.code(n.code)
+                    .channel(n.channel.as_str())
+                    .arg(n.payload0.as_str())
+                    .detail(msg),
+            );
         }
         self.core.notes.clear();
     }

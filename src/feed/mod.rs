@@ -17,12 +17,14 @@
 //! handled on the feed thread in `on_tick` (cold path).
 
 mod commands;
+pub mod errors;
 pub mod gateio;
 pub mod mexc;
 mod pong;
 
 pub(crate) use commands::BindingHook;
 pub use commands::{Command, CommandQueue};
+pub use errors::{ErrorLog, FeedError, FeedErrorKind};
 pub(crate) use pong::PongWatch;
 
 use crate::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
@@ -126,17 +128,19 @@ pub struct FeedShared {
     pub stats: FeedStats,
     /// Indexed like [`FeedSetup::symbols`].
     pub symbols: Vec<(SymbolId, String, SymbolStatus)>,
-    /// Last channel errors (bounded, cold).
-    pub errors: std::sync::Mutex<Vec<String>>,
+    /// The feed's first errors as `Copy` records (bounded, lock-free; see [`errors`]).
+    pub errors: ErrorLog,
 }
 
 impl FeedShared {
-    pub fn push_error(&self, e: String) {
-        if let Ok(mut v) = self.errors.lock() {
-            if v.len() < 64 {
-                v.push(e);
-            }
-        }
+    /// Every logged error as operator text (cold side: report, CLI).
+    pub fn error_texts(&self) -> Vec<String> {
+        self.errors.texts(|id| {
+            self.symbols
+                .iter()
+                .find(|(i, _, _)| *i == id)
+                .map(|(_, n, _)| n.clone())
+        })
     }
 }
 
@@ -460,6 +464,23 @@ impl FeedCore {
         self.route(mask, Event::error(h, code, channel, msg));
     }
 
+    /// A new error record of this feed, stamped now.
+    pub(crate) fn error(&self, kind: FeedErrorKind) -> FeedError {
+        FeedError::new(kind, self.venue, self.market, now_ns())
+    }
+
+    /// A new error record about symbol index `si` (none if `si` is not one of ours).
+    pub(crate) fn sym_error(&self, kind: FeedErrorKind, si: Option<usize>) -> FeedError {
+        let id = si.and_then(|si| self.syms.get(si)).map(|s| s.id);
+        self.error(kind)
+            .symbol(id.unwrap_or(crate::ring::NO_SYMBOL))
+    }
+
+    /// Hand an error to the cold side (no allocation, no lock).
+    pub(crate) fn log_error(&self, e: FeedError) {
+        self.shared.errors.push(e);
+    }
+
     pub(crate) fn flush_rings(&mut self) {
         for p in self.producers.iter_mut().flatten() {
             p.flush();
@@ -711,6 +732,6 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
                 (*id, n.clone(), st)
             })
             .collect(),
-        errors: std::sync::Mutex::new(Vec::new()),
+        errors: ErrorLog::default(),
     })
 }

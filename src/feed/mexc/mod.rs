@@ -56,7 +56,9 @@ pub use self::rotation::ROTATE_MAX_WAIT_NS;
 use self::rotation::{RotSink, TradeRing};
 use self::shards::Shard;
 
-use super::{decode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedSetup};
+use super::{
+    decode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup,
+};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::event::{ControlKind, ControlMsg};
@@ -70,6 +72,7 @@ use crate::net::{
     ConnId, ConnSpec, ControlClient, DownReason, Handler, HttpMethod, HttpReply, HttpRequest,
     NetError, Outbox, Reactor, SpecId, WsMessage,
 };
+use crate::ring::InlineStr;
 use crate::types::now_ns;
 
 /// A subscription not acknowledged within this is reported as failed.
@@ -311,11 +314,12 @@ impl MexcFeed {
     fn on_snapshot(&mut self, reply: HttpReply, now: u64) {
         let si = reply.id as usize;
         self.rest_in_flight[si] = false;
+        let failed = self.core.sym_error(FeedErrorKind::SnapshotFailed, Some(si));
         let parsed = match reply.result {
             Ok((status, body)) => {
-                mx::parse_depth_snapshot(status, &body).map_err(|e| e.to_string())
+                mx::parse_depth_snapshot(status, &body).map_err(|e| failed.detail_of(&e))
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(failed.detail_of(&e)),
         };
         match parsed {
             Ok(snap) => {
@@ -324,10 +328,7 @@ impl MexcFeed {
                 self.core.apply_snapshot(si, &snap.book_msg(&name));
             }
             Err(e) => {
-                self.core.shared.push_error(format!(
-                    "REST snapshot for {} failed: {e}",
-                    self.core.syms[si].name
-                ));
+                self.core.log_error(e);
                 self.core.syms[si].book.on_snapshot_failed(now);
             }
         }
@@ -361,32 +362,35 @@ impl MexcFeed {
                 AckOutcome::Confirmed(_) => continue,
                 AckOutcome::Rejected(p) => (
                     decode_id(p.id),
-                    p.channels.first().cloned().unwrap_or_default(),
+                    InlineStr::new(p.channels.first().map_or("", |c| c.as_str())).0,
                 ),
                 AckOutcome::Unmatched => {
                     if n.kind == ControlKind::Ack {
                         continue;
                     }
-                    let ch = n.channel.as_str().to_string();
+                    let ch = n.channel;
                     (
-                        n.req_id.and_then(decode_id).or_else(|| self.target_of(&ch)),
+                        n.req_id
+                            .and_then(decode_id)
+                            .or_else(|| self.target_of(ch.as_str())),
                         ch,
                     )
                 }
             };
+            let ch = ch.as_str();
             let msg = if n.message.as_str().is_empty() {
                 "subscription refused"
             } else {
                 n.message.as_str()
             };
-            let msg = msg.to_string();
+            let e = self
+                .core
+                .sym_error(FeedErrorKind::Channel, target.and_then(|t| t.1));
             match target {
-                Some((kind, si)) => self.core.route_error(kind, si, n.code, &ch, &msg),
+                Some((kind, si)) => self.core.route_error(kind, si, n.code, ch, msg),
                 None => Counters::add(&self.core.shared.stats.channel_errors, 1),
             }
-            self.core
-                .shared
-                .push_error(format!("MEXC {ch}: code {} {msg}", n.code));
+            self.core.log_error(e.code(n.code).channel(ch).detail(msg));
         }
         self.core.notes.clear();
     }
@@ -396,10 +400,14 @@ impl MexcFeed {
             while let Some(p) = self.outs[i].tracker.poll_timeout(now, ACK_TIMEOUT_NS) {
                 let ch = p.channels.first().cloned().unwrap_or_default();
                 let msg = "subscription not acknowledged within 10 s";
-                if let Some((kind, si)) = decode_id(p.id) {
+                let target = decode_id(p.id);
+                let e = self
+                    .core
+                    .sym_error(FeedErrorKind::AckTimeout, target.and_then(|t| t.1));
+                if let Some((kind, si)) = target {
                     self.core.route_error(kind, si, -1, &ch, msg);
                 }
-                self.core.shared.push_error(format!("MEXC {ch}: {msg}"));
+                self.core.log_error(e.channel(&ch));
             }
         }
     }

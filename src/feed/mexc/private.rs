@@ -10,7 +10,7 @@
 use super::{MexcFeed, Role};
 use crate::channel::Kind;
 use crate::exchange::mexc as mx;
-use crate::feed::public_index;
+use crate::feed::{public_index, FeedError, FeedErrorKind};
 use crate::metrics::Counters;
 use crate::net::{ConnId, DownReason, HttpMethod, HttpReply, HttpRequest, Outbox, SpecId};
 use crate::ring::StatusKind;
@@ -107,18 +107,20 @@ impl MexcFeed {
     }
 
     /// Route a private-stream error to every private consumer (once per consumer where the
-    /// routing allows it).
-    fn private_error(&mut self, code: i64, msg: &str) {
+    /// routing allows it), its text as the event's message, and log it.
+    fn private_error(&mut self, e: FeedError) {
         let mut notified = 0u64;
         for kind in [Kind::Orders, Kind::Fills, Kind::Balances] {
             let m = self.core.private_routes[public_index(kind)];
             if m & !notified != 0 {
-                self.core
-                    .route_error(kind, None, code, "userDataStream", msg);
+                let core = &mut self.core;
+                e.with_text("", |msg| {
+                    core.route_error(kind, None, e.code, "userDataStream", msg)
+                });
                 notified |= m;
             }
         }
-        self.core.shared.push_error(msg.to_string());
+        self.core.log_error(e);
     }
 
     /// Delay before the next listen-key attempt after `streak` consecutive failures.
@@ -128,10 +130,10 @@ impl MexcFeed {
         b
     }
 
-    fn key_failed(&mut self, code: i64, msg: &str, now: u64) {
+    fn key_failed(&mut self, e: FeedError, now: u64) {
         Counters::add(&self.core.shared.stats.auth_failures, 1);
         self.private.next_key_at_ns = now + self.key_backoff();
-        self.private_error(code, msg);
+        self.private_error(e);
     }
 
     pub(super) fn on_key_created(&mut self, out: &mut Outbox<'_>, reply: HttpReply, now: u64) {
@@ -144,9 +146,13 @@ impl MexcFeed {
                     } => code.unwrap_or(*http_status as i64),
                     _ => status as i64,
                 };
-                (code, format!("MEXC listen key refused: {e}"))
+                let rec = self.core.error(FeedErrorKind::ListenKeyRefused);
+                rec.code(code).detail_of(&e)
             }),
-            Err(e) => Err((-1, format!("MEXC listen key request failed: {e}"))),
+            Err(e) => {
+                let rec = self.core.error(FeedErrorKind::ListenKeyRequestFailed);
+                Err(rec.detail_of(&e))
+            }
         };
         match r {
             Ok(key) => {
@@ -155,9 +161,8 @@ impl MexcFeed {
                 self.private.key = Some(key);
                 if let Some(spec) = self.private.spec {
                     if let Err(e) = out.set_spec_url(spec, &url) {
-                        self.core
-                            .shared
-                            .push_error(format!("MEXC private url: {e}"));
+                        let rec = self.core.error(FeedErrorKind::PrivateUrl);
+                        self.core.log_error(rec.detail_of(&e));
                     }
                 }
                 if self.private.rekey {
@@ -167,7 +172,7 @@ impl MexcFeed {
                     }
                 }
             }
-            Err((code, msg)) => self.key_failed(code, &msg, now),
+            Err(e) => self.key_failed(e, now),
         }
     }
 
@@ -176,7 +181,10 @@ impl MexcFeed {
         let r = match reply.result {
             Ok((status, body)) => mx::parse_listen_key_response(status, &body)
                 .map(|_| ())
-                .map_err(|e| Some(e.to_string())),
+                .map_err(|e| {
+                    let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRefused);
+                    Some(rec.detail_of(&e))
+                }),
             // Transport failure: keep the key, try again next period.
             Err(_) => Err(None),
         };
@@ -187,7 +195,7 @@ impl MexcFeed {
                 // The key is gone (expired or closed): a new one, then reconnect.
                 self.private.key = None;
                 self.private.rekey = self.private.conn.is_some();
-                self.key_failed(-1, &format!("MEXC listen key keep-alive refused: {e}"), now);
+                self.key_failed(e, now);
                 self.private.next_key_at_ns = now;
             }
         }
@@ -263,9 +271,8 @@ impl MexcFeed {
             // The listen key was refused (expired or closed): stop this slot, get a new
             // key, reopen with it. No reconnect loop on a dead key.
             Counters::add(&self.core.shared.stats.auth_failures, 1);
-            self.core.shared.push_error(format!(
-                "MEXC private stream refused the listen key (HTTP {status}); renewing"
-            ));
+            let e = self.core.error(FeedErrorKind::ListenKeyRejectedByStream);
+            self.core.log_error(e.code(status as i64));
             self.set_role(conn, Role::Retiring);
             self.to_close.push(conn);
             self.private.conn = None;

@@ -5,7 +5,8 @@
 use super::{MexcFeed, Role};
 use crate::channel::Kind;
 use crate::exchange::mexc::MAX_SUBSCRIPTIONS_PER_CONNECTION;
-use crate::feed::public_index;
+use crate::feed::errors::NO_SHARD_SLOT;
+use crate::feed::{public_index, FeedErrorKind};
 use crate::metrics::Counters;
 use crate::net::{ConnId, Outbox};
 use crate::ring::StatusKind;
@@ -75,11 +76,11 @@ impl MexcFeed {
                 self.set_role(c, Role::Shard(idx));
             }
             None => {
-                let msg = "no free connection slot for another MEXC shard (raise max_conns)";
-                self.core.shared.push_error(msg.into());
+                let e = self.core.error(FeedErrorKind::NoShardSlot);
+                self.core.log_error(e);
                 let chans = self.shards[idx].channels.clone();
                 for (kind, si) in chans {
-                    self.core.route_error(kind, Some(si), -1, "", msg);
+                    self.core.route_error(kind, Some(si), -1, "", NO_SHARD_SLOT);
                 }
             }
         }
