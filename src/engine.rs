@@ -61,8 +61,21 @@ pub struct EngineConfig {
 pub enum EngineError {
     #[error(transparent)]
     Channel(#[from] ChannelError),
-    #[error("{0}")]
-    Setup(String),
+    #[error("feed {venue}.{market} configured twice")]
+    DuplicateFeed {
+        venue: &'static str,
+        market: &'static str,
+    },
+    #[error(
+        "symbol {symbol} was not declared before start: books are sized at start; list it in the feed's symbols"
+    )]
+    UndeclaredSymbol { symbol: String },
+    #[error("feed command queue full")]
+    CommandQueueFull,
+    #[error("feed recorders already taken")]
+    RecordersTaken,
+    #[error("cannot spawn feed thread: {0}")]
+    Spawn(#[source] std::io::Error),
     #[error("network setup failed: {0}")]
     Net(#[from] crate::net::NetError),
     #[error("the engine is already running")]
@@ -101,7 +114,20 @@ pub struct FeedFinal {
     pub ring_dropped: u64,
     pub ring_conflated: u64,
     pub ring_sent: u64,
-    pub error: Option<String>,
+    /// Why the feed thread ended early, if it did (render with `Display`).
+    pub error: Option<FeedExit>,
+}
+
+/// How a feed thread died (cold path: the thread is gone; its errors before that are in
+/// [`FeedShared::errors`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedExit {
+    /// The reactor stopped with a network error.
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+    #[error("feed thread panicked")]
+    Panicked,
 }
 
 /// Live view of one feed for cold threads (live view, report).
@@ -239,11 +265,10 @@ impl Engine {
         let mut seen = Vec::new();
         for f in &cfg.feeds {
             if seen.contains(&(f.venue, f.market)) {
-                return Err(EngineError::Setup(format!(
-                    "feed {}.{} configured twice",
-                    f.venue.as_str(),
-                    f.market.as_str()
-                )));
+                return Err(EngineError::DuplicateFeed {
+                    venue: f.venue.as_str(),
+                    market: f.market.as_str(),
+                });
             }
             seen.push((f.venue, f.market));
         }
@@ -362,12 +387,14 @@ impl Engine {
                 match self.registry.lookup(ch.venue, ch.market, name.as_bytes()) {
                     Some(id) if f.setup.symbols.iter().any(|(i, _)| *i == id) => Some(id),
                     _ if self.started => {
-                        return Err(EngineError::Setup(format!(
-                            "symbol {name} was not declared before start: books are sized at start; list it in the feed's symbols"
-                        )))
+                        return Err(EngineError::UndeclaredSymbol {
+                            symbol: name.clone(),
+                        })
                     }
                     _ => {
-                        let id = self.registry.register(SymbolMeta::new(ch.venue, ch.market, name));
+                        let id = self
+                            .registry
+                            .register(SymbolMeta::new(ch.venue, ch.market, name));
                         f.setup.symbols.push((id, name.clone()));
                         Some(id)
                     }
@@ -388,7 +415,7 @@ impl Engine {
                 symbol,
                 consumer: consumer.0,
             })
-            .map_err(|_| EngineError::Setup("feed command queue full".into()))?;
+            .map_err(|_| EngineError::CommandQueueFull)?;
         Ok(ch)
     }
 
@@ -403,7 +430,7 @@ impl Engine {
                 symbol,
                 consumer: consumer.0,
             })
-            .map_err(|_| EngineError::Setup("feed command queue full".into()))?;
+            .map_err(|_| EngineError::CommandQueueFull)?;
         Ok(ch)
     }
 
@@ -416,10 +443,7 @@ impl Engine {
             let setup = f.setup.clone();
             let shared = feed::new_shared(&setup, f.counters.clone());
             f.shared = Some(shared.clone());
-            let (dec, apply, ring) = f
-                .recorders
-                .take()
-                .ok_or_else(|| EngineError::Setup("recorders already taken".into()))?;
+            let (dec, apply, ring) = f.recorders.take().ok_or(EngineError::RecordersTaken)?;
             let ca = setup.extra_ca_pem.clone().map(CaCert::Pem);
             let control_cfg = ControlConfig {
                 extra_root_ca: ca.clone(),
@@ -495,9 +519,7 @@ impl Engine {
             };
             f.stop = Some(stop_flag);
             f.net = Some(net);
-            f.join = Some(
-                join.map_err(|e| EngineError::Setup(format!("cannot spawn feed thread: {e}")))?,
-            );
+            f.join = Some(join.map_err(EngineError::Spawn)?);
         }
         self.started = true;
         Ok(())
@@ -561,7 +583,7 @@ impl Engine {
         for f in &mut self.feeds {
             if let Some(j) = f.join.take() {
                 let mut fin = j.join().unwrap_or_else(|_| FeedFinal {
-                    error: Some("feed thread panicked".into()),
+                    error: Some(FeedExit::Panicked),
                     ..Default::default()
                 });
                 fin.venue = Some(f.setup.venue);
@@ -601,7 +623,7 @@ where
             ring_dropped: dropped,
             ring_conflated: conflated,
             ring_sent: sent,
-            error: res.err().map(|e| e.to_string()),
+            error: res.err().map(FeedExit::Net),
         }
     })
 }

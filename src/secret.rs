@@ -7,6 +7,25 @@
 
 use std::fmt;
 
+/// Why a secret could not be read. Names where it was looked for, never a value (a non-UTF-8
+/// variable's content is not kept either).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    #[error("environment variable {var} is not set")]
+    EnvNotSet { var: String },
+    #[error("environment variable {var} is empty")]
+    EnvEmpty { var: String },
+    #[error("cannot read secret file {}: {source}", path.display())]
+    FileUnreadable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret file {} is empty", path.display())]
+    FileEmpty { path: std::path::PathBuf },
+}
+
 /// A secret string (API key or secret). Redacted in every formatted output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -31,21 +50,29 @@ impl Secret {
     }
 
     /// Read from the environment variable `var`; the error names the variable, never a value.
-    pub fn from_env(var: &str) -> Result<Secret, String> {
+    pub fn from_env(var: &str) -> Result<Secret, SecretError> {
         match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Secret(v.trim().to_string())),
-            Ok(_) => Err(format!("environment variable {var} is empty")),
-            Err(_) => Err(format!("environment variable {var} is not set")),
+            Ok(_) => Err(SecretError::EnvEmpty {
+                var: var.to_string(),
+            }),
+            Err(_) => Err(SecretError::EnvNotSet {
+                var: var.to_string(),
+            }),
         }
     }
 
     /// Read from a file (first line, trimmed); the error names the file, never its content.
-    pub fn from_file(path: &std::path::Path) -> Result<Secret, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+    pub fn from_file(path: &std::path::Path) -> Result<Secret, SecretError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SecretError::FileUnreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let line = text.lines().next().unwrap_or("").trim();
         if line.is_empty() {
-            return Err(format!("secret file {} is empty", path.display()));
+            return Err(SecretError::FileEmpty {
+                path: path.to_path_buf(),
+            });
         }
         Ok(Secret(line.to_string()))
     }
@@ -122,6 +149,6 @@ mod tests {
     #[test]
     fn env_errors_name_the_variable_only() {
         let e = Secret::from_env("CEXFEED_TEST_SURELY_UNSET_VAR").unwrap_err();
-        assert!(e.contains("CEXFEED_TEST_SURELY_UNSET_VAR"));
+        assert!(e.to_string().contains("CEXFEED_TEST_SURELY_UNSET_VAR"));
     }
 }

@@ -10,7 +10,10 @@
 //! Request ids encode what they asked for (`kind`, symbol index), so an error answer is routed
 //! to the consumers of exactly that channel without any lookup table.
 
-use super::{decode_id, encode_id, public_index, Command, CommandQueue, FeedCore};
+use super::{
+    decode_id, encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind,
+    PongWatch,
+};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::exchange::gateio::{self as gate, subscribe as gsub, GateDecoder};
@@ -28,13 +31,9 @@ struct Conn {
     conn: Option<ConnId>,
     opened_once: bool,
     down_since_ns: Option<u64>,
-    /// Last `*.pong` (or the open) on this connection: a server that stops answering pings
-    /// while data still flows is replaced after `PONG_TIMEOUT_PINGS` ping periods.
-    last_pong_ns: u64,
+    /// `*.pong` liveness of this connection.
+    pong: PongWatch,
 }
-
-/// Ping periods without a pong before the connection is replaced.
-const PONG_TIMEOUT_PINGS: u64 = 3;
 
 impl Conn {
     fn new() -> Self {
@@ -43,7 +42,7 @@ impl Conn {
             conn: None,
             opened_once: false,
             down_since_ns: None,
-            last_pong_ns: 0,
+            pong: PongWatch::default(),
         }
     }
 }
@@ -226,41 +225,6 @@ impl GateFeed {
         }
     }
 
-    fn handle_commands(&mut self, out: &mut Outbox<'_>) {
-        while let Some(cmd) = self.commands.pop() {
-            match cmd {
-                Command::AddConsumer { consumer, producer } => {
-                    self.core.add_consumer(consumer, producer)
-                }
-                Command::Bind {
-                    kind,
-                    symbol,
-                    consumer,
-                }
-                | Command::Unbind {
-                    kind,
-                    symbol,
-                    consumer,
-                } => {
-                    let bind = matches!(cmd, Command::Bind { .. });
-                    if let Some((si, on)) = self.core.apply_binding(kind, symbol, consumer, bind) {
-                        if kind.is_private() {
-                            self.ensure_private_open(out);
-                        }
-                        self.subscribe_one(out, kind, si, on);
-                        if !on && kind == Kind::OrderBook {
-                            if let Some(si) = si {
-                                let now = now_ns();
-                                self.core.syms[si].book.reset(now);
-                                self.core.publish_state(si, now);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     fn ensure_private_open(&mut self, out: &mut Outbox<'_>) {
         if self.private.conn.is_none() && self.creds.is_some() {
             if let Some(spec) = self.private.spec {
@@ -333,32 +297,26 @@ impl GateFeed {
             match reply.result {
                 Ok((200, body)) => {
                     let name = self.core.syms[si].name.clone();
-                    self.core.rest_mode = true;
                     self.core.recv_ns = now;
                     let r = gate::decode_rest_snapshot(
                         &body,
                         &name,
                         self.setup.book_levels,
-                        &mut self.core,
+                        &mut self.core.snapshot_sink(si),
                     );
-                    self.core.rest_mode = false;
                     if r.is_err() {
                         Counters::add(&self.core.counters().decode_errors, 1);
                         self.core.syms[si].book.on_snapshot_failed(now);
                     }
                 }
                 Ok((status, _)) => {
-                    self.core.shared.push_error(format!(
-                        "REST snapshot for {} answered HTTP {status}",
-                        self.core.syms[si].name
-                    ));
+                    let e = self.core.sym_error(FeedErrorKind::SnapshotHttp, Some(si));
+                    self.core.log_error(e.code(status as i64));
                     self.core.syms[si].book.on_snapshot_failed(now);
                 }
                 Err(e) => {
-                    self.core.shared.push_error(format!(
-                        "REST snapshot for {} failed: {e}",
-                        self.core.syms[si].name
-                    ));
+                    let rec = self.core.sym_error(FeedErrorKind::SnapshotFailed, Some(si));
+                    self.core.log_error(rec.detail_of(&e));
                     self.core.syms[si].book.on_snapshot_failed(now);
                 }
             }
@@ -366,24 +324,12 @@ impl GateFeed {
         }
     }
 
-    /// Replace a connection whose server stopped answering `*.ping` while the socket stays
-    /// open (data may still flow, so the idle timer would never fire).
+    /// Replace a connection whose server stopped answering `*.ping` (see [`super::pong`]).
     fn check_pongs(&mut self, now: u64, out: &mut Outbox<'_>) {
-        let timeout = PONG_TIMEOUT_PINGS * self.setup.ping_interval.as_nanos() as u64;
-        for private in [false, true] {
-            let c = if private {
-                &mut self.private
-            } else {
-                &mut self.public
-            };
-            let Some(conn) = c.conn else { continue };
-            if out.is_live(conn)
-                && c.last_pong_ns != 0
-                && now.saturating_sub(c.last_pong_ns) > timeout
-            {
-                c.last_pong_ns = now;
-                Counters::add(&self.core.shared.stats.pong_timeouts, 1);
-                out.reconnect(conn);
+        let ping_ns = self.setup.ping_interval.as_nanos() as u64;
+        for c in [&mut self.public, &mut self.private] {
+            if let Some(conn) = c.conn {
+                self.core.check_pong(&mut c.pong, conn, now, ping_ns, out);
             }
         }
     }
@@ -407,15 +353,45 @@ impl GateFeed {
             let msg = n.message.as_str();
             self.core
                 .route_error(kind, si, n.code, n.channel.as_str(), msg);
-            self.core.shared.push_error(format!(
-                "{} {}: code {} {}",
-                n.channel.as_str(),
-                n.payload0.as_str(),
-                n.code,
-                msg
-            ));
+            let e = self.core.sym_error(FeedErrorKind::Channel, si);
+            self.core.log_error(
+                e.code(n.code)
+                    .channel(n.channel.as_str())
+                    .arg(n.payload0.as_str())
+                    .detail(msg),
+            );
         }
         self.core.notes.clear();
+    }
+}
+
+impl BindingHook for GateFeed {
+    fn core_mut(&mut self) -> &mut FeedCore {
+        &mut self.core
+    }
+
+    fn commands(&self) -> &CommandQueue {
+        &self.commands
+    }
+
+    fn on_binding(
+        &mut self,
+        out: &mut Outbox<'_>,
+        kind: Kind,
+        si: Option<usize>,
+        on: bool,
+        now: u64,
+    ) {
+        if kind.is_private() {
+            self.ensure_private_open(out);
+        }
+        self.subscribe_one(out, kind, si, on);
+        if !on && kind == Kind::OrderBook {
+            if let Some(si) = si {
+                self.core.syms[si].book.reset(now);
+                self.core.publish_state(si, now);
+            }
+        }
     }
 }
 
@@ -429,7 +405,7 @@ impl Handler for GateFeed {
             }
             self.public.opened_once = true;
             self.public.down_since_ns = None;
-            self.public.last_pong_ns = now_ns;
+            self.public.pong.arm(now_ns);
             self.core.reset_books(now_ns);
             self.core
                 .broadcast_status(StatusKind::ConnUp, now_ns, 0, false);
@@ -440,7 +416,7 @@ impl Handler for GateFeed {
                 Counters::add(&self.core.counters().reconnects, 1);
             }
             self.private.opened_once = true;
-            self.private.last_pong_ns = now_ns;
+            self.private.pong.arm(now_ns);
             if let Some(from) = self.private.down_since_ns.take() {
                 // Fills may have been missed while the private stream was down.
                 self.core
@@ -468,19 +444,14 @@ impl Handler for GateFeed {
         if !self.core.requests.is_empty() {
             self.handle_requests(out);
         }
-        if !self.core.notes.is_empty() {
-            if self
-                .core
-                .notes
-                .iter()
-                .any(|n| n.kind == crate::event::ControlKind::Pong)
-            {
-                if Some(conn) == self.public.conn {
-                    self.public.last_pong_ns = recv_ns;
-                } else if Some(conn) == self.private.conn {
-                    self.private.last_pong_ns = recv_ns;
-                }
+        if self.core.take_pong() {
+            if Some(conn) == self.public.conn {
+                self.public.pong.pong(recv_ns);
+            } else if Some(conn) == self.private.conn {
+                self.private.pong.pong(recv_ns);
             }
+        }
+        if !self.core.notes.is_empty() {
             self.handle_notes();
         }
     }
@@ -508,7 +479,7 @@ impl Handler for GateFeed {
 
     fn on_tick(&mut self, now: u64, out: &mut Outbox<'_>) {
         if !self.commands.is_empty() {
-            self.handle_commands(out);
+            self.handle_commands(out, now);
         }
         self.handle_replies();
         if !self.core.requests.is_empty() {

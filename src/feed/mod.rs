@@ -16,8 +16,16 @@
 //! account-wide. Commands from the [`crate::engine::Engine`] arrive through a bounded queue and are
 //! handled on the feed thread in `on_tick` (cold path).
 
+mod commands;
+pub mod errors;
 pub mod gateio;
 pub mod mexc;
+mod pong;
+
+pub(crate) use commands::BindingHook;
+pub use commands::{Command, CommandQueue};
+pub use errors::{ErrorLog, FeedError, FeedErrorKind};
+pub(crate) use pong::PongWatch;
 
 use crate::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 use crate::channel::Kind;
@@ -26,7 +34,6 @@ use crate::metrics::{Counters, HistRecorder};
 use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
 use crate::secret::Credentials;
 use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
-use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,24 +78,6 @@ pub struct FeedSetup {
     pub rotate_after: Duration,
     /// MEXC: listen-key keep-alive period (30 min on the real venue).
     pub listen_key_keepalive: Duration,
-}
-
-/// Cold-path requests from the engine to a feed thread.
-pub enum Command {
-    /// A consumer's producer end for this feed (sent once per consumer, before or while running).
-    AddConsumer { consumer: usize, producer: Producer },
-    /// Start delivering `kind` (for `symbol` on public kinds) to `consumer`; subscribes if needed.
-    Bind {
-        kind: Kind,
-        symbol: Option<SymbolId>,
-        consumer: usize,
-    },
-    /// Stop delivering; unsubscribes when no consumer is left.
-    Unbind {
-        kind: Kind,
-        symbol: Option<SymbolId>,
-        consumer: usize,
-    },
 }
 
 /// Per-symbol state that cold threads read (live view, report). Relaxed atomics.
@@ -139,17 +128,19 @@ pub struct FeedShared {
     pub stats: FeedStats,
     /// Indexed like [`FeedSetup::symbols`].
     pub symbols: Vec<(SymbolId, String, SymbolStatus)>,
-    /// Last channel errors (bounded, cold).
-    pub errors: std::sync::Mutex<Vec<String>>,
+    /// The feed's first errors as `Copy` records (bounded, lock-free; see [`errors`]).
+    pub errors: ErrorLog,
 }
 
 impl FeedShared {
-    pub fn push_error(&self, e: String) {
-        if let Ok(mut v) = self.errors.lock() {
-            if v.len() < 64 {
-                v.push(e);
-            }
-        }
+    /// Every logged error as operator text (cold side: report, CLI).
+    pub fn error_texts(&self) -> Vec<String> {
+        self.errors.texts(|id| {
+            self.symbols
+                .iter()
+                .find(|(i, _, _)| *i == id)
+                .map(|(_, n, _)| n.clone())
+        })
     }
 }
 
@@ -242,8 +233,8 @@ pub struct FeedCore {
     pub ring_hist: HistRecorder,
     /// Receive time of the frame being decoded.
     pub recv_ns: u64,
-    /// Set while a REST snapshot body is being decoded: snapshot messages go to `on_snapshot`.
-    pub rest_mode: bool,
+    /// The frame being decoded carried a pong (see [`FeedCore::take_pong`]).
+    pong_seen: bool,
     /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
@@ -286,7 +277,7 @@ impl FeedCore {
             apply_hist,
             ring_hist,
             recv_ns: 0,
-            rest_mode: false,
+            pong_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
         }
@@ -473,6 +464,23 @@ impl FeedCore {
         self.route(mask, Event::error(h, code, channel, msg));
     }
 
+    /// A new error record of this feed, stamped now.
+    pub(crate) fn error(&self, kind: FeedErrorKind) -> FeedError {
+        FeedError::new(kind, self.venue, self.market, now_ns())
+    }
+
+    /// A new error record about symbol index `si` (none if `si` is not one of ours).
+    pub(crate) fn sym_error(&self, kind: FeedErrorKind, si: Option<usize>) -> FeedError {
+        let id = si.and_then(|si| self.syms.get(si)).map(|s| s.id);
+        self.error(kind)
+            .symbol(id.unwrap_or(crate::ring::NO_SYMBOL))
+    }
+
+    /// Hand an error to the cold side (no allocation, no lock).
+    pub(crate) fn log_error(&self, e: FeedError) {
+        self.shared.errors.push(e);
+    }
+
     pub(crate) fn flush_rings(&mut self) {
         for p in self.producers.iter_mut().flatten() {
             p.flush();
@@ -552,6 +560,21 @@ impl FeedCore {
             .collect()
     }
 
+    /// Apply a REST snapshot of symbol `si` (the venue feed's reply path calls this; stream
+    /// pushes go through [`Sink::book`] as deltas). Publishes and raises requests like a delta.
+    pub(crate) fn apply_snapshot(&mut self, si: usize, m: &BookMsg<'_>) {
+        let t0 = now_ns();
+        let out = self.syms[si].book.on_snapshot(m, t0);
+        self.apply_hist.record(now_ns().saturating_sub(t0));
+        self.after_sync(si, out, t0);
+    }
+
+    /// A [`Sink`] for a decoder that delivers a REST snapshot of symbol `si` as a `BookMsg`:
+    /// its book goes to [`FeedCore::apply_snapshot`].
+    pub(crate) fn snapshot_sink(&mut self, si: usize) -> SnapshotSink<'_> {
+        SnapshotSink { core: self, si }
+    }
+
     fn note(&mut self, m: &ControlMsg<'_>) {
         if self.notes.len() == self.notes.capacity() {
             return;
@@ -582,11 +605,7 @@ impl Sink for FeedCore {
             return;
         };
         let t0 = now_ns();
-        let out = if self.rest_mode {
-            self.syms[si].book.on_snapshot(m, t0)
-        } else {
-            self.syms[si].book.on_delta(m, t0)
-        };
+        let out = self.syms[si].book.on_delta(m, t0);
         self.apply_hist.record(now_ns().saturating_sub(t0));
         self.after_sync(si, out, t0);
     }
@@ -674,7 +693,10 @@ impl Sink for FeedCore {
 
     fn control(&mut self, m: &ControlMsg<'_>) {
         match m.kind {
-            ControlKind::Pong => Counters::add(&self.shared.stats.pongs, 1),
+            ControlKind::Pong => {
+                Counters::add(&self.shared.stats.pongs, 1);
+                self.pong_seen = true;
+            }
             ControlKind::Ack => Counters::add(&self.shared.stats.acks, 1),
             _ => {}
         }
@@ -682,8 +704,17 @@ impl Sink for FeedCore {
     }
 }
 
-/// Shared queue of commands for one feed.
-pub type CommandQueue = Arc<ArrayQueue<Command>>;
+/// See [`FeedCore::snapshot_sink`]: only books are expected from a REST snapshot body.
+pub(crate) struct SnapshotSink<'a> {
+    core: &'a mut FeedCore,
+    si: usize,
+}
+
+impl Sink for SnapshotSink<'_> {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.core.apply_snapshot(self.si, m);
+    }
+}
 
 pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<FeedShared> {
     Arc::new(FeedShared {
@@ -701,6 +732,6 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
                 (*id, n.clone(), st)
             })
             .collect(),
-        errors: std::sync::Mutex::new(Vec::new()),
+        errors: ErrorLog::default(),
     })
 }

@@ -457,9 +457,7 @@ fn build_report(
                 fr.private_events.insert(k.to_string(), n);
             }
         }
-        if let Ok(e) = v.shared.errors.lock() {
-            fr.channel_errors = e.clone();
-        }
+        fr.channel_errors = v.shared.error_texts();
         if let Some(fin) = fin {
             if let Some(e) = &fin.error {
                 fr.channel_errors.push(format!("feed thread: {e}"));

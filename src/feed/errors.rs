@@ -1,0 +1,353 @@
+//! Feed-thread errors, two tiers. The feed thread never formats or allocates to report one: it
+//! fills a [`FeedError`] (`Copy`: kind, venue, market, symbol id, code, and the venue's own text
+//! copied inline) and appends it to the feed's bounded [`ErrorLog`] in
+//! [`FeedShared`](super::FeedShared) — the status path cold threads already read. Text is made
+//! only on the cold side, by [`FeedError::write_text`] / [`ErrorLog::texts`] (report, CLI).
+//!
+//! Consumers bound to the failing channel are told separately, through an `Error` event on
+//! their ring ([`FeedCore::route_error`](super::FeedCore::route_error)); the log is for
+//! operators.
+
+use crate::ring::{InlineStr, NO_SYMBOL};
+use crate::types::{Market, SymbolId, Venue};
+use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// What went wrong: one variant per distinct cause, each with the action the feed took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FeedErrorKind {
+    /// The venue refused a subscription or reported a channel error (`code` = the venue's
+    /// code). Routed to the channel's consumers; Gate code 4 = authentication, retried.
+    Channel,
+    /// A subscription was not acknowledged within 10 s (MEXC). Routed as an error.
+    AckTimeout,
+    /// A REST book snapshot answered an HTTP error status (`code`); fetched again.
+    SnapshotHttp,
+    /// A REST book snapshot failed (transport or body; `detail`); fetched again.
+    SnapshotFailed,
+    /// MEXC: no free connection slot for another shard (raise `max_conns`).
+    NoShardSlot,
+    /// MEXC: the venue refused to create a listen key (`code`, `detail`); retried with backoff.
+    ListenKeyRefused,
+    /// MEXC: the listen-key request failed in transport (`detail`); retried with backoff.
+    ListenKeyRequestFailed,
+    /// MEXC: the listen-key keep-alive was refused (`detail`): a new key, then reconnect.
+    ListenKeyKeepAliveRefused,
+    /// MEXC: the private WebSocket upgrade refused the listen key (`code` = HTTP status):
+    /// a new key, then reconnect.
+    ListenKeyRejectedByStream,
+    /// MEXC: the private stream URL with the new key was refused (`detail`).
+    PrivateUrl,
+}
+
+/// Longest channel name kept (MEXC names run to ~50 bytes).
+pub const ERROR_CHANNEL_BYTES: usize = 64;
+/// Longest echoed argument kept (Gate: the subscribe payload, e.g. the pair).
+pub const ERROR_ARG_BYTES: usize = 32;
+/// Longest detail text kept (the venue's message, or a REST error's text).
+pub const ERROR_DETAIL_BYTES: usize = 96;
+
+/// One feed-thread error: `Copy`, no heap, filled without formatting on the feed thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedError {
+    pub kind: FeedErrorKind,
+    pub venue: Venue,
+    pub market: Market,
+    /// [`NO_SYMBOL`] when no symbol is concerned.
+    pub symbol: SymbolId,
+    /// Venue error code or HTTP status (see [`FeedErrorKind`]); `-1` = none.
+    pub code: i64,
+    pub ts_ns: u64,
+    /// The channel as the venue names it (may be empty).
+    pub channel: InlineStr<ERROR_CHANNEL_BYTES>,
+    /// Gate: the request payload the venue echoed (may be empty).
+    pub arg: InlineStr<ERROR_ARG_BYTES>,
+    /// The venue's text or the failed call's error text (cut at a char boundary).
+    pub detail: InlineStr<ERROR_DETAIL_BYTES>,
+}
+
+impl FeedError {
+    pub fn new(kind: FeedErrorKind, venue: Venue, market: Market, ts_ns: u64) -> Self {
+        FeedError {
+            kind,
+            venue,
+            market,
+            symbol: NO_SYMBOL,
+            code: -1,
+            ts_ns,
+            channel: InlineStr::EMPTY,
+            arg: InlineStr::EMPTY,
+            detail: InlineStr::EMPTY,
+        }
+    }
+
+    pub fn symbol(mut self, symbol: SymbolId) -> Self {
+        self.symbol = symbol;
+        self
+    }
+
+    pub fn code(mut self, code: i64) -> Self {
+        self.code = code;
+        self
+    }
+
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = InlineStr::new(channel).0;
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.arg = InlineStr::new(arg).0;
+        self
+    }
+
+    pub fn detail(mut self, detail: &str) -> Self {
+        self.detail = InlineStr::new(detail).0;
+        self
+    }
+
+    /// The `Display` of a cold-path error (REST, URL) as detail, written into the inline
+    /// buffer: no allocation, cut at [`ERROR_DETAIL_BYTES`].
+    pub fn detail_of(mut self, e: &dyn fmt::Display) -> Self {
+        let mut w = InlineWriter::<ERROR_DETAIL_BYTES>::default();
+        let _ = write!(w, "{e}");
+        self.detail = InlineStr::new(w.as_str()).0;
+        self
+    }
+
+    /// Run `f` on the operator's text, made in a stack buffer (no allocation; cut at 160
+    /// bytes). For the message of an `Error` event sent along with the record.
+    pub(crate) fn with_text<R>(&self, symbol_name: &str, f: impl FnOnce(&str) -> R) -> R {
+        let mut w = InlineWriter::<160>::default();
+        let _ = self.write_text(symbol_name, &mut w);
+        f(w.as_str())
+    }
+
+    /// The operator's text (cold side). `symbol_name` names [`FeedError::symbol`].
+    pub fn write_text(&self, symbol_name: &str, f: &mut dyn fmt::Write) -> fmt::Result {
+        let (ch, detail, code) = (self.channel.as_str(), self.detail.as_str(), self.code);
+        match self.kind {
+            FeedErrorKind::Channel => match self.venue {
+                Venue::Gateio => write!(f, "{ch} {}: code {code} {detail}", self.arg.as_str()),
+                Venue::Mexc => write!(f, "MEXC {ch}: code {code} {detail}"),
+            },
+            FeedErrorKind::AckTimeout => {
+                write!(f, "MEXC {ch}: subscription not acknowledged within 10 s")
+            }
+            FeedErrorKind::SnapshotHttp => {
+                write!(f, "REST snapshot for {symbol_name} answered HTTP {code}")
+            }
+            FeedErrorKind::SnapshotFailed => {
+                write!(f, "REST snapshot for {symbol_name} failed: {detail}")
+            }
+            FeedErrorKind::NoShardSlot => f.write_str(NO_SHARD_SLOT),
+            FeedErrorKind::ListenKeyRefused => write!(f, "MEXC listen key refused: {detail}"),
+            FeedErrorKind::ListenKeyRequestFailed => {
+                write!(f, "MEXC listen key request failed: {detail}")
+            }
+            FeedErrorKind::ListenKeyKeepAliveRefused => {
+                write!(f, "MEXC listen key keep-alive refused: {detail}")
+            }
+            FeedErrorKind::ListenKeyRejectedByStream => write!(
+                f,
+                "MEXC private stream refused the listen key (HTTP {code}); renewing"
+            ),
+            FeedErrorKind::PrivateUrl => write!(f, "MEXC private url: {detail}"),
+        }
+    }
+}
+
+/// The text of [`FeedErrorKind::NoShardSlot`] (also the message of its `Error` events).
+pub(crate) const NO_SHARD_SLOT: &str =
+    "no free connection slot for another MEXC shard (raise max_conns)";
+
+/// The first [`ErrorLog::CAPACITY`] errors of a feed, append-only: one writer (the feed
+/// thread), any number of cold readers, no lock. Later errors are only counted.
+pub struct ErrorLog {
+    slots: Box<[OnceLock<FeedError>]>,
+    next: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl Default for ErrorLog {
+    fn default() -> Self {
+        ErrorLog {
+            slots: (0..Self::CAPACITY).map(|_| OnceLock::new()).collect(),
+            next: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl fmt::Debug for ErrorLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorLog")
+            .field("len", &self.len())
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+impl ErrorLog {
+    pub const CAPACITY: usize = 64;
+
+    /// Append (feed thread): a slot index, then the record; no allocation.
+    pub(crate) fn push(&self, e: FeedError) {
+        let i = self.next.load(Ordering::Relaxed);
+        if i >= self.slots.len() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.next.store(i + 1, Ordering::Relaxed);
+        let _ = self.slots[i].set(e);
+    }
+
+    /// The errors logged so far, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &FeedError> + '_ {
+        self.slots.iter().map_while(|s| s.get())
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots[0].get().is_none()
+    }
+
+    /// Errors not kept because the log was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Every logged error as operator text (cold side); `symbol_name` names a symbol id.
+    pub fn texts(&self, symbol_name: impl Fn(SymbolId) -> Option<String>) -> Vec<String> {
+        self.iter()
+            .map(|e| {
+                let name = symbol_name(e.symbol).unwrap_or_default();
+                let mut s = String::new();
+                let _ = e.write_text(&name, &mut s);
+                s
+            })
+            .collect()
+    }
+}
+
+/// `fmt::Write` into a fixed buffer, cutting at the last char boundary that fits.
+struct InlineWriter<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for InlineWriter<N> {
+    fn default() -> Self {
+        InlineWriter {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> InlineWriter<N> {
+    fn as_str(&self) -> &str {
+        // Only whole chars are ever copied in (see `write_str`).
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> fmt::Write for InlineWriter<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = N - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n < s.len() {
+            // Full: stop formatting the rest.
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(e: &FeedError, sym: &str) -> String {
+        let mut s = String::new();
+        e.write_text(sym, &mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn texts_read_as_before_the_records() {
+        let g = FeedError::new(FeedErrorKind::Channel, Venue::Gateio, Market::Spot, 1)
+            .code(2)
+            .channel("spot.trades")
+            .arg("BTC_USDT")
+            .detail("unknown currency pair");
+        assert_eq!(
+            text(&g, ""),
+            "spot.trades BTC_USDT: code 2 unknown currency pair"
+        );
+        let m = FeedError::new(FeedErrorKind::AckTimeout, Venue::Mexc, Market::Spot, 1)
+            .channel("spot@public.aggre.deals.v3.api.pb@10ms@BTCUSDT");
+        assert_eq!(
+            text(&m, ""),
+            "MEXC spot@public.aggre.deals.v3.api.pb@10ms@BTCUSDT: subscription not acknowledged within 10 s"
+        );
+        let s = FeedError::new(
+            FeedErrorKind::SnapshotHttp,
+            Venue::Gateio,
+            Market::Futures,
+            1,
+        )
+        .symbol(SymbolId(3))
+        .code(503);
+        assert_eq!(
+            text(&s, "BTC_USDT"),
+            "REST snapshot for BTC_USDT answered HTTP 503"
+        );
+        let k = FeedError::new(
+            FeedErrorKind::ListenKeyRejectedByStream,
+            Venue::Mexc,
+            Market::Spot,
+            1,
+        )
+        .code(401);
+        assert_eq!(
+            text(&k, ""),
+            "MEXC private stream refused the listen key (HTTP 401); renewing"
+        );
+    }
+
+    #[test]
+    fn detail_of_cuts_long_text_at_a_char_boundary_without_allocating_a_string() {
+        let long = "é".repeat(100);
+        let e = FeedError::new(FeedErrorKind::SnapshotFailed, Venue::Mexc, Market::Spot, 1)
+            .detail_of(&long);
+        assert_eq!(e.detail.as_str(), "é".repeat(ERROR_DETAIL_BYTES / 2));
+        let e = e.detail_of(&format_args!("HTTP {}", 500));
+        assert_eq!(e.detail.as_str(), "HTTP 500");
+    }
+
+    #[test]
+    fn log_keeps_the_first_errors_and_counts_the_rest() {
+        let log = ErrorLog::default();
+        assert!(log.is_empty());
+        for i in 0..ErrorLog::CAPACITY as i64 + 5 {
+            log.push(FeedError::new(FeedErrorKind::Channel, Venue::Mexc, Market::Spot, 1).code(i));
+        }
+        assert_eq!(log.len(), ErrorLog::CAPACITY);
+        assert_eq!(log.dropped(), 5);
+        assert_eq!(log.iter().next().unwrap().code, 0);
+        let texts = log.texts(|_| None);
+        assert_eq!(texts[1], "MEXC : code 1 ");
+    }
+}

@@ -1,0 +1,301 @@
+//! Private stream (listen-key lifecycle): with credentials and a bound private kind,
+//! `POST /api/v3/userDataStream` (signed) on the control thread → listen key → private spec URL
+//! `?listenKey=KEY` → open → subscribe the bound private channels. `PUT` keep-alive every
+//! `setup.listen_key_keepalive`. A refused key (REST error on keep-alive, or the WebSocket
+//! upgrade refused) → new key and reconnect. REST failures are counted in `auth_failures`,
+//! routed as `Error` events to the private consumers, and retried with exponential backoff
+//! (2 s … 60 s). A private reconnect sends `PrivateGap`. The key is `DELETE`d (best effort,
+//! bounded wait) when the feed ends.
+
+use super::{MexcFeed, Role};
+use crate::channel::Kind;
+use crate::exchange::mexc as mx;
+use crate::feed::{public_index, FeedError, FeedErrorKind};
+use crate::metrics::Counters;
+use crate::net::{ConnId, DownReason, HttpMethod, HttpReply, HttpRequest, Outbox, SpecId};
+use crate::ring::StatusKind;
+use crate::types::{now_ns, wall_ms};
+use std::time::Duration;
+
+/// REST ids of the listen-key calls (snapshot ids are symbol indices).
+pub(super) const LK_CREATE: u64 = 1 << 40;
+pub(super) const LK_KEEPALIVE: u64 = (1 << 40) + 1;
+pub(super) const LK_CLOSE: u64 = (1 << 40) + 2;
+/// Listen-key creation backoff after a failure: 2 s doubling up to 60 s.
+const KEY_BACKOFF_MIN_NS: u64 = 2_000_000_000;
+const KEY_BACKOFF_MAX_NS: u64 = 60_000_000_000;
+
+fn http_method(m: mx::HttpMethod) -> HttpMethod {
+    match m {
+        mx::HttpMethod::Get => HttpMethod::Get,
+        mx::HttpMethod::Post => HttpMethod::Post,
+        mx::HttpMethod::Put => HttpMethod::Put,
+        mx::HttpMethod::Delete => HttpMethod::Delete,
+    }
+}
+/// The listen key and the private connection.
+pub(super) struct PrivateState {
+    pub(super) spec: Option<SpecId>,
+    pub(super) conn: Option<ConnId>,
+    pub(super) key: Option<String>,
+    pub(super) key_in_flight: bool,
+    pub(super) next_key_at_ns: u64,
+    pub(super) fail_streak: u32,
+    pub(super) last_keepalive_ns: u64,
+    pub(super) keepalive_in_flight: bool,
+    pub(super) opened_once: bool,
+    pub(super) down_since_ns: Option<u64>,
+    /// The connection must move to a new key once it arrives.
+    pub(super) rekey: bool,
+}
+
+impl PrivateState {
+    pub(super) fn new() -> Self {
+        PrivateState {
+            spec: None,
+            conn: None,
+            key: None,
+            key_in_flight: false,
+            next_key_at_ns: 0,
+            fail_streak: 0,
+            last_keepalive_ns: 0,
+            keepalive_in_flight: false,
+            opened_once: false,
+            down_since_ns: None,
+            rekey: false,
+        }
+    }
+}
+
+impl MexcFeed {
+    /// Close the listen key (best effort, waits at most 1 s for the answer).
+    pub(super) fn close_listen_key(&mut self) {
+        if let (Some(key), Some(creds)) = (self.private.key.take(), self.creds.as_ref()) {
+            let req = mx::close_listen_key_request(creds, &key, wall_ms(), None);
+            if self.submit(LK_CLOSE, &req).is_ok() {
+                let until = now_ns() + 1_000_000_000;
+                while now_ns() < until {
+                    match self.control.try_reply() {
+                        Some(r) if r.id == LK_CLOSE => break,
+                        Some(_) => {}
+                        None => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            }
+        }
+    }
+
+    fn submit(&self, id: u64, req: &mx::SignedRequest) -> Result<(), ()> {
+        let headers = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        self.control
+            .submit(HttpRequest {
+                id,
+                method: http_method(req.method),
+                url: req.url(&self.setup.rest_url),
+                headers,
+                body: Vec::new(),
+            })
+            .map_err(|_| ())
+    }
+
+    fn private_bound(&self) -> bool {
+        self.core.private_routes.iter().any(|&m| m != 0)
+    }
+
+    /// Route a private-stream error to every private consumer (once per consumer where the
+    /// routing allows it), its text as the event's message, and log it.
+    fn private_error(&mut self, e: FeedError) {
+        let mut notified = 0u64;
+        for kind in [Kind::Orders, Kind::Fills, Kind::Balances] {
+            let m = self.core.private_routes[public_index(kind)];
+            if m & !notified != 0 {
+                let core = &mut self.core;
+                e.with_text("", |msg| {
+                    core.route_error(kind, None, e.code, "userDataStream", msg)
+                });
+                notified |= m;
+            }
+        }
+        self.core.log_error(e);
+    }
+
+    /// Delay before the next listen-key attempt after `streak` consecutive failures.
+    fn key_backoff(&mut self) -> u64 {
+        let b = (KEY_BACKOFF_MIN_NS << self.private.fail_streak.min(8)).min(KEY_BACKOFF_MAX_NS);
+        self.private.fail_streak = self.private.fail_streak.saturating_add(1);
+        b
+    }
+
+    fn key_failed(&mut self, e: FeedError, now: u64) {
+        Counters::add(&self.core.shared.stats.auth_failures, 1);
+        self.private.next_key_at_ns = now + self.key_backoff();
+        self.private_error(e);
+    }
+
+    pub(super) fn on_key_created(&mut self, out: &mut Outbox<'_>, reply: HttpReply, now: u64) {
+        self.private.key_in_flight = false;
+        let r = match reply.result {
+            Ok((status, body)) => mx::parse_listen_key_response(status, &body).map_err(|e| {
+                let code = match &e {
+                    mx::MexcRestError::Api {
+                        code, http_status, ..
+                    } => code.unwrap_or(*http_status as i64),
+                    _ => status as i64,
+                };
+                let rec = self.core.error(FeedErrorKind::ListenKeyRefused);
+                rec.code(code).detail_of(&e)
+            }),
+            Err(e) => {
+                let rec = self.core.error(FeedErrorKind::ListenKeyRequestFailed);
+                Err(rec.detail_of(&e))
+            }
+        };
+        match r {
+            Ok(key) => {
+                self.private.last_keepalive_ns = now;
+                let url = format!("{}?listenKey={key}", self.setup.private_ws_url);
+                self.private.key = Some(key);
+                if let Some(spec) = self.private.spec {
+                    if let Err(e) = out.set_spec_url(spec, &url) {
+                        let rec = self.core.error(FeedErrorKind::PrivateUrl);
+                        self.core.log_error(rec.detail_of(&e));
+                    }
+                }
+                if self.private.rekey {
+                    self.private.rekey = false;
+                    if let Some(c) = self.private.conn {
+                        out.reconnect(c);
+                    }
+                }
+            }
+            Err(e) => self.key_failed(e, now),
+        }
+    }
+
+    pub(super) fn on_keepalive(&mut self, reply: HttpReply, now: u64) {
+        self.private.keepalive_in_flight = false;
+        let r = match reply.result {
+            Ok((status, body)) => mx::parse_listen_key_response(status, &body)
+                .map(|_| ())
+                .map_err(|e| {
+                    let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRefused);
+                    Some(rec.detail_of(&e))
+                }),
+            // Transport failure: keep the key, try again next period.
+            Err(_) => Err(None),
+        };
+        match r {
+            Ok(()) => self.private.last_keepalive_ns = now,
+            Err(None) => {}
+            Err(Some(e)) => {
+                // The key is gone (expired or closed): a new one, then reconnect.
+                self.private.key = None;
+                self.private.rekey = self.private.conn.is_some();
+                self.key_failed(e, now);
+                self.private.next_key_at_ns = now;
+            }
+        }
+    }
+
+    pub(super) fn drive_private(&mut self, out: &mut Outbox<'_>, now: u64) {
+        let Some(creds) = self.creds.as_ref() else {
+            return;
+        };
+        if !self.private_bound() {
+            return;
+        }
+        if self.private.key.is_none() {
+            if !self.private.key_in_flight && now >= self.private.next_key_at_ns {
+                let req = mx::create_listen_key_request(creds, wall_ms(), None);
+                if self.submit(LK_CREATE, &req).is_ok() {
+                    self.private.key_in_flight = true;
+                }
+            }
+            return;
+        }
+        if self.private.conn.is_none() {
+            if let Some(spec) = self.private.spec {
+                if let Some(c) = out.open(spec) {
+                    self.private.conn = Some(c);
+                    if let Some(r) = self.roles.get_mut(c.0 as usize) {
+                        *r = Role::Private;
+                    }
+                }
+            }
+        }
+        let period = self.setup.listen_key_keepalive.as_nanos() as u64;
+        if !self.private.keepalive_in_flight
+            && now.saturating_sub(self.private.last_keepalive_ns) >= period
+        {
+            if let Some(key) = &self.private.key {
+                let req = mx::keepalive_listen_key_request(creds, key, wall_ms(), None);
+                if self.submit(LK_KEEPALIVE, &req).is_ok() {
+                    self.private.keepalive_in_flight = true;
+                    self.private.last_keepalive_ns = now;
+                }
+            }
+        }
+    }
+
+    /// The private connection is up: a `PrivateGap` if it was down, then the bound channels.
+    pub(super) fn on_private_open(&mut self, out: &mut Outbox<'_>, conn: ConnId, now: u64) {
+        if self.private.opened_once {
+            Counters::add(&self.core.counters().reconnects, 1);
+        }
+        self.private.opened_once = true;
+        self.private.fail_streak = 0;
+        if let Some(from) = self.private.down_since_ns.take() {
+            // Orders and fills may have been missed while the private stream was down.
+            self.core
+                .broadcast_status(StatusKind::PrivateGap, from, now, true);
+        }
+        self.core.broadcast_status(StatusKind::ConnUp, now, 0, true);
+        for kind in [Kind::Orders, Kind::Fills, Kind::Balances] {
+            if self.core.private_routes[public_index(kind)] != 0 {
+                self.request(out, conn, kind, None, true, now);
+            }
+        }
+    }
+
+    pub(super) fn on_private_down(&mut self, conn: ConnId, reason: DownReason, now_ns: u64) {
+        if self.private.down_since_ns.is_none() {
+            self.private.down_since_ns = Some(now_ns);
+            self.core
+                .broadcast_status(StatusKind::ConnDown, now_ns, 0, true);
+        }
+        if let DownReason::HandshakeRejected { status } = reason {
+            // The listen key was refused (expired or closed): stop this slot, get a new
+            // key, reopen with it. No reconnect loop on a dead key.
+            Counters::add(&self.core.shared.stats.auth_failures, 1);
+            let e = self.core.error(FeedErrorKind::ListenKeyRejectedByStream);
+            self.core.log_error(e.code(status as i64));
+            self.set_role(conn, Role::Retiring);
+            self.to_close.push(conn);
+            self.private.conn = None;
+            self.private.key = None;
+            // First refusal (a key that expired): renew at once; repeated: back off.
+            let first = self.private.fail_streak == 0;
+            let b = self.key_backoff();
+            self.private.next_key_at_ns = if first { now_ns } else { now_ns + b };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_key_request_is_signed_with_the_crate_credentials() {
+        let c = crate::secret::Credentials::new("key", "secret");
+        let req = mx::create_listen_key_request(&c, 1_644_489_390_087, None);
+        assert!(req
+            .path_and_query
+            .starts_with("/api/v3/userDataStream?timestamp=1644489390087&signature="));
+        assert_eq!(req.headers[0], (mx::API_KEY_HEADER, "key".to_string()));
+    }
+}
