@@ -43,15 +43,15 @@
 
 use crate::channel::{symbol_form, valid_symbol, Kind};
 use crate::engine::EngineConfig;
+pub use crate::engine::MAX_SYMBOLS;
 use crate::feed::FeedSetup;
+pub use crate::net::WaitMode;
 use crate::secret::{Credentials, Secret};
 use crate::types::{Market, Venue};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Symbol ids below this get a conflation slot in every consumer ring.
-pub const MAX_SYMBOLS: usize = 256;
 /// Age at which a connection is replaced make-before-break (MEXC closes at 24 h).
 pub const ROTATE_AFTER: Duration = Duration::from_secs(23 * 3600);
 /// MEXC listen-key keep-alive period (a key expires 60 min after its last keep-alive).
@@ -92,42 +92,6 @@ pub const fn ping_interval(venue: Venue) -> Duration {
     match venue {
         Venue::Mexc => Duration::from_secs(20),
         Venue::Gateio => Duration::from_secs(10),
-    }
-}
-
-/// How a feed thread waits for socket readiness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum WaitMode {
-    /// Poll with a zero timeout forever (lowest latency; burns the core). Production default.
-    #[default]
-    Spin,
-    /// Zero-timeout poll, then `sched_yield`.
-    Yield,
-    /// Poll with a timeout (tests, CI, machines with fewer cores than spinning threads).
-    Block,
-}
-
-impl WaitMode {
-    pub fn parse(s: &str) -> Option<WaitMode> {
-        match s {
-            "spin" => Some(WaitMode::Spin),
-            "yield" => Some(WaitMode::Yield),
-            "block" => Some(WaitMode::Block),
-            _ => None,
-        }
-    }
-
-    /// `spin` where there are cores for every spinning thread, `block` otherwise.
-    pub fn default_for_cores(spinning_threads: usize) -> WaitMode {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        if cores > spinning_threads {
-            WaitMode::Spin
-        } else {
-            WaitMode::Block
-        }
     }
 }
 

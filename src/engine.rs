@@ -24,13 +24,13 @@
 
 use crate::book::SyncRule;
 use crate::channel::{Channel, ChannelError, Kind};
-use crate::config::WaitMode;
 use crate::feed::gateio::GateFeed;
 use crate::feed::mexc::MexcFeed;
 use crate::feed::{self, BookDump, Command, FeedCore, FeedSetup, FeedShared};
 use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
 use crate::net::{
     CaCert, ConnSpec, ControlConfig, ControlThread, NetCounters, Reactor, ReactorConfig, Wait,
+    WaitMode,
 };
 use crate::ring::{self, Event, RingConfig, TopBook};
 use crate::types::{now_ns, Market, SymbolId, SymbolMeta, SymbolRegistry, Venue};
@@ -40,6 +40,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Symbol ids below this get a conflation slot in every consumer ring.
+pub const MAX_SYMBOLS: usize = 256;
+
 /// Engine-wide sizes; per-feed settings live in [`FeedSetup`].
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -48,7 +51,7 @@ pub struct EngineConfig {
     pub ring_capacity: usize,
     /// Levels per side in pooled book slots.
     pub top_n: usize,
-    /// Pooled book slots per consumer ring. `ring_capacity + config::MAX_SYMBOLS + 64` means no
+    /// Pooled book slots per consumer ring. `ring_capacity + MAX_SYMBOLS + 64` means no
     /// book update ever waits for a slot; fewer drop updates when the consumer holds many
     /// (counted as `pool_empty`). [`Config::resolve`](crate::config::Config::resolve) sets it.
     pub book_pool: usize,
@@ -299,8 +302,7 @@ impl Engine {
                 setup,
             });
         }
-        let mut ring_cfg =
-            RingConfig::new(cfg.ring_capacity, cfg.top_n, crate::config::MAX_SYMBOLS);
+        let mut ring_cfg = RingConfig::new(cfg.ring_capacity, cfg.top_n, MAX_SYMBOLS);
         // As configured: `Config::resolve` decides the default; a pool smaller than the ring
         // drops book updates it has no slot for (counted), it never blocks.
         ring_cfg.pool_size = cfg.book_pool.max(1);

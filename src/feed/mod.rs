@@ -64,7 +64,7 @@ pub struct FeedSetup {
     /// Update interval (`10ms`/`100ms`/`20ms`).
     pub interval: String,
     pub core: Option<usize>,
-    pub wait: crate::config::WaitMode,
+    pub wait: crate::net::WaitMode,
     /// Symbols this feed may carry (registered at start; ids are global).
     pub symbols: Vec<(SymbolId, String)>,
     pub book_levels: usize,

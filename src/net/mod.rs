@@ -327,3 +327,39 @@ pub trait Handler {
     /// timeout). App-level pings, polling `ControlClient::try_reply`, rotation decisions.
     fn on_tick(&mut self, now_ns: u64, out: &mut Outbox<'_>);
 }
+
+/// How a feed thread waits for socket readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitMode {
+    /// Poll with a zero timeout forever (lowest latency; burns the core). Production default.
+    #[default]
+    Spin,
+    /// Zero-timeout poll, then `sched_yield`.
+    Yield,
+    /// Poll with a timeout (tests, CI, machines with fewer cores than spinning threads).
+    Block,
+}
+
+impl WaitMode {
+    pub fn parse(s: &str) -> Option<WaitMode> {
+        match s {
+            "spin" => Some(WaitMode::Spin),
+            "yield" => Some(WaitMode::Yield),
+            "block" => Some(WaitMode::Block),
+            _ => None,
+        }
+    }
+
+    /// `spin` where there are cores for every spinning thread, `block` otherwise.
+    pub fn default_for_cores(spinning_threads: usize) -> WaitMode {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        if cores > spinning_threads {
+            WaitMode::Spin
+        } else {
+            WaitMode::Block
+        }
+    }
+}
