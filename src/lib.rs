@@ -28,6 +28,7 @@ pub mod feed;
 pub mod jsonl;
 pub mod metrics;
 pub mod net;
+pub mod num;
 pub mod report;
 pub mod ring;
 pub mod runner;

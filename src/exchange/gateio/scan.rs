@@ -12,9 +12,8 @@
 use super::decode::{channel_kind, obu_symbol, Kind, Levels};
 use super::tape::parse_ms;
 use crate::event::{BboMsg, BookMsg, IdRef, Level, Sink, TradeMsg};
+use crate::num::{digit_run, parse_fixed, parse_unsigned_fast, plain_dec, POW10};
 use crate::types::{Market, Px, Qty, Side};
-
-use crate::types::POW10;
 
 pub(crate) enum Outcome {
     Done,
@@ -360,14 +359,14 @@ impl<'a> Cur<'a> {
             Some(v as i64)
         } else {
             let t = self.number()?;
-            crate::types::parse_fixed(t, decimals, false).ok()
+            parse_fixed(t, decimals, false).ok()
         }
     }
 
     #[cold]
     fn fixed_slow(&mut self, decimals: u32) -> R<i64> {
         let s = self.string()?;
-        crate::types::parse_fixed(self.slice(s), decimals, false).ok()
+        parse_fixed(self.slice(s), decimals, false).ok()
     }
 
     /// Book levels `[["p","q"],…]` or `[{"p":…,"s":…},…]`.
@@ -731,82 +730,6 @@ fn level_compact_obj(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
     Some((p, q, j + 1))
 }
 
-/// `digits(.digits)?` at `start` within the fast-path limits → (units, index after it).
-#[inline(always)]
-fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i64, usize)> {
-    let (mant, n_int, j) = digit_run(b, start, 0);
-    let (mant, n_frac, j) = if b.get(j) == Some(&b'.') {
-        let (m, n, j2) = digit_run(b, j + 1, mant);
-        if n == 0 {
-            return None;
-        }
-        (m, n, j2)
-    } else {
-        (mant, 0, j)
-    };
-    if n_int == 0 || n_int + n_frac > 18 || n_frac > decimals || n_int + decimals > 18 {
-        return None;
-    }
-    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
-    Some(((mant * POW10[(decimals - n_frac) as usize]) as i64, j))
-}
-
-/// Unsigned decimal text → fixed-point with `decimals` digits; identical results to
-/// `parse_fixed(s, decimals, false)` (which it falls back to for anything but a short plain
-/// `digits(.digits)?`), faster for the common case. Used by the simd-json path for level text.
-#[inline]
-pub(crate) fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i64, crate::types::NumError> {
-    let (mant, n_int, j) = digit_run(s, 0, 0);
-    let (mant, n_frac, j) = if s.get(j) == Some(&b'.') {
-        let (m, n, j2) = digit_run(s, j + 1, mant);
-        (m, n, j2)
-    } else {
-        (mant, 0, j)
-    };
-    if j != s.len()
-        || n_int == 0
-        || (n_frac == 0 && j > n_int as usize)
-        || n_int + n_frac > 18
-        || n_frac > decimals
-        || n_int + decimals > 18
-    {
-        return crate::types::parse_fixed(s, decimals, false);
-    }
-    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
-    Ok((mant * POW10[(decimals - n_frac) as usize]) as i64)
-}
-
-/// Accumulate a run of ASCII digits starting at `j` onto `mant`, two digits per step (halves
-/// the multiply-add dependency chain). Returns (mant, digits consumed, index after the run).
-/// `mant` wraps if the run is longer than 18 digits; callers reject that case by count.
-#[inline(always)]
-fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usize) {
-    let mut n = 0u32;
-    while let Some(&c) = b.get(j) {
-        let d0 = c.wrapping_sub(b'0');
-        if d0 >= 10 {
-            break;
-        }
-        let d1 = match b.get(j + 1) {
-            Some(&c) => c.wrapping_sub(b'0'),
-            None => 255,
-        };
-        if d1 < 10 {
-            mant = mant
-                .wrapping_mul(100)
-                .wrapping_add(d0 as u64 * 10 + d1 as u64);
-            j += 2;
-            n += 2;
-        } else {
-            mant = mant.wrapping_mul(10).wrapping_add(d0 as u64);
-            j += 1;
-            n += 1;
-            break;
-        }
-    }
-    (mant, n, j)
-}
-
 #[inline]
 fn text(frame: &[u8], s: Span) -> R<&str> {
     std::str::from_utf8(&frame[s.start as usize..s.end as usize]).ok()
@@ -886,7 +809,6 @@ pub(crate) fn try_decode<S: Sink>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::parse_fixed;
     use proptest::prelude::*;
 
     fn fixed_of(text: &[u8], decimals: u32) -> Option<i64> {
@@ -956,20 +878,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn parse_unsigned_fast_matches_parse_fixed(body in "[0-9.eE+-]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
-            prop_assert_eq!(
-                parse_unsigned_fast(body.as_bytes(), dec),
-                parse_fixed(body.as_bytes(), dec, false)
-            );
-        }
-
-        #[test]
-        fn parse_unsigned_fast_matches_on_plain_decimals(i in 0u64..1_000_000_000_000, f in 0u64..100_000_000_000, fd in 0usize..12, dec in prop::sample::select(vec![8u32, 10])) {
-            let t = if fd == 0 { i.to_string() } else { format!("{i}.{:0>fd$}", f % 10u64.pow(fd as u32)) };
-            prop_assert_eq!(parse_unsigned_fast(t.as_bytes(), dec), parse_fixed(t.as_bytes(), dec, false));
-        }
-
         #[test]
         fn fixed_matches_parse_fixed(body in "[0-9.]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
             let t = format!("\"{body}\"");

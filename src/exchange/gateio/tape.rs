@@ -172,7 +172,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned price (book levels, trades).
     pub fn pxu(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
-            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Px::DECIMALS)
+            NumText::Text(t) => crate::num::parse_unsigned_fast(t, Px::DECIMALS)
                 .map(Px)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -191,7 +191,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Unsigned quantity.
     pub fn qty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
-            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+            NumText::Text(t) => crate::num::parse_unsigned_fast(t, Qty::DECIMALS)
                 .map(Qty)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -202,7 +202,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     pub fn qty_or_empty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
             NumText::Text(b"") => Ok(Qty::ZERO),
-            NumText::Text(t) => super::scan::parse_unsigned_fast(t, Qty::DECIMALS)
+            NumText::Text(t) => crate::num::parse_unsigned_fast(t, Qty::DECIMALS)
                 .map(Qty)
                 .map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),

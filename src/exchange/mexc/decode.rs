@@ -45,6 +45,7 @@ use crate::event::{
     BalanceMsg, BboMsg, BookMsg, ControlKind, ControlMsg, DecodeError, FillMsg, IdRef, Level,
     Liquidity, OrderMsg, OrderStatus, OrderType, Sink, TickerMsg, TradeMsg,
 };
+use crate::num::parse_unsigned_swar;
 use crate::types::{BookSide, Dec, NumError, Px, Qty, Side};
 
 /// Capacity of the scratch used to unescape JSON strings in control frames.
@@ -217,186 +218,18 @@ fn opt_utf8<'a>(name: &'static str, b: &'a [u8]) -> Result<Option<&'a str>, Deco
     }
 }
 
-const POW10: [u64; 20] = {
-    let mut t = [1u64; 20];
-    let mut i = 1;
-    while i < 20 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
-
-/// Fast path for the plain decimal text MEXC sends (`84270.01`, `0.00638700`): unsigned,
-/// `digits[.digits]`, at most 19 bytes, no more fractional digits than `decimals`. `None`
-/// means "not this simple shape" and the caller falls back to the exact general parser
-/// (`Px::parse`/`Qty::parse`), which also produces the error. Whenever this returns `Some`, it
-/// equals the general parser's result (unit test `fast_path_equals_general_parser`).
-#[inline(always)]
-pub(crate) fn fast_fixed(s: &[u8], decimals: u32) -> Option<i64> {
-    let n = s.len();
-    if n == 0 || n > 19 {
-        return None;
-    }
-    let mut mant: u64 = 0;
-    let mut i = 0;
-    while i < n {
-        let d = s[i].wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        // At most 19 digits: < 10^19 < 2^64, no overflow.
-        mant = mant * 10 + d as u64;
-        i += 1;
-    }
-    if i == 0 {
-        return None;
-    }
-    let mut frac = 0usize;
-    if i < n {
-        if s[i] != b'.' {
-            return None;
-        }
-        i += 1;
-        let start = i;
-        while i < n {
-            let d = s[i].wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            mant = mant * 10 + d as u64;
-            i += 1;
-        }
-        frac = i - start;
-        if frac == 0 || frac > decimals as usize {
-            return None;
-        }
-    }
-    let v = mant.checked_mul(POW10[decimals as usize - frac])?;
-    if v > i64::MAX as u64 {
-        return None;
-    }
-    Some(v as i64)
-}
-
-/// Eight ASCII digits (first digit in the lowest byte) → their value, without branches.
-#[inline(always)]
-fn swar8(chunk: u64) -> u64 {
-    let mut v = chunk.wrapping_sub(0x3030_3030_3030_3030);
-    v = v.wrapping_mul(10).wrapping_add(v >> 8);
-    ((v & 0x0000_00ff_0000_00ff)
-        .wrapping_mul(100 + (1_000_000 << 32))
-        .wrapping_add(((v >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32))))
-        >> 32
-}
-
-/// Whether all eight bytes are ASCII digits.
-#[inline(always)]
-fn all_digits8(chunk: u64) -> bool {
-    ((chunk & 0xf0f0_f0f0_f0f0_f0f0)
-        | ((chunk.wrapping_add(0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0) >> 4))
-        == 0x3333_3333_3333_3333
-}
-
-const ZEROS8: u64 = 0x3030_3030_3030_3030;
-
-/// SWAR fast path: `d{1,8}(.d{1,8})?`, at most 16 bytes → value × 10⁸ (exact). `None` for any
-/// other shape (the caller falls back). Two independent 8-digit conversions, no per-digit
-/// branches.
-#[inline(always)]
-fn swar_e8(s: &[u8]) -> Option<u64> {
-    let n = s.len();
-    // Load the 4..=16 bytes with two overlapping fixed-size reads (no byte copy into a stack
-    // buffer: that costs a store-forwarding stall); bytes past `n` are zero.
-    let x: u128 = if (8..=16).contains(&n) {
-        let (Ok(lo), Ok(tail)) = (
-            <[u8; 8]>::try_from(&s[..8]),
-            <[u8; 8]>::try_from(&s[n - 8..]),
-        ) else {
-            return None;
-        };
-        let hi = if n == 8 {
-            0
-        } else {
-            u64::from_le_bytes(tail) >> (8 * (16 - n) as u32)
-        };
-        u64::from_le_bytes(lo) as u128 | (hi as u128) << 64
-    } else if (4..8).contains(&n) {
-        let (Ok(lo), Ok(tail)) = (
-            <[u8; 4]>::try_from(&s[..4]),
-            <[u8; 4]>::try_from(&s[n - 4..]),
-        ) else {
-            return None;
-        };
-        let hi = (u32::from_le_bytes(tail) as u64) >> (8 * (8 - n) as u32);
-        (u32::from_le_bytes(lo) as u64 | hi << 32) as u128
-    } else {
-        return None;
-    };
-    // Index of the first '.', or n when there is none.
-    let dots = {
-        let t = x ^ 0x2e2e_2e2e_2e2e_2e2e_2e2e_2e2e_2e2e_2e2e; // '.' bytes become 0
-        let hi = 0x8080_8080_8080_8080_8080_8080_8080_8080u128;
-        let lo = 0x0101_0101_0101_0101_0101_0101_0101_0101u128;
-        t.wrapping_sub(lo) & !t & hi
-    };
-    let d = if dots == 0 {
-        n
-    } else {
-        (dots.trailing_zeros() / 8) as usize
-    };
-    if d == 0 || d > 8 || d > n {
-        return None;
-    }
-    let m = if d == n { 0 } else { n - d - 1 };
-    if d < n && (m == 0 || m > 8) {
-        return None;
-    }
-    // Integer digits right-aligned in 8 bytes, '0'-filled on the left (low bytes).
-    let int_bits = (x as u64) & (u64::MAX >> (8 * (8 - d) as u32));
-    let int_chunk = if d == 8 {
-        int_bits
-    } else {
-        (int_bits << (8 * (8 - d) as u32)) | (ZEROS8 >> (8 * d as u32))
-    };
-    // Fraction digits left-aligned, '0'-filled on the right (high bytes).
-    let frac_bits = if m == 0 {
-        0
-    } else {
-        ((x >> (8 * (d + 1) as u32)) as u64) & (u64::MAX >> (8 * (8 - m) as u32))
-    };
-    let frac_chunk = if m == 8 {
-        frac_bits
-    } else {
-        frac_bits | (ZEROS8 << (8 * m as u32))
-    };
-    if !(all_digits8(int_chunk) && all_digits8(frac_chunk)) {
-        return None;
-    }
-    Some(swar8(int_chunk) * 100_000_000 + swar8(frac_chunk))
-}
-
 #[inline(always)]
 fn px(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
-    if let Some(v) = swar_e8(b) {
-        // < 10^16, × 100 < 10^18: fits.
-        return Ok(Px((v * 100) as i64));
-    }
-    match fast_fixed(b, Px::DECIMALS) {
-        Some(v) => Ok(Px(v)),
-        None => Px::parse(b).map_err(|e| DecodeError::Number(name, e)),
-    }
+    parse_unsigned_swar(b, Px::DECIMALS)
+        .map(Px)
+        .map_err(|e| DecodeError::Number(name, e))
 }
 
 #[inline(always)]
 fn qty(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
-    if let Some(v) = swar_e8(b) {
-        return Ok(Qty(v as i64));
-    }
-    match fast_fixed(b, Qty::DECIMALS) {
-        Some(v) => Ok(Qty(v)),
-        None => Qty::parse(b).map_err(|e| DecodeError::Number(name, e)),
-    }
+    parse_unsigned_swar(b, Qty::DECIMALS)
+        .map(Qty)
+        .map_err(|e| DecodeError::Number(name, e))
 }
 
 #[inline]
@@ -1376,12 +1209,7 @@ mod tests {
             b"1.0000000000",
         ];
         for c in cases {
-            if let Some(v) = fast_fixed(c, Px::DECIMALS) {
-                assert_eq!(Px::parse(c), Ok(Px(v)), "{}", String::from_utf8_lossy(c));
-            }
-            if let Some(v) = fast_fixed(c, Qty::DECIMALS) {
-                assert_eq!(Qty::parse(c), Ok(Qty(v)), "{}", String::from_utf8_lossy(c));
-            }
+            // The fast paths themselves: tests/num_parse.rs and `crate::num`'s unit tests.
             // Through the wrappers: identical to the general parser, errors included.
             assert_eq!(
                 px("p", c),
@@ -1392,7 +1220,7 @@ mod tests {
                 Qty::parse(c).map_err(|e| DecodeError::Number("q", e))
             );
         }
-        assert_eq!(fast_fixed(b"84270.01", 10), Some(842_700_100_000_000));
+        assert_eq!(px("p", b"84270.01"), Ok(Px(842_700_100_000_000)));
     }
 
     #[test]
@@ -1441,9 +1269,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(swar_e8(b"84270.01"), Some(8_427_001_000_000));
-        assert_eq!(swar_e8(b"0.00638700"), Some(638_700));
-        assert_eq!(swar_e8(b"12345678.12345678"), None, "17 bytes");
     }
 
     mod prop {
