@@ -30,8 +30,8 @@
 
 use std::fmt;
 
-/// Largest scale (fractional digits) a `Dec` carries.
-pub(crate) const DEC_MAX_SCALE: u32 = 38;
+/// Largest scale (fractional digits) a `Dec` carries (re-exported as `types::DEC_MAX_SCALE`).
+pub const DEC_MAX_SCALE: u8 = 38;
 
 /// 10^i for i in 0..20: the one powers-of-ten table of the crate (every fixed-point parser and
 /// formatter indexes it).
@@ -262,7 +262,7 @@ pub fn parse_dec(s: &[u8], signed: bool) -> Result<(i128, u8), NumError> {
                     zeros_pending += 1;
                 } else {
                     let n = zeros_pending + 1;
-                    if n > DEC_MAX_SCALE {
+                    if n > DEC_MAX_SCALE as u32 {
                         return Err(NumError::TooManyDigits);
                     }
                     mant = mant

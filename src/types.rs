@@ -165,7 +165,7 @@ fixed_type!(
 );
 
 /// Largest scale (fractional digits) a [`Dec`] carries.
-pub const DEC_MAX_SCALE: u8 = 38;
+pub use crate::num::DEC_MAX_SCALE;
 
 /// An exact decimal for account and aggregate values the venues compute with many digits
 /// (balances, fees, average and entry prices, margins, PnL): `mantissa × 10^-scale`.
