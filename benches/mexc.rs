@@ -5,7 +5,8 @@
 //!   fixed buffer by the sink (simulating the book apply). Allocation-free.
 //! * `prost_owned` — the baseline: `PushDataV3ApiWrapper::decode` into owned structs
 //!   (a `String` per text field, a `Vec` per repeated field; no price parsing).
-//! * `prost_reference_apply` — prost decode + the same mapping and apply as the walker.
+//! * `prost_reference_apply` — prost decode + the reference mapping (test support,
+//!   `tests/mexc_util/prost_ref.rs`) and the same apply as the walker.
 //!
 //! `mexc_captures`: the walker on the real captured frames.
 
@@ -15,8 +16,9 @@ mod mexc_util;
 use std::hint::black_box;
 
 use cexfeed::event::{BboMsg, BookMsg, Level, Sink, TradeMsg};
-use cexfeed::exchange::mexc::{wire, MexcDecoder};
+use cexfeed::exchange::mexc::MexcDecoder;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mexc_util::{wire, ReferenceDecode};
 use prost::Message;
 
 /// Copies a book message's levels into fixed arrays, as a book apply would touch them.

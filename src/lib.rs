@@ -25,6 +25,7 @@ pub mod exchange;
 pub mod feed;
 pub mod metrics;
 pub mod net;
+pub mod num;
 pub mod ring;
 pub mod secret;
 pub mod types;

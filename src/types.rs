@@ -23,192 +23,13 @@
 
 use std::fmt;
 
+pub use crate::num::NumError;
+use crate::num::{parse_dec, parse_fixed, pow10_u128, POW10};
+
 /// Fractional decimal digits kept by [`Px`].
 pub const PX_DECIMALS: u32 = 10;
 /// Fractional decimal digits kept by [`Qty`].
 pub const QTY_DECIMALS: u32 = 8;
-
-pub(crate) const POW10: [u64; 20] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-    10_000_000_000,
-    100_000_000_000,
-    1_000_000_000_000,
-    10_000_000_000_000,
-    100_000_000_000_000,
-    1_000_000_000_000_000,
-    10_000_000_000_000_000,
-    100_000_000_000_000_000,
-    1_000_000_000_000_000_000,
-    10_000_000_000_000_000_000,
-];
-
-/// Why a decimal could not be parsed exactly. `Copy`, no heap: usable on the hot path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NumError {
-    /// Zero-length input.
-    Empty,
-    /// A byte that is not part of a decimal number, a misplaced `.`, no digits, a bad exponent.
-    Garbage,
-    /// A leading `-` or `+` where the field is unsigned.
-    Sign,
-    /// More non-zero fractional digits than the type keeps (would have to round).
-    TooManyDigits,
-    /// The value does not fit the type's range.
-    Overflow,
-}
-
-impl fmt::Display for NumError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NumError::Empty => "empty number",
-            NumError::Garbage => "not a decimal number",
-            NumError::Sign => "sign not allowed here",
-            NumError::TooManyDigits => "too many fractional digits (would round)",
-            NumError::Overflow => "number out of range",
-        })
-    }
-}
-
-impl std::error::Error for NumError {}
-
-/// Parse decimal text into an integer count of `10^-decimals` units, exactly.
-///
-/// Accepts `[-+]?digits(.digits)?([eE][-+]?digits)?`. Trailing fractional zeros beyond the scale
-/// are fine (`"0.000000000000"`); a non-zero digit beyond it is `TooManyDigits`.
-#[inline]
-pub(crate) fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
-    let len = s.len();
-    if len == 0 {
-        return Err(NumError::Empty);
-    }
-    let mut i = 0;
-    let mut neg = false;
-    match s[0] {
-        b'-' | b'+' => {
-            if !signed {
-                return Err(NumError::Sign);
-            }
-            neg = s[0] == b'-';
-            i = 1;
-        }
-        _ => {}
-    }
-    let mut mant: u64 = 0;
-    let mut int_digits = 0u32;
-    // Fraction digits folded into `mant`; zeros are held back until a non-zero digit follows,
-    // so trailing zeros never count against the scale or overflow the mantissa.
-    let mut frac_digits = 0u32;
-    let mut zeros_pending = 0u32;
-    let mut frac_seen = 0u32;
-    let mut in_frac = false;
-    while i < len {
-        let c = s[i];
-        if c.is_ascii_digit() {
-            let d = (c - b'0') as u64;
-            if in_frac {
-                frac_seen += 1;
-                if d == 0 {
-                    zeros_pending += 1;
-                } else {
-                    let scale = POW10
-                        .get(zeros_pending as usize + 1)
-                        .copied()
-                        .ok_or(NumError::TooManyDigits)?;
-                    mant = mant
-                        .checked_mul(scale)
-                        .and_then(|m| m.checked_add(d))
-                        .ok_or(NumError::TooManyDigits)?;
-                    frac_digits += zeros_pending + 1;
-                    zeros_pending = 0;
-                }
-            } else {
-                int_digits += 1;
-                mant = mant
-                    .checked_mul(10)
-                    .and_then(|m| m.checked_add(d))
-                    .ok_or(NumError::Overflow)?;
-            }
-        } else if c == b'.' && !in_frac {
-            if int_digits == 0 {
-                return Err(NumError::Garbage);
-            }
-            in_frac = true;
-        } else if c == b'e' || c == b'E' {
-            break;
-        } else {
-            return Err(NumError::Garbage);
-        }
-        i += 1;
-    }
-    if int_digits == 0 || (in_frac && frac_seen == 0) {
-        return Err(NumError::Garbage);
-    }
-    let mut exp: i32 = 0;
-    if i < len {
-        // s[i] is 'e' or 'E'
-        i += 1;
-        let mut eneg = false;
-        if i < len && (s[i] == b'-' || s[i] == b'+') {
-            eneg = s[i] == b'-';
-            i += 1;
-        }
-        let start = i;
-        while i < len {
-            let c = s[i];
-            if !c.is_ascii_digit() || i - start >= 4 {
-                return Err(NumError::Garbage);
-            }
-            exp = exp * 10 + (c - b'0') as i32;
-            i += 1;
-        }
-        if i == start {
-            return Err(NumError::Garbage);
-        }
-        if eneg {
-            exp = -exp;
-        }
-    }
-    let shift = decimals as i32 - frac_digits as i32 + exp;
-    let units = if mant == 0 {
-        0
-    } else if shift >= 0 {
-        let p = POW10
-            .get(shift as usize)
-            .copied()
-            .ok_or(NumError::Overflow)?;
-        mant.checked_mul(p).ok_or(NumError::Overflow)?
-    } else {
-        let p = POW10
-            .get((-shift) as usize)
-            .copied()
-            .ok_or(NumError::TooManyDigits)?;
-        if mant % p != 0 {
-            return Err(NumError::TooManyDigits);
-        }
-        mant / p
-    };
-    if neg {
-        // i64::MIN has no positive counterpart: allow exactly one more unit on the negative side.
-        if units > i64::MAX as u64 + 1 {
-            return Err(NumError::Overflow);
-        }
-        Ok((units as i64).wrapping_neg())
-    } else {
-        if units > i64::MAX as u64 {
-            return Err(NumError::Overflow);
-        }
-        Ok(units as i64)
-    }
-}
 
 /// Write `units × 10^-decimals` in canonical form into `buf`: no trailing fractional zeros, no
 /// trailing point, `0` for zero, `-` for negatives. Returns the written text. No allocation.
@@ -343,19 +164,8 @@ fixed_type!(
     QTY_DECIMALS
 );
 
-/// 10^i as u128 for i in 0..=38.
-const fn pow10_u128(i: u32) -> u128 {
-    let mut v: u128 = 1;
-    let mut k = 0;
-    while k < i {
-        v *= 10;
-        k += 1;
-    }
-    v
-}
-
 /// Largest scale (fractional digits) a [`Dec`] carries.
-pub const DEC_MAX_SCALE: u8 = 38;
+pub use crate::num::DEC_MAX_SCALE;
 
 /// An exact decimal for account and aggregate values the venues compute with many digits
 /// (balances, fees, average and entry prices, margins, PnL): `mantissa × 10^-scale`.
@@ -423,13 +233,13 @@ impl Dec {
     /// Parse an unsigned decimal exactly (`"21.94210356004384"`, `"1.25e-05"`).
     #[inline]
     pub fn parse(s: &[u8]) -> Result<Dec, NumError> {
-        parse_dec(s, false)
+        parse_dec(s, false).map(|(mant, scale)| Dec { mant, scale })
     }
 
     /// Parse a decimal that may carry a sign (`"-0.000002074115"`).
     #[inline]
     pub fn parse_signed(s: &[u8]) -> Result<Dec, NumError> {
-        parse_dec(s, true)
+        parse_dec(s, true).map(|(mant, scale)| Dec { mant, scale })
     }
 
     /// Exact sum, or `None` if it needs more than the mantissa holds (never rounded).
@@ -513,126 +323,6 @@ impl Dec {
 
 /// Longest canonical [`Dec`] text: sign, `0.`, 38 fractional digits, or 39 digits and a point.
 pub const DEC_TEXT_MAX: usize = 42;
-
-fn parse_dec(s: &[u8], signed: bool) -> Result<Dec, NumError> {
-    let len = s.len();
-    if len == 0 {
-        return Err(NumError::Empty);
-    }
-    let mut i = 0;
-    let mut neg = false;
-    if s[0] == b'-' || s[0] == b'+' {
-        if !signed {
-            return Err(NumError::Sign);
-        }
-        neg = s[0] == b'-';
-        i = 1;
-    }
-    let mut mant: u128 = 0;
-    let mut int_digits = 0u32;
-    let mut frac_digits = 0u32;
-    let mut zeros_pending = 0u32;
-    let mut frac_seen = 0u32;
-    let mut in_frac = false;
-    while i < len {
-        let c = s[i];
-        if c.is_ascii_digit() {
-            let d = (c - b'0') as u128;
-            if in_frac {
-                frac_seen += 1;
-                if d == 0 {
-                    zeros_pending += 1;
-                } else {
-                    let n = zeros_pending + 1;
-                    if n > DEC_MAX_SCALE as u32 {
-                        return Err(NumError::TooManyDigits);
-                    }
-                    mant = mant
-                        .checked_mul(pow10_u128(n))
-                        .and_then(|m| m.checked_add(d))
-                        .ok_or(NumError::TooManyDigits)?;
-                    frac_digits += n;
-                    zeros_pending = 0;
-                }
-            } else {
-                int_digits += 1;
-                mant = mant
-                    .checked_mul(10)
-                    .and_then(|m| m.checked_add(d))
-                    .ok_or(NumError::Overflow)?;
-            }
-        } else if c == b'.' && !in_frac {
-            if int_digits == 0 {
-                return Err(NumError::Garbage);
-            }
-            in_frac = true;
-        } else if c == b'e' || c == b'E' {
-            break;
-        } else {
-            return Err(NumError::Garbage);
-        }
-        i += 1;
-    }
-    if int_digits == 0 || (in_frac && frac_seen == 0) {
-        return Err(NumError::Garbage);
-    }
-    let mut exp: i32 = 0;
-    if i < len {
-        i += 1;
-        let mut eneg = false;
-        if i < len && (s[i] == b'-' || s[i] == b'+') {
-            eneg = s[i] == b'-';
-            i += 1;
-        }
-        let start = i;
-        while i < len {
-            let c = s[i];
-            if !c.is_ascii_digit() || i - start >= 4 {
-                return Err(NumError::Garbage);
-            }
-            exp = exp * 10 + (c - b'0') as i32;
-            i += 1;
-        }
-        if i == start {
-            return Err(NumError::Garbage);
-        }
-        if eneg {
-            exp = -exp;
-        }
-    }
-    if mant == 0 {
-        return Ok(Dec::ZERO);
-    }
-    let mut scale = frac_digits as i32 - exp;
-    if scale < 0 {
-        let p = if -scale > 38 {
-            return Err(NumError::Overflow);
-        } else {
-            pow10_u128((-scale) as u32)
-        };
-        mant = mant.checked_mul(p).ok_or(NumError::Overflow)?;
-        scale = 0;
-    }
-    while scale > 0 && mant % 10 == 0 {
-        mant /= 10;
-        scale -= 1;
-    }
-    if scale > DEC_MAX_SCALE as i32 {
-        return Err(NumError::TooManyDigits);
-    }
-    if mant > i128::MAX as u128 {
-        return Err(if scale > 0 {
-            NumError::TooManyDigits
-        } else {
-            NumError::Overflow
-        });
-    }
-    let m = mant as i128;
-    Ok(Dec {
-        mant: if neg { -m } else { m },
-        scale: scale as u8,
-    })
-}
 
 impl From<Px> for Dec {
     fn from(p: Px) -> Dec {

@@ -7,7 +7,7 @@
 mod mexc_util;
 
 use cexfeed::event::DecodeError;
-use cexfeed::exchange::mexc::{wire, MexcDecoder};
+use cexfeed::exchange::mexc::MexcDecoder;
 use mexc_util::*;
 use proptest::prelude::*;
 

@@ -795,3 +795,193 @@ fn listen_key_fixture() {
     assert_eq!(l.len(), 3);
     assert!(l[2].starts_with("dc027517"));
 }
+
+/// The server-side writers (test support since they left the library): byte-exact against a
+/// capture, and round trips through the decoder (and prost).
+mod writers {
+    use super::*;
+    use cexfeed::event::{BboMsg, BookMsg, Level, Sink, TradeMsg};
+    use mexc_util::encode::*;
+
+    type BookSeen = (bool, u64, u64, Vec<Level>, Vec<Level>, Option<i64>);
+
+    #[derive(Default)]
+    struct Last {
+        book: Option<BookSeen>,
+        trades: Vec<(Px, Qty, Side, String, Option<i64>)>,
+        bbo: Option<(Px, Qty, Px, Qty, Option<u64>)>,
+    }
+
+    impl Sink for Last {
+        fn book(&mut self, m: &BookMsg<'_>) {
+            self.book = Some((
+                m.snapshot,
+                m.seq_first,
+                m.seq_last,
+                m.bids.to_vec(),
+                m.asks.to_vec(),
+                m.ts_exchange_ms,
+            ));
+        }
+        fn trade(&mut self, m: &TradeMsg<'_>) {
+            self.trades.push((
+                m.px,
+                m.qty,
+                m.side,
+                m.trade_id.to_string(),
+                m.ts_exchange_ms,
+            ));
+        }
+        fn bbo(&mut self, m: &BboMsg<'_>) {
+            self.bbo = Some((m.bid_px, m.bid_qty, m.ask_px, m.ask_qty, m.seq));
+        }
+    }
+
+    fn l(p: &str, q: &str) -> Level {
+        Level::new(
+            Px::parse(p.as_bytes()).unwrap(),
+            Qty::parse(q.as_bytes()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn captured_book_ticker_is_reproduced_byte_for_byte() {
+        let want = hex::decode("0A3473706F74407075626C69632E61676772652E626F6F6B5469636B65722E76332E6170692E7062403130306D7340425443555344541A074254435553445430BAB6CFA88D34DA133B0A0538343237301208302E3030363338371A0838343237302E3031220A352E34323136393936392A0B383231363431353334333630979FCFA88D34").unwrap();
+        let mut out = Vec::new();
+        let got = write_aggre_book_ticker(
+            &mut out,
+            "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT",
+            "BTCUSDT",
+            1790281243450,
+            l("84270", "0.006387"),
+            l("84270.01", "5.42169969"),
+            82164153436,
+            1790281240471,
+        );
+        assert_eq!(got, &want[..]);
+    }
+
+    #[test]
+    fn writers_round_trip_through_the_decoder() {
+        let mut out = Vec::with_capacity(4096);
+        let mut dec = MexcDecoder::new(300);
+        let bids: Vec<Level> = (0..200).map(|i| l(&format!("100.{i:03}"), "1.5")).collect();
+        let asks = [l("101", "0")];
+        write_aggre_depth(
+            &mut out,
+            "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT",
+            "BTCUSDT",
+            7,
+            10,
+            12,
+            &bids,
+            &asks,
+            0,
+        );
+        let mut s = Last::default();
+        dec.decode_binary(&out, &mut s).unwrap();
+        assert_eq!(
+            s.book,
+            Some((false, 10, 12, bids.clone(), asks.to_vec(), Some(7)))
+        );
+        // prost agrees (the body is > 127 bytes: multi-byte length prefix).
+        let w = wire::PushDataV3ApiWrapper::decode(&out[..]).unwrap();
+        assert_eq!(w.symbol.as_deref(), Some("BTCUSDT"));
+
+        write_limit_depth(
+            &mut out,
+            "spot@public.limit.depth.v3.api.pb@BTCUSDT@5",
+            "BTCUSDT",
+            7,
+            99,
+            &[],
+            &asks,
+            5,
+        );
+        dec.decode_binary(&out, &mut s).unwrap();
+        assert_eq!(s.book, Some((true, 99, 99, vec![], asks.to_vec(), Some(5))));
+
+        let deals = [
+            DealOut {
+                px: l("1.25", "0").px,
+                qty: l("0", "2").qty,
+                side: Side::Sell,
+                time_ms: 11,
+                trade_id: "a_b",
+            },
+            DealOut {
+                px: l("1.5", "0").px,
+                qty: l("0", "3").qty,
+                side: Side::Buy,
+                time_ms: 12,
+                trade_id: "",
+            },
+        ];
+        write_aggre_deals(
+            &mut out,
+            "spot@public.aggre.deals.v3.api.pb@10ms@BTCUSDT",
+            "BTCUSDT",
+            13,
+            &deals,
+        );
+        dec.decode_binary(&out, &mut s).unwrap();
+        assert_eq!(s.trades.len(), 2);
+        assert_eq!(
+            s.trades[0],
+            (
+                deals[0].px,
+                deals[0].qty,
+                Side::Sell,
+                "a_b".to_string(),
+                Some(11)
+            )
+        );
+        assert_eq!(s.trades[1].3, "");
+    }
+
+    #[test]
+    fn server_side_request_parsing_and_replies() {
+        let r = parse_client_request(br#"{"method":"ping"}"#).unwrap();
+        assert_eq!((r.method, r.id), (RequestMethod::Ping, None));
+        let mut buf = Vec::new();
+        let a = "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT";
+        let r = parse_client_request(write_subscribe(&mut buf, &[a, "x"], 9).as_bytes()).unwrap();
+        assert_eq!(r.method, RequestMethod::Subscription);
+        assert_eq!(r.params, vec![a.to_string(), "x".to_string()]);
+        assert_eq!(r.id, Some(9));
+        let r =
+            parse_client_request(br#"{"method":"UNSUBSCRIPTION","params":[],"id":"4"}"#).unwrap();
+        assert_eq!((r.method, r.id), (RequestMethod::Unsubscription, Some(4)));
+        assert!(parse_client_request(b"{}").is_err());
+        assert!(parse_client_request(b"nope").is_err());
+        // Replies decode back to what they claim.
+        let mut dec = MexcDecoder::new(1);
+        #[derive(Default)]
+        struct C(Vec<(cexfeed::event::ControlKind, Option<String>, Option<String>)>);
+        impl cexfeed::event::Sink for C {
+            fn control(&mut self, m: &cexfeed::event::ControlMsg<'_>) {
+                self.0.push((
+                    m.kind,
+                    m.channel.map(str::to_string),
+                    m.message.map(str::to_string),
+                ));
+            }
+        }
+        let mut c = C::default();
+        dec.decode_text(write_ack(&mut buf, 9, &[a, "y"]).as_bytes(), &mut c)
+            .unwrap();
+        dec.decode_text(write_blocked(&mut buf, 0, &[a, "y"]).as_bytes(), &mut c)
+            .unwrap();
+        dec.decode_text(PONG_REPLY.as_bytes(), &mut c).unwrap();
+        use cexfeed::event::ControlKind::*;
+        let ay = format!("{a},y");
+        assert_eq!(c.0[0], (Ack, Some(ay.clone()), Some(ay.clone())));
+        assert_eq!(c.0[1].0, Rejected);
+        assert_eq!(c.0[1].1.as_deref(), Some(ay.as_str()));
+        assert_eq!(
+            c.0[1].2.as_deref(),
+            Some(format!("Not Subscribed successfully! [{ay}].  Reason： Blocked! ").as_str())
+        );
+        assert_eq!(c.0[2].0, Pong);
+    }
+}

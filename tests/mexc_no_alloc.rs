@@ -159,6 +159,7 @@ fn decoding_allocates_nothing_per_message() {
 fn writers_and_requests_allocate_nothing_once_sized() {
     use cexfeed::exchange::mexc::*;
     use cexfeed::types::{Px, Qty, Side};
+    use mexc_util::encode::*;
     let levels: Vec<Level> = (0..20)
         .map(|i| Level::new(Px(842_700_000_000_000 + i * 100_000_000), Qty(1_000 + i)))
         .collect();

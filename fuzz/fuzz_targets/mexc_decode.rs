@@ -5,6 +5,11 @@ use cexfeed::event::{BboMsg, BookMsg, DecodeError, Sink, TradeMsg};
 use cexfeed::exchange::mexc::MexcDecoder;
 use libfuzzer_sys::fuzz_target;
 
+// The prost reference lives with the test support (it is not library code).
+#[path = "../../tests/mexc_util/prost_ref.rs"]
+mod prost_ref;
+use prost_ref::ReferenceDecode;
+
 /// Folds events into a comparable fingerprint without allocating per event.
 #[derive(Default, PartialEq, Debug)]
 struct Print {

@@ -1,6 +1,16 @@
-//! Shared helpers of the `mexc_*` integration tests: an owning event collector and fixture
-//! loaders. Not a test target itself (directory module).
+//! Shared helpers of the `mexc_*` integration tests and `benches/mexc.rs`: an owning event
+//! collector, fixture loaders, the server-side writers ([`encode`]) and the prost reference
+//! ([`prost_ref`]). Not a test target itself (directory module).
 #![allow(dead_code)]
+
+/// Server-side writers: binary pushes, client-request parsing, ack / refusal / PONG texts.
+pub mod encode;
+/// prost types of the push schema and the prost reference decoder.
+pub mod prost_ref;
+
+pub use self::prost_ref as wire;
+#[allow(unused_imports)] // not every including binary calls the reference
+pub use self::prost_ref::ReferenceDecode;
 
 use cexfeed::event::*;
 use cexfeed::types::{Dec, Px, Qty, Side};
@@ -237,7 +247,7 @@ pub fn lv(p: &str, q: &str) -> Level {
 // ------------------------------------------------------------------------------------------
 // Frames encoded with the prost reference types, for bodies with no published binary sample.
 
-use cexfeed::exchange::mexc::wire::{self, Body, PushDataV3ApiWrapper};
+use self::wire::{Body, PushDataV3ApiWrapper};
 use prost::Message;
 
 fn wrapper(

@@ -1,13 +1,21 @@
 //! Gate.io API v4 WebSocket protocol: spot and USDT-settled futures, public and private.
 //!
-//! * [`GateDecoder`] — every server frame → [`crate::event::Sink`], allocation-free after
-//!   construction (scanner for hot pushes, simd-json tape for the rest; numbers exact from text).
-//! * [`mod@subscribe`] — request builders (subscribe/unsubscribe, private `auth`, app-level ping) into
-//!   caller-owned buffers.
-//! * [`auth`] — HMAC-SHA512 signing over the crate-wide [`Secret`] / [`Credentials`]
-//!   (`crate::secret`, re-exported here).
-//! * [`urls`] — endpoints, the futures size header, REST snapshot URLs.
-//! * [`rest`] — REST order-book snapshot body → `BookMsg` (cold path, serde_json).
+//! | file | what |
+//! |---|---|
+//! | `urls.rs` | endpoints, the futures size header, REST snapshot URLs |
+//! | `channel.rs` | [`Channel`] / [`Event`] we subscribe to; push `channel` names → kind |
+//! | `subscribe.rs` | request builders (subscribe/unsubscribe, private `auth`, `login`, app-level ping) into caller-owned buffers |
+//! | `auth.rs` | HMAC-SHA512 signing over the crate-wide [`Secret`] / [`Credentials`] |
+//! | `rest.rs` | REST order-book snapshot body → `BookMsg` (cold path) |
+//! | `wire.rs` | low-level JSON reading: simd-json tape navigation with exact number text, the scanner's byte cursor, level scratch |
+//! | `decode.rs` | [`GateDecoder`]: frame → scanner or simd-json path → dispatch to the handlers below |
+//! | `public.rs` | public pushes → events: the scanner (hot channels) and the general-path handlers |
+//! | `private.rs` | private pushes (orders, user trades, balances, positions) → events |
+//! | `control.rs` | acks, subscribe failures, channel errors, pongs, WS-API responses → `Sink::control` |
+//!
+//! No import cycles: `urls`, `channel`, `auth` and `wire` import no sibling; `subscribe` imports
+//! `auth` and `channel`; `public`, `private`, `control` and `rest` import `wire` (and `channel`);
+//! `decode` imports those. Numbers are parsed by [`crate::num`] only.
 //!
 //! Protocol reference: `protocols.md` §2–§4 (envelope, auth, spot, futures).
 //!
@@ -34,7 +42,7 @@
 //! ## Exact numbers
 //! Prices and sizes go from text to `Px`/`Qty` without `f64`. The scanner parses the bytes
 //! directly. On the simd-json path, a JSON number's text is recovered from the frame through
-//! simd-json's structural index (see `tape.rs`), so `40000.4` or `1.25e-05` sent as bare JSON
+//! simd-json's structural index (see `wire.rs`), so `40000.4` or `1.25e-05` sent as bare JSON
 //! numbers parse exactly. Values that do not fit the fixed-point scale are refused
 //! (`DecodeError::Number(field, TooManyDigits)`) for book, trade, BBO, ticker and order
 //! prices/sizes. Venue-computed aggregates (`avg_deal_price`, `fill_price`, fees,
@@ -51,21 +59,23 @@
 //! ```
 
 pub mod auth;
+pub mod channel;
+mod control;
 mod decode;
 mod private;
+mod public;
 pub mod rest;
-mod scan;
 pub mod subscribe;
-mod tape;
 pub mod urls;
+mod wire;
 
 pub use auth::{sign_channel, sign_ws_api, Secret};
+pub use channel::{Channel, Event};
 pub use decode::{DecodeStats, GateDecoder, SCAN_MAX_TRADES};
 pub use private::{finished_as, spot_status};
 pub use rest::{decode_rest_snapshot, RestError};
 pub use subscribe::{
-    ping, subscribe, subscribe_private, unsubscribe, unsubscribe_private, Channel, Credentials,
-    Event,
+    ping, subscribe, subscribe_private, unsubscribe, unsubscribe_private, Credentials,
 };
 pub use urls::{
     rest_snapshot_path, rest_snapshot_url, FUTURES_USDT_WS_URL, REST_BASE, SIZE_DECIMAL_HEADER,

@@ -6,8 +6,7 @@
 //! (`avg_deal_price`, `fill_price`, fees, `entry_price`, `margin`, `leverage`, PnL, balances)
 //! are parsed exactly into [`Dec`] from their text — never rounded, never through `f64`.
 
-use super::decode::{side_of, signed_size};
-use super::tape::Doc;
+use super::wire::{side_of, signed_size, Doc};
 use crate::event::{
     BalanceMsg, DecodeError, FillMsg, Liquidity, OrderMsg, OrderStatus, OrderType, PositionMsg,
     Sink,

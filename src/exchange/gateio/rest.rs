@@ -5,8 +5,7 @@
 //! §4.3). Parsed with simd-json and the same exact-number reader as the WebSocket path (serde_json
 //! would turn a JSON float size into `f64`).
 
-use super::decode::levels;
-use super::tape::{Doc, NumText};
+use super::wire::{levels, parse_ms, parse_u64, Doc, NumText};
 use crate::event::{BookMsg, DecodeError, Level, Sink};
 
 /// Alias kept for the integrator: REST decode errors are the hot-path [`DecodeError`].
@@ -70,7 +69,7 @@ fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
         NumText::Text(t) if t.contains(&b'.') => {
             // seconds with a fraction: whole seconds × 1000 + the first three fraction digits
             let dot = t.iter().position(|&c| c == b'.')?;
-            let secs = super::tape::parse_u64(&t[..dot])?;
+            let secs = parse_u64(&t[..dot])?;
             let mut ms = 0u64;
             for k in 0..3 {
                 let c = t.get(dot + 1 + k).copied().unwrap_or(b'0');
@@ -81,7 +80,7 @@ fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
             }
             i64::try_from(secs.checked_mul(1000)?.checked_add(ms)?).ok()
         }
-        NumText::Text(t) => super::tape::parse_ms(t),
+        NumText::Text(t) => parse_ms(t),
         _ => None,
     }
 }

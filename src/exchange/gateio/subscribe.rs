@@ -11,88 +11,10 @@
 use std::fmt::Write as _;
 
 use super::auth::{sign_channel, sign_ws_api};
+pub use super::channel::{Channel, Event};
 /// API key + secret for private channels (the crate-wide type; `Debug` redacts both).
 pub use crate::secret::Credentials;
 use crate::types::Market;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
-    Subscribe,
-    Unsubscribe,
-}
-
-impl Event {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Event::Subscribe => "subscribe",
-            Event::Unsubscribe => "unsubscribe",
-        }
-    }
-}
-
-/// One subscription. Pairs/contracts are venue names (`BTC_USDT`).
-#[derive(Clone, Copy, Debug)]
-pub enum Channel<'a> {
-    /// `*.obu`, payload `["ob.<PAIR>.<depth>"]`; depth 50 (20 ms) or 400 (100 ms).
-    Obu {
-        market: Market,
-        pair: &'a str,
-        depth: u16,
-    },
-    /// Spot `spot.order_book_update` `[pair, interval]` (`"20ms"` ⇔ 20 levels, `"100ms"` ⇔ 100);
-    /// futures `[contract, interval, level]` (`"100ms","100"`; `"20ms"` only with `"20"`).
-    OrderBookUpdate {
-        market: Market,
-        pair: &'a str,
-        interval: &'a str,
-        level: &'a str,
-    },
-    /// Spot `spot.order_book` `[pair, level, interval]`; futures legacy `[contract, level, "0"]`.
-    OrderBook {
-        market: Market,
-        pair: &'a str,
-        level: &'a str,
-        interval: &'a str,
-    },
-    Trades {
-        market: Market,
-        pairs: &'a [&'a str],
-    },
-    BookTicker {
-        market: Market,
-        pairs: &'a [&'a str],
-    },
-    Tickers {
-        market: Market,
-        pairs: &'a [&'a str],
-    },
-    /// `spot.orders`: pairs or `["!all"]`.
-    SpotOrders {
-        pairs: &'a [&'a str],
-    },
-    SpotUserTrades {
-        pairs: &'a [&'a str],
-    },
-    /// `spot.balances`: no payload.
-    SpotBalances,
-    /// `futures.orders` `[uid, contract|"!all", …]`.
-    FuturesOrders {
-        uid: &'a str,
-        contracts: &'a [&'a str],
-    },
-    FuturesUserTrades {
-        uid: &'a str,
-        contracts: &'a [&'a str],
-    },
-    FuturesPositions {
-        uid: &'a str,
-        contracts: &'a [&'a str],
-    },
-    /// `futures.balances` `[uid]`.
-    FuturesBalances {
-        uid: &'a str,
-    },
-}
 
 fn prefix(m: Market) -> &'static str {
     match m {
@@ -101,111 +23,58 @@ fn prefix(m: Market) -> &'static str {
     }
 }
 
-impl Channel<'_> {
-    pub fn market(&self) -> Market {
-        match *self {
-            Channel::Obu { market, .. }
-            | Channel::OrderBookUpdate { market, .. }
-            | Channel::OrderBook { market, .. }
-            | Channel::Trades { market, .. }
-            | Channel::BookTicker { market, .. }
-            | Channel::Tickers { market, .. } => market,
-            Channel::SpotOrders { .. } | Channel::SpotUserTrades { .. } | Channel::SpotBalances => {
-                Market::Spot
-            }
-            _ => Market::Futures,
+/// `,"payload":[…]` (nothing for `spot.balances`).
+fn write_payload(ch: &Channel<'_>, out: &mut String) {
+    let list = |out: &mut String, first: Option<&str>, rest: &[&str]| {
+        out.push_str(",\"payload\":[");
+        let mut sep = false;
+        if let Some(f) = first {
+            push_str_json(out, f);
+            sep = true;
         }
-    }
-
-    /// Channel name, e.g. `spot.obu`.
-    pub fn name(&self) -> &'static str {
-        let spot = self.market() == Market::Spot;
-        let pick = |s: &'static str, f: &'static str| if spot { s } else { f };
-        match self {
-            Channel::Obu { .. } => pick("spot.obu", "futures.obu"),
-            Channel::OrderBookUpdate { .. } => {
-                pick("spot.order_book_update", "futures.order_book_update")
+        for p in rest {
+            if sep {
+                out.push(',');
             }
-            Channel::OrderBook { .. } => pick("spot.order_book", "futures.order_book"),
-            Channel::Trades { .. } => pick("spot.trades", "futures.trades"),
-            Channel::BookTicker { .. } => pick("spot.book_ticker", "futures.book_ticker"),
-            Channel::Tickers { .. } => pick("spot.tickers", "futures.tickers"),
-            Channel::SpotOrders { .. } => "spot.orders",
-            Channel::SpotUserTrades { .. } => "spot.usertrades",
-            Channel::SpotBalances => "spot.balances",
-            Channel::FuturesOrders { .. } => "futures.orders",
-            Channel::FuturesUserTrades { .. } => "futures.usertrades",
-            Channel::FuturesPositions { .. } => "futures.positions",
-            Channel::FuturesBalances { .. } => "futures.balances",
+            push_str_json(out, p);
+            sep = true;
         }
-    }
-
-    pub fn is_private(&self) -> bool {
-        matches!(
-            self,
-            Channel::SpotOrders { .. }
-                | Channel::SpotUserTrades { .. }
-                | Channel::SpotBalances
-                | Channel::FuturesOrders { .. }
-                | Channel::FuturesUserTrades { .. }
-                | Channel::FuturesPositions { .. }
-                | Channel::FuturesBalances { .. }
-        )
-    }
-
-    /// `,"payload":[…]` (nothing for `spot.balances`).
-    fn write_payload(&self, out: &mut String) {
-        let list = |out: &mut String, first: Option<&str>, rest: &[&str]| {
-            out.push_str(",\"payload\":[");
-            let mut sep = false;
-            if let Some(f) = first {
-                push_str_json(out, f);
-                sep = true;
-            }
-            for p in rest {
-                if sep {
-                    out.push(',');
-                }
-                push_str_json(out, p);
-                sep = true;
-            }
-            out.push(']');
-        };
-        match *self {
-            Channel::Obu { pair, depth, .. } => {
-                out.push_str(",\"payload\":[\"ob.");
-                push_escaped(out, pair);
-                let _ = write!(out, ".{depth}\"]");
-            }
-            Channel::OrderBookUpdate {
-                market,
-                pair,
-                interval,
-                level,
-            } => match market {
-                Market::Spot => list(out, Some(pair), &[interval]),
-                Market::Futures => list(out, Some(pair), &[interval, level]),
-            },
-            Channel::OrderBook {
-                market,
-                pair,
-                level,
-                interval,
-            } => match market {
-                Market::Spot => list(out, Some(pair), &[level, interval]),
-                Market::Futures => list(out, Some(pair), &[level, "0"]),
-            },
-            Channel::Trades { pairs, .. }
-            | Channel::BookTicker { pairs, .. }
-            | Channel::Tickers { pairs, .. }
-            | Channel::SpotOrders { pairs }
-            | Channel::SpotUserTrades { pairs } => list(out, None, pairs),
-            Channel::SpotBalances => {}
-            Channel::FuturesOrders { uid, contracts }
-            | Channel::FuturesUserTrades { uid, contracts }
-            | Channel::FuturesPositions { uid, contracts } => list(out, Some(uid), contracts),
-            Channel::FuturesBalances { uid } => list(out, Some(uid), &[]),
+        out.push(']');
+    };
+    match *ch {
+        Channel::Obu { pair, depth, .. } => {
+            out.push_str(",\"payload\":[\"ob.");
+            push_escaped(out, pair);
+            let _ = write!(out, ".{depth}\"]");
         }
+        Channel::OrderBookUpdate {
+            market,
+            pair,
+            interval,
+            level,
+        } => match market {
+            Market::Spot => list(out, Some(pair), &[interval]),
+            Market::Futures => list(out, Some(pair), &[interval, level]),
+        },
+        Channel::OrderBook {
+            market,
+            pair,
+            level,
+            interval,
+        } => match market {
+            Market::Spot => list(out, Some(pair), &[level, interval]),
+            Market::Futures => list(out, Some(pair), &[level, "0"]),
+        },
+        Channel::Trades { pairs, .. }
+        | Channel::BookTicker { pairs, .. }
+        | Channel::Tickers { pairs, .. }
+        | Channel::SpotOrders { pairs }
+        | Channel::SpotUserTrades { pairs } => list(out, None, pairs),
+        Channel::SpotBalances => {}
+        Channel::FuturesOrders { uid, contracts }
+        | Channel::FuturesUserTrades { uid, contracts }
+        | Channel::FuturesPositions { uid, contracts } => list(out, Some(uid), contracts),
+        Channel::FuturesBalances { uid } => list(out, Some(uid), &[]),
     }
 }
 
@@ -246,7 +115,7 @@ pub fn request(
         "{{\"time\":{time_s},\"id\":{id},\"channel\":\"{name}\",\"event\":\"{}\"",
         event.as_str()
     );
-    ch.write_payload(out);
+    write_payload(ch, out);
     if let Some(c) = creds.filter(|_| ch.is_private()) {
         out.push_str(",\"auth\":{\"method\":\"api_key\",\"KEY\":");
         push_str_json(out, c.api_key.expose());

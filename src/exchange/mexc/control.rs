@@ -7,7 +7,7 @@
 //! * rejection, code still 0:
 //!   `{"id":0,"code":0,"msg":"Not Subscribed successfully! [ch1,ch2].  Reason： Blocked! "}`
 
-use crate::event::DecodeError;
+use crate::event::{ControlKind, ControlMsg, DecodeError, Sink};
 
 /// What the scanner found at the top level of the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +325,55 @@ pub fn ack_matches(msg: &str, requested: &[&str]) -> bool {
     let parts = || msg.split(',').map(str::trim);
     parts().all(|p| !p.is_empty() && requested.contains(&p))
         && requested.iter().all(|r| parts().any(|p| p == *r))
+}
+
+/// A control text frame → `Sink::control`: ack, PONG, rejection (`Not Subscribed
+/// successfully!`, code 0) or error (non-zero code). Escaped text is unescaped into `text`
+/// (bounded by its capacity; no allocation).
+pub(super) fn decode<S: Sink>(
+    frame: &[u8],
+    text: &mut String,
+    sink: &mut S,
+) -> Result<(), DecodeError> {
+    let ControlScan { id, code, msg } = scan(frame)?;
+    let msg: Option<&str> = match msg {
+        None => None,
+        Some((raw, false)) => Some(std::str::from_utf8(raw).map_err(|_| DecodeError::Malformed)?),
+        Some((raw, true)) => {
+            unescape_into(raw, text)?;
+            Some(text.as_str())
+        }
+    };
+    let Some(code) = code else {
+        return Err(DecodeError::MissingField("code"));
+    };
+    let mut m = ControlMsg {
+        kind: ControlKind::Ack,
+        channel: None,
+        event: None,
+        message: msg,
+        req_id: id,
+        code: Some(code),
+        payload0: None,
+    };
+    if code != 0 {
+        m.kind = ControlKind::Error;
+    } else {
+        let Some(text) = msg else {
+            return Err(DecodeError::MissingField("msg"));
+        };
+        if text == "PONG" {
+            m.kind = ControlKind::Pong;
+        } else if let Some(chs) = rejected_channels(text) {
+            m.kind = ControlKind::Rejected;
+            m.channel = chs;
+        } else {
+            m.kind = ControlKind::Ack;
+            m.channel = Some(text);
+        }
+    }
+    sink.control(&m);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,392 +1,527 @@
-//! prost message definitions of the MEXC push schema — the REFERENCE decoder, not the hot path.
+//! Low-level protobuf reading, shared by every handler; no dispatch here.
 //!
-//! Written by hand from the official `.proto` files (`mexcdevelop/websocket-proto`, HEAD
-//! `7b8ac7a`, 2026-06-17, protocols.md §1.5), including the fields added by the 2026-06 commit
-//! (marked †). No protoc. Used by tests (differential checks against the field walker, and to
-//! encode frames for bodies with no published binary sample) and as the benchmark baseline.
-//! Decoding with these types allocates a `String` per text field and a `Vec` per repeated field.
+//! * [`Fields`]: a bounds-checked protobuf field walker over borrowed bytes;
+//! * [`Head`] (the wrapper fields every body may need) and [`Chunks`] (the occurrences of one
+//!   body field, merged as prost merges them);
+//! * field conversions: text → `Px`/`Qty`/`Dec` (through [`crate::num`]), versions, `tradeType`.
 //!
-//! Example (real capture, `tests/fixtures/mexc_spot_aggre_bookticker.frame.hex`):
-//! `0A 34 "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT" 1A 07 "BTCUSDT" 30 <sendTime>
-//!  DA 13 3B { 0A "84270" 12 "0.006387" 1A "84270.01" 22 "5.42169969" 2A "82164153436" 30 <t> }`
+//! ## Field walker
+//! Yields `(field number, value)` pairs in wire order without decoding what the caller does not
+//! ask for: length-delimited values are returned as sub-slices of the input, varints as `u64`.
+//! Never allocates, never panics (every index is checked), never recurses.
+//!
+//! Accepted wire types: 0 (varint), 1 (64-bit), 2 (length-delimited), 5 (32-bit). Groups (3, 4)
+//! are refused with `WrongType("group")` (proto3 never produces them; prost would skip them), wire
+//! types 6 and 7, field number 0 and keys above `u32::MAX` with `Malformed`, over-long varints
+//! (more than 10 bytes, or a 10th byte above 1, as prost) with `Malformed`, and lengths past the
+//! end of the buffer with `Truncated`.
 
-#![allow(missing_docs)]
+use crate::event::DecodeError;
+use crate::num::parse_unsigned_swar;
+use crate::types::{Dec, NumError, Px, Qty, Side};
 
-/// `PushDataV3ApiWrapper`: one binary WebSocket frame.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PushDataV3ApiWrapper {
-    #[prost(string, tag = "1")]
-    pub channel: String,
-    #[prost(string, optional, tag = "3")]
-    pub symbol: Option<String>,
-    #[prost(string, optional, tag = "4")]
-    pub symbol_id: Option<String>,
-    #[prost(int64, optional, tag = "5")]
+/// One field value as it sits on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wire<'a> {
+    Varint(u64),
+    I64(u64),
+    Len(&'a [u8]),
+    I32(u32),
+}
+
+impl<'a> Wire<'a> {
+    /// The value of a varint field (`int32`/`int64`/`bool`), or `WrongType(name)`.
+    #[inline(always)]
+    pub(crate) fn varint(self, name: &'static str) -> Result<u64, DecodeError> {
+        match self {
+            Wire::Varint(v) => Ok(v),
+            _ => Err(DecodeError::WrongType(name)),
+        }
+    }
+
+    /// The bytes of a length-delimited field (`string`/`bytes`/message), or `WrongType(name)`.
+    #[inline(always)]
+    pub(crate) fn bytes(self, name: &'static str) -> Result<&'a [u8], DecodeError> {
+        match self {
+            Wire::Len(b) => Ok(b),
+            _ => Err(DecodeError::WrongType(name)),
+        }
+    }
+}
+
+/// Decode a base-128 varint at `*pos`, advancing it. Same acceptance as prost.
+#[inline(always)]
+pub(crate) fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
+    let mut i = *pos;
+    let Some(&b0) = buf.get(i) else {
+        return Err(DecodeError::Truncated);
+    };
+    i += 1;
+    if b0 < 0x80 {
+        *pos = i;
+        return Ok(b0 as u64);
+    }
+    let mut value = (b0 & 0x7f) as u64;
+    let mut shift = 7u32;
+    loop {
+        let Some(&b) = buf.get(i) else {
+            return Err(DecodeError::Truncated);
+        };
+        i += 1;
+        if shift == 63 {
+            // 10th byte: only the lowest bit still fits a u64.
+            if b > 1 {
+                return Err(DecodeError::Malformed);
+            }
+            value |= (b as u64) << 63;
+            *pos = i;
+            return Ok(value);
+        }
+        value |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            *pos = i;
+            return Ok(value);
+        }
+        shift += 7;
+    }
+}
+
+/// Iterator-like walker over the fields of one message.
+#[derive(Debug, Clone)]
+pub(crate) struct Fields<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fields<'a> {
+    #[inline(always)]
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Fields { buf, pos: 0 }
+    }
+
+    /// Offset of the next field's key.
+    #[inline(always)]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next field, `Ok(None)` at the end of the message.
+    #[inline(always)]
+    pub(crate) fn next_field(&mut self) -> Result<Option<(u32, Wire<'a>)>, DecodeError> {
+        if self.pos >= self.buf.len() {
+            return Ok(None);
+        }
+        let buf = self.buf;
+        let mut pos = self.pos;
+        let key = read_varint(buf, &mut pos)?;
+        if key > u32::MAX as u64 {
+            return Err(DecodeError::Malformed);
+        }
+        let number = (key >> 3) as u32;
+        if number == 0 {
+            return Err(DecodeError::Malformed);
+        }
+        let value = match key & 7 {
+            0 => Wire::Varint(read_varint(buf, &mut pos)?),
+            1 => {
+                let Some(b) = buf.get(pos..pos + 8) else {
+                    return Err(DecodeError::Truncated);
+                };
+                pos += 8;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Wire::I64(u64::from_le_bytes(a))
+            }
+            2 => {
+                let len = read_varint(buf, &mut pos)?;
+                let rest = (buf.len() - pos) as u64;
+                if len > rest {
+                    return Err(DecodeError::Truncated);
+                }
+                let end = pos + len as usize;
+                let v = &buf[pos..end];
+                pos = end;
+                Wire::Len(v)
+            }
+            5 => {
+                let Some(b) = buf.get(pos..pos + 4) else {
+                    return Err(DecodeError::Truncated);
+                };
+                pos += 4;
+                let mut a = [0u8; 4];
+                a.copy_from_slice(b);
+                Wire::I32(u32::from_le_bytes(a))
+            }
+            3 | 4 => return Err(DecodeError::WrongType("group")),
+            _ => return Err(DecodeError::Malformed),
+        };
+        self.pos = pos;
+        Ok(Some((number, value)))
+    }
+}
+
+/// Wrapper fields every body may need.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Head<'a> {
+    pub symbol: Option<&'a [u8]>,
     pub create_time: Option<i64>,
-    #[prost(int64, optional, tag = "6")]
     pub send_time: Option<i64>,
-    #[prost(
-        oneof = "Body",
-        tags = "301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315"
-    )]
-    pub body: Option<Body>,
 }
 
-/// `oneof body` of the wrapper.
-#[allow(clippy::large_enum_variant)] // reference types: shape follows the schema, not the heap
-#[derive(Clone, PartialEq, prost::Oneof)]
-pub enum Body {
-    #[prost(message, tag = "301")]
-    PublicDeals(PublicDealsV3Api),
-    #[prost(message, tag = "302")]
-    PublicIncreaseDepths(PublicIncreaseDepthsV3Api),
-    #[prost(message, tag = "303")]
-    PublicLimitDepths(PublicLimitDepthsV3Api),
-    #[prost(message, tag = "304")]
-    PrivateOrders(PrivateOrdersV3Api),
-    #[prost(message, tag = "305")]
-    PublicBookTicker(PublicBookTickerV3Api),
-    #[prost(message, tag = "306")]
-    PrivateDeals(PrivateDealsV3Api),
-    #[prost(message, tag = "307")]
-    PrivateAccount(PrivateAccountV3Api),
-    #[prost(message, tag = "308")]
-    PublicSpotKline(PublicSpotKlineV3Api),
-    #[prost(message, tag = "309")]
-    PublicMiniTicker(PublicMiniTickerV3Api),
-    #[prost(message, tag = "310")]
-    PublicMiniTickers(PublicMiniTickersV3Api),
-    #[prost(message, tag = "311")]
-    PublicBookTickerBatch(PublicBookTickerBatchV3Api),
-    #[prost(message, tag = "312")]
-    PublicIncreaseDepthsBatch(PublicIncreaseDepthsBatchV3Api),
-    #[prost(message, tag = "313")]
-    PublicAggreDepths(PublicAggreDepthsV3Api),
-    #[prost(message, tag = "314")]
-    PublicAggreDeals(PublicAggreDealsV3Api),
-    #[prost(message, tag = "315")]
-    PublicAggreBookTicker(PublicAggreBookTickerV3Api),
+impl<'a> Head<'a> {
+    #[inline]
+    pub fn symbol(&self) -> Result<&'a str, DecodeError> {
+        match self.symbol {
+            Some(b) if !b.is_empty() => utf8("symbol", b),
+            _ => Err(DecodeError::MissingField("symbol")),
+        }
+    }
+
+    #[inline]
+    pub fn ts(&self, body_time_ms: i64) -> Option<i64> {
+        if body_time_ms != 0 {
+            Some(body_time_ms)
+        } else {
+            self.send_time.or(self.create_time)
+        }
+    }
 }
 
-/// Price level item shared in shape by the aggre, limit and increase depth messages.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct DepthItem {
-    #[prost(string, tag = "1")]
-    pub price: String,
-    #[prost(string, tag = "2")]
-    pub quantity: String,
+/// The occurrences of one body field to merge (normally exactly one).
+#[derive(Clone)]
+pub(super) enum Chunks<'a> {
+    One(Option<&'a [u8]>),
+    Many { fields: Fields<'a>, number: u32 },
 }
 
-/// 313 `PublicAggreDepthsV3Api` (diff depth).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicAggreDepthsV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub asks: Vec<DepthItem>,
-    #[prost(message, repeated, tag = "2")]
-    pub bids: Vec<DepthItem>,
-    #[prost(string, tag = "3")]
-    pub event_type: String,
-    #[prost(string, tag = "4")]
-    pub from_version: String,
-    #[prost(string, tag = "5")]
-    pub to_version: String,
-    /// †
-    #[prost(int64, tag = "6")]
-    pub last_order_create_time: i64,
+impl<'a> Iterator for Chunks<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Chunks::One(c) => c.take(),
+            Chunks::Many { fields, number } => loop {
+                // The wrapper was fully walked without error in pass 1.
+                match fields.next_field() {
+                    Ok(Some((n, Wire::Len(b)))) if n == *number => return Some(b),
+                    Ok(Some(_)) => continue,
+                    _ => return None,
+                }
+            },
+        }
+    }
 }
 
-/// 303 `PublicLimitDepthsV3Api` (top-N snapshot).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicLimitDepthsV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub asks: Vec<DepthItem>,
-    #[prost(message, repeated, tag = "2")]
-    pub bids: Vec<DepthItem>,
-    #[prost(string, tag = "3")]
-    pub event_type: String,
-    #[prost(string, tag = "4")]
-    pub version: String,
-    /// †
-    #[prost(int64, tag = "5")]
-    pub last_order_create_time: i64,
+// ---------------------------------------------------------------------------------------------
+// Field conversions (text through `crate::num` only).
+
+#[inline]
+pub(super) fn utf8<'a>(name: &'static str, b: &'a [u8]) -> Result<&'a str, DecodeError> {
+    std::str::from_utf8(b).map_err(|_| DecodeError::WrongType(name))
 }
 
-/// 302 `PublicIncreaseDepthsV3Api` (legacy).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicIncreaseDepthsV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub asks: Vec<DepthItem>,
-    #[prost(message, repeated, tag = "2")]
-    pub bids: Vec<DepthItem>,
-    #[prost(string, tag = "3")]
-    pub event_type: String,
-    #[prost(string, tag = "4")]
-    pub version: String,
+#[inline]
+pub(super) fn opt_utf8<'a>(
+    name: &'static str,
+    b: &'a [u8],
+) -> Result<Option<&'a str>, DecodeError> {
+    if b.is_empty() {
+        Ok(None)
+    } else {
+        utf8(name, b).map(Some)
+    }
 }
 
-/// 312 `PublicIncreaseDepthsBatchV3Api` (hidden in the docs).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicIncreaseDepthsBatchV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub items: Vec<PublicIncreaseDepthsV3Api>,
-    #[prost(string, tag = "2")]
-    pub event_type: String,
+#[inline(always)]
+pub(super) fn px(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
+    parse_unsigned_swar(b, Px::DECIMALS)
+        .map(Px)
+        .map_err(|e| DecodeError::Number(name, e))
 }
 
-/// Item of 314 `PublicAggreDealsV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicAggreDealsV3ApiItem {
-    #[prost(string, tag = "1")]
-    pub price: String,
-    #[prost(string, tag = "2")]
-    pub quantity: String,
-    #[prost(int32, tag = "3")]
-    pub trade_type: i32,
-    #[prost(int64, tag = "4")]
-    pub time: i64,
-    /// †
-    #[prost(string, tag = "5")]
-    pub trade_id: String,
+#[inline(always)]
+pub(super) fn qty(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
+    parse_unsigned_swar(b, Qty::DECIMALS)
+        .map(Qty)
+        .map_err(|e| DecodeError::Number(name, e))
 }
 
-/// 314 `PublicAggreDealsV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicAggreDealsV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub deals: Vec<PublicAggreDealsV3ApiItem>,
-    #[prost(string, tag = "2")]
-    pub event_type: String,
+#[inline]
+pub(super) fn px_or_zero(name: &'static str, b: &[u8]) -> Result<Px, DecodeError> {
+    if b.is_empty() {
+        Ok(Px::ZERO)
+    } else {
+        px(name, b)
+    }
 }
 
-/// Item of 301 `PublicDealsV3Api` (legacy).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicDealsV3ApiItem {
-    #[prost(string, tag = "1")]
-    pub price: String,
-    #[prost(string, tag = "2")]
-    pub quantity: String,
-    #[prost(int32, tag = "3")]
-    pub trade_type: i32,
-    #[prost(int64, tag = "4")]
-    pub time: i64,
+#[inline]
+pub(super) fn qty_or_zero(name: &'static str, b: &[u8]) -> Result<Qty, DecodeError> {
+    if b.is_empty() {
+        Ok(Qty::ZERO)
+    } else {
+        qty(name, b)
+    }
 }
 
-/// 301 `PublicDealsV3Api` (legacy).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicDealsV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub deals: Vec<PublicDealsV3ApiItem>,
-    #[prost(string, tag = "2")]
-    pub event_type: String,
+/// Venue-computed account value (average price, fee, balance, change): exact [`Dec`] from the
+/// text, signed; empty → zero. Never rounded (more than 38 significant digits is an error).
+pub(super) fn dec(name: &'static str, b: &[u8]) -> Result<Dec, DecodeError> {
+    if b.is_empty() {
+        return Ok(Dec::ZERO);
+    }
+    Dec::parse_signed(b).map_err(|e| DecodeError::Number(name, e))
 }
 
-/// 315 `PublicAggreBookTickerV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicAggreBookTickerV3Api {
-    #[prost(string, tag = "1")]
-    pub bid_price: String,
-    #[prost(string, tag = "2")]
-    pub bid_quantity: String,
-    #[prost(string, tag = "3")]
-    pub ask_price: String,
-    #[prost(string, tag = "4")]
-    pub ask_quantity: String,
-    /// †
-    #[prost(string, tag = "5")]
-    pub version: String,
-    /// †
-    #[prost(int64, tag = "6")]
-    pub last_order_create_time: i64,
+/// A version carried as decimal text (`"82164153436"`) → `u64`. Empty → `MissingField`.
+#[inline]
+pub(super) fn version(name: &'static str, b: &[u8]) -> Result<u64, DecodeError> {
+    if b.is_empty() {
+        return Err(DecodeError::MissingField(name));
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return Err(DecodeError::Number(name, NumError::Garbage));
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or(DecodeError::Number(name, NumError::Overflow))?;
+    }
+    Ok(v)
 }
 
-/// 305 `PublicBookTickerV3Api` (legacy body; also the item of 311).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicBookTickerV3Api {
-    #[prost(string, tag = "1")]
-    pub bid_price: String,
-    #[prost(string, tag = "2")]
-    pub bid_quantity: String,
-    #[prost(string, tag = "3")]
-    pub ask_price: String,
-    #[prost(string, tag = "4")]
-    pub ask_quantity: String,
+/// `tradeType` 1 buy / 2 sell (taker side on public deals; order/fill side on private pushes).
+#[inline]
+pub fn trade_side(trade_type: i32) -> Result<Side, DecodeError> {
+    match trade_type {
+        1 => Ok(Side::Buy),
+        2 => Ok(Side::Sell),
+        _ => Err(DecodeError::WrongType("tradeType")),
+    }
 }
 
-/// 311 `PublicBookTickerBatchV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicBookTickerBatchV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub items: Vec<PublicBookTickerV3Api>,
-    /// †
-    #[prost(string, tag = "2")]
-    pub version: String,
-    /// †
-    #[prost(int64, tag = "3")]
-    pub last_order_create_time: i64,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_match_protobuf_encoding() {
+        let mut out = Vec::new();
+        for v in [0u64, 1, 127, 128, 300, 1 << 35, u64::MAX] {
+            out.clear();
+            prost::encoding::encode_varint(v, &mut out);
+            let mut pos = 0;
+            assert_eq!(read_varint(&out, &mut pos), Ok(v));
+            assert_eq!(pos, out.len());
+        }
+    }
+
+    #[test]
+    fn overlong_varint_is_malformed_not_panic() {
+        let b = [0xffu8; 11];
+        assert_eq!(read_varint(&b, &mut 0), Err(DecodeError::Malformed));
+        let mut b = [0xffu8; 10];
+        b[9] = 0x02;
+        assert_eq!(read_varint(&b, &mut 0), Err(DecodeError::Malformed));
+        assert_eq!(
+            read_varint(&[0x80, 0x80], &mut 0),
+            Err(DecodeError::Truncated)
+        );
+    }
+
+    #[test]
+    fn walks_all_wire_types_and_rejects_groups() {
+        // f1 varint 150, f2 fixed64, f3 "ab", f4 fixed32
+        let b = [
+            0x08, 0x96, 0x01, 0x11, 1, 0, 0, 0, 0, 0, 0, 0, 0x1a, 2, b'a', b'b', 0x25, 2, 0, 0, 0,
+        ];
+        let mut f = Fields::new(&b);
+        assert_eq!(f.next_field(), Ok(Some((1, Wire::Varint(150)))));
+        assert_eq!(f.next_field(), Ok(Some((2, Wire::I64(1)))));
+        assert_eq!(f.next_field(), Ok(Some((3, Wire::Len(b"ab")))));
+        assert_eq!(f.next_field(), Ok(Some((4, Wire::I32(2)))));
+        assert_eq!(f.next_field(), Ok(None));
+        assert_eq!(
+            Fields::new(&[0x0b, 0x0c]).next_field(),
+            Err(DecodeError::WrongType("group"))
+        );
+        assert_eq!(
+            Fields::new(&[0x00]).next_field(),
+            Err(DecodeError::Malformed)
+        );
+        assert_eq!(
+            Fields::new(&[0x0e]).next_field(),
+            Err(DecodeError::Malformed)
+        );
+        assert_eq!(
+            Fields::new(&[0x0a, 5, b'a']).next_field(),
+            Err(DecodeError::Truncated)
+        );
+        assert_eq!(
+            Fields::new(&[0x09, 1, 2]).next_field(),
+            Err(DecodeError::Truncated)
+        );
+        // key above u32::MAX
+        assert_eq!(
+            Fields::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).next_field(),
+            Err(DecodeError::Malformed)
+        );
+    }
 }
 
-/// 308 `PublicSpotKlineV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicSpotKlineV3Api {
-    #[prost(string, tag = "1")]
-    pub interval: String,
-    #[prost(int64, tag = "2")]
-    pub window_start: i64,
-    #[prost(string, tag = "3")]
-    pub opening_price: String,
-    #[prost(string, tag = "4")]
-    pub closing_price: String,
-    #[prost(string, tag = "5")]
-    pub highest_price: String,
-    #[prost(string, tag = "6")]
-    pub lowest_price: String,
-    #[prost(string, tag = "7")]
-    pub volume: String,
-    #[prost(string, tag = "8")]
-    pub amount: String,
-    #[prost(int64, tag = "9")]
-    pub window_end: i64,
-}
+#[cfg(test)]
+mod conv_tests {
+    use super::*;
 
-/// 309 `PublicMiniTickerV3Api` (also the item of 310).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicMiniTickerV3Api {
-    #[prost(string, tag = "1")]
-    pub symbol: String,
-    #[prost(string, tag = "2")]
-    pub price: String,
-    #[prost(string, tag = "3")]
-    pub rate: String,
-    #[prost(string, tag = "4")]
-    pub zoned_rate: String,
-    #[prost(string, tag = "5")]
-    pub high: String,
-    #[prost(string, tag = "6")]
-    pub low: String,
-    #[prost(string, tag = "7")]
-    pub volume: String,
-    #[prost(string, tag = "8")]
-    pub quantity: String,
-    #[prost(string, tag = "9")]
-    pub last_close_rate: String,
-    #[prost(string, tag = "10")]
-    pub last_close_zoned_rate: String,
-    #[prost(string, tag = "11")]
-    pub last_close_high: String,
-    #[prost(string, tag = "12")]
-    pub last_close_low: String,
-}
+    #[test]
+    fn account_values_are_exact_never_truncated() {
+        assert_eq!(
+            dec("f", b"0.0003998377369698171").map(|d| d.to_string()),
+            Ok("0.0003998377369698171".to_string())
+        );
+        assert_eq!(
+            dec("f", b"-1.123456789"),
+            Ok(Dec::from_parts(-1_123_456_789, 9).unwrap())
+        );
+        assert_eq!(dec("f", b""), Ok(Dec::ZERO));
+        assert_eq!(
+            dec("f", b"1.0000000000000000000000000000000000000001"),
+            Err(DecodeError::Number("f", NumError::TooManyDigits))
+        );
+    }
 
-/// 310 `PublicMiniTickersV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PublicMiniTickersV3Api {
-    #[prost(message, repeated, tag = "1")]
-    pub items: Vec<PublicMiniTickerV3Api>,
-}
+    #[test]
+    fn fast_path_equals_general_parser() {
+        let cases: &[&[u8]] = &[
+            b"84270.01",
+            b"0.00638700",
+            b"0",
+            b"00.5",
+            b"1.",
+            b".5",
+            b"1e3",
+            b"-1",
+            b"+1",
+            b"0.00000000001",
+            b"0.000000001",
+            b"9223372036854775807",
+            b"922337203.6854775807",
+            b"922337203.6854775808",
+            b"92233720368.54775807",
+            b"92233720368.54775808",
+            b"1234567890123456789",
+            b"1..2",
+            b"1.2.3",
+            b"",
+            b"abc",
+            b"12a",
+            b"1.0000000000",
+        ];
+        for c in cases {
+            // The fast paths themselves: tests/num_parse.rs and `crate::num`'s unit tests.
+            // Through the wrappers: identical to the general parser, errors included.
+            assert_eq!(
+                px("p", c),
+                Px::parse(c).map_err(|e| DecodeError::Number("p", e))
+            );
+            assert_eq!(
+                qty("q", c),
+                Qty::parse(c).map_err(|e| DecodeError::Number("q", e))
+            );
+        }
+        assert_eq!(px("p", b"84270.01"), Ok(Px(842_700_100_000_000)));
+    }
 
-/// 304 `PrivateOrdersV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PrivateOrdersV3Api {
-    #[prost(string, tag = "1")]
-    pub id: String,
-    #[prost(string, tag = "2")]
-    pub client_id: String,
-    #[prost(string, tag = "3")]
-    pub price: String,
-    #[prost(string, tag = "4")]
-    pub quantity: String,
-    #[prost(string, tag = "5")]
-    pub amount: String,
-    #[prost(string, tag = "6")]
-    pub avg_price: String,
-    #[prost(int32, tag = "7")]
-    pub order_type: i32,
-    #[prost(int32, tag = "8")]
-    pub trade_type: i32,
-    #[prost(bool, tag = "9")]
-    pub is_maker: bool,
-    #[prost(string, tag = "10")]
-    pub remain_amount: String,
-    #[prost(string, tag = "11")]
-    pub remain_quantity: String,
-    #[prost(string, optional, tag = "12")]
-    pub last_deal_quantity: Option<String>,
-    #[prost(string, tag = "13")]
-    pub cumulative_quantity: String,
-    #[prost(string, tag = "14")]
-    pub cumulative_amount: String,
-    #[prost(int32, tag = "15")]
-    pub status: i32,
-    #[prost(int64, tag = "16")]
-    pub create_time: i64,
-    #[prost(string, optional, tag = "17")]
-    pub market: Option<String>,
-    #[prost(int32, optional, tag = "18")]
-    pub trigger_type: Option<i32>,
-    #[prost(string, optional, tag = "19")]
-    pub trigger_price: Option<String>,
-    #[prost(int32, optional, tag = "20")]
-    pub state: Option<i32>,
-    #[prost(string, optional, tag = "21")]
-    pub oco_id: Option<String>,
-    #[prost(string, optional, tag = "22")]
-    pub route_factor: Option<String>,
-    #[prost(string, optional, tag = "23")]
-    pub symbol_id: Option<String>,
-    #[prost(string, optional, tag = "24")]
-    pub market_id: Option<String>,
-    #[prost(string, optional, tag = "25")]
-    pub market_currency_id: Option<String>,
-    #[prost(string, optional, tag = "26")]
-    pub currency_id: Option<String>,
-}
+    #[test]
+    fn swar_shapes_equal_general_parser() {
+        // Every (integer digits, fraction digits) shape around the 8+8 SWAR window, with and
+        // without a dot, digits varied; plus a non-digit planted at every position.
+        let digits = b"9081726354";
+        for d in 0..=10usize {
+            for m in 0..=10usize {
+                for dot in [true, false] {
+                    if !dot && m > 0 {
+                        continue;
+                    }
+                    let mut s = Vec::new();
+                    for i in 0..d {
+                        s.push(digits[(i * 7 + m) % 10]);
+                    }
+                    if dot {
+                        s.push(b'.');
+                    }
+                    for i in 0..m {
+                        s.push(digits[(i * 3 + d) % 10]);
+                    }
+                    let want_p = Px::parse(&s).map_err(|e| DecodeError::Number("p", e));
+                    let want_q = Qty::parse(&s).map_err(|e| DecodeError::Number("q", e));
+                    assert_eq!(px("p", &s), want_p, "{}", String::from_utf8_lossy(&s));
+                    assert_eq!(qty("q", &s), want_q, "{}", String::from_utf8_lossy(&s));
+                    for pos in 0..s.len() {
+                        for bad in [b'/', b':', b'.', b'e', b'-', 0u8, 0xae, b' '] {
+                            let mut t = s.clone();
+                            t[pos] = bad;
+                            assert_eq!(
+                                px("p", &t),
+                                Px::parse(&t).map_err(|e| DecodeError::Number("p", e)),
+                                "{:?}",
+                                t
+                            );
+                            assert_eq!(
+                                qty("q", &t),
+                                Qty::parse(&t).map_err(|e| DecodeError::Number("q", e)),
+                                "{:?}",
+                                t
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
-/// 306 `PrivateDealsV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PrivateDealsV3Api {
-    #[prost(string, tag = "1")]
-    pub price: String,
-    #[prost(string, tag = "2")]
-    pub quantity: String,
-    #[prost(string, tag = "3")]
-    pub amount: String,
-    #[prost(int32, tag = "4")]
-    pub trade_type: i32,
-    #[prost(bool, tag = "5")]
-    pub is_maker: bool,
-    #[prost(bool, tag = "6")]
-    pub is_self_trade: bool,
-    #[prost(string, tag = "7")]
-    pub trade_id: String,
-    #[prost(string, tag = "8")]
-    pub client_order_id: String,
-    #[prost(string, tag = "9")]
-    pub order_id: String,
-    #[prost(string, tag = "10")]
-    pub fee_amount: String,
-    #[prost(string, tag = "11")]
-    pub fee_currency: String,
-    #[prost(int64, tag = "12")]
-    pub time: i64,
-}
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
 
-/// 307 `PrivateAccountV3Api`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct PrivateAccountV3Api {
-    #[prost(string, tag = "1")]
-    pub vcoin_name: String,
-    #[prost(string, tag = "2")]
-    pub coin_id: String,
-    #[prost(string, tag = "3")]
-    pub balance_amount: String,
-    #[prost(string, tag = "4")]
-    pub balance_amount_change: String,
-    #[prost(string, tag = "5")]
-    pub frozen_amount: String,
-    #[prost(string, tag = "6")]
-    pub frozen_amount_change: String,
-    #[prost(string, tag = "7")]
-    pub r#type: String,
-    #[prost(int64, tag = "8")]
-    pub time: i64,
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn swar_window_matches(s in "[0-9]{1,9}(\\.[0-9]{0,9})?") {
+                let b = s.as_bytes();
+                prop_assert_eq!(px("p", b), Px::parse(b).map_err(|e| DecodeError::Number("p", e)));
+                prop_assert_eq!(qty("q", b), Qty::parse(b).map_err(|e| DecodeError::Number("q", e)));
+            }
+
+            #[test]
+            fn fast_path_matches_on_random_text(s in "[0-9.]{0,21}|[0-9]{1,12}\\.[0-9]{0,12}") {
+                let b = s.as_bytes();
+                prop_assert_eq!(px("p", b), Px::parse(b).map_err(|e| DecodeError::Number("p", e)));
+                prop_assert_eq!(qty("q", b), Qty::parse(b).map_err(|e| DecodeError::Number("q", e)));
+            }
+
+            #[test]
+            fn fast_path_matches_on_bytes(b in proptest::collection::vec(any::<u8>(), 0..22)) {
+                prop_assert_eq!(px("p", &b), Px::parse(&b).map_err(|e| DecodeError::Number("p", e)));
+            }
+
+        }
+    }
+
+    #[test]
+    fn versions_parse_as_u64() {
+        assert_eq!(version("v", b"82164153436"), Ok(82_164_153_436));
+        assert_eq!(version("v", b""), Err(DecodeError::MissingField("v")));
+        assert_eq!(
+            version("v", b"1x"),
+            Err(DecodeError::Number("v", NumError::Garbage))
+        );
+        assert_eq!(
+            version("v", b"99999999999999999999"),
+            Err(DecodeError::Number("v", NumError::Overflow))
+        );
+    }
 }

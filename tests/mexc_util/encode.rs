@@ -1,11 +1,16 @@
-//! Writers of binary MEXC pushes into a reused buffer, for the loopback venue, replay tools and
-//! end-to-end tests (the decoder's inverse). Prices and sizes are written in canonical decimal
-//! text ([`Px::write_canonical`]); field order follows the captures: channel (1), symbol (3),
+//! Server-side writers (test support; moved out of the library, which is a client): binary MEXC
+//! pushes into a reused buffer (the decoder's inverse), and the server's side of the JSON
+//! control protocol (client-request parsing, ack / refusal / PONG texts).
+//!
+//! Binary pushes: Prices and sizes are written in canonical decimal
+//! text (`Px::write_canonical`); field order follows the captures: channel (1), symbol (3),
 //! sendTime (6), then the body. No allocation once `out` has the capacity.
 
-use super::decode::body;
-use crate::event::Level;
-use crate::types::{Px, Qty, Side};
+#![allow(dead_code)]
+
+use cexfeed::event::{DecodeError, Level};
+use cexfeed::exchange::mexc::body;
+use cexfeed::types::{Px, Qty, Side};
 
 fn varint(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
@@ -222,146 +227,127 @@ pub fn write_aggre_book_ticker<'b>(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{BboMsg, BookMsg, Sink, TradeMsg};
-    use crate::exchange::mexc::MexcDecoder;
+// ---------------------------------------------------------------------------------------------
+// JSON control protocol, server side.
 
-    type BookSeen = (bool, u64, u64, Vec<Level>, Vec<Level>, Option<i64>);
-
-    #[derive(Default)]
-    struct Last {
-        book: Option<BookSeen>,
-        trades: Vec<(Px, Qty, Side, String, Option<i64>)>,
-        bbo: Option<(Px, Qty, Px, Qty, Option<u64>)>,
-    }
-
-    impl Sink for Last {
-        fn book(&mut self, m: &BookMsg<'_>) {
-            self.book = Some((
-                m.snapshot,
-                m.seq_first,
-                m.seq_last,
-                m.bids.to_vec(),
-                m.asks.to_vec(),
-                m.ts_exchange_ms,
-            ));
-        }
-        fn trade(&mut self, m: &TradeMsg<'_>) {
-            self.trades.push((
-                m.px,
-                m.qty,
-                m.side,
-                m.trade_id.to_string(),
-                m.ts_exchange_ms,
-            ));
-        }
-        fn bbo(&mut self, m: &BboMsg<'_>) {
-            self.bbo = Some((m.bid_px, m.bid_qty, m.ask_px, m.ask_qty, m.seq));
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    for &c in s.as_bytes() {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0..=0x1f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 0xf) as usize]);
+            }
+            _ => out.push(c),
         }
     }
+}
 
-    fn l(p: &str, q: &str) -> Level {
-        Level::new(
-            Px::parse(p.as_bytes()).unwrap(),
-            Qty::parse(q.as_bytes()).unwrap(),
-        )
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
     }
+    out.extend_from_slice(&buf[i..]);
+}
 
-    #[test]
-    fn captured_book_ticker_is_reproduced_byte_for_byte() {
-        let want = hex::decode("0A3473706F74407075626C69632E61676772652E626F6F6B5469636B65722E76332E6170692E7062403130306D7340425443555344541A074254435553445430BAB6CFA88D34DA133B0A0538343237301208302E3030363338371A0838343237302E3031220A352E34323136393936392A0B383231363431353334333630979FCFA88D34").unwrap();
-        let mut out = Vec::new();
-        let got = write_aggre_book_ticker(
-            &mut out,
-            "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT",
-            "BTCUSDT",
-            1790281243450,
-            l("84270", "0.006387"),
-            l("84270.01", "5.42169969"),
-            82164153436,
-            1790281240471,
-        );
-        assert_eq!(got, &want[..]);
+/// Method of a client request (matched in any letter case: some clients send `"ping"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestMethod {
+    Subscription,
+    Unsubscription,
+    Ping,
+    Other,
+}
+
+/// A client → server request as the server side (loopback venue) sees it. Cold path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    pub method: RequestMethod,
+    pub params: Vec<String>,
+    /// Echo this in the ack (`0` when absent).
+    pub id: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawRequest {
+    method: Option<String>,
+    #[serde(default)]
+    params: Vec<serde_json::Value>,
+    id: Option<serde_json::Value>,
+}
+
+/// Parse a client text frame: `{"method":"SUBSCRIPTION","params":[...],"id":N}`,
+/// `UNSUBSCRIPTION`, `{"method":"PING"}` (any letter case). Non-string params are ignored.
+pub fn parse_client_request(frame: &[u8]) -> Result<ClientRequest, DecodeError> {
+    let r: RawRequest = serde_json::from_slice(frame).map_err(|_| DecodeError::Malformed)?;
+    let m = r.method.ok_or(DecodeError::MissingField("method"))?;
+    let method = if m.eq_ignore_ascii_case("SUBSCRIPTION") {
+        RequestMethod::Subscription
+    } else if m.eq_ignore_ascii_case("UNSUBSCRIPTION") {
+        RequestMethod::Unsubscription
+    } else if m.eq_ignore_ascii_case("PING") {
+        RequestMethod::Ping
+    } else {
+        RequestMethod::Other
+    };
+    let id = match r.id {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    Ok(ClientRequest {
+        method,
+        params: r
+            .params
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        id,
+    })
+}
+
+/// The server's answer to `PING`: `{"id":0,"code":0,"msg":"PONG"}`.
+pub const PONG_REPLY: &str = r#"{"id":0,"code":0,"msg":"PONG"}"#;
+
+/// Server-side ack text: `{"id":N,"code":0,"msg":"<channels comma-joined>"}` (loopback venue).
+pub fn write_ack<'b>(out: &'b mut Vec<u8>, id: u64, channels: &[&str]) -> &'b str {
+    out.clear();
+    out.extend_from_slice(b"{\"id\":");
+    push_u64(out, id);
+    out.extend_from_slice(b",\"code\":0,\"msg\":\"");
+    for (i, ch) in channels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_escaped(out, ch);
     }
+    out.extend_from_slice(b"\"}");
+    std::str::from_utf8(out).unwrap_or("")
+}
 
-    #[test]
-    fn writers_round_trip_through_the_decoder() {
-        let mut out = Vec::with_capacity(4096);
-        let mut dec = MexcDecoder::new(300);
-        let bids: Vec<Level> = (0..200).map(|i| l(&format!("100.{i:03}"), "1.5")).collect();
-        let asks = [l("101", "0")];
-        write_aggre_depth(
-            &mut out,
-            "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT",
-            "BTCUSDT",
-            7,
-            10,
-            12,
-            &bids,
-            &asks,
-            0,
-        );
-        let mut s = Last::default();
-        dec.decode_binary(&out, &mut s).unwrap();
-        assert_eq!(
-            s.book,
-            Some((false, 10, 12, bids.clone(), asks.to_vec(), Some(7)))
-        );
-        // prost agrees (the body is > 127 bytes: multi-byte length prefix).
-        use prost::Message;
-        let w = super::super::wire::PushDataV3ApiWrapper::decode(&out[..]).unwrap();
-        assert_eq!(w.symbol.as_deref(), Some("BTCUSDT"));
-
-        write_limit_depth(
-            &mut out,
-            "spot@public.limit.depth.v3.api.pb@BTCUSDT@5",
-            "BTCUSDT",
-            7,
-            99,
-            &[],
-            &asks,
-            5,
-        );
-        dec.decode_binary(&out, &mut s).unwrap();
-        assert_eq!(s.book, Some((true, 99, 99, vec![], asks.to_vec(), Some(5))));
-
-        let deals = [
-            DealOut {
-                px: l("1.25", "0").px,
-                qty: l("0", "2").qty,
-                side: Side::Sell,
-                time_ms: 11,
-                trade_id: "a_b",
-            },
-            DealOut {
-                px: l("1.5", "0").px,
-                qty: l("0", "3").qty,
-                side: Side::Buy,
-                time_ms: 12,
-                trade_id: "",
-            },
-        ];
-        write_aggre_deals(
-            &mut out,
-            "spot@public.aggre.deals.v3.api.pb@10ms@BTCUSDT",
-            "BTCUSDT",
-            13,
-            &deals,
-        );
-        dec.decode_binary(&out, &mut s).unwrap();
-        assert_eq!(s.trades.len(), 2);
-        assert_eq!(
-            s.trades[0],
-            (
-                deals[0].px,
-                deals[0].qty,
-                Side::Sell,
-                "a_b".to_string(),
-                Some(11)
-            )
-        );
-        assert_eq!(s.trades[1].3, "");
+/// Server-side refusal text, byte-exact to MEXC's (code 0, full-width colon, double space,
+/// trailing space): `Not Subscribed successfully! [<chs>].  Reason： Blocked! `.
+pub fn write_blocked<'b>(out: &'b mut Vec<u8>, id: u64, channels: &[&str]) -> &'b str {
+    out.clear();
+    out.extend_from_slice(b"{\"id\":");
+    push_u64(out, id);
+    out.extend_from_slice(b",\"code\":0,\"msg\":\"Not Subscribed successfully! [");
+    for (i, ch) in channels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_escaped(out, ch);
     }
+    out.extend_from_slice("].  Reason： Blocked! \"}".as_bytes());
+    std::str::from_utf8(out).unwrap_or("")
 }
