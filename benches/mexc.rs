@@ -10,7 +10,7 @@
 //!
 //! `mexc_captures`: the walker on the real captured frames.
 
-#[path = "../tests/mexc_util/mod.rs"]
+#[path = "../tests/support/mexc/mod.rs"]
 mod mexc_util;
 
 use std::hint::black_box;

@@ -1,45 +1,16 @@
 //! The Gate.io decoder allocates nothing per message after warm-up, on the scanner path and on
 //! the simd-json path, for every fixture frame (errors included). This file installs its own
-//! counting global allocator (each integration test is its own binary).
+//! counting global allocator (tests/support/alloc.rs; each integration test is its own binary).
 
-mod gateio_common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod support;
+use support::alloc::{arm_global, take_global};
 
 use cexfeed::event::*;
 use cexfeed::exchange::gateio::GateDecoder;
 use cexfeed::types::Market;
 
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls while armed.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 /// Touches every field so nothing is optimised away; allocates nothing.
 #[derive(Default)]
@@ -82,9 +53,9 @@ impl Sink for Sum {
 
 #[test]
 fn decode_allocates_nothing_after_warm_up() {
-    let frames: Vec<Vec<u8>> = gateio_common::fixture_names()
+    let frames: Vec<Vec<u8>> = support::gateio::fixture_names()
         .iter()
-        .flat_map(|n| gateio_common::frames(n))
+        .flat_map(|n| support::gateio::frames(n))
         .collect();
     let mut decs = [
         GateDecoder::new(Market::Spot, 400),
@@ -102,13 +73,13 @@ fn decode_allocates_nothing_after_warm_up() {
         errors
     };
     let warm_errors = run(&mut decs, &mut sink);
-    ARMED.store(true, Ordering::SeqCst);
+    arm_global(true);
     let mut errors = 0;
     for _ in 0..200 {
         errors += run(&mut decs, &mut sink);
     }
-    ARMED.store(false, Ordering::SeqCst);
-    let n = ALLOCS.load(Ordering::SeqCst);
+    arm_global(false);
+    let n = take_global();
     assert_eq!(
         n,
         0,
@@ -118,9 +89,9 @@ fn decode_allocates_nothing_after_warm_up() {
     assert_eq!(errors, warm_errors * 200, "same outcome every round");
     assert!(sink.0 != 0);
     // The counter itself works.
-    ARMED.store(true, Ordering::SeqCst);
+    arm_global(true);
     let v: Vec<u8> = std::hint::black_box(Vec::with_capacity(16));
-    ARMED.store(false, Ordering::SeqCst);
+    arm_global(false);
     drop(v);
-    assert_eq!(ALLOCS.load(Ordering::SeqCst), 1);
+    assert_eq!(take_global(), 1);
 }

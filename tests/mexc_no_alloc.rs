@@ -2,57 +2,14 @@
 //! binary only) armed on this thread after warm-up while thousands of frames — every real
 //! capture, every prost-encoded body, control frames (escaped text included) — are decoded.
 
-mod mexc_util;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod support;
+use support::alloc;
 
 use cexfeed::event::*;
 use cexfeed::exchange::mexc::MexcDecoder;
 
-struct Counting;
-
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    // Per thread: tests run in parallel threads of one process.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if ARMED.try_with(|a| a.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 /// Sums what it sees so nothing is optimised away; allocates nothing.
 #[derive(Default)]
@@ -108,7 +65,7 @@ impl Sink for Fold {
 
 #[test]
 fn decoding_allocates_nothing_per_message() {
-    let frames: Vec<Vec<u8>> = mexc_util::all_frames()
+    let frames: Vec<Vec<u8>> = support::mexc::all_frames()
         .into_iter()
         .map(|(_, f)| f)
         .collect();
@@ -133,7 +90,7 @@ fn decoding_allocates_nothing_per_message() {
         dec.decode(t, false, &mut sink).unwrap();
     }
     let events_warm = sink.n;
-    ARMED.with(|a| a.set(true));
+    alloc::arm();
     let rounds = 500;
     for _ in 0..rounds {
         for f in &frames {
@@ -146,8 +103,7 @@ fn decoding_allocates_nothing_per_message() {
         let _ = dec.decode_binary(&frames[0][..40], &mut sink);
         let _ = dec.decode_text(b"{\"id\":", &mut sink);
     }
-    ARMED.with(|a| a.set(false));
-    let allocs = allocs();
+    let allocs = alloc::disarm();
     let decoded = rounds * (frames.len() + texts.len());
     assert!(decoded >= 5000, "{decoded}");
     assert_eq!(sink.n, events_warm * (rounds as u64 + 1));
@@ -159,7 +115,7 @@ fn decoding_allocates_nothing_per_message() {
 fn writers_and_requests_allocate_nothing_once_sized() {
     use cexfeed::exchange::mexc::*;
     use cexfeed::types::{Px, Qty, Side};
-    use mexc_util::encode::*;
+    use support::mexc::encode::*;
     let levels: Vec<Level> = (0..20)
         .map(|i| Level::new(Px(842_700_000_000_000 + i * 100_000_000), Qty(1_000 + i)))
         .collect();
@@ -174,7 +130,7 @@ fn writers_and_requests_allocate_nothing_once_sized() {
     let mut dec = MexcDecoder::new(64);
     let mut sink = Fold::default();
     let ch = "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT";
-    ARMED.with(|a| a.set(true));
+    alloc::arm();
     for i in 0..1000u64 {
         write_aggre_depth(&mut out, ch, "BTCUSDT", 1, i, i + 1, &levels, &levels, 0);
         dec.decode_binary(&out, &mut sink).unwrap();
@@ -184,18 +140,16 @@ fn writers_and_requests_allocate_nothing_once_sized() {
         write_ack(&mut out, i, &[ch]);
         write_ping(&mut out);
     }
-    ARMED.with(|a| a.set(false));
-    assert_eq!(allocs(), 0);
+    assert_eq!(alloc::disarm(), 0);
     assert_eq!(sink.n, 2000);
 }
 
 #[test]
 fn the_counter_counts() {
-    ARMED.with(|a| a.set(true));
-    let before = allocs();
+    alloc::arm();
+    let before = 0;
     let v = std::hint::black_box(vec![1u8; 10]);
-    let after = allocs();
-    ARMED.with(|a| a.set(false));
+    let after = alloc::disarm();
     drop(v);
     assert!(after > before);
 }

@@ -6,7 +6,7 @@ use cexfeed::exchange::mexc::MexcDecoder;
 use libfuzzer_sys::fuzz_target;
 
 // The prost reference lives with the test support (it is not library code).
-#[path = "../../tests/mexc_util/prost_ref.rs"]
+#[path = "../../tests/support/mexc/prost_ref.rs"]
 mod prost_ref;
 use prost_ref::ReferenceDecode;
 

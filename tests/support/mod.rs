@@ -5,6 +5,8 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod alloc;
+pub mod gateio;
+pub mod mexc;
 
 pub mod net;
 pub mod venue;

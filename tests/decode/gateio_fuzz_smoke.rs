@@ -9,11 +9,9 @@
 //!
 //! Bounded: a few thousand cases in total (~1 s in a debug build).
 
-mod gateio_common;
-
+use crate::support::gateio::{fixture_names, frames, Collect};
 use cexfeed::exchange::gateio::GateDecoder;
 use cexfeed::types::Market;
-use gateio_common::{fixture_names, frames, Collect};
 use proptest::prelude::*;
 
 fn all_frames() -> Vec<Vec<u8>> {
@@ -121,9 +119,12 @@ fn scanner_takes_result_before_channel_pretty_printed_and_bare_numbers() {
     let mut s = Collect::default();
     assert!(d.decode_scan_only(frame, &mut s));
     match &s.0[0] {
-        gateio_common::Ev::Book { bids, asks, .. } => {
-            assert_eq!(bids, &vec![gateio_common::lv("40000.4", "0.0000125")]);
-            assert_eq!(asks, &vec![gateio_common::lv("1", "3")]);
+        crate::support::gateio::Ev::Book { bids, asks, .. } => {
+            assert_eq!(
+                bids,
+                &vec![crate::support::gateio::lv("40000.4", "0.0000125")]
+            );
+            assert_eq!(asks, &vec![crate::support::gateio::lv("1", "3")]);
         }
         e => panic!("{e:?}"),
     }
@@ -162,12 +163,12 @@ fn compact_object_levels_with_leading_zero_defer() {
     let mut s = Collect::default();
     assert!(d.decode_scan_only(ok.as_bytes(), &mut s));
     match &s.0[0] {
-        gateio_common::Ev::Book { bids, .. } => assert_eq!(
+        crate::support::gateio::Ev::Book { bids, .. } => assert_eq!(
             bids,
             &vec![
-                gateio_common::lv("1.5", "0"),
-                gateio_common::lv("2", "3.25"),
-                gateio_common::lv("3", "120")
+                crate::support::gateio::lv("1.5", "0"),
+                crate::support::gateio::lv("2", "3.25"),
+                crate::support::gateio::lv("3", "120")
             ]
         ),
         e => panic!("{e:?}"),
@@ -312,14 +313,14 @@ proptest! {
             } else {
                 body.push_str(&format!("[{sp}\"{ptxt}\"{sp},{sp}{qv}{sp}]"));
             }
-            want.push(gateio_common::lv(&ptxt, &qtxt));
+            want.push(crate::support::gateio::lv(&ptxt, &qtxt));
         }
         let frame = format!("{{\"channel\":{sp}\"futures.order_book_update\",\"result\":{{\"s\":\"BTC_USDT\",\"U\":5,\"u\":7,{sp}\"b\":[{body}],\"a\":[]}}}}");
         let mut d = GateDecoder::new(Market::Futures, 64);
         let mut s = Collect::default();
         prop_assert!(d.decode_scan_only(frame.as_bytes(), &mut s), "{}", frame);
         match &s.0[0] {
-            gateio_common::Ev::Book { bids, .. } => prop_assert_eq!(bids, &want),
+            crate::support::gateio::Ev::Book { bids, .. } => prop_assert_eq!(bids, &want),
             e => prop_assert!(false, "{:?}", e),
         }
         check(frame.as_bytes());

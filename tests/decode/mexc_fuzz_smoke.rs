@@ -4,11 +4,9 @@
 //! frame, the walker produces exactly the same events (sole permitted difference: the walker
 //! refuses protobuf groups, `WrongType("group")`, which prost skips). Bounded to about a second.
 
-mod mexc_util;
-
+use crate::support::mexc::*;
 use cexfeed::event::DecodeError;
 use cexfeed::exchange::mexc::MexcDecoder;
-use mexc_util::*;
 use proptest::prelude::*;
 
 fn both(frame: &[u8]) -> (Result<Vec<Ev>, DecodeError>, Result<Vec<Ev>, DecodeError>) {

@@ -1,12 +1,10 @@
 //! Golden tests: every published MEXC fixture (binary pushes, control frames, REST bodies) and
 //! prost-encoded frames for bodies without a binary sample, with decoded values asserted.
 
-mod mexc_util;
-
+use crate::support::mexc::*;
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
 use cexfeed::exchange::mexc::*;
 use cexfeed::types::{Dec, NumError, Px, Qty, Side};
-use mexc_util::*;
 use prost::Message;
 
 fn dec(frame: &[u8]) -> Result<Vec<Ev>, DecodeError> {
@@ -800,8 +798,8 @@ fn listen_key_fixture() {
 /// capture, and round trips through the decoder (and prost).
 mod writers {
     use super::*;
+    use crate::support::mexc::encode::*;
     use cexfeed::event::{BboMsg, BookMsg, Level, Sink, TradeMsg};
-    use mexc_util::encode::*;
 
     type BookSeen = (bool, u64, u64, Vec<Level>, Vec<Level>, Option<i64>);
 

@@ -2,11 +2,9 @@
 //! Each frame is decoded by the scanner-enabled decoder and by the simd-json path alone; the
 //! helper asserts both give identical results.
 
-mod gateio_common;
-
+use crate::support::gateio::{decode, dx, frames, lv, px, qty, Ev};
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
 use cexfeed::types::{Dec, Market, NumError, Px, Qty, Side};
-use gateio_common::{decode, dx, frames, lv, px, qty, Ev};
 
 const S: Market = Market::Spot;
 const F: Market = Market::Futures;
@@ -75,7 +73,7 @@ fn every_fixture_frame_is_covered_below() {
         "gateio_spot_ws_api_errors.json",
         "gateus_spot_captured_frames.json",
     ];
-    assert_eq!(gateio_common::fixture_names(), known);
+    assert_eq!(crate::support::gateio::fixture_names(), known);
 }
 
 #[test]
@@ -884,7 +882,7 @@ fn private_requests_and_acks() {
 fn rest_snapshots() {
     use cexfeed::exchange::gateio::decode_rest_snapshot;
     let f = frames("gateio_spot_rest_order_book.json");
-    let mut c = gateio_common::Collect::default();
+    let mut c = crate::support::gateio::Collect::default();
     assert_eq!(
         decode_rest_snapshot(&f[0], "BTC_USDT", 1000, &mut c),
         Ok(123456)
@@ -902,7 +900,7 @@ fn rest_snapshots() {
         }]
     );
     let f = frames("gateio_futures_rest_order_book.json");
-    let mut c = gateio_common::Collect::default();
+    let mut c = crate::support::gateio::Collect::default();
     assert_eq!(
         decode_rest_snapshot(&f[0], "BTC_USDT", 1000, &mut c),
         Ok(123456)
@@ -1120,7 +1118,7 @@ fn malformed_and_limits_are_typed_errors() {
     let mut d = cexfeed::exchange::gateio::GateDecoder::new(S, 2);
     let big = br#"{"channel":"spot.obu","result":{"s":"ob.X.50","U":1,"u":2,"b":[["1","1"],["2","1"],["3","1"]]}}"#;
     assert_eq!(
-        d.decode(big, &mut gateio_common::Collect::default()),
+        d.decode(big, &mut crate::support::gateio::Collect::default()),
         Err(DecodeError::TooLarge)
     );
 }

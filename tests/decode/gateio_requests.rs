@@ -2,12 +2,10 @@
 //! independent HMAC computation path: every built request is valid JSON with the fixture's
 //! channel/event/payload and a correct `auth` object.
 
-mod gateio_common;
-
+use crate::support::gateio::frames;
 use cexfeed::exchange::gateio::subscribe::{self, request, Channel, Credentials, Event};
 use cexfeed::exchange::gateio::{rest_snapshot_url, sign_channel};
 use cexfeed::types::Market;
-use gateio_common::frames;
 use serde_json::{json, Value};
 
 fn creds() -> Credentials {
