@@ -16,20 +16,31 @@ use std::fmt;
 /// What a channel carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
+    /// Incremental order book kept in sync; delivered as pooled top-N books (`orderbook`).
     OrderBook,
+    /// Public trades (`trades`).
     Trades,
+    /// Best bid and ask (`bbo`; the venue's book ticker).
     Bbo,
+    /// 24 h ticker, mark/index price and funding on futures (`ticker`).
     Ticker,
+    /// Own orders, private (`orders`).
     Orders,
+    /// Own fills, private (`fills`).
     Fills,
+    /// Balances, private (`balances`).
     Balances,
+    /// Futures positions, private (`positions`).
     Positions,
 }
 
 impl Kind {
+    /// The kinds that take a symbol.
     pub const PUBLIC: [Kind; 4] = [Kind::OrderBook, Kind::Trades, Kind::Bbo, Kind::Ticker];
+    /// The account-wide kinds (no symbol; need credentials).
     pub const PRIVATE: [Kind; 4] = [Kind::Orders, Kind::Fills, Kind::Balances, Kind::Positions];
 
+    /// The name used in channel names and config files.
     pub const fn as_str(self) -> &'static str {
         match self {
             Kind::OrderBook => "orderbook",
@@ -43,6 +54,7 @@ impl Kind {
         }
     }
 
+    /// The kind named `s` (`"orderbook"`, …), if any.
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::PUBLIC
             .iter()
@@ -51,6 +63,7 @@ impl Kind {
             .find(|k| k.as_str() == s)
     }
 
+    /// Account-wide kinds: orders, fills, balances, positions.
     pub const fn is_private(self) -> bool {
         matches!(
             self,
@@ -62,8 +75,11 @@ impl Kind {
 /// A parsed, validated channel name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Channel {
+    /// The exchange.
     pub venue: Venue,
+    /// Spot or USDT futures.
     pub market: Market,
+    /// What the channel carries.
     pub kind: Kind,
     /// Venue-native symbol for public kinds; `None` for private kinds.
     pub symbol: Option<String>,
@@ -89,56 +105,104 @@ impl fmt::Display for Channel {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChannelError {
+    /// Not `<venue>.<market>.<kind>[.<SYMBOL>]`.
     #[error("malformed channel {input:?}: expected <venue>.<market>.<kind>[.<SYMBOL>], e.g. gateio.spot.orderbook.BTC_USDT")]
-    Malformed { input: String },
+    Malformed {
+        /// The name as given.
+        input: String,
+    },
+    /// The venue part is not `mexc` or `gateio`.
     #[error("unknown venue {got:?} in {input:?}: expected one of mexc, gateio")]
-    UnknownVenue { input: String, got: String },
+    UnknownVenue {
+        /// The name as given.
+        input: String,
+        /// The venue part.
+        got: String,
+    },
+    /// The venue has no such market.
     #[error("unknown market {got:?} for venue {venue} in {input:?}: expected {expected}")]
     UnknownMarket {
+        /// The name as given.
         input: String,
+        /// The venue.
         venue: &'static str,
+        /// The market part.
         got: String,
+        /// The markets the venue offers.
         expected: &'static str,
     },
+    /// The kind part is not a known kind.
     #[error("unknown kind {got:?} in {input:?}: expected one of orderbook, trades, bbo, ticker (public, with a symbol) or orders, fills, balances, positions (private, no symbol)")]
-    UnknownKind { input: String, got: String },
+    UnknownKind {
+        /// The name as given.
+        input: String,
+        /// The kind part.
+        got: String,
+    },
+    /// A public kind without a symbol.
     #[error("channel {input:?} needs a symbol: {kind} is public, e.g. {example}")]
     SymbolRequired {
+        /// The name as given.
         input: String,
+        /// The public kind.
         kind: &'static str,
+        /// A well-formed name of that kind.
         example: String,
     },
     #[error(
         "channel {input:?} takes no symbol: {kind} is private and account-wide, e.g. {example}"
     )]
+    /// A private kind with a symbol.
     SymbolNotAllowed {
+        /// The name as given.
         input: String,
+        /// The private kind.
         kind: &'static str,
+        /// A well-formed name of that kind.
         example: String,
     },
+    /// The symbol is not in the venue's form.
     #[error("symbol {got:?} in {input:?} is not in {venue}'s form: {form}")]
     BadSymbol {
+        /// The name as given.
         input: String,
+        /// The venue.
         venue: &'static str,
+        /// The symbol part.
         got: String,
+        /// The venue's symbol form.
         form: &'static str,
     },
+    /// The venue does not offer this kind on this market.
     #[error("{kind} is not available on {venue}.{market} in {input:?}: {why}")]
     NotOffered {
+        /// The name as given.
         input: String,
+        /// The venue.
         venue: &'static str,
+        /// The market.
         market: &'static str,
+        /// The kind.
         kind: &'static str,
+        /// Why the venue does not offer it.
         why: &'static str,
     },
+    /// A private channel on a feed configured without credentials.
     #[error("channel {channel} is private and no credentials are configured for {venue}.{market}: set the key and secret environment variables named in the config")]
     NoCredentials {
+        /// The channel.
         channel: String,
+        /// The venue.
         venue: &'static str,
+        /// The market.
         market: &'static str,
     },
+    /// Unbinding a channel that is not bound.
     #[error("channel {channel} is not bound")]
-    NotBound { channel: String },
+    NotBound {
+        /// The channel.
+        channel: String,
+    },
 }
 
 /// The venue's symbol form, for messages and validation.

@@ -106,6 +106,8 @@ pub enum GateBookChannel {
     OrderBookUpdate,
 }
 
+/// `[runtime]`: sizes, timeouts and the wait strategy shared by every feed. Defaults in the
+/// module's table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Runtime {
@@ -154,7 +156,9 @@ impl Default for Runtime {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
+    /// `mexc` or `gateio`.
     pub venue: String,
+    /// `spot`, or `futures` (Gate.io USDT-margined).
     pub market: String,
     /// Venue-native symbols (`BTCUSDT` on MEXC, `BTC_USDT` on Gate.io).
     pub symbols: Vec<String>,
@@ -179,6 +183,7 @@ pub struct FeedConfig {
     pub interval: Option<String>,
     /// Names of the environment variables holding the API key and secret (private channels).
     pub api_key_env: Option<String>,
+    /// See `api_key_env`.
     pub api_secret_env: Option<String>,
     /// Gate.io futures numeric user id for private payloads.
     pub user_id: Option<u64>,
@@ -195,6 +200,7 @@ fn default_kinds() -> Vec<String> {
         .collect()
 }
 
+/// The whole file: run length, report path, `[runtime]` and one `[[feed]]` per venue + market.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -203,8 +209,10 @@ pub struct Config {
     pub duration_s: u64,
     /// Where to write the JSON report (and `.hgrm` files beside it).
     pub report: Option<PathBuf>,
+    /// `[runtime]`.
     #[serde(default)]
     pub runtime: Runtime,
+    /// The `[[feed]]` tables.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
 }
@@ -212,24 +220,45 @@ pub struct Config {
 /// A feed after validation: enums instead of strings.
 #[derive(Debug, Clone)]
 pub struct ResolvedFeed {
+    /// The exchange.
     pub venue: Venue,
+    /// The market.
     pub market: Market,
+    /// The channel kinds asked for, each once.
     pub kinds: Vec<Kind>,
+    /// The table as written.
     pub raw: FeedConfig,
 }
 
+/// Why a configuration was refused; every message names the file or the key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The file cannot be read.
     #[error("cannot read config {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// Not valid TOML for this schema (unknown keys included).
     #[error("config {path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file (or the origin given to `from_toml`).
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value out of range or inconsistent with another, or a credential or CA file that
+    /// cannot be read.
     #[error("config key `{key}`: {problem}")]
-    Invalid { key: String, problem: String },
+    Invalid {
+        /// The key, as `feed[1].symbols[0]`.
+        key: String,
+        /// What is wrong and what would be right.
+        problem: String,
+    },
 }
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
@@ -240,6 +269,7 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
+    /// Read and parse a TOML file (not validated yet: see [`Config::resolve`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -248,6 +278,7 @@ impl Config {
         Config::from_toml(&text, &path.display().to_string())
     }
 
+    /// Parse TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_string(),

@@ -12,18 +12,33 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {
+    /// The environment variable is not set.
     #[error("environment variable {var} is not set")]
-    EnvNotSet { var: String },
+    EnvNotSet {
+        /// The variable's name.
+        var: String,
+    },
+    /// The environment variable is set but empty.
     #[error("environment variable {var} is empty")]
-    EnvEmpty { var: String },
+    EnvEmpty {
+        /// The variable's name.
+        var: String,
+    },
+    /// The secret file cannot be read.
     #[error("cannot read secret file {}: {source}", path.display())]
     FileUnreadable {
+        /// The file.
         path: std::path::PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The secret file's first line is empty.
     #[error("secret file {} is empty", path.display())]
-    FileEmpty { path: std::path::PathBuf },
+    FileEmpty {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// A secret string (API key or secret). Redacted in every formatted output.
@@ -31,6 +46,7 @@ pub enum SecretError {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a value handed over in code.
     pub fn new(s: impl Into<String>) -> Self {
         Secret(s.into())
     }
@@ -45,6 +61,7 @@ impl Secret {
         self.0.as_bytes()
     }
 
+    /// The value is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -103,11 +120,14 @@ impl fmt::Display for Secret {
 /// A key pair for one venue account. Both halves are redacted in `Debug`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
+    /// The API key (sent to the venue in headers or signed payloads).
     pub api_key: Secret,
+    /// The API secret (only ever an HMAC key; never sent).
     pub api_secret: Secret,
 }
 
 impl Credentials {
+    /// A pair handed over in code.
     pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
         Credentials {
             api_key: Secret::new(api_key),

@@ -41,9 +41,19 @@ pub const LINEAR_SCAN: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookError {
     /// After the apply the best bid was at or above the best ask. The book is now invalid.
-    Crossed { bid: Px, ask: Px },
+    Crossed {
+        /// Best bid after the apply.
+        bid: Px,
+        /// Best ask after the apply.
+        ask: Px,
+    },
     /// A level with price `<= 0` or a negative quantity. Nothing was applied.
-    BadLevel { px: Px, qty: Qty },
+    BadLevel {
+        /// The level's price.
+        px: Px,
+        /// The level's quantity.
+        qty: Qty,
+    },
 }
 
 impl std::fmt::Display for BookError {
@@ -312,11 +322,13 @@ impl Book {
         (self.bids.truncated, self.asks.truncated)
     }
 
+    /// Highest bid, if any.
     #[inline]
     pub fn best_bid(&self) -> Option<Level> {
         self.bids.best()
     }
 
+    /// Lowest ask, if any.
     #[inline]
     pub fn best_ask(&self) -> Option<Level> {
         self.asks.best()
@@ -327,6 +339,7 @@ impl Book {
         (self.bids.levels.len(), self.asks.levels.len())
     }
 
+    /// No level on either side.
     pub fn is_empty(&self) -> bool {
         self.bids.levels.is_empty() && self.asks.levels.is_empty()
     }

@@ -84,6 +84,7 @@ impl SyncRule {
 /// Sizes and timing of one [`SyncedBook`]. All memory is derived from these at construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncConfig {
+    /// How snapshots and deltas are bridged (venue and channel).
     pub rule: SyncRule,
     /// Book capacity per side (`Book::with_capacity`). Default 5000 (MEXC snapshot max).
     pub levels_per_side: usize,
@@ -97,6 +98,7 @@ pub struct SyncConfig {
 }
 
 impl SyncConfig {
+    /// The defaults above for `rule`.
     pub const fn new(rule: SyncRule) -> Self {
         SyncConfig {
             rule,
@@ -140,9 +142,19 @@ pub enum SyncOutcome {
     /// A snapshot that nobody waits for (book already live, or `obu`) → ignore.
     Ignored,
     /// Sequence gap: now resyncing, a request was made → count gap + resync, publish state.
-    Gap { expected: u64, got: u64 },
+    Gap {
+        /// The sequence continuity required next.
+        expected: u64,
+        /// The sequence the delta started at.
+        got: u64,
+    },
     /// The snapshot is older than the buffered deltas can bridge: fetched again.
-    SnapshotBehind { snapshot: u64, first: u64 },
+    SnapshotBehind {
+        /// The snapshot's sequence.
+        snapshot: u64,
+        /// The first buffered delta's first sequence.
+        first: u64,
+    },
     /// The buffer was full: started over with a fresh snapshot request.
     Overflow,
     /// The book refused the data (crossed or bad level): cleared, resyncing.
@@ -302,10 +314,12 @@ impl SyncedBook {
         &self.book
     }
 
+    /// The bridging rule this book was made with.
     pub fn rule(&self) -> SyncRule {
         self.rule
     }
 
+    /// Live (bridged, continuous), Resyncing or Stale.
     pub fn state(&self) -> BookState {
         match (self.live, self.stale) {
             (false, _) => BookState::Resyncing,

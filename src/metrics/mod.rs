@@ -53,6 +53,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in data-path order.
     pub const ALL: [Stage; 4] = [
         Stage::Decode,
         Stage::BookApply,
@@ -60,6 +61,7 @@ impl Stage {
         Stage::WireToStrategy,
     ];
 
+    /// The name used in reports and `.hgrm` file names.
     pub const fn as_str(self) -> &'static str {
         match self {
             Stage::Decode => "decode",
@@ -73,11 +75,17 @@ impl Stage {
 /// Event counters, shared between hot threads (writers) and a cold reader. Relaxed atomics.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// WebSocket data messages received.
     pub messages: AtomicU64,
+    /// Bytes of those messages.
     pub bytes: AtomicU64,
+    /// Frames the decoder refused (dropped, counted).
     pub decode_errors: AtomicU64,
+    /// Sequence gaps detected.
     pub gaps: AtomicU64,
+    /// Book resyncs started (gaps, reconnects, refused data).
     pub resyncs: AtomicU64,
+    /// Connections replaced.
     pub reconnects: AtomicU64,
     /// Events dropped or book updates conflated because a ring was full.
     pub ring_overruns: AtomicU64,
@@ -86,12 +94,19 @@ pub struct Counters {
 /// A plain copy of [`Counters`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CounterSnapshot {
+    /// See [`Counters::messages`].
     pub messages: u64,
+    /// See [`Counters::bytes`].
     pub bytes: u64,
+    /// See [`Counters::decode_errors`].
     pub decode_errors: u64,
+    /// See [`Counters::gaps`].
     pub gaps: u64,
+    /// See [`Counters::resyncs`].
     pub resyncs: u64,
+    /// See [`Counters::reconnects`].
     pub reconnects: u64,
+    /// See [`Counters::ring_overruns`].
     pub ring_overruns: u64,
 }
 
@@ -102,6 +117,7 @@ impl Counters {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// A relaxed copy of every counter.
     pub fn snapshot(&self) -> CounterSnapshot {
         let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CounterSnapshot {
@@ -155,6 +171,7 @@ impl HistRecorder {
         self.live.len()
     }
 
+    /// No sample since the last swap.
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
     }
@@ -172,6 +189,7 @@ pub struct HistCollector {
 }
 
 impl HistCollector {
+    /// The stage this histogram measures.
     pub fn stage(&self) -> Stage {
         self.stage
     }
@@ -235,16 +253,23 @@ pub fn histogram_channel(stage: Stage) -> (HistRecorder, HistCollector) {
 /// Hot-side handles: give the first three to the feed thread, `wire_to_strategy` to the
 /// strategy thread, clone `counters` wherever counted.
 pub struct Recorders {
+    /// The feed's event counters.
     pub counters: Arc<Counters>,
+    /// [`Stage::Decode`], feed thread.
     pub decode: HistRecorder,
+    /// [`Stage::BookApply`], feed thread.
     pub book_apply: HistRecorder,
+    /// [`Stage::WireToRing`], feed thread.
     pub wire_to_ring: HistRecorder,
+    /// [`Stage::WireToStrategy`], strategy thread.
     pub wire_to_strategy: HistRecorder,
 }
 
 /// Cold-side handle: request, collect, report.
 pub struct Collector {
+    /// The feed's event counters.
     pub counters: Arc<Counters>,
+    /// One collector per stage, in [`Stage::ALL`] order.
     pub stages: [HistCollector; 4],
 }
 
@@ -261,6 +286,7 @@ impl Collector {
         self.stages.iter_mut().map(|s| s.collect() as usize).sum()
     }
 
+    /// The collector of `stage`.
     pub fn stage(&self, stage: Stage) -> &HistCollector {
         &self.stages[stage as usize]
     }
@@ -291,14 +317,20 @@ pub fn new() -> (Recorders, Collector) {
 /// The usual summary of a histogram (values in the histogram's unit, ns here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Percentiles {
+    /// Samples.
     pub count: u64,
+    /// Median.
     pub p50: u64,
+    /// 99th percentile.
     pub p99: u64,
+    /// 99.9th percentile.
     pub p999: u64,
+    /// Largest sample.
     pub max: u64,
 }
 
 impl Percentiles {
+    /// The summary of `h` (all zero when empty).
     pub fn of(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
             return Percentiles::default();

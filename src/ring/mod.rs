@@ -102,6 +102,8 @@ impl Default for RingConfig {
 }
 
 impl RingConfig {
+    /// `capacity` events, top-`top_n` book slots, conflation for `max_symbols`; the pool sized so
+    /// no update waits for a slot (`capacity + max_symbols + 64`).
     pub const fn new(capacity: usize, top_n: usize, max_symbols: usize) -> Self {
         RingConfig {
             capacity,
@@ -128,7 +130,9 @@ impl RingConfig {
 /// Top-N view of one book, in a pooled slot. Written by the feed, read by the strategy.
 #[derive(Debug)]
 pub struct TopBook {
+    /// The book's symbol.
     pub symbol: SymbolId,
+    /// The book's sync state when the copy was taken.
     pub state: BookState,
     /// Book sequence of this view.
     pub seq: u64,
@@ -168,6 +172,7 @@ impl TopBook {
         &self.asks[..self.n_asks]
     }
 
+    /// Levels per side this slot holds at most.
     pub fn depth(&self) -> usize {
         self.bids.len()
     }
@@ -451,6 +456,7 @@ impl Producer {
         self.n_pending
     }
 
+    /// Sent, dropped, conflated and pool-empty counts so far (relaxed).
     pub fn stats(&self) -> RingStats {
         self.shared.stats()
     }
@@ -551,6 +557,7 @@ impl Consumer {
         self.held.iter().filter(|h| **h).count()
     }
 
+    /// Sent, dropped, conflated and pool-empty counts so far (relaxed).
     pub fn stats(&self) -> RingStats {
         self.shared.stats()
     }

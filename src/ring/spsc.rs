@@ -106,10 +106,12 @@ impl<T: Copy + Send> SpscProducer<T> {
             .wrapping_sub(self.inner.head.0.load(Ordering::Acquire))
     }
 
+    /// No value in the ring (a snapshot).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Values the ring holds when full (exactly the capacity asked for).
     pub fn capacity(&self) -> usize {
         self.cap
     }
@@ -161,10 +163,12 @@ impl<T: Copy + Send> SpscConsumer<T> {
             .wrapping_sub(self.head)
     }
 
+    /// No value in the ring (a snapshot).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Values the ring holds when full (exactly the capacity asked for).
     pub fn capacity(&self) -> usize {
         self.cap
     }
