@@ -14,7 +14,7 @@
 //! Grammar: `[-+]?digits(.digits)?([eE][-+]?digits{1,4})?`. Exact or a typed [`NumError`]: a value
 //! that needs more fractional digits than the scale keeps is `TooManyDigits`, never rounded.
 //! Every fast path returns exactly what the general parser returns (errors included): proven by
-//! the differential proptest in `tests/num_parse.rs` against an independent reference parser.
+//! the differential proptest in `tests/decode/num_parse.rs` against an independent reference parser.
 //!
 //! Rules the general parsers apply, in reading order (the first that fails decides):
 //! * empty → `Empty`; a sign where the field is unsigned → `Sign`;

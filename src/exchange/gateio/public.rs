@@ -8,7 +8,7 @@
 //! ## Scanner contract
 //! Bytes → fixed-point in one pass, no tape, no DOM.
 //!
-//! Contract (checked by the differential tests in `tests/gateio_fuzz_smoke.rs` and the unit
+//! Contract (checked by the differential tests in `tests/decode/gateio_fuzz_smoke.rs` and the unit
 //! tests below): whenever the scanner returns [`Outcome::Done`], the general simd-json path would
 //! have emitted exactly the same messages. Anything the scanner is not sure about — escapes,
 //! non-ASCII, control frames (`error` not null, `event` subscribe/unsubscribe, `header`, `auth`),

@@ -7,8 +7,8 @@
 //! parsed from the string bytes straight into [`Px`]/[`Qty`].
 //!
 //! Protobuf semantics kept exactly as prost applies them, so the walker and the prost reference
-//! (test support: `tests/mexc_util/prost_ref.rs`, differential tests in `tests/mexc_golden.rs`
-//! and `tests/mexc_fuzz_smoke.rs`) produce the same events whenever prost accepts a frame: last value wins for scalars; repeated items accumulate; repeated occurrences of the
+//! (test support: `tests/support/mexc/prost_ref.rs`, differential tests in `tests/decode/mexc_golden.rs`
+//! and `tests/decode/mexc_fuzz_smoke.rs`) produce the same events whenever prost accepts a frame: last value wins for scalars; repeated items accumulate; repeated occurrences of the
 //! same oneof body merge (a different body number in between resets it); unknown fields of wire
 //! types 0/1/2/5 are skipped anywhere.
 //!

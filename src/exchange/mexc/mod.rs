@@ -17,7 +17,7 @@
 //! `channel`, `auth` imports `urls`, `rest` imports `auth`, `subscribe` imports `control`;
 //! `public` and `private` import `wire`; `decode` imports those. Numbers are parsed by
 //! [`crate::num`] only. The server side (push writers, ack writers, request parsing) and the
-//! prost reference decoder are test support (`tests/mexc_util/`), not library code.
+//! prost reference decoder are test support (`tests/support/mexc/`), not library code.
 //!
 //! Dispatch on the WebSocket opcode: binary → [`MexcDecoder::decode_binary`], text →
 //! [`MexcDecoder::decode_text`] (or [`MexcDecoder::decode`] with `is_binary`).

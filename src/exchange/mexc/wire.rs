@@ -420,7 +420,7 @@ mod conv_tests {
             b"1.0000000000",
         ];
         for c in cases {
-            // The fast paths themselves: tests/num_parse.rs and `crate::num`'s unit tests.
+            // The fast paths themselves: tests/decode/num_parse.rs and `crate::num`'s unit tests.
             // Through the wrappers: identical to the general parser, errors included.
             assert_eq!(
                 px("p", c),
