@@ -9,7 +9,7 @@
 //! | [`parse_dec`] | same grammar, `i128` mantissa, scale 0..=38 | `Dec::parse*` |
 //! | [`parse_unsigned_fast`] | unsigned; fast for short `digits(.digits)?` | Gate tape path, scanner BBO/trades |
 //! | [`parse_unsigned_swar`] | unsigned; SWAR for `d{1,8}(.d{1,8})?` | MEXC walker |
-//! | [`plain_dec`], [`digit_run`] | a plain decimal inside a larger buffer | Gate scanner levels |
+//! | [`plain_dec`], `digit_run` | a plain decimal inside a larger buffer | Gate scanner levels |
 //!
 //! Grammar: `[-+]?digits(.digits)?([eE][-+]?digits{1,4})?`. Exact or a typed [`NumError`]: a value
 //! that needs more fractional digits than the scale keeps is `TooManyDigits`, never rounded.
