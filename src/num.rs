@@ -1,7 +1,7 @@
 //! Exact decimal parsing: the one place text becomes fixed-point, for every layer.
 //!
 //! [`crate::types`] (`Px`/`Qty`/`Dec` parse), the Gate.io scanner and simd-json path, and the
-//! MEXC field walker all call into this module; there is one powers-of-ten table ([`POW10`]).
+//! MEXC field walker all call into this module; there is one powers-of-ten table (`POW10`).
 //!
 //! | entry point | input | used by |
 //! |---|---|---|
@@ -9,7 +9,7 @@
 //! | [`parse_dec`] | same grammar, `i128` mantissa, scale 0..=38 | `Dec::parse*` |
 //! | [`parse_unsigned_fast`] | unsigned; fast for short `digits(.digits)?` | Gate tape path, scanner BBO/trades |
 //! | [`parse_unsigned_swar`] | unsigned; SWAR for `d{1,8}(.d{1,8})?` | MEXC walker |
-//! | [`plain_dec`], [`digit_run`] | a plain decimal inside a larger buffer | Gate scanner levels |
+//! | [`plain_dec`], `digit_run` | a plain decimal inside a larger buffer | Gate scanner levels |
 //!
 //! Grammar: `[-+]?digits(.digits)?([eE][-+]?digits{1,4})?`. Exact or a typed [`NumError`]: a value
 //! that needs more fractional digits than the scale keeps is `TooManyDigits`, never rounded.
@@ -35,7 +35,7 @@ pub const DEC_MAX_SCALE: u8 = 38;
 
 /// 10^i for i in 0..20: the one powers-of-ten table of the crate (every fixed-point parser and
 /// formatter indexes it).
-pub const POW10: [u64; 20] = [
+pub(crate) const POW10: [u64; 20] = [
     1,
     10,
     100,
@@ -357,7 +357,7 @@ pub fn parse_dec(s: &[u8], signed: bool) -> Result<(i128, u8), NumError> {
 /// the multiply-add dependency chain). Returns (mant, digits consumed, index after the run).
 /// `mant` wraps if the run is longer than 18 digits; callers reject that case by count.
 #[inline(always)]
-pub fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usize) {
+pub(crate) fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usize) {
     let mut n = 0u32;
     while let Some(&c) = b.get(j) {
         let d0 = c.wrapping_sub(b'0');

@@ -84,7 +84,9 @@ macro_rules! fixed_type {
             pub const DECIMALS: u32 = $decimals;
             /// Units per whole one.
             pub const SCALE: i64 = POW10[$decimals as usize] as i64;
+            /// Zero; also "absent" where a venue leaves a field empty (an empty BBO side).
             pub const ZERO: $name = $name(0);
+            /// Largest representable value (`i64::MAX` units).
             pub const MAX: $name = $name(i64::MAX);
 
             /// Parse an unsigned decimal exactly (`"84270.01"`, `"0.00000000"`, `"1e-8"`).
@@ -110,11 +112,14 @@ macro_rules! fixed_type {
                 self.0
             }
 
+            /// Whether the value is exactly zero.
             #[inline]
             pub const fn is_zero(self) -> bool {
                 self.0 == 0
             }
 
+            /// Absolute value (`wrapping_abs`: `i64::MIN` units, which has no positive
+            /// counterpart, stays as is).
             #[inline]
             pub const fn abs(self) -> Self {
                 $name(self.0.wrapping_abs())
@@ -181,6 +186,7 @@ pub struct Dec {
 }
 
 impl Dec {
+    /// Zero (`0 × 10^0`, the only representation of zero).
     pub const ZERO: Dec = Dec { mant: 0, scale: 0 };
 
     /// `mantissa × 10^-scale`, normalized. `None` if `scale > 38` or `mantissa == i128::MIN`.
@@ -220,11 +226,13 @@ impl Dec {
         self.scale
     }
 
+    /// Whether the value is exactly zero.
     #[inline]
     pub const fn is_zero(self) -> bool {
         self.mant == 0
     }
 
+    /// Whether the value is below zero (zero is never negative: `-0` normalizes to `0`).
     #[inline]
     pub const fn is_negative(self) -> bool {
         self.mant < 0
@@ -399,11 +407,14 @@ impl std::str::FromStr for Dec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Side {
+    /// Buy; for a public trade, the taker bought (lifted the offer).
     Buy = 1,
+    /// Sell; for a public trade, the taker sold (hit the bid).
     Sell = 2,
 }
 
 impl Side {
+    /// Lower-case name (`buy`, `sell`), as `cexfeed decode` prints it.
     pub const fn as_str(self) -> &'static str {
         match self {
             Side::Buy => "buy",
@@ -415,26 +426,32 @@ impl Side {
 /// Which side of a book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub enum BookSide {
+pub(crate) enum BookSide {
     Bid = 0,
     Ask = 1,
 }
 
+/// The exchange a feed, symbol or event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Venue {
+    /// MEXC spot V3 (protobuf pushes).
     Mexc = 0,
+    /// Gate.io API v4 (JSON), spot and USDT-settled futures.
     Gateio = 1,
 }
 
 impl Venue {
+    /// Every venue, in declaration order.
     pub const ALL: [Venue; 2] = [Venue::Mexc, Venue::Gateio];
+    /// Configuration and channel-string name (`mexc`, `gateio`); inverse of [`Venue::parse`].
     pub const fn as_str(self) -> &'static str {
         match self {
             Venue::Mexc => "mexc",
             Venue::Gateio => "gateio",
         }
     }
+    /// Parse the exact lower-case name; `None` for anything else.
     pub fn parse(s: &str) -> Option<Venue> {
         match s {
             "mexc" => Some(Venue::Mexc),
@@ -444,20 +461,25 @@ impl Venue {
     }
 }
 
+/// Spot or derivatives market of a venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Market {
+    /// Spot pairs (`BTCUSDT` on MEXC, `BTC_USDT` on Gate.io); sizes in base asset.
     Spot = 0,
+    /// Gate.io USDT-settled perpetuals; sizes in contracts (see [`SymbolMeta::contract_multiplier`]).
     Futures = 1,
 }
 
 impl Market {
+    /// Configuration and channel-string name (`spot`, `futures`); inverse of [`Market::parse`].
     pub const fn as_str(self) -> &'static str {
         match self {
             Market::Spot => "spot",
             Market::Futures => "futures",
         }
     }
+    /// Parse the exact lower-case name; `None` for anything else.
     pub fn parse(s: &str) -> Option<Market> {
         match s {
             "spot" => Some(Market::Spot),
@@ -481,6 +503,7 @@ pub enum BookState {
 }
 
 impl BookState {
+    /// Lower-case name (`live`, `resyncing`, `stale`) for logs and metrics labels.
     pub const fn as_str(self) -> &'static str {
         match self {
             BookState::Live => "live",
@@ -498,7 +521,9 @@ pub struct SymbolId(pub u16);
 /// What a venue publishes about a symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolMeta {
+    /// Exchange the symbol trades on.
     pub venue: Venue,
+    /// Market within the venue; the same name can exist on spot and futures.
     pub market: Market,
     /// Exchange-native name as the venue writes it (`BTCUSDT`, `BTC_USDT`).
     pub name: String,
@@ -511,6 +536,7 @@ pub struct SymbolMeta {
 }
 
 impl SymbolMeta {
+    /// Metadata with only the identity filled in (decimals and multiplier unknown).
     pub fn new(venue: Venue, market: Market, name: &str) -> Self {
         SymbolMeta {
             venue,
@@ -543,6 +569,7 @@ pub struct SymbolRegistry {
 }
 
 impl SymbolRegistry {
+    /// An empty registry.
     pub fn new() -> Self {
         Self::default()
     }
@@ -571,22 +598,27 @@ impl SymbolRegistry {
             .map(|i| SymbolId(i as u16))
     }
 
+    /// Metadata of a registered id. Panics on an id this registry did not issue.
     pub fn meta(&self, id: SymbolId) -> &SymbolMeta {
         &self.metas[id.0 as usize]
     }
 
+    /// Metadata of `id`, or `None` for an id this registry did not issue (e.g. `NO_SYMBOL`).
     pub fn get(&self, id: SymbolId) -> Option<&SymbolMeta> {
         self.metas.get(id.0 as usize)
     }
 
+    /// Number of registered symbols; ids run `0..len`.
     pub fn len(&self) -> usize {
         self.metas.len()
     }
 
+    /// Whether nothing is registered.
     pub fn is_empty(&self) -> bool {
         self.metas.is_empty()
     }
 
+    /// Every symbol with its id, in id order.
     pub fn iter(&self) -> impl Iterator<Item = (SymbolId, &SymbolMeta)> {
         self.metas
             .iter()

@@ -28,11 +28,12 @@ pub const FLAG_BOOK_REPLACED: u8 = 4;
 pub struct InlineStr<const N: usize>([u8; N]);
 
 impl<const N: usize> InlineStr<N> {
+    /// No text (all NUL); what an absent id or currency reads as.
     pub const EMPTY: Self = InlineStr([0; N]);
 
     /// Copy `s`, cut at the last char boundary that fits. Returns the value and whether it was
     /// cut.
-    pub fn new(s: &str) -> (Self, bool) {
+    pub(crate) fn new(s: &str) -> (Self, bool) {
         let mut n = s.len().min(N);
         while !s.is_char_boundary(n) {
             n -= 1;
@@ -42,14 +43,17 @@ impl<const N: usize> InlineStr<N> {
         (InlineStr(b), n < s.len())
     }
 
+    /// Length of the text in bytes (up to the first NUL, at most `N`).
     pub fn len(&self) -> usize {
         self.0.iter().position(|&c| c == 0).unwrap_or(N)
     }
 
+    /// Whether no text is stored (the venue sent none, or an empty string).
     pub fn is_empty(&self) -> bool {
         self.0[0] == 0
     }
 
+    /// The stored text; a prefix of what the venue sent if `FLAG_TRUNCATED_TEXT` is set.
     pub fn as_str(&self) -> &str {
         // Only whole UTF-8 chars are ever copied in (see `new`).
         std::str::from_utf8(&self.0[..self.len()]).unwrap_or("")
@@ -79,13 +83,14 @@ pub struct RingDec<const N: usize> {
 
 impl<const N: usize> RingDec<N> {
     const VALID: () = assert!(N >= 1 && N <= 16);
+    /// Zero; also what an absent value reads as (see the body's `present` bits).
     pub const ZERO: Self = RingDec {
         mant: [0; N],
         scale: 0,
     };
 
     /// Store `d` exactly, or `None` if its mantissa needs more than `N` bytes.
-    pub fn new(d: Dec) -> Option<Self> {
+    pub(crate) fn new(d: Dec) -> Option<Self> {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let m = d.mantissa();
@@ -146,6 +151,7 @@ impl<const N: usize> std::fmt::Display for RingDec<N> {
 pub struct BookHandle(pub(crate) u32);
 
 impl BookHandle {
+    /// Slot number in the book pool (stable while the event is unreleased; for diagnostics).
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -171,44 +177,70 @@ pub enum StatusKind {
 pub enum Body {
     /// A public trade. `trade_id` is 0 when the venue sends none or a non-numeric one.
     Trade {
+        /// Trade price, exact.
         px: Px,
+        /// Traded quantity, unsigned (contracts on futures).
         qty: Qty,
+        /// Taker side: `Buy` lifted the offer, `Sell` hit the bid.
         side: Side,
+        /// Venue trade id for de-duplication and gap checks; 0 = none or not numeric.
         trade_id: u64,
     },
     /// Best bid and offer (empty side = zero). `Header::seq` holds the book sequence if sent.
     Bbo {
+        /// Best bid price; 0 = empty bid side.
         bid_px: Px,
+        /// Quantity at the best bid; 0 = empty bid side.
         bid_qty: Qty,
+        /// Best ask price; 0 = empty ask side.
         ask_px: Px,
+        /// Quantity at the best ask; 0 = empty ask side.
         ask_qty: Qty,
     },
     /// Ticker fields; a field is meaningful when its `TICKER_*` bit is set in `present`.
     Ticker {
+        /// `TICKER_*` bits of the fields the venue sent; test before reading a field.
         present: u8,
+        /// Last trade price (`TICKER_LAST`).
         last: Px,
+        /// Best bid (`TICKER_BID`; Gate.io spot only).
         bid_px: Px,
+        /// Best ask (`TICKER_ASK`; Gate.io spot only).
         ask_px: Px,
+        /// Futures mark price (`TICKER_MARK`): what PnL and liquidation are computed on.
         mark_px: Px,
+        /// Futures index price (`TICKER_INDEX`).
         index_px: Px,
+        /// Signed funding rate per interval, 0.0001 = 1 bp (`TICKER_FUNDING`).
         funding_rate: Px,
     },
     /// Top-N book in pooled slot `handle`: read it with `Consumer::book`, then
     /// `Consumer::release` it. `Header::seq` is the book sequence.
     Book {
+        /// Pool slot holding the levels; pass the event to `Consumer::book`/`release`.
         handle: BookHandle,
+        /// Bid levels in the slot, best first.
         n_bids: u16,
+        /// Ask levels in the slot, best first.
         n_asks: u16,
     },
     /// Own order. Remaining = `qty - filled`; the average fill price comes with `Fill`s.
     Order {
+        /// Order side.
         side: Side,
+        /// Type and time-in-force.
         order_type: OrderType,
+        /// Life-cycle state; `status.is_final()` means no further updates for this order.
         status: OrderStatus,
+        /// Exchange order id as text (integers formatted); key to join fills.
         order_id: InlineStr<28>,
+        /// Our client order id as sent back by the venue; empty = none.
         client_id: InlineStr<32>,
+        /// Limit price; 0 for market orders.
         px: Px,
+        /// Original quantity, unsigned.
         qty: Qty,
+        /// Cumulative filled quantity.
         filled: Qty,
     },
     /// Own fill. Join to the client id through `order_id` (the `Order` event carries both).
@@ -216,82 +248,132 @@ pub enum Body {
     /// (MEXC trade ids are 20 chars, order ids 26; Gate ids are integers) and `fee_currency` to
     /// 6 bytes (longer asset names are cut and flagged `FLAG_TRUNCATED_TEXT`).
     Fill {
+        /// Own side.
         side: Side,
+        /// Maker or taker (fee tier).
         liquidity: Liquidity,
+        /// Venue trade id as text; de-duplicates fills across a reconnect.
         trade_id: InlineStr<20>,
+        /// Exchange id of the filled order, as in the `Order` event.
         order_id: InlineStr<26>,
+        /// Asset the fee is charged in; empty = not sent (Gate.io futures: settle currency).
         fee_currency: InlineStr<6>,
+        /// Fill price, exact.
         px: Px,
+        /// Filled quantity, unsigned (contracts on futures).
         qty: Qty,
+        /// Fee as sent, signed (negative = rebate), exact.
         fee: RingDec<16>,
     },
     /// Balance of one asset after a change; `total`/`change` valid when their `BAL_*` bit is set.
     /// All amounts exact. The venue's reason text is not carried (no room next to four exact
     /// decimals; `cexfeed decode` shows it).
     Balance {
+        /// `BAL_*` bits: whether `total` and `change` were sent.
         present: u8,
+        /// Asset name as the venue writes it (`USDT`).
         asset: InlineStr<16>,
+        /// Free to trade or withdraw.
         available: RingDec<16>,
+        /// Locked in open orders (always 0 on Gate.io futures).
         locked: RingDec<16>,
+        /// Available + locked (`BAL_TOTAL`).
         total: RingDec<16>,
+        /// Signed change that produced this balance (`BAL_CHANGE`).
         change: RingDec<16>,
     },
     /// Futures position (`Header::symbol` is the contract). Exact decimals; `leverage` (a small
     /// venue setting, 0 = cross) is held in 9 bytes: if its mantissa exceeds `i64` it is zero
     /// and `FLAG_VALUE_DROPPED` is set.
     Position {
+        /// Signed contracts: positive long, negative short, 0 flat.
         size: Qty,
+        /// Average entry price.
         entry_px: RingDec<16>,
+        /// Leverage setting; 0 = cross margin (or dropped, see `FLAG_VALUE_DROPPED`).
         leverage: RingDec<8>,
+        /// Position margin, settle currency.
         margin: RingDec<16>,
+        /// Liquidation price; 0 = none.
         liq_px: RingDec<16>,
+        /// Realised PnL of the position, settle currency.
         realised_pnl: RingDec<16>,
     },
     /// Connection / book / private-stream status.
     Status {
+        /// What changed; see [`StatusKind`] for how to read the times.
         kind: StatusKind,
+        /// When it happened, or the start of a gap; `now_ns` clock.
         from_ns: u64,
+        /// End of a `PrivateGap`; 0 for the other kinds.
         to_ns: u64,
     },
     /// A channel error from the venue (subscription refused, auth failure, …).
     Error {
+        /// Venue error code (Gate.io `error.code`, 4 = authentication failure; MEXC `code`, 0
+        /// on a refused subscription); -1 = raised by us (ack timeout, channel not offered).
         code: i64,
+        /// Channel the error concerns, as the venue names it; empty = not tied to a channel.
         channel: InlineStr<24>,
+        /// Venue's message (or ours), cut to 48 bytes.
         message: InlineStr<48>,
     },
     /// Synthesised by the consumer: the producer dropped `count` events since the last read
     /// (ring full or pool empty). Book updates are conflated, not counted here. Its header
     /// has `symbol == NO_SYMBOL`; venue and market are not meaningful.
-    Missed { count: u64 },
+    Missed {
+        /// Events dropped for this consumer since its previous read.
+        count: u64,
+    },
 }
 
+/// `Body::Ticker::present` bit: `last` was sent.
 pub const TICKER_LAST: u8 = 1;
+/// `Body::Ticker::present` bit: `bid_px` was sent.
 pub const TICKER_BID: u8 = 2;
+/// `Body::Ticker::present` bit: `ask_px` was sent.
 pub const TICKER_ASK: u8 = 4;
+/// `Body::Ticker::present` bit: `mark_px` was sent.
 pub const TICKER_MARK: u8 = 8;
+/// `Body::Ticker::present` bit: `index_px` was sent.
 pub const TICKER_INDEX: u8 = 16;
+/// `Body::Ticker::present` bit: `funding_rate` was sent.
 pub const TICKER_FUNDING: u8 = 32;
+/// `Body::Balance::present` bit: `total` was sent (or computed from available + locked).
 pub const BAL_TOTAL: u8 = 1;
+/// `Body::Balance::present` bit: `change` was sent.
 pub const BAL_CHANGE: u8 = 2;
 
 /// Event kind, for counting and dispatch without matching the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Kind {
+    /// [`Body::Trade`].
     Trade,
+    /// [`Body::Bbo`].
     Bbo,
+    /// [`Body::Ticker`].
     Ticker,
+    /// [`Body::Book`].
     Book,
+    /// [`Body::Order`].
     Order,
+    /// [`Body::Fill`].
     Fill,
+    /// [`Body::Balance`].
     Balance,
+    /// [`Body::Position`].
     Position,
+    /// [`Body::Status`].
     Status,
+    /// [`Body::Error`].
     Error,
+    /// [`Body::Missed`].
     Missed,
 }
 
 impl Body {
+    /// The event kind of this payload.
     pub const fn kind(&self) -> Kind {
         match self {
             Body::Trade { .. } => Kind::Trade,
@@ -313,13 +395,18 @@ impl Body {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Header {
+    /// Exchange the event came from; with `market` and `symbol` it identifies the instrument.
     pub venue: Venue,
+    /// Spot or futures.
     pub market: Market,
     /// Book state of the symbol at the time of the event (`Live` for non-book events).
     pub state: BookState,
     /// `FLAG_*` bits.
     pub flags: u8,
+    /// Instrument in the engine's `SymbolRegistry`; `NO_SYMBOL` for balances and connection
+    /// status.
     pub symbol: SymbolId,
+    /// Padding; always 0.
     pub _reserved: u16,
     /// Book sequence for book/BBO events, 0 otherwise.
     pub seq: u64,
@@ -327,11 +414,14 @@ pub struct Header {
     pub ts_exchange_ms: i64,
     /// Our receive time of the frame (`now_ns`, CLOCK_MONOTONIC).
     pub ts_recv_ns: u64,
-    /// Stamped by the producer right before the push.
+    /// Stamped by the producer right before the push (`now_ns`); `now_ns() - ts_ring_ns` is
+    /// the ring hop, `ts_ring_ns - ts_recv_ns` the decode and book work.
     pub ts_ring_ns: u64,
 }
 
 impl Header {
+    /// A header with state `Live`, no flags, `seq` and `ts_exchange_ms` 0 and `ts_ring_ns` 0
+    /// (set by the push).
     pub const fn new(venue: Venue, market: Market, symbol: SymbolId, ts_recv_ns: u64) -> Self {
         Header {
             venue,
@@ -352,7 +442,9 @@ impl Header {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, align(64))]
 pub struct Event {
+    /// Who and when: instrument, book state, flags, sequence and the latency timestamps.
     pub header: Header,
+    /// What: the payload, one variant per event kind.
     pub body: Body,
 }
 
@@ -399,14 +491,17 @@ fn text<const N: usize>(s: &str, flags: &mut u8) -> InlineStr<N> {
 }
 
 impl Event {
+    /// An event from its parts, as is.
     pub const fn new(header: Header, body: Body) -> Self {
         Event { header, body }
     }
 
+    /// The event kind ([`Body::kind`]).
     pub const fn kind(&self) -> Kind {
         self.body.kind()
     }
 
+    /// A [`Body::Trade`]; `ts_exchange_ms` from the message, a non-numeric trade id becomes 0.
     pub fn trade(mut h: Header, m: &TradeMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         Event::new(
@@ -420,6 +515,8 @@ impl Event {
         )
     }
 
+    /// A [`Body::Bbo`]; `ts_exchange_ms` and `seq` (the book update id, 0 if none) from the
+    /// message.
     pub fn bbo(mut h: Header, m: &BboMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         h.seq = m.seq.unwrap_or(0);
@@ -434,6 +531,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Ticker`] with the `present` bits of the fields the message carries.
     pub fn ticker(mut h: Header, m: &TickerMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         let mut present = 0;
@@ -463,6 +561,8 @@ impl Event {
         )
     }
 
+    /// A [`Body::Order`]; `ts_exchange_ms` = update time, else creation time. Ids longer than
+    /// their field are cut and flagged `FLAG_TRUNCATED_TEXT`.
     pub fn order(mut h: Header, m: &OrderMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_update_ms.or(m.ts_create_ms));
         let order_id = id_str(&m.order_id, &mut h.flags);
@@ -482,6 +582,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Fill`]; long ids and fee currency are cut and flagged `FLAG_TRUNCATED_TEXT`.
     pub fn fill(mut h: Header, m: &FillMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         let trade_id = id_str(&m.trade_id, &mut h.flags);
@@ -502,6 +603,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Balance`] with the `present` bits; a long asset name is cut and flagged.
     pub fn balance(mut h: Header, m: &BalanceMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         let asset = text(m.asset, &mut h.flags);
@@ -520,6 +622,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Position`]; a leverage beyond 9 bytes is zeroed and `FLAG_VALUE_DROPPED` set.
     pub fn position(mut h: Header, m: &PositionMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         let leverage = RingDec::new(m.leverage).unwrap_or_else(|| {
@@ -539,6 +642,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Status`]; the header is used as is.
     pub fn status(h: Header, kind: StatusKind, from_ns: u64, to_ns: u64) -> Self {
         Event::new(
             h,
@@ -550,6 +654,7 @@ impl Event {
         )
     }
 
+    /// A [`Body::Error`]; channel and message are cut to their fields and flagged if cut.
     pub fn error(mut h: Header, code: i64, channel: &str, message: &str) -> Self {
         let channel = text(channel, &mut h.flags);
         let message = text(message, &mut h.flags);

@@ -1,15 +1,19 @@
 //! Channel names: the subscription channels we request ([`Channel`], [`Event`]) and the
-//! classification of the `channel` field of every push ([`channel_kind`], [`obu_symbol`]).
+//! classification of the `channel` field of every push (`channel_kind`, `obu_symbol`).
 
 use crate::types::Market;
 
+/// The request `event` of a channel request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
+    /// `"subscribe"`: start pushes for the payload.
     Subscribe,
+    /// `"unsubscribe"`: stop them (also how an `obu` gap is healed: unsubscribe, resubscribe).
     Unsubscribe,
 }
 
 impl Event {
+    /// The wire value (`subscribe`, `unsubscribe`); also part of the private-channel signature.
     pub const fn as_str(self) -> &'static str {
         match self {
             Event::Subscribe => "subscribe",
@@ -23,66 +27,99 @@ impl Event {
 pub enum Channel<'a> {
     /// `*.obu`, payload `["ob.<PAIR>.<depth>"]`; depth 50 (20 ms) or 400 (100 ms).
     Obu {
+        /// Spot (`spot.obu`) or futures (`futures.obu`).
         market: Market,
+        /// Pair or contract (`BTC_USDT`).
         pair: &'a str,
+        /// Levels: 50 or 400.
         depth: u16,
     },
     /// Spot `spot.order_book_update` `[pair, interval]` (`"20ms"` ⇔ 20 levels, `"100ms"` ⇔ 100);
     /// futures `[contract, interval, level]` (`"100ms","100"`; `"20ms"` only with `"20"`).
     OrderBookUpdate {
+        /// Spot or futures.
         market: Market,
+        /// Pair or contract.
         pair: &'a str,
+        /// Update interval as sent (`"20ms"`, `"100ms"`).
         interval: &'a str,
+        /// Futures depth as sent (`"20"`, `"50"`, `"100"`); ignored on spot.
         level: &'a str,
     },
     /// Spot `spot.order_book` `[pair, level, interval]`; futures legacy `[contract, level, "0"]`.
     OrderBook {
+        /// Spot or futures.
         market: Market,
+        /// Pair or contract.
         pair: &'a str,
+        /// Snapshot depth as sent (spot `"5"`…`"100"`, futures `"1"`…`"100"`).
         level: &'a str,
+        /// Spot push interval (`"100ms"`, `"1000ms"`); ignored on futures (which sends `"0"`).
         interval: &'a str,
     },
+    /// `*.trades`: public trades of the listed pairs/contracts.
     Trades {
+        /// Spot or futures.
         market: Market,
+        /// Pairs or contracts.
         pairs: &'a [&'a str],
     },
+    /// `*.book_ticker`: best bid/offer of the listed pairs/contracts.
     BookTicker {
+        /// Spot or futures.
         market: Market,
+        /// Pairs or contracts.
         pairs: &'a [&'a str],
     },
+    /// `*.tickers`: 24 h tickers (futures: with mark, index and funding).
     Tickers {
+        /// Spot or futures.
         market: Market,
+        /// Pairs or contracts.
         pairs: &'a [&'a str],
     },
     /// `spot.orders`: pairs or `["!all"]`.
     SpotOrders {
+        /// Pairs, or `["!all"]`.
         pairs: &'a [&'a str],
     },
+    /// `spot.usertrades`: own fills; pairs or `["!all"]`.
     SpotUserTrades {
+        /// Pairs, or `["!all"]`.
         pairs: &'a [&'a str],
     },
     /// `spot.balances`: no payload.
     SpotBalances,
     /// `futures.orders` `[uid, contract|"!all", …]`.
     FuturesOrders {
+        /// Account user id (login `uid`), first payload element.
         uid: &'a str,
+        /// Contracts, or `["!all"]`.
         contracts: &'a [&'a str],
     },
+    /// `futures.usertrades` `[uid, contract|"!all", …]`: own fills.
     FuturesUserTrades {
+        /// Account user id, first payload element.
         uid: &'a str,
+        /// Contracts, or `["!all"]`.
         contracts: &'a [&'a str],
     },
+    /// `futures.positions` `[uid, contract|"!all", …]`.
     FuturesPositions {
+        /// Account user id (documented as a placeholder), first payload element.
         uid: &'a str,
+        /// Contracts, or `["!all"]`.
         contracts: &'a [&'a str],
     },
     /// `futures.balances` `[uid]`.
     FuturesBalances {
+        /// Account user id, the only payload element.
         uid: &'a str,
     },
 }
 
 impl Channel<'_> {
+    /// Market the channel belongs to (private spot channels: spot; other private: futures).
     pub fn market(&self) -> Market {
         match *self {
             Channel::Obu { market, .. }
@@ -121,6 +158,8 @@ impl Channel<'_> {
         }
     }
 
+    /// Whether the channel needs the signed `auth` object (orders, user trades, balances,
+    /// positions).
     pub fn is_private(&self) -> bool {
         matches!(
             self,

@@ -95,10 +95,12 @@ impl GateDecoder {
         self.stats
     }
 
+    /// Market this decoder was built for (spot and futures payloads differ).
     pub fn market(&self) -> Market {
         self.market
     }
 
+    /// Levels per book side the scratch holds; a deeper push is `DecodeError::TooLarge`.
     pub fn max_levels(&self) -> usize {
         self.levels.max
     }

@@ -49,7 +49,7 @@ pub(super) struct Scratch {
 }
 
 impl Scratch {
-    pub fn new(max_trades: usize) -> Self {
+    pub(crate) fn new(max_trades: usize) -> Self {
         Scratch {
             trades: Vec::with_capacity(max_trades),
             max_trades,

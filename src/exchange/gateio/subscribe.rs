@@ -148,6 +148,7 @@ pub fn subscribe_private(
     request(out, ch, Event::Subscribe, id, time_s, Some(creds))
 }
 
+/// Private unsubscribe with per-request `auth` (same signing rule as [`subscribe_private`]).
 pub fn unsubscribe_private(
     out: &mut String,
     ch: &Channel<'_>,

@@ -42,7 +42,7 @@ pub(crate) enum NumText<'a> {
 }
 
 impl<'t, 'a: 't> Doc<'t, 'a> {
-    pub fn new(
+    pub(crate) fn new(
         nodes: &'t [Node<'a>],
         frame: &'a [u8],
         structurals: &'t [u32],
@@ -58,13 +58,13 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     #[inline]
-    pub fn node(&self, i: usize) -> Option<Node<'a>> {
+    pub(crate) fn node(&self, i: usize) -> Option<Node<'a>> {
         self.nodes.get(i).copied()
     }
 
     /// Index of the node after the value starting at `i`.
     #[inline]
-    pub fn skip(&self, i: usize) -> usize {
+    pub(crate) fn skip(&self, i: usize) -> usize {
         match self.nodes.get(i) {
             Some(Node::Object { count, .. }) | Some(Node::Array { count, .. }) => i + 1 + count,
             _ => i + 1,
@@ -73,7 +73,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
 
     /// Object at `i`: (number of keys). `None` if not an object.
     #[inline]
-    pub fn obj_len(&self, i: usize) -> Option<usize> {
+    pub(crate) fn obj_len(&self, i: usize) -> Option<usize> {
         match self.nodes.get(i) {
             Some(Node::Object { len, .. }) => Some(*len),
             _ => None,
@@ -81,7 +81,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     #[inline]
-    pub fn arr_len(&self, i: usize) -> Option<usize> {
+    pub(crate) fn arr_len(&self, i: usize) -> Option<usize> {
         match self.nodes.get(i) {
             Some(Node::Array { len, .. }) => Some(*len),
             _ => None,
@@ -90,7 +90,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
 
     /// Iterate an object's (key, value index) pairs.
     #[inline]
-    pub fn fields(&self, i: usize) -> Fields<'_, 't, 'a> {
+    pub(crate) fn fields(&self, i: usize) -> Fields<'_, 't, 'a> {
         let n = self.obj_len(i).unwrap_or(0);
         Fields {
             doc: self,
@@ -100,7 +100,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Value index of `key` in the object at `i` (last occurrence wins, like the field loops).
-    pub fn get(&self, i: usize, key: &str) -> Option<usize> {
+    pub(crate) fn get(&self, i: usize, key: &str) -> Option<usize> {
         let mut found = None;
         for (k, v) in self.fields(i) {
             if k == key {
@@ -111,7 +111,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     #[inline]
-    pub fn str_at(&self, i: usize) -> Option<&'a str> {
+    pub(crate) fn str_at(&self, i: usize) -> Option<&'a str> {
         match self.nodes.get(i) {
             Some(Node::String(s)) => Some(*s),
             _ => None,
@@ -119,11 +119,11 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     #[inline]
-    pub fn is_null(&self, i: usize) -> bool {
+    pub(crate) fn is_null(&self, i: usize) -> bool {
         matches!(self.nodes.get(i), Some(Node::Static(StaticNode::Null)))
     }
 
-    pub fn bool_at(&self, i: usize, field: &'static str) -> Result<bool, DecodeError> {
+    pub(crate) fn bool_at(&self, i: usize, field: &'static str) -> Result<bool, DecodeError> {
         match self.nodes.get(i) {
             Some(Node::Static(StaticNode::Bool(b))) => Ok(*b),
             _ => Err(DecodeError::WrongType(field)),
@@ -142,7 +142,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// The original text of the number token at node `i`.
-    pub fn number_text(&mut self, i: usize) -> Option<&'a [u8]> {
+    pub(crate) fn number_text(&mut self, i: usize) -> Option<&'a [u8]> {
         if !self.pos_built {
             self.build_pos();
         }
@@ -159,7 +159,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Decimal text of a string or number node.
-    pub fn dec(&mut self, i: usize) -> NumText<'a> {
+    pub(crate) fn dec(&mut self, i: usize) -> NumText<'a> {
         match self.nodes.get(i) {
             Some(Node::String(s)) => NumText::Text(s.as_bytes()),
             Some(Node::Static(StaticNode::Null)) => NumText::Null,
@@ -172,7 +172,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
         }
     }
 
-    pub fn px(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
+    pub(crate) fn px(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
             NumText::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -180,7 +180,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Unsigned price (book levels, trades).
-    pub fn pxu(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
+    pub(crate) fn pxu(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
             NumText::Text(t) => crate::num::parse_unsigned_fast(t, Px::DECIMALS)
                 .map(Px)
@@ -190,7 +190,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Price where `""` (Gate futures empty book side) means zero.
-    pub fn px_or_empty(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
+    pub(crate) fn px_or_empty(&mut self, i: usize, field: &'static str) -> Result<Px, DecodeError> {
         match self.dec(i) {
             NumText::Text(b"") => Ok(Px::ZERO),
             NumText::Text(t) => Px::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
@@ -199,7 +199,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Unsigned quantity.
-    pub fn qty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
+    pub(crate) fn qty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
             NumText::Text(t) => crate::num::parse_unsigned_fast(t, Qty::DECIMALS)
                 .map(Qty)
@@ -209,7 +209,11 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Unsigned quantity where `""` means zero.
-    pub fn qty_or_empty(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
+    pub(crate) fn qty_or_empty(
+        &mut self,
+        i: usize,
+        field: &'static str,
+    ) -> Result<Qty, DecodeError> {
         match self.dec(i) {
             NumText::Text(b"") => Ok(Qty::ZERO),
             NumText::Text(t) => crate::num::parse_unsigned_fast(t, Qty::DECIMALS)
@@ -219,7 +223,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
         }
     }
 
-    pub fn qty_signed(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
+    pub(crate) fn qty_signed(&mut self, i: usize, field: &'static str) -> Result<Qty, DecodeError> {
         match self.dec(i) {
             NumText::Text(t) => Qty::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
             _ => Err(DecodeError::WrongType(field)),
@@ -229,7 +233,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     /// Venue-computed account value (average/entry price, margin, PnL, balance, fee) as an
     /// exact [`Dec`] from the number text (string or JSON number token); `""` means zero.
     /// Never rounded: more than 38 significant digits is a `Number` error.
-    pub fn dec_at(&mut self, i: usize, field: &'static str) -> Result<Dec, DecodeError> {
+    pub(crate) fn dec_at(&mut self, i: usize, field: &'static str) -> Result<Dec, DecodeError> {
         match self.dec(i) {
             NumText::Text(b"") => Ok(Dec::ZERO),
             NumText::Text(t) => Dec::parse_signed(t).map_err(|e| DecodeError::Number(field, e)),
@@ -238,7 +242,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Integer (u64) from a number or an all-digit string.
-    pub fn u64_at(&mut self, i: usize, field: &'static str) -> Result<u64, DecodeError> {
+    pub(crate) fn u64_at(&mut self, i: usize, field: &'static str) -> Result<u64, DecodeError> {
         match self.nodes.get(i) {
             Some(Node::Static(StaticNode::U64(v))) => Ok(*v),
             Some(Node::Static(StaticNode::I64(v))) if *v >= 0 => Ok(*v as u64),
@@ -248,7 +252,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Milliseconds from an integer, or the integer part of a decimal (`"1606292218213.4578"`).
-    pub fn ms_at(&mut self, i: usize, field: &'static str) -> Result<i64, DecodeError> {
+    pub(crate) fn ms_at(&mut self, i: usize, field: &'static str) -> Result<i64, DecodeError> {
         match self.nodes.get(i) {
             Some(Node::Static(StaticNode::U64(v))) if *v <= i64::MAX as u64 => Ok(*v as i64),
             Some(Node::Static(StaticNode::I64(v))) => Ok(*v),
@@ -260,7 +264,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// Identifier: integer → `Num`, string → `Str`.
-    pub fn id_at(&self, i: usize, field: &'static str) -> Result<IdRef<'a>, DecodeError> {
+    pub(crate) fn id_at(&self, i: usize, field: &'static str) -> Result<IdRef<'a>, DecodeError> {
         match self.nodes.get(i) {
             Some(Node::Static(StaticNode::U64(v))) => Ok(IdRef::Num(*v)),
             Some(Node::Static(StaticNode::I64(v))) if *v >= 0 => Ok(IdRef::Num(*v as u64)),
@@ -270,7 +274,7 @@ impl<'t, 'a: 't> Doc<'t, 'a> {
     }
 
     /// String content, or the text of a number (e.g. futures uid `123` in an echoed payload).
-    pub fn text_at(&mut self, i: usize) -> Option<&'a str> {
+    pub(crate) fn text_at(&mut self, i: usize) -> Option<&'a str> {
         match self.dec(i) {
             NumText::Text(t) => std::str::from_utf8(t).ok(),
             _ => None,
@@ -337,7 +341,7 @@ pub(crate) struct Levels {
 }
 
 impl Levels {
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Levels {
             bids: Vec::with_capacity(max),
             asks: Vec::with_capacity(max),

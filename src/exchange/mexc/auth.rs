@@ -62,13 +62,18 @@ pub fn url_encode(s: &str, out: &mut String) {
 /// HTTP method of a signed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpMethod {
+    /// `GET` (list listen keys).
     Get,
+    /// `POST` (create a listen key).
     Post,
+    /// `PUT` (keep a listen key alive).
     Put,
+    /// `DELETE` (close a listen key).
     Delete,
 }
 
 impl HttpMethod {
+    /// The method token as sent on the request line (`GET`, `POST`, …).
     pub const fn as_str(self) -> &'static str {
         match self {
             HttpMethod::Get => "GET",
@@ -82,6 +87,7 @@ impl HttpMethod {
 /// A signed REST request ready for an HTTP client: no body (parameters are in the query).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedRequest {
+    /// HTTP method to send it with.
     pub method: HttpMethod,
     /// Path and query including `&signature=…`, e.g.
     /// `/api/v3/userDataStream?recvWindow=5000&timestamp=…&signature=…`.
@@ -302,15 +308,21 @@ pub enum MexcRestError {
     /// The venue answered with an error (`{"code":…,"msg":…}` or an error HTTP status).
     #[error("MEXC {kind} (HTTP {http_status}, code {code:?}): {msg}")]
     Api {
+        /// The error mapped from `code` (or from the status when the body has none).
         kind: MexcApiError,
+        /// HTTP status of the answer.
         http_status: u16,
+        /// Body `code` as sent (number or numeric string); `None` if absent.
         code: Option<i64>,
+        /// Body `msg`, else the first 256 bytes of the body.
         msg: String,
     },
     /// The body is not the JSON expected.
     #[error("MEXC REST body (HTTP {http_status}) not understood: {source}")]
     Json {
+        /// HTTP status of the answer.
         http_status: u16,
+        /// What serde_json refused.
         #[source]
         source: serde_json::Error,
     },

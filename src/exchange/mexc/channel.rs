@@ -9,6 +9,7 @@ pub const MAX_SYMBOL_LEN: usize = 32;
 /// Why a channel could not be built or parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelError {
+    /// The symbol is the empty string.
     EmptySymbol,
     /// Longer than [`MAX_SYMBOL_LEN`].
     SymbolTooLong,
@@ -54,11 +55,14 @@ pub fn validate_symbol(symbol: &str) -> Result<(), ChannelError> {
 /// Push cadence of the aggregated channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interval {
+    /// `10ms` windows.
     Ms10,
+    /// `100ms` windows.
     Ms100,
 }
 
 impl Interval {
+    /// The channel-name segment (`10ms`, `100ms`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Interval::Ms10 => "10ms",
@@ -77,12 +81,16 @@ impl Interval {
 /// Depth of the limited-depth snapshot channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LimitLevels {
+    /// Top 5 levels per side.
     L5,
+    /// Top 10 levels per side.
     L10,
+    /// Top 20 levels per side.
     L20,
 }
 
 impl LimitLevels {
+    /// The channel-name segment (`5`, `10`, `20`).
     pub const fn as_str(self) -> &'static str {
         match self {
             LimitLevels::L5 => "5",
@@ -117,18 +125,38 @@ pub const PRIVATE_ACCOUNT: &str = "spot@private.account.v3.api.pb";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel<'a> {
     /// `spot@public.aggre.depth.v3.api.pb@(10ms|100ms)@SYM` → body 313.
-    AggreDepth { symbol: &'a str, interval: Interval },
+    AggreDepth {
+        /// Upper-case symbol without separator (`BTCUSDT`).
+        symbol: &'a str,
+        /// Aggregation window.
+        interval: Interval,
+    },
     /// `spot@public.aggre.deals.v3.api.pb@(10ms|100ms)@SYM` → body 314.
-    AggreDeals { symbol: &'a str, interval: Interval },
+    AggreDeals {
+        /// Upper-case symbol without separator.
+        symbol: &'a str,
+        /// Aggregation window.
+        interval: Interval,
+    },
     /// `spot@public.aggre.bookTicker.v3.api.pb@(10ms|100ms)@SYM` → body 315.
-    AggreBookTicker { symbol: &'a str, interval: Interval },
+    AggreBookTicker {
+        /// Upper-case symbol without separator.
+        symbol: &'a str,
+        /// Aggregation window.
+        interval: Interval,
+    },
     /// `spot@public.limit.depth.v3.api.pb@SYM@(5|10|20)` → body 303.
     LimitDepth {
+        /// Upper-case symbol without separator.
         symbol: &'a str,
+        /// Levels per side in each snapshot push.
         levels: LimitLevels,
     },
     /// `spot@public.bookTicker.batch.v3.api.pb@SYM` → body 311.
-    BookTickerBatch { symbol: &'a str },
+    BookTickerBatch {
+        /// Upper-case symbol without separator.
+        symbol: &'a str,
+    },
     /// `spot@private.orders.v3.api.pb` → body 304.
     PrivateOrders,
     /// `spot@private.deals.v3.api.pb` → body 306.

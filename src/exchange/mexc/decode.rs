@@ -48,20 +48,35 @@ pub const CONTROL_TEXT_CAPACITY: usize = 4096;
 
 /// Body field numbers of the wrapper's `oneof body`.
 pub mod body {
+    /// `publicDeals`: legacy non-aggregated trades (retired; skipped).
     pub const PUBLIC_DEALS: u32 = 301;
+    /// `publicIncreaseDepths`: legacy non-aggregated depth diff (retired; skipped).
     pub const PUBLIC_INCREASE_DEPTHS: u32 = 302;
+    /// `publicLimitDepths`: limited-depth snapshot (`limit.depth`), carries `version`.
     pub const PUBLIC_LIMIT_DEPTHS: u32 = 303;
+    /// `privateOrders`: own order updates.
     pub const PRIVATE_ORDERS: u32 = 304;
+    /// `publicBookTicker`: legacy non-aggregated best bid/offer (retired; skipped).
     pub const PUBLIC_BOOK_TICKER: u32 = 305;
+    /// `privateDeals`: own fills.
     pub const PRIVATE_DEALS: u32 = 306;
+    /// `privateAccount`: balance changes.
     pub const PRIVATE_ACCOUNT: u32 = 307;
+    /// `publicSpotKline`: candles (skipped).
     pub const PUBLIC_SPOT_KLINE: u32 = 308;
+    /// `publicMiniTicker`: one symbol's 3 s mini ticker.
     pub const PUBLIC_MINI_TICKER: u32 = 309;
+    /// `publicMiniTickers`: every symbol's mini ticker.
     pub const PUBLIC_MINI_TICKERS: u32 = 310;
+    /// `publicBookTickerBatch`: best bid/offer items, batch `version`.
     pub const PUBLIC_BOOK_TICKER_BATCH: u32 = 311;
+    /// `publicIncreaseDepthsBatch`: batched depth diffs (undocumented now; skipped).
     pub const PUBLIC_INCREASE_DEPTHS_BATCH: u32 = 312;
+    /// `publicAggreDepths`: aggregated depth diff, `fromVersion`/`toVersion`.
     pub const PUBLIC_AGGRE_DEPTHS: u32 = 313;
+    /// `publicAggreDeals`: trades per 10/100 ms window.
     pub const PUBLIC_AGGRE_DEALS: u32 = 314;
+    /// `publicAggreBookTicker`: aggregated best bid/offer, `version` shared with depth.
     pub const PUBLIC_AGGRE_BOOK_TICKER: u32 = 315;
 }
 

@@ -13,6 +13,7 @@ use crate::types::{Px, Qty};
 /// A parsed depth snapshot (owned; cold path).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepthSnapshot {
+    /// `lastUpdateId`: the depth version the snapshot is at; bridge diffs with `fromVersion`.
     pub last_update_id: u64,
     /// Best first, as sent.
     pub bids: Vec<Level>,

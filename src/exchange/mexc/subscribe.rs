@@ -129,8 +129,11 @@ impl OutboundLimiter {
 /// One in-flight `SUBSCRIPTION`/`UNSUBSCRIPTION`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRequest {
+    /// Request `id` as written; 0 = none (then matched by channel set only).
     pub id: u64,
+    /// Channel names in the request's `params`.
     pub channels: Vec<String>,
+    /// Caller's monotonic time when it was sent (`now_ns` passed to `on_sent`).
     pub sent_ns: u64,
 }
 
@@ -155,6 +158,7 @@ pub struct SubscriptionTracker {
 }
 
 impl SubscriptionTracker {
+    /// No request in flight.
     pub fn new() -> Self {
         Self::default()
     }

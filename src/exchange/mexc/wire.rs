@@ -170,7 +170,7 @@ pub(super) struct Head<'a> {
 
 impl<'a> Head<'a> {
     #[inline]
-    pub fn symbol(&self) -> Result<&'a str, DecodeError> {
+    pub(crate) fn symbol(&self) -> Result<&'a str, DecodeError> {
         match self.symbol {
             Some(b) if !b.is_empty() => utf8("symbol", b),
             _ => Err(DecodeError::MissingField("symbol")),
@@ -178,7 +178,7 @@ impl<'a> Head<'a> {
     }
 
     #[inline]
-    pub fn ts(&self, body_time_ms: i64) -> Option<i64> {
+    pub(crate) fn ts(&self, body_time_ms: i64) -> Option<i64> {
         if body_time_ms != 0 {
             Some(body_time_ms)
         } else {
