@@ -20,7 +20,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs one Gate.io feed (spot obu or futures order_book_update) against the venue; returns
 /// (allocations on the feed thread while armed, TLS records received while armed, messages).
-fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
+fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64) {
     let _ = FEED_THREAD_START.set(support::alloc::mark_thread);
     let venue = LoopbackVenue::start(VenueConfig {
         tls,
@@ -77,6 +77,7 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
     let net = views[0].net.clone().unwrap();
     let msgs0 = views[0].shared.counters.snapshot().messages;
     let rec0 = net.snapshot().tls_records_rx;
+    let large0 = net.snapshot().tls_records_rx_large;
     support::alloc::take_marked();
     support::alloc::arm_marked(true);
     let mut events = drain(&mut rx, Instant::now() + Duration::from_secs(3));
@@ -87,13 +88,14 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64) {
     support::alloc::arm_marked(false);
     let allocs = support::alloc::take_marked();
     let records = net.snapshot().tls_records_rx - rec0;
+    let large = net.snapshot().tls_records_rx_large - large0;
     let msgs = views[0].shared.counters.snapshot().messages - msgs0;
     let c = views[0].shared.counters.snapshot();
     assert_eq!(c.decode_errors, 0);
     assert!(events > 100, "only {events} events reached the consumer");
     engine.stop();
     venue.stop();
-    (allocs, records, msgs)
+    (allocs, records, msgs, large)
 }
 
 #[test]
@@ -104,7 +106,7 @@ fn plain_pipeline_allocates_nothing() {
         (Venue::Gateio, Market::Futures),
         (Venue::Mexc, Market::Spot),
     ] {
-        let (allocs, _, msgs) = run(false, venue, market);
+        let (allocs, _, msgs, _) = run(false, venue, market);
         assert!(msgs > 500, "{venue:?} {market:?}: only {msgs} messages");
         assert_eq!(
             allocs, 0,
@@ -116,10 +118,24 @@ fn plain_pipeline_allocates_nothing() {
 #[test]
 fn tls_pipeline_allocates_once_per_record_only() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (allocs, records, msgs) = run(true, Venue::Gateio, Market::Spot);
+    let (allocs, records, msgs, large) = run(true, Venue::Gateio, Market::Spot);
     assert!(msgs > 500 && records > 0, "msgs {msgs} records {records}");
-    assert_eq!(
-        allocs, records,
-        "{allocs} allocations for {records} TLS records ({msgs} messages)"
-    );
+    // Exactly one allocation per record (rustls 0.23 copies each record's plaintext), plus, for
+    // a record larger than RUSTLS_READ_SIZE on the wire, the deframer's grow and shrink (at most
+    // 4 reallocations). A busy venue coalesces more data per record, so large records appear
+    // under load: this is what made the exact count flaky on a loaded machine (1 extra
+    // allocation for 1 large record, measured). Nothing else allocates.
+    if large == 0 {
+        assert_eq!(
+            allocs, records,
+            "{allocs} allocations for {records} TLS records ({msgs} messages)"
+        );
+    } else {
+        assert!(
+            allocs >= records && allocs <= records + 4 * large,
+            "{allocs} allocations for {records} TLS records, {large} of them larger than \
+             {} bytes ({msgs} messages)",
+            cexfeed::net::RUSTLS_READ_SIZE
+        );
+    }
 }

@@ -278,6 +278,9 @@ pub struct NetCounters {
     pub bytes_rx: AtomicU64,
     pub messages_rx: AtomicU64,
     pub tls_records_rx: AtomicU64,
+    /// TLS records larger than `RUSTLS_READ_SIZE` on the wire (rustls 0.23 reallocates its
+    /// deframer buffer for each, on top of the per-record plaintext allocation).
+    pub tls_records_rx_large: AtomicU64,
     pub messages_tx: AtomicU64,
 }
 
@@ -290,6 +293,8 @@ pub struct NetCountersSnapshot {
     pub bytes_rx: u64,
     pub messages_rx: u64,
     pub tls_records_rx: u64,
+    /// See [`NetCounters::tls_records_rx_large`].
+    pub tls_records_rx_large: u64,
     pub messages_tx: u64,
 }
 
@@ -303,6 +308,7 @@ impl NetCounters {
             bytes_rx: l(&self.bytes_rx),
             messages_rx: l(&self.messages_rx),
             tls_records_rx: l(&self.tls_records_rx),
+            tls_records_rx_large: l(&self.tls_records_rx_large),
             messages_tx: l(&self.messages_tx),
         }
     }

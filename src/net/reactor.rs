@@ -343,6 +343,7 @@ struct Local {
     messages_rx: u64,
     bytes_rx: u64,
     records_rx: u64,
+    records_large_rx: u64,
     messages_tx: u64,
 }
 
@@ -596,6 +597,7 @@ impl<H: Handler> Reactor<H> {
         NetCounters::add(&c.messages_rx, l.messages_rx);
         NetCounters::add(&c.bytes_rx, l.bytes_rx);
         NetCounters::add(&c.tls_records_rx, l.records_rx);
+        NetCounters::add(&c.tls_records_rx_large, l.records_large_rx);
         NetCounters::add(&c.messages_tx, l.messages_tx);
     }
 
@@ -916,6 +918,7 @@ impl<H: Handler> Reactor<H> {
         if let Some(s) = self.slots[idx].stream_mut() {
             self.local.bytes_rx += std::mem::take(&mut s.bytes_read);
             self.local.records_rx += std::mem::take(&mut s.records_in);
+            self.local.records_large_rx += std::mem::take(&mut s.records_large_in);
         }
     }
 

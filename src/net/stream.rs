@@ -38,6 +38,9 @@ pub(crate) struct TlsLayer {
     end: usize,
     /// Complete TLS records handed to rustls (all content types).
     pub(crate) records_in: u64,
+    /// Of those, records larger than [`RUSTLS_READ_SIZE`] on the wire: each costs rustls'
+    /// deframer a grow and a shrink on top of the per-record plaintext allocation.
+    pub(crate) records_large_in: u64,
 }
 
 impl TlsLayer {
@@ -48,6 +51,7 @@ impl TlsLayer {
             start: 0,
             end: 0,
             records_in: 0,
+            records_large_in: 0,
         }
     }
 
@@ -57,6 +61,7 @@ impl TlsLayer {
         let avail = &self.cbuf[self.start..self.end];
         let mut batch = 0usize;
         let mut records = 0u64;
+        let mut large = 0u64;
         while avail.len() - batch >= TLS_HEADER_LEN {
             let h = &avail[batch..];
             let rec = TLS_HEADER_LEN + (usize::from(h[3]) << 8 | usize::from(h[4]));
@@ -68,6 +73,7 @@ impl TlsLayer {
             }
             batch += rec;
             records += 1;
+            large += u64::from(rec > RUSTLS_READ_SIZE);
             if batch >= RUSTLS_READ_SIZE {
                 break;
             }
@@ -100,6 +106,7 @@ impl TlsLayer {
             self.end = 0;
         }
         self.records_in += records;
+        self.records_large_in += large;
         process(&mut self.conn)?;
         Ok(true)
     }
@@ -162,6 +169,8 @@ pub(crate) struct Stream {
     pub(crate) bytes_read: u64,
     /// rustls records processed, taken by the reactor.
     pub(crate) records_in: u64,
+    /// Of those, larger than [`RUSTLS_READ_SIZE`] on the wire, taken by the reactor.
+    pub(crate) records_large_in: u64,
 }
 
 impl Stream {
@@ -180,6 +189,7 @@ impl Stream {
             last_read_ns: 0,
             bytes_read: 0,
             records_in: 0,
+            records_large_in: 0,
         }
     }
 
@@ -238,6 +248,7 @@ impl Stream {
             }
             if tls.feed()? {
                 self.records_in += std::mem::take(&mut tls.records_in);
+                self.records_large_in += std::mem::take(&mut tls.records_large_in);
                 // Handshake progress or alerts may have queued output.
                 if tls.conn.wants_write() {
                     match tls.flush_tls(&mut self.sock) {
