@@ -149,6 +149,7 @@ pub struct Outbox<'a> {
     cmds: &'a mut Vec<Cmd>,
     any_dirty: &'a mut bool,
     sent: &'a mut u64,
+    write_queued_max: &'a mut u64,
     now_ns: u64,
 }
 
@@ -218,6 +219,12 @@ impl Outbox<'_> {
         match l.flush_out() {
             Ok(done) => {
                 slot.write_pending = !done;
+                let queued = l.ws.queued() as u64;
+                *self.write_queued_max = (*self.write_queued_max).max(queued);
+                if l.ws.over_cap() {
+                    self.cmds.push(Cmd::Fail(conn, DownReason::WriteBufferFull));
+                    return Err(SendError::Failed);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -304,6 +311,7 @@ fn ws_reason(e: WsError) -> DownReason {
     match e {
         WsError::Oversized => DownReason::Oversized,
         WsError::Protocol => DownReason::Protocol,
+        WsError::WriteBufferFull => DownReason::WriteBufferFull,
     }
 }
 
@@ -344,6 +352,8 @@ struct Local {
     bytes_rx: u64,
     records_rx: u64,
     messages_tx: u64,
+    write_queued_max: u64,
+    write_overflows: u64,
 }
 
 /// The feed-thread reactor, generic over the venue [`Handler`] (static dispatch).
@@ -575,6 +585,7 @@ impl<H: Handler> Reactor<H> {
                 cmds: &mut self.cmds,
                 any_dirty: &mut self.any_dirty,
                 sent: &mut self.local.messages_tx,
+                write_queued_max: &mut self.local.write_queued_max,
                 now_ns: now,
             };
             self.handler.on_tick(now, &mut out);
@@ -597,6 +608,11 @@ impl<H: Handler> Reactor<H> {
         NetCounters::add(&c.bytes_rx, l.bytes_rx);
         NetCounters::add(&c.tls_records_rx, l.records_rx);
         NetCounters::add(&c.messages_tx, l.messages_tx);
+        NetCounters::add(&c.write_overflows, l.write_overflows);
+        if l.write_queued_max > 0 {
+            c.write_queued_max
+                .fetch_max(l.write_queued_max, Ordering::Relaxed);
+        }
     }
 
     fn next_deadline_ns(&self) -> u64 {
@@ -742,7 +758,8 @@ impl<H: Handler> Reactor<H> {
                     p.spec.max_frame_size,
                     p.spec.max_message_size,
                     self.rng.next_u64(),
-                );
+                )
+                .with_max_write(p.spec.max_write_buffer_size);
                 let slot = &mut self.slots[idx];
                 slot.state = State::Live(Box::new(Live {
                     s: ws.into_inner(),
@@ -757,6 +774,7 @@ impl<H: Handler> Reactor<H> {
                         cmds: &mut self.cmds,
                         any_dirty: &mut self.any_dirty,
                         sent: &mut self.local.messages_tx,
+                        write_queued_max: &mut self.local.write_queued_max,
                         now_ns: now,
                     };
                     self.handler.on_open(ConnId(idx as u16), now, &mut out);
@@ -877,7 +895,11 @@ impl<H: Handler> Reactor<H> {
         slot.last_rx_ns = slot.last_rx_ns.max(l.s.last_read_ns);
         if l.ws.has_output() || l.s.tls_wants_write() {
             match l.flush_out() {
-                Ok(done) => slot.write_pending = !done,
+                Ok(done) => {
+                    slot.write_pending = !done;
+                    let queued = l.ws.queued() as u64;
+                    self.local.write_queued_max = self.local.write_queued_max.max(queued);
+                }
                 Err(e) => {
                     let reason = io_reason(&e, false);
                     return self.down(idx, reason, now_ns());
@@ -906,6 +928,7 @@ impl<H: Handler> Reactor<H> {
             cmds: &mut self.cmds,
             any_dirty: &mut self.any_dirty,
             sent: &mut self.local.messages_tx,
+            write_queued_max: &mut self.local.write_queued_max,
             now_ns: recv_ns,
         };
         self.handler
@@ -1028,6 +1051,9 @@ impl<H: Handler> Reactor<H> {
     /// Tear a connection down, tell the handler, schedule the reconnect (or free the slot).
     fn down(&mut self, idx: usize, reason: DownReason, now: u64) {
         self.local.downs += 1;
+        if reason == DownReason::WriteBufferFull {
+            self.local.write_overflows += 1;
+        }
         let slot = &mut self.slots[idx];
         if slot.registered.is_some() {
             if let Some(s) = slot.stream_mut() {
