@@ -225,3 +225,94 @@ fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
     assert!(finals[0].books.iter().all(|b| b.state != BookState::Live));
     venue.stop();
 }
+
+fn obu(full: bool, first: u64, last: u64, bid: &str) -> String {
+    let head = if full {
+        format!(r#""full":true,"u":{last}"#)
+    } else {
+        format!(r#""U":{first},"u":{last}"#)
+    };
+    format!(
+        r#"{{"channel":"spot.obu","result":{{"t":1747054612673,{head},"s":"ob.BTC_USDT.50","b":[["{bid}","1"]],"a":[["200","1"]]}},"time_ms":1747054612848}}"#
+    )
+}
+
+/// Issue 12, defect 6: an `obu` `full` push with `u = 2^64-1` used to be taken as the book's
+/// new sequence, after which every push was "older" and dropped: a frozen book that stayed
+/// `live`. Now it is an implausible jump: the book leaves `live`, the stream is resubscribed,
+/// and the resubscription's `full` push brings it back at the venue's real sequence.
+#[test]
+fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
+    let srv = serve(None, 2, |_n, conn| {
+        let mut ws = ws_accept(conn);
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut subs = 0;
+        let mut unsubs = 0;
+        while Instant::now() < end {
+            let t = match ws.read() {
+                Ok(Message::Text(t)) => t.to_string(),
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(_)) => continue,
+                Err(_) => return,
+            };
+            if !t.contains("spot.obu") {
+                continue;
+            }
+            if t.contains(r#""event":"unsubscribe""#) {
+                unsubs += 1;
+                continue;
+            }
+            subs += 1;
+            let frames = if subs == 1 {
+                vec![obu(true, 0, 100, "100"), obu(true, 0, u64::MAX, "101")]
+            } else {
+                assert_eq!(unsubs, 1, "resubscribed after an unsubscribe");
+                vec![obu(true, 0, 300, "102"), obu(false, 301, 302, "103")]
+            };
+            for f in frames {
+                if ws.send(Message::text(f)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut engine = engine_for(fake_setup(
+        Venue::Gateio,
+        Market::Spot,
+        &srv.ws_url(),
+        "BTC_USDT",
+    ));
+    let mut rx = engine.consumer().unwrap();
+    engine
+        .bind("gateio.spot.orderbook.BTC_USDT", rx.id())
+        .unwrap();
+    engine.start().unwrap();
+    let view = engine.views().remove(0);
+    let mut states = Vec::new();
+    let mut last_book = (BookState::Resyncing, 0);
+    let end = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < end && last_book != (BookState::Live, 302) {
+        match rx.try_recv() {
+            Some(ev) => match ev.body {
+                Body::Status {
+                    kind: StatusKind::Book,
+                    ..
+                } => states.push(ev.header.state),
+                Body::Book { .. } => last_book = (ev.header.state, ev.header.seq),
+                _ => {}
+            },
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    assert_eq!(last_book, (BookState::Live, 302), "states seen {states:?}");
+    // live (first full) → resyncing (the 2^64-1 push) → live (resubscribed).
+    assert_eq!(
+        states,
+        vec![BookState::Live, BookState::Resyncing, BookState::Live]
+    );
+    let c = view.shared.counters.snapshot();
+    assert_eq!(c.resyncs, 1);
+    assert_eq!(view.shared.symbols[0].2.seq.load(Ordering::Relaxed), 302);
+    engine.stop();
+    drop(srv);
+}
