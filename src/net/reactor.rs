@@ -503,6 +503,18 @@ impl<H: Handler> Reactor<H> {
         set_url(p, url)
     }
 
+    /// Bytes held by the live connections' frame buffers (receive, reassembly, output), for
+    /// memory checks (cold; call it from the thread that owns the reactor).
+    pub fn buffer_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| match &s.state {
+                State::Live(l) => l.s.rbuf.len() + l.ws.frag.capacity() + l.ws.wbuf.capacity(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Set it to `true` (any thread) to make [`run`](Self::run) return.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
@@ -867,6 +879,12 @@ impl<H: Handler> Reactor<H> {
                     self.deliver(idx, text, &frag, recv_ns);
                     if let State::Live(l) = &mut self.slots[idx].state {
                         l.ws.frag = frag;
+                        if l.ws.frag.capacity() > l.s.rbuf_base {
+                            // A message larger than the receive buffer was reassembled: keep
+                            // no more than that size between messages.
+                            l.ws.frag.clear();
+                            l.ws.frag.shrink_to(l.s.rbuf_base);
+                        }
                     }
                     if !self.cmds.is_empty() || self.any_dirty {
                         self.after_callback();

@@ -239,6 +239,10 @@ impl WsCodec {
             self.wbuf.clear();
             self.wpos = 0;
             self.pong_at = None;
+            if self.wbuf.capacity() > WBUF_KEEP {
+                // It grew behind a slow peer; everything went out: give the memory back.
+                self.wbuf.shrink_to(WBUF_KEEP);
+            }
         } else if self.wpos > 0 {
             // Output pending behind a slow peer: drop what was written so the buffer holds
             // only queued bytes (bounded by the cap) instead of growing forever.
@@ -269,6 +273,9 @@ impl WsCodec {
         }
     }
 }
+
+/// Capacity the output buffer keeps (subscriptions and pings fit many times over).
+const WBUF_KEEP: usize = 64 * 1024;
 
 /// Length of the masked client frame at the start of `f` (header, mask key, payload).
 fn frame_len(f: &[u8]) -> usize {

@@ -794,3 +794,35 @@ fn write_buffer_past_its_cap_fails_and_reconnects_the_connection() {
     drop(e);
     drop(r);
 }
+
+/// Issue 12, defect 7: a single huge frame used to leave the receive buffer at up to twice the
+/// frame limit, and a huge fragmented message its reassembly buffer, for the connection's life
+/// (10 MB frame → 182 MB retained). After a 10 MB frame and a 3 MB fragmented message, once the
+/// small frame after them is read, the connection's buffers are back to their configured size.
+#[test]
+fn one_huge_frame_does_not_keep_its_buffers_for_the_connection_life() {
+    let srv = serve(None, 1, |_, conn| {
+        let mut ws = ws_accept(conn);
+        expect_sub(&mut ws);
+        let s = ws.get_mut();
+        s.write_all(&frame(1, true, &vec![b'h'; 10 << 20])).unwrap();
+        s.write_all(&frame(1, false, &vec![b'f'; 3 << 19])).unwrap();
+        s.write_all(&frame(0, true, &vec![b'f'; 3 << 19])).unwrap();
+        s.write_all(&frame(1, true, b"after")).unwrap();
+        wait_gone(&mut ws);
+    });
+    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
+    let base = r.buffer_bytes();
+    assert!(run_until(&mut r, &ev, Duration::from_secs(10), |e| {
+        texts(e).last().is_some_and(|t| t == "after")
+    }));
+    let lens: Vec<usize> = texts(&ev.lock().unwrap()).iter().map(|t| t.len()).collect();
+    assert_eq!(lens, vec![10 << 20, 3 << 20, 5]);
+    // Receive 64 KiB + reassembly ≤ 64 KiB + output 4 KiB.
+    let held = r.buffer_bytes();
+    assert!(
+        held <= 64 * 1024 * 2 + 4096,
+        "{held} bytes held (before: {base})"
+    );
+    drop(r);
+}
