@@ -35,6 +35,7 @@ use crate::net::{
 use crate::ring::{self, Event, RingConfig, TopBook};
 use crate::types::{now_ns, Market, SymbolId, SymbolMeta, SymbolRegistry, Venue};
 use crossbeam_queue::ArrayQueue;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -541,6 +542,38 @@ impl Engine {
             .collect()
     }
 
+    /// Feeds whose thread has died (panic, or its event loop failed) since `start`: their books
+    /// are no longer maintained. Watches the join handles from the cold side too, so a thread
+    /// that ended without flagging itself is still found (and flagged). Cold path; poll it.
+    pub fn dead_feeds(&self) -> Vec<(Venue, Market)> {
+        let mut dead = Vec::new();
+        for f in &self.feeds {
+            let Some(shared) = &f.shared else { continue };
+            let stopped = f.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+            let ended = f.join.as_ref().is_some_and(|j| j.is_finished());
+            if ended && !stopped && !shared.is_dead() {
+                shared.mark_dead();
+            }
+            if shared.is_dead() {
+                dead.push((f.setup.venue, f.setup.market));
+            }
+        }
+        dead
+    }
+
+    /// Test hook: make the feed thread of `venue`.`market` panic at its next housekeeping
+    /// tick (within ~100 ms), to exercise what a dead feed looks like. Returns whether such a
+    /// running feed exists.
+    #[doc(hidden)]
+    pub fn inject_feed_panic(&self, venue: Venue, market: Market) -> bool {
+        self.feeds
+            .iter()
+            .find(|f| f.setup.venue == venue && f.setup.market == market)
+            .and_then(|f| f.shared.as_ref())
+            .map(|s| s.panic_requested.store(true, Ordering::Relaxed))
+            .is_some()
+    }
+
     /// Ask every recorder for a snapshot and merge what arrived (cold thread).
     pub fn collect_metrics(&mut self) {
         for f in &mut self.feeds {
@@ -608,24 +641,51 @@ fn spawn_feed<H, F>(
     core_of: F,
 ) -> std::io::Result<JoinHandle<FeedFinal>>
 where
-    H: crate::net::Handler + Send + 'static,
+    H: crate::net::Handler + feed::BindingHook + Send + 'static,
     F: FnOnce(H) -> FeedCore + Send + 'static,
 {
     std::thread::Builder::new().name(name).spawn(move || {
-        if let Some(f) = FEED_THREAD_START.get() {
-            f();
+        let shared = r.handler_mut().core_mut().shared.clone();
+        // A panic must not leave a silent hole: the loop runs under `catch_unwind`, and a feed
+        // that ends without being stopped (panic or `poll` failure) is declared dead below.
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(f) = FEED_THREAD_START.get() {
+                f();
+            }
+            r.run()
+        }));
+        let error = match res {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(FeedExit::Net(e)),
+            Err(_) => Some(FeedExit::Panicked),
+        };
+        if error.is_some() {
+            // Atomics first (cannot fail), then tell the consumers through the producers this
+            // thread still owns; the feed's own state may be inconsistent, hence the second
+            // `catch_unwind`. The books' shared state is set again afterwards.
+            shared.mark_dead();
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                let h = r.handler_mut();
+                let commands = h.commands().clone();
+                h.core_mut().feed_down(&commands, now_ns());
+            }));
+            shared.mark_dead();
         }
-        let res = r.run();
-        let core = core_of(r.into_handler());
-        let (dropped, conflated, sent) = core.ring_overruns();
-        FeedFinal {
-            venue: Some(core.venue),
-            market: Some(core.market),
-            books: core.dump_books(),
-            ring_dropped: dropped,
-            ring_conflated: conflated,
-            ring_sent: sent,
-            error: res.err().map(FeedExit::Net),
-        }
+        let fin = catch_unwind(AssertUnwindSafe(move || {
+            let core = core_of(r.into_handler());
+            let (dropped, conflated, sent) = core.ring_overruns();
+            FeedFinal {
+                venue: Some(core.venue),
+                market: Some(core.market),
+                books: core.dump_books(),
+                ring_dropped: dropped,
+                ring_conflated: conflated,
+                ring_sent: sent,
+                error: None,
+            }
+        }));
+        let mut fin = fin.unwrap_or_default();
+        fin.error = error;
+        fin
     })
 }

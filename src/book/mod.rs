@@ -32,7 +32,7 @@ pub mod sync;
 use crate::event::Level;
 use crate::types::{Px, Qty};
 
-pub use sync::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
+pub use sync::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook, MAX_SEQ, MAX_SEQ_JUMP};
 
 /// Levels scanned linearly from the top before falling back to binary search.
 pub const LINEAR_SCAN: usize = 16;

@@ -161,7 +161,19 @@ pub enum SyncOutcome {
     Book(BookError),
     /// `seq_first > seq_last`: malformed input, dropped → count.
     BadSeq,
+    /// An implausible sequence: above [`MAX_SEQ`], or a live book asked to jump more than
+    /// [`MAX_SEQ_JUMP`] past `local` (e.g. an `obu` `full` with `u = 2^64-1`, after which no
+    /// delta could ever continue). Accepting it would freeze a `Live` book: cleared, resyncing.
+    Implausible { local: u64, got: u64 },
 }
+
+/// Highest sequence accepted: venues count updates from small numbers (≈10¹⁰ today), so
+/// anything at or above 2⁶³ is corrupt, and `seq + 1` never overflows below it.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// Largest forward step a live book takes in one input. A live book sees every update of its
+/// stream, so a jump of 2³² updates (weeks of the busiest pair) at once is not a real one.
+pub const MAX_SEQ_JUMP: u64 = 1 << 32;
 
 impl SyncOutcome {
     /// The book content changed and is live: publish a book update.
@@ -174,6 +186,7 @@ impl SyncOutcome {
         matches!(
             self,
             SyncOutcome::Gap { .. }
+                | SyncOutcome::Implausible { .. }
                 | SyncOutcome::SnapshotBehind { .. }
                 | SyncOutcome::Overflow
                 | SyncOutcome::Book(_)
@@ -436,12 +449,18 @@ impl SyncedBook {
             return SyncOutcome::BadSeq;
         }
         self.last_input_ns = now_ns;
+        if msg.seq_last > MAX_SEQ {
+            return self.implausible(msg.seq_last, now_ns);
+        }
         if msg.snapshot {
             return self.on_full(msg, now_ns);
         }
         if self.live {
             if msg.seq_last <= self.local {
                 return SyncOutcome::DroppedStale;
+            }
+            if msg.seq_last - self.local > MAX_SEQ_JUMP {
+                return self.implausible(msg.seq_last, now_ns);
             }
             let expected = self.local + 1;
             if msg.seq_first > expected {
@@ -494,6 +513,9 @@ impl SyncedBook {
         if self.live && msg.seq_last <= self.local {
             return SyncOutcome::DroppedStale;
         }
+        if self.live && msg.seq_last - self.local > MAX_SEQ_JUMP {
+            return self.implausible(msg.seq_last, now_ns);
+        }
         self.buf.clear();
         // A pending request is moot; an in-flight snapshot will be ignored (book is live).
         if let Req::Pending { .. } = self.req {
@@ -512,6 +534,13 @@ impl SyncedBook {
         SyncOutcome::Replaced
     }
 
+    /// Refuse an implausible sequence: clear, resync (a snapshot or resubscribe is requested).
+    fn implausible(&mut self, got: u64, now_ns: u64) -> SyncOutcome {
+        let local = self.local;
+        self.resync(now_ns);
+        SyncOutcome::Implausible { local, got }
+    }
+
     /// A REST snapshot (`msg.seq_last` = Gate.io `id` / MEXC `lastUpdateId`).
     pub fn on_snapshot(&mut self, msg: &BookMsg<'_>, now_ns: u64) -> SyncOutcome {
         if !self.rule.uses_rest() {
@@ -525,6 +554,9 @@ impl SyncedBook {
         }
         self.last_input_ns = now_ns;
         let s = msg.seq_last;
+        if s > MAX_SEQ {
+            return self.implausible(s, now_ns);
+        }
         while let Some(f) = self.buf.front() {
             if f.seq_last <= s {
                 self.buf.pop_front();

@@ -11,8 +11,7 @@
 //! to the consumers of exactly that channel without any lookup table.
 
 use super::{
-    decode_id, encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind,
-    PongWatch,
+    encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, PongWatch,
 };
 use crate::book::SyncRequest;
 use crate::channel::Kind;
@@ -344,7 +343,7 @@ impl GateFeed {
             ) {
                 continue;
             }
-            let target = n.req_id.and_then(decode_id);
+            let target = n.req_id.and_then(|id| self.core.target_of_id(id));
             let (kind, si) = target.unwrap_or((Kind::OrderBook, None));
             if n.code == 4 {
                 Counters::add(&self.core.shared.stats.auth_failures, 1);
@@ -498,6 +497,7 @@ impl Handler for GateFeed {
         }
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
+            self.core.shared.check_injected_panic();
             self.check_pongs(now, out);
             self.core
                 .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
@@ -517,6 +517,7 @@ impl Handler for GateFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::decode_id;
 
     #[test]
     fn request_ids_round_trip() {

@@ -34,7 +34,7 @@ use crate::metrics::{Counters, HistRecorder};
 use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
 use crate::secret::Credentials;
 use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,9 +130,39 @@ pub struct FeedShared {
     pub symbols: Vec<(SymbolId, String, SymbolStatus)>,
     /// The feed's first errors as `Copy` records (bounded, lock-free; see [`errors`]).
     pub errors: ErrorLog,
+    /// Set when the feed thread ended without being stopped (a panic, or the reactor's `poll`
+    /// failed): nothing maintains its books any more. Read it with [`FeedShared::is_dead`].
+    pub dead: AtomicBool,
+    /// Test hook ([`crate::engine::Engine::inject_feed_panic`]): the feed thread panics at its
+    /// next housekeeping tick (every 100 ms, cold path).
+    #[doc(hidden)]
+    pub panic_requested: AtomicBool,
 }
 
 impl FeedShared {
+    /// Whether the feed thread has died (see [`FeedShared::dead`]).
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// The feed thread is gone: flag it and mark every book non-live (`Stale`) for cold readers.
+    /// Touches only atomics, so the unwinding thread (or the engine) can call it whatever state
+    /// the feed's own structures were left in.
+    pub(crate) fn mark_dead(&self) {
+        self.dead.store(true, Ordering::Release);
+        for (_, _, st) in &self.symbols {
+            st.state.store(BookState::Stale as u8, Ordering::Relaxed);
+        }
+    }
+
+    /// Test hook: called by the feed thread on its housekeeping tick.
+    #[inline]
+    pub(crate) fn check_injected_panic(&self) {
+        if self.panic_requested.load(Ordering::Relaxed) {
+            panic!("feed thread panic injected by a test");
+        }
+    }
+
     /// Every logged error as operator text (cold side: report, CLI).
     pub fn error_texts(&self) -> Vec<String> {
         self.errors.texts(|id| {
@@ -456,12 +486,52 @@ impl FeedCore {
                 self.private_routes[public_index(kind)],
                 crate::ring::NO_SYMBOL,
             ),
-            (false, Some(si)) => (self.syms[si].routes[public_index(kind)], self.syms[si].id),
+            (false, Some(si)) => match self.syms.get(si) {
+                Some(s) => (s.routes[public_index(kind)], s.id),
+                None => (0, crate::ring::NO_SYMBOL),
+            },
             (false, None) => (0, crate::ring::NO_SYMBOL),
         };
         Counters::add(&self.shared.stats.channel_errors, 1);
         let h = self.header(sym, BookState::Live);
         self.route(mask, Event::error(h, code, channel, msg));
+    }
+
+    /// What a request id echoed by the venue asked for, with the symbol index checked against
+    /// this feed's symbols: an id we never sent (a symbol index we do not have) keeps its kind
+    /// but loses the symbol, and is counted in `unknown_symbol`. Every id that comes back from
+    /// the wire goes through here, never through [`decode_id`] alone.
+    pub(crate) fn target_of_id(&self, id: u64) -> Option<(Kind, Option<usize>)> {
+        let (kind, si) = decode_id(id)?;
+        match si {
+            Some(i) if i >= self.syms.len() => {
+                Counters::add(&self.shared.stats.unknown_symbol, 1);
+                Some((kind, None))
+            }
+            _ => Some((kind, si)),
+        }
+    }
+
+    /// Post-mortem, on the feed thread after its loop died (cold): take the consumers still
+    /// queued as commands, mark every book stale (a `Book` status to its consumers), and push
+    /// [`StatusKind::FeedDown`] to every consumer of this feed. The producers live here, so
+    /// this is the one place that can still reach the rings.
+    pub(crate) fn feed_down(&mut self, commands: &CommandQueue, now: u64) {
+        while let Some(cmd) = commands.pop() {
+            if let Command::AddConsumer { consumer, producer } = cmd {
+                self.add_consumer(consumer, producer);
+            }
+        }
+        for si in 0..self.syms.len() {
+            self.syms[si].book.mark_stale(now);
+            self.publish_state(si, now);
+        }
+        let h = Header::new(self.venue, self.market, crate::ring::NO_SYMBOL, now);
+        let ev = Event::status(h, StatusKind::FeedDown, now, 0);
+        for p in self.producers.iter_mut().flatten() {
+            p.push(ev);
+            p.flush();
+        }
     }
 
     /// A new error record of this feed, stamped now.
@@ -733,5 +803,7 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
             })
             .collect(),
         errors: ErrorLog::default(),
+        dead: AtomicBool::new(false),
+        panic_requested: AtomicBool::new(false),
     })
 }

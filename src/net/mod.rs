@@ -146,6 +146,9 @@ pub enum DownReason {
     Stale,
     /// A frame or message exceeded `max_frame_size`/`max_message_size`.
     Oversized,
+    /// More than `ConnSpec::max_write_buffer_size` bytes waited to be written: the peer stopped
+    /// reading (e.g. a ping flood, each ping asking for a pong).
+    WriteBufferFull,
     /// WebSocket protocol violation by the server (bad opcode, masked frame, bad UTF-8...).
     Protocol,
     /// Other socket I/O error.
@@ -210,6 +213,10 @@ pub struct ConnSpec {
     /// Largest accepted WS message (reassembled) and frame payload.
     pub max_message_size: usize,
     pub max_frame_size: usize,
+    /// Most bytes queued for writing (frames the socket has not taken yet); past it the
+    /// connection fails with [`DownReason::WriteBufferFull`] and reconnects. Only the latest
+    /// pong is ever queued, so a ping flood alone stays far below it.
+    pub max_write_buffer_size: usize,
     /// Receive buffer per connection (never zeroed after allocation; a frame larger than it
     /// grows it once, up to `max_frame_size`).
     pub read_buffer_size: usize,
@@ -224,7 +231,7 @@ pub struct ConnSpec {
 
 impl ConnSpec {
     /// Defaults: no headers, no extra CA, idle 30 s, connect 10 s, max message 16 MiB, max
-    /// frame 16 MiB, read buffer 8 KiB, kernel `SO_RCVBUF`, backoff 100 ms … 10 s, close 1 s.
+    /// frame 16 MiB, write queue 1 MiB, read buffer 64 KiB, kernel `SO_RCVBUF`, backoff 100 ms … 10 s, close 1 s.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -234,6 +241,7 @@ impl ConnSpec {
             connect_timeout: Duration::from_secs(10),
             max_message_size: 16 << 20,
             max_frame_size: 16 << 20,
+            max_write_buffer_size: 1 << 20,
             read_buffer_size: 64 * 1024,
             so_rcvbuf: 0,
             backoff_min: Duration::from_millis(100),
@@ -282,6 +290,10 @@ pub struct NetCounters {
     /// deframer buffer for each, on top of the per-record plaintext allocation).
     pub tls_records_rx_large: AtomicU64,
     pub messages_tx: AtomicU64,
+    /// High-water mark of bytes queued for writing on any one connection (gauge).
+    pub write_queued_max: AtomicU64,
+    /// Connections failed because their write queue passed `max_write_buffer_size`.
+    pub write_overflows: AtomicU64,
 }
 
 /// Plain-value snapshot of [`NetCounters`].
@@ -296,6 +308,8 @@ pub struct NetCountersSnapshot {
     /// See [`NetCounters::tls_records_rx_large`].
     pub tls_records_rx_large: u64,
     pub messages_tx: u64,
+    pub write_queued_max: u64,
+    pub write_overflows: u64,
 }
 
 impl NetCounters {
@@ -310,6 +324,8 @@ impl NetCounters {
             tls_records_rx: l(&self.tls_records_rx),
             tls_records_rx_large: l(&self.tls_records_rx_large),
             messages_tx: l(&self.messages_tx),
+            write_queued_max: l(&self.write_queued_max),
+            write_overflows: l(&self.write_overflows),
         }
     }
     #[inline]

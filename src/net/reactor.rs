@@ -149,6 +149,7 @@ pub struct Outbox<'a> {
     cmds: &'a mut Vec<Cmd>,
     any_dirty: &'a mut bool,
     sent: &'a mut u64,
+    write_queued_max: &'a mut u64,
     now_ns: u64,
 }
 
@@ -218,6 +219,12 @@ impl Outbox<'_> {
         match l.flush_out() {
             Ok(done) => {
                 slot.write_pending = !done;
+                let queued = l.ws.queued() as u64;
+                *self.write_queued_max = (*self.write_queued_max).max(queued);
+                if l.ws.over_cap() {
+                    self.cmds.push(Cmd::Fail(conn, DownReason::WriteBufferFull));
+                    return Err(SendError::Failed);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -304,6 +311,7 @@ fn ws_reason(e: WsError) -> DownReason {
     match e {
         WsError::Oversized => DownReason::Oversized,
         WsError::Protocol => DownReason::Protocol,
+        WsError::WriteBufferFull => DownReason::WriteBufferFull,
     }
 }
 
@@ -345,6 +353,8 @@ struct Local {
     records_rx: u64,
     records_large_rx: u64,
     messages_tx: u64,
+    write_queued_max: u64,
+    write_overflows: u64,
 }
 
 /// The feed-thread reactor, generic over the venue [`Handler`] (static dispatch).
@@ -494,6 +504,18 @@ impl<H: Handler> Reactor<H> {
         set_url(p, url)
     }
 
+    /// Bytes held by the live connections' frame buffers (receive, reassembly, output), for
+    /// memory checks (cold; call it from the thread that owns the reactor).
+    pub fn buffer_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| match &s.state {
+                State::Live(l) => l.s.rbuf.len() + l.ws.frag.capacity() + l.ws.wbuf.capacity(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Set it to `true` (any thread) to make [`run`](Self::run) return.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
@@ -576,6 +598,7 @@ impl<H: Handler> Reactor<H> {
                 cmds: &mut self.cmds,
                 any_dirty: &mut self.any_dirty,
                 sent: &mut self.local.messages_tx,
+                write_queued_max: &mut self.local.write_queued_max,
                 now_ns: now,
             };
             self.handler.on_tick(now, &mut out);
@@ -599,6 +622,11 @@ impl<H: Handler> Reactor<H> {
         NetCounters::add(&c.tls_records_rx, l.records_rx);
         NetCounters::add(&c.tls_records_rx_large, l.records_large_rx);
         NetCounters::add(&c.messages_tx, l.messages_tx);
+        NetCounters::add(&c.write_overflows, l.write_overflows);
+        if l.write_queued_max > 0 {
+            c.write_queued_max
+                .fetch_max(l.write_queued_max, Ordering::Relaxed);
+        }
     }
 
     fn next_deadline_ns(&self) -> u64 {
@@ -744,7 +772,8 @@ impl<H: Handler> Reactor<H> {
                     p.spec.max_frame_size,
                     p.spec.max_message_size,
                     self.rng.next_u64(),
-                );
+                )
+                .with_max_write(p.spec.max_write_buffer_size);
                 let slot = &mut self.slots[idx];
                 slot.state = State::Live(Box::new(Live {
                     s: ws.into_inner(),
@@ -759,6 +788,7 @@ impl<H: Handler> Reactor<H> {
                         cmds: &mut self.cmds,
                         any_dirty: &mut self.any_dirty,
                         sent: &mut self.local.messages_tx,
+                        write_queued_max: &mut self.local.write_queued_max,
                         now_ns: now,
                     };
                     self.handler.on_open(ConnId(idx as u16), now, &mut out);
@@ -851,6 +881,12 @@ impl<H: Handler> Reactor<H> {
                     self.deliver(idx, text, &frag, recv_ns);
                     if let State::Live(l) = &mut self.slots[idx].state {
                         l.ws.frag = frag;
+                        if l.ws.frag.capacity() > l.s.rbuf_base {
+                            // A message larger than the receive buffer was reassembled: keep
+                            // no more than that size between messages.
+                            l.ws.frag.clear();
+                            l.ws.frag.shrink_to(l.s.rbuf_base);
+                        }
                     }
                     if !self.cmds.is_empty() || self.any_dirty {
                         self.after_callback();
@@ -879,7 +915,11 @@ impl<H: Handler> Reactor<H> {
         slot.last_rx_ns = slot.last_rx_ns.max(l.s.last_read_ns);
         if l.ws.has_output() || l.s.tls_wants_write() {
             match l.flush_out() {
-                Ok(done) => slot.write_pending = !done,
+                Ok(done) => {
+                    slot.write_pending = !done;
+                    let queued = l.ws.queued() as u64;
+                    self.local.write_queued_max = self.local.write_queued_max.max(queued);
+                }
                 Err(e) => {
                     let reason = io_reason(&e, false);
                     return self.down(idx, reason, now_ns());
@@ -908,6 +948,7 @@ impl<H: Handler> Reactor<H> {
             cmds: &mut self.cmds,
             any_dirty: &mut self.any_dirty,
             sent: &mut self.local.messages_tx,
+            write_queued_max: &mut self.local.write_queued_max,
             now_ns: recv_ns,
         };
         self.handler
@@ -1031,6 +1072,9 @@ impl<H: Handler> Reactor<H> {
     /// Tear a connection down, tell the handler, schedule the reconnect (or free the slot).
     fn down(&mut self, idx: usize, reason: DownReason, now: u64) {
         self.local.downs += 1;
+        if reason == DownReason::WriteBufferFull {
+            self.local.write_overflows += 1;
+        }
         let slot = &mut self.slots[idx];
         if slot.registered.is_some() {
             if let Some(s) = slot.stream_mut() {

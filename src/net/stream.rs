@@ -160,6 +160,8 @@ pub(crate) struct Stream {
     pub(crate) rbuf: Box<[u8]>,
     pub(crate) rstart: usize,
     pub(crate) rend: usize,
+    /// The configured size of `rbuf`: it returns to it once a larger frame was consumed.
+    pub(crate) rbuf_base: usize,
     /// Progress matching the `\r\n\r\n` that ends the HTTP upgrade answer (4 = seen): the
     /// handshake `Read` never hands tungstenite a byte past it, so early frames stay in `rbuf`.
     hs_match: u8,
@@ -179,12 +181,14 @@ impl Stream {
         tls: Option<ClientConnection>,
         rbuf_len: usize,
     ) -> Self {
+        let rbuf_base = rbuf_len.max(MIN_READ * 2);
         Self {
             sock,
             tls: tls.map(|c| Box::new(TlsLayer::new(c))),
-            rbuf: vec![0u8; rbuf_len.max(MIN_READ * 2)].into_boxed_slice(),
+            rbuf: vec![0u8; rbuf_base].into_boxed_slice(),
             rstart: 0,
             rend: 0,
+            rbuf_base,
             hs_match: 0,
             last_read_ns: 0,
             bytes_read: 0,
@@ -204,8 +208,11 @@ impl Stream {
     }
 
     /// Read from the transport into `rbuf[rend..]`, first making room for a frame of `need`
-    /// bytes from `rstart` (compacting; growing — an allocation — only for a frame larger than
-    /// the buffer, bounded by `max_frame_size`). Ok(0) = EOF.
+    /// bytes from `rstart` (compacting; growing — an allocation — to exactly the frame, only
+    /// for a frame larger than the buffer, so at most `max_frame_size` + 14). Once such a
+    /// frame is consumed and what follows fits the configured size, the buffer shrinks back
+    /// (one more allocation): a single huge frame is not retained for the connection's life.
+    /// Ok(0) = EOF.
     #[inline]
     pub(crate) fn fill(&mut self, need: usize) -> io::Result<usize> {
         if self.rstart == self.rend {
@@ -213,12 +220,20 @@ impl Stream {
             self.rend = 0;
         }
         let cap = self.rbuf.len();
+        let pending = self.rend - self.rstart;
         if need > cap {
-            let mut bigger = vec![0u8; need.max(cap * 2)].into_boxed_slice();
-            bigger[..self.rend - self.rstart].copy_from_slice(&self.rbuf[self.rstart..self.rend]);
-            self.rend -= self.rstart;
+            let mut bigger = vec![0u8; need].into_boxed_slice();
+            bigger[..pending].copy_from_slice(&self.rbuf[self.rstart..self.rend]);
+            self.rend = pending;
             self.rstart = 0;
             self.rbuf = bigger;
+        } else if cap > self.rbuf_base && need <= self.rbuf_base {
+            // `pending < need`, so the shrunk buffer still has room to read into.
+            let mut base = vec![0u8; self.rbuf_base].into_boxed_slice();
+            base[..pending].copy_from_slice(&self.rbuf[self.rstart..self.rend]);
+            self.rend = pending;
+            self.rstart = 0;
+            self.rbuf = base;
         } else if self.rstart > 0 && (self.rstart + need > cap || cap - self.rend < MIN_READ) {
             self.rbuf.copy_within(self.rstart..self.rend, 0);
             self.rend -= self.rstart;

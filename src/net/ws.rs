@@ -21,6 +21,8 @@ pub(crate) enum WsError {
     Oversized,
     /// RFC 6455 violation by the server.
     Protocol,
+    /// More than `max_write` bytes queued for a peer that does not read.
+    WriteBufferFull,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,12 @@ pub(crate) struct WsCodec {
     pub(crate) wbuf: Vec<u8>,
     pub(crate) wpos: usize,
     pub(crate) close_sent: bool,
+    /// Most bytes that may wait in `wbuf` (queued, not yet taken by the transport).
+    max_write: usize,
+    /// Offset in `wbuf` of the queued pong none of whose bytes were written yet: a newer ping
+    /// replaces it (RFC 6455 §5.5.3 allows answering only the latest), so a ping flood from a
+    /// peer that does not read queues one pong, not one per ping.
+    pong_at: Option<usize>,
     rng: XorShift64,
 }
 
@@ -64,13 +72,47 @@ impl WsCodec {
             wbuf: Vec::with_capacity(4096),
             wpos: 0,
             close_sent: false,
+            max_write: usize::MAX,
+            pong_at: None,
             rng: XorShift64::new(seed),
         }
+    }
+
+    /// Cap the bytes queued for writing (see [`WsError::WriteBufferFull`]).
+    pub(crate) fn with_max_write(mut self, max_write: usize) -> Self {
+        self.max_write = max_write;
+        self
     }
 
     #[inline]
     pub(crate) fn has_output(&self) -> bool {
         self.wpos < self.wbuf.len()
+    }
+
+    /// Bytes encoded but not yet taken by the transport.
+    #[inline]
+    pub(crate) fn queued(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    /// More than the cap is queued: the peer is not reading; fail the connection.
+    #[inline]
+    pub(crate) fn over_cap(&self) -> bool {
+        self.queued() > self.max_write
+    }
+
+    /// Queue the pong for a ping, replacing a queued pong none of whose bytes went out yet.
+    fn queue_pong(&mut self, payload: &[u8]) {
+        if let Some(at) = self.pong_at.take() {
+            if at >= self.wpos && at < self.wbuf.len() {
+                let len = frame_len(&self.wbuf[at..]);
+                // A memmove of what was queued after it (bounded by the cap); no allocation.
+                self.wbuf.drain(at..at + len);
+            }
+        }
+        self.encode(0xA, payload);
+        // `encode` may have compacted the buffer: the new pong is the last frame.
+        self.pong_at = Some(self.wbuf.len() - (6 + payload.len()));
     }
 
     /// Parse one frame from `buf` (the buffered, unconsumed bytes). Returns the event and the
@@ -166,7 +208,10 @@ impl WsCodec {
                 Parsed::Close { code }
             }
             9 => {
-                self.encode(0xA, payload);
+                self.queue_pong(payload);
+                if self.over_cap() {
+                    return Err(WsError::WriteBufferFull);
+                }
                 Parsed::Control
             }
             10 => Parsed::Control,
@@ -193,6 +238,20 @@ impl WsCodec {
         if self.wpos == self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
+            self.pong_at = None;
+            if self.wbuf.capacity() > WBUF_KEEP {
+                // It grew behind a slow peer; everything went out: give the memory back.
+                self.wbuf.shrink_to(WBUF_KEEP);
+            }
+        } else if self.wpos > 0 {
+            // Output pending behind a slow peer: drop what was written so the buffer holds
+            // only queued bytes (bounded by the cap) instead of growing forever.
+            self.wbuf.drain(..self.wpos);
+            self.pong_at = match self.pong_at {
+                Some(at) if at >= self.wpos => Some(at - self.wpos),
+                _ => None,
+            };
+            self.wpos = 0;
         }
         let n = payload.len();
         self.wbuf.push(0x80 | opcode);
@@ -212,6 +271,22 @@ impl WsCodec {
         for (i, b) in self.wbuf[start..].iter_mut().enumerate() {
             *b ^= mask[i & 3];
         }
+    }
+}
+
+/// Capacity the output buffer keeps (subscriptions and pings fit many times over).
+const WBUF_KEEP: usize = 64 * 1024;
+
+/// Length of the masked client frame at the start of `f` (header, mask key, payload).
+fn frame_len(f: &[u8]) -> usize {
+    match f[1] & 0x7f {
+        126 => 8 + usize::from(u16::from_be_bytes([f[2], f[3]])),
+        127 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&f[2..10]);
+            14 + u64::from_be_bytes(b) as usize
+        }
+        n => 6 + usize::from(n),
     }
 }
 
@@ -341,6 +416,38 @@ mod tests {
         let mut c = WsCodec::new(100, 100, 1);
         c.encode(1, &[b'z'; 300]);
         assert_eq!(unmask(&c.wbuf), (0x81, vec![b'z'; 300]));
+    }
+
+    #[test]
+    fn ping_flood_queues_only_the_latest_pong_and_the_cap_is_an_error() {
+        let ping = |b: u8| frame(9, true, &[b; 125]);
+        let mut c = WsCodec::new(1024, 1024, 1);
+        for i in 0..1000u32 {
+            assert_eq!(c.parse(&ping(i as u8)).unwrap().0, Parsed::Control);
+        }
+        assert_eq!(c.queued(), 131);
+        assert_eq!(unmask(&c.wbuf[c.wpos..]), (0x8A, vec![231u8; 125]));
+        // A pong of which some bytes went out stays; the next one queues behind it.
+        c.wpos += 10;
+        c.parse(&ping(1)).unwrap();
+        c.parse(&ping(2)).unwrap();
+        assert_eq!(c.queued(), 121 + 131);
+        // A pong queued before other output is replaced in place; the output keeps its order.
+        let mut c = WsCodec::new(1024, 1024, 1);
+        c.parse(&ping(7)).unwrap();
+        c.encode(1, b"sub");
+        c.parse(&ping(8)).unwrap();
+        assert_eq!(unmask(&c.wbuf), (0x81, b"sub".to_vec()));
+        assert_eq!(unmask(&c.wbuf[9..]), (0x8A, vec![8u8; 125]));
+        assert_eq!(c.queued(), 9 + 131);
+        // Written bytes are dropped before queueing more, so the buffer holds only the queue.
+        c.wpos = 9;
+        c.encode(1, b"x");
+        assert_eq!((c.wpos, c.queued()), (0, 131 + 7));
+        // Past the cap, a ping fails the connection.
+        let mut c = WsCodec::new(1024, 1024, 1).with_max_write(200);
+        c.encode(1, &[0u8; 150]);
+        assert_eq!(c.parse(&ping(1)), Err(WsError::WriteBufferFull));
     }
 
     /// Drive the parser like the reactor does: feed `stream` in `cuts`-sized pieces into a

@@ -170,6 +170,10 @@ pub enum StatusKind {
     /// The private stream was down from `from_ns` to `to_ns`: own orders, fills and balances
     /// in between may be missing — reconcile over REST.
     PrivateGap = 4,
+    /// The feed thread died (panic, or its event loop failed): nothing from this venue and
+    /// market arrives any more, every book of it is stale from now on, and the process should
+    /// be restarted. `from_ns` = when. Sent once, to every consumer of that feed.
+    FeedDown = 5,
 }
 
 /// Event payload. The variant is the event kind ([`Body::kind`]).

@@ -491,3 +491,75 @@ fn idle_check_marks_stale_after_threshold() {
     assert!(b.check_idle(2 + 101, 100));
     assert_eq!(b.state(), BookState::Stale);
 }
+
+/// Issue 12, defect 6: an implausible sequence (an `obu` `full` with `u = 2^64-1`, a live
+/// delta jumping past `MAX_SEQ_JUMP`, a REST snapshot id above `MAX_SEQ`) used to be accepted
+/// and freeze a `Live` book (every later delta `<= local`, dropped as stale). Now each is a
+/// resync with a request, and the stream can start the book again.
+#[test]
+fn implausible_sequence_jump_resyncs_instead_of_freezing_a_live_book() {
+    use cexfeed::book::{MAX_SEQ, MAX_SEQ_JUMP};
+    let (b, a) = ([l(100, 1)], [l(101, 1)]);
+    // Live at seq 10: REST rules through a snapshot, obu through its first full push.
+    let live_at_10 = |rule| match rule {
+        SyncRule::GateObu => {
+            let mut sb = SyncedBook::new(&cfg(rule));
+            assert_eq!(sb.on_delta(&full(10, 10, &b, &a), 1), SyncOutcome::Replaced);
+            sb
+        }
+        _ => live_at_10(rule),
+    };
+    // obu: full with u = 2^64-1 on a live book, and on a resyncing one.
+    let mut sb = live_at_10(SyncRule::GateObu);
+    let out = sb.on_delta(&full(u64::MAX, u64::MAX, &b, &a), 1);
+    assert_eq!(
+        out,
+        SyncOutcome::Implausible {
+            local: 10,
+            got: u64::MAX
+        }
+    );
+    assert!(out.is_resync());
+    assert_eq!(sb.state(), BookState::Resyncing);
+    assert_eq!(sb.take_request(2), Some(SyncRequest::Resubscribe));
+    assert!(matches!(
+        sb.on_delta(&full(u64::MAX, u64::MAX, &b, &a), 3),
+        SyncOutcome::Implausible { .. }
+    ));
+    assert_eq!(sb.state(), BookState::Resyncing);
+    // The resubscription's full push starts it again, and deltas continue.
+    assert_eq!(sb.on_delta(&full(20, 20, &b, &a), 4), SyncOutcome::Replaced);
+    assert_eq!(sb.on_delta(&delta(21, 22, &b, &a), 5), SyncOutcome::Applied);
+    assert_eq!((sb.state(), sb.seq()), (BookState::Live, 22));
+    // A live full or delta jumping further than MAX_SEQ_JUMP.
+    for rule in [SyncRule::GateObu, SyncRule::GateUpdate, SyncRule::Mexc] {
+        let mut sb = live_at_10(rule);
+        let far = 10 + MAX_SEQ_JUMP + 1;
+        assert!(matches!(
+            sb.on_delta(&delta(11, far, &b, &a), 1),
+            SyncOutcome::Implausible { .. }
+        ));
+        assert_eq!(sb.state(), BookState::Resyncing, "{rule:?}");
+        let mut sb = live_at_10(rule);
+        assert!(matches!(
+            sb.on_delta(&full(far, far, &b, &a), 1),
+            SyncOutcome::Implausible { .. }
+        ));
+        // Within the bound, still accepted.
+        let mut sb = live_at_10(rule);
+        assert_eq!(
+            sb.on_delta(&delta(11, 10 + MAX_SEQ_JUMP, &b, &a), 1),
+            SyncOutcome::Applied
+        );
+    }
+    // A REST snapshot id above MAX_SEQ: refused, a new snapshot is asked for.
+    let mut sb = SyncedBook::new(&cfg(SyncRule::Mexc));
+    assert_eq!(sb.on_delta(&delta(5, 6, &b, &a), 1), SyncOutcome::Buffered);
+    assert_eq!(sb.take_request(1), Some(SyncRequest::Snapshot));
+    assert!(matches!(
+        sb.on_snapshot(&snap(MAX_SEQ + 1, &b, &a), 2),
+        SyncOutcome::Implausible { .. }
+    ));
+    assert_eq!(sb.state(), BookState::Resyncing);
+    assert_eq!(sb.take_request(3), Some(SyncRequest::Snapshot));
+}

@@ -1248,3 +1248,28 @@ fn null_envelope_time_does_not_drop_a_book_update() {
     let f = br#"{"time_ms":null,"channel":"spot.obu","result":{"s":"ob.BTC_USDT.50","U":1,"u":2,"b":[["1","1"]]}}"#;
     assert!(matches!(one(S, f), Ev::Book { seq_last: 2, .. }));
 }
+
+/// Issue 12, defect 7: one huge frame through the simd-json path used to leave its scratch
+/// (frame copy, tape, positions, simd-json buffers) at that size for the connection's life.
+/// After a 10 MB frame the scratch is back to what a fresh decoder holds, and the decoder
+/// still decodes normal frames.
+#[test]
+fn huge_frame_scratch_is_released_after_decoding() {
+    use cexfeed::exchange::gateio::GateDecoder;
+    let mut d = GateDecoder::new(Market::Spot, 400);
+    let base = d.scratch_bytes();
+    let mut huge = br#"{"time":1,"channel":"spot.tickers","event":"update","result":{"currency_pair":"BTC_USDT","last":"1","pad":""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 10 << 20));
+    huge.extend_from_slice(br#""}}"#);
+    let mut sink = crate::support::gateio::Collect::default();
+    let _ = d.decode_general(&huge, &mut sink);
+    assert!(
+        d.scratch_bytes() <= base,
+        "{} bytes of scratch kept (fresh: {base})",
+        d.scratch_bytes()
+    );
+    let frame = frames("gateio_spot_obu.json").remove(1);
+    let mut sink = crate::support::gateio::Collect::default();
+    assert_eq!(d.decode_general(&frame, &mut sink), Ok(()));
+    assert!(!sink.0.is_empty());
+}

@@ -8,3 +8,4 @@ mod gateio;
 mod gateio_faults;
 mod mexc;
 mod private;
+mod reliability;

@@ -674,3 +674,155 @@ fn yield_wait_mode_delivers_too() {
         (0..50).map(|i| format!("y{i}")).collect::<Vec<_>>()
     );
 }
+
+/// Issue 12, defect 2: a server sending 125-byte pings nonstop while not reading used to queue
+/// one pong per ping in the client's write buffer (60 MB → 4.4 GB in 16 s). Once the kernel
+/// buffers are full, only the latest pong waits: the queued-bytes gauge stays within two pongs
+/// (one partly written, one waiting) and the connection is not failed for it.
+#[test]
+fn ping_flood_from_a_peer_that_does_not_read_keeps_one_pong_queued() {
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let finished = Arc::new(AtomicBool::new(false));
+    let (s2, f2) = (sent.clone(), finished.clone());
+    let srv = serve(None, 1, move |_, conn| {
+        let mut ws = ws_accept(conn);
+        expect_sub(&mut ws);
+        let mut batch = Vec::new();
+        for i in 0..64u8 {
+            batch.extend(frame(9, true, &[i; 125]));
+        }
+        let end = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < end {
+            if ws.get_mut().write_all(&batch).is_err() {
+                return;
+            }
+            s2.fetch_add(64, Ordering::Relaxed);
+        }
+        ws.get_mut().write_all(&frame(1, true, b"done")).unwrap();
+        // Still not reading, until the test has looked (bounded).
+        let end = Instant::now() + Duration::from_secs(20);
+        while !f2.load(Ordering::Relaxed) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
+    assert!(run_until(&mut r, &ev, Duration::from_secs(20), |e| {
+        texts(e) == ["done"]
+    }));
+    let pings = sent.load(Ordering::Relaxed);
+    // Far more pongs than the kernel buffers hold (131 bytes each): the queue was exercised.
+    assert!(pings > 200_000, "only {pings} pings sent");
+    let c = r.counters().snapshot();
+    assert!(
+        c.write_queued_max <= 2 * 131,
+        "{} bytes queued at most",
+        c.write_queued_max
+    );
+    assert_eq!(c.write_overflows, 0);
+    assert!(downs(&ev.lock().unwrap()).is_empty());
+    finished.store(true, Ordering::Relaxed);
+    drop(r);
+}
+
+/// A handler that answers every text message with a 4 KiB text (a chatty client).
+struct Chatty {
+    events: Arc<Mutex<Vec<Ev>>>,
+}
+
+impl Handler for Chatty {
+    fn on_open(&mut self, conn: ConnId, _now_ns: u64, out: &mut Outbox<'_>) {
+        self.events.lock().unwrap().push(Ev::Open(conn));
+        let _ = out.send_text(conn, "sub");
+    }
+    fn on_message(&mut self, conn: ConnId, msg: WsMessage<'_>, _: u64, out: &mut Outbox<'_>) {
+        if let WsMessage::Text(t) = msg {
+            let t = String::from_utf8_lossy(t).into_owned();
+            if t != "x" {
+                self.events.lock().unwrap().push(Ev::Text(conn, t));
+            }
+        }
+        let _ = out.send_text(conn, &"y".repeat(4096));
+    }
+    fn on_down(&mut self, conn: ConnId, reason: DownReason, _now_ns: u64) {
+        self.events.lock().unwrap().push(Ev::Down(conn, reason));
+    }
+    fn on_tick(&mut self, _now_ns: u64, _out: &mut Outbox<'_>) {}
+}
+
+/// Issue 12, defect 2: the write buffer is capped. A peer that never reads while the client
+/// keeps sending makes the queue pass `max_write_buffer_size`: the connection fails with
+/// `WriteBufferFull` (counted) and reconnects; the gauge never exceeds the cap plus one frame.
+#[test]
+fn write_buffer_past_its_cap_fails_and_reconnects_the_connection() {
+    let srv = serve(None, 2, |n, conn| {
+        let mut ws = ws_accept(conn);
+        expect_sub(&mut ws);
+        if n == 0 {
+            let end = Instant::now() + Duration::from_secs(10);
+            let x = frame(1, true, b"x");
+            while Instant::now() < end && ws.get_mut().write_all(&x).is_ok() {}
+            return;
+        }
+        ws.send(Message::text("fine")).unwrap();
+        wait_gone(&mut ws);
+    });
+    let mut spec = fast_spec(&srv.ws_url());
+    spec.max_write_buffer_size = 64 * 1024;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let mut r = Reactor::new(
+        block_cfg(),
+        Chatty {
+            events: events.clone(),
+        },
+    )
+    .unwrap();
+    let id = r.add_spec(spec).unwrap();
+    r.open(id).unwrap();
+    assert!(run_until(&mut r, &events, Duration::from_secs(20), |e| {
+        texts(e) == ["fine"]
+    }));
+    let e = events.lock().unwrap();
+    assert_eq!(downs(&e), vec![DownReason::WriteBufferFull]);
+    assert_eq!(opens(&e), 2);
+    let c = r.counters().snapshot();
+    assert_eq!(c.write_overflows, 1);
+    assert!(
+        c.write_queued_max <= 64 * 1024 + 4096 + 14,
+        "{}",
+        c.write_queued_max
+    );
+    drop(e);
+    drop(r);
+}
+
+/// Issue 12, defect 7: a single huge frame used to leave the receive buffer at up to twice the
+/// frame limit, and a huge fragmented message its reassembly buffer, for the connection's life
+/// (10 MB frame → 182 MB retained). After a 10 MB frame and a 3 MB fragmented message, once the
+/// small frame after them is read, the connection's buffers are back to their configured size.
+#[test]
+fn one_huge_frame_does_not_keep_its_buffers_for_the_connection_life() {
+    let srv = serve(None, 1, |_, conn| {
+        let mut ws = ws_accept(conn);
+        expect_sub(&mut ws);
+        let s = ws.get_mut();
+        s.write_all(&frame(1, true, &vec![b'h'; 10 << 20])).unwrap();
+        s.write_all(&frame(1, false, &vec![b'f'; 3 << 19])).unwrap();
+        s.write_all(&frame(0, true, &vec![b'f'; 3 << 19])).unwrap();
+        s.write_all(&frame(1, true, b"after")).unwrap();
+        wait_gone(&mut ws);
+    });
+    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
+    let base = r.buffer_bytes();
+    assert!(run_until(&mut r, &ev, Duration::from_secs(10), |e| {
+        texts(e).last().is_some_and(|t| t == "after")
+    }));
+    let lens: Vec<usize> = texts(&ev.lock().unwrap()).iter().map(|t| t.len()).collect();
+    assert_eq!(lens, vec![10 << 20, 3 << 20, 5]);
+    // Receive 64 KiB + reassembly ≤ 64 KiB + output 4 KiB.
+    let held = r.buffer_bytes();
+    assert!(
+        held <= 64 * 1024 * 2 + 4096,
+        "{held} bytes held (before: {base})"
+    );
+    drop(r);
+}

@@ -29,6 +29,9 @@ pub struct GateDecoder {
     scan: public::Scratch,
     use_scanner: bool,
     stats: DecodeStats,
+    /// Frame size the scratch is sized for; a larger frame grows it, and it is rebuilt at this
+    /// size right after that frame (see [`GateDecoder::scratch_bytes`]).
+    frame_bytes: usize,
 }
 
 /// Path counters (plain integers, no atomics: the decoder lives on one thread). A rising
@@ -64,19 +67,7 @@ impl GateDecoder {
     pub fn new(market: Market, max_levels: usize) -> Self {
         // ~48 bytes per level on the wire for both sides plus envelope.
         let frame_bytes = 4096 + max_levels * 2 * 48;
-        let mut buffers = simd_json::Buffers::new(frame_bytes);
-        // Warm simd-json's internal buffers to the expected size so the first big frame does
-        // not allocate (structural index / stack vectors grow on first use otherwise).
-        let mut warm = Vec::with_capacity(frame_bytes);
-        warm.extend_from_slice(b"{\"a\":[");
-        while warm.len() + 16 < frame_bytes {
-            warm.extend_from_slice(b"[\"1\",\"2\"],");
-        }
-        warm.extend_from_slice(b"[\"1\",\"2\"]]}");
-        let mut tape = Tape::null().reset();
-        let mut copy = warm.clone();
-        let _ = simd_json::fill_tape(&mut copy, &mut buffers, &mut tape);
-        let tape = tape.reset();
+        let (buffers, tape) = warm_simd(frame_bytes);
         GateDecoder {
             market,
             levels: Levels::new(max_levels),
@@ -87,7 +78,28 @@ impl GateDecoder {
             scan: public::Scratch::new(SCAN_MAX_TRADES),
             use_scanner: true,
             stats: DecodeStats::default(),
+            frame_bytes,
         }
+    }
+
+    /// Bytes of scratch this decoder holds for the simd-json path (its copy of the frame, the
+    /// tape, the position index; simd-json's own buffers grow alike). Bounded by the configured
+    /// frame size between frames: a larger frame grows it, and it is rebuilt right after.
+    pub fn scratch_bytes(&self) -> usize {
+        self.buf.capacity()
+            + self.pos.capacity() * std::mem::size_of::<u32>()
+            + self.tape.0.capacity() * std::mem::size_of::<simd_json::Node<'static>>()
+    }
+
+    /// After a frame larger than the configured size: give its scratch back (cold; one
+    /// rebuild, as at construction), so one huge frame is not retained.
+    #[cold]
+    fn shrink_scratch(&mut self) {
+        let (buffers, tape) = warm_simd(self.frame_bytes);
+        self.buffers = buffers;
+        self.tape = tape;
+        self.buf = Vec::with_capacity(self.frame_bytes + simd_json::INPUT_PADDING);
+        self.pos = Vec::with_capacity(self.frame_bytes / 4);
     }
 
     /// Counters since construction.
@@ -169,8 +181,26 @@ impl GateDecoder {
                 }
             };
         self.tape = tape.reset();
+        if len > self.frame_bytes {
+            self.shrink_scratch();
+        }
         res
     }
+}
+
+/// simd-json buffers and a tape warmed to `frame_bytes`, so the first frame of that size does
+/// not allocate (structural index / stack vectors grow on first use otherwise).
+fn warm_simd(frame_bytes: usize) -> (simd_json::Buffers, Tape<'static>) {
+    let mut buffers = simd_json::Buffers::new(frame_bytes);
+    let mut warm = Vec::with_capacity(frame_bytes);
+    warm.extend_from_slice(b"{\"a\":[");
+    while warm.len() + 16 < frame_bytes {
+        warm.extend_from_slice(b"[\"1\",\"2\"],");
+    }
+    warm.extend_from_slice(b"[\"1\",\"2\"]]}");
+    let mut tape = Tape::null().reset();
+    let _ = simd_json::fill_tape(&mut warm, &mut buffers, &mut tape);
+    (buffers, tape.reset())
 }
 
 fn dispatch<S: Sink>(

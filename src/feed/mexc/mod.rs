@@ -56,9 +56,7 @@ pub use self::rotation::ROTATE_MAX_WAIT_NS;
 use self::rotation::{RotSink, TradeRing};
 use self::shards::Shard;
 
-use super::{
-    decode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup,
-};
+use super::{public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::event::{ControlKind, ControlMsg};
@@ -361,7 +359,7 @@ impl MexcFeed {
             let (target, ch) = match outcome {
                 AckOutcome::Confirmed(_) => continue,
                 AckOutcome::Rejected(p) => (
-                    decode_id(p.id),
+                    self.core.target_of_id(p.id),
                     InlineStr::new(p.channels.first().map_or("", |c| c.as_str())).0,
                 ),
                 AckOutcome::Unmatched => {
@@ -371,7 +369,7 @@ impl MexcFeed {
                     let ch = n.channel;
                     (
                         n.req_id
-                            .and_then(decode_id)
+                            .and_then(|id| self.core.target_of_id(id))
                             .or_else(|| self.target_of(ch.as_str())),
                         ch,
                     )
@@ -400,7 +398,7 @@ impl MexcFeed {
             while let Some(p) = self.outs[i].tracker.poll_timeout(now, ACK_TIMEOUT_NS) {
                 let ch = p.channels.first().cloned().unwrap_or_default();
                 let msg = "subscription not acknowledged within 10 s";
-                let target = decode_id(p.id);
+                let target = self.core.target_of_id(p.id);
                 let e = self
                     .core
                     .sym_error(FeedErrorKind::AckTimeout, target.and_then(|t| t.1));
@@ -617,6 +615,7 @@ impl Handler for MexcFeed {
         }
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
+            self.core.shared.check_injected_panic();
             self.core
                 .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
             self.check_ack_timeouts(now);
@@ -633,7 +632,7 @@ impl Handler for MexcFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::encode_id;
+    use crate::feed::{decode_id, encode_id};
 
     #[test]
     fn request_ids_round_trip() {

@@ -161,7 +161,10 @@ impl Sink for RotSink<'_> {
         }
         if let Some(si) = self.core.find(m.symbol) {
             let b = &self.core.syms[si].book;
-            if b.state() != BookState::Resyncing && !m.snapshot && m.seq_first > b.seq() + 1 {
+            if b.state() != BookState::Resyncing
+                && !m.snapshot
+                && m.seq_first > b.seq().saturating_add(1)
+            {
                 self.dropped += 1;
                 return;
             }

@@ -100,6 +100,12 @@ impl JsonLines {
         let _ = write!(self.out, "{v}");
     }
 
+    /// Sequences and request ids are `u64`: written as unsigned (never `-1` past `i64::MAX`).
+    fn uint_field(&mut self, k: &str, v: u64) {
+        self.key(k);
+        let _ = write!(self.out, "{v}");
+    }
+
     fn ts(&mut self, ts: Option<i64>) {
         if let Some(t) = ts {
             self.int_field("ts_exchange_ms", t);
@@ -161,9 +167,9 @@ impl Sink for JsonLines {
         self.str_field("symbol", m.symbol);
         self.ts(m.ts_exchange_ms);
         if !m.snapshot {
-            self.int_field("seq_first", m.seq_first as i64);
+            self.uint_field("seq_first", m.seq_first);
         }
-        self.int_field("seq_last", m.seq_last as i64);
+        self.uint_field("seq_last", m.seq_last);
         self.levels("bids", m.bids);
         self.levels("asks", m.asks);
         self.end();
@@ -189,7 +195,7 @@ impl Sink for JsonLines {
         self.px("ask_price", m.ask_px);
         self.qty("ask_quantity", m.ask_qty);
         if let Some(s) = m.seq {
-            self.int_field("seq", s as i64);
+            self.uint_field("seq", s);
         }
         self.end();
     }
@@ -285,7 +291,7 @@ impl Sink for JsonLines {
             self.int_field("code", c);
         }
         if let Some(id) = m.req_id {
-            self.int_field("id", id as i64);
+            self.uint_field("id", id);
         }
         self.end();
     }

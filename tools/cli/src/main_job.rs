@@ -6,6 +6,7 @@ use crate::runner::{self, LiveMode, RunOptions};
 use anyhow::{bail, Context, Result};
 use cexfeed::config::{Config, Runtime, WaitMode};
 use cexfeed::engine::Engine;
+use cexfeed::types::{Market, Venue};
 use cexfeed_venue::{self as venue, VenueConfig};
 use clap::Args;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub struct DemoArgs {
     /// Serve the loopback venue over plain ws:// and http:// instead of TLS.
     #[arg(long)]
     pub plain: bool,
+    /// Test hook: make the feed thread of VENUE.MARKET panic one second into the run.
+    #[arg(long, hide = true)]
+    pub inject_feed_panic: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +81,24 @@ fn live_mode(s: &Option<String>) -> Result<LiveMode> {
         Some("off") => LiveMode::Off,
         Some(o) => bail!("--live {o:?}: expected tty, lines or off"),
     })
+}
+
+/// `venue.market`, e.g. `gateio.spot`.
+fn parse_feed(s: &str) -> Result<(Venue, Market)> {
+    let (v, m) = s.split_once('.').unwrap_or((s, ""));
+    match (Venue::parse(v), Market::parse(m)) {
+        (Some(v), Some(m)) => Ok((v, m)),
+        _ => bail!("{s:?}: expected VENUE.MARKET, e.g. gateio.spot"),
+    }
+}
+
+/// A feed thread that died makes the whole run a failure (non-zero exit), after the report.
+fn fail_on_dead_feeds(report: &crate::report::Report) -> Result<()> {
+    let dead = runner::dead_feeds(report);
+    if !dead.is_empty() {
+        bail!("feed thread died: {}", dead.join(", "));
+    }
+    Ok(())
 }
 
 pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
@@ -140,6 +162,10 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
         scenarios: a.scenario.clone(),
         compare_levels: 10,
         interrupt: Some(interrupt),
+        inject_feed_panic: match a.inject_feed_panic.as_deref() {
+            None => None,
+            Some(s) => Some(parse_feed(s)?),
+        },
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, Some(&v), &mut out)?;
@@ -151,7 +177,7 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
         );
     }
     v.stop();
-    Ok(())
+    fail_on_dead_feeds(&report)
 }
 
 pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
@@ -178,9 +204,10 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
         scenarios: Vec::new(),
         compare_levels: 10,
         interrupt: Some(interrupt),
+        inject_feed_panic: None,
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, None, &mut out)?;
     runner::print_summary(&report, &mut out)?;
-    Ok(())
+    fail_on_dead_feeds(&report)
 }

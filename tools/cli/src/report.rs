@@ -1,7 +1,7 @@
 //! The run report (`--report FILE.json`) and the latency plot written beside it.
 //!
 //! Keys are a contract read by scripts: `duration_s`; `feeds[]` (`venue`, `market`, `messages`,
-//! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `books[]` with `symbol`, `state`,
+//! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `thread_alive`, `books[]` with `symbol`, `state`,
 //! `seq`, top-10 `bids`/`asks` as canonical `[price, quantity]`); `latency_ns` (`decode`,
 //! `book_apply`, `wire_to_ring`, `wire_to_strategy`, each `count`, `p50`, `p99`, `p999`, `max`);
 //! `ring.overruns`; `strategy`; and in the demo `venue_books_match`. Cold path.
@@ -41,6 +41,9 @@ pub struct FeedReport {
     pub gaps: u64,
     pub resyncs: u64,
     pub reconnects: u64,
+    /// `false` when the feed thread died (panic or event-loop failure) before the run ended:
+    /// its books were not maintained after that and `cexfeed` exits non-zero.
+    pub thread_alive: bool,
     pub books: Vec<BookReport>,
     /// Errors and rejections surfaced for this feed's channels (bounded list).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -82,6 +85,8 @@ pub struct StrategyReport {
     pub errors_seen: Vec<String>,
     /// Private-stream gaps reported (fills may have been missed in between).
     pub private_gaps: u64,
+    /// `FeedDown` statuses received (a feed thread died).
+    pub feeds_down: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -11,7 +11,7 @@ use crate::report::{
 use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
 use cexfeed::metrics::{write_hgrm, Percentiles, Stage};
 use cexfeed::ring::{Body, StatusKind};
-use cexfeed::types::{BookState, Px, SymbolRegistry};
+use cexfeed::types::{BookState, Market, Px, SymbolRegistry, Venue};
 use cexfeed_venue::VenueHandle;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub compare_levels: usize,
     /// Set (e.g. by a SIGINT handler) to end the run early.
     pub interrupt: Option<&'static AtomicBool>,
+    /// Test hook: make this feed's thread panic one second into the run.
+    pub inject_feed_panic: Option<(Venue, Market)>,
 }
 
 /// What the strategy thread publishes for cold readers (refreshed every 100 ms).
@@ -64,6 +66,7 @@ struct StrategyShared {
     by_kind: BTreeMap<&'static str, u64>,
     errors: Vec<String>,
     private_gaps: u64,
+    feeds_down: u64,
 }
 
 fn kind_name(b: &Body) -> &'static str {
@@ -165,6 +168,15 @@ fn strategy_loop(
                     if kind == StatusKind::PrivateGap {
                         local.private_gaps += 1;
                     }
+                    if kind == StatusKind::FeedDown {
+                        // Nothing of this venue and market is maintained any more.
+                        local.feeds_down += 1;
+                        if let Some(p) = arb.place_index(ev.header.venue, ev.header.market) {
+                            for i in 0..arb.stats().len() {
+                                arb.invalidate(i, p);
+                            }
+                        }
+                    }
                 }
                 Body::Error {
                     code,
@@ -234,14 +246,19 @@ fn render_live(
         let c = v.shared.counters.snapshot();
         let _ = writeln!(
             out,
-            "{:<16} {:>9} {:>10} {:>7} {:>5} {:>7} {:>6}",
+            "{:<16} {:>9} {:>10} {:>7} {:>5} {:>7} {:>6}{}",
             format!("{}.{}", v.venue.as_str(), v.market.as_str()),
             rates.get(i).copied().unwrap_or(0),
             c.messages,
             c.decode_errors,
             c.gaps,
             c.resyncs,
-            c.reconnects
+            c.reconnects,
+            if v.shared.is_dead() {
+                "  FEED THREAD DEAD"
+            } else {
+                ""
+            }
         );
         for (_, name, st) in &v.shared.symbols {
             let _ = writeln!(
@@ -351,7 +368,15 @@ pub fn run(
     let mut tick = 0u64;
     let redraws = AtomicU64::new(0);
     let interrupted = || opts.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
+    let mut inject = opts.inject_feed_panic;
     while started.elapsed() < opts.duration && !interrupted() {
+        if started.elapsed() >= Duration::from_secs(1) {
+            if let Some((v, m)) = inject.take() {
+                engine.inject_feed_panic(v, m);
+            }
+        }
+        // Watches the feed threads' join handles too: a dead one is flagged in its view.
+        let _ = engine.dead_feeds();
         std::thread::sleep(
             Duration::from_millis(100).min(opts.duration.saturating_sub(started.elapsed())),
         );
@@ -407,6 +432,7 @@ pub fn run(
     stop.store(true, Ordering::Relaxed);
     let _ = strategy.join();
     engine.collect_metrics();
+    let _ = engine.dead_feeds();
     let finals = engine.stop();
     let duration_s = started.elapsed().as_secs_f64();
     let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
@@ -445,6 +471,7 @@ fn build_report(
             gaps: c.gaps,
             resyncs: c.resyncs,
             reconnects: c.reconnects,
+            thread_alive: !v.shared.is_dead(),
             ..Default::default()
         };
         let st = &v.shared.stats;
@@ -461,15 +488,22 @@ fn build_report(
         if let Some(fin) = fin {
             if let Some(e) = &fin.error {
                 fr.channel_errors.push(format!("feed thread: {e}"));
+                fr.thread_alive = false;
             }
             report.ring.overruns += fin.ring_dropped;
             report.ring.conflated += fin.ring_conflated;
             report.ring.events += fin.ring_sent;
             for b in &fin.books {
                 let lv = |l: &cexfeed::event::Level| [l.px.to_string(), l.qty.to_string()];
+                // A dead feed's books are not maintained, whatever state they were left in.
+                let state = if fr.thread_alive {
+                    b.state
+                } else {
+                    BookState::Stale
+                };
                 let mut br = BookReport {
                     symbol: b.symbol.clone(),
-                    state: b.state.as_str().into(),
+                    state: state.as_str().into(),
                     seq: b.seq,
                     bids: b.bids.iter().take(10).map(lv).collect(),
                     asks: b.asks.iter().take(10).map(lv).collect(),
@@ -477,7 +511,7 @@ fn build_report(
                 };
                 if let Some(vh) = venue {
                     let n = opts.compare_levels;
-                    let ok = b.state == BookState::Live
+                    let ok = state == BookState::Live
                         && crate::demo::venue_book(vh, v.venue, v.market, &b.symbol).is_some_and(
                             |(seq, vb, va)| {
                                 seq == b.seq
@@ -518,6 +552,7 @@ fn build_report(
             .collect(),
         errors_seen: strat.errors.clone(),
         private_gaps: strat.private_gaps,
+        feeds_down: strat.feeds_down,
         instruments: strat
             .stats
             .iter()
@@ -570,6 +605,15 @@ fn write_outputs(engine: &Engine, report: &Report, opts: &RunOptions) -> anyhow:
     Ok(())
 }
 
+/// The feeds whose thread died during the run (`venue.market`); the caller exits non-zero.
+pub fn dead_feeds(r: &Report) -> Vec<String> {
+    r.feeds
+        .iter()
+        .filter(|f| !f.thread_alive)
+        .map(|f| format!("{}.{}", f.venue, f.market))
+        .collect()
+}
+
 /// The human summary printed at the end.
 pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "\n=== cexfeed summary ({:.1} s) ===", r.duration_s)?;
@@ -586,6 +630,12 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             f.resyncs,
             f.reconnects
         )?;
+        if !f.thread_alive {
+            writeln!(
+                out,
+                "    FEED THREAD DEAD: its books were not maintained after it died"
+            )?;
+        }
         for b in &f.books {
             let top = |l: &Vec<[String; 2]>| {
                 l.first()

@@ -99,3 +99,15 @@ fn truncated_json_is_an_error_line_not_a_crash() {
     assert_eq!(code, 1);
     assert_eq!(lines[0]["kind"], "error");
 }
+
+/// Issue 12, defect 6: sequences are `u64` and were printed through `i64` (`2^64-1` → `-1`).
+#[test]
+fn decode_prints_u64_sequences_unsigned_not_minus_one() {
+    let frame = br#"{"channel":"spot.obu","result":{"t":1747054612673,"full":true,"s":"ob.BTC_USDT.50","u":18446744073709551615,"b":[["1","1"]],"a":[["2","1"]]},"time_ms":1747054612848}"#;
+    let (code, lines) = decode(&["--venue", "gateio", "--market", "spot", "-"], frame);
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "book_snapshot");
+    assert_eq!(lines[0]["seq_last"], u64::MAX);
+    let text = lines[0].to_string();
+    assert!(!text.contains("-1"), "{text}");
+}

@@ -88,3 +88,51 @@ fn demo_runs_reports_and_never_leaks_secrets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 12, defect 1: a feed thread that dies (here: made to panic through a hidden test
+/// hook one second in) fails the run. The demo exits non-zero, the live view and summary say
+/// so, and the report marks that feed `thread_alive: false` with no live book, while the other
+/// feeds stay `thread_alive: true`.
+#[test]
+fn dead_feed_thread_fails_the_demo_and_the_report_says_so() {
+    let dir = std::env::temp_dir().join(format!("cexfeed-cli-dead-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_cexfeed"))
+        .args([
+            "--duration",
+            "3s",
+            "--wait",
+            "block",
+            "--live",
+            "lines",
+            "--no-private",
+            "--inject-feed-panic",
+            "gateio.spot",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("feed thread died: gateio.spot"), "{stderr}");
+    assert!(stdout.contains("FEED THREAD DEAD"), "{stdout}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let feeds = v["feeds"].as_array().unwrap();
+    assert_eq!(feeds.len(), 3);
+    for f in feeds {
+        let dead = f["venue"] == "gateio" && f["market"] == "spot";
+        assert_eq!(f["thread_alive"], !dead, "{f}");
+        if dead {
+            for b in f["books"].as_array().unwrap() {
+                assert_ne!(b["state"], "live", "{b}");
+            }
+        }
+    }
+    assert!(v["strategy"]["feeds_down"].as_u64().unwrap() >= 1, "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
