@@ -26,7 +26,10 @@ use crate::book::SyncRule;
 use crate::channel::{Channel, ChannelError, Kind};
 use crate::feed::gateio::GateFeed;
 use crate::feed::mexc::MexcFeed;
-use crate::feed::{self, BookDump, Command, FeedCore, FeedSetup, FeedShared};
+use crate::feed::{self, Command, FeedCore};
+pub use crate::feed::{
+    BookDump, ErrorLog, FeedError, FeedErrorKind, FeedSetup, FeedShared, FeedStats, SymbolStatus,
+};
 use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
 use crate::net::{
     CaCert, ConnSpec, ControlConfig, ControlThread, NetCounters, Reactor, ReactorConfig, Wait,
@@ -47,6 +50,7 @@ pub const MAX_SYMBOLS: usize = 256;
 /// Engine-wide sizes; per-feed settings live in [`FeedSetup`].
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// One resolved setup per venue + market (each runs its own thread).
     pub feeds: Vec<FeedSetup>,
     /// Events per consumer ring.
     pub ring_capacity: usize,
@@ -60,30 +64,45 @@ pub struct EngineConfig {
     pub control_core: Option<usize>,
 }
 
+/// Why the engine refused a set-up call (cold path; the message names the cause).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
+    /// A malformed or unknown channel name (the message names the part).
     #[error(transparent)]
     Channel(#[from] ChannelError),
+    /// Two feeds for the same venue and market.
     #[error("feed {venue}.{market} configured twice")]
     DuplicateFeed {
+        /// The venue.
         venue: &'static str,
+        /// The market.
         market: &'static str,
     },
+    /// A symbol bound after `start` that was not listed before it.
     #[error(
         "symbol {symbol} was not declared before start: books are sized at start; list it in the feed's symbols"
     )]
-    UndeclaredSymbol { symbol: String },
+    UndeclaredSymbol {
+        /// The symbol.
+        symbol: String,
+    },
+    /// The feed thread has not taken the previous commands yet; try again.
     #[error("feed command queue full")]
     CommandQueueFull,
+    /// `start` after a failed `start` (the metrics recorders went to the first attempt).
     #[error("feed recorders already taken")]
     RecordersTaken,
+    /// The OS refused a thread.
     #[error("cannot spawn feed thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// Building the TLS configuration or a connection spec failed.
     #[error("network setup failed: {0}")]
     Net(#[from] crate::net::NetError),
+    /// `start` twice, or a set-up call that must come before `start`.
     #[error("the engine is already running")]
     Running,
+    /// More consumers than the feeds route to.
     #[error("too many consumers (at most {})", feed::MAX_CONSUMERS)]
     TooManyConsumers,
 }
@@ -112,11 +131,17 @@ struct FeedRt {
 /// What a feed thread leaves behind.
 #[derive(Debug, Default)]
 pub struct FeedFinal {
+    /// The feed's venue (`None` if the thread never started).
     pub venue: Option<Venue>,
+    /// The feed's market.
     pub market: Option<Market>,
+    /// Every book at the end: state, sequence and levels.
     pub books: Vec<BookDump>,
+    /// Events dropped because a consumer ring was full.
     pub ring_dropped: u64,
+    /// Book updates conflated (latest wins) while a ring was full.
     pub ring_conflated: u64,
+    /// Events delivered into consumer rings.
     pub ring_sent: u64,
     /// Why the feed thread ended early, if it did (render with `Display`).
     pub error: Option<FeedExit>,
@@ -130,18 +155,26 @@ pub enum FeedExit {
     /// The reactor stopped with a network error.
     #[error(transparent)]
     Net(#[from] crate::net::NetError),
+    /// The feed thread panicked (a bug of ours; its books were marked stale).
     #[error("feed thread panicked")]
     Panicked,
 }
 
 /// Live view of one feed for cold threads (live view, report).
 pub struct FeedView {
+    /// The feed's venue.
     pub venue: Venue,
+    /// The feed's market.
     pub market: Market,
+    /// Counters, per-symbol status and error log the feed thread publishes.
     pub shared: Arc<FeedShared>,
+    /// The reactor's connection counters (after `start`).
     pub net: Option<Arc<NetCounters>>,
 }
 
+/// The feeds of one process: one pinned thread per venue + market, the consumers' rings, the
+/// bindings. Built from an [`EngineConfig`] (see [`Config::resolve`](crate::config::Config::resolve)),
+/// then `consumer`, `bind`, `start`; `stop` joins the threads.
 pub struct Engine {
     registry: SymbolRegistry,
     feeds: Vec<FeedRt>,
@@ -206,6 +239,7 @@ impl std::fmt::Debug for Received<'_> {
 }
 
 impl StrategyRx {
+    /// The id to bind channels to.
     pub fn id(&self) -> ConsumerId {
         self.id
     }
@@ -265,6 +299,7 @@ fn wait_of(w: WaitMode) -> Wait {
 }
 
 impl Engine {
+    /// Register the feeds and their symbols and size every ring and pool; no thread runs yet.
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
         let mut seen = Vec::new();
         for f in &cfg.feeds {
@@ -317,6 +352,7 @@ impl Engine {
         })
     }
 
+    /// The symbols known so far (ids are global across feeds).
     pub fn registry(&self) -> &SymbolRegistry {
         &self.registry
     }
@@ -528,6 +564,7 @@ impl Engine {
         Ok(())
     }
 
+    /// Live views of every feed for monitoring threads (relaxed atomics; no lock).
     pub fn views(&self) -> Vec<FeedView> {
         self.feeds
             .iter()
@@ -600,6 +637,7 @@ impl Engine {
             .collect()
     }
 
+    /// p50 / p99 / p99.9 / max per stage over everything collected so far.
     pub fn latency_percentiles(&self) -> Vec<(Stage, Percentiles)> {
         self.latency()
             .into_iter()

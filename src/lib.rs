@@ -69,6 +69,7 @@
 //! engine's internals and are documented in `ARCHITECTURE.md`, not here.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod book;
 pub mod channel;
@@ -76,7 +77,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod exchange;
-pub mod feed;
+pub(crate) mod feed;
 pub mod metrics;
 pub mod net;
 pub mod num;

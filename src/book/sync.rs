@@ -164,7 +164,12 @@ pub enum SyncOutcome {
     /// An implausible sequence: above [`MAX_SEQ`], or a live book asked to jump more than
     /// [`MAX_SEQ_JUMP`] past `local` (e.g. an `obu` `full` with `u = 2^64-1`, after which no
     /// delta could ever continue). Accepting it would freeze a `Live` book: cleared, resyncing.
-    Implausible { local: u64, got: u64 },
+    Implausible {
+        /// The book's sequence before.
+        local: u64,
+        /// The sequence that arrived.
+        got: u64,
+    },
 }
 
 /// Highest sequence accepted: venues count updates from small numbers (≈10¹⁰ today), so

@@ -12,7 +12,7 @@ use crossbeam_queue::ArrayQueue;
 use std::sync::Arc;
 
 /// Cold-path requests from the engine to a feed thread.
-pub enum Command {
+pub(crate) enum Command {
     /// A consumer's producer end for this feed (sent once per consumer, before or while running).
     AddConsumer { consumer: usize, producer: Producer },
     /// Start delivering `kind` (for `symbol` on public kinds) to `consumer`; subscribes if needed.
@@ -30,7 +30,7 @@ pub enum Command {
 }
 
 /// Shared queue of commands for one feed.
-pub type CommandQueue = Arc<ArrayQueue<Command>>;
+pub(crate) type CommandQueue = Arc<ArrayQueue<Command>>;
 
 /// The venue-specific part of command handling.
 pub(crate) trait BindingHook {

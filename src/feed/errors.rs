@@ -43,22 +43,26 @@ pub enum FeedErrorKind {
 }
 
 /// Longest channel name kept (MEXC names run to ~50 bytes).
-pub const ERROR_CHANNEL_BYTES: usize = 64;
+pub(crate) const ERROR_CHANNEL_BYTES: usize = 64;
 /// Longest echoed argument kept (Gate: the subscribe payload, e.g. the pair).
-pub const ERROR_ARG_BYTES: usize = 32;
+pub(crate) const ERROR_ARG_BYTES: usize = 32;
 /// Longest detail text kept (the venue's message, or a REST error's text).
-pub const ERROR_DETAIL_BYTES: usize = 96;
+pub(crate) const ERROR_DETAIL_BYTES: usize = 96;
 
 /// One feed-thread error: `Copy`, no heap, filled without formatting on the feed thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FeedError {
+    /// What went wrong.
     pub kind: FeedErrorKind,
+    /// The feed's venue.
     pub venue: Venue,
+    /// The feed's market.
     pub market: Market,
     /// [`NO_SYMBOL`] when no symbol is concerned.
     pub symbol: SymbolId,
     /// Venue error code or HTTP status (see [`FeedErrorKind`]); `-1` = none.
     pub code: i64,
+    /// When (CLOCK_MONOTONIC ns).
     pub ts_ns: u64,
     /// The channel as the venue names it (may be empty).
     pub channel: InlineStr<ERROR_CHANNEL_BYTES>,
@@ -69,6 +73,7 @@ pub struct FeedError {
 }
 
 impl FeedError {
+    /// A record with no symbol, code or text yet.
     pub fn new(kind: FeedErrorKind, venue: Venue, market: Market, ts_ns: u64) -> Self {
         FeedError {
             kind,
@@ -83,33 +88,38 @@ impl FeedError {
         }
     }
 
+    /// With the symbol it concerns.
     pub fn symbol(mut self, symbol: SymbolId) -> Self {
         self.symbol = symbol;
         self
     }
 
+    /// With the venue's code or HTTP status.
     pub fn code(mut self, code: i64) -> Self {
         self.code = code;
         self
     }
 
+    /// With the channel name (truncated to fit, never allocated).
     pub fn channel(mut self, channel: &str) -> Self {
         self.channel = InlineStr::new(channel).0;
         self
     }
 
+    /// With the payload the venue echoed (truncated to fit).
     pub fn arg(mut self, arg: &str) -> Self {
         self.arg = InlineStr::new(arg).0;
         self
     }
 
+    /// With the venue's or the transport's text (truncated to fit).
     pub fn detail(mut self, detail: &str) -> Self {
         self.detail = InlineStr::new(detail).0;
         self
     }
 
     /// The `Display` of a cold-path error (REST, URL) as detail, written into the inline
-    /// buffer: no allocation, cut at [`ERROR_DETAIL_BYTES`].
+    /// buffer: no allocation, cut at `ERROR_DETAIL_BYTES`.
     pub fn detail_of(mut self, e: &dyn fmt::Display) -> Self {
         let mut w = InlineWriter::<ERROR_DETAIL_BYTES>::default();
         let _ = write!(w, "{e}");
@@ -191,6 +201,7 @@ impl fmt::Debug for ErrorLog {
 }
 
 impl ErrorLog {
+    /// Records kept; later errors are only counted ([`ErrorLog::dropped`]).
     pub const CAPACITY: usize = 64;
 
     /// Append (feed thread): a slot index, then the record; no allocation.
@@ -209,10 +220,12 @@ impl ErrorLog {
         self.slots.iter().map_while(|s| s.get())
     }
 
+    /// Records written so far.
     pub fn len(&self) -> usize {
         self.iter().count()
     }
 
+    /// No record yet.
     pub fn is_empty(&self) -> bool {
         self.slots[0].get().is_none()
     }

@@ -47,7 +47,7 @@ impl Conn {
 }
 
 /// The Gate.io feed handler, run by a [`crate::net::Reactor`] on the feed thread.
-pub struct GateFeed {
+pub(crate) struct GateFeed {
     pub core: FeedCore,
     decoder: GateDecoder,
     control: ControlClient,

@@ -17,13 +17,13 @@
 //! handled on the feed thread in `on_tick` (cold path).
 
 mod commands;
-pub mod errors;
-pub mod gateio;
-pub mod mexc;
+pub(crate) mod errors;
+pub(crate) mod gateio;
+pub(crate) mod mexc;
 mod pong;
 
 pub(crate) use commands::BindingHook;
-pub use commands::{Command, CommandQueue};
+pub(crate) use commands::{Command, CommandQueue};
 pub use errors::{ErrorLog, FeedError, FeedErrorKind};
 pub(crate) use pong::PongWatch;
 
@@ -39,12 +39,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Maximum consumers (strategy rings) per feed: routes are `u64` bitmasks.
-pub const MAX_CONSUMERS: usize = 64;
+pub(crate) const MAX_CONSUMERS: usize = 64;
 
 /// Everything a feed thread needs, resolved before it starts.
 #[derive(Clone, Debug)]
 pub struct FeedSetup {
+    /// The exchange.
     pub venue: Venue,
+    /// The market.
     pub market: Market,
     /// Public WebSocket URL.
     pub ws_url: String,
@@ -54,6 +56,7 @@ pub struct FeedSetup {
     pub rest_url: String,
     /// Extra trusted CA (loopback venue, proxy). Web PKI roots are always trusted too.
     pub extra_ca_pem: Option<Vec<u8>>,
+    /// API key and secret for the private channels, if any.
     pub credentials: Option<Credentials>,
     /// Gate.io futures numeric user id.
     pub user_id: Option<u64>,
@@ -63,14 +66,21 @@ pub struct FeedSetup {
     pub depth: u32,
     /// Update interval (`10ms`/`100ms`/`20ms`).
     pub interval: String,
+    /// Core the feed thread is pinned to.
     pub core: Option<usize>,
+    /// How the feed thread waits for readiness.
     pub wait: crate::net::WaitMode,
     /// Symbols this feed may carry (registered at start; ids are global).
     pub symbols: Vec<(SymbolId, String)>,
+    /// Levels per side of each authoritative book (`runtime.book_depth`).
     pub book_levels: usize,
+    /// Deltas buffered while a snapshot is in flight.
     pub sync_buffer: usize,
+    /// Silence after which books go stale and the connection is replaced.
     pub idle_timeout: Duration,
+    /// Largest WebSocket message accepted.
     pub max_message_bytes: usize,
+    /// Kernel receive buffer; 0 = the OS default.
     pub so_rcvbuf: u32,
     /// App-level ping period (Gate ~10 s, MEXC ~20 s).
     pub ping_interval: Duration,
@@ -83,14 +93,20 @@ pub struct FeedSetup {
 /// Per-symbol state that cold threads read (live view, report). Relaxed atomics.
 #[derive(Debug, Default)]
 pub struct SymbolStatus {
+    /// [`BookState`] as its `u8` (see [`SymbolStatus::state`]).
     pub state: AtomicU8,
+    /// The book's sequence after the last update.
     pub seq: AtomicU64,
+    /// Best bid in `Px` units (0 = none).
     pub best_bid_units: AtomicU64,
+    /// Best ask in `Px` units (0 = none).
     pub best_ask_units: AtomicU64,
+    /// Book updates applied.
     pub updates: AtomicU64,
 }
 
 impl SymbolStatus {
+    /// The book's state.
     pub fn state(&self) -> BookState {
         match self.state.load(Ordering::Relaxed) {
             0 => BookState::Live,
@@ -113,6 +129,7 @@ pub struct FeedStats {
     pub private_events: [AtomicU64; 4],
     /// Subscriptions acknowledged.
     pub acks: AtomicU64,
+    /// Application-level pongs received.
     pub pongs: AtomicU64,
     /// Authentication failures (Gate.io code 4, MEXC listen-key refusals).
     pub auth_failures: AtomicU64,
@@ -122,13 +139,17 @@ pub struct FeedStats {
 
 /// What cold threads hold of a running feed.
 pub struct FeedShared {
+    /// The exchange.
     pub venue: Venue,
+    /// The market.
     pub market: Market,
+    /// The feed's event counters.
     pub counters: Arc<Counters>,
+    /// Feed-level statistics (acks, errors, auth failures, pongs).
     pub stats: FeedStats,
     /// Indexed like [`FeedSetup::symbols`].
     pub symbols: Vec<(SymbolId, String, SymbolStatus)>,
-    /// The feed's first errors as `Copy` records (bounded, lock-free; see [`errors`]).
+    /// The feed's first errors as `Copy` records (bounded, lock-free).
     pub errors: ErrorLog,
     /// Set when the feed thread ended without being stopped (a panic, or the reactor's `poll`
     /// failed): nothing maintains its books any more. Read it with [`FeedShared::is_dead`].
@@ -176,12 +197,11 @@ impl FeedShared {
 
 /// A compact copy of a control frame, kept for the venue feed to act on after decoding.
 #[derive(Debug, Clone, Copy)]
-pub struct ControlNote {
+pub(crate) struct ControlNote {
     pub kind: ControlKind,
     pub code: i64,
     pub req_id: Option<u64>,
     pub channel: InlineStr<64>,
-    pub event: InlineStr<16>,
     pub payload0: InlineStr<32>,
     pub message: InlineStr<96>,
 }
@@ -189,11 +209,15 @@ pub struct ControlNote {
 /// A full copy of a book, for reports and comparison with the venue (cold path).
 #[derive(Debug, Clone)]
 pub struct BookDump {
+    /// The venue's symbol.
     pub symbol: String,
+    /// The book's state at the end.
     pub state: BookState,
+    /// The book's sequence at the end.
     pub seq: u64,
     /// Best first.
     pub bids: Vec<Level>,
+    /// Ask levels, best first.
     pub asks: Vec<Level>,
 }
 
@@ -250,8 +274,10 @@ pub(crate) fn public_index(kind: Kind) -> usize {
 }
 
 /// The venue-agnostic part of a feed thread; implements [`Sink`] for the venue's decoder.
-pub struct FeedCore {
+pub(crate) struct FeedCore {
+    /// The exchange.
     pub venue: Venue,
+    /// The market.
     pub market: Market,
     pub(crate) syms: Vec<Sym>,
     producers: Vec<Option<Producer>>,
@@ -313,7 +339,7 @@ impl FeedCore {
         }
     }
 
-    pub fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters {
         &self.shared.counters
     }
 
@@ -611,7 +637,7 @@ impl FeedCore {
     }
 
     /// Full copies of every book (cold path: reports, comparison with the venue).
-    pub fn dump_books(&self) -> Vec<BookDump> {
+    pub(crate) fn dump_books(&self) -> Vec<BookDump> {
         self.syms
             .iter()
             .map(|s| {
@@ -654,7 +680,6 @@ impl FeedCore {
             code: m.code.unwrap_or(0),
             req_id: m.req_id,
             channel: InlineStr::new(m.channel.unwrap_or("")).0,
-            event: InlineStr::new(m.event.unwrap_or("")).0,
             payload0: InlineStr::new(m.payload0.unwrap_or("")).0,
             message: InlineStr::new(m.message.unwrap_or("")).0,
         });

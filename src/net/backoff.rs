@@ -5,9 +5,11 @@
 pub struct XorShift64(u64);
 
 impl XorShift64 {
+    /// A generator from `seed` (the low bit is forced on, so 0 is a valid seed).
     pub fn new(seed: u64) -> Self {
         Self(seed | 1)
     }
+    /// The next value.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;

@@ -21,11 +21,16 @@ use ureq::Agent;
 
 use super::{CaCert, NetError};
 
+/// The HTTP methods the venues' REST APIs use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HttpMethod {
+    /// GET.
     Get,
+    /// POST.
     Post,
+    /// PUT.
     Put,
+    /// DELETE.
     Delete,
 }
 
@@ -34,9 +39,13 @@ pub enum HttpMethod {
 pub struct HttpRequest {
     /// Caller's id, echoed in the reply.
     pub id: u64,
+    /// The method.
     pub method: HttpMethod,
+    /// Full URL with the query string.
     pub url: String,
+    /// Extra headers (API key, signature, timestamp).
     pub headers: Vec<(String, String)>,
+    /// Request body (empty for GET).
     pub body: Vec<u8>,
 }
 
@@ -44,14 +53,19 @@ pub struct HttpRequest {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ControlError {
+    /// The request could not be built (URL, header).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// No answer in time.
     #[error("timeout")]
     Timeout,
+    /// TLS failed (certificate, handshake).
     #[error("tls: {0}")]
     Tls(String),
+    /// Connecting, sending or reading failed.
     #[error("connect/io: {0}")]
     Io(String),
+    /// The answer was larger than the limit.
     #[error("response body larger than limit")]
     BodyTooLarge,
 }
@@ -59,10 +73,13 @@ pub enum ControlError {
 /// Answer to [`HttpRequest`] with the same `id`.
 #[derive(Debug)]
 pub struct HttpReply {
+    /// The request's id.
     pub id: u64,
+    /// HTTP status and body, or why there is none.
     pub result: Result<(u16, Vec<u8>), ControlError>,
 }
 
+/// The control thread's settings.
 #[derive(Clone, Debug)]
 pub struct ControlConfig {
     /// Depth of each queue.
@@ -71,6 +88,7 @@ pub struct ControlConfig {
     pub timeout: Duration,
     /// Largest accepted response body.
     pub max_body_bytes: u64,
+    /// An extra trusted CA (loopback venue, proxy) beside the web PKI roots.
     pub extra_root_ca: Option<CaCert>,
     /// Hosts (exact match) whose TLS is verified against `extra_root_ca` instead of webpki.
     pub extra_ca_hosts: Vec<String>,
@@ -96,7 +114,9 @@ impl Default for ControlConfig {
 /// `submit` refused: the queue is full (the request is handed back) or the thread stopped.
 #[derive(Debug)]
 pub enum SubmitError {
+    /// The request queue is full; the request is handed back.
     Full(HttpRequest),
+    /// The control thread has stopped; the request is handed back.
     Stopped(HttpRequest),
 }
 
@@ -142,6 +162,7 @@ impl Drop for ControlClient {
     }
 }
 
+/// The blocking HTTPS thread that serves a feed's REST calls (snapshots, listen keys).
 pub struct ControlThread;
 
 impl ControlThread {

@@ -84,6 +84,7 @@ mod backoff;
 mod control;
 mod reactor;
 mod stream;
+/// Socket options and the other OS calls, in one place.
 pub mod sys;
 mod tls;
 mod ws;
@@ -111,11 +112,14 @@ pub struct SpecId(pub u16);
 /// One complete WebSocket data message, borrowed for the duration of the callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WsMessage<'a> {
+    /// A text message (UTF-8 not validated here; decoders validate what they parse).
     Text(&'a [u8]),
+    /// A binary message.
     Binary(&'a [u8]),
 }
 
 impl<'a> WsMessage<'a> {
+    /// The payload, text or binary.
     #[inline]
     pub fn bytes(&self) -> &'a [u8] {
         match *self {
@@ -135,11 +139,17 @@ pub enum DownReason {
     /// TLS failure (bad certificate, unknown CA, alert, decrypt error).
     Tls,
     /// The server answered the WebSocket upgrade with a non-101 status (e.g. 403).
-    HandshakeRejected { status: u16 },
+    HandshakeRejected {
+        /// The HTTP status.
+        status: u16,
+    },
     /// Malformed HTTP upgrade answer or other WS handshake failure.
     HandshakeFailed,
     /// The server sent a Close frame (code) and the close handshake completed.
-    ClosedByPeer { code: u16 },
+    ClosedByPeer {
+        /// The close code.
+        code: u16,
+    },
     /// Connection reset, or EOF without a close handshake.
     Reset,
     /// No bytes received for `ConnSpec::idle_timeout` while the socket was open.
@@ -175,6 +185,7 @@ pub enum Wait {
 pub struct ReactorConfig {
     /// Core to pin the feed thread to (`core_affinity` id). `None` = no pinning.
     pub core: Option<usize>,
+    /// How the loop waits for readiness.
     pub wait: Wait,
     /// Maximum simultaneous logical connections (including make-before-break spares).
     pub max_conns: usize,
@@ -212,6 +223,7 @@ pub struct ConnSpec {
     pub connect_timeout: Duration,
     /// Largest accepted WS message (reassembled) and frame payload.
     pub max_message_size: usize,
+    /// Largest accepted frame payload.
     pub max_frame_size: usize,
     /// Most bytes queued for writing (frames the socket has not taken yet); past it the
     /// connection fails with [`DownReason::WriteBufferFull`] and reconnects. Only the latest
@@ -224,6 +236,7 @@ pub struct ConnSpec {
     pub so_rcvbuf: u32,
     /// Reconnect backoff bounds.
     pub backoff_min: Duration,
+    /// See `backoff_min`.
     pub backoff_max: Duration,
     /// After we send Close, how long to wait for the server to finish the close handshake.
     pub close_timeout: Duration,
@@ -250,6 +263,7 @@ impl ConnSpec {
         }
     }
 
+    /// Add a header to the WebSocket upgrade request.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -259,19 +273,27 @@ impl ConnSpec {
 /// Cold-path errors (setup, URL, TLS config, resolution).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+/// Why a connection spec or the TLS set-up was refused (cold path).
 pub enum NetError {
+    /// A URL that is not `ws://` / `wss://` host:port/path (the URL and the problem).
     #[error("bad url {0:?}: {1}")]
     BadUrl(String, &'static str),
+    /// DNS resolution of the host failed.
     #[error("resolving {0}: {1}")]
     Resolve(String, #[source] std::io::Error),
+    /// The extra CA is not a PEM or DER certificate.
     #[error("bad CA certificate: {0}")]
     BadCa(String),
+    /// rustls refused the client configuration.
     #[error("tls config: {0}")]
     Tls(#[from] rustls::Error),
+    /// A header name or value that cannot go into an HTTP request.
     #[error("bad header {0:?}")]
     BadHeader(String),
+    /// More connections than the reactor was sized for.
     #[error("too many connections (max_conns = {0})")]
     TooManyConns(usize),
+    /// An OS call failed (poll, socket).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -280,15 +302,22 @@ pub enum NetError {
 #[derive(Debug, Default)]
 #[repr(align(64))]
 pub struct NetCounters {
+    /// Connections established (WebSocket open).
     pub connects: AtomicU64,
+    /// Reconnects scheduled after a connection went down.
     pub reconnects: AtomicU64,
+    /// Connections that went down, for any reason.
     pub downs: AtomicU64,
+    /// Bytes read from sockets (ciphertext for TLS).
     pub bytes_rx: AtomicU64,
+    /// WebSocket data messages received.
     pub messages_rx: AtomicU64,
+    /// TLS records handed to rustls.
     pub tls_records_rx: AtomicU64,
     /// TLS records larger than `RUSTLS_READ_SIZE` on the wire (rustls 0.23 reallocates its
     /// deframer buffer for each, on top of the per-record plaintext allocation).
     pub tls_records_rx_large: AtomicU64,
+    /// WebSocket messages sent.
     pub messages_tx: AtomicU64,
     /// High-water mark of bytes queued for writing on any one connection (gauge).
     pub write_queued_max: AtomicU64,
@@ -299,20 +328,30 @@ pub struct NetCounters {
 /// Plain-value snapshot of [`NetCounters`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetCountersSnapshot {
+    /// See [`NetCounters::connects`].
     pub connects: u64,
+    /// See [`NetCounters::reconnects`].
     pub reconnects: u64,
+    /// See [`NetCounters::downs`].
     pub downs: u64,
+    /// See [`NetCounters::bytes_rx`].
     pub bytes_rx: u64,
+    /// See [`NetCounters::messages_rx`].
     pub messages_rx: u64,
+    /// See [`NetCounters::tls_records_rx`].
     pub tls_records_rx: u64,
     /// See [`NetCounters::tls_records_rx_large`].
     pub tls_records_rx_large: u64,
+    /// See [`NetCounters::messages_tx`].
     pub messages_tx: u64,
+    /// See [`NetCounters::write_queued_max`].
     pub write_queued_max: u64,
+    /// See [`NetCounters::write_overflows`].
     pub write_overflows: u64,
 }
 
 impl NetCounters {
+    /// A relaxed copy of every counter.
     pub fn snapshot(&self) -> NetCountersSnapshot {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         NetCountersSnapshot {
@@ -364,6 +403,7 @@ pub enum WaitMode {
 }
 
 impl WaitMode {
+    /// `spin`, `yield` or `block`.
     pub fn parse(s: &str) -> Option<WaitMode> {
         match s {
             "spin" => Some(WaitMode::Spin),

@@ -521,18 +521,22 @@ impl<H: Handler> Reactor<H> {
         self.stop.clone()
     }
 
+    /// The connection counters, for a monitoring thread.
     pub fn counters(&self) -> Arc<NetCounters> {
         self.counters.clone()
     }
 
+    /// The handler.
     pub fn handler(&self) -> &H {
         &self.handler
     }
 
+    /// The handler, mutably.
     pub fn handler_mut(&mut self) -> &mut H {
         &mut self.handler
     }
 
+    /// The handler, after the loop is done.
     pub fn into_handler(self) -> H {
         self.handler
     }

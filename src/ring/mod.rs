@@ -4,7 +4,7 @@
 //! # Contract
 //!
 //! * **Allocation.** [`channel`] allocates everything once: the event ring (a
-//!   single-producer/single-consumer ring, [`spsc`]: exactly `capacity` slots of 128 B, the
+//!   single-producer/single-consumer ring, [`spsc`](mod@spsc): exactly `capacity` slots of 128 B, the
 //!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
 //!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle
 //!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol

@@ -4,8 +4,8 @@
 
 use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::engine::FeedSetup;
 use cexfeed::engine::{Engine, EngineConfig, FeedFinal, StrategyRx};
-use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
 use cexfeed::types::{BookState, Market, Venue};
 use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle};

@@ -5,9 +5,9 @@
 
 use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::engine::FeedSetup;
 use cexfeed::engine::{Engine, EngineConfig, StrategyRx};
 use cexfeed::event::OrderStatus;
-use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
 use cexfeed::secret::Secret;
 use cexfeed::types::{Market, Venue};

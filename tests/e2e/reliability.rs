@@ -4,8 +4,8 @@
 use crate::support::loopback_feeds;
 use crate::support::net::{serve, ws_accept, Server};
 use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::engine::FeedSetup;
 use cexfeed::engine::{Engine, EngineConfig, FeedExit};
-use cexfeed::feed::FeedSetup;
 use cexfeed::ring::{Body, StatusKind};
 use cexfeed::types::{BookState, Market, Venue};
 use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};

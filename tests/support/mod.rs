@@ -19,7 +19,7 @@ pub mod demo;
 pub use demo::{loopback_config, venue_book};
 
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::feed::FeedSetup;
+use cexfeed::engine::FeedSetup;
 use cexfeed_venue::VenueHandle;
 use std::time::Duration;
 

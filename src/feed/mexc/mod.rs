@@ -52,7 +52,6 @@ mod shards;
 
 use self::pacing::ConnOut;
 use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE};
-pub use self::rotation::ROTATE_MAX_WAIT_NS;
 use self::rotation::{RotSink, TradeRing};
 use self::shards::Shard;
 
@@ -97,7 +96,7 @@ enum Role {
 }
 
 /// The MEXC spot feed handler, run by a [`crate::net::Reactor`] on the feed thread.
-pub struct MexcFeed {
+pub(crate) struct MexcFeed {
     core: FeedCore,
     decoder: MexcDecoder,
     control: ControlClient,
@@ -216,11 +215,6 @@ impl MexcFeed {
     pub(crate) fn into_core(mut self) -> FeedCore {
         self.close_listen_key();
         self.core
-    }
-
-    /// Shards currently configured (for tests and reports).
-    pub fn shard_count(&self) -> usize {
-        self.shards.len()
     }
 
     fn role(&self, conn: ConnId) -> Role {

@@ -15,7 +15,7 @@ use crate::net::{ConnId, Outbox};
 use crate::types::{now_ns, BookState};
 
 /// Longest make-before-break overlap before the old connection is closed anyway.
-pub const ROTATE_MAX_WAIT_NS: u64 = 5_000_000_000;
+pub(crate) const ROTATE_MAX_WAIT_NS: u64 = 5_000_000_000;
 /// Trade de-duplication continues this long after a rotation handover.
 const DEDUPE_GRACE_NS: u64 = 2_000_000_000;
 
