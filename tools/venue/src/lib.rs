@@ -83,8 +83,12 @@
 //!
 //! # Faults (names are a contract; see [`Scenario`])
 //!
-//! Each configured `(Scenario, Target)` strikes at `t = k · fault_period` (k = 1, 2, …) on every
-//! feed it applies to; request-driven faults (`stale-snapshot`, `fresh-snapshot`,
+//! The configured `(Scenario, Target)`s are staggered so that one never masks another (a `reset`
+//! landing with a `gap` would hide it): scenario `i` of the `n` configured (in list order)
+//! strikes at `t = k · fault_period + i · fault_period / n` (k = 1, 2, …) on every feed it
+//! applies to. Every fault injected is counted per scenario in
+//! [`VenueStats::injected`] (one per push dropped, connection reset, request refused, …), so a
+//! test can compare the faults injected with the faults a client detected. Request-driven faults (`stale-snapshot`, `fresh-snapshot`,
 //! `slow-snapshot`, `failed-snapshot`, `reject`, `auth-fail`) are also armed at start-up and hit
 //! the first matching request after each strike, per symbol. With `quiet_after`, nothing
 //! strikes after that time so books can recover before comparison.
@@ -445,13 +449,21 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    /// Strikes of configured scenario `i` so far (`floor(elapsed / period)`, frozen at
-    /// `quiet_after`; every scenario strikes at the same instants).
-    pub fn strikes(&self, _i: usize) -> u64 {
+    /// When configured scenario `i` of `n` strikes within each period: `i · period / n`.
+    pub fn offset(&self, i: usize) -> Duration {
+        let n = self.list.len().max(1) as u128;
+        let ns = self.period.as_nanos() * (i as u128 % n) / n;
+        Duration::from_nanos(ns as u64)
+    }
+
+    /// Strikes of configured scenario `i` so far: it strikes at `k · period + offset(i)`
+    /// (k = 1, 2, …), frozen at `quiet_after`.
+    pub fn strikes(&self, i: usize) -> u64 {
         let mut el = self.start.elapsed();
         if let Some(q) = self.quiet_after {
             el = el.min(q);
         }
+        let el = el.saturating_sub(self.offset(i));
         (el.as_nanos() / self.period.as_nanos().max(1)) as u64
     }
 
@@ -959,6 +971,45 @@ fn market_loop(sh: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scenario_index_is_the_position_in_all() {
+        for (i, s) in Scenario::ALL.into_iter().enumerate() {
+            assert_eq!(s.index(), i);
+        }
+    }
+
+    #[test]
+    fn configured_scenarios_strike_at_staggered_offsets() {
+        let f = Faults {
+            list: vec![
+                (Scenario::Gap, Target::All),
+                (Scenario::Reset, Target::All),
+                (Scenario::Close, Target::All),
+                (Scenario::NoPong, Target::All),
+            ],
+            start: Instant::now(),
+            period: Duration::from_secs(4),
+            quiet_after: None,
+            consumed: Mutex::new(HashMap::new()),
+        };
+        let offsets: Vec<Duration> = (0..4).map(|i| f.offset(i)).collect();
+        assert_eq!(
+            offsets,
+            [0, 1, 2, 3].map(Duration::from_secs).to_vec(),
+            "scenario i of n at i * period / n"
+        );
+        // Frozen clock: 5.5 s after start -> gap (5.5 s) 1, reset (4.5 s) 1, close (3.5 s) 0.
+        let g = Faults {
+            start: Instant::now() - Duration::from_millis(5500),
+            quiet_after: Some(Duration::from_millis(5500)),
+            ..f
+        };
+        assert_eq!(
+            (0..4).map(|i| g.strikes(i)).collect::<Vec<_>>(),
+            [1, 1, 0, 0]
+        );
+    }
 
     #[test]
     fn scenario_names_round_trip_and_lists_parse() {
