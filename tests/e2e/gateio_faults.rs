@@ -205,7 +205,8 @@ fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers(
             (Scenario::Silent, Target::All),
         ],
         fault_period: Duration::from_millis(1500),
-        quiet_after: Some(Duration::from_millis(2000)),
+        // Staggered strikes: reject (1 of 2) at 1.5 s, silent (2 of 2) at 1.5 + 0.75 s.
+        quiet_after: Some(Duration::from_millis(2600)),
         private_period: Duration::ZERO,
         ..VenueConfig::default()
     })

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod abuse;
 mod faults;
 mod gate;
 mod mexc;

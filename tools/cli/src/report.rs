@@ -4,7 +4,8 @@
 //! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `thread_alive`, `books[]` with `symbol`, `state`,
 //! `seq`, top-10 `bids`/`asks` as canonical `[price, quantity]`); `latency_ns` (`decode`,
 //! `book_apply`, `wire_to_ring`, `wire_to_strategy`, each `count`, `p50`, `p99`, `p999`, `max`);
-//! `ring.overruns`; `strategy`; and in the demo `venue_books_match`. Cold path.
+//! `ring.overruns`; `strategy`; and in the demo `venue_books_match` and, with scenarios,
+//! `venue_faults` (faults injected per scenario name). Cold path.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -100,6 +101,11 @@ pub struct Report {
     pub venue_books_match: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
+    /// Demo: faults the loopback venue injected, per configured scenario name (pushes
+    /// dropped for `gap`, connections reset for `reset`, …), to compare with what the feeds
+    /// counted (`gaps`, `reconnects`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub venue_faults: BTreeMap<String, u64>,
 }
 
 impl Report {

@@ -528,6 +528,14 @@ fn build_report(
         }
         report.feeds.push(fr);
     }
+    if let Some(vh) = venue {
+        let st = vh.stats();
+        for (sc, _) in vh.scenarios() {
+            report
+                .venue_faults
+                .insert(sc.name().to_string(), st.injected(*sc));
+        }
+    }
     if venue.is_some() {
         report.venue_books_match = Some(all_match && compared > 0);
     }
@@ -695,6 +703,14 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     if let Some(m) = r.venue_books_match {
         writeln!(out, "final books equal the venue's true books: {m}")?;
+    }
+    if !r.venue_faults.is_empty() {
+        let f: Vec<String> = r
+            .venue_faults
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        writeln!(out, "faults injected by the venue: {}", f.join(", "))?;
     }
     Ok(())
 }

@@ -62,6 +62,26 @@ pub(crate) fn wait_fd(tcp: &TcpStream, events: i16, timeout_ms: i32) -> bool {
     r != 0
 }
 
+/// Longest a connection thread sleeps when it has nothing to push: it wakes earlier on
+/// client input, and at the next push due (see [`push_wait_ms`]).
+pub(crate) const MAX_IDLE_WAIT_MS: i32 = 100;
+
+/// Milliseconds until a feed with window `interval_ms` may have a push: just after the next
+/// boundary of the global grid (the market thread closes a window within a millisecond of
+/// it). One-push-per-change feeds (interval 0) wait 1 ms.
+pub(crate) fn push_wait_ms(sh: &Shared, interval_ms: u64) -> i32 {
+    if interval_ms == 0 {
+        return 1;
+    }
+    let phase = sh.start.elapsed().as_millis() as u64 % interval_ms;
+    let ms = if phase < 2 {
+        1
+    } else {
+        interval_ms - phase + 2
+    };
+    ms.min(MAX_IDLE_WAIT_MS as u64) as i32
+}
+
 /// Arrange for the socket's close to send RST instead of FIN (SO_LINGER on, 0 s).
 pub(crate) fn reset(tcp: &TcpStream) {
     let l = libc::linger {
@@ -153,18 +173,18 @@ impl ConnFaults {
         };
         if hit(Scenario::NoPong, &mut self.seen) && !self.no_pong {
             self.no_pong = true;
-            sh.count_fault();
+            sh.count_fault(Scenario::NoPong);
         }
         if hit(Scenario::Reset, &mut self.seen) {
-            sh.count_fault();
+            sh.count_fault(Scenario::Reset);
             return ConnFault::Reset;
         }
         if hit(Scenario::Close, &mut self.seen) {
-            sh.count_fault();
+            sh.count_fault(Scenario::Close);
             return ConnFault::Close;
         }
         if hit(Scenario::Silent, &mut self.seen) {
-            sh.count_fault();
+            sh.count_fault(Scenario::Silent);
             return ConnFault::Silent;
         }
         if f.has(Scenario::Lifetime)
@@ -175,7 +195,7 @@ impl ConnFaults {
                     && (matches!(t, Target::All) || names.iter().any(|n| t.matches(n)))
             })
         {
-            sh.count_fault();
+            sh.count_fault(Scenario::Lifetime);
             return ConnFault::Close;
         }
         ConnFault::None

@@ -23,6 +23,15 @@ use crate::sim::Symbol;
 /// Futures connections get a protocol ping this often.
 pub const SERVER_PING: Duration = Duration::from_secs(10);
 
+/// Subscriptions one connection may hold (Gate.io documents no limit; 385 pairs on one
+/// socket were observed, so the cap sits above that). Over it, and for a subscription the
+/// connection already has, the subscribe fails as a whole with error code 2 (a duplicate:
+/// `Alert sub <payload>`, the text Gate.io sends for a duplicate `obu` stream).
+pub const MAX_SUBS: usize = 400;
+
+/// Private channels are polled this often when nothing else is due.
+const PRIVATE_WAIT_MS: i32 = 20;
+
 /// `hex(HMAC-SHA512(secret, "channel=<ch>&event=<ev>&time=<t>"))`.
 pub fn sign(secret: &str, channel: &str, event: &str, time: &str) -> String {
     let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("any key size");
@@ -63,6 +72,9 @@ struct Sub {
     symbol: Option<String>,
     /// The subscribe payload identifying this subscription (for unsubscribe).
     key: String,
+    /// What the subscription delivers (channel, symbol, normalized options): two with the
+    /// same `ident` on one connection are duplicates.
+    ident: String,
     kind: SubKind,
     malformed_turn: u32,
     /// `order_book_update`: when the next unprompted `full: true` push replaces a diff.
@@ -692,7 +704,7 @@ fn login(ctx: &Ctx, req: &serde_json::Value, channel: &str) -> String {
     let req_id = p.get("req_id").map(value_text).unwrap_or_default();
     let fresh = ts
         .parse::<i64>()
-        .is_ok_and(|t| (crate::num::wall_ms() / 1000 - t).abs() <= 60);
+        .is_ok_and(|t| within_60s(crate::num::wall_ms() / 1000, t));
     let ok = key == GATE_API_KEY
         && fresh
         && p["signature"]
@@ -726,13 +738,18 @@ fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// `|now_s - t| <= 60` without overflow (any `i64`, `i64::MIN` included).
+fn within_60s(now_s: i64, t: i64) -> bool {
+    now_s.abs_diff(t) <= 60
+}
+
 fn auth_ok(req: &serde_json::Value, channel: &str, event: &str) -> bool {
     let Some(auth) = req.get("auth") else {
         return false;
     };
     let t = req.get("time").map(value_text).unwrap_or_default();
     let ts: i64 = t.parse().unwrap_or(0);
-    if (crate::num::wall_ms() / 1000 - ts).abs() > 60 {
+    if !within_60s(crate::num::wall_ms() / 1000, ts) {
         return false;
     }
     let key_ok = auth.get("method").and_then(|m| m.as_str()) == Some("api_key")
@@ -760,6 +777,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
     let mut acct_buf = Vec::new();
     let acct = sh.account(VenueId::Gateio, market);
     let mut last_ping = Instant::now();
+    let mut last_input = Instant::now();
     let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
     loop {
         // Futures: the server initiates protocol pings (§2.3); clients must answer.
@@ -781,6 +799,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             }
             match ws.read() {
                 Ok(Message::Text(t)) => {
+                    last_input = Instant::now();
                     if !handle_text(&mut ws, &sh, &ctx, &mut subs, &t, &conn) {
                         return;
                     }
@@ -789,12 +808,18 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                     let _ = conn::ws_flush(&mut ws, &sh);
                     return;
                 }
-                Ok(_) => {}
+                Ok(_) => last_input = Instant::now(),
                 Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     break
                 }
                 Err(_) => return,
             }
+        }
+        // Unresponsive client (nothing received, not even a ping or pong): dropped without a
+        // close frame, as Gate.io does (1006 on the client).
+        let idle = sh.cfg.gate_idle_timeout;
+        if !idle.is_zero() && !conn.no_pong && last_input.elapsed() >= idle {
+            return;
         }
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
         match conn.check(&sh, &names) {
@@ -850,7 +875,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                             continue;
                         }
                         if is_diff && sh.faults.due(Scenario::Gap, &name, &mut feed.seen) {
-                            sh.count_fault();
+                            sh.count_fault(Scenario::Gap);
                             continue;
                         }
                         let periodic = is_diff
@@ -864,7 +889,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                                 && sh.faults.due(Scenario::FullReset, &name, &mut feed.seen))
                         {
                             if !periodic {
-                                sh.count_fault();
+                                sh.count_fault(Scenario::FullReset);
                             }
                             if is_obu {
                                 feed.restart_view();
@@ -891,20 +916,20 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                             sends.push((feed.sym.clone(), seq));
                         }
                         if sh.faults.due(Scenario::Malformed, &name, &mut feed.seen) {
-                            sh.count_fault();
+                            sh.count_fault(Scenario::Malformed);
                             msgs.push(malform(&s, sub.malformed_turn));
                             sub.malformed_turn += 1;
                             continue;
                         }
                         if is_diff && sh.faults.due(Scenario::Reorder, &name, &mut feed.seen) {
-                            sh.count_fault();
+                            sh.count_fault(Scenario::Reorder);
                             feed.held = Some(s.into_bytes());
                             continue;
                         }
                         let dup =
                             is_diff && sh.faults.due(Scenario::Duplicate, &name, &mut feed.seen);
                         if dup {
-                            sh.count_fault();
+                            sh.count_fault(Scenario::Duplicate);
                             msgs.push(s.clone());
                         }
                         msgs.push(s);
@@ -960,7 +985,19 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
             sh.counters.push_bytes.fetch_add(bytes, Ordering::Relaxed);
         } else {
-            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
+            // Nothing to push: sleep until client input or the next push can be due.
+            let wait = subs
+                .iter()
+                .map(|s| match &s.kind {
+                    SubKind::Feed { feed, .. } => conn::push_wait_ms(&sh, feed.interval_ms),
+                    SubKind::Tickers { next, .. } => {
+                        next.saturating_duration_since(Instant::now()).as_millis() as i32 + 1
+                    }
+                    SubKind::Private { .. } => PRIVATE_WAIT_MS,
+                })
+                .fold(conn::MAX_IDLE_WAIT_MS, i32::min);
+            sh.counters.idle_waits.fetch_add(1, Ordering::Relaxed);
+            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, wait.max(1));
         }
     }
 }
@@ -1055,6 +1092,10 @@ fn handle_text(
     conn::ws_write(ws, Message::Text(reply.into()), sh)
 }
 
+fn too_many() -> String {
+    format!("too many subscriptions: at most {MAX_SUBS} per connection")
+}
+
 fn subscribe(
     sh: &Arc<Shared>,
     ctx: &Ctx,
@@ -1078,7 +1119,7 @@ fn subscribe(
             return err(4, "Authentication failed".into());
         }
         if sh.faults.take_request(Scenario::AuthFail, "*") {
-            sh.count_fault();
+            sh.count_fault(Scenario::AuthFail);
             return err(4, "Authentication failed".into());
         }
         let which = match short {
@@ -1107,6 +1148,14 @@ fn subscribe(
         if filter.iter().any(|f| f == "!all") {
             filter.clear();
         }
+        let key = payload.join(",");
+        let ident = format!("{channel}|{key}");
+        if subs.iter().any(|s| s.ident == ident) {
+            return err(2, format!("Alert sub {key}"));
+        }
+        if subs.len() >= MAX_SUBS {
+            return err(2, too_many());
+        }
         let cursor = sh
             .account(VenueId::Gateio, market)
             .map(|a| a.end())
@@ -1114,7 +1163,8 @@ fn subscribe(
         subs.push(Sub {
             channel: channel.to_string(),
             symbol: None,
-            key: payload.join(","),
+            key,
+            ident,
             kind: SubKind::Private {
                 which,
                 filter,
@@ -1161,6 +1211,7 @@ fn subscribe(
                     channel: channel.to_string(),
                     symbol: Some(name.clone()),
                     key: name.clone(),
+                    ident: format!("{channel}|{name}"),
                     kind,
                     malformed_turn: 0,
                     next_full: None,
@@ -1194,6 +1245,7 @@ fn subscribe(
                 channel: channel.to_string(),
                 symbol: Some(name.clone()),
                 key: payload.join(","),
+                ident: format!("{channel}|{name}|{ms}|{level}"),
                 kind: SubKind::Feed {
                     feed: Box::new(mk_feed(sym, Kind::Diff, iv(ms), true)),
                     label: level.to_string(),
@@ -1222,6 +1274,7 @@ fn subscribe(
                 channel: channel.to_string(),
                 symbol: Some(name.clone()),
                 key: payload.join(","),
+                ident: format!("{channel}|{name}|{level}|{ms}"),
                 kind: SubKind::Feed {
                     feed: Box::new(mk_feed(sym, Kind::Top(level), ms, true)),
                     label: level.to_string(),
@@ -1253,6 +1306,7 @@ fn subscribe(
                     channel: channel.to_string(),
                     symbol: Some(name.to_string()),
                     key: stream.clone(),
+                    ident: format!("{channel}|{stream}"),
                     kind: SubKind::Feed {
                         feed: Box::new(mk_feed(sym, Kind::Obu(depth), iv(ms), true)),
                         label: stream.clone(),
@@ -1265,10 +1319,24 @@ fn subscribe(
         }
         _ => return err(2, format!("Unknown channel {channel}")),
     }
+    // Duplicates (of a held subscription or within the payload) and the cap: the whole
+    // subscribe fails, nothing is added.
+    for (k, s) in new_subs.iter().enumerate() {
+        if subs
+            .iter()
+            .chain(&new_subs[..k])
+            .any(|o| o.ident == s.ident)
+        {
+            return err(2, format!("Alert sub {}", s.key));
+        }
+    }
+    if subs.len() + new_subs.len() > MAX_SUBS {
+        return err(2, too_many());
+    }
     for s in &new_subs {
         if let Some(n) = &s.symbol {
             if sh.faults.take_request(Scenario::Reject, n) {
-                sh.count_fault();
+                sh.count_fault(Scenario::Reject);
                 return err(2, unknown(n));
             }
         }

@@ -2,7 +2,14 @@
 //! REST depth, listen keys) and Gate.io v4 spot and USDT futures (JSON) on one address, backed by
 //! a deterministic market simulator, a simulated account, and fault injection on demand.
 //!
-//! Not the hot path: one blocking std thread per connection, one market thread. Frames are
+//! Not the hot path: one blocking std thread per connection, one market thread. As a server it
+//! bounds what a client can make it spend: at most [`VenueConfig::max_connections`]
+//! connections; HTTP heads of 64 KiB, bodies of 1 MiB (chunk sizes checked before reading),
+//! a whole-request deadline ([`VenueConfig::request_timeout`]) and a 30 s keep-alive idle
+//! close; client WebSocket messages of [`server::MAX_WS_MESSAGE`]; Gate.io subscriptions
+//! per connection ([`gate::MAX_SUBS`], duplicates refused) and silent Gate.io clients closed
+//! after [`VenueConfig::gate_idle_timeout`]. A connection thread with nothing to push sleeps
+//! in `poll(2)` until client input or its next push is due (at most 100 ms). Frames are
 //! written the way the exchanges document them with encoders of its own (no code shared with
 //! `src/exchange/`), and checked against the published fixtures in `tests/venue_*.rs`.
 //!
@@ -21,7 +28,7 @@
 //! Gate.io spot   ws   wss://127.0.0.1:8443/ws/v4/
 //! Gate.io USDT   ws   wss://127.0.0.1:8443/v4/ws/usdt     (also /v4/ws/futures/usdt)
 //!                rest https://127.0.0.1:8443              (/api/v4/spot/order_book, /api/v4/futures/usdt/order_book)
-//! CA certificate      /tmp/cexfeed-venue-<port>/ca.pem
+//! CA certificate      /tmp/cexfeed-venue-<port>-<random>/ca.pem   (private dir, 0700, removed at stop)
 //! ```
 //!
 //! Point the client's MEXC and Gate.io base URLs at those (trusting `ca.pem` when `--tls`) and
@@ -76,8 +83,12 @@
 //!
 //! # Faults (names are a contract; see [`Scenario`])
 //!
-//! Each configured `(Scenario, Target)` strikes at `t = k · fault_period` (k = 1, 2, …) on every
-//! feed it applies to; request-driven faults (`stale-snapshot`, `fresh-snapshot`,
+//! The configured `(Scenario, Target)`s are staggered so that one never masks another (a `reset`
+//! landing with a `gap` would hide it): scenario `i` of the `n` configured (in list order)
+//! strikes at `t = k · fault_period + i · fault_period / n` (k = 1, 2, …) on every feed it
+//! applies to. Every fault injected is counted per scenario in
+//! [`VenueStats::injected`] (one per push dropped, connection reset, request refused, …), so a
+//! test can compare the faults injected with the faults a client detected. Request-driven faults (`stale-snapshot`, `fresh-snapshot`,
 //! `slow-snapshot`, `failed-snapshot`, `reject`, `auth-fail`) are also armed at start-up and hit
 //! the first matching request after each strike, per symbol. With `quiet_after`, nothing
 //! strikes after that time so books can recover before comparison.
@@ -121,7 +132,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -231,6 +242,11 @@ impl Scenario {
         Scenario::ALL.into_iter().find(|x| x.name() == s)
     }
 
+    /// Position in [`Scenario::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// Request-driven faults are armed at start-up as well as at every strike.
     pub const fn request_driven(self) -> bool {
         matches!(
@@ -334,8 +350,21 @@ pub struct VenueConfig {
     /// MEXC connection rules: close a connection with no valid subscription after 30 s,
     /// disconnect a client sending more than 100 messages per second (default on).
     pub idle_rules: bool,
-    /// Where the CA certificate is written when `tls` (default: a temp dir per port).
+    /// Where the CA certificate is written when `tls`. Default (`None`): a fresh private
+    /// directory (mode 0700, unique name, created exclusively) under the temp dir, removed
+    /// when the venue stops. A given directory is created 0700 if missing; `ca.pem` is written
+    /// exclusively to a new file there and renamed into place (links are never followed).
     pub ca_dir: Option<PathBuf>,
+    /// Connections served at once (one thread each); more are refused (plain: `503`, TLS: a
+    /// close). Default 256 (Gate.io allows 300 per IP).
+    pub max_connections: usize,
+    /// Whole-request deadline for HTTP (head and body, from its first byte); a slower client
+    /// gets `408` and a close. Default 10 s.
+    pub request_timeout: Duration,
+    /// Gate.io WebSocket: a client that sends nothing at all (no request, no `*.ping`, no
+    /// protocol ping or pong) for this long is disconnected, as Gate.io drops unresponsive
+    /// clients (60 s measured on Gate US). Zero = never. Default 60 s.
+    pub gate_idle_timeout: Duration,
 }
 
 impl Default for VenueConfig {
@@ -360,6 +389,9 @@ impl Default for VenueConfig {
             idle_rules: true,
             gate_full_period: Duration::from_secs(30),
             ca_dir: None,
+            max_connections: 256,
+            request_timeout: Duration::from_secs(10),
+            gate_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -372,8 +404,25 @@ pub struct VenueStats {
     pub pushes: u64,
     pub push_bytes: u64,
     pub rest_requests: u64,
+    /// Faults injected, all scenarios.
     pub faults: u64,
     pub book_changes: u64,
+    /// Connections refused over [`VenueConfig::max_connections`].
+    pub refused: u64,
+    /// Faults injected per scenario, indexed like [`Scenario::ALL`] (see
+    /// [`VenueStats::injected`]): one per push dropped (`gap`), connection reset (`reset`),
+    /// request answered with the fault (`failed-snapshot`), and so on.
+    pub injected_by_scenario: [u64; Scenario::ALL.len()],
+    /// Times a WebSocket connection thread went to sleep with nothing to push (each sleep
+    /// lasts until client input or the next push due, at most 100 ms).
+    pub idle_waits: u64,
+}
+
+impl VenueStats {
+    /// Faults of scenario `s` injected so far.
+    pub fn injected(&self, s: Scenario) -> u64 {
+        self.injected_by_scenario[s.index()]
+    }
 }
 
 #[derive(Default)]
@@ -385,6 +434,9 @@ pub(crate) struct Counters {
     pub rest_requests: AtomicU64,
     pub faults: AtomicU64,
     pub book_changes: AtomicU64,
+    pub refused: AtomicU64,
+    pub injected: [AtomicU64; Scenario::ALL.len()],
+    pub idle_waits: AtomicU64,
 }
 
 /// Fault schedule.
@@ -397,12 +449,21 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    /// Strikes so far (`floor(elapsed / period)`, frozen at `quiet_after`).
-    pub fn strikes(&self) -> u64 {
+    /// When configured scenario `i` of `n` strikes within each period: `i · period / n`.
+    pub fn offset(&self, i: usize) -> Duration {
+        let n = self.list.len().max(1) as u128;
+        let ns = self.period.as_nanos() * (i as u128 % n) / n;
+        Duration::from_nanos(ns as u64)
+    }
+
+    /// Strikes of configured scenario `i` so far: it strikes at `k · period + offset(i)`
+    /// (k = 1, 2, …), frozen at `quiet_after`.
+    pub fn strikes(&self, i: usize) -> u64 {
         let mut el = self.start.elapsed();
         if let Some(q) = self.quiet_after {
             el = el.min(q);
         }
+        let el = el.saturating_sub(self.offset(i));
         (el.as_nanos() / self.period.as_nanos().max(1)) as u64
     }
 
@@ -429,13 +490,12 @@ impl Faults {
         if self.list.is_empty() {
             return false;
         }
-        if seen.len() < self.list.len() {
-            let now = self.strikes();
-            seen.resize(self.list.len(), now);
+        while seen.len() < self.list.len() {
+            seen.push(self.strikes(seen.len()));
         }
-        let now = self.strikes();
         let mut hit = false;
         for i in self.targets(s, name).collect::<Vec<_>>() {
+            let now = self.strikes(i);
             if now > seen[i] {
                 seen[i] = now;
                 hit = true;
@@ -449,10 +509,10 @@ impl Faults {
         if self.in_quiet() {
             return false;
         }
-        let armed = self.strikes() + 1;
         let mut c = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
         let mut hit = false;
         for i in self.targets(s, name).collect::<Vec<_>>() {
+            let armed = self.strikes(i) + 1;
             let e = c.entry((i, name.to_ascii_uppercase())).or_insert(0);
             if *e < armed {
                 *e = armed;
@@ -475,6 +535,8 @@ pub(crate) struct Shared {
     pub listen_keys: Mutex<HashMap<String, Instant>>,
     pub accounts: Vec<Arc<Account>>,
     pub next_conn: AtomicU64,
+    /// Connection threads alive (bounded by `cfg.max_connections`).
+    pub active_conns: AtomicUsize,
 }
 
 impl Shared {
@@ -495,8 +557,10 @@ impl Shared {
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
-    pub fn count_fault(&self) {
+    /// One fault of scenario `s` injected.
+    pub fn count_fault(&self, s: Scenario) {
         self.counters.faults.fetch_add(1, Ordering::Relaxed);
+        self.counters.injected[s.index()].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -516,10 +580,7 @@ impl Venue {
         let listener = TcpListener::bind(cfg.listen)?;
         let addr = listener.local_addr()?;
         let tls = if cfg.tls {
-            let dir = cfg.ca_dir.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("cexfeed-venue-{}", addr.port()))
-            });
-            Some(server::make_tls(&dir)?)
+            Some(server::make_tls(cfg.ca_dir.as_deref(), addr.port())?)
         } else {
             None
         };
@@ -587,10 +648,12 @@ impl Venue {
             listen_keys: Mutex::new(HashMap::new()),
             accounts,
             next_conn: AtomicU64::new(1),
+            active_conns: AtomicUsize::new(0),
         });
         let ca = tls
             .as_ref()
             .map(|t| (t.ca_pem.clone(), t.ca_path.clone(), t.ca_der.clone()));
+        let ca_dir_owned = tls.as_ref().and_then(|t| t.owned_dir.clone());
         let m = shared.clone();
         let market = std::thread::Builder::new()
             .name("venue-market".into())
@@ -604,6 +667,7 @@ impl Venue {
             addr,
             shared,
             ca,
+            ca_dir_owned,
             threads: vec![market, acceptor],
         })
     }
@@ -614,6 +678,8 @@ pub struct VenueHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     ca: Option<(String, PathBuf, Vec<u8>)>,
+    /// The private CA directory the venue created (removed at stop).
+    ca_dir_owned: Option<PathBuf>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -632,7 +698,8 @@ impl VenueHandle {
     pub fn ca_der(&self) -> Option<&[u8]> {
         self.ca.as_ref().map(|c| c.2.as_slice())
     }
-    /// File holding [`Self::ca_pem`] (when TLS).
+    /// File holding [`Self::ca_pem`] (when TLS): by default `ca.pem` in a fresh private
+    /// directory (mode 0700) under the temp dir, removed when the venue stops.
     pub fn ca_path(&self) -> Option<&Path> {
         self.ca.as_ref().map(|c| c.1.as_path())
     }
@@ -717,6 +784,11 @@ impl VenueHandle {
         v
     }
 
+    /// The configured fault scenarios, in the order that sets their strike offsets.
+    pub fn scenarios(&self) -> &[(Scenario, Target)] {
+        &self.shared.cfg.scenarios
+    }
+
     /// Freeze (`true`) or resume the simulated market (pushes stop when frozen).
     pub fn pause(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::SeqCst);
@@ -732,6 +804,9 @@ impl VenueHandle {
             rest_requests: c.rest_requests.load(Ordering::Relaxed),
             faults: c.faults.load(Ordering::Relaxed),
             book_changes: c.book_changes.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            injected_by_scenario: std::array::from_fn(|i| c.injected[i].load(Ordering::Relaxed)),
+            idle_waits: c.idle_waits.load(Ordering::Relaxed),
         }
     }
 
@@ -805,7 +880,7 @@ impl VenueHandle {
         s
     }
 
-    /// Stop every thread (connections notice within a few ms) and wait for the main ones.
+    /// Stop every thread (connections notice within ~250 ms) and wait for the main ones.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -814,6 +889,9 @@ impl VenueHandle {
         self.shared.stop.store(true, Ordering::SeqCst);
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if let Some(d) = self.ca_dir_owned.take() {
+            server::remove_ca_dir(&d);
         }
     }
 }
@@ -827,7 +905,7 @@ impl Drop for VenueHandle {
 fn market_loop(sh: &Shared) {
     let start = sh.start;
     let mut done: Vec<u64> = vec![0; sh.syms.len()];
-    let mut reset_seen: Vec<u64> = vec![0; sh.syms.len()];
+    let mut reset_seen: Vec<Vec<u64>> = vec![Vec::new(); sh.syms.len()];
     let mut last_private = Instant::now();
     let mut paused_since: Option<Instant> = None;
     let mut paused_total = Duration::ZERO;
@@ -859,20 +937,13 @@ fn market_loop(sh: &Shared) {
             let mut st = sym.lock();
             if !paused {
                 // Symbol-level full reset (protobuf venue has no `full` flag).
-                if sym.spec.venue == VenueId::Mexc {
-                    let strikes = sh.faults.strikes();
-                    if strikes > reset_seen[i] {
-                        reset_seen[i] = strikes;
-                        if sh
-                            .faults
-                            .targets(Scenario::FullReset, &sym.spec.name)
-                            .next()
-                            .is_some()
-                        {
-                            st.rebuild(&sym.spec, 1000, t_ms, wall);
-                            sh.count_fault();
-                        }
-                    }
+                if sym.spec.venue == VenueId::Mexc
+                    && sh
+                        .faults
+                        .due(Scenario::FullReset, &sym.spec.name, &mut reset_seen[i])
+                {
+                    st.rebuild(&sym.spec, 1000, t_ms, wall);
+                    sh.count_fault(Scenario::FullReset);
                 }
                 let n = due_total.saturating_sub(done[i]).min(200_000) + burst;
                 let before = st.seq;
@@ -900,6 +971,45 @@ fn market_loop(sh: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scenario_index_is_the_position_in_all() {
+        for (i, s) in Scenario::ALL.into_iter().enumerate() {
+            assert_eq!(s.index(), i);
+        }
+    }
+
+    #[test]
+    fn configured_scenarios_strike_at_staggered_offsets() {
+        let f = Faults {
+            list: vec![
+                (Scenario::Gap, Target::All),
+                (Scenario::Reset, Target::All),
+                (Scenario::Close, Target::All),
+                (Scenario::NoPong, Target::All),
+            ],
+            start: Instant::now(),
+            period: Duration::from_secs(4),
+            quiet_after: None,
+            consumed: Mutex::new(HashMap::new()),
+        };
+        let offsets: Vec<Duration> = (0..4).map(|i| f.offset(i)).collect();
+        assert_eq!(
+            offsets,
+            [0, 1, 2, 3].map(Duration::from_secs).to_vec(),
+            "scenario i of n at i * period / n"
+        );
+        // Frozen clock: 5.5 s after start -> gap (5.5 s) 1, reset (4.5 s) 1, close (3.5 s) 0.
+        let g = Faults {
+            start: Instant::now() - Duration::from_millis(5500),
+            quiet_after: Some(Duration::from_millis(5500)),
+            ..f
+        };
+        assert_eq!(
+            (0..4).map(|i| g.strikes(i)).collect::<Vec<_>>(),
+            [1, 1, 0, 0]
+        );
+    }
 
     #[test]
     fn scenario_names_round_trip_and_lists_parse() {

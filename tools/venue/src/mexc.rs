@@ -20,6 +20,8 @@ use crate::sim::Symbol;
 pub const MAX_SUBS: usize = 30;
 /// A connection without a valid subscription is closed after this long.
 pub const IDLE_NO_SUB: std::time::Duration = std::time::Duration::from_secs(30);
+/// Private channels are polled this often when nothing else is due.
+const PRIVATE_WAIT_MS: i32 = 20;
 /// Client messages per second before the venue disconnects.
 pub const MAX_MSGS_PER_SEC: u32 = 100;
 
@@ -466,15 +468,15 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     let name = feed.sym.spec.name.as_str();
                     let mut msgs: Vec<Message> = Vec::with_capacity(2);
                     if is_diff && sh.faults.due(Scenario::Gap, name, &mut feed.seen) {
-                        sh.count_fault();
+                        sh.count_fault(Scenario::Gap);
                         continue;
                     }
                     if sh.faults.due(Scenario::Malformed, name, &mut feed.seen) {
-                        sh.count_fault();
+                        sh.count_fault(Scenario::Malformed);
                         msgs.push(malform(&buf, sub.malformed_turn, &feed.sym));
                         sub.malformed_turn += 1;
                     } else if is_diff && sh.faults.due(Scenario::Reorder, name, &mut feed.seen) {
-                        sh.count_fault();
+                        sh.count_fault(Scenario::Reorder);
                         feed.held = Some(buf);
                         continue;
                     } else {
@@ -482,7 +484,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                             is_diff && sh.faults.due(Scenario::Duplicate, name, &mut feed.seen);
                         msgs.push(Message::Binary(buf.clone().into()));
                         if dup {
-                            sh.count_fault();
+                            sh.count_fault(Scenario::Duplicate);
                             msgs.push(Message::Binary(buf.into()));
                         }
                     }
@@ -528,7 +530,16 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
             sh.counters.pushes.fetch_add(sent, Ordering::Relaxed);
             sh.counters.push_bytes.fetch_add(bytes, Ordering::Relaxed);
         } else {
-            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, 1);
+            // Nothing to push: sleep until client input or the next push can be due.
+            let wait = subs
+                .iter()
+                .map(|s| match &s.feed {
+                    Some(f) => conn::push_wait_ms(&sh, f.interval_ms),
+                    None => PRIVATE_WAIT_MS,
+                })
+                .fold(conn::MAX_IDLE_WAIT_MS, i32::min);
+            sh.counters.idle_waits.fetch_add(1, Ordering::Relaxed);
+            conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, wait);
         }
     }
 }
@@ -580,7 +591,7 @@ fn handle_text(
                     Some(Channel::Public { symbol, .. }) => {
                         sh.sym(VenueId::Mexc, Market::Spot, symbol).is_some()
                             && !(sh.faults.take_request(Scenario::Reject, symbol) && {
-                                sh.count_fault();
+                                sh.count_fault(Scenario::Reject);
                                 true
                             })
                     }

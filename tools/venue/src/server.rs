@@ -23,10 +23,95 @@ pub(crate) struct Tls {
     pub ca_der: Vec<u8>,
     pub ca_pem: String,
     pub ca_path: PathBuf,
+    /// The private directory created for the CA (removed when the venue stops).
+    pub owned_dir: Option<PathBuf>,
 }
 
-/// CA + leaf (SAN 127.0.0.1, localhost) generated now; the CA PEM is written to `dir/ca.pem`.
-pub(crate) fn make_tls(dir: &Path) -> io::Result<Tls> {
+/// 64 random bits from the OS (a clock-derived value if /dev/urandom is unreadable; the
+/// name only has to be hard to guess, exclusivity comes from `mkdir`).
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok()
+    {
+        return u64::from_ne_bytes(b);
+    }
+    crate::num::now_ns() ^ ((std::process::id() as u64) << 32)
+}
+
+/// A fresh directory `<temp>/cexfeed-venue-<port>-<random>`, mode 0700, created exclusively
+/// (`mkdir` fails on any existing name, a planted link included; another name is tried).
+pub(crate) fn private_dir(port: u16) -> io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    for _ in 0..32 {
+        let d = base.join(format!("cexfeed-venue-{port}-{:016x}", random_u64()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&d) {
+            Ok(()) => return Ok(d),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no fresh directory name for the CA",
+    ))
+}
+
+/// Create `path` exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`: an existing file or link there is
+/// an error, never followed or overwritten) and write `data` to it.
+fn write_new(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// Put the CA PEM in place: `dir/ca.pem` in a fresh private directory (`dir` = `None`), or in
+/// the given directory (created 0700 when missing) through an exclusively created temporary
+/// file renamed over `ca.pem` (a rename replaces a link, it does not write through it).
+fn write_ca(dir: Option<&Path>, port: u16, pem: &str) -> io::Result<(PathBuf, Option<PathBuf>)> {
+    match dir {
+        None => {
+            let d = private_dir(port)?;
+            let path = d.join("ca.pem");
+            if let Err(e) = write_new(&path, pem.as_bytes()) {
+                let _ = std::fs::remove_dir(&d);
+                return Err(e);
+            }
+            Ok((path, Some(d)))
+        }
+        Some(d) => {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)?;
+            let path = d.join("ca.pem");
+            let tmp = d.join(format!(".ca.pem.{:016x}.tmp", random_u64()));
+            write_new(&tmp, pem.as_bytes())?;
+            std::fs::rename(&tmp, &path).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
+            Ok((path, None))
+        }
+    }
+}
+
+/// Remove what [`write_ca`] created in its own directory (no recursion, no link following).
+pub(crate) fn remove_ca_dir(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join("ca.pem"));
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// CA + leaf (SAN 127.0.0.1, localhost) generated now; the CA PEM is written by [`write_ca`].
+pub(crate) fn make_tls(dir: Option<&Path>, port: u16) -> io::Result<Tls> {
     let err = |e: rcgen::Error| io::Error::other(e.to_string());
     let ca_key = rcgen::KeyPair::generate().map_err(err)?;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
@@ -62,15 +147,14 @@ pub(crate) fn make_tls(dir: &Path) -> io::Result<Tls> {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| io::Error::other(e.to_string()))?;
-    std::fs::create_dir_all(dir)?;
-    let ca_path = dir.join("ca.pem");
     let ca_pem = ca_cert.pem();
-    std::fs::write(&ca_path, &ca_pem)?;
+    let (ca_path, owned_dir) = write_ca(dir, port, &ca_pem)?;
     Ok(Tls {
         config: Arc::new(config),
         ca_der: ca_cert.der().to_vec(),
         ca_pem,
         ca_path,
+        owned_dir,
     })
 }
 
@@ -80,11 +164,22 @@ pub(crate) fn accept_loop(listener: TcpListener, sh: Arc<Shared>, tls: Option<Ar
         match listener.accept() {
             Ok((tcp, _)) => {
                 sh.counters.connections.fetch_add(1, Ordering::Relaxed);
+                // One thread per connection, at most `max_connections` of them.
+                if sh.active_conns.fetch_add(1, Ordering::AcqRel) >= sh.cfg.max_connections {
+                    sh.active_conns.fetch_sub(1, Ordering::AcqRel);
+                    sh.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    refuse_conn(tcp, tls.is_some());
+                    continue;
+                }
+                let slot = Slot(sh.clone());
                 let sh = sh.clone();
                 let tls = tls.clone();
                 let _ = std::thread::Builder::new()
                     .name("venue-conn".into())
-                    .spawn(move || handle_conn(tcp, sh, tls));
+                    .spawn(move || {
+                        let _slot = slot;
+                        handle_conn(tcp, sh, tls)
+                    });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let _ = wait_listener(&listener, 20);
@@ -152,25 +247,102 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Largest request body accepted.
+/// Largest request body accepted (Content-Length or the sum of the chunks).
 const MAX_BODY: usize = 1 << 20;
+/// Largest request head (request line and headers) and largest chunked trailer section.
+const MAX_HEAD: usize = 64 * 1024;
+/// Longest chunk-size line (size plus extensions).
+const MAX_CHUNK_LINE: usize = 4096;
+/// A keep-alive connection with no request started is closed after this long.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+/// Longest a socket read blocks before the stop flag is looked at again.
+const READ_SLICE: Duration = Duration::from_millis(250);
+/// Blocking writes (HTTP answers) give up after this long.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Read one request from `io`; `buf` carries bytes across keep-alive requests.
-fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
+/// Why no request was read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ReadErr {
+    /// End of stream, socket error, keep-alive idle timeout or venue stopping: close quietly.
+    Close,
+    /// The whole-request deadline passed while a request was arriving (slow client).
+    Timeout,
+    /// Malformed or over a limit: answer `code` with `msg`, then close.
+    Refuse(u16, &'static str),
+}
+
+/// First index of `needle` in `hay[from..]` (absolute).
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+/// Read more bytes into `buf`, blocking at most until `deadline`. The socket read timeout is
+/// set to what is left of the deadline (in slices of [`READ_SLICE`] so a stopping venue is
+/// noticed), so a client trickling bytes cannot stretch the deadline.
+fn fill(io: &mut Io, buf: &mut Vec<u8>, deadline: Instant, sh: &Shared) -> Result<(), ReadErr> {
     let mut tmp = [0u8; 4096];
+    loop {
+        if sh.stopping() {
+            return Err(ReadErr::Close);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ReadErr::Timeout);
+        }
+        let _ = io.tcp().set_read_timeout(Some(left.min(READ_SLICE)));
+        match io.read(&mut tmp) {
+            Ok(0) => return Err(ReadErr::Close),
+            Ok(n) => {
+                buf.extend_from_slice(&tmp[..n]);
+                return Ok(());
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return Err(ReadErr::Close),
+        }
+    }
+}
+
+/// Read one request from `io`; `buf` carries bytes across keep-alive requests. Waits up to
+/// [`KEEPALIVE_IDLE`] for a request to start, then `request_timeout` for all of it (head and
+/// body). Sizes are capped ([`MAX_HEAD`], [`MAX_BODY`], [`MAX_CHUNK_LINE`]) and every buffer
+/// is scanned once (searches resume where the previous one stopped).
+pub(crate) fn read_request(
+    io: &mut Io,
+    buf: &mut Vec<u8>,
+    sh: &Shared,
+    request_timeout: Duration,
+) -> Result<Request, ReadErr> {
+    let idle_deadline = Instant::now() + KEEPALIVE_IDLE;
+    while buf.is_empty() {
+        fill(io, buf, idle_deadline, sh).map_err(|e| match e {
+            ReadErr::Timeout => ReadErr::Close,
+            e => e,
+        })?;
+    }
+    let deadline = Instant::now() + request_timeout;
+    let mut from = 0;
     let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(p) = find(buf, from, b"\r\n\r\n") {
             break p + 4;
         }
-        if buf.len() > 64 * 1024 {
-            return Err(io::Error::other("header too large"));
+        if buf.len() > MAX_HEAD {
+            return Err(ReadErr::Refuse(431, "request header too large"));
         }
-        let n = io.read(&mut tmp)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&tmp[..n]);
+        from = buf.len().saturating_sub(3);
+        fill(io, buf, deadline, sh)?;
     };
+    if head_end > MAX_HEAD {
+        return Err(ReadErr::Refuse(431, "request header too large"));
+    }
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let first = lines.next().unwrap_or("");
@@ -198,98 +370,167 @@ fn read_request(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
         .header("transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
     {
-        req.body = read_chunked(io, buf)?;
-        return Ok(Some(req));
+        req.body = read_chunked(io, buf, deadline, sh)?;
+        return Ok(req);
     }
-    let len: usize = req
-        .header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let len: usize = match req.header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse()
+            .map_err(|_| ReadErr::Refuse(400, "bad content-length"))?,
+    };
     if len > MAX_BODY {
-        return Err(io::Error::other("body too large"));
+        return Err(ReadErr::Refuse(413, "body too large"));
     }
     while buf.len() < len {
-        let n = io.read(&mut tmp)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&tmp[..n]);
+        fill(io, buf, deadline, sh)?;
     }
     req.body = buf.drain(..len).collect();
-    Ok(Some(req))
+    Ok(req)
 }
 
-/// Decode a chunked body (extensions and trailers ignored).
-fn read_chunked(io: &mut Io, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    let mut tmp = [0u8; 4096];
-    let mut fill = |buf: &mut Vec<u8>| -> io::Result<()> {
-        let n = io.read(&mut tmp)?;
-        if n == 0 {
-            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
-        }
-        buf.extend_from_slice(&tmp[..n]);
-        Ok(())
-    };
+/// Parse a chunk-size (hex, at most 16 digits, no sign); `None` when malformed.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let size = line.split(|&b| b == b';').next()?.trim_ascii();
+    if size.is_empty() || size.len() > 16 {
+        return None;
+    }
+    size.iter().try_fold(0u64, |acc, &c| {
+        let d = (c as char).to_digit(16)?;
+        acc.checked_mul(16)?.checked_add(d as u64)
+    })
+}
+
+/// Index of the next CRLF in `buf`, reading more as needed; lines longer than `max` are refused.
+fn line_end(
+    io: &mut Io,
+    buf: &mut Vec<u8>,
+    deadline: Instant,
+    sh: &Shared,
+    max: usize,
+) -> Result<usize, ReadErr> {
+    let mut from = 0;
     loop {
-        let line_end = loop {
-            if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
-                break p;
+        if let Some(p) = find(buf, from, b"\r\n") {
+            if p > max {
+                break;
             }
-            fill(buf)?;
-        };
-        let line = String::from_utf8_lossy(&buf[..line_end]).to_string();
-        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| io::Error::other("bad chunk size"))?;
-        buf.drain(..line_end + 2);
+            return Ok(p);
+        }
+        if buf.len() > max {
+            break;
+        }
+        from = buf.len().saturating_sub(1);
+        fill(io, buf, deadline, sh)?;
+    }
+    Err(ReadErr::Refuse(400, "chunk line too long"))
+}
+
+/// Decode a chunked body (extensions and trailers ignored). A chunk that would take the body
+/// past [`MAX_BODY`] is refused from its size line, before any of it is read.
+fn read_chunked(
+    io: &mut Io,
+    buf: &mut Vec<u8>,
+    deadline: Instant,
+    sh: &Shared,
+) -> Result<Vec<u8>, ReadErr> {
+    let mut body = Vec::new();
+    loop {
+        let end = line_end(io, buf, deadline, sh, MAX_CHUNK_LINE)?;
+        let size = chunk_size(&buf[..end]).ok_or(ReadErr::Refuse(400, "bad chunk size"))?;
+        buf.drain(..end + 2);
         if size == 0 {
-            // Trailers until the empty line.
+            // Trailers until the empty line, bounded like a head.
+            let mut trailers = 0usize;
             loop {
-                if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
-                    let empty = p == 0;
-                    buf.drain(..p + 2);
-                    if empty {
-                        return Ok(body);
-                    }
-                } else {
-                    fill(buf)?;
+                let p = line_end(io, buf, deadline, sh, MAX_HEAD)?;
+                buf.drain(..p + 2);
+                if p == 0 {
+                    return Ok(body);
+                }
+                trailers += p + 2;
+                if trailers > MAX_HEAD {
+                    return Err(ReadErr::Refuse(431, "trailers too large"));
                 }
             }
         }
+        let room = (MAX_BODY - body.len()) as u64;
+        if size > room {
+            return Err(ReadErr::Refuse(413, "body too large"));
+        }
+        // size <= MAX_BODY: no overflow.
+        let size = size as usize;
         while buf.len() < size + 2 {
-            fill(buf)?;
+            fill(io, buf, deadline, sh)?;
+        }
+        if &buf[size..size + 2] != b"\r\n" {
+            return Err(ReadErr::Refuse(400, "chunk not followed by CRLF"));
         }
         body.extend_from_slice(&buf[..size]);
         buf.drain(..size + 2);
-        if body.len() > MAX_BODY {
-            return Err(io::Error::other("body too large"));
-        }
     }
 }
 
-fn respond(io: &mut Io, code: u16, body: &str) -> io::Result<()> {
-    let reason = match code {
+fn reason(code: u16) -> &'static str {
+    match code {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
         429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Error",
-    };
+    }
+}
+
+fn respond(io: &mut Io, code: u16, body: &str) -> io::Result<()> {
+    respond_with(io, code, body, false)
+}
+
+fn respond_with(io: &mut Io, code: u16, body: &str, close: bool) -> io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
-        body.len()
+        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+        reason(code),
+        body.len(),
+        if close { "close" } else { "keep-alive" }
     );
     io.write_all(head.as_bytes())?;
     io.write_all(body.as_bytes())?;
     io.flush()
 }
 
+/// Holds one of [`VenueConfig::max_connections`](crate::VenueConfig::max_connections) slots
+/// for the life of a connection thread.
+struct Slot(Arc<Shared>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.active_conns.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Over the connection cap: plain HTTP gets a best-effort `503` and a close; TLS a close.
+fn refuse_conn(tcp: TcpStream, tls: bool) {
+    if !tls {
+        let body = r#"{"message":"too many connections"}"#;
+        let msg = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = tcp.set_nonblocking(true);
+        let _ = (&tcp).write(msg.as_bytes());
+        let _ = tcp.shutdown(std::net::Shutdown::Write);
+    }
+}
+
 fn handle_conn(tcp: TcpStream, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) {
     let _ = tcp.set_nodelay(true);
     let _ = tcp.set_nonblocking(false);
-    let _ = tcp.set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = tcp.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut io = match tls {
         Some(cfg) => match ServerConnection::new(cfg) {
             Ok(c) => Io::Tls(Box::new(StreamOwned::new(c, tcp))),
@@ -298,29 +539,20 @@ fn handle_conn(tcp: TcpStream, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) 
         None => Io::Plain(tcp),
     };
     let mut buf = Vec::new();
-    let idle_deadline = Duration::from_secs(30);
-    let mut last = Instant::now();
     loop {
-        if sh.stopping() {
-            return;
-        }
-        let req = match read_request(&mut io, &mut buf) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if last.elapsed() > idle_deadline {
-                    return;
-                }
-                continue;
+        let req = match read_request(&mut io, &mut buf, &sh, sh.cfg.request_timeout) {
+            Ok(r) => r,
+            Err(ReadErr::Close) => return,
+            Err(ReadErr::Timeout) => {
+                let _ = respond_with(&mut io, 408, r#"{"message":"request timeout"}"#, true);
+                return;
             }
-            Err(_) => return,
+            Err(ReadErr::Refuse(code, msg)) => {
+                let body = serde_json::json!({ "message": msg }).to_string();
+                let _ = respond_with(&mut io, code, &body, true);
+                return;
+            }
         };
-        last = Instant::now();
         let upgrade = req
             .header("upgrade")
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
@@ -402,13 +634,26 @@ fn ws_upgrade(mut io: Io, req: Request, rest: Vec<u8>, sh: Arc<Shared>) {
         io,
         rest,
         tungstenite::protocol::Role::Server,
-        None,
+        Some(ws_config()),
     );
     match svc {
         WsService::Mexc => super::mexc::serve(ws, sh, listen_key),
         WsService::GateSpot => super::gate::serve(ws, sh, Market::Spot, size_decimal),
         WsService::GateFutures => super::gate::serve(ws, sh, Market::Futures, size_decimal),
     }
+}
+
+/// Largest client WebSocket message and frame accepted (control frames are a few hundred
+/// bytes; a Gate subscribe to 400 pairs is ~10 KiB). Larger ones end the connection.
+pub const MAX_WS_MESSAGE: usize = 64 * 1024;
+/// Unsent pushes buffered per connection before writes wait for the socket to drain.
+const MAX_WS_WRITE_BUFFER: usize = 8 << 20;
+
+fn ws_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_WS_MESSAGE))
+        .max_frame_size(Some(MAX_WS_MESSAGE))
+        .max_write_buffer_size(MAX_WS_WRITE_BUFFER)
 }
 
 pub(crate) fn listen_key_valid(sh: &Shared, k: &str) -> bool {
@@ -454,17 +699,20 @@ fn snapshot_faults(
 ) -> Result<(bool, bool), (u16, String)> {
     let f = &sh.faults;
     if f.take_request(Scenario::SlowSnapshot, name) {
-        sh.count_fault();
+        sh.count_fault(Scenario::SlowSnapshot);
         std::thread::sleep(sh.cfg.slow_snapshot);
     }
     if f.take_request(Scenario::FailedSnapshot, name) {
-        sh.count_fault();
+        sh.count_fault(Scenario::FailedSnapshot);
         return Err((500, failed_body.to_string()));
     }
     let stale = f.take_request(Scenario::StaleSnapshot, name);
     let fresh = f.take_request(Scenario::FreshSnapshot, name);
-    if stale || fresh {
-        sh.count_fault();
+    if stale {
+        sh.count_fault(Scenario::StaleSnapshot);
+    }
+    if fresh {
+        sh.count_fault(Scenario::FreshSnapshot);
     }
     Ok((stale, fresh))
 }
@@ -695,8 +943,11 @@ pub(crate) fn mexc_verify(req: &Request) -> Result<(), (u16, String)> {
     if window > 60_000 {
         return Err((400, mexc_err(700005, "recvWindow must less than 60000")));
     }
+    // Checked arithmetic: a timestamp or window near i64::MIN/MAX is outside, never a wrap.
     let now = crate::num::wall_ms();
-    if ts >= now + 1000 || now - ts > window {
+    let too_new = ts >= now.saturating_add(1000);
+    let too_old = now.checked_sub(ts).is_none_or(|age| age > window);
+    if too_new || too_old {
         return Err((
             400,
             mexc_err(
@@ -713,7 +964,7 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
         return e;
     }
     if req.method == "POST" && sh.faults.take_request(Scenario::AuthFail, "*") {
-        sh.count_fault();
+        sh.count_fault(Scenario::AuthFail);
         return (
             400,
             mexc_err(700002, "Signature for this request is not valid."),

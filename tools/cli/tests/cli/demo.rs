@@ -136,3 +136,70 @@ fn dead_feed_thread_fails_the_demo_and_the_report_says_so() {
     assert!(v["strategy"]["feeds_down"].as_u64().unwrap() >= 1, "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 12, defect 9: `gap` and `reset` together used to strike at the same instants, so the
+/// reset swallowed every gap (0 gaps counted). Staggered, each injected gap is counted by the
+/// feed it hit, unless it fell into a reconnect window (at most one per symbol of the feed per
+/// reconnect), and both scenarios strike.
+#[test]
+fn demo_gap_and_reset_combined_count_every_injected_gap() {
+    let dir = std::env::temp_dir().join(format!("cexfeed-cli-gapreset-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_cexfeed"))
+        .args([
+            "--duration",
+            "14s",
+            "--scenario",
+            "gap,reset",
+            "--fault-period",
+            "2s",
+            "--wait",
+            "block",
+            "--live",
+            "off",
+            "--report",
+        ])
+        .arg(&report)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let injected = |s: &str| v["venue_faults"][s].as_u64().unwrap_or(0);
+    assert!(injected("gap") >= 1, "no gap struck: {text}");
+    assert!(injected("reset") >= 1, "no reset struck: {text}");
+    let feeds = v["feeds"].as_array().unwrap();
+    let mut counted = 0;
+    let mut window_allowance = 0;
+    for f in feeds {
+        let gaps = f["gaps"].as_u64().unwrap();
+        assert!(gaps >= 1, "a feed counted no gap: {f}");
+        counted += gaps;
+        let symbols = f["books"].as_array().unwrap().len() as u64;
+        window_allowance += f["reconnects"].as_u64().unwrap() * symbols.max(1);
+    }
+    let gap_inj = injected("gap");
+    assert!(
+        counted <= gap_inj,
+        "{counted} gaps counted, {gap_inj} injected: {text}"
+    );
+    assert!(
+        gap_inj - counted <= window_allowance,
+        "{} injected gaps went unnoticed outside reconnect windows: {text}",
+        gap_inj - counted
+    );
+    assert!(
+        stdout.contains("faults injected by the venue: gap"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
