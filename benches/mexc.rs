@@ -6,11 +6,15 @@
 //! * `prost_owned` — the baseline: `PushDataV3ApiWrapper::decode` into owned structs
 //!   (a `String` per text field, a `Vec` per repeated field; no price parsing).
 //! * `prost_reference_apply` — prost decode + the reference mapping (test support,
-//!   `tests/mexc_util/prost_ref.rs`) and the same apply as the walker.
+//!   `tests/support/mexc/prost_ref.rs`) and the same apply as the walker.
 //!
 //! `mexc_captures`: the walker on the real captured frames.
 
+#[path = "../tests/support/events.rs"]
+#[allow(dead_code)]
+mod events;
 #[path = "../tests/support/mexc/mod.rs"]
+#[allow(unused_imports)]
 mod mexc_util;
 
 use std::hint::black_box;

@@ -306,7 +306,7 @@ fn spot_trade_single_object_taker_side() {
             px: px("0.4705"),
             qty: qty("16.47"),
             side: Side::Sell,
-            id: "#309143071".into(),
+            trade_id: "#309143071".into(),
             ts: Some(1606292218213),
         }
     );
@@ -322,7 +322,7 @@ fn futures_trades_signed_size_to_side() {
             px: px("96.4"),
             qty: qty("108"),
             side: Side::Sell,
-            id: "#27753479".into(),
+            trade_id: "#27753479".into(),
             ts: Some(1545136464123),
         }
     );
@@ -451,7 +451,7 @@ fn spot_orders_put_is_new() {
         one(S, &f[0]),
         Ev::Order {
             symbol: "BTC_USDT".into(),
-            id: "'399123456'".into(),
+            order_id: "'399123456'".into(),
             client_id: Some("t-testtext".into()),
             side: Side::Sell,
             order_type: OrderType::Limit,
@@ -496,7 +496,7 @@ fn futures_orders_float_prices_exact() {
         e,
         Ev::Order {
             symbol: "BTC_USD".into(),
-            id: "#4872460".into(),
+            order_id: "#4872460".into(),
             client_id: None,
             side: Side::Buy,
             order_type: OrderType::Limit,

@@ -70,7 +70,7 @@ fn aggre_deals_capture_two_deals() {
                 px: px("84270"),
                 qty: qty("0.00099829"),
                 side: Side::Sell,
-                trade_id: "731901896985399296X0_731901896985399297X0".into(),
+                trade_id: "'731901896985399296X0_731901896985399297X0'".into(),
                 ts: Some(1790281246176),
             },
             Ev::Trade {
@@ -78,7 +78,7 @@ fn aggre_deals_capture_two_deals() {
                 px: px("84270"),
                 qty: qty("0.00019169"),
                 side: Side::Buy,
-                trade_id: "731901896985399298X0_731901896985399299X0".into(),
+                trade_id: "'731901896985399298X0_731901896985399299X0'".into(),
                 ts: Some(1790281246177),
             },
         ]
@@ -96,7 +96,7 @@ fn aggre_deals_capture_frame2() {
             px: px("65219.38"),
             qty: qty("0.14191302"),
             side: Side::Sell,
-            trade_id: "710342948650209280X0_710342948650209281X0".into(),
+            trade_id: "'710342948650209280X0_710342948650209281X0'".into(),
             ts: Some(1785141192354),
         }
     );
@@ -215,7 +215,7 @@ fn private_orders_doc_values() {
         ev,
         vec![Ev::Order {
             symbol: "MXUSDT".into(),
-            order_id: "C02__505979017439002624115".into(),
+            order_id: "'C02__505979017439002624115'".into(),
             client_id: None,
             side: Side::Sell,
             order_type: OrderType::Market,
@@ -280,8 +280,8 @@ fn private_deals_doc_values() {
         ev,
         vec![Ev::Fill {
             symbol: "MXUSDT".into(),
-            trade_id: "505979017439002624X1".into(),
-            order_id: "C02__505979017439002624115".into(),
+            trade_id: "'505979017439002624X1'".into(),
+            order_id: "'C02__505979017439002624115'".into(),
             client_id: None,
             px: px("3.6962"),
             qty: qty("1"),
@@ -384,6 +384,11 @@ fn book_ticker_batch_and_mini_tickers() {
         vec![Ev::Ticker {
             symbol: "MXUSDT".into(),
             last: Some(px("2.5174")),
+            bid: None,
+            ask: None,
+            mark: None,
+            index: None,
+            funding: None,
             ts: Some(1755076752201)
         }]
     );
@@ -394,16 +399,31 @@ fn book_ticker_batch_and_mini_tickers() {
             Ev::Ticker {
                 symbol: "METAUSDT".into(),
                 last: Some(px("0.055")),
+                bid: None,
+                ask: None,
+                mark: None,
+                index: None,
+                funding: None,
                 ts: Some(1755076614201)
             },
             Ev::Ticker {
                 symbol: "FCATUSDT".into(),
                 last: Some(px("0.0000031")),
+                bid: None,
+                ask: None,
+                mark: None,
+                index: None,
+                funding: None,
                 ts: Some(1755076614201)
             },
             Ev::Ticker {
                 symbol: "CRVETH".into(),
                 last: Some(px("0.00022592")),
+                bid: None,
+                ask: None,
+                mark: None,
+                index: None,
+                funding: None,
                 ts: Some(1755076614201)
             },
         ]
@@ -645,9 +665,11 @@ fn subscribe_ack_fixtures() {
             vec![Ev::Control {
                 kind: ControlKind::Ack,
                 channel: Some(msg.into()),
+                event: None,
                 message: Some(msg.into()),
                 req_id: Some(0),
                 code: Some(0),
+                payload0: None,
             }]
         );
         assert!(ack_matches(msg, &[msg]));
@@ -685,9 +707,11 @@ fn pong_fixture() {
         vec![Ev::Control {
             kind: ControlKind::Pong,
             channel: None,
+            event: None,
             message: Some("PONG".into()),
             req_id: Some(0),
             code: Some(0),
+            payload0: None,
         }]
     );
 }
@@ -722,9 +746,11 @@ fn blocked_fixture_is_rejected_although_code_is_0() {
             vec![Ev::Control {
                 kind: ControlKind::Rejected,
                 channel: Some(chs.into()),
+                event: None,
                 message: Some(msg.clone()),
                 req_id: Some(0),
                 code: Some(0),
+                payload0: None,
             }]
         );
     }
@@ -743,9 +769,11 @@ fn non_zero_code_is_an_error_and_garbage_is_refused() {
         vec![Ev::Control {
             kind: ControlKind::Error,
             channel: None,
+            event: None,
             message: Some("Signature for this request is not valid.".into()),
             req_id: Some(5),
             code: Some(700002),
+            payload0: None,
         }]
     );
     assert!(text(b"").is_err());

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod alloc;
+pub mod events;
 pub mod gateio;
 pub mod mexc;
 
