@@ -543,7 +543,7 @@ pub fn swar_e8(s: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -554,35 +554,39 @@ mod tests {
         assert_eq!(swar_e8(b"12345678.12345678"), None, "17 bytes");
     }
 
+    /// Edge cases every fast entry point must agree with the general parser on (also used by
+    /// the MEXC walker's wrapper test).
+    pub(crate) const FAST_PATH_CASES: &[&[u8]] = &[
+        b"84270.01",
+        b"0.00638700",
+        b"0",
+        b"00.5",
+        b"1.",
+        b".5",
+        b"1e3",
+        b"-1",
+        b"+1",
+        b"0.00000000001",
+        b"0.000000001",
+        b"9223372036854775807",
+        b"922337203.6854775807",
+        b"922337203.6854775808",
+        b"92233720368.54775807",
+        b"92233720368.54775808",
+        b"1234567890123456789",
+        b"1..2",
+        b"1.2.3",
+        b"",
+        b"abc",
+        b"12a",
+        b"1.0000000000",
+    ];
+
     #[test]
     fn fast_paths_equal_general_parser() {
         // Formerly the MEXC walker's own fast path cases; every fast entry point must equal
         // the general parser on them, errors included.
-        let cases: &[&[u8]] = &[
-            b"84270.01",
-            b"0.00638700",
-            b"0",
-            b"00.5",
-            b"1.",
-            b".5",
-            b"1e3",
-            b"-1",
-            b"+1",
-            b"0.00000000001",
-            b"0.000000001",
-            b"9223372036854775807",
-            b"922337203.6854775807",
-            b"922337203.6854775808",
-            b"92233720368.54775807",
-            b"92233720368.54775808",
-            b"1234567890123456789",
-            b"1..2",
-            b"1.2.3",
-            b"",
-            b"abc",
-            b"12a",
-            b"1.0000000000",
-        ];
+        let cases = FAST_PATH_CASES;
         for c in cases {
             for dec in [8, 10] {
                 let want = parse_fixed(c, dec, false);

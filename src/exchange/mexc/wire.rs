@@ -394,31 +394,7 @@ mod conv_tests {
 
     #[test]
     fn fast_path_equals_general_parser() {
-        let cases: &[&[u8]] = &[
-            b"84270.01",
-            b"0.00638700",
-            b"0",
-            b"00.5",
-            b"1.",
-            b".5",
-            b"1e3",
-            b"-1",
-            b"+1",
-            b"0.00000000001",
-            b"0.000000001",
-            b"9223372036854775807",
-            b"922337203.6854775807",
-            b"922337203.6854775808",
-            b"92233720368.54775807",
-            b"92233720368.54775808",
-            b"1234567890123456789",
-            b"1..2",
-            b"1.2.3",
-            b"",
-            b"abc",
-            b"12a",
-            b"1.0000000000",
-        ];
+        let cases = crate::num::tests::FAST_PATH_CASES;
         for c in cases {
             // The fast paths themselves: tests/decode/num_parse.rs and `crate::num`'s unit tests.
             // Through the wrappers: identical to the general parser, errors included.
