@@ -90,9 +90,10 @@ mod tls;
 mod ws;
 
 pub use backoff::{backoff_delay_ns, XorShift64};
+pub(crate) use control::host_of;
 pub use control::{
-    ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod, HttpReply, HttpRequest,
-    SubmitError,
+    is_loopback_host, ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod,
+    HttpReply, HttpRequest, SubmitError,
 };
 pub use reactor::{Outbox, Reactor, SendError};
 pub use stream::RUSTLS_READ_SIZE;
