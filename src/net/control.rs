@@ -5,10 +5,12 @@
 //! [`ControlClient`], `submit`s a snapshot request when it needs one and polls
 //! [`ControlClient::try_reply`] from `on_tick` (called every loop iteration).
 //!
-//! Trust: webpki-roots always. ureq cannot merge an extra root with webpki-roots in one agent,
-//! so with `ControlConfig::extra_root_ca` set the thread builds a second agent that trusts only
-//! that CA and uses it for hosts listed in `extra_ca_hosts` (default: the loopback names).
-//! Verification is never disabled.
+//! Trust: the rule of [`extra_ca_applies`](super::extra_ca_applies), the same as the
+//! WebSocket reactor's. With `ControlConfig::extra_root_ca` set the thread builds a second agent
+//! that trusts only that CA and uses it for the hosts listed in `extra_ca_hosts` (default: the
+//! loopback names); every other host goes through the webpki-roots agent. Verification is
+//! never disabled, redirects are never followed, and plain `http://` is refused for
+//! non-loopback hosts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -107,7 +109,8 @@ pub struct ControlConfig {
     pub max_body_bytes: u64,
     /// An extra trusted CA (loopback venue, proxy) beside the web PKI roots.
     pub extra_root_ca: Option<CaCert>,
-    /// Hosts (exact match) whose TLS is verified against `extra_root_ca` instead of webpki.
+    /// Hosts (exact, ASCII case-insensitive) whose TLS is verified against `extra_root_ca`
+    /// instead of webpki: [`extra_ca_applies`](super::extra_ca_applies).
     pub extra_ca_hosts: Vec<String>,
     /// Core to pin the control thread to (keep it off the feed cores).
     pub core: Option<usize>,
@@ -122,7 +125,7 @@ impl Default for ControlConfig {
             timeout: Duration::from_secs(10),
             max_body_bytes: 16 << 20,
             extra_root_ca: None,
-            extra_ca_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+            extra_ca_hosts: super::loopback_hosts(),
             core: None,
         }
     }
@@ -216,7 +219,7 @@ impl ControlThread {
                     };
                     let use_extra = extra.is_some()
                         && host_of(&req.url)
-                            .is_some_and(|h| cfg.extra_ca_hosts.iter().any(|x| x == h));
+                            .is_some_and(|h| super::extra_ca_applies(h, &cfg.extra_ca_hosts));
                     let ag = if use_extra {
                         extra.as_ref().unwrap_or(&public)
                     } else {

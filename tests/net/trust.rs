@@ -150,3 +150,73 @@ fn issue12_defect5_rest_refuses_plain_http_to_a_non_loopback_host() {
     client.stop();
     join.join().unwrap();
 }
+
+/// One rule for the extra CA on both paths: trusted for the listed hosts only. The server's
+/// certificate (127.0.0.1, localhost) is signed by the extra CA; listed as `127.0.0.1` both
+/// the WebSocket and the REST call succeed; with the host not listed (only `localhost`, or
+/// nothing) both refuse it, because web PKI does not know that CA.
+#[test]
+fn issue12_defect5_extra_ca_rule_is_the_same_on_websocket_and_rest() {
+    let ca = test_ca();
+    let cases: [(&[&str], bool); 3] = [
+        (&["127.0.0.1"], true),
+        (&["localhost"], false),
+        (&[], false),
+    ];
+    for (listed, trusted) in cases {
+        let listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+        // WebSocket.
+        let ws_srv = serve(Some(ca.server.clone()), 1, |_, conn| {
+            let _ = conn.tcp().set_read_timeout(Some(Duration::from_secs(5)));
+            if let Ok(mut ws) = tungstenite::accept(conn) {
+                let _ = ws.send(tungstenite::Message::text("hi"));
+                while ws.read().is_ok() {}
+            }
+        });
+        let mut spec = fast_spec(&ws_srv.wss_url());
+        spec.extra_root_ca = Some(CaCert::Pem(ca.ca_pem.clone().into_bytes()));
+        spec.extra_ca_hosts = listed.clone();
+        let (mut r, ev, _) = reactor(spec, None);
+        assert!(run_until(&mut r, &ev, LIMIT, |e| !texts(e).is_empty()
+            || !downs(e).is_empty()));
+        let ws_ok = texts(&ev.lock().unwrap()) == ["hi"];
+        if !ws_ok {
+            assert_eq!(downs(&ev.lock().unwrap())[0], cexfeed::net::DownReason::Tls);
+        }
+        drop(r);
+        // REST.
+        let rest_srv = serve(Some(ca.server.clone()), 1, |_, mut conn| {
+            if read_head(&mut conn).is_some() {
+                answer(
+                    &mut conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        });
+        let (client, join) = ControlThread::spawn(ControlConfig {
+            extra_root_ca: Some(CaCert::Pem(ca.ca_pem.clone().into_bytes())),
+            extra_ca_hosts: listed.clone(),
+            timeout: Duration::from_secs(3),
+            ..Default::default()
+        })
+        .unwrap();
+        client
+            .submit(HttpRequest {
+                id: 1,
+                method: HttpMethod::Get,
+                url: format!("https://{}/api/v3/depth?symbol=BTCUSDT", rest_srv.addr),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+            .unwrap();
+        let reply = wait_reply(&client).result;
+        let rest_ok = reply == Ok((200, b"ok".to_vec()));
+        assert_eq!(
+            (ws_ok, rest_ok),
+            (trusted, trusted),
+            "listed {listed:?}: websocket {ws_ok}, rest {reply:?}"
+        );
+        client.stop();
+        join.join().unwrap();
+    }
+}
