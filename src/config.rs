@@ -402,6 +402,17 @@ impl Config {
                             format!("{u:?} must start with {} or {}", schemes[0], schemes[1]),
                         ));
                     }
+                    // API keys, signatures and listen keys travel in REST requests: clear
+                    // text only to this machine.
+                    if key == "rest_url"
+                        && u.starts_with("http://")
+                        && !crate::net::host_of(u).is_some_and(crate::net::is_loopback_host)
+                    {
+                        return Err(invalid(
+                            k(key),
+                            format!("{u:?}: plain http:// is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use https://"),
+                        ));
+                    }
                 }
             }
             if let Some(ca) = &f.ca_file {
@@ -608,6 +619,32 @@ mod tests {
         for (toml, needle) in cases {
             let e = err_of(&toml);
             assert!(e.contains(needle), "{toml:?} -> {e:?} lacks {needle:?}");
+        }
+    }
+
+    /// Issue 12, defect 5 (redirects / https only): a plain `http://` REST URL is refused at
+    /// config time unless its host is loopback; the error names the key.
+    #[test]
+    fn issue12_defect5_plain_http_rest_url_only_for_loopback() {
+        let base = "[[feed]]\nvenue = \"mexc\"\nmarket = \"spot\"\nsymbols = [\"BTCUSDT\"]\n";
+        for ok in [
+            "https://api.mexc.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert_eq!(err_of(&format!("{base}rest_url = \"{ok}\"\n")), "", "{ok}");
+        }
+        for bad in [
+            "http://api.mexc.com",
+            "http://10.1.2.3:80",
+            "http://localhost.example.com",
+        ] {
+            let e = err_of(&format!("{base}rest_url = \"{bad}\"\n"));
+            assert!(
+                e.contains("feed[0].rest_url") && e.contains("loopback"),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -290,6 +290,21 @@ impl StrategyRx {
     }
 }
 
+/// The hosts a feed's extra CA (`ca_file`) is trusted for, on WebSocket and REST alike: the
+/// hosts of its own configured endpoints (`ws_url`, the private stream URL, `rest_url`). Every
+/// other host is verified against the web PKI roots only (ARCHITECTURE.md, security notes).
+pub(crate) fn ca_hosts(setup: &FeedSetup) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::with_capacity(3);
+    for url in [&setup.ws_url, &setup.private_ws_url, &setup.rest_url] {
+        if let Some(h) = crate::net::host_of(url) {
+            if !hosts.iter().any(|x| x.eq_ignore_ascii_case(h)) {
+                hosts.push(h.to_string());
+            }
+        }
+    }
+    hosts
+}
+
 fn wait_of(w: WaitMode) -> Wait {
     match w {
         WaitMode::Spin => Wait::Spin,
@@ -484,8 +499,11 @@ impl Engine {
             f.shared = Some(shared.clone());
             let (dec, apply, ring) = f.recorders.take().ok_or(EngineError::RecordersTaken)?;
             let ca = setup.extra_ca_pem.clone().map(CaCert::Pem);
+            // One trust rule for WebSocket and REST: the extra CA for this feed's own hosts.
+            let ca_hosts = ca_hosts(&setup);
             let control_cfg = ControlConfig {
                 extra_root_ca: ca.clone(),
+                extra_ca_hosts: ca_hosts.clone(),
                 core: self.control_core,
                 ..ControlConfig::default()
             };
@@ -518,6 +536,7 @@ impl Engine {
             let mut private = ConnSpec::new(setup.private_ws_url.clone());
             for s in [&mut public, &mut private] {
                 s.extra_root_ca = ca.clone();
+                s.extra_ca_hosts = ca_hosts.clone();
                 s.idle_timeout = Some(setup.idle_timeout);
                 s.max_message_size = setup.max_message_bytes;
                 s.max_frame_size = setup.max_message_bytes;
@@ -726,4 +745,32 @@ where
         fin.error = error;
         fin
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 12, defect 5 (CA trust): a feed trusts its extra CA for its own configured hosts
+    /// and no other, and hands the same list to the reactor and the control thread.
+    #[test]
+    fn issue12_defect5_extra_ca_hosts_are_the_feeds_own_hosts() {
+        let toml = "[[feed]]\nvenue = \"mexc\"\nmarket = \"spot\"\nsymbols = [\"BTCUSDT\"]\nws_url = \"wss://LOCALHOST:9443/ws\"\nrest_url = \"https://127.0.0.1:9444\"\n";
+        let r = crate::config::Config::from_toml(toml, "t")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(
+            super::ca_hosts(&r.engine.feeds[0]),
+            ["LOCALHOST", "127.0.0.1"]
+        );
+        let toml = "[[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\n";
+        let r = crate::config::Config::from_toml(toml, "t")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let hosts = super::ca_hosts(&r.engine.feeds[0]);
+        assert!(
+            !hosts.is_empty() && hosts.iter().all(|h| h.contains("gate")),
+            "{hosts:?}"
+        );
+    }
 }

@@ -127,6 +127,24 @@ impl FeedError {
         self
     }
 
+    /// Like [`FeedError::detail_of`], with every occurrence of `secret` (as is and
+    /// percent-encoded) replaced by `<redacted abcd…>` (at most a 4-character prefix, none for
+    /// a short secret). For error texts that may carry a listen key (a URL, a venue message
+    /// echoing the request). No allocation: the text is formatted into stack buffers.
+    pub(crate) fn detail_redacted(mut self, e: &dyn fmt::Display, secret: &str) -> Self {
+        let mut full = InlineWriter::<512>::default();
+        let cut = write!(full, "{e}").is_err();
+        let mut enc = InlineWriter::<384>::default();
+        let _ = write_url_encoded(secret, &mut enc);
+        let mut once = InlineWriter::<512>::default();
+        let shown = shown_prefix(secret);
+        let _ = redact_into(full.as_str(), secret, shown, cut, &mut once);
+        let mut twice = InlineWriter::<ERROR_DETAIL_BYTES>::default();
+        let _ = redact_into(once.as_str(), enc.as_str(), shown, cut, &mut twice);
+        self.detail = InlineStr::new(twice.as_str()).0;
+        self
+    }
+
     /// Run `f` on the operator's text, made in a stack buffer (no allocation; cut at 160
     /// bytes). For the message of an `Error` event sent along with the record.
     pub(crate) fn with_text<R>(&self, symbol_name: &str, f: impl FnOnce(&str) -> R) -> R {
@@ -248,6 +266,65 @@ impl ErrorLog {
     }
 }
 
+/// Percent-encoding as the MEXC request builders do it (RFC 3986 unreserved kept).
+fn write_url_encoded(s: &str, out: &mut dyn fmt::Write) -> fmt::Result {
+    for &c in s.as_bytes() {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') {
+            out.write_char(c as char)?;
+        } else {
+            write!(out, "%{c:02X}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The part of a secret an error text may show: its first 4 characters, nothing for a
+/// secret shorter than 16 bytes.
+fn shown_prefix(secret: &str) -> &str {
+    if secret.len() >= 16 {
+        secret
+            .char_indices()
+            .nth(4)
+            .map_or(secret, |(i, _)| &secret[..i])
+    } else {
+        ""
+    }
+}
+
+/// Copy `text` to `out` with each `secret` replaced by a marker showing `shown` (a short
+/// prefix of the raw secret). `cut`: `text` was truncated, so a tail that starts a `secret` is dropped too.
+fn redact_into(
+    text: &str,
+    secret: &str,
+    shown: &str,
+    cut: bool,
+    out: &mut dyn fmt::Write,
+) -> fmt::Result {
+    if secret.is_empty() {
+        return out.write_str(text);
+    }
+    let mut text = text;
+    if cut {
+        // The longest suffix of `text` that is a proper prefix of `secret`.
+        let max = secret.len().min(text.len());
+        if let Some(n) = (1..=max).rev().find(|&n| {
+            text.is_char_boundary(text.len() - n)
+                && secret
+                    .as_bytes()
+                    .starts_with(&text.as_bytes()[text.len() - n..])
+        }) {
+            text = &text[..text.len() - n];
+        }
+    }
+    let mut rest = text;
+    while let Some(i) = rest.find(secret) {
+        out.write_str(&rest[..i])?;
+        write!(out, "<redacted {shown}…>")?;
+        rest = &rest[i + secret.len()..];
+    }
+    out.write_str(rest)
+}
+
 /// `fmt::Write` into a fixed buffer, cutting at the last char boundary that fits.
 struct InlineWriter<const N: usize> {
     buf: [u8; N],
@@ -348,6 +425,43 @@ mod tests {
         assert_eq!(e.detail.as_str(), "é".repeat(ERROR_DETAIL_BYTES / 2));
         let e = e.detail_of(&format_args!("HTTP {}", 500));
         assert_eq!(e.detail.as_str(), "HTTP 500");
+    }
+
+    /// Issue 12, defect 5 (listen key): a text carrying the key, raw or percent-encoded (a
+    /// URL, a venue message echoing the request), keeps at most a 4-character prefix.
+    #[test]
+    fn issue12_defect5_listen_key_is_redacted_from_error_details() {
+        let key = "Ab+/=&?% #KEY-0123456789-secret";
+        let mut url = String::new();
+        write_url_encoded(key, &mut url).unwrap();
+        assert!(url.contains("%2B") && !url.contains('+'), "{url}");
+        let texts = [
+            format!("listenKey {key} does not exist"),
+            format!("bad url \"ws://h/ws?listenKey={url}\": scheme, host and port must match"),
+            format!("{key}{key}"),
+        ];
+        for t in &texts {
+            let e = FeedError::new(FeedErrorKind::PrivateUrl, Venue::Mexc, Market::Spot, 1)
+                .detail_redacted(&t.as_str(), key);
+            let d = e.detail.as_str();
+            assert!(!d.contains(key) && !d.contains(&url), "{d}");
+            assert!(!d.contains("secret") && !d.contains("0123456789"), "{d}");
+            assert!(d.contains("<redacted Ab+/…>"), "{d}");
+        }
+        // A long text cut in the middle of the key: the partial key is dropped, not shown.
+        let long = format!("{}{key}", "x".repeat(500));
+        let e = FeedError::new(FeedErrorKind::PrivateUrl, Venue::Mexc, Market::Spot, 1)
+            .detail_redacted(&long.as_str(), key);
+        assert!(!e.detail.as_str().contains("Ab+/"), "{}", e.detail.as_str());
+        let mut head = InlineWriter::<512>::default();
+        let cut = write!(head, "{}", "x".repeat(505) + key).is_err();
+        let mut out = String::new();
+        redact_into(head.as_str(), key, "", cut, &mut out).unwrap();
+        assert_eq!(out, "x".repeat(505));
+        // A short key is not even shown by prefix.
+        let e = FeedError::new(FeedErrorKind::PrivateUrl, Venue::Mexc, Market::Spot, 1)
+            .detail_redacted(&"key abc123 gone", "abc123");
+        assert_eq!(e.detail.as_str(), "key <redacted …> gone");
     }
 
     #[test]

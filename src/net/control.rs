@@ -5,10 +5,12 @@
 //! [`ControlClient`], `submit`s a snapshot request when it needs one and polls
 //! [`ControlClient::try_reply`] from `on_tick` (called every loop iteration).
 //!
-//! Trust: webpki-roots always. ureq cannot merge an extra root with webpki-roots in one agent,
-//! so with `ControlConfig::extra_root_ca` set the thread builds a second agent that trusts only
-//! that CA and uses it for hosts listed in `extra_ca_hosts` (default: the loopback names).
-//! Verification is never disabled.
+//! Trust: the rule of [`extra_ca_applies`](super::extra_ca_applies), the same as the
+//! WebSocket reactor's. With `ControlConfig::extra_root_ca` set the thread builds a second agent
+//! that trusts only that CA and uses it for the hosts listed in `extra_ca_hosts` (default: the
+//! loopback names); every other host goes through the webpki-roots agent. Verification is
+//! never disabled, redirects are never followed, and plain `http://` is refused for
+//! non-loopback hosts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,8 +36,9 @@ pub enum HttpMethod {
     Delete,
 }
 
-/// One REST call.
-#[derive(Clone, Debug)]
+/// One REST call. Its `Debug` shows the URL without its query (listen key, signature) and
+/// header names only (an API key is a header value).
+#[derive(Clone)]
 pub struct HttpRequest {
     /// Caller's id, echoed in the reply.
     pub id: u64,
@@ -49,7 +52,23 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("url", &path)
+            .field("query", &if query.is_empty() { "" } else { "<redacted>" })
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
 /// Transport-level failure (an HTTP error status is *not* an error: see `HttpReply::status`).
+/// Redirects are never followed: a 3xx is handed back as a status reply like any other.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ControlError {
@@ -90,7 +109,8 @@ pub struct ControlConfig {
     pub max_body_bytes: u64,
     /// An extra trusted CA (loopback venue, proxy) beside the web PKI roots.
     pub extra_root_ca: Option<CaCert>,
-    /// Hosts (exact match) whose TLS is verified against `extra_root_ca` instead of webpki.
+    /// Hosts (exact, ASCII case-insensitive) whose TLS is verified against `extra_root_ca`
+    /// instead of webpki: [`extra_ca_applies`](super::extra_ca_applies).
     pub extra_ca_hosts: Vec<String>,
     /// Core to pin the control thread to (keep it off the feed cores).
     pub core: Option<usize>,
@@ -105,7 +125,7 @@ impl Default for ControlConfig {
             timeout: Duration::from_secs(10),
             max_body_bytes: 16 << 20,
             extra_root_ca: None,
-            extra_ca_hosts: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+            extra_ca_hosts: super::loopback_hosts(),
             core: None,
         }
     }
@@ -199,7 +219,7 @@ impl ControlThread {
                     };
                     let use_extra = extra.is_some()
                         && host_of(&req.url)
-                            .is_some_and(|h| cfg.extra_ca_hosts.iter().any(|x| x == h));
+                            .is_some_and(|h| super::extra_ca_applies(h, &cfg.extra_ca_hosts));
                     let ag = if use_extra {
                         extra.as_ref().unwrap_or(&public)
                     } else {
@@ -233,14 +253,44 @@ impl ControlThread {
 fn agent(cfg: &ControlConfig, roots: RootCerts) -> Agent {
     let config = Agent::config_builder()
         .http_status_as_error(false)
+        // Never follow a redirect: it would re-send the request's headers (the API key) and
+        // signed query to wherever `Location` points. A 3xx comes back as a status reply.
+        .max_redirects(0)
         .timeout_global(Some(cfg.timeout))
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build();
     Agent::new_with_config(config)
 }
 
+/// Whether `host` (as in a URL, IPv6 without brackets) is this machine: `localhost`, or a
+/// loopback address (127.0.0.0/8, `::1`). Plain `http://` and `ws://` are allowed only there.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Plain `http://` to a host that is not loopback is refused: API keys, signatures and
+/// listen keys would cross the network in clear. The error names the host, never the URL
+/// (its query may carry a listen key or a signature).
+fn check_scheme(url: &str) -> Result<(), ControlError> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    match (url.starts_with("http://"), host_of(url)) {
+        (true, Some(h)) if is_loopback_host(h) => Ok(()),
+        (true, Some(h)) => Err(ControlError::BadRequest(format!(
+            "plain http:// to non-loopback host {h} refused (use https://)"
+        ))),
+        _ => Err(ControlError::BadRequest(
+            "URL must be https:// (http:// only for loopback hosts)".into(),
+        )),
+    }
+}
+
 /// Host part of `scheme://host[:port]/...` (brackets stripped for IPv6).
-fn host_of(url: &str) -> Option<&str> {
+pub(crate) fn host_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let auth = rest.split(['/', '?']).next()?;
     let auth = auth.rsplit_once('@').map_or(auth, |(_, a)| a);
@@ -252,6 +302,7 @@ fn host_of(url: &str) -> Option<&str> {
 
 fn call(agent: &Agent, req: HttpRequest, max_body: u64) -> Result<(u16, Vec<u8>), ControlError> {
     use ureq::http;
+    check_scheme(&req.url)?;
     let method = match req.method {
         HttpMethod::Get => http::Method::GET,
         HttpMethod::Post => http::Method::POST,
@@ -290,7 +341,24 @@ fn map_err(e: ureq::Error) -> ControlError {
 
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use super::{check_scheme, host_of, is_loopback_host};
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for h in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["api.mexc.com", "10.0.0.1", "localhost.evil.com", "::2", ""] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+        assert!(check_scheme("https://api.mexc.com/api/v3/depth").is_ok());
+        assert!(check_scheme("http://127.0.0.1:8080/x").is_ok());
+        assert!(check_scheme("http://[::1]:8080/x").is_ok());
+        let e = check_scheme("http://api.mexc.com/x?listenKey=secretkey").unwrap_err();
+        assert!(e.to_string().contains("api.mexc.com"), "{e}");
+        assert!(!e.to_string().contains("secretkey"), "{e}");
+        assert!(check_scheme("ftp://127.0.0.1/x").is_err());
+    }
 
     #[test]
     fn host_of_handles_ports_ipv6_and_userinfo() {

@@ -90,13 +90,17 @@ mod tls;
 mod ws;
 
 pub use backoff::{backoff_delay_ns, XorShift64};
+pub(crate) use control::host_of;
 pub use control::{
-    ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod, HttpReply, HttpRequest,
-    SubmitError,
+    is_loopback_host, ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod,
+    HttpReply, HttpRequest, SubmitError,
 };
 pub use reactor::{Outbox, Reactor, SendError};
 pub use stream::RUSTLS_READ_SIZE;
-pub use tls::{client_config, root_store, CaCert};
+pub use tls::{
+    client_config, client_config_for, extra_ca_applies, loopback_hosts, root_store, CaCert,
+    LOOPBACK_HOSTS,
+};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -215,8 +219,13 @@ pub struct ConnSpec {
     pub url: String,
     /// Extra upgrade-request headers, e.g. `("X-Gate-Size-Decimal", "1")`.
     pub headers: Vec<(String, String)>,
-    /// Extra trusted root CA (loopback venue). webpki-roots stay trusted too.
+    /// Extra trusted root CA (loopback venue, proxy), trusted for the hosts in
+    /// `extra_ca_hosts` only (and there instead of webpki-roots): the rule of
+    /// [`extra_ca_applies`], the same as the REST control thread's.
     pub extra_root_ca: Option<CaCert>,
+    /// Hosts `extra_root_ca` applies to (exact, ASCII case-insensitive). Default: the loopback
+    /// names ([`LOOPBACK_HOSTS`]).
+    pub extra_ca_hosts: Vec<String>,
     /// No bytes for this long while open → `on_down(Stale)` + reconnect. `None` = off.
     pub idle_timeout: Option<Duration>,
     /// TCP connect + TLS + WS handshake must complete within this.
@@ -250,6 +259,7 @@ impl ConnSpec {
             url: url.into(),
             headers: Vec::new(),
             extra_root_ca: None,
+            extra_ca_hosts: loopback_hosts(),
             idle_timeout: Some(Duration::from_secs(30)),
             connect_timeout: Duration::from_secs(10),
             max_message_size: 16 << 20,

@@ -22,7 +22,7 @@ use super::backoff::{backoff_delay_ns, XorShift64};
 use super::stream::{Stream, TlsIoError};
 use super::ws::{Parsed, WsCodec, WsError};
 use super::{
-    client_config, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters, NetError,
+    client_config_for, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters, NetError,
     ReactorConfig, SpecId, Wait, WsMessage,
 };
 use crate::types::now_ns;
@@ -396,7 +396,8 @@ impl<H: Handler> Reactor<H> {
     }
 
     /// Register an endpoint: parse the URL, resolve DNS (here, on the calling thread), build
-    /// the TLS config (webpki-roots + `extra_root_ca`) and the WebSocket config.
+    /// the TLS config (`extra_root_ca` for the hosts in `extra_ca_hosts`, webpki-roots for
+    /// every other: [`client_config_for`]) and the WebSocket config.
     pub fn add_spec(&mut self, spec: ConnSpec) -> Result<SpecId, NetError> {
         let url = spec.url.as_str();
         let (is_tls, rest) = if let Some(r) = url.strip_prefix("wss://") {
@@ -448,7 +449,8 @@ impl<H: Handler> Reactor<H> {
         let tls = if is_tls {
             let name = ServerName::try_from(host.to_owned())
                 .map_err(|_| NetError::BadUrl(url.into(), "host is not a valid TLS server name"))?;
-            Some((client_config(spec.extra_root_ca.as_ref())?, name))
+            let cfg = client_config_for(host, spec.extra_root_ca.as_ref(), &spec.extra_ca_hosts)?;
+            Some((cfg, name))
         } else {
             None
         };

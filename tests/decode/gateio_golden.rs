@@ -919,6 +919,47 @@ fn rest_snapshots() {
     );
 }
 
+/// Issue 12, defect 3 (the same check on Gate's REST snapshot): numeric and string prices with
+/// ten decimals are exact; a size with more decimals than `Qty` keeps is refused, never rounded.
+#[test]
+fn issue12_defect3_gate_rest_numbers_are_exact_or_refused() {
+    use cexfeed::exchange::gateio::decode_rest_snapshot;
+    let exact = Px(12_345_671_234_567_891);
+    let body = br#"{"id":5,"current":1623898993123,"update":1623898993121,"asks":[[1234567.1234567891,"1"]],"bids":[["1234567.1234567891",2]]}"#;
+    let mut c = crate::support::gateio::Collect::default();
+    assert_eq!(decode_rest_snapshot(body, "BTC_USDT", 10, &mut c), Ok(5));
+    match &c.0[..] {
+        [Ev::Book { bids, asks, .. }] => {
+            assert_eq!((bids[0].px, asks[0].px), (exact, exact));
+            assert_eq!(
+                (bids[0].qty, asks[0].qty),
+                (Qty::from_int(2), Qty::from_int(1))
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    let futures = br#"{"id":5,"current":1623898993.123,"update":1623898993.121,"asks":[{"p":"1234567.1234567891","s":1}],"bids":[{"p":1234567.1234567891,"s":"2"}]}"#;
+    let mut c = crate::support::gateio::Collect::default();
+    assert_eq!(decode_rest_snapshot(futures, "BTC_USDT", 10, &mut c), Ok(5));
+    match &c.0[..] {
+        [Ev::Book { bids, asks, .. }] => assert_eq!((bids[0].px, asks[0].px), (exact, exact)),
+        e => panic!("{e:?}"),
+    }
+    for body in [
+        &br#"{"id":5,"asks":[["1","1234567.1234567891"]],"bids":[]}"#[..],
+        &br#"{"id":5,"asks":[["1",1234567.1234567891]],"bids":[]}"#[..],
+    ] {
+        let mut c = crate::support::gateio::Collect::default();
+        let r = decode_rest_snapshot(body, "BTC_USDT", 10, &mut c);
+        assert!(
+            matches!(r, Err(DecodeError::Number(_, NumError::TooManyDigits))),
+            "{} -> {r:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert!(c.0.is_empty());
+    }
+}
+
 #[test]
 fn gate_us_captured_frames() {
     let f = frames("gateus_spot_captured_frames.json");

@@ -809,6 +809,72 @@ fn rest_depth_snapshots() {
     );
 }
 
+/// Issue 12, defect 3: REST prices went through `serde_json::Number` (f64), so
+/// `1234567.1234567891` came out as `…7892`. Numeric and string forms now read the body's text:
+/// exact where the type keeps the digits, refused (never rounded) where it does not.
+#[test]
+fn issue12_defect3_mexc_rest_numbers_are_exact_or_refused() {
+    let exact = Px(12_345_671_234_567_891);
+    let s = parse_depth_snapshot(
+        200,
+        br#"{"lastUpdateId":9,"bids":[[1234567.1234567891,"1"]],"asks":[["1234567.1234567891",2]]}"#,
+    )
+    .unwrap();
+    assert_eq!(s.bids[0].px, exact);
+    assert_eq!(s.asks[0].px, exact);
+    assert_eq!(
+        (s.bids[0].qty, s.asks[0].qty),
+        (Qty::from_int(1), Qty::from_int(2))
+    );
+    // Exponent form, as a number.
+    let s = parse_depth_snapshot(
+        200,
+        br#"{"lastUpdateId":9,"bids":[[1.25e-5,1e2]],"asks":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(s.bids[0].px, Px(125_000));
+    assert_eq!(s.bids[0].qty, Qty::from_int(100));
+    // A size with 10 decimals (Qty keeps 8), in both forms: refused with a clear error.
+    for body in [
+        &br#"{"lastUpdateId":9,"bids":[["1","1234567.1234567891"]],"asks":[]}"#[..],
+        &br#"{"lastUpdateId":9,"bids":[["1",1234567.1234567891]],"asks":[]}"#[..],
+    ] {
+        let e = parse_depth_snapshot(200, body).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                MexcRestError::Number("quantity", NumError::TooManyDigits)
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("would round"), "{e}");
+    }
+    // A price with 11 decimals (Px keeps 10), number form: refused, not rounded to 10.
+    let e = parse_depth_snapshot(
+        200,
+        br#"{"lastUpdateId":9,"bids":[[1234567.12345678912,"1"]],"asks":[]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, MexcRestError::Number("price", NumError::TooManyDigits)),
+        "{e:?}"
+    );
+    // Not a number at all.
+    for bad in [&b"null"[..], b"true", br#""1\u0030""#, b"[1]"] {
+        let body = [
+            &br#"{"lastUpdateId":9,"bids":[["#[..],
+            bad,
+            br#","1"]],"asks":[]}"#,
+        ]
+        .concat();
+        assert!(
+            parse_depth_snapshot(200, &body).is_err(),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
 #[test]
 fn listen_key_fixture() {
     let values = json_values("mexc_spot_listenkey_response.json");

@@ -9,3 +9,4 @@ mod gateio_faults;
 mod mexc;
 mod private;
 mod reliability;
+mod trust;

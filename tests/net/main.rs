@@ -5,4 +5,5 @@
 mod support;
 
 mod tls;
+mod trust;
 mod ws;

@@ -104,12 +104,38 @@ impl SignedRequest {
 }
 
 impl fmt::Debug for SignedRequest {
+    /// Method, path and parameter names; the values of `listenKey` and `signature` and every
+    /// header value (the API key) are redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The signature is not secret, but the API key is kept short in logs.
         f.debug_struct("SignedRequest")
             .field("method", &self.method)
-            .field("path_and_query", &self.path_and_query)
-            .finish_non_exhaustive()
+            .field("path_and_query", &RedactedQuery(&self.path_and_query))
+            .field("headers", &[self.headers[0].0, self.headers[1].0])
+            .finish()
+    }
+}
+
+/// `path?a=1&listenKey=<redacted>&signature=<redacted>` for `Debug`: the values of the
+/// parameters that are credentials (a listen key is a bearer token for the user stream; a
+/// signature is replayable within `recvWindow`) are not shown.
+pub(crate) struct RedactedQuery<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for RedactedQuery<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (path, query) = self.0.split_once('?').unwrap_or((self.0, ""));
+        f.write_str("\"")?;
+        f.write_str(path)?;
+        for (i, kv) in query.split('&').filter(|kv| !kv.is_empty()).enumerate() {
+            f.write_str(if i == 0 { "?" } else { "&" })?;
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            f.write_str(k)?;
+            if kv.contains('=') {
+                f.write_str("=")?;
+                let secret = matches!(k, "listenKey" | "signature");
+                f.write_str(if secret { "<redacted>" } else { v })?;
+            }
+        }
+        f.write_str("\"")
     }
 }
 
@@ -514,6 +540,31 @@ mod tests {
         assert!(d.contains("<redacted>"));
         let r = create_listen_key_request(&c, 1, None);
         assert!(!format!("{r:?}").contains("mx0vglabcdef"));
+    }
+
+    /// Issue 12, defect 5 (listen key): `SignedRequest`'s `Debug` shows neither the API key,
+    /// nor the listen key (raw or encoded), nor the signature.
+    #[test]
+    fn issue12_defect5_signed_request_debug_redacts_key_material() {
+        let c = Credentials::new("mx0vglabcdef", KEY);
+        let lk = "LK+secret/listen=key&0123456789";
+        let r = keepalive_listen_key_request(&c, lk, 1644489390087, Some(5000));
+        let mut enc = String::new();
+        url_encode(lk, &mut enc);
+        assert!(r.path_and_query.contains(&format!("listenKey={enc}&")));
+        let sig = r.path_and_query.rsplit_once("signature=").unwrap().1;
+        assert_eq!(sig.len(), 64);
+        let d = format!("{r:?}");
+        for secret in ["mx0vglabcdef", KEY, lk, enc.as_str(), sig, "0123456789"] {
+            assert!(!d.contains(secret), "{secret:?} in {d}");
+        }
+        assert!(
+            d.contains(
+                "/api/v3/userDataStream?listenKey=<redacted>&recvWindow=5000&timestamp=1644489390087&signature=<redacted>"
+            ),
+            "{d}"
+        );
+        assert!(d.contains("X-MEXC-APIKEY"), "{d}");
     }
 
     #[test]

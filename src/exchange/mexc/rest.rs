@@ -2,9 +2,11 @@
 //!
 //! Body: `{"lastUpdateId":1112416,"bids":[["15.00000","49999.00000"]],"asks":[["14.0000","1.0000"]]}`
 //! (tests/fixtures/mexc_spot_rest_depth_snapshot.json). `lastUpdateId` bridges against the
-//! aggre-depth `fromVersion`/`toVersion` (protocols.md §1.6).
+//! aggre-depth `fromVersion`/`toVersion` (protocols.md §1.6). Prices and sizes are read from
+//! their text in the body (string or JSON number), never through `f64`: exact or refused.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::auth::{parse_error_body, MexcRestError};
 use crate::event::{BookMsg, Level};
@@ -38,44 +40,38 @@ impl DepthSnapshot {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumText {
-    Str(String),
-    Num(serde_json::Number),
-}
-
-impl NumText {
-    fn with<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
-        match self {
-            NumText::Str(s) => f(s.as_bytes()),
-            NumText::Num(n) => f(n.to_string().as_bytes()),
-        }
+/// A level entry's number text, never through `f64`: the content of a JSON string, or the
+/// literal of a JSON number as it stands in the body (`1234567.1234567891` stays exact, and a
+/// value with more digits than the type keeps is refused instead of rounded). Anything else
+/// (`null`, an object, a string with escapes) is handed to the parser as is and refused there.
+fn num_text(v: &RawValue) -> &[u8] {
+    match v.get().as_bytes() {
+        [b'"', inner @ .., b'"'] => inner,
+        t => t,
     }
 }
 
 #[derive(Deserialize)]
-struct RawDepth {
+struct RawDepth<'a> {
     #[serde(rename = "lastUpdateId")]
     last_update_id: Option<serde_json::Value>,
-    bids: Option<Vec<Vec<NumText>>>,
-    asks: Option<Vec<Vec<NumText>>>,
+    #[serde(borrow)]
+    bids: Option<Vec<Vec<&'a RawValue>>>,
+    #[serde(borrow)]
+    asks: Option<Vec<Vec<&'a RawValue>>>,
     timestamp: Option<i64>,
     code: Option<serde_json::Value>,
 }
 
-fn levels(raw: Vec<Vec<NumText>>) -> Result<Vec<Level>, MexcRestError> {
+fn levels(raw: Vec<Vec<&RawValue>>) -> Result<Vec<Level>, MexcRestError> {
     raw.into_iter()
         .map(|l| {
             if l.len() < 2 {
                 return Err(MexcRestError::MissingField("level"));
             }
-            let px = l[0]
-                .with(Px::parse)
-                .map_err(|e| MexcRestError::Number("price", e))?;
-            let qty = l[1]
-                .with(Qty::parse)
-                .map_err(|e| MexcRestError::Number("quantity", e))?;
+            let px = Px::parse(num_text(l[0])).map_err(|e| MexcRestError::Number("price", e))?;
+            let qty =
+                Qty::parse(num_text(l[1])).map_err(|e| MexcRestError::Number("quantity", e))?;
             Ok(Level::new(px, qty))
         })
         .collect()

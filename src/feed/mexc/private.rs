@@ -33,6 +33,20 @@ fn http_method(m: mx::HttpMethod) -> HttpMethod {
         mx::HttpMethod::Delete => HttpMethod::Delete,
     }
 }
+/// The private stream URL: `base?listenKey=KEY`, the key percent-encoded (a key is opaque
+/// venue text; `&`, `#`, `+`, `%` or a space must not change the URL's meaning).
+fn private_url(base: &str, key: &str) -> String {
+    let mut url = String::with_capacity(base.len() + 11 + 3 * key.len());
+    url.push_str(base);
+    url.push_str(if base.contains('?') {
+        "&listenKey="
+    } else {
+        "?listenKey="
+    });
+    mx::url_encode(key, &mut url);
+    url
+}
+
 /// The listen key and the private connection.
 pub(super) struct PrivateState {
     pub(super) spec: Option<SpecId>,
@@ -157,14 +171,15 @@ impl MexcFeed {
         match r {
             Ok(key) => {
                 self.private.last_keepalive_ns = now;
-                let url = format!("{}?listenKey={key}", self.setup.private_ws_url);
-                self.private.key = Some(key);
+                let url = private_url(&self.setup.private_ws_url, &key);
                 if let Some(spec) = self.private.spec {
                     if let Err(e) = out.set_spec_url(spec, &url) {
+                        // The error quotes the URL: the key is redacted from it.
                         let rec = self.core.error(FeedErrorKind::PrivateUrl);
-                        self.core.log_error(rec.detail_of(&e));
+                        self.core.log_error(rec.detail_redacted(&e, &key));
                     }
                 }
+                self.private.key = Some(key);
                 if self.private.rekey {
                     self.private.rekey = false;
                     if let Some(c) = self.private.conn {
@@ -182,8 +197,10 @@ impl MexcFeed {
             Ok((status, body)) => mx::parse_listen_key_response(status, &body)
                 .map(|_| ())
                 .map_err(|e| {
+                    // The venue's message may echo the key: redacted.
                     let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRefused);
-                    Some(rec.detail_of(&e))
+                    let key = self.private.key.as_deref().unwrap_or("");
+                    Some(rec.detail_redacted(&e, key))
                 }),
             // Transport failure: keep the key, try again next period.
             Err(_) => Err(None),
@@ -297,5 +314,19 @@ mod tests {
             .path_and_query
             .starts_with("/api/v3/userDataStream?timestamp=1644489390087&signature="));
         assert_eq!(req.headers[0], (mx::API_KEY_HEADER, "key".to_string()));
+    }
+
+    /// Issue 12, defect 5 (listen key): the key is percent-encoded into the stream URL.
+    #[test]
+    fn issue12_defect5_listen_key_is_percent_encoded_in_the_stream_url() {
+        let url = private_url("wss://wbs-api.mexc.com/ws", "a+b/c=d&e#f g%");
+        assert_eq!(
+            url,
+            "wss://wbs-api.mexc.com/ws?listenKey=a%2Bb%2Fc%3Dd%26e%23f%20g%25"
+        );
+        assert_eq!(
+            private_url("ws://h/ws?x=1", "k"),
+            "ws://h/ws?x=1&listenKey=k"
+        );
     }
 }

@@ -110,11 +110,26 @@ pub(crate) fn remove_ca_dir(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// CA + leaf (SAN 127.0.0.1, localhost) generated now; the CA PEM is written by [`write_ca`].
-pub(crate) fn make_tls(dir: Option<&Path>, port: u16) -> io::Result<Tls> {
-    let err = |e: rcgen::Error| io::Error::other(e.to_string());
-    let ca_key = rcgen::KeyPair::generate().map_err(err)?;
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+/// The name constraints of the venue's CA: it may vouch for `localhost`, `127.0.0.1` and `::1`
+/// only, so a leaked venue CA (its PEM is written to disk and handed to clients as `ca_file`)
+/// cannot vouch for a real exchange host.
+pub(crate) fn loopback_name_constraints() -> rcgen::NameConstraints {
+    let mut v6 = [0u8; 16];
+    v6[15] = 1;
+    rcgen::NameConstraints {
+        permitted_subtrees: vec![
+            rcgen::GeneralSubtree::DnsName("localhost".to_string()),
+            rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::V4([127, 0, 0, 1], [255; 4])),
+            rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::V6(v6, [255; 16])),
+        ],
+        excluded_subtrees: Vec::new(),
+    }
+}
+
+/// The venue CA's parameters: a CA for server certificates, name-constrained to the loopback
+/// names ([`loopback_name_constraints`]).
+pub(crate) fn ca_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -124,6 +139,16 @@ pub(crate) fn make_tls(dir: Option<&Path>, port: u16) -> io::Result<Tls> {
         rcgen::KeyUsagePurpose::CrlSign,
         rcgen::KeyUsagePurpose::DigitalSignature,
     ];
+    ca_params.name_constraints = Some(loopback_name_constraints());
+    Ok(ca_params)
+}
+
+/// CA (name-constrained to the loopback names) + leaf (SAN 127.0.0.1, localhost) generated
+/// now; the CA PEM is written by [`write_ca`].
+pub(crate) fn make_tls(dir: Option<&Path>, port: u16) -> io::Result<Tls> {
+    let err = |e: rcgen::Error| io::Error::other(e.to_string());
+    let ca_key = rcgen::KeyPair::generate().map_err(err)?;
+    let ca_params = ca_params().map_err(err)?;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let leaf_key = rcgen::KeyPair::generate().map_err(err)?;
@@ -1025,6 +1050,64 @@ mod tests {
         assert_eq!(query_param("x=%zz", "x").as_deref(), Some("%zz"));
         assert_eq!(query_param("flag&x=1", "flag").as_deref(), Some(""));
         assert_eq!(query_param("", "x"), None);
+    }
+
+    /// Issue 12, defect 5 (CA trust): the venue CA carries name constraints (localhost,
+    /// 127.0.0.1, ::1), so even a client that trusts it cannot be shown a certificate it issued
+    /// for a real exchange host; the venue's own loopback leaf still verifies.
+    #[test]
+    fn issue12_defect5_venue_ca_is_name_constrained_to_loopback() {
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls::pki_types::{ServerName, UnixTime};
+        let params = ca_params().unwrap();
+        assert_eq!(params.name_constraints, Some(loopback_name_constraints()));
+        let nc = loopback_name_constraints();
+        assert_eq!(nc.permitted_subtrees.len(), 3);
+        assert!(nc.excluded_subtrees.is_empty());
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca = params.self_signed(&ca_key).unwrap();
+        // The extension (id-ce-nameConstraints, 2.5.29.30) is in the certificate itself.
+        let der = ca.der().to_vec();
+        assert!(der.windows(5).any(|w| w == [0x06, 0x03, 0x55, 0x1d, 0x1e]));
+        assert!(der.windows(9).any(|w| w == b"localhost"));
+        let issuer = rcgen::Issuer::new(params, ca_key);
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from(der)).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        let leaf = |names: &[&str]| {
+            let k = rcgen::KeyPair::generate().unwrap();
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let mut p = rcgen::CertificateParams::new(names).unwrap();
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, "localhost");
+            p.signed_by(&k, &issuer).unwrap().der().clone()
+        };
+        let verify = |cert: &CertificateDer<'_>, host: &str| {
+            verifier.verify_server_cert(
+                cert,
+                &[],
+                &ServerName::try_from(host.to_string()).unwrap(),
+                &[],
+                UnixTime::now(),
+            )
+        };
+        let ok = leaf(&["127.0.0.1", "localhost", "::1"]);
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            assert!(verify(&ok, host).is_ok(), "{host}: {:?}", verify(&ok, host));
+        }
+        for host in ["api.mexc.com", "api.gateio.ws"] {
+            let bad = leaf(&[host]);
+            let e = verify(&bad, host).unwrap_err();
+            assert!(format!("{e:?}").contains("NameConstraint"), "{host}: {e:?}");
+        }
+        // A real host smuggled in beside loopback names is refused as well.
+        let mixed = leaf(&["localhost", "wbs-api.mexc.com"]);
+        assert!(verify(&mixed, "localhost").is_err());
+        assert!(verify(&mixed, "wbs-api.mexc.com").is_err());
     }
 
     #[test]
