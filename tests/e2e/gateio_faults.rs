@@ -80,7 +80,7 @@ fn run(scenarios: &[Scenario]) -> Seen {
         }
     }
     venue.pause(true);
-    std::thread::sleep(Duration::from_millis(1000));
+    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
     let mut seen = Seen {
         faults: venue.stats().faults,
         pong_timeouts: 0,

@@ -43,3 +43,40 @@ pub fn loopback_feeds(
         Err(e) => panic!("the loopback configuration is refused: {e}"),
     }
 }
+
+/// After `venue.pause(true)`: waits until every book of every feed of `engine` is `Live` at the
+/// venue's (now frozen) version (books never updated, e.g. unbound, are skipped), or `limit` passed: a condition with a generous deadline instead
+/// of a fixed sleep, which a machine busy on every core can outlast. Returns whether they
+/// settled; the caller's comparison of the final books still decides.
+pub fn settle_books(
+    venue: &VenueHandle,
+    engine: &cexfeed::engine::Engine,
+    limit: Duration,
+) -> bool {
+    use cexfeed::types::BookState;
+    use std::sync::atomic::Ordering;
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let settled = engine.views().iter().all(|v| {
+            let sh = &v.shared;
+            sh.symbols.iter().all(|(_, name, st)| {
+                if st.updates.load(Ordering::Relaxed) == 0 {
+                    return true;
+                }
+                match venue_book(venue, sh.venue, sh.market, name) {
+                    Some((seq, _, _)) => {
+                        st.state() == BookState::Live && st.seq.load(Ordering::Relaxed) == seq
+                    }
+                    None => true,
+                }
+            })
+        });
+        if settled {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
