@@ -209,8 +209,7 @@ fn mexc_books_trades_bbo_match_the_venue() {
     let view = &engine.views()[0];
     assert!(view.shared.stats.acks.load(Ordering::Relaxed) >= 6);
     assert_eq!(view.shared.counters.snapshot().gaps, 0);
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -236,8 +235,7 @@ fn mexc_gap_scenario_counts_gaps_and_books_recover() {
     assert!(c.gaps >= 2, "gaps {c:?}");
     assert!(c.resyncs >= c.gaps, "{c:?}");
     assert!(seen.went_unlive_after_live >= 1, "{seen:?}");
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -280,8 +278,7 @@ fn mexc_rotation_before_lifetime_close_keeps_books_live() {
     // Trades of the overlapping connections were delivered once.
     assert_eq!(seen.trades_without_id, 0, "{seen:?}");
     assert_eq!(seen.dup_trades, 0, "of {} trades", seen.trades);
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -318,8 +315,7 @@ fn mexc_shards_beyond_30_channels_and_books_match() {
     let view = &engine.views()[0];
     assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 2);
     assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 36);
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     let mut compared = 0;
     for f in &finals {
@@ -399,8 +395,7 @@ fn mexc_reset_reconnects_resubscribes_and_books_match() {
     let c = engine.views()[0].shared.counters.snapshot();
     assert!(c.reconnects >= 1, "{c:?}");
     assert!(seen.went_unlive_after_live >= 1, "{seen:?}");
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -452,8 +447,7 @@ fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
     // 2 subscribes, 1 unsubscribe, 1 subscribe, all acknowledged, on one connection.
     assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 4);
     assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -489,8 +483,7 @@ fn mexc_request_burst_is_paced_below_the_venue_limit() {
     assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
     assert_eq!(view.shared.stats.acks.load(Ordering::Relaxed), 2 + 160);
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -516,8 +509,7 @@ fn run_faults(scenarios: &[Scenario]) -> cexfeed::metrics::CounterSnapshot {
     let mut seen = Seen::default();
     drain(&mut rx, &mut seen, &engine, Duration::from_millis(6500));
     let c = engine.views()[0].shared.counters.snapshot();
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();
@@ -587,8 +579,7 @@ fn mexc_unanswered_pings_replace_the_connection_and_books_recover() {
     let c = view.shared.counters.snapshot();
     assert!(timeouts > 0, "no pong timeout detected");
     assert!(c.reconnects > 0, "{c:?}");
-    venue.pause(true);
-    crate::support::settle_books(&venue, &engine, Duration::from_secs(20));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
     venue.stop();

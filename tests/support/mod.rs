@@ -44,39 +44,41 @@ pub fn loopback_feeds(
     }
 }
 
-/// After `venue.pause(true)`: waits until every book of every feed of `engine` is `Live` at the
-/// venue's (now frozen) version (books never updated, e.g. unbound, are skipped), or `limit` passed: a condition with a generous deadline instead
-/// of a fixed sleep, which a machine busy on every core can outlast. Returns whether they
-/// settled; the caller's comparison of the final books still decides.
-pub fn settle_books(
+/// Quiesce the venue and let the books catch up, by conditions with a generous deadline
+/// (`limit` each) instead of fixed sleeps, which a machine busy on every core can outlast:
+/// waits until every book of every feed of `engine` is `Live` (a book still resyncing when the
+/// market stops may never bridge its snapshot), pauses the venue, then waits until every book
+/// is `Live` at the venue's frozen version. Returns whether they settled; the caller's
+/// comparison of the final books still decides.
+pub fn pause_and_settle(
     venue: &VenueHandle,
     engine: &cexfeed::engine::Engine,
     limit: Duration,
 ) -> bool {
     use cexfeed::types::BookState;
     use std::sync::atomic::Ordering;
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        let settled = engine.views().iter().all(|v| {
+    let books = |at_venue: bool| {
+        engine.views().iter().all(|v| {
             let sh = &v.shared;
             sh.symbols.iter().all(|(_, name, st)| {
-                if st.updates.load(Ordering::Relaxed) == 0 {
-                    return true;
-                }
-                match venue_book(venue, sh.venue, sh.market, name) {
-                    Some((seq, _, _)) => {
-                        st.state() == BookState::Live && st.seq.load(Ordering::Relaxed) == seq
-                    }
-                    None => true,
-                }
+                st.state() == BookState::Live
+                    && (!at_venue
+                        || venue_book(venue, sh.venue, sh.market, name)
+                            .is_none_or(|(seq, _, _)| st.seq.load(Ordering::Relaxed) == seq))
             })
-        });
-        if settled {
-            return true;
+        })
+    };
+    let wait = |at_venue: bool| {
+        let deadline = std::time::Instant::now() + limit;
+        while !books(at_venue) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if std::time::Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        true
+    };
+    let live = wait(false);
+    venue.pause(true);
+    live && wait(true)
 }
