@@ -180,6 +180,7 @@ fn trade(seq: u64) -> Event {
             qty: Qty(1),
             side: Side::Buy,
             trade_id: seq,
+            id_hash: seq,
         },
     )
 }

@@ -659,6 +659,10 @@ impl FeedCore {
     /// Apply a REST snapshot of symbol `si` (the venue feed's reply path calls this; stream
     /// pushes go through [`Sink::book`] as deltas). Publishes and raises requests like a delta.
     pub(crate) fn apply_snapshot(&mut self, si: usize, m: &BookMsg<'_>) {
+        if !self.syms[si].subscribed[0] {
+            // Fetched before the book was unbound: it must not bring the book back.
+            return;
+        }
         let t0 = now_ns();
         let out = self.syms[si].book.on_snapshot(m, t0);
         self.apply_hist.record(now_ns().saturating_sub(t0));
@@ -699,6 +703,11 @@ impl Sink for FeedCore {
             Counters::add(&self.shared.stats.unknown_symbol, 1);
             return;
         };
+        if !self.syms[si].subscribed[0] {
+            // A push still in flight when the book was unbound: applying it would start a
+            // resync and bring an unsubscribed book back to `Live` (then stale).
+            return;
+        }
         let t0 = now_ns();
         let out = self.syms[si].book.on_delta(m, t0);
         self.apply_hist.record(now_ns().saturating_sub(t0));

@@ -179,7 +179,8 @@ pub enum StatusKind {
 /// Event payload. The variant is the event kind ([`Body::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Body {
-    /// A public trade. `trade_id` is 0 when the venue sends none or a non-numeric one.
+    /// A public trade. `trade_id` is 0 when the venue sends none or a non-numeric one;
+    /// `id_hash` identifies the trade either way.
     Trade {
         /// Trade price, exact.
         px: Px,
@@ -189,6 +190,10 @@ pub enum Body {
         side: Side,
         /// Venue trade id for de-duplication and gap checks; 0 = none or not numeric.
         trade_id: u64,
+        /// The trade's identity for de-duplication whatever the id's form: the numeric id
+        /// itself, else FNV-1a (64 bit) of the id text (MEXC's ids are strings); 0 = no id sent.
+        /// Equal for the same trade received twice (e.g. on two connections).
+        id_hash: u64,
     },
     /// Best bid and offer (empty side = zero). `Header::seq` holds the book sequence if sent.
     Bbo {
@@ -465,6 +470,19 @@ fn id_num(id: &IdRef<'_>) -> u64 {
     id.as_u64().unwrap_or(0)
 }
 
+/// The numeric id, else FNV-1a 64 of the id text; 0 for an empty id.
+fn id_hash(id: &IdRef<'_>) -> u64 {
+    match *id {
+        IdRef::Num(n) => n,
+        IdRef::Str("") => 0,
+        IdRef::Str(s) => s.parse().unwrap_or_else(|_| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+            })
+        }),
+    }
+}
+
 fn id_str<const N: usize>(id: &IdRef<'_>, flags: &mut u8) -> InlineStr<N> {
     match *id {
         IdRef::Str(s) => text(s, flags),
@@ -505,7 +523,8 @@ impl Event {
         self.body.kind()
     }
 
-    /// A [`Body::Trade`]; `ts_exchange_ms` from the message, a non-numeric trade id becomes 0.
+    /// A [`Body::Trade`]; `ts_exchange_ms` from the message, a non-numeric trade id becomes 0
+    /// in `trade_id` and its hash in `id_hash`.
     pub fn trade(mut h: Header, m: &TradeMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
         Event::new(
@@ -515,6 +534,7 @@ impl Event {
                 qty: m.qty,
                 side: m.side,
                 trade_id: id_num(&m.trade_id),
+                id_hash: id_hash(&m.trade_id),
             },
         )
     }

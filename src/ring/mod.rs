@@ -673,6 +673,41 @@ mod tests {
     }
 
     #[test]
+    fn trade_id_hash_tells_string_ids_apart() {
+        let ev = |id| {
+            let m = crate::event::TradeMsg {
+                symbol: "BTCUSDT",
+                px: Px::from_int(1),
+                qty: Qty::from_int(1),
+                side: Side::Buy,
+                trade_id: id,
+                ts_exchange_ms: Some(1),
+            };
+            match Event::trade(hdr(0, 0), &m).body {
+                Body::Trade {
+                    trade_id, id_hash, ..
+                } => (trade_id, id_hash),
+                _ => panic!(),
+            }
+        };
+        use crate::event::IdRef;
+        let (a, b) = (
+            ev(IdRef::Str("700000000000000009X0_700000000000000010X0")),
+            ev(IdRef::Str("700000000000000011X0_700000000000000012X0")),
+        );
+        // Same price, size, side and millisecond: only the id tells these trades apart.
+        assert_eq!((a.0, b.0), (0, 0));
+        assert_ne!(a.1, b.1);
+        assert_eq!(
+            a,
+            ev(IdRef::Str("700000000000000009X0_700000000000000010X0"))
+        );
+        assert_eq!(ev(IdRef::Num(42)), (42, 42));
+        assert_eq!(ev(IdRef::Str("42")), (42, 42));
+        assert_eq!(ev(IdRef::Str("")), (0, 0));
+    }
+
+    #[test]
     fn account_values_cross_the_ring_exactly() {
         let fill = crate::event::FillMsg {
             symbol: "BTCUSDT",

@@ -89,6 +89,7 @@ fn slots_never_torn_per_symbol_order_kept_and_everything_accounted_for() {
                     qty: Qty(1),
                     side: cexfeed::types::Side::Buy,
                     trade_id: seq,
+                    id_hash: seq,
                 },
             );
             p.push(t);
@@ -161,6 +162,7 @@ fn stalled_consumer_sees_missed_then_latest_books() {
                 qty: Qty(1),
                 side: cexfeed::types::Side::Sell,
                 trade_id: seq,
+                id_hash: seq,
             },
         ));
         stamp(&mut book, seq);

@@ -69,8 +69,7 @@ fn gateio_books_trades_bbo_match_the_venue() {
     assert!(live_books > 10, "books {books} live {live_books}");
     assert!(trades > 0 && bbos > 0, "trades {trades} bbos {bbos}");
     // Quiesce the market, let the feeds catch up, then compare.
-    venue.pause(true);
-    std::thread::sleep(Duration::from_millis(800));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     let mut compared = 0;
     for f in &finals {

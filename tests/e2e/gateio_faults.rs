@@ -79,8 +79,7 @@ fn run(scenarios: &[Scenario]) -> Seen {
             None => std::thread::sleep(Duration::from_micros(200)),
         }
     }
-    venue.pause(true);
-    std::thread::sleep(Duration::from_millis(1000));
+    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let mut seen = Seen {
         faults: venue.stats().faults,
         pong_timeouts: 0,

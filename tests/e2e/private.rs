@@ -78,6 +78,35 @@ struct Acct {
     after_gap: u64,
 }
 
+/// Deadline for a condition a test waits for: generous, so a machine busy on every core meets it.
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Drains until `done` holds or `limit` passed (then panics): the condition, not the time, is
+/// what the test waits for.
+fn drain_until(
+    rx: &mut StrategyRx,
+    acct: &mut [Acct; 3],
+    what: &str,
+    mut done: impl FnMut(&[Acct; 3]) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    while !done(acct) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {LIMIT:?}: {acct:?}"
+        );
+        drain(rx, acct, Duration::from_millis(20));
+    }
+}
+
+/// Orders seen through to a final status.
+fn completed(a: &Acct) -> usize {
+    a.orders
+        .values()
+        .filter(|s| s.last().is_some_and(|x| x.is_final()))
+        .count()
+}
+
 fn drain(rx: &mut StrategyRx, acct: &mut [Acct; 3], dur: Duration) {
     let deadline = Instant::now() + dur;
     while Instant::now() < deadline {
@@ -174,6 +203,11 @@ fn private_lifecycles_arrive_complete_and_in_order() {
     engine.start().unwrap();
     let mut acct: [Acct; 3] = Default::default();
     drain(&mut rx, &mut acct, Duration::from_secs(5));
+    drain_until(&mut rx, &mut acct, "orders, balances, positions", |acct| {
+        FEEDS.iter().zip(acct).all(|((_, m), a)| {
+            completed(a) >= 3 && a.balances >= 5 && (*m != Market::Futures || a.positions >= 3)
+        })
+    });
     let views = engine.views();
     let _ = engine.stop();
     // The MEXC listen key was closed at shutdown (DELETE, best effort).
@@ -272,6 +306,9 @@ fn private_streams_recover_after_reset_with_a_gap_status() {
     engine.start().unwrap();
     let mut acct: [Acct; 3] = Default::default();
     drain(&mut rx, &mut acct, Duration::from_millis(5000));
+    drain_until(&mut rx, &mut acct, "events after a gap", |acct| {
+        acct.iter().all(|a| a.gaps >= 1 && a.after_gap >= 10)
+    });
     let views = engine.views();
     for (i, (v, m)) in FEEDS.iter().enumerate() {
         let name = format!("{}.{}", v.as_str(), m.as_str());
@@ -339,8 +376,7 @@ fn mexc_listen_key_that_vanished_is_renewed() {
     }
     engine.start().unwrap();
     let mut acct: [Acct; 3] = Default::default();
-    drain(&mut rx, &mut acct, Duration::from_millis(1500));
-    assert!(acct[0].balances > 0, "{:?}", acct[0]);
+    drain_until(&mut rx, &mut acct, "balances", |a| a[0].balances > 0);
     // Close every key of the account behind the feed's back, then drop the connection.
     let creds = mx::Credentials::new(cexfeed_venue::MEXC_API_KEY, cexfeed_venue::MEXC_API_SECRET);
     let list = mexc_call(
@@ -355,7 +391,9 @@ fn mexc_listen_key_that_vanished_is_renewed() {
             mx::close_listen_key_request(&creds, k, cexfeed::types::wall_ms(), None),
         );
     }
-    drain(&mut rx, &mut acct, Duration::from_millis(3000));
+    drain_until(&mut rx, &mut acct, "events after the renewal", |a| {
+        a[0].gaps >= 1 && a[0].after_gap >= 5
+    });
     let a = &acct[0];
     assert!(a.gaps >= 1, "no PrivateGap after renewal: {a:?}");
     assert!(a.after_gap >= 5, "events stopped: {a:?}");
@@ -387,7 +425,9 @@ fn mexc_refused_listen_key_is_retried_with_backoff_then_streams() {
     }
     engine.start().unwrap();
     let mut acct: [Acct; 3] = Default::default();
-    drain(&mut rx, &mut acct, Duration::from_millis(1000));
+    drain_until(&mut rx, &mut acct, "the refusal", |a| {
+        !a[0].errors.is_empty()
+    });
     assert_eq!(acct[0].errors.len(), 1, "{:?}", acct[0]);
     assert_eq!(acct[0].errors[0].0, 700002);
     assert_eq!(
@@ -396,7 +436,9 @@ fn mexc_refused_listen_key_is_retried_with_backoff_then_streams() {
         acct[0]
     );
     // Retried after the 2 s backoff, then the stream runs.
-    drain(&mut rx, &mut acct, Duration::from_millis(2500));
+    drain_until(&mut rx, &mut acct, "the stream after the retry", |a| {
+        a[0].balances >= 3 && !a[0].orders.is_empty()
+    });
     let a = &acct[0];
     assert!(a.balances >= 3 && !a.orders.is_empty(), "{a:?}");
     let view = &engine.views()[0];

@@ -44,3 +44,42 @@ pub fn loopback_feeds(
         Err(e) => panic!("the loopback configuration is refused: {e}"),
     }
 }
+
+/// Quiesce the venue and let the books catch up, by conditions with a generous deadline
+/// (`limit` each) instead of fixed sleeps, which a machine busy on every core can outlast:
+/// waits until every book of every feed of `engine` is `Live` (a book still resyncing when the
+/// market stops may never bridge its snapshot), pauses the venue, then waits until every book
+/// is `Live` at the venue's frozen version. Returns whether they settled; the caller's
+/// comparison of the final books still decides.
+pub fn pause_and_settle(
+    venue: &VenueHandle,
+    engine: &cexfeed::engine::Engine,
+    limit: Duration,
+) -> bool {
+    use cexfeed::types::BookState;
+    use std::sync::atomic::Ordering;
+    let books = |at_venue: bool| {
+        engine.views().iter().all(|v| {
+            let sh = &v.shared;
+            sh.symbols.iter().all(|(_, name, st)| {
+                st.state() == BookState::Live
+                    && (!at_venue
+                        || venue_book(venue, sh.venue, sh.market, name)
+                            .is_none_or(|(seq, _, _)| st.seq.load(Ordering::Relaxed) == seq))
+            })
+        })
+    };
+    let wait = |at_venue: bool| {
+        let deadline = std::time::Instant::now() + limit;
+        while !books(at_venue) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    };
+    let live = wait(false);
+    venue.pause(true);
+    live && wait(true)
+}

@@ -20,7 +20,9 @@
 //! replacement go into the same synced books (duplicates are dropped by sequence), except those
 //! that would open a gap while the old stream is still live (the replacement's first, partial
 //! window). Trades from both connections pass through a per-symbol de-duplication ring (hash of
-//! trade id and time) while they overlap, so none is lost or repeated at the handover; book
+//! trade id, time, price and size) while they overlap, and the promoted connection's after the
+//! handover until it presents a trade the ring does not hold (no clock involved), so none is
+//! repeated at the handover; book
 //! tickers and tickers from the replacement are dropped until handover (the old connection
 //! still delivers them). Handover = every channel acked on the replacement and every book
 //! symbol of the shard has had a contiguous push from it (or [`ROTATE_MAX_WAIT_NS`] passed):
@@ -52,7 +54,7 @@ mod shards;
 
 use self::pacing::ConnOut;
 use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE};
-use self::rotation::{RotSink, TradeRing};
+use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
 
 use super::{public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup};
@@ -510,20 +512,19 @@ impl Handler for MexcFeed {
         self.core.recv_ns = recv_ns;
         let t0 = now_ns();
         let rotating = match self.role(conn) {
-            Role::Replacement(_) => Some(true),
-            Role::Shard(idx) => (self.shards[idx].replacement.is_some()
-                || recv_ns < self.shards[idx].dedupe_until_ns)
-                .then_some(false),
+            Role::Replacement(_) => Some(RotFrom::Replacement),
+            Role::Shard(idx) if self.shards[idx].replacement.is_some() => Some(RotFrom::Old),
+            Role::Shard(idx) if self.shards[idx].catch_up => Some(RotFrom::Promoted),
             _ => None,
         };
         let r = match (self.role(conn), rotating) {
             (Role::Retiring | Role::Closing, _) => Ok(()),
-            (_, Some(replacement)) => {
+            (_, Some(from)) => {
                 let mut w = RotSink {
                     core: &mut self.core,
                     aligned: &mut self.aligned,
                     recent: &mut self.recent_trades,
-                    replacement,
+                    from,
                     dropped: 0,
                 };
                 let r = self.decoder.decode(bytes, is_binary, &mut w);

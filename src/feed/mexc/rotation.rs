@@ -3,6 +3,16 @@
 //! keeps feeding. [`RotSink`] filters what the two connections deliver while they overlap
 //! (book alignment, trade de-duplication by [`TradeRing`]); [`MexcFeed::drive_rotation`] hands
 //! over once the replacement is ready.
+//!
+//! Trade de-duplication rests on the trades' identity and stream order, never on a clock: while
+//! the connections overlap, every trade of a symbol is delivered once (its [`trade_key`] is
+//! checked against the ring of keys delivered since the rotation started). At the handover the
+//! old connection is closed (or is already down) and none of its frames is processed any more;
+//! the promoted connection may still lag behind what the old one delivered, so its trades keep
+//! being checked against the ring until, per symbol, it presents a trade the ring does not hold:
+//! both connections carry the venue's one trade stream in the same order, so from there on
+//! everything it delivers is new. Exact while the two connections are less than
+//! [`TRADE_RING`] trades of one symbol apart.
 
 use super::{MexcFeed, Role};
 use crate::channel::Kind;
@@ -12,12 +22,13 @@ use crate::event::{
 };
 use crate::feed::FeedCore;
 use crate::net::{ConnId, Outbox};
-use crate::types::{now_ns, BookState};
+use crate::types::BookState;
 
 /// Longest make-before-break overlap before the old connection is closed anyway.
 pub(crate) const ROTATE_MAX_WAIT_NS: u64 = 5_000_000_000;
-/// Trade de-duplication continues this long after a rotation handover.
-const DEDUPE_GRACE_NS: u64 = 2_000_000_000;
+/// Trades per symbol remembered for de-duplication: the largest lag (in trades of one symbol)
+/// between the two connections of a rotation that is still de-duplicated exactly.
+pub(super) const TRADE_RING: usize = 256;
 
 impl MexcFeed {
     /// Start rotations that are due; finish those whose replacement is ready.
@@ -29,6 +40,9 @@ impl MexcFeed {
             };
             match self.shards[idx].replacement {
                 None => {
+                    if self.shards[idx].catch_up {
+                        self.end_catch_up(idx);
+                    }
                     let Some(since) = out.live_since_ns(conn) else {
                         continue;
                     };
@@ -41,6 +55,7 @@ impl MexcFeed {
                     if let Some(r) = out.open(spec) {
                         self.shards[idx].replacement = Some(r);
                         self.shards[idx].rotate_started_ns = now;
+                        self.shards[idx].catch_up = false;
                         self.set_role(r, Role::Replacement(idx));
                         for &(k, si) in &self.shards[idx].channels {
                             match k {
@@ -81,42 +96,98 @@ impl MexcFeed {
         }
     }
 
+    /// Hand shard `idx` over to its replacement `r` (the old connection is closed or down: none
+    /// of its frames is processed any more). `r`'s trades stay de-duplicated until it caught up.
     pub(super) fn promote(&mut self, idx: usize, r: ConnId) {
-        self.shards[idx].dedupe_until_ns = now_ns() + DEDUPE_GRACE_NS;
-        self.shards[idx].conn = Some(r);
-        self.shards[idx].replacement = None;
+        let sh = &mut self.shards[idx];
+        for &(k, si) in &sh.channels {
+            if k == Kind::Trades {
+                self.recent_trades[si].start_catch_up();
+            }
+        }
+        sh.catch_up = true;
+        sh.conn = Some(r);
+        sh.replacement = None;
         self.set_role(r, Role::Shard(idx));
+    }
+
+    /// Stop filtering the promoted connection of shard `idx` once every trade channel of it
+    /// caught up (checked from the tick, off the hot path).
+    fn end_catch_up(&mut self, idx: usize) {
+        let sh = &mut self.shards[idx];
+        let recent = &self.recent_trades;
+        if sh
+            .channels
+            .iter()
+            .all(|&(k, si)| k != Kind::Trades || !recent[si].catching_up())
+        {
+            sh.catch_up = false;
+        }
     }
 }
 
-/// Keys of the last trades delivered for one symbol (rotation overlap only).
+/// Keys of the last [`TRADE_RING`] trades delivered for one symbol since its shard's rotation
+/// started, and whether the promoted connection still has to catch up with them.
 pub(super) struct TradeRing {
-    keys: [u64; 128],
+    keys: [u64; TRADE_RING],
+    len: usize,
     next: usize,
+    catching_up: bool,
 }
 
 impl Default for TradeRing {
     fn default() -> Self {
         TradeRing {
-            keys: [0; 128],
+            keys: [0; TRADE_RING],
+            len: 0,
             next: 0,
+            catching_up: false,
         }
     }
 }
 
 impl TradeRing {
-    /// `true` if `key` is new (and records it).
-    fn insert(&mut self, key: u64) -> bool {
-        if self.keys.contains(&key) {
+    fn contains(&self, key: u64) -> bool {
+        self.keys[..self.len].contains(&key)
+    }
+
+    /// While two connections overlap: `true` if `key` is new (and records it).
+    pub(super) fn insert(&mut self, key: u64) -> bool {
+        if self.contains(key) {
             return false;
         }
         self.keys[self.next] = key;
-        self.next = (self.next + 1) % self.keys.len();
+        self.next = (self.next + 1) % TRADE_RING;
+        self.len = (self.len + 1).min(TRADE_RING);
         true
     }
 
+    /// After the handover: `true` if the promoted connection's trade `key` is to be delivered.
+    /// The first trade the ring does not hold ends the catch-up (later ones are all new).
+    pub(super) fn admit_promoted(&mut self, key: u64) -> bool {
+        if !self.catching_up {
+            return true;
+        }
+        if self.contains(key) {
+            return false;
+        }
+        self.catching_up = false;
+        true
+    }
+
+    /// The handover happened: check the promoted connection against the ring.
+    pub(super) fn start_catch_up(&mut self) {
+        self.catching_up = true;
+    }
+
+    pub(super) fn catching_up(&self) -> bool {
+        self.catching_up
+    }
+
     pub(super) fn clear(&mut self) {
-        *self = TradeRing::default();
+        self.len = 0;
+        self.next = 0;
+        self.catching_up = false;
     }
 }
 
@@ -141,21 +212,33 @@ fn trade_key(m: &TradeMsg<'_>) -> u64 {
     h
 }
 
+/// Which connection of a rotating shard a frame came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RotFrom {
+    /// The serving connection while a replacement warms up.
+    Old,
+    /// The replacement being warmed up.
+    Replacement,
+    /// The promoted replacement after the handover, until its trades caught up.
+    Promoted,
+}
+
 /// Sink for frames of a shard while a rotation overlaps two connections. From the replacement:
 /// book pushes that would open a gap while the old stream is live are dropped (alignment), book
 /// tickers and tickers dropped (the old connection still delivers them). Trades from either
-/// connection are delivered once (de-duplicated by key). Control frames kept.
+/// connection are delivered once (de-duplicated by key); after the handover the promoted
+/// connection's trades until it caught up. Control frames kept.
 pub(super) struct RotSink<'a> {
     pub(super) core: &'a mut FeedCore,
     pub(super) aligned: &'a mut [bool],
     pub(super) recent: &'a mut [TradeRing],
-    pub(super) replacement: bool,
+    pub(super) from: RotFrom,
     pub(super) dropped: u64,
 }
 
 impl Sink for RotSink<'_> {
     fn book(&mut self, m: &BookMsg<'_>) {
-        if !self.replacement {
+        if self.from != RotFrom::Replacement {
             self.core.book(m);
             return;
         }
@@ -174,7 +257,12 @@ impl Sink for RotSink<'_> {
     }
     fn trade(&mut self, m: &TradeMsg<'_>) {
         if let Some(si) = self.core.find(m.symbol) {
-            if !self.recent[si].insert(trade_key(m)) {
+            let r = &mut self.recent[si];
+            let new = match self.from {
+                RotFrom::Promoted => r.admit_promoted(trade_key(m)),
+                RotFrom::Old | RotFrom::Replacement => r.insert(trade_key(m)),
+            };
+            if !new {
                 self.dropped += 1;
                 return;
             }
@@ -182,14 +270,14 @@ impl Sink for RotSink<'_> {
         self.core.trade(m);
     }
     fn bbo(&mut self, m: &BboMsg<'_>) {
-        if self.replacement {
+        if self.from == RotFrom::Replacement {
             self.dropped += 1;
         } else {
             self.core.bbo(m);
         }
     }
     fn ticker(&mut self, m: &TickerMsg<'_>) {
-        if self.replacement {
+        if self.from == RotFrom::Replacement {
             self.dropped += 1;
         } else {
             self.core.ticker(m);
@@ -209,5 +297,77 @@ impl Sink for RotSink<'_> {
     }
     fn control(&mut self, m: &ControlMsg<'_>) {
         self.core.control(m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TradeRing, TRADE_RING};
+
+    /// Issue 12, defect 8 (flaky under load): a duplicate trade reached the strategy when the
+    /// promoted connection's trade pushes lagged the closed one's by more than the 2 s grace
+    /// window. Without a clock, the lag may be any length: the catch-up ends only on a trade
+    /// the closed connection had not delivered.
+    #[test]
+    fn rotation_dedupe_holds_however_late_the_promoted_connection_catches_up() {
+        let mut r = TradeRing::default();
+        // Overlap: the old connection delivers 1..=100, the lagging replacement presents 1..=40.
+        for k in 1..=100 {
+            assert!(r.insert(k), "{k} from the old connection is new");
+        }
+        for k in 1..=40 {
+            assert!(!r.insert(k), "{k} from the replacement is a duplicate");
+        }
+        // Handover: the old connection is closed; the promoted one still lags (by any time).
+        r.start_catch_up();
+        for k in 41..=100 {
+            assert!(!r.admit_promoted(k), "{k} repeated after the handover");
+            assert!(r.catching_up());
+        }
+        assert!(r.admit_promoted(101));
+        assert!(!r.catching_up());
+        assert!(r.admit_promoted(102));
+        // Caught up: later trades are no longer checked (a repeated key is the venue's own).
+        assert!(r.admit_promoted(100));
+    }
+
+    #[test]
+    fn rotation_dedupe_with_the_replacement_ahead_ends_at_its_first_trade() {
+        let mut r = TradeRing::default();
+        for k in 1..=30 {
+            assert!(r.insert(k));
+        }
+        for k in 1..=30 {
+            assert!(
+                !r.insert(k),
+                "{k} from the old connection was delivered already"
+            );
+        }
+        for k in 31..=50 {
+            assert!(r.insert(k));
+        }
+        // The old connection died first: the replacement is promoted at once.
+        r.start_catch_up();
+        assert!(r.admit_promoted(51));
+        assert!(!r.catching_up());
+    }
+
+    #[test]
+    fn rotation_dedupe_is_exact_up_to_the_ring_size_and_clear_forgets() {
+        let mut r = TradeRing::default();
+        let n = TRADE_RING as u64;
+        for k in 1..=n {
+            assert!(r.insert(k));
+        }
+        for k in 1..=n {
+            assert!(!r.insert(k), "{k} within the ring is caught");
+        }
+        assert!(r.insert(n + 1));
+        // The oldest key fell out of the ring.
+        assert!(r.insert(1));
+        r.start_catch_up();
+        r.clear();
+        assert!(!r.catching_up());
+        assert!(r.insert(2));
     }
 }

@@ -20,9 +20,10 @@ pub(super) struct Shard {
     pub(super) down_since_ns: Option<u64>,
     pub(super) replacement: Option<ConnId>,
     pub(super) rotate_started_ns: u64,
-    /// After a handover, trades of the promoted connection are still de-duplicated until then
-    /// (its trade pushes may lag the closed connection's).
-    pub(super) dedupe_until_ns: u64,
+    /// After a handover: trades of the promoted connection are still checked against those the
+    /// closed connection delivered, until every trade channel caught up (its trade pushes may
+    /// lag the closed connection's). See `rotation.rs`.
+    pub(super) catch_up: bool,
 }
 
 impl MexcFeed {
@@ -47,7 +48,7 @@ impl MexcFeed {
                     down_since_ns: None,
                     replacement: None,
                     rotate_started_ns: 0,
-                    dedupe_until_ns: 0,
+                    catch_up: false,
                 });
                 self.shards.len() - 1
             }
@@ -159,6 +160,8 @@ impl MexcFeed {
 
     /// The serving connection of shard `idx` is down (no rotation in progress).
     pub(super) fn on_shard_down(&mut self, idx: usize, now: u64) {
+        // A reconnect starts a fresh stream: nothing of it was delivered before.
+        self.shards[idx].catch_up = false;
         if self.shards[idx].down_since_ns.is_none() {
             self.shards[idx].down_since_ns = Some(now);
             self.core

@@ -424,8 +424,10 @@ pub fn run(
     }
     // Quiesce the loopback market so the feeds can reach the venue's final sequence.
     if let Some(v) = venue {
+        // A book still resyncing when the market stops may never bridge its snapshot.
+        settle_books(v, &engine, false, Duration::from_secs(10));
         v.pause(true);
-        std::thread::sleep(Duration::from_millis(1200));
+        settle_books(v, &engine, true, Duration::from_secs(10));
     }
     engine.collect_metrics();
     std::thread::sleep(Duration::from_millis(200));
@@ -713,4 +715,30 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "faults injected by the venue: {}", f.join(", "))?;
     }
     Ok(())
+}
+
+/// Wait until every book of every live feed that ever had one is `Live` (`at_venue`: at the
+/// paused venue's frozen version), or `limit` passed: a machine busy on every core can outlast
+/// a fixed sleep. The comparison that follows still decides whether the books match.
+fn settle_books(venue: &VenueHandle, engine: &Engine, at_venue: bool, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let settled = engine.views().iter().all(|v| {
+            let sh = &v.shared;
+            sh.is_dead()
+                || sh.symbols.iter().all(|(_, name, st)| {
+                    st.updates.load(Ordering::Relaxed) == 0
+                        || st.state() == BookState::Live
+                            && (!at_venue
+                                || crate::demo::venue_book(venue, sh.venue, sh.market, name)
+                                    .is_none_or(|(seq, _, _)| {
+                                        st.seq.load(Ordering::Relaxed) == seq
+                                    }))
+                })
+        });
+        if settled || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
