@@ -470,16 +470,15 @@ fn id_num(id: &IdRef<'_>) -> u64 {
     id.as_u64().unwrap_or(0)
 }
 
-/// The numeric id, else FNV-1a 64 of the id text; 0 for an empty id.
-fn id_hash(id: &IdRef<'_>) -> u64 {
+/// A trade's identity: its numeric id (`num`, from [`id_num`]), else an FNV-1a hash of the
+/// id text; 0 = no id. Parses nothing again.
+fn id_hash(id: &IdRef<'_>, num: u64) -> u64 {
     match *id {
-        IdRef::Num(n) => n,
-        IdRef::Str("") => 0,
-        IdRef::Str(s) => s.parse().unwrap_or_else(|_| {
-            s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-            })
+        _ if num != 0 => num,
+        IdRef::Str(s) if !s.is_empty() => s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
         }),
+        _ => 0,
     }
 }
 
@@ -527,14 +526,15 @@ impl Event {
     /// in `trade_id` and its hash in `id_hash`.
     pub fn trade(mut h: Header, m: &TradeMsg<'_>) -> Self {
         h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let trade_id = id_num(&m.trade_id);
         Event::new(
             h,
             Body::Trade {
                 px: m.px,
                 qty: m.qty,
                 side: m.side,
-                trade_id: id_num(&m.trade_id),
-                id_hash: id_hash(&m.trade_id),
+                trade_id,
+                id_hash: id_hash(&m.trade_id, trade_id),
             },
         )
     }

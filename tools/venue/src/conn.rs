@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use rustls::{ServerConnection, StreamOwned};
 
+use tungstenite::protocol::frame::{coding::CloseCode, CloseFrame};
+
 use crate::{Scenario, Shared, Target};
 
 /// A plain or TLS server stream.
@@ -212,6 +214,30 @@ pub(crate) fn go_silent(ws: &tungstenite::WebSocket<Io>, sh: &Shared) {
         let mut b = [0u8; 1];
         if let Ok(0) = tcp.peek(&mut b) {
             return;
+        }
+    }
+}
+
+/// Act on a connection-level fault: reset, close (1000) or go silent. True when the connection
+/// is over and the caller must return.
+pub(crate) fn apply(fault: ConnFault, ws: &mut tungstenite::WebSocket<Io>, sh: &Shared) -> bool {
+    match fault {
+        ConnFault::None => false,
+        ConnFault::Reset => {
+            reset(ws.get_ref().tcp());
+            true
+        }
+        ConnFault::Close => {
+            let _ = ws.close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }));
+            let _ = ws_flush(ws, sh);
+            true
+        }
+        ConnFault::Silent => {
+            go_silent(ws, sh);
+            true
         }
     }
 }

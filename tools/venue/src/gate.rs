@@ -8,14 +8,12 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha512;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
 use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
 use super::{Scenario, Shared, GATE_API_KEY, GATE_API_SECRET, GATE_FUTURES_USER_ID};
-use crate::conn::{self, ConnFault, ConnFaults, Io};
+use crate::conn::{self, ConnFaults, Io};
 use crate::num::Level;
 use crate::num::{Market, Px, Qty, Side, VenueId};
 use crate::sim::Symbol;
@@ -822,24 +820,8 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             return;
         }
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
-        match conn.check(&sh, &names) {
-            ConnFault::None => {}
-            ConnFault::Reset => {
-                conn::reset(ws.get_ref().tcp());
-                return;
-            }
-            ConnFault::Close => {
-                let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                }));
-                let _ = conn::ws_flush(&mut ws, &sh);
-                return;
-            }
-            ConnFault::Silent => {
-                conn::go_silent(&ws, &sh);
-                return;
-            }
+        if conn::apply(conn.check(&sh, &names), &mut ws, &sh) {
+            return;
         }
         let mut sent = 0u64;
         let mut bytes = 0u64;

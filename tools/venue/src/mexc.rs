@@ -12,7 +12,7 @@ use super::account::{AcctEvent, OrdStatus};
 use super::feed::{Feed, Kind, Out};
 use super::pb::{self, Body, PushDataV3ApiWrapper};
 use super::{Scenario, Shared};
-use crate::conn::{self, ConnFault, ConnFaults, Io};
+use crate::conn::{self, ConnFaults, Io};
 use crate::num::{Market, Px, Qty, Side, VenueId};
 use crate::sim::Symbol;
 
@@ -437,24 +437,8 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         }
         // 2. Connection faults.
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
-        match conn.check(&sh, &names) {
-            ConnFault::None => {}
-            ConnFault::Reset => {
-                conn::reset(ws.get_ref().tcp());
-                return;
-            }
-            ConnFault::Close => {
-                let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                }));
-                let _ = conn::ws_flush(&mut ws, &sh);
-                return;
-            }
-            ConnFault::Silent => {
-                conn::go_silent(&ws, &sh);
-                return;
-            }
+        if conn::apply(conn.check(&sh, &names), &mut ws, &sh) {
+            return;
         }
         // 3. Pushes.
         let mut sent = 0u64;
