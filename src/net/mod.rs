@@ -82,6 +82,9 @@
 
 mod backoff;
 mod control;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod reactor;
 mod stream;
 /// Socket options and the other OS calls, in one place.

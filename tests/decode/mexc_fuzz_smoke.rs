@@ -257,3 +257,70 @@ proptest! {
         }
     }
 }
+
+#[path = "../support/mexc/control_oracle.rs"]
+mod control_oracle;
+
+/// A JSON string literal with escapes the scanner must undo (quotes, backslashes, `\u` pairs).
+fn json_string() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            "[a-zA-Z0-9@.,_ \\[\\]!：]{1,12}".prop_map(|s| s),
+            Just("\\\"".to_string()),
+            Just("\\\\".to_string()),
+            Just("\\n".to_string()),
+            Just("\\u00e9".to_string()),
+            Just("\\ud83d\\ude00".to_string()),
+            Just("\\/".to_string()),
+        ],
+        0..8,
+    )
+    .prop_map(|parts| format!("\"{}\"", parts.concat()))
+}
+
+/// A control-shaped object: `id`, `code`, `msg` in any order, plus unrelated keys with nested
+/// values the scanner must skip, and optional whitespace.
+fn control_frame() -> impl Strategy<Value = String> {
+    (
+        proptest::option::of(any::<u64>()),
+        prop_oneof![Just(0i64), any::<i64>(), 700_000i64..800_000],
+        proptest::option::of(json_string()),
+        proptest::collection::vec(
+            prop_oneof![
+                Just(r#""data":{"x":[1,"]}",{"y":null}],"z":-1.5e3}"#.to_string()),
+                Just(r#""ok":true"#.to_string()),
+                Just(r#""list":[]"#.to_string()),
+            ],
+            0..3,
+        ),
+        any::<prop::sample::Index>(),
+        prop_oneof![Just(""), Just(" "), Just("\n\t ")],
+    )
+        .prop_map(|(id, code, msg, extra, at, ws)| {
+            let mut fields: Vec<String> = extra;
+            if let Some(id) = id {
+                fields.push(format!(r#""id":{id}"#));
+            }
+            if let Some(m) = msg {
+                fields.push(format!(r#""msg":{m}"#));
+            }
+            fields.insert(at.index(fields.len() + 1), format!(r#""code":{code}"#));
+            format!("{ws}{{{ws}{}{ws}}}{ws}", fields.join(&format!("{ws},{ws}")))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The scanner agrees with serde_json on every valid control object (id, code, unescaped
+    /// msg), and on mutations of them wherever serde_json still reads a control object.
+    #[test]
+    fn control_frames_agree_with_serde_json(
+        f in control_frame(),
+        muts in proptest::collection::vec(mutation(), 0..3),
+    ) {
+        control_oracle::check_control(f.as_bytes()).map_err(TestCaseError::fail)?;
+        let mutated = apply(f.into_bytes(), &muts);
+        control_oracle::check_control(&mutated).map_err(TestCaseError::fail)?;
+    }
+}

@@ -83,8 +83,9 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// A JSON number; `Some` when it is an integer that fits `i64`.
-    fn number(&mut self) -> Result<Option<i64>, DecodeError> {
+    /// A JSON number; `Some` when it is an integer that fits `i128` (callers narrow it: an
+    /// `id` to `u64`, whose upper half an `i64` would lose, a `code` to `i64`).
+    fn number(&mut self) -> Result<Option<i128>, DecodeError> {
         let start = self.i;
         while let Some(c) = self.peek() {
             if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
@@ -104,11 +105,11 @@ impl<'a> Scan<'a> {
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return Ok(None);
         }
-        let mut v: i64 = 0;
+        let mut v: i128 = 0;
         for &c in digits {
             v = match v
                 .checked_mul(10)
-                .and_then(|v| v.checked_add((c - b'0') as i64))
+                .and_then(|v| v.checked_add((c - b'0') as i128))
             {
                 Some(v) => v,
                 None => return Ok(None),
@@ -189,7 +190,7 @@ pub(crate) fn scan(frame: &[u8]) -> Result<ControlScan<'_>, DecodeError> {
                     out.id = s.number()?.and_then(|v| u64::try_from(v).ok());
                 }
                 (b"code", Some(b'-' | b'0'..=b'9')) => {
-                    out.code = s.number()?;
+                    out.code = s.number()?.and_then(|v| i64::try_from(v).ok());
                     if out.code.is_none() {
                         return Err(DecodeError::WrongType("code"));
                     }
@@ -198,7 +199,7 @@ pub(crate) fn scan(frame: &[u8]) -> Result<ControlScan<'_>, DecodeError> {
                     // Tolerate a quoted integer code.
                     let (t, _) = s.string()?;
                     let mut sub = Scan { b: t, i: 0 };
-                    out.code = sub.number()?;
+                    out.code = sub.number()?.and_then(|v| i64::try_from(v).ok());
                     if out.code.is_none() || sub.i != t.len() {
                         return Err(DecodeError::WrongType("code"));
                     }
@@ -390,6 +391,13 @@ mod tests {
             scan(br#"{"id":1,"code":700003,"msg":"a\"b","data":{"x":[1,"]"]},"ok":true}"#).unwrap();
         assert_eq!(s.code, Some(700003));
         assert_eq!(s.msg, Some((&br#"a\"b"#[..], true)));
+        // An id above i64::MAX is still an id (found by the serde_json differential smoke).
+        let s = scan(br#"{"id":18446744073709551615,"code":-9223372036854775808}"#).unwrap();
+        assert_eq!((s.id, s.code), (Some(u64::MAX), Some(i64::MIN)));
+        assert_eq!(
+            scan(br#"{"id":18446744073709551616,"code":0}"#).unwrap().id,
+            None
+        );
         assert!(scan(b"{").is_err());
         assert!(scan(br#"{"id":1}x"#).is_err());
         assert!(scan(b"").is_err());
