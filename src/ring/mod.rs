@@ -71,6 +71,7 @@
 
 mod event;
 pub mod spsc;
+mod sync;
 
 pub use event::*;
 
@@ -78,9 +79,7 @@ use crate::book::Book;
 use crate::event::Level;
 use crate::types::{now_ns, BookState, SymbolId};
 use spsc::{spsc, SpscConsumer, SpscProducer};
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use sync::{Arc, AtomicU64, Cell, Ordering};
 
 /// Sizes of one feed → strategy channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +191,7 @@ impl TopBook {
 struct Padded<T>(T);
 
 struct Shared {
-    slots: Box<[UnsafeCell<TopBook>]>,
+    slots: Box<[Cell<TopBook>]>,
     /// Events dropped so far (written by the producer only; read by the consumer).
     dropped: Padded<AtomicU64>,
     /// Producer-side statistics (single writer: load + store, no RMW), on their own cache
@@ -252,7 +251,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     }
     let (queue_tx, queue_rx) = spsc(capacity);
     let slots = (0..pool)
-        .map(|_| UnsafeCell::new(TopBook::new(cfg.top_n.max(1))))
+        .map(|_| Cell::new(TopBook::new(cfg.top_n.max(1))))
         .collect();
     let shared = Arc::new(Shared {
         slots,
@@ -432,7 +431,7 @@ impl Producer {
         // SAFETY: the producer holds `handle`: it was popped from `free` (or is held in
         // `pending`, which only the producer touches) and no event carrying it is in the ring,
         // so neither the consumer nor the free list can reach this slot (see `Shared`).
-        let slot = unsafe { &mut *self.shared.slots[handle.index()].get() };
+        let slot = unsafe { self.shared.slots[handle.index()].get_mut() };
         slot.fill_from(book);
         slot.symbol = header.symbol;
         slot.state = header.state;
@@ -530,7 +529,7 @@ impl Consumer {
         // up) and cleared in `release` (which needs `&mut self`, so not while this borrow
         // lives) just before the handle goes back to `free`. While held, only this consumer
         // can reach the slot, and the queue pop made the producer's writes visible.
-        Some(unsafe { &*self.shared.slots[handle.index()].get() })
+        Some(unsafe { self.shared.slots[handle.index()].get_ref() })
     }
 
     /// Give the book slot of `ev` back to the pool (the recycle ring). Returns false for

@@ -12,10 +12,8 @@
 //!   side loads that index with `Acquire` before touching the slot. Slots are written and read
 //!   by value (`T: Copy`, nothing to drop).
 
-use std::cell::UnsafeCell;
+use super::sync::{Arc, AtomicUsize, Cell, Ordering};
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -25,7 +23,7 @@ struct Inner<T> {
     head: Padded<AtomicUsize>,
     /// Values pushed so far (wrapping). Written by the producer only.
     tail: Padded<AtomicUsize>,
-    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    slots: Box<[Cell<MaybeUninit<T>>]>,
 }
 
 // SAFETY: slot `i` is written only by the producer while `tail - head < capacity` says the
@@ -38,9 +36,7 @@ unsafe impl<T: Send> Sync for Inner<T> {}
 /// Create a ring holding up to `capacity.max(1)` values.
 pub fn spsc<T: Copy + Send>(capacity: usize) -> (SpscProducer<T>, SpscConsumer<T>) {
     let cap = capacity.max(1);
-    let slots = (0..cap)
-        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-        .collect();
+    let slots = (0..cap).map(|_| Cell::new(MaybeUninit::uninit())).collect();
     let inner = Arc::new(Inner {
         head: Padded(AtomicUsize::new(0)),
         tail: Padded(AtomicUsize::new(0)),
@@ -90,7 +86,7 @@ impl<T: Copy + Send> SpscProducer<T> {
         // SAFETY: fewer than `cap` values are unread (checked above against a head loaded with
         // Acquire, so the consumer's read of this slot, `cap` pushes ago, happened before), and
         // the consumer will not read this slot until the Release store of `tail` below.
-        unsafe { (*cell.get()).write(v) };
+        unsafe { cell.get_mut().write(v) };
         self.tail = self.tail.wrapping_add(1);
         self.slot += 1;
         if self.slot == self.cap {
@@ -144,7 +140,7 @@ impl<T: Copy + Send> SpscConsumer<T> {
         // producer's write of this slot), so the slot holds an initialised `T`, and the producer
         // will not overwrite it until the Release store of `head` below. `T: Copy`: reading by
         // value leaves nothing to drop.
-        let v = unsafe { (*cell.get()).assume_init_read() };
+        let v = unsafe { cell.get_ref().assume_init_read() };
         self.head = self.head.wrapping_add(1);
         self.slot += 1;
         if self.slot == self.cap {
