@@ -30,6 +30,7 @@
 //! | `runtime.book_depth` | 5 000 | levels per side in the authoritative book |
 //! | `runtime.sync_buffer` | 1 024 | deltas buffered while a snapshot is in flight |
 //! | `runtime.idle_timeout_ms` | 30 000 | silence before books go stale and the connection is replaced |
+//! | `runtime.resync_timeout_ms` | 15 000 | Gate.io: a book resyncing this long is resubscribed (deadline doubling), then its connection replaced |
 //! | `runtime.max_message_bytes` | 4 MiB | largest WebSocket message |
 //! | `runtime.so_rcvbuf` | 0 (OS default) | kernel receive buffer |
 //! | `feed.channels` | orderbook, trades, bbo | |
@@ -130,6 +131,9 @@ pub struct Runtime {
     pub sync_buffer: usize,
     /// No data for this long on a subscribed connection marks its books stale and reconnects.
     pub idle_timeout_ms: u64,
+    /// Gate.io: a book still resyncing after this long is escalated (its stream resubscribed,
+    /// the deadline doubling; after two retries its connection replaced). 0 = never.
+    pub resync_timeout_ms: u64,
     /// Largest WebSocket message accepted; larger is refused and the connection reconnects.
     pub max_message_bytes: usize,
     /// Kernel receive buffer (SO_RCVBUF); 0 leaves the OS default.
@@ -147,6 +151,7 @@ impl Default for Runtime {
             book_depth: 5_000,
             sync_buffer: 1_024,
             idle_timeout_ms: 30_000,
+            resync_timeout_ms: 15_000,
             max_message_bytes: 4 << 20,
             so_rcvbuf: 0,
         }
@@ -577,6 +582,7 @@ impl Config {
                 max_message_bytes: rt.max_message_bytes,
                 so_rcvbuf: rt.so_rcvbuf.min(u32::MAX as usize) as u32,
                 ping_interval: ping_interval(f.venue),
+                resync_timeout: Duration::from_millis(rt.resync_timeout_ms),
                 rotate_after: ROTATE_AFTER,
                 listen_key_keepalive: LISTEN_KEY_KEEPALIVE,
             });

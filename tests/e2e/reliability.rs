@@ -36,6 +36,7 @@ pub(crate) fn fake_setup(venue: Venue, market: Market, ws_url: &str, symbol: &st
         max_message_bytes: 1 << 20,
         so_rcvbuf: 0,
         ping_interval: Duration::from_secs(10),
+        resync_timeout: Duration::from_secs(15),
         rotate_after: Duration::from_secs(3600),
         listen_key_keepalive: Duration::from_secs(1800),
     }
