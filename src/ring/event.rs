@@ -318,7 +318,8 @@ pub enum Body {
         kind: StatusKind,
         /// When it happened, or the start of a gap; `now_ns` clock.
         from_ns: u64,
-        /// End of a `PrivateGap`; 0 for the other kinds.
+        /// End of a `PrivateGap`; `VenueNotice`: 1 when the connection is being replaced
+        /// because of it; 0 for the other kinds.
         to_ns: u64,
     },
     /// A channel error from the venue (subscription refused, auth failure, …).
