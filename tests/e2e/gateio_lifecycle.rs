@@ -95,7 +95,10 @@ fn issue13_finding2_obu_gap_resubscribes_only_after_the_unsubscribe_ack() {
         errors.iter().all(|(_, m)| !m.contains("Alert sub")),
         "a resubscribe raced its unsubscribe: {errors:?}"
     );
-    assert!(settled, "books did not all come back live after {gaps} gaps");
+    assert!(
+        settled,
+        "books did not all come back live after {gaps} gaps"
+    );
     for f in engine.stop() {
         for b in &f.books {
             let (seq, vb, va) =
@@ -114,7 +117,10 @@ fn issue13_finding2_obu_gap_resubscribes_only_after_the_unsubscribe_ack() {
 /// records `(connection, event)` of every request.
 fn acking_server(
     first_frames: Vec<String>,
-) -> (crate::support::net::Server, Arc<Mutex<Vec<(usize, String)>>>) {
+) -> (
+    crate::support::net::Server,
+    Arc<Mutex<Vec<(usize, String)>>>,
+) {
     let log: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     let l = log.clone();
     let srv = serve(None, 8, move |n, conn| {
@@ -174,6 +180,10 @@ fn issue13_finding2_resyncing_book_has_a_deadline_resubscribe_then_reconnect() {
     let (srv, log) = acking_server(Vec::new());
     let mut setup = fake_setup(Venue::Gateio, Market::Spot, &srv.ws_url(), "BTC_USDT");
     setup.resync_timeout = Duration::from_millis(300);
+    // Nothing but acks arrives: keep the idle and pong timeouts out of the way, so only the
+    // resync deadline can replace the connection.
+    setup.idle_timeout = Duration::from_secs(60);
+    setup.ping_interval = Duration::from_secs(60);
     let mut engine = engine_for(setup);
     let rx = engine.consumer().unwrap();
     engine
@@ -241,8 +251,12 @@ fn issue13_finding11_transient_refusal_retried_permanent_reported_once() {
         .unwrap();
     engine.start().unwrap();
     let reg = engine.registry();
-    let eth = reg.lookup(Venue::Gateio, Market::Spot, b"ETH_USDT").unwrap();
-    let nope = reg.lookup(Venue::Gateio, Market::Spot, b"NOPE_USDT").unwrap();
+    let eth = reg
+        .lookup(Venue::Gateio, Market::Spot, b"ETH_USDT")
+        .unwrap();
+    let nope = reg
+        .lookup(Venue::Gateio, Market::Spot, b"NOPE_USDT")
+        .unwrap();
     let view = engine.views().remove(0);
     let (mut errors, mut eth_trades_after_refusal) = (Vec::new(), 0u32);
     let end = Instant::now() + LIMIT;
@@ -352,7 +366,10 @@ fn issue13_finding6_system_upgrade_notice_is_counted_and_replaces_the_connection
         0,
         "a notice is not a decode error"
     );
-    assert!(replacing_notice >= 1, "no VenueNotice status to the consumer");
+    assert!(
+        replacing_notice >= 1,
+        "no VenueNotice status to the consumer"
+    );
     assert!(
         on_second_conn(),
         "no replacement connection subscribed: {:?}",

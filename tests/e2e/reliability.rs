@@ -261,6 +261,15 @@ fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
             }
             if t.contains(r#""event":"unsubscribe""#) {
                 unsubs += 1;
+                // Gate answers an unsubscribe; the feed subscribes again only after that
+                // answer (issue 13, finding 2).
+                let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].clone();
+                let ack = format!(
+                    r#"{{"time":1,"time_ms":1000,"id":{id},"channel":"spot.obu","event":"unsubscribe","payload":["ob.BTC_USDT.50"],"error":null,"result":{{"status":"success"}}}}"#
+                );
+                if ws.send(Message::text(ack)).is_err() {
+                    return;
+                }
                 continue;
             }
             subs += 1;
