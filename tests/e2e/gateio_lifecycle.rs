@@ -112,16 +112,14 @@ fn issue13_finding2_obu_gap_resubscribes_only_after_the_unsubscribe_ack() {
     venue.stop();
 }
 
+/// `(connection index, event)` of every subscribe/unsubscribe a scripted server received.
+type RequestLog = Arc<Mutex<Vec<(usize, String)>>>;
+
 /// A scripted Gate server: answers every subscribe/unsubscribe with a success ack echoing the
 /// request id (and `first_frames` after the first subscribe of each connection), pushes no data,
 /// records `(connection, event)` of every request.
-fn acking_server(
-    first_frames: Vec<String>,
-) -> (
-    crate::support::net::Server,
-    Arc<Mutex<Vec<(usize, String)>>>,
-) {
-    let log: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+fn acking_server(first_frames: Vec<String>) -> (crate::support::net::Server, RequestLog) {
+    let log: RequestLog = Arc::default();
     let l = log.clone();
     let srv = serve(None, 8, move |n, conn| {
         let mut ws = ws_accept(conn);
