@@ -30,13 +30,15 @@
 //! | `runtime.book_depth` | 5 000 | levels per side in the authoritative book |
 //! | `runtime.sync_buffer` | 1 024 | deltas buffered while a snapshot is in flight |
 //! | `runtime.idle_timeout_ms` | 30 000 | silence before books go stale and the connection is replaced |
+//! | `runtime.resync_timeout_ms` | 15 000 | Gate.io: a book resyncing this long is resubscribed (deadline doubling), then its connection replaced |
 //! | `runtime.max_message_bytes` | 4 MiB | largest WebSocket message |
 //! | `runtime.so_rcvbuf` | 0 (OS default) | kernel receive buffer |
 //! | `feed.channels` | orderbook, trades, bbo | |
 //! | `feed.ws_url`, `feed.rest_url` | the exchange's production endpoints ([`default_urls`]) | |
 //! | `feed.book_channel` (Gate.io) | `obu` | |
-//! | `feed.depth` | MEXC 5 000 (REST limit); Gate.io obu 50; order_book_update 100 ([`default_depth`]) | |
-//! | `feed.interval` | MEXC `10ms`; Gate.io obu `20ms`; order_book_update `100ms` ([`default_interval`]) | |
+//! | `feed.depth` | MEXC 5 000 (REST limit); Gate.io obu 50; order_book_update 100 ([`default_depth`]); Gate.io: derived from `interval` when only that is set | |
+//! | `feed.interval` | MEXC `10ms`; Gate.io obu `20ms`; order_book_update `100ms` ([`default_interval`]); Gate.io: derived from `depth` when only that is set | |
+//! | Gate.io book-stream combinations | obu 50 @ 20ms, 400 @ 100ms; spot order_book_update 20 @ 20ms, 100 @ 100ms; futures 20 @ 20ms, 20/50/100 @ 100ms (`exchange::gateio::channel::book_stream`) | REST snapshot `limit` = the stream's levels |
 //! | app-level ping | MEXC 20 s, Gate.io 10 s ([`ping_interval`]) | not a key |
 //! | connection rotation | [`ROTATE_AFTER`] (23 h, before MEXC's 24 h limit) | not a key |
 //! | MEXC listen-key keep-alive | [`LISTEN_KEY_KEEPALIVE`] (30 min; keys expire after 60) | not a key |
@@ -129,6 +131,9 @@ pub struct Runtime {
     pub sync_buffer: usize,
     /// No data for this long on a subscribed connection marks its books stale and reconnects.
     pub idle_timeout_ms: u64,
+    /// Gate.io: a book still resyncing after this long is escalated (its stream resubscribed,
+    /// the deadline doubling; after two retries its connection replaced). 0 = never.
+    pub resync_timeout_ms: u64,
     /// Largest WebSocket message accepted; larger is refused and the connection reconnects.
     pub max_message_bytes: usize,
     /// Kernel receive buffer (SO_RCVBUF); 0 leaves the OS default.
@@ -146,6 +151,7 @@ impl Default for Runtime {
             book_depth: 5_000,
             sync_buffer: 1_024,
             idle_timeout_ms: 30_000,
+            resync_timeout_ms: 15_000,
             max_message_bytes: 4 << 20,
             so_rcvbuf: 0,
         }
@@ -177,9 +183,12 @@ pub struct FeedConfig {
     /// Gate.io: `obu` (default) or `order_book_update`.
     #[serde(default)]
     pub book_channel: GateBookChannel,
-    /// Gate.io obu depth (50 or 400) / order_book_update level (20, 50, 100); MEXC snapshot limit.
+    /// Gate.io obu depth (50 @ 20ms, 400 @ 100ms); spot order_book_update: the levels its
+    /// interval carries (20 @ 20ms, 100 @ 100ms); futures order_book_update level (20 @ 20ms;
+    /// 20, 50 or 100 @ 100ms). MEXC snapshot limit. Gate.io REST snapshots are limited to it.
     pub depth: Option<u32>,
-    /// Update interval: MEXC `10ms`/`100ms`, Gate.io `20ms`/`100ms`.
+    /// Update interval: MEXC `10ms`/`100ms`, Gate.io `20ms`/`100ms` (see `depth` for the pairs
+    /// Gate.io accepts; either is derived from the other when only one is set).
     pub interval: Option<String>,
     /// Names of the environment variables holding the API key and secret (private channels).
     pub api_key_env: Option<String>,
@@ -423,26 +432,31 @@ impl Config {
                     ));
                 }
             }
-            if let Some(iv) = &f.interval {
-                let ok = match venue {
-                    Venue::Mexc => iv == "10ms" || iv == "100ms",
-                    Venue::Gateio => iv == "20ms" || iv == "100ms",
-                };
-                if !ok {
-                    return Err(invalid(
-                        k("interval"),
-                        format!("{iv:?}: mexc takes 10ms or 100ms, gateio 20ms or 100ms"),
-                    ));
+            match venue {
+                Venue::Mexc => {
+                    if let Some(iv) = f
+                        .interval
+                        .as_deref()
+                        .filter(|i| !matches!(*i, "10ms" | "100ms"))
+                    {
+                        return Err(invalid(
+                            k("interval"),
+                            format!("{iv:?}: mexc takes 10ms or 100ms"),
+                        ));
+                    }
+                    if let Some(d) = f.depth.filter(|d| !(1..=5000).contains(d)) {
+                        return Err(invalid(
+                            k("depth"),
+                            format!("{d} is not offered (mexc snapshot limit 1..=5000)"),
+                        ));
+                    }
                 }
-            }
-            if let Some(d) = f.depth {
-                let ok = match (venue, f.book_channel) {
-                    (Venue::Mexc, _) => (1..=5000).contains(&d),
-                    (Venue::Gateio, GateBookChannel::Obu) => d == 50 || d == 400,
-                    (Venue::Gateio, GateBookChannel::OrderBookUpdate) => matches!(d, 20 | 50 | 100),
-                };
-                if !ok {
-                    return Err(invalid(k("depth"), format!("{d} is not offered (mexc 1..=5000; gateio obu 50|400; order_book_update 20|50|100)")));
+                // Every interval/depth pair Gate refuses (or that would leave levels nothing
+                // updates) is refused here, naming the key: the table is
+                // `exchange::gateio::channel::book_stream`.
+                Venue::Gateio => {
+                    gate_book_stream(market, f)
+                        .map_err(|(key, problem)| invalid(k(key), problem))?;
                 }
             }
             if let Some(core) = f.core {
@@ -465,6 +479,23 @@ impl Config {
         }
         Ok(out)
     }
+}
+
+/// A Gate.io feed's book stream (`book_channel`, `interval`, `depth`) as Gate accepts it, or
+/// the key to blame and why.
+fn gate_book_stream(
+    market: Market,
+    f: &FeedConfig,
+) -> Result<crate::exchange::gateio::channel::BookStream, (&'static str, String)> {
+    use crate::exchange::gateio::channel::{book_stream, BookParam};
+    let obu = f.book_channel == GateBookChannel::Obu;
+    book_stream(market, obu, f.interval.as_deref(), f.depth).map_err(|(p, problem)| {
+        let key = match p {
+            BookParam::Interval => "interval",
+            BookParam::Depth => "depth",
+        };
+        (key, problem)
+    })
 }
 
 /// A validated [`Config`] turned into what the engine runs.
@@ -508,6 +539,22 @@ impl Config {
                 })?),
                 None => None,
             };
+            // Gate.io: interval and depth as the stream really is (one derived from the other
+            // when only one is set), so the REST snapshot limit follows the stream's coverage.
+            let (depth, interval) = match f.venue {
+                Venue::Gateio => {
+                    let s = gate_book_stream(f.market, raw)
+                        .map_err(|(k, problem)| invalid(key(k), problem))?;
+                    (s.depth, s.interval.to_string())
+                }
+                Venue::Mexc => (
+                    raw.depth
+                        .unwrap_or(default_depth(f.venue, raw.book_channel)),
+                    raw.interval
+                        .clone()
+                        .unwrap_or_else(|| default_interval(f.venue, raw.book_channel).to_string()),
+                ),
+            };
             let (ws, rest) = default_urls(f.venue, f.market);
             let ws_url = raw.ws_url.clone().unwrap_or_else(|| ws.to_string());
             feeds.push(FeedSetup {
@@ -520,13 +567,8 @@ impl Config {
                 credentials,
                 user_id: raw.user_id,
                 gate_obu: f.venue == Venue::Gateio && raw.book_channel == GateBookChannel::Obu,
-                depth: raw
-                    .depth
-                    .unwrap_or(default_depth(f.venue, raw.book_channel)),
-                interval: raw
-                    .interval
-                    .clone()
-                    .unwrap_or_else(|| default_interval(f.venue, raw.book_channel).to_string()),
+                depth,
+                interval,
                 core: raw.core,
                 wait: rt.wait,
                 symbols: raw
@@ -540,6 +582,7 @@ impl Config {
                 max_message_bytes: rt.max_message_bytes,
                 so_rcvbuf: rt.so_rcvbuf.min(u32::MAX as usize) as u32,
                 ping_interval: ping_interval(f.venue),
+                resync_timeout: Duration::from_millis(rt.resync_timeout_ms),
                 rotate_after: ROTATE_AFTER,
                 listen_key_keepalive: LISTEN_KEY_KEEPALIVE,
             });
@@ -620,6 +663,77 @@ mod tests {
             let e = err_of(&toml);
             assert!(e.contains(needle), "{toml:?} -> {e:?} lacks {needle:?}");
         }
+    }
+
+    /// Issue 13, finding 1: every Gate.io depth/interval pair Gate refuses (or that leaves
+    /// levels no push updates) is refused at config time, naming the key; the resolved depth
+    /// (the REST snapshot limit) is what the stream really covers.
+    #[test]
+    fn issue13_finding1_gate_depth_interval_validated_and_rest_limit_follows_stream() {
+        let feed = |market: &str, extra: &str| {
+            format!("[[feed]]\nvenue = \"gateio\"\nmarket = \"{market}\"\nsymbols = [\"BTC_USDT\"]\n{extra}")
+        };
+        let oba = "book_channel = \"order_book_update\"\n";
+        for (market, extra, key) in [
+            ("spot", format!("{oba}depth = 50\n"), "feed[0].depth"),
+            (
+                "spot",
+                format!("{oba}depth = 100\ninterval = \"20ms\"\n"),
+                "feed[0].depth",
+            ),
+            (
+                "futures",
+                format!("{oba}depth = 100\ninterval = \"20ms\"\n"),
+                "feed[0].depth",
+            ),
+            (
+                "futures",
+                format!("{oba}depth = 50\ninterval = \"20ms\"\n"),
+                "feed[0].depth",
+            ),
+            (
+                "spot",
+                "depth = 400\ninterval = \"20ms\"\n".to_string(),
+                "feed[0].interval",
+            ),
+            (
+                "futures",
+                "depth = 50\ninterval = \"100ms\"\n".to_string(),
+                "feed[0].interval",
+            ),
+            (
+                "spot",
+                format!("{oba}interval = \"1000ms\"\n"),
+                "feed[0].interval",
+            ),
+        ] {
+            let e = err_of(&feed(market, &extra));
+            assert!(e.contains(key), "{market} {extra:?} -> {e:?} lacks {key}");
+        }
+        let resolved = |market: &str, extra: &str| {
+            let cfg = Config::from_toml(&feed(market, extra), "t.toml").unwrap();
+            let f = &cfg.resolve().unwrap().engine.feeds[0];
+            (f.interval.clone(), f.depth)
+        };
+        // Spot 20ms carries 20 levels: the REST snapshot limit is 20, not the old default 100.
+        assert_eq!(
+            resolved("spot", &format!("{oba}interval = \"20ms\"\n")),
+            ("20ms".into(), 20)
+        );
+        assert_eq!(
+            resolved("spot", &format!("{oba}depth = 20\n")),
+            ("20ms".into(), 20)
+        );
+        assert_eq!(
+            resolved("futures", &format!("{oba}interval = \"20ms\"\n")),
+            ("20ms".into(), 20)
+        );
+        assert_eq!(
+            resolved("futures", &format!("{oba}depth = 50\n")),
+            ("100ms".into(), 50)
+        );
+        assert_eq!(resolved("spot", "depth = 400\n"), ("100ms".into(), 400));
+        assert_eq!(resolved("spot", ""), ("20ms".into(), 50));
     }
 
     /// Issue 12, defect 5 (redirects / https only): a plain `http://` REST URL is refused at

@@ -355,6 +355,10 @@ pub enum ControlKind {
     Rejected,
     /// Error object (Gate.io `error: {code, message}`), authentication failure included.
     Error,
+    /// An informational frame from the venue, not data and not an error (Gate.io
+    /// `spot.system` / `futures.system`: `payload0` = `result.type`, e.g. `upgrade`,
+    /// `message` = `result.msg`).
+    Notice,
 }
 
 impl ControlKind {
@@ -365,6 +369,7 @@ impl ControlKind {
             ControlKind::Pong => "pong",
             ControlKind::Rejected => "rejected",
             ControlKind::Error => "error",
+            ControlKind::Notice => "notice",
         }
     }
 }

@@ -52,7 +52,9 @@
 //! replaces the book and sets `local = last`, in any state — it is a valid start without REST.
 //!
 //! Gate.io `obu` ([`SyncRule::GateObu`]): no REST. While resyncing only a `full` push starts
-//! the book (other deltas are dropped); a gap requests [`SyncRequest::Resubscribe`].
+//! the book (other deltas are dropped); continuity is strict (`U == local + 1`, as Gate
+//! documents for obu: an overlapping push is a gap too); a gap requests
+//! [`SyncRequest::Resubscribe`].
 //!
 //! A REST snapshot is requested when the first delta has been buffered (so the snapshot is
 //! fetched after the stream started, as both venues prescribe); a failed fetch is retried no
@@ -468,7 +470,16 @@ impl SyncedBook {
                 return self.implausible(msg.seq_last, now_ns);
             }
             let expected = self.local + 1;
-            if msg.seq_first > expected {
+            // `obu` is strict: Gate documents "if `U` equals the local depth ID + 1 the update
+            // is continuous; if `U` ≠ local + 1 … unsubscribe and resubscribe" (Gate spot and
+            // futures WS v4, "Maintain local depth" under Order Book V2; protocols.md §3.3).
+            // An overlapping push (`U <= local < u`) is therefore a gap there, while
+            // `order_book_update` and MEXC may apply it (absolute quantities).
+            let gap = match self.rule {
+                SyncRule::GateObu => msg.seq_first != expected,
+                _ => msg.seq_first > expected,
+            };
+            if gap {
                 self.resync(now_ns);
                 if self.rule.uses_rest() {
                     // The gapping delta starts the new buffer.
@@ -638,5 +649,55 @@ mod tests {
         assert_eq!(std::mem::size_of::<Level>(), 16);
         let c = SyncConfig::new(SyncRule::Mexc);
         assert_eq!(c.memory_bytes(), 2 * 5000 * 16 + 1024 * 32 + 16_384 * 16);
+    }
+
+    fn msg(full: bool, first: u64, last: u64, lv: &[Level]) -> BookMsg<'_> {
+        BookMsg {
+            symbol: "BTC_USDT",
+            snapshot: full,
+            seq_first: first,
+            seq_last: last,
+            bids: lv,
+            asks: &[],
+            ts_exchange_ms: None,
+        }
+    }
+
+    /// Issue 13, finding 2: `obu` continuity is strict (`U == local + 1`). An overlapping push
+    /// (`U <= local < u`) was applied before; it is a gap (resubscribe) now, while
+    /// `order_book_update` still applies it and a wholly old push is still only stale.
+    #[test]
+    fn issue13_finding2_obu_continuity_is_strict() {
+        // Empty pushes: continuity alone is under test (Gate sends empty ones too).
+        let lv: [Level; 0] = [];
+        for (rule, overlap_is_gap) in [(SyncRule::GateObu, true), (SyncRule::GateUpdate, false)] {
+            let mut sb = SyncedBook::new(&SyncConfig::new(rule));
+            assert_eq!(
+                sb.on_delta(&msg(true, 10, 10, &lv), 1),
+                SyncOutcome::Replaced
+            );
+            assert_eq!(
+                sb.on_delta(&msg(false, 11, 12, &lv), 2),
+                SyncOutcome::Applied
+            );
+            assert_eq!(
+                sb.on_delta(&msg(false, 5, 12, &lv), 3),
+                SyncOutcome::DroppedStale
+            );
+            let o = sb.on_delta(&msg(false, 12, 14, &lv), 4);
+            if overlap_is_gap {
+                assert_eq!(
+                    o,
+                    SyncOutcome::Gap {
+                        expected: 13,
+                        got: 12
+                    }
+                );
+                assert_eq!(sb.take_request(4), Some(SyncRequest::Resubscribe));
+            } else {
+                assert_eq!(o, SyncOutcome::Applied);
+                assert_eq!(sb.seq(), 14);
+            }
+        }
     }
 }

@@ -27,6 +27,12 @@ pub enum FeedErrorKind {
     SnapshotHttp,
     /// A REST book snapshot failed (transport or body; `detail`); fetched again.
     SnapshotFailed,
+    /// A book stayed resyncing past its deadline (`code` = the escalation, 1-based): its
+    /// stream resubscribed, or (`detail` says so) its connection replaced.
+    ResyncTimeout,
+    /// The venue sent an informational notice (Gate.io `*.system`; `arg` = its type,
+    /// `detail` = its text). Not an error of ours; logged so the operator sees it.
+    VenueNotice,
     /// MEXC: no free connection slot for another shard (raise `max_conns`).
     NoShardSlot,
     /// MEXC: the venue refused to create a listen key (`code`, `detail`); retried with backoff.
@@ -169,6 +175,13 @@ impl FeedError {
             }
             FeedErrorKind::SnapshotFailed => {
                 write!(f, "REST snapshot for {symbol_name} failed: {detail}")
+            }
+            FeedErrorKind::ResyncTimeout => write!(
+                f,
+                "book {symbol_name} still resyncing at its deadline (escalation {code}): {detail}"
+            ),
+            FeedErrorKind::VenueNotice => {
+                write!(f, "{ch} notice {}: {detail}", self.arg.as_str())
             }
             FeedErrorKind::NoShardSlot => f.write_str(NO_SHARD_SLOT),
             FeedErrorKind::ListenKeyRefused => write!(f, "MEXC listen key refused: {detail}"),

@@ -1,11 +1,27 @@
 //! Gate.io v4 feed (spot or USDT futures): one public connection (books, trades, best bid/ask,
 //! tickers) and, with credentials, one private connection (orders, fills, balances, positions).
 //!
-//! Books: `*.obu` (first push `full`, gap → unsubscribe + resubscribe that stream) or
-//! `*.order_book_update` bridged with a REST snapshot fetched on the control thread
-//! (`with_id=true`, `limit` = the subscribed level). App-level `*.ping` every `ping_interval`.
-//! Private subscriptions carry per-request `auth` (HMAC-SHA512); an authentication failure
-//! (error code 4) is reported to the bound consumers and retried no faster than every 30 s.
+//! Books: `*.obu` (first push `full`, gap → unsubscribe that stream, and subscribe it again
+//! only once the unsubscribe is acknowledged: Gate refuses a second subscription to a stream
+//! it still holds with `Alert sub`, code 2) or `*.order_book_update` bridged with a REST
+//! snapshot fetched on the control thread (`with_id=true`, `limit` = the levels the stream
+//! covers, [`gate::channel::book_stream`]). A book still `Resyncing` after `resync_timeout`
+//! (connection up) is escalated: resubscribed the same way with the deadline doubling, and
+//! after [`RESUBSCRIBES_BEFORE_RECONNECT`] such retries its connection is replaced.
+//! App-level `*.ping` every `ping_interval`.
+//!
+//! Refusals ([`gate::refusal`]): transient ones (code 3, unknown) are retried with backoff
+//! from 1 s doubling to 60 s; `Alert sub` is retried through unsubscribe → ack → subscribe;
+//! permanent ones (invalid argument: unknown pair, refused interval or level) are reported
+//! once and never retried (a new bind tries again). Private subscriptions carry per-request
+//! `auth` (HMAC-SHA512); an authentication failure (error code 4) is reported to the bound
+//! consumers and retried no faster than every 30 s.
+//!
+//! `*.system` notices are counted (`venue_notices`), logged and sent to every consumer as a
+//! [`StatusKind::VenueNotice`]; an `upgrade` notice (the server is about to close the
+//! connection) replaces the public connection make-before-break: a second connection is opened
+//! and subscribed, and the old one is closed once every book is live on the new one (or after
+//! [`HANDOVER_LIMIT_NS`]).
 //!
 //! Request ids encode what they asked for (`kind`, symbol index), so an error answer is routed
 //! to the consumers of exactly that channel without any lookup table.
@@ -24,6 +40,44 @@ use crate::ring::StatusKind;
 use crate::types::{now_ns, wall_ms, Market};
 
 const AUTH_RETRY_NS: u64 = 30_000_000_000;
+/// First delay before a transiently refused subscription is sent again; doubles per refusal.
+const SUB_RETRY_MIN_NS: u64 = 1_000_000_000;
+/// Longest delay between retries of a refused subscription.
+const SUB_RETRY_MAX_NS: u64 = 60_000_000_000;
+/// Resync escalations that resubscribe the book's stream before the next one replaces the
+/// connection instead.
+pub(crate) const RESUBSCRIBES_BEFORE_RECONNECT: u32 = 2;
+/// Longest overlap of the old and the new public connection after an `upgrade` notice.
+pub(crate) const HANDOVER_LIMIT_NS: u64 = 10_000_000_000;
+
+/// Retry state of one subscription (a public kind of one symbol, or a private kind).
+#[derive(Clone, Copy, Debug, Default)]
+struct SubRetry {
+    /// When to send it again (0 = not scheduled).
+    retry_at_ns: u64,
+    /// The delay used for the last retry (0 = none yet).
+    backoff_ns: u64,
+    /// Refused permanently: not retried, not resent on reconnect, until bound again.
+    refused: bool,
+}
+
+impl SubRetry {
+    fn schedule(&mut self, now: u64) {
+        self.backoff_ns = (self.backoff_ns * 2).clamp(SUB_RETRY_MIN_NS, SUB_RETRY_MAX_NS);
+        self.retry_at_ns = now + self.backoff_ns;
+    }
+}
+
+/// Resync watch of one symbol's book.
+#[derive(Clone, Copy, Debug, Default)]
+struct BookWatch {
+    /// An unsubscribe was sent to resubscribe the stream; the subscribe follows its answer.
+    unsub_pending: bool,
+    /// When the book was first seen resyncing (0 = not resyncing, or not watched).
+    resyncing_since_ns: u64,
+    /// Escalations since the book was last live (the deadline doubles with each).
+    escalations: u32,
+}
 
 struct Conn {
     spec: Option<SpecId>,
@@ -64,6 +118,20 @@ pub(crate) struct GateFeed {
     auth_retry_at_ns: Option<u64>,
     /// Per symbol: REST snapshot in flight.
     rest_in_flight: Vec<bool>,
+    /// The book stream as Gate accepts it (None: a hand-built setup Gate would refuse; sent as
+    /// given so the refusal is reported).
+    stream: Option<gate::channel::BookStream>,
+    /// Per symbol and public kind: retry state.
+    retry: Vec<[SubRetry; 4]>,
+    /// Per private kind: retry state.
+    retry_private: [SubRetry; 4],
+    /// Per symbol: resync deadline and resubscribe state.
+    watch: Vec<BookWatch>,
+    /// Make-before-break after an `upgrade` notice: the connection being replaced, and when
+    /// the replacement was opened.
+    draining: Option<(ConnId, u64)>,
+    /// The replacement is wanted (an `upgrade` notice arrived).
+    handover_wanted: bool,
 }
 
 impl GateFeed {
@@ -91,6 +159,24 @@ impl GateFeed {
             last_idle_ns: 0,
             auth_retry_at_ns: None,
             rest_in_flight: vec![false; n],
+            stream: {
+                let (m, iv, d) = (setup.market, setup.interval.as_str(), setup.depth);
+                // What goes on the wire decides: obu sends the depth only, spot
+                // order_book_update the interval only, futures both.
+                match (setup.gate_obu, m) {
+                    (true, _) => gate::channel::book_stream(m, true, None, Some(d)),
+                    (false, Market::Spot) => gate::channel::book_stream(m, false, Some(iv), None),
+                    (false, Market::Futures) => {
+                        gate::channel::book_stream(m, false, Some(iv), Some(d))
+                    }
+                }
+                .ok()
+            },
+            retry: vec![[SubRetry::default(); 4]; n],
+            retry_private: [SubRetry::default(); 4],
+            watch: vec![BookWatch::default(); n],
+            draining: None,
+            handover_wanted: false,
             setup,
         }
     }
@@ -130,12 +216,12 @@ impl GateFeed {
                 Kind::OrderBook => gsub::Channel::OrderBookUpdate {
                     market,
                     pair,
-                    interval: if self.setup.interval == "20ms" {
-                        "20ms"
-                    } else {
-                        "100ms"
+                    interval: match self.stream {
+                        Some(s) => s.interval,
+                        None if self.setup.interval == "20ms" => "20ms",
+                        None => "100ms",
                     },
-                    level: match self.setup.depth {
+                    level: match self.stream.map(|s| s.depth).unwrap_or(self.setup.depth) {
                         20 => "20",
                         50 => "50",
                         _ => "100",
@@ -195,18 +281,59 @@ impl GateFeed {
     }
 
     fn subscribe_one(&mut self, out: &mut Outbox<'_>, kind: Kind, si: Option<usize>, on: bool) {
-        if self.build(kind, si, on) {
-            self.send(out, kind.is_private());
-        }
+        self.send_request(out, kind, si, on);
         if let Some(si) = si {
             self.core.syms[si].subscribed[public_index(kind)] = on;
         }
     }
 
+    /// Send a (un)subscribe without changing what the feed considers subscribed.
+    fn send_request(&mut self, out: &mut Outbox<'_>, kind: Kind, si: Option<usize>, on: bool) {
+        if self.build(kind, si, on) {
+            self.send(out, kind.is_private());
+        }
+    }
+
+    /// Resubscribe a book's stream: unsubscribe now, subscribe when the unsubscribe is
+    /// answered ([`Self::on_unsubscribed`]). Gate refuses a subscription to a stream the
+    /// connection still holds (`Alert sub`, code 2; protocols.md §2.3, Gate futures WS v4
+    /// "Subscription Limitations"), so the two are never sent back to back.
+    fn resubscribe_book(&mut self, out: &mut Outbox<'_>, si: usize) {
+        if self.watch[si].unsub_pending {
+            return;
+        }
+        self.watch[si].unsub_pending = true;
+        self.send_request(out, Kind::OrderBook, Some(si), false);
+    }
+
+    /// The venue answered our unsubscribe of symbol `si`'s book (ack, or an error saying it
+    /// holds no such subscription): subscribe again if a resubscribe waits for it.
+    fn on_unsubscribed(&mut self, out: &mut Outbox<'_>, si: usize) {
+        if std::mem::take(&mut self.watch[si].unsub_pending) && self.core.syms[si].subscribed[0] {
+            self.send_request(out, Kind::OrderBook, Some(si), true);
+        }
+    }
+
+    fn retry_of(&mut self, kind: Kind, si: Option<usize>) -> Option<&mut SubRetry> {
+        match si {
+            Some(si) => self.retry.get_mut(si).map(|r| &mut r[public_index(kind)]),
+            None if kind.is_private() => Some(&mut self.retry_private[public_index(kind)]),
+            None => None,
+        }
+    }
+
     fn subscribe_all_public(&mut self, out: &mut Outbox<'_>) {
         for si in 0..self.core.syms.len() {
+            self.watch[si] = BookWatch::default();
             for kind in Kind::PUBLIC {
-                if self.core.syms[si].routes[public_index(kind)] != 0 {
+                let k = public_index(kind);
+                self.retry[si][k].retry_at_ns = 0;
+                if self.core.syms[si].routes[k] != 0 {
+                    if self.retry[si][k].refused {
+                        // Refused for good on an earlier connection: reported then, not resent.
+                        self.core.syms[si].subscribed[k] = true;
+                        continue;
+                    }
                     self.subscribe_one(out, kind, Some(si), true);
                 }
             }
@@ -239,18 +366,16 @@ impl GateFeed {
             let (si, req) = self.core.requests[i];
             i += 1;
             match req {
-                SyncRequest::Resubscribe => {
-                    self.subscribe_one(out, Kind::OrderBook, Some(si), false);
-                    self.subscribe_one(out, Kind::OrderBook, Some(si), true);
-                }
+                SyncRequest::Resubscribe => self.resubscribe_book(out, si),
                 SyncRequest::Snapshot => {
                     if self.rest_in_flight[si] {
                         continue;
                     }
-                    let limit = match self.setup.depth {
-                        20 => 20,
-                        50 => 50,
-                        _ => 100,
+                    // The levels the stream keeps up to date: a deeper snapshot would leave
+                    // levels no push updates (protocols.md §3.3, §4.3: "limit must equal level").
+                    let limit = match self.stream {
+                        Some(s) => s.levels,
+                        None => self.setup.depth.clamp(1, 100),
                     };
                     self.url_buf.clear();
                     self.url_buf.push_str(&self.setup.rest_url);
@@ -333,25 +458,38 @@ impl GateFeed {
         }
     }
 
-    /// Act on control frames seen while decoding: acks, errors, auth failures.
-    fn handle_notes(&mut self) {
+    /// Act on control frames seen while decoding: acks (an unsubscribe's ack lets a
+    /// resubscribe proceed; a subscribe's ack ends its retries), refusals (by
+    /// [`gate::refusal`]), notices.
+    fn handle_notes(&mut self, conn: ConnId, out: &mut Outbox<'_>) {
+        let now = now_ns();
         for i in 0..self.core.notes.len() {
             let n = self.core.notes[i];
-            if !matches!(
-                n.kind,
-                crate::event::ControlKind::Error | crate::event::ControlKind::Rejected
-            ) {
-                continue;
-            }
             let target = n.req_id.and_then(|id| self.core.target_of_id(id));
-            let (kind, si) = target.unwrap_or((Kind::OrderBook, None));
-            if n.code == 4 {
-                Counters::add(&self.core.shared.stats.auth_failures, 1);
-                self.auth_retry_at_ns = Some(now_ns() + AUTH_RETRY_NS);
+            match n.kind {
+                crate::event::ControlKind::Ack => {
+                    match target {
+                        Some((Kind::OrderBook, Some(si))) if n.unsubscribe => {
+                            self.on_unsubscribed(out, si)
+                        }
+                        Some((kind, si)) if !n.unsubscribe => {
+                            if let Some(r) = self.retry_of(kind, si) {
+                                *r = SubRetry::default();
+                            }
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                crate::event::ControlKind::Notice => {
+                    self.on_notice(conn, &n, now, out);
+                    continue;
+                }
+                crate::event::ControlKind::Error | crate::event::ControlKind::Rejected => {}
+                crate::event::ControlKind::Pong => continue,
             }
+            let (kind, si) = target.unwrap_or((Kind::OrderBook, None));
             let msg = n.message.as_str();
-            self.core
-                .route_error(kind, si, n.code, n.channel.as_str(), msg);
             let e = self.core.sym_error(FeedErrorKind::Channel, si);
             self.core.log_error(
                 e.code(n.code)
@@ -359,8 +497,203 @@ impl GateFeed {
                     .arg(n.payload0.as_str())
                     .detail(msg),
             );
+            if n.unsubscribe {
+                // Our unsubscribe was refused (e.g. the venue holds no such subscription):
+                // either way the stream is not held, so a waiting resubscribe goes ahead.
+                Counters::add(&self.core.shared.stats.channel_errors, 1);
+                if let (Kind::OrderBook, Some(si)) = (kind, si) {
+                    self.on_unsubscribed(out, si);
+                }
+                continue;
+            }
+            match gate::refusal(n.code, msg) {
+                gate::Refusal::Auth => {
+                    Counters::add(&self.core.shared.stats.auth_failures, 1);
+                    self.auth_retry_at_ns = Some(now + AUTH_RETRY_NS);
+                }
+                gate::Refusal::Permanent => {
+                    // Reported once (below), never retried: the same request fails the same way.
+                    if let Some(r) = self.retry_of(kind, si) {
+                        r.refused = true;
+                        r.retry_at_ns = 0;
+                    }
+                }
+                gate::Refusal::Duplicate if kind == Kind::OrderBook && si.is_some() => {
+                    // The venue still holds the book's stream (a subscribe that raced an
+                    // unsubscribe): retry through unsubscribe → ack → subscribe.
+                    if let Some(r) = self.retry_of(kind, si) {
+                        r.schedule(now);
+                    }
+                }
+                gate::Refusal::Duplicate => {
+                    // Trades, tickers, private: the connection already has the stream.
+                }
+                gate::Refusal::Transient => {
+                    if let Some(r) = self.retry_of(kind, si) {
+                        r.schedule(now);
+                    }
+                }
+            }
+            self.core
+                .route_error(kind, si, n.code, n.channel.as_str(), msg);
         }
         self.core.notes.clear();
+    }
+
+    /// A `*.system` notice: counted, logged, a [`StatusKind::VenueNotice`] to every consumer;
+    /// `upgrade` on the public connection starts its make-before-break replacement.
+    fn on_notice(&mut self, conn: ConnId, n: &super::ControlNote, now: u64, out: &mut Outbox<'_>) {
+        Counters::add(&self.core.shared.stats.venue_notices, 1);
+        let e = self.core.error(FeedErrorKind::VenueNotice);
+        self.core.log_error(
+            e.channel(n.channel.as_str())
+                .arg(n.payload0.as_str())
+                .detail(n.message.as_str()),
+        );
+        let private = Some(conn) == self.private.conn;
+        let replace = !private
+            && n.payload0.as_str() == "upgrade"
+            && self.draining.is_none()
+            && Some(conn) == self.public.conn;
+        if replace {
+            self.handover_wanted = true;
+            self.start_handover(now, out);
+        }
+        self.core
+            .broadcast_status(StatusKind::VenueNotice, now, replace as u64, private);
+    }
+
+    /// Open the replacement of the public connection (make-before-break); `on_open` subscribes
+    /// it, [`Self::check_handover`] closes the old one.
+    fn start_handover(&mut self, now: u64, out: &mut Outbox<'_>) {
+        let (Some(old), Some(spec)) = (self.public.conn, self.public.spec) else {
+            return;
+        };
+        if self.draining.is_none() && out.open(spec).is_some() {
+            self.draining = Some((old, now));
+            self.handover_wanted = false;
+        }
+    }
+
+    /// Close the old public connection once every subscribed book is live on the new one (or
+    /// the overlap reached [`HANDOVER_LIMIT_NS`]).
+    fn check_handover(&mut self, now: u64, out: &mut Outbox<'_>) {
+        let Some((old, since)) = self.draining else {
+            if self.handover_wanted {
+                self.start_handover(now, out);
+            }
+            return;
+        };
+        let replaced = self.public.conn.is_some_and(|c| c != old);
+        let books_live = self
+            .core
+            .syms
+            .iter()
+            .all(|s| !s.subscribed[0] || s.book.state() == crate::types::BookState::Live);
+        let expired = now.saturating_sub(since) > HANDOVER_LIMIT_NS;
+        if replaced && (books_live || expired) {
+            out.close(old);
+            self.draining = None;
+        } else if expired {
+            // The replacement never came up: the old connection's own close (and reconnect)
+            // takes over.
+            self.draining = None;
+        }
+    }
+
+    /// Send again what was transiently refused, when its backoff is over.
+    fn check_retries(&mut self, now: u64, out: &mut Outbox<'_>) {
+        for si in 0..self.retry.len() {
+            for kind in Kind::PUBLIC {
+                let k = public_index(kind);
+                let r = &mut self.retry[si][k];
+                if r.retry_at_ns == 0 || now < r.retry_at_ns {
+                    continue;
+                }
+                r.retry_at_ns = 0;
+                if !self.core.syms[si].subscribed[k] {
+                    continue;
+                }
+                Counters::add(&self.core.shared.stats.sub_retries, 1);
+                if kind == Kind::OrderBook {
+                    self.watch[si].unsub_pending = false;
+                    self.resubscribe_book(out, si);
+                } else {
+                    self.send_request(out, kind, Some(si), true);
+                }
+            }
+        }
+        for kind in Kind::PRIVATE {
+            let r = &mut self.retry_private[public_index(kind)];
+            if r.retry_at_ns != 0 && now >= r.retry_at_ns {
+                r.retry_at_ns = 0;
+                if self.core.private_routes[public_index(kind)] != 0 {
+                    Counters::add(&self.core.shared.stats.sub_retries, 1);
+                    self.send_request(out, kind, None, true);
+                }
+            }
+        }
+    }
+
+    /// Every `Resyncing` book gets a deadline (`resync_timeout`, doubling per escalation):
+    /// past it the book's stream is resubscribed; after [`RESUBSCRIBES_BEFORE_RECONNECT`]
+    /// such retries the public connection is replaced. Not while the connection is down (the
+    /// reconnect resyncs), nor for a permanently refused stream (reported already).
+    fn check_resync_deadlines(&mut self, now: u64, out: &mut Outbox<'_>) {
+        let timeout = self.setup.resync_timeout.as_nanos() as u64;
+        let Some(conn) = self.public.conn else {
+            return;
+        };
+        if timeout == 0 || !out.is_live(conn) || self.draining.is_some() {
+            return;
+        }
+        let mut reconnect = false;
+        for si in 0..self.core.syms.len() {
+            let state = self.core.syms[si].book.state();
+            let w = &mut self.watch[si];
+            if state == crate::types::BookState::Live {
+                w.escalations = 0;
+            }
+            if state != crate::types::BookState::Resyncing
+                || !self.core.syms[si].subscribed[0]
+                || self.retry[si][0].refused
+            {
+                w.resyncing_since_ns = 0;
+                continue;
+            }
+            if w.resyncing_since_ns == 0 {
+                w.resyncing_since_ns = now;
+                continue;
+            }
+            let limit = timeout << w.escalations.min(4);
+            if now.saturating_sub(w.resyncing_since_ns) <= limit {
+                continue;
+            }
+            w.escalations += 1;
+            w.resyncing_since_ns = now;
+            let escalation = w.escalations;
+            Counters::add(&self.core.shared.stats.resync_timeouts, 1);
+            let by_reconnect = escalation > RESUBSCRIBES_BEFORE_RECONNECT;
+            let e = self.core.sym_error(FeedErrorKind::ResyncTimeout, Some(si));
+            self.core
+                .log_error(e.code(escalation as i64).detail(if by_reconnect {
+                    "replacing the connection"
+                } else {
+                    "resubscribing its stream"
+                }));
+            if by_reconnect {
+                reconnect = true;
+                continue;
+            }
+            Counters::add(&self.core.shared.stats.sub_retries, 1);
+            self.core.syms[si].book.reset(now);
+            self.core.publish_state(si, now);
+            self.watch[si].unsub_pending = false;
+            self.resubscribe_book(out, si);
+        }
+        if reconnect {
+            out.reconnect(conn);
+        }
     }
 }
 
@@ -384,6 +717,14 @@ impl BindingHook for GateFeed {
         if kind.is_private() {
             self.ensure_private_open(out);
         }
+        // A new bind (or an unbind) starts the subscription's history over: a permanent
+        // refusal is tried again once, a pending retry is dropped.
+        if let Some(r) = self.retry_of(kind, si) {
+            *r = SubRetry::default();
+        }
+        if let (Kind::OrderBook, Some(si)) = (kind, si) {
+            self.watch[si] = BookWatch::default();
+        }
         self.subscribe_one(out, kind, si, on);
         if !on && kind == Kind::OrderBook {
             if let Some(si) = si {
@@ -398,6 +739,28 @@ impl Handler for GateFeed {
     fn on_open(&mut self, conn: ConnId, now_ns: u64, out: &mut Outbox<'_>) {
         let spec = out.spec_of(conn);
         if spec == self.public.spec {
+            if let Some((old, _)) = self.draining {
+                if conn == old {
+                    if self.public.conn != Some(old) {
+                        // The replaced connection came back on its own: not needed any more.
+                        out.close(conn);
+                        return;
+                    }
+                } else {
+                    // The make-before-break replacement after an `upgrade` notice: subscribe
+                    // it; the books keep going (both connections carry the same counters, so
+                    // what arrives twice is dropped as stale) and the old one is closed by
+                    // `check_handover`.
+                    self.public.conn = Some(conn);
+                    Counters::add(&self.core.counters().reconnects, 1);
+                    self.public.down_since_ns = None;
+                    self.public.pong.arm(now_ns);
+                    self.core
+                        .broadcast_status(StatusKind::ConnUp, now_ns, 0, false);
+                    self.subscribe_all_public(out);
+                    return;
+                }
+            }
             self.public.conn = Some(conn);
             if self.public.opened_once {
                 Counters::add(&self.core.counters().reconnects, 1);
@@ -451,7 +814,7 @@ impl Handler for GateFeed {
             }
         }
         if !self.core.notes.is_empty() {
-            self.handle_notes();
+            self.handle_notes(conn, out);
         }
     }
 
@@ -499,6 +862,9 @@ impl Handler for GateFeed {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
             self.check_pongs(now, out);
+            self.check_retries(now, out);
+            self.check_resync_deadlines(now, out);
+            self.check_handover(now, out);
             self.core
                 .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
             self.core.decode_hist.poll();

@@ -84,6 +84,10 @@ pub struct FeedSetup {
     pub so_rcvbuf: u32,
     /// App-level ping period (Gate ~10 s, MEXC ~20 s).
     pub ping_interval: Duration,
+    /// Gate.io: a book `Resyncing` (subscribed, connection up) this long is escalated: its
+    /// stream resubscribed (unsubscribe, wait for the ack, subscribe) with the deadline
+    /// doubling, and after two such retries its connection replaced. Zero = never.
+    pub resync_timeout: Duration,
     /// MEXC: connection age at which a replacement is opened (24 h on the real venue).
     pub rotate_after: Duration,
     /// MEXC: listen-key keep-alive period (30 min on the real venue).
@@ -135,6 +139,13 @@ pub struct FeedStats {
     pub auth_failures: AtomicU64,
     /// Connections replaced because the venue stopped answering app-level pings.
     pub pong_timeouts: AtomicU64,
+    /// Books that stayed `Resyncing` past their deadline and were escalated (resubscribed,
+    /// or their connection replaced).
+    pub resync_timeouts: AtomicU64,
+    /// Subscriptions sent again after a transient refusal (or a resync escalation).
+    pub sub_retries: AtomicU64,
+    /// Informational notices from the venue (Gate.io `*.system`), not decode errors.
+    pub venue_notices: AtomicU64,
 }
 
 /// What cold threads hold of a running feed.
@@ -201,6 +212,8 @@ pub(crate) struct ControlNote {
     pub kind: ControlKind,
     pub code: i64,
     pub req_id: Option<u64>,
+    /// The answer is to an `unsubscribe` (Gate.io `event`).
+    pub unsubscribe: bool,
     pub channel: InlineStr<64>,
     pub payload0: InlineStr<32>,
     pub message: InlineStr<96>,
@@ -683,6 +696,7 @@ impl FeedCore {
             kind: m.kind,
             code: m.code.unwrap_or(0),
             req_id: m.req_id,
+            unsubscribe: m.event == Some("unsubscribe"),
             channel: InlineStr::new(m.channel.unwrap_or("")).0,
             payload0: InlineStr::new(m.payload0.unwrap_or("")).0,
             message: InlineStr::new(m.message.unwrap_or("")).0,

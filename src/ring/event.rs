@@ -174,6 +174,10 @@ pub enum StatusKind {
     /// market arrives any more, every book of it is stale from now on, and the process should
     /// be restarted. `from_ns` = when. Sent once, to every consumer of that feed.
     FeedDown = 5,
+    /// The venue sent an informational notice on a connection of this feed (Gate.io
+    /// `*.system`, e.g. `upgrade`: the server will close the connection for an upgrade).
+    /// `from_ns` = when; `to_ns` = 1 when the feed is replacing the connection because of it.
+    VenueNotice = 6,
 }
 
 /// Event payload. The variant is the event kind ([`Body::kind`]).
@@ -314,7 +318,8 @@ pub enum Body {
         kind: StatusKind,
         /// When it happened, or the start of a gap; `now_ns` clock.
         from_ns: u64,
-        /// End of a `PrivateGap`; 0 for the other kinds.
+        /// End of a `PrivateGap`; `VenueNotice`: 1 when the connection is being replaced
+        /// because of it; 0 for the other kinds.
         to_ns: u64,
     },
     /// A channel error from the venue (subscription refused, auth failure, …).

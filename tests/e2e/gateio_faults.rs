@@ -266,7 +266,7 @@ fn rejected_subscription_is_an_error_event_and_silence_goes_stale_then_recovers(
     assert!(
         errors
             .iter()
-            .any(|(code, ch, sym)| *code == 2 && ch == "spot.trades" && *sym == eth),
+            .any(|(code, ch, sym)| *code == 3 && ch == "spot.trades" && *sym == eth),
         "no error event for the refused spot.trades ETH_USDT subscription: {errors:?}"
     );
     assert!(stale > 0, "silence never marked the book stale");

@@ -6,6 +6,7 @@ mod support;
 
 mod gateio;
 mod gateio_faults;
+mod gateio_lifecycle;
 mod matrix;
 mod mexc;
 mod private;

@@ -36,6 +36,7 @@ pub(crate) fn fake_setup(venue: Venue, market: Market, ws_url: &str, symbol: &st
         max_message_bytes: 1 << 20,
         so_rcvbuf: 0,
         ping_interval: Duration::from_secs(10),
+        resync_timeout: Duration::from_secs(15),
         rotate_after: Duration::from_secs(3600),
         listen_key_keepalive: Duration::from_secs(1800),
     }
@@ -260,6 +261,15 @@ fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
             }
             if t.contains(r#""event":"unsubscribe""#) {
                 unsubs += 1;
+                // Gate answers an unsubscribe; the feed subscribes again only after that
+                // answer (issue 13, finding 2).
+                let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].clone();
+                let ack = format!(
+                    r#"{{"time":1,"time_ms":1000,"id":{id},"channel":"spot.obu","event":"unsubscribe","payload":["ob.BTC_USDT.50"],"error":null,"result":{{"status":"success"}}}}"#
+                );
+                if ws.send(Message::text(ack)).is_err() {
+                    return;
+                }
                 continue;
             }
             subs += 1;

@@ -642,6 +642,82 @@ fn gate_obu_resubscribe_after_unsubscribe_gives_a_new_full_push() {
     v.stop();
 }
 
+/// Issue 13, findings 1 and 2 (venue side): Gate refuses a subscription to a depth stream the
+/// connection still holds, and an unsubscribe is done only when its ack comes, so a subscribe
+/// sent right behind the unsubscribe is refused with `Alert sub` (code 2, the shape of
+/// `gateio_spot_subscribe_error.json`); the combinations of interval and level Gate refuses are
+/// refused with its error frame.
+#[test]
+fn issue13_venue_refuses_subscribe_racing_unsubscribe_and_refused_book_combinations() {
+    let v = start();
+    let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
+    let a = sub(&mut ws, 1, "spot.obu", r#"["ob.BTC_USDT.50"]"#);
+    assert!(a["error"].is_null(), "{a}");
+    for (id, ev) in [(2, "unsubscribe"), (3, "subscribe")] {
+        send_text(
+            &mut ws,
+            &format!(
+                r#"{{"time":{},"id":{id},"channel":"spot.obu","event":"{ev}","payload":["ob.BTC_USDT.50"]}}"#,
+                now_s()
+            ),
+        );
+    }
+    let (mut refused, mut unsub) = (Value::Null, Value::Null);
+    for _ in 0..2 {
+        let a = next_json(&mut ws, Duration::from_secs(3), |v| {
+            (v["event"] == "subscribe" && v["id"] == 3)
+                || (v["event"] == "unsubscribe" && v["id"] == 2)
+        })
+        .expect("answers to the unsubscribe and the racing subscribe");
+        if a["id"] == 3 {
+            refused = a;
+        } else {
+            unsub = a;
+        }
+    }
+    assert_eq!(refused["error"]["code"], 2, "{refused}");
+    assert_eq!(refused["error"]["message"], "Alert sub ob.BTC_USDT.50");
+    assert_eq!(refused["result"]["status"], "fail");
+    // The error fixture's keys (`requestId` comes from the live acks also referenced).
+    assert_shape(&refused, &all_acks(), "duplicate obu");
+    assert!(unsub["error"].is_null(), "{unsub}");
+    let a = sub(&mut ws, 4, "spot.obu", r#"["ob.BTC_USDT.50"]"#);
+    assert!(
+        a["error"].is_null(),
+        "after the ack the subscribe is accepted: {a}"
+    );
+    let mut f = ws_connect(
+        v.addr(),
+        "/v4/ws/futures/usdt",
+        &[("X-Gate-Size-Decimal", "1")],
+    );
+    for (id, p, ok) in [
+        (1, r#"["BTC_USDT","20ms","100"]"#, false),
+        (2, r#"["BTC_USDT","20ms","50"]"#, false),
+        (3, r#"["BTC_USDT","100ms","10"]"#, false),
+        (4, r#"["ETH_USDT","20ms","20"]"#, true),
+        (5, r#"["BTC_USDT","100ms","50"]"#, true),
+    ] {
+        let a = sub(&mut f, id, "futures.order_book_update", p);
+        assert_eq!(a["error"].is_null(), ok, "{p}: {a}");
+        if !ok {
+            assert_eq!(a["error"]["code"], 2, "{p}: {a}");
+            assert_eq!(a["error"]["message"], "provided level not supported");
+        }
+    }
+    let a = sub(
+        &mut ws,
+        5,
+        "spot.order_book_update",
+        r#"["ETH_USDT","1000ms"]"#,
+    );
+    assert_eq!(
+        a["error"]["message"], "incorrect update interval specified",
+        "{a}"
+    );
+    v.stop();
+}
+
 #[test]
 fn gate_ws_api_login_checks_the_signature_and_answers_in_the_documented_shape() {
     let v = start();

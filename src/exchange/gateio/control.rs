@@ -11,6 +11,39 @@ use simd_json::Node;
 use super::wire::Doc;
 use crate::event::{ControlKind, ControlMsg, DecodeError, Sink};
 
+/// What a refused Gate.io request means for a retry (see [`refusal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Code 4, authentication failed: re-authenticate later (the feed waits 30 s).
+    Auth,
+    /// `Alert sub …`: the connection already holds that stream (a duplicate `obu`
+    /// subscription, or one sent before its unsubscribe was done). Retry after an
+    /// unsubscribe has been acknowledged.
+    Duplicate,
+    /// Codes 1 and 2 (invalid request / invalid argument: unknown pair, refused interval or
+    /// level): the same request fails the same way. Report once, never retry.
+    Permanent,
+    /// Code 3 (server side / service error) and anything unknown: retry with backoff.
+    Transient,
+}
+
+/// Classify a refused request by Gate's error code and message. Codes: spot 1 "invalid
+/// request body format", 2 "invalid argument", 3 "server side error", 4 "authentication fail";
+/// futures 1 "invalid argument struct", 2 "invalid argument", 3 "service error", 4
+/// "authentication fail" (Gate spot / futures WS v4 "Error"; protocols.md §2.1, which also
+/// lists the observed code-2 texts `unknown currency pair: X`, `Alert sub ob.BTC_USDT.400`,
+/// `incorrect update interval specified`, `provided level not supported`).
+pub fn refusal(code: i64, message: &str) -> Refusal {
+    if message.starts_with("Alert sub") {
+        return Refusal::Duplicate;
+    }
+    match code {
+        4 => Refusal::Auth,
+        1 | 2 => Refusal::Permanent,
+        _ => Refusal::Transient,
+    }
+}
+
 /// The envelope's control cases, in the order the dispatcher checks them: a non-null `error`,
 /// a subscribe/unsubscribe answer, a pong. `None`: not a control frame (a data push).
 #[allow(clippy::too_many_arguments)]
@@ -76,6 +109,30 @@ pub(super) fn envelope<S: Sink>(
             req_id,
             code: None,
             payload0,
+        });
+        return Some(Ok(()));
+    }
+    if ch.ends_with(".system") {
+        // Informational, not data and not an error: `{"channel":"futures.system","event":
+        // "update","result":{"type":"upgrade","msg":"The connection will soon be closed for a
+        // service upgrade. Please reconnect."}}` (Gate futures WS v4 "服务升级通知" / service
+        // upgrade notice, and spot likewise as `spot.system`, docs revision 2026-07-25;
+        // protocols.md Uncertain 14 names the same frame from a third-party client).
+        let (kind_text, msg) = match result {
+            Some(r) if d.obj_len(r).is_some() => (
+                d.get(r, "type").and_then(|t| d.str_at(t)),
+                d.get(r, "msg").and_then(|m| d.str_at(m)),
+            ),
+            _ => (None, None),
+        };
+        sink.control(&ControlMsg {
+            kind: ControlKind::Notice,
+            channel: Some(ch),
+            event: ev,
+            message: msg,
+            req_id,
+            code: None,
+            payload0: kind_text,
         });
         return Some(Ok(()));
     }
@@ -147,4 +204,30 @@ pub(super) fn ws_api<S: Sink>(
         payload0: uid,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13, finding 11: which refusals are retried.
+    #[test]
+    fn issue13_finding11_refusals_classified() {
+        assert_eq!(refusal(2, "Alert sub ob.BTC_USDT.400"), Refusal::Duplicate);
+        assert_eq!(
+            refusal(2, "unknown currency pair: NOPE_USD"),
+            Refusal::Permanent
+        );
+        assert_eq!(
+            refusal(2, "provided level not supported"),
+            Refusal::Permanent
+        );
+        assert_eq!(
+            refusal(1, "invalid request body format"),
+            Refusal::Permanent
+        );
+        assert_eq!(refusal(3, "server side error"), Refusal::Transient);
+        assert_eq!(refusal(0, ""), Refusal::Transient);
+        assert_eq!(refusal(4, "authentication fail"), Refusal::Auth);
+    }
 }

@@ -71,6 +71,7 @@ mod wire;
 
 pub use auth::{sign_channel, sign_ws_api, Secret};
 pub use channel::{Channel, Event};
+pub use control::{refusal, Refusal};
 pub use decode::{DecodeStats, GateDecoder, SCAN_MAX_TRADES};
 pub use private::{finished_as, spot_status};
 pub use rest::{decode_rest_snapshot, RestError};

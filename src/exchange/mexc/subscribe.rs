@@ -226,7 +226,7 @@ impl SubscriptionTracker {
                 Some(i) => AckOutcome::Rejected(self.take(i)),
                 None => AckOutcome::Unmatched,
             },
-            ControlKind::Pong => AckOutcome::Unmatched,
+            ControlKind::Pong | ControlKind::Notice => AckOutcome::Unmatched,
         }
     }
 

@@ -27,6 +27,15 @@ pub const SERVER_PING: Duration = Duration::from_secs(10);
 /// `Alert sub <payload>`, the text Gate.io sends for a duplicate `obu` stream).
 pub const MAX_SUBS: usize = 400;
 
+/// How long an unsubscribe takes to be done. Until then the connection still holds the
+/// stream: nothing more is pushed on it, but a subscribe to it is refused as a duplicate
+/// (`Alert sub`, code 2), and the unsubscribe's ack is sent when it is done. Gate refuses a
+/// second subscription to the same depth stream on one connection ("a single connection is
+/// allowed to subscribe only once. Duplicate subscription attempts will result in an error",
+/// Gate futures WS v4 "Maintain local depth"; fixture `gateio_spot_subscribe_error.json`), so a
+/// client that sends unsubscribe and subscribe back to back is refused, as it is by Gate.
+pub const UNSUBSCRIBE_DELAY: Duration = Duration::from_millis(100);
+
 /// Private channels are polled this often when nothing else is due.
 const PRIVATE_WAIT_MS: i32 = 20;
 
@@ -77,6 +86,9 @@ struct Sub {
     malformed_turn: u32,
     /// `order_book_update`: when the next unprompted `full: true` push replaces a diff.
     next_full: Option<Instant>,
+    /// Being unsubscribed: when that is done, and the ack to send then (see
+    /// [`UNSUBSCRIBE_DELAY`]). Nothing is pushed meanwhile.
+    closing: Option<(Instant, String)>,
 }
 
 struct Ctx {
@@ -819,13 +831,30 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
         if !idle.is_zero() && !conn.no_pong && last_input.elapsed() >= idle {
             return;
         }
+        // Unsubscribes that are done: the stream is released and the ack sent.
+        let now = Instant::now();
+        let mut done_acks = Vec::new();
+        subs.retain_mut(|s| match &mut s.closing {
+            Some((at, a)) if *at <= now => {
+                if !a.is_empty() {
+                    done_acks.push(std::mem::take(a));
+                }
+                false
+            }
+            _ => true,
+        });
+        for a in done_acks {
+            if !conn::ws_write(&mut ws, Message::Text(a.into()), &sh) {
+                return;
+            }
+        }
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
         if conn::apply(conn.check(&sh, &names), &mut ws, &sh) {
             return;
         }
         let mut sent = 0u64;
         let mut bytes = 0u64;
-        for sub in subs.iter_mut() {
+        for sub in subs.iter_mut().filter(|s| s.closing.is_none()) {
             let mut msgs: Vec<String> = Vec::new();
             let mut sends: Vec<(Arc<Symbol>, u64)> = Vec::new();
             match &mut sub.kind {
@@ -977,6 +1006,11 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                     }
                     SubKind::Private { .. } => PRIVATE_WAIT_MS,
                 })
+                .chain(subs.iter().filter_map(|s| {
+                    s.closing.as_ref().map(|(at, _)| {
+                        at.saturating_duration_since(Instant::now()).as_millis() as i32 + 1
+                    })
+                }))
                 .fold(conn::MAX_IDLE_WAIT_MS, i32::min);
             sh.counters.idle_waits.fetch_add(1, Ordering::Relaxed);
             conn::wait_fd(ws.get_ref().tcp(), libc::POLLIN, wait.max(1));
@@ -1057,11 +1091,20 @@ fn handle_text(
         "subscribe" => subscribe(sh, ctx, subs, &req, &channel, short, &payload),
         "unsubscribe" => {
             let key = payload.join(",");
-            subs.retain(|s| {
-                !(s.channel == channel
-                    && (payload.is_empty() || s.key == key || payload.contains(&s.key)))
-            });
-            ack(ctx, &req, &channel, &event, None)
+            let done = Instant::now() + UNSUBSCRIBE_DELAY;
+            let mut answer = Some(ack(ctx, &req, &channel, &event, None));
+            for s in subs.iter_mut().filter(|s| {
+                s.closing.is_none()
+                    && s.channel == channel
+                    && (payload.is_empty() || s.key == key || payload.contains(&s.key))
+            }) {
+                // The ack goes out with the first matching stream once it is done.
+                s.closing = Some((done, answer.take().unwrap_or_default()));
+            }
+            match answer {
+                Some(a) => a,
+                None => return true,
+            }
         }
         _ => ack(
             ctx,
@@ -1154,6 +1197,7 @@ fn subscribe(
             },
             malformed_turn: 0,
             next_full: None,
+            closing: None,
         });
         return ack(ctx, req, channel, "subscribe", None);
     }
@@ -1197,6 +1241,7 @@ fn subscribe(
                     kind,
                     malformed_turn: 0,
                     next_full: None,
+                    closing: None,
                 });
             }
         }
@@ -1236,6 +1281,7 @@ fn subscribe(
                 malformed_turn: 0,
                 next_full: (!sh.cfg.gate_full_period.is_zero())
                     .then(|| Instant::now() + sh.cfg.gate_full_period),
+                closing: None,
             });
         }
         "order_book" => {
@@ -1264,6 +1310,7 @@ fn subscribe(
                 },
                 malformed_turn: 0,
                 next_full: None,
+                closing: None,
             });
         }
         "obu" => {
@@ -1296,6 +1343,7 @@ fn subscribe(
                     },
                     malformed_turn: 0,
                     next_full: None,
+                    closing: None,
                 });
             }
         }
@@ -1318,8 +1366,16 @@ fn subscribe(
     for s in &new_subs {
         if let Some(n) = &s.symbol {
             if sh.faults.take_request(Scenario::Reject, n) {
+                // A transient refusal (accepted when asked again): Gate's code 3, "server
+                // side error" on spot, "service error" on futures (WS v4 "Error" tables;
+                // protocols.md §2.1).
                 sh.count_fault(Scenario::Reject);
-                return err(2, unknown(n));
+                let text = if fut {
+                    "service error"
+                } else {
+                    "server side error"
+                };
+                return err(3, text.to_string());
             }
         }
     }

@@ -184,7 +184,8 @@ pub enum Scenario {
     FailedSnapshot,
     /// `malformed`: one push replaced by a truncated frame, bad JSON/protobuf or wrong types.
     Malformed,
-    /// `reject`: a subscription refused (MEXC "Blocked!", Gate error code 2).
+    /// `reject`: a subscription refused, accepted when asked again (MEXC "Blocked!", Gate
+    /// error code 3, a transient "server side error").
     Reject,
     /// `auth-fail`: a private request refused although correctly signed (MEXC 700002 on
     /// listen-key creation, Gate error code 4 on a private subscribe).
