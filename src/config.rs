@@ -404,13 +404,15 @@ impl Config {
                     }
                     // API keys, signatures and listen keys travel in REST requests: clear
                     // text only to this machine.
-                    if key == "rest_url"
-                        && u.starts_with("http://")
+                    // Likewise subscriptions, signed logins and a listen key on the WebSocket
+                    // (issue 13): plain ws:// only to this machine.
+                    let plain = if key == "rest_url" { "http://" } else { "ws://" };
+                    if u.starts_with(plain)
                         && !crate::net::host_of(u).is_some_and(crate::net::is_loopback_host)
                     {
                         return Err(invalid(
                             k(key),
-                            format!("{u:?}: plain http:// is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use https://"),
+                            format!("{u:?}: plain {plain} is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use {}", schemes[1]),
                         ));
                     }
                 }
