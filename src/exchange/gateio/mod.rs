@@ -73,7 +73,7 @@ pub use auth::{sign_channel, sign_ws_api, Secret};
 pub use channel::{Channel, Event};
 pub use decode::{DecodeStats, GateDecoder, SCAN_MAX_TRADES};
 pub use private::{finished_as, spot_status};
-pub use rest::{decode_rest_snapshot, RestError};
+pub use rest::{contract_path, decode_quanto_multiplier, decode_rest_snapshot, RestError};
 pub use subscribe::{
     ping, subscribe, subscribe_private, unsubscribe, unsubscribe_private, Credentials,
 };
