@@ -6,6 +6,7 @@ mod support;
 
 mod gateio;
 mod gateio_faults;
+mod issue13_net;
 mod mexc;
 mod private;
 mod reliability;
