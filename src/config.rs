@@ -406,7 +406,11 @@ impl Config {
                     // text only to this machine.
                     // Likewise subscriptions, signed logins and a listen key on the WebSocket
                     // (issue 13): plain ws:// only to this machine.
-                    let plain = if key == "rest_url" { "http://" } else { "ws://" };
+                    let plain = if key == "rest_url" {
+                        "http://"
+                    } else {
+                        "ws://"
+                    };
                     if u.starts_with(plain)
                         && !crate::net::host_of(u).is_some_and(crate::net::is_loopback_host)
                     {

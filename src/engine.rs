@@ -634,7 +634,12 @@ impl Engine {
         let mut last = None;
         for (t, _) in self.feeds.iter().filter_map(|f| f.contracts.as_ref()) {
             n += t.failures.load(Ordering::Relaxed);
-            if let Some(e) = t.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            if let Some(e) = t
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
                 last = Some(e);
             }
         }

@@ -23,8 +23,8 @@ use super::resolve::Dns;
 use super::stream::{Stream, TlsIoError};
 use super::ws::{Parsed, WsCodec, WsError};
 use super::{
-    client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters, NetError,
-    ReactorConfig, SpecId, Wait, WsMessage,
+    client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters,
+    NetError, ReactorConfig, SpecId, Wait, WsMessage,
 };
 use crate::types::now_ns;
 
@@ -453,8 +453,9 @@ impl<H: Handler> Reactor<H> {
             ));
         }
         let tls = if is_tls {
-            let name = ServerName::try_from(host.to_owned())
-                .map_err(|_| NetError::BadUrl(redact_url(url), "host is not a valid TLS server name"))?;
+            let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+                NetError::BadUrl(redact_url(url), "host is not a valid TLS server name")
+            })?;
             let cfg = client_config_for(host, spec.extra_root_ca.as_ref(), &spec.extra_ca_hosts)?;
             Some((cfg, name))
         } else {
@@ -469,7 +470,10 @@ impl<H: Handler> Reactor<H> {
         }
         // Issue 13, finding 12: identify ourselves on the upgrade (ccxt, the exchanges' SDKs
         // send a User-Agent; tungstenite sends none), unless the spec set its own.
-        if !headers.iter().any(|(k, _)| k == tungstenite::http::header::USER_AGENT) {
+        if !headers
+            .iter()
+            .any(|(k, _)| k == tungstenite::http::header::USER_AGENT)
+        {
             headers.push((
                 tungstenite::http::header::USER_AGENT,
                 HeaderValue::from_static(super::USER_AGENT),

@@ -5,9 +5,9 @@
 use crate::support::loopback_feeds;
 use crate::support::venue::http;
 use cexfeed::config::{Runtime, WaitMode};
+use cexfeed::engine::FeedSetup;
 use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::event::Level;
-use cexfeed::engine::FeedSetup;
 use cexfeed::types::{BookState, Market, Px, Qty, Venue};
 use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
 use serde_json::Value;
@@ -50,16 +50,16 @@ fn bind_books(engine: &mut Engine) -> cexfeed::engine::StrategyRx {
     ]
     .into_iter()
     .flat_map(|(v, m)| {
-            let names: &[&str] = if v == Venue::Mexc {
-                &["BTCUSDT", "ETHUSDT"]
-            } else {
-                &["BTC_USDT", "ETH_USDT"]
-            };
-            names
-                .iter()
-                .map(move |n| format!("{}.{}.orderbook.{n}", v.as_str(), m.as_str()))
-        })
-        .collect();
+        let names: &[&str] = if v == Venue::Mexc {
+            &["BTCUSDT", "ETHUSDT"]
+        } else {
+            &["BTC_USDT", "ETH_USDT"]
+        };
+        names
+            .iter()
+            .map(move |n| format!("{}.{}.orderbook.{n}", v.as_str(), m.as_str()))
+    })
+    .collect();
     for c in chans {
         // Channels of feeds this engine does not run are refused: skip them.
         let _ = engine.bind(&c, rx.id());
@@ -80,7 +80,10 @@ fn issue13_finding7_gate_futures_base_qty_uses_each_contracts_quanto_multiplier(
     let venue = LoopbackVenue::start(VenueConfig::default()).unwrap();
     let mut engine = engine_of(gate_feeds(&venue, Some(Market::Futures)));
     engine.start().unwrap();
-    for (name, one, five) in [("BTC_USDT", "0.0001", "0.0005"), ("ETH_USDT", "0.01", "0.05")] {
+    for (name, one, five) in [
+        ("BTC_USDT", "0.0001", "0.0005"),
+        ("ETH_USDT", "0.01", "0.05"),
+    ] {
         let id = engine
             .registry()
             .lookup(Venue::Gateio, Market::Futures, name.as_bytes())
@@ -157,7 +160,11 @@ fn issue13_finding12_user_agent_on_upgrades_and_rest() {
     let mut engine = engine_of(feeds);
     let _rx = bind_books(&mut engine);
     engine.start().unwrap();
-    let wanted = ["/ws", "/api/v3/depth", "/api/v4/futures/usdt/contracts/BTC_USDT"];
+    let wanted = [
+        "/ws",
+        "/api/v3/depth",
+        "/api/v4/futures/usdt/contracts/BTC_USDT",
+    ];
     let deadline = Instant::now() + LIMIT;
     let seen = loop {
         let seen = venue.user_agents();
@@ -172,7 +179,10 @@ fn issue13_finding12_user_agent_on_upgrades_and_rest() {
     engine.stop();
     venue.stop();
     for w in wanted {
-        assert!(seen.iter().any(|(p, _)| p == w), "{w} never requested: {seen:?}");
+        assert!(
+            seen.iter().any(|(p, _)| p == w),
+            "{w} never requested: {seen:?}"
+        );
     }
     for (path, ua) in &seen {
         assert_eq!(
@@ -212,8 +222,12 @@ fn rest_book(
     name: &str,
 ) -> (u64, Vec<Level>, Vec<Level>) {
     let path = match market {
-        Market::Spot => format!("/api/v4/spot/order_book?currency_pair={name}&limit=10&with_id=true"),
-        Market::Futures => format!("/api/v4/futures/usdt/order_book?contract={name}&limit=10&with_id=true"),
+        Market::Spot => {
+            format!("/api/v4/spot/order_book?currency_pair={name}&limit=10&with_id=true")
+        }
+        Market::Futures => {
+            format!("/api/v4/futures/usdt/order_book?contract={name}&limit=10&with_id=true")
+        }
     };
     let (status, body) = http(venue.addr(), "GET", &path, &[("X-Gate-Size-Decimal", "1")]);
     assert_eq!(status, 200, "{body}");
@@ -260,7 +274,10 @@ fn issue13_venue_freeze_after_books_equal_rest_snapshots_and_connections_stay_up
         (Market::Futures, "BTC_USDT"),
         (Market::Futures, "ETH_USDT"),
     ];
-    let first: Vec<_> = names.iter().map(|(m, n)| rest_book(&venue, *m, n)).collect();
+    let first: Vec<_> = names
+        .iter()
+        .map(|(m, n)| rest_book(&venue, *m, n))
+        .collect();
     // Every book live at the frozen snapshot's id (condition with a generous deadline).
     let settled = |engine: &Engine| {
         engine.views().iter().all(|v| {
@@ -278,14 +295,21 @@ fn issue13_venue_freeze_after_books_equal_rest_snapshots_and_connections_stay_up
     while !settled(&engine) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(settled(&engine), "books did not settle on the frozen market");
+    assert!(
+        settled(&engine),
+        "books did not settle on the frozen market"
+    );
     let net = |engine: &Engine| -> Vec<(u64, u64, u64)> {
         engine
             .views()
             .iter()
             .map(|v| {
                 let c = v.net.as_ref().unwrap().snapshot();
-                let pongs = v.shared.stats.pongs.load(std::sync::atomic::Ordering::Relaxed);
+                let pongs = v
+                    .shared
+                    .stats
+                    .pongs
+                    .load(std::sync::atomic::Ordering::Relaxed);
                 (c.connects, c.downs, pongs)
             })
             .collect()
@@ -300,7 +324,10 @@ fn issue13_venue_freeze_after_books_equal_rest_snapshots_and_connections_stay_up
         assert!(a.2 > b.2, "no pong while frozen: {b:?} -> {a:?}");
     }
     assert!(settled(&engine), "a book left live while frozen");
-    let second: Vec<_> = names.iter().map(|(m, n)| rest_book(&venue, *m, n)).collect();
+    let second: Vec<_> = names
+        .iter()
+        .map(|(m, n)| rest_book(&venue, *m, n))
+        .collect();
     assert_eq!(first, second, "the REST snapshot moved after the freeze");
     let finals = engine.stop();
     let mut compared = 0;

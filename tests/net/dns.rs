@@ -37,7 +37,10 @@ impl Resolve for TestResolver {
             .push((host.to_string(), t.name().unwrap_or("?").to_string()));
         match *self.answer.lock().unwrap() {
             Some(a) => Ok(vec![a]),
-            None => Err(io::Error::new(io::ErrorKind::NotFound, "test: no such host")),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "test: no such host",
+            )),
         }
     }
 }
@@ -101,7 +104,9 @@ fn issue13_finding9_dns_failure_at_start_is_retried_and_host_re_resolved_after_l
     // The first lookup is `add_spec`'s (the owner thread); every later one ran on the
     // resolver thread, never on the thread that runs the reactor loop.
     assert!(
-        calls[1..].iter().all(|(_, t)| t == "cexfeed-dns" && *t != here),
+        calls[1..]
+            .iter()
+            .all(|(_, t)| t == "cexfeed-dns" && *t != here),
         "{calls:?}"
     );
     let c = r.counters().snapshot();
@@ -130,7 +135,11 @@ fn issue13_plain_ws_refused_for_non_loopback_host() {
             other => panic!("{bad}: {other:?}"),
         }
     }
-    for ok in ["ws://127.0.0.1:1/ws", "ws://[::1]:1/ws", "ws://localhost:1/ws"] {
+    for ok in [
+        "ws://127.0.0.1:1/ws",
+        "ws://[::1]:1/ws",
+        "ws://localhost:1/ws",
+    ] {
         assert!(r.add_spec(ConnSpec::new(ok)).is_ok(), "{ok}");
     }
 }
@@ -142,7 +151,10 @@ fn issue13_listen_key_redacted_from_conn_spec_debug_and_bad_url() {
     let key = "LKsecret0123456789";
     let spec = ConnSpec::new(format!("wss://wbs-api.mexc.com/ws?listenKey={key}"));
     let d = format!("{spec:?}");
-    assert!(!d.contains(key) && d.contains("listenKey=<redacted>"), "{d}");
+    assert!(
+        !d.contains(key) && d.contains("listenKey=<redacted>"),
+        "{d}"
+    );
     let (h, _ev) = Recorder::new(None);
     let mut r = Reactor::new(block_cfg(), h).unwrap();
     let e = r
@@ -186,8 +198,7 @@ fn issue13_finding12_user_agent_on_websocket_upgrade() {
         while ws.read().is_ok() {}
     });
     let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
-    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e)
-        .contains(&"ok".to_string())));
+    assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).contains(&"ok".to_string())));
     let ua = seen.lock().unwrap().clone();
     assert_eq!(ua.as_deref(), Some(cexfeed::net::USER_AGENT));
     assert!(cexfeed::net::USER_AGENT.starts_with("cexfeed/"));

@@ -5,6 +5,7 @@
 mod arb;
 mod decode;
 mod demo;
+mod dry_run;
 mod jsonl;
 mod main_job;
 mod report;

@@ -822,7 +822,11 @@ impl VenueHandle {
     /// `(path, User-Agent)` of the latest HTTP requests and WebSocket upgrades, oldest first
     /// (at most 256; the query is dropped).
     pub fn user_agents(&self) -> Vec<(String, Option<String>)> {
-        let q = self.shared.user_agents.lock().unwrap_or_else(|e| e.into_inner());
+        let q = self
+            .shared
+            .user_agents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         q.iter().cloned().collect()
     }
 
