@@ -176,6 +176,7 @@ fn issue13_listen_key_redacted_from_conn_spec_debug_and_bad_url() {
 
 /// Finding 12: the upgrade request carries `User-Agent: cexfeed/<version>`.
 #[test]
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
 fn issue13_finding12_user_agent_on_websocket_upgrade() {
     let seen = Arc::new(Mutex::new(None::<String>));
     let s2 = seen.clone();
