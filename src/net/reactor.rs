@@ -468,8 +468,9 @@ impl<H: Handler> Reactor<H> {
             let value = HeaderValue::from_str(v).map_err(|_| NetError::BadHeader(k.clone()))?;
             headers.push((name, value));
         }
-        // Issue 13, finding 12: identify ourselves on the upgrade (ccxt, the exchanges' SDKs
-        // send a User-Agent; tungstenite sends none), unless the spec set its own.
+        // Issue 13, finding 12: identify ourselves on the upgrade, unless the spec set its own
+        // (tungstenite sends none). Gate's own SDK sends a default User-Agent on every request
+        // (gateio/gateapi-python, gate_api/api_client.py: `self.user_agent = ...`).
         if !headers
             .iter()
             .any(|(k, _)| k == tungstenite::http::header::USER_AGENT)
