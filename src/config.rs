@@ -628,6 +628,27 @@ mod tests {
         }
     }
 
+    /// Issue 13: a plain `ws://` WebSocket URL (subscriptions, signed logins, a listen key in
+    /// clear) is refused at config time unless its host is loopback; the error names the key.
+    #[test]
+    fn issue13_plain_ws_url_only_for_loopback() {
+        let base = "[[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\n";
+        for ok in [
+            "wss://api.gateio.ws/ws/v4/",
+            "ws://127.0.0.1:8080/ws/v4/",
+            "ws://localhost:1/x",
+        ] {
+            assert_eq!(err_of(&format!("{base}ws_url = \"{ok}\"\n")), "", "{ok}");
+        }
+        for bad in ["ws://api.gateio.ws/ws/v4/", "ws://10.1.2.3:80/ws"] {
+            let e = err_of(&format!("{base}ws_url = \"{bad}\"\n"));
+            assert!(
+                e.contains("feed[0].ws_url") && e.contains("loopback") && e.contains("wss://"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
     /// Issue 12, defect 5 (redirects / https only): a plain `http://` REST URL is refused at
     /// config time unless its host is loopback; the error names the key.
     #[test]
