@@ -497,7 +497,10 @@ impl Engine {
         Ok(ch)
     }
 
-    /// Start every feed thread.
+    /// Start every feed thread. A Gate futures feed also starts its contracts thread (see
+    /// [`contract_multiplier`](Self::contract_multiplier)); `start` waits for its first round
+    /// of answers, at most 5 s, before returning. A host that does not resolve is no longer an
+    /// error here: its connections retry (DNS included) with backoff.
     pub fn start(&mut self) -> Result<(), EngineError> {
         if self.started {
             return Err(EngineError::Running);
