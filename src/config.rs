@@ -413,13 +413,19 @@ impl Config {
                     }
                     // API keys, signatures and listen keys travel in REST requests: clear
                     // text only to this machine.
-                    if key == "rest_url"
-                        && u.starts_with("http://")
+                    // Likewise subscriptions, signed logins and a listen key on the WebSocket
+                    // (issue 13): plain ws:// only to this machine.
+                    let plain = if key == "rest_url" {
+                        "http://"
+                    } else {
+                        "ws://"
+                    };
+                    if u.starts_with(plain)
                         && !crate::net::host_of(u).is_some_and(crate::net::is_loopback_host)
                     {
                         return Err(invalid(
                             k(key),
-                            format!("{u:?}: plain http:// is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use https://"),
+                            format!("{u:?}: plain {plain} is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use {}", schemes[1]),
                         ));
                     }
                 }
@@ -734,6 +740,27 @@ mod tests {
         );
         assert_eq!(resolved("spot", "depth = 400\n"), ("100ms".into(), 400));
         assert_eq!(resolved("spot", ""), ("20ms".into(), 50));
+    }
+
+    /// Issue 13: a plain `ws://` WebSocket URL (subscriptions, signed logins, a listen key in
+    /// clear) is refused at config time unless its host is loopback; the error names the key.
+    #[test]
+    fn issue13_plain_ws_url_only_for_loopback() {
+        let base = "[[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\n";
+        for ok in [
+            "wss://api.gateio.ws/ws/v4/",
+            "ws://127.0.0.1:8080/ws/v4/",
+            "ws://localhost:1/x",
+        ] {
+            assert_eq!(err_of(&format!("{base}ws_url = \"{ok}\"\n")), "", "{ok}");
+        }
+        for bad in ["ws://api.gateio.ws/ws/v4/", "ws://10.1.2.3:80/ws"] {
+            let e = err_of(&format!("{base}ws_url = \"{bad}\"\n"));
+            assert!(
+                e.contains("feed[0].ws_url") && e.contains("loopback") && e.contains("wss://"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     /// Issue 12, defect 5 (redirects / https only): a plain `http://` REST URL is refused at

@@ -36,7 +36,7 @@ use crate::net::{
     WaitMode,
 };
 use crate::ring::{self, Event, RingConfig, TopBook};
-use crate::types::{now_ns, Market, SymbolId, SymbolMeta, SymbolRegistry, Venue};
+use crate::types::{now_ns, Market, Qty, SymbolId, SymbolMeta, SymbolRegistry, Venue};
 use crossbeam_queue::ArrayQueue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +46,9 @@ use std::time::Duration;
 
 /// Symbol ids below this get a conflation slot in every consumer ring.
 pub const MAX_SYMBOLS: usize = 256;
+
+/// How long [`Engine::start`] waits for the first round of Gate futures contract sizes.
+const CONTRACTS_START_WAIT: Duration = Duration::from_secs(5);
 
 /// Engine-wide sizes; per-feed settings live in [`FeedSetup`].
 #[derive(Clone, Debug)]
@@ -126,6 +129,8 @@ struct FeedRt {
     join: Option<JoinHandle<FeedFinal>>,
     /// Producers made before start, handed over as commands.
     early: Vec<(usize, ring::Producer)>,
+    /// Gate futures: the contract multipliers and the contracts thread's stop flag.
+    contracts: Option<(Arc<feed::contracts::Multipliers>, Arc<AtomicBool>)>,
 }
 
 /// What a feed thread leaves behind.
@@ -350,6 +355,7 @@ impl Engine {
                 stop: None,
                 join: None,
                 early: Vec::new(),
+                contracts: None,
                 setup,
             });
         }
@@ -367,7 +373,10 @@ impl Engine {
         })
     }
 
-    /// The symbols known so far (ids are global across feeds).
+    /// The symbols known so far (ids are global across feeds). Gate futures contract sizes
+    /// (`contract_multiplier`) are filled in by [`start`](Self::start) (first round) and
+    /// [`collect_metrics`](Self::collect_metrics) (later answers); see
+    /// [`contract_multiplier`](Self::contract_multiplier).
     pub fn registry(&self) -> &SymbolRegistry {
         &self.registry
     }
@@ -488,7 +497,10 @@ impl Engine {
         Ok(ch)
     }
 
-    /// Start every feed thread.
+    /// Start every feed thread. A Gate futures feed also starts its contracts thread (see
+    /// [`contract_multiplier`](Self::contract_multiplier)); `start` waits for its first round
+    /// of answers, at most 5 s, before returning. A host that does not resolve is no longer an
+    /// error here: its connections retry (DNS included) with backoff.
     pub fn start(&mut self) -> Result<(), EngineError> {
         if self.started {
             return Err(EngineError::Running);
@@ -507,6 +519,18 @@ impl Engine {
                 core: self.control_core,
                 ..ControlConfig::default()
             };
+            if setup.venue == Venue::Gateio && setup.market == Market::Futures {
+                // Contract sizes (issue 13, finding 7): fetched on a control thread of their
+                // own, never on the feed thread; see `feed::contracts`.
+                let stop = Arc::new(AtomicBool::new(false));
+                let (table, _join) = feed::contracts::spawn(
+                    &setup.rest_url,
+                    &setup.symbols,
+                    control_cfg.clone(),
+                    stop.clone(),
+                )?;
+                f.contracts = Some((table, stop));
+            }
             let (control, _control_join) = ControlThread::spawn(control_cfg)?;
             let rule = match (setup.venue, setup.gate_obu) {
                 (Venue::Mexc, _) => SyncRule::Mexc,
@@ -580,7 +604,65 @@ impl Engine {
             f.join = Some(join.map_err(EngineError::Spawn)?);
         }
         self.started = true;
+        // Wait (bounded) for the first round of contract sizes so the registry carries them
+        // before anything is consumed; later answers are folded in by `contract_multiplier`
+        // readers and `collect_metrics`.
+        let deadline = std::time::Instant::now() + CONTRACTS_START_WAIT;
+        for f in &self.feeds {
+            if let Some((t, _)) = &f.contracts {
+                while !t.first_round_done.load(Ordering::Acquire)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        self.fold_contract_multipliers();
         Ok(())
+    }
+
+    /// Gate futures: the base-asset quantity of one contract of `symbol` (`quanto_multiplier`),
+    /// once fetched; `None` before, after a permanent failure, or for a symbol that is not a
+    /// Gate futures contract of a started engine (issue 13, finding 7).
+    pub fn contract_multiplier(&self, symbol: SymbolId) -> Option<Qty> {
+        self.feeds
+            .iter()
+            .filter_map(|f| f.contracts.as_ref())
+            .find_map(|(t, _)| t.get(symbol))
+    }
+
+    /// Contract-size fetches that failed so far, and the last failure (`contract: why`).
+    pub fn contract_fetch_failures(&self) -> (u64, Option<String>) {
+        let mut n = 0;
+        let mut last = None;
+        for (t, _) in self.feeds.iter().filter_map(|f| f.contracts.as_ref()) {
+            n += t.failures.load(Ordering::Relaxed);
+            if let Some(e) = t
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                last = Some(e);
+            }
+        }
+        (n, last)
+    }
+
+    /// Copy known contract multipliers into the registry's metadata.
+    fn fold_contract_multipliers(&mut self) {
+        for f in &self.feeds {
+            let Some((t, _)) = &f.contracts else { continue };
+            for (id, _, m) in &t.symbols {
+                if let Some(m) = m.get() {
+                    if self.registry.meta(*id).contract_multiplier != Some(*m) {
+                        let mut meta = self.registry.meta(*id).clone();
+                        meta.contract_multiplier = Some(*m);
+                        self.registry.register(meta);
+                    }
+                }
+            }
+        }
     }
 
     /// Live views of every feed for monitoring threads (relaxed atomics; no lock).
@@ -630,8 +712,10 @@ impl Engine {
             .is_some()
     }
 
-    /// Ask every recorder for a snapshot and merge what arrived (cold thread).
+    /// Ask every recorder for a snapshot and merge what arrived (cold thread); also folds
+    /// late contract sizes into the registry.
     pub fn collect_metrics(&mut self) {
+        self.fold_contract_multipliers();
         for f in &mut self.feeds {
             if let Some(c) = f.collector.as_mut() {
                 c.collect();
@@ -668,6 +752,9 @@ impl Engine {
     pub fn stop(&mut self) -> Vec<FeedFinal> {
         for f in &self.feeds {
             if let Some(s) = &f.stop {
+                s.store(true, Ordering::Relaxed);
+            }
+            if let Some((_, s)) = &f.contracts {
                 s.store(true, Ordering::Relaxed);
             }
         }

@@ -549,8 +549,11 @@ impl SymbolMeta {
     }
 
     /// Base-asset quantity for a venue size (contracts × multiplier on futures; as-is on spot).
+    /// `None` on futures while the contract's `quanto_multiplier` is not known (issue 13,
+    /// finding 7: never a size taken for base units with a wrong multiplier), or on overflow.
     pub fn base_qty(&self, size: Qty) -> Option<Qty> {
         match self.contract_multiplier {
+            None if self.market == Market::Futures => None,
             None => Some(size),
             Some(m) => {
                 let v = (size.0 as i128 * m.0 as i128) / Qty::SCALE as i128;

@@ -17,6 +17,7 @@
 //! handled on the feed thread in `on_tick` (cold path).
 
 mod commands;
+pub(crate) mod contracts;
 pub(crate) mod errors;
 pub(crate) mod gateio;
 pub(crate) mod mexc;

@@ -256,6 +256,8 @@ fn agent(cfg: &ControlConfig, roots: RootCerts) -> Agent {
         // Never follow a redirect: it would re-send the request's headers (the API key) and
         // signed query to wherever `Location` points. A 3xx comes back as a status reply.
         .max_redirects(0)
+        // Identify ourselves (issue 13, finding 12), as on the WebSocket upgrade.
+        .user_agent(super::USER_AGENT)
         .timeout_global(Some(cfg.timeout))
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build();

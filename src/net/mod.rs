@@ -15,8 +15,9 @@
 //! ## Contract
 //! * **Threads.** The reactor runs on the thread that calls [`Reactor::run`] (or the one
 //!   [`Reactor::spawn`] creates), pinned to `ReactorConfig::core` if set. DNS resolution happens
-//!   in [`Reactor::add_spec`], i.e. on the owner thread *before* the loop starts; reconnects reuse
-//!   the resolved addresses (rotating through them). REST goes through [`ControlThread`].
+//!   in [`Reactor::add_spec`], i.e. on the owner thread *before* the loop starts, and again on
+//!   the reactor's resolver thread after a connection loss (see [`Resolve`]); reconnects use
+//!   the latest good answer (rotating through its addresses). REST goes through [`ControlThread`].
 //! * **Edge-triggered.** Every ready connection is read until `WouldBlock` (socket, TLS and WS
 //!   layers all drained); the mio `Interest` is derived from state after every drive: `WRITABLE`
 //!   while TCP connects, `READABLE` always afterwards, plus `WRITABLE` only while TLS
@@ -68,7 +69,7 @@
 //! let mut spec = ConnSpec::new("wss://fx-ws.gateio.ws/v4/ws/usdt").header("X-Gate-Size-Decimal", "1");
 //! spec.idle_timeout = Some(Duration::from_secs(30));
 //! // Loopback venue: spec.extra_root_ca = Some(CaCert::Pem(std::fs::read("ca.pem")?));
-//! let id = reactor.add_spec(spec)?; // DNS happens here, on this thread
+//! let id = reactor.add_spec(spec)?; // DNS here, on this thread (a failure is retried later)
 //! reactor.open(id)?;
 //! let stop = reactor.stop_flag();
 //! let counters = reactor.counters();
@@ -86,6 +87,7 @@ mod control;
 #[doc(hidden)]
 pub mod fuzzing;
 mod reactor;
+mod resolve;
 mod stream;
 /// Socket options and the other OS calls, in one place.
 pub mod sys;
@@ -99,6 +101,7 @@ pub use control::{
     HttpReply, HttpRequest, SubmitError,
 };
 pub use reactor::{Outbox, Reactor, SendError};
+pub use resolve::{Resolve, SystemResolver};
 pub use stream::RUSTLS_READ_SIZE;
 pub use tls::{
     client_config, client_config_for, extra_ca_applies, loopback_hosts, root_store, CaCert,
@@ -141,6 +144,9 @@ impl<'a> WsMessage<'a> {
 pub enum DownReason {
     /// TCP connect refused/unreachable.
     ConnectFailed,
+    /// The host has no address yet: every lookup so far failed (start-up DNS failure). The
+    /// resolver thread is asked again and the connect retried after backoff.
+    Unresolved,
     /// TCP + TLS + WS handshake did not finish within `ConnSpec::connect_timeout`.
     ConnectTimeout,
     /// TLS failure (bad certificate, unknown CA, alert, decrypt error).
@@ -200,6 +206,9 @@ pub struct ReactorConfig {
     pub events_capacity: usize,
     /// Seed for backoff jitter.
     pub seed: u64,
+    /// DNS lookups (start-up in `add_spec`, then on the reactor's resolver thread after a
+    /// connection loss, never on the feed thread). Default: [`SystemResolver`].
+    pub resolver: std::sync::Arc<dyn Resolve>,
 }
 
 impl Default for ReactorConfig {
@@ -211,12 +220,14 @@ impl Default for ReactorConfig {
             max_conns: 8,
             events_capacity: 64,
             seed: 0x9E37_79B9_7F4A_7C15,
+            resolver: std::sync::Arc::new(SystemResolver),
         }
     }
 }
 
-/// How to reach one WebSocket endpoint.
-#[derive(Clone, Debug)]
+/// How to reach one WebSocket endpoint. Its `Debug` shows the URL with secret query values
+/// (a MEXC `listenKey`, a signature) redacted: [`redact_url`].
+#[derive(Clone)]
 pub struct ConnSpec {
     /// `ws://host[:port]/path?query` or `wss://…` (scheme picks plain or TLS).
     pub url: String,
@@ -254,6 +265,60 @@ pub struct ConnSpec {
     pub close_timeout: Duration,
 }
 
+impl std::fmt::Debug for ConnSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ConnSpec")
+            .field("url", &redact_url(&self.url))
+            .field("headers", &headers)
+            .field("extra_root_ca", &self.extra_root_ca.is_some())
+            .field("extra_ca_hosts", &self.extra_ca_hosts)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_message_size", &self.max_message_size)
+            .field("max_frame_size", &self.max_frame_size)
+            .field("max_write_buffer_size", &self.max_write_buffer_size)
+            .field("read_buffer_size", &self.read_buffer_size)
+            .field("so_rcvbuf", &self.so_rcvbuf)
+            .field("backoff_min", &self.backoff_min)
+            .field("backoff_max", &self.backoff_max)
+            .field("close_timeout", &self.close_timeout)
+            .finish()
+    }
+}
+
+/// Query parameters whose values are secrets: a MEXC listen key (it lets anyone read the
+/// account's private stream), a signature.
+const SECRET_PARAMS: [&str; 3] = ["listenkey", "signature", "sign"];
+
+/// `url` with the values of secret query parameters (`listenKey`, `signature`, `sign`; names
+/// ASCII case-insensitive) replaced by `<redacted>`, for logs, `Debug` and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let mut out = String::with_capacity(url.len());
+    out.push_str(base);
+    out.push('?');
+    for (i, kv) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match kv.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)) => {
+                out.push_str(k);
+                out.push_str("=<redacted>");
+            }
+            _ => out.push_str(kv),
+        }
+    }
+    out
+}
+
+/// The `User-Agent` cexfeed sends on every WebSocket upgrade and REST request
+/// (`cexfeed/<crate version>`), unless the spec or request sets its own.
+pub const USER_AGENT: &str = concat!("cexfeed/", env!("CARGO_PKG_VERSION"));
+
 impl ConnSpec {
     /// Defaults: no headers, no extra CA, idle 30 s, connect 10 s, max message 16 MiB, max
     /// frame 16 MiB, write queue 1 MiB, read buffer 64 KiB, kernel `SO_RCVBUF`, backoff 100 ms … 10 s, close 1 s.
@@ -288,7 +353,9 @@ impl ConnSpec {
 #[non_exhaustive]
 /// Why a connection spec or the TLS set-up was refused (cold path).
 pub enum NetError {
-    /// A URL that is not `ws://` / `wss://` host:port/path (the URL and the problem).
+    /// A URL that is not `ws://` / `wss://` host:port/path, or plain `ws://` to a host that is
+    /// not loopback (the URL with secret query values redacted by [`redact_url`], and the
+    /// problem).
     #[error("bad url {0:?}: {1}")]
     BadUrl(String, &'static str),
     /// DNS resolution of the host failed.
@@ -336,6 +403,10 @@ pub struct NetCounters {
     pub write_queued_max: AtomicU64,
     /// Connections failed because their write queue passed `max_write_buffer_size`.
     pub write_overflows: AtomicU64,
+    /// DNS answers taken in (start-up and the resolver thread's), successful.
+    pub resolves: AtomicU64,
+    /// DNS lookups that failed (the previous addresses, if any, stay in use).
+    pub resolve_failures: AtomicU64,
 }
 
 /// Plain-value snapshot of [`NetCounters`].
@@ -361,6 +432,10 @@ pub struct NetCountersSnapshot {
     pub write_queued_max: u64,
     /// See [`NetCounters::write_overflows`].
     pub write_overflows: u64,
+    /// See [`NetCounters::resolves`].
+    pub resolves: u64,
+    /// See [`NetCounters::resolve_failures`].
+    pub resolve_failures: u64,
 }
 
 impl NetCounters {
@@ -378,6 +453,8 @@ impl NetCounters {
             messages_tx: l(&self.messages_tx),
             write_queued_max: l(&self.write_queued_max),
             write_overflows: l(&self.write_overflows),
+            resolves: l(&self.resolves),
+            resolve_failures: l(&self.resolve_failures),
         }
     }
     #[inline]

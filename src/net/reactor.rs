@@ -2,7 +2,7 @@
 //! deadlines, and the `Outbox` through which the handler acts on connections.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,11 +19,12 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 
 use super::backoff::{backoff_delay_ns, XorShift64};
+use super::resolve::Dns;
 use super::stream::{Stream, TlsIoError};
 use super::ws::{Parsed, WsCodec, WsError};
 use super::{
-    client_config_for, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters, NetError,
-    ReactorConfig, SpecId, Wait, WsMessage,
+    client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters,
+    NetError, ReactorConfig, SpecId, Wait, WsMessage,
 };
 use crate::types::now_ns;
 
@@ -32,8 +33,11 @@ type Hs = MidHandshake<ClientHandshake<Stream>>;
 /// A registered spec, resolved and with its TLS config built (owner thread, cold).
 struct Prepared {
     spec: ConnSpec,
+    /// The latest good DNS answer (empty until one arrives).
     addrs: Vec<SocketAddr>,
     next_addr: usize,
+    /// A lookup is queued on the resolver thread.
+    resolving: bool,
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     ws_cfg: WebSocketConfig,
@@ -174,7 +178,7 @@ impl Outbox<'_> {
         let p = self
             .specs
             .get_mut(spec.0 as usize)
-            .ok_or_else(|| NetError::BadUrl(url.into(), "unknown spec id"))?;
+            .ok_or_else(|| NetError::BadUrl(redact_url(url), "unknown spec id"))?;
         set_url(p, url)
     }
 
@@ -270,12 +274,12 @@ fn origin(url: &str) -> &str {
 fn set_url(p: &mut Prepared, url: &str) -> Result<(), NetError> {
     if origin(url) != origin(&p.spec.url) {
         return Err(NetError::BadUrl(
-            url.into(),
+            redact_url(url),
             "scheme, host and port must match the spec's (register a new spec instead)",
         ));
     }
     url.into_client_request()
-        .map_err(|_| NetError::BadUrl(url.into(), "not a valid WebSocket request URL"))?;
+        .map_err(|_| NetError::BadUrl(redact_url(url), "not a valid WebSocket request URL"))?;
     p.spec.url = url.to_owned();
     Ok(())
 }
@@ -355,6 +359,8 @@ struct Local {
     messages_tx: u64,
     write_queued_max: u64,
     write_overflows: u64,
+    resolves: u64,
+    resolve_failures: u64,
 }
 
 /// The feed-thread reactor, generic over the venue [`Handler`] (static dispatch).
@@ -372,6 +378,7 @@ pub struct Reactor<H: Handler> {
     local: Local,
     rng: XorShift64,
     any_dirty: bool,
+    dns: Dns,
 }
 
 impl<H: Handler> Reactor<H> {
@@ -391,6 +398,7 @@ impl<H: Handler> Reactor<H> {
             local: Local::default(),
             rng: XorShift64::new(cfg.seed),
             any_dirty: false,
+            dns: Dns::new(cfg.resolver.clone()),
             cfg,
         })
     }
@@ -406,7 +414,7 @@ impl<H: Handler> Reactor<H> {
             (false, r)
         } else {
             return Err(NetError::BadUrl(
-                url.into(),
+                redact_url(url),
                 "scheme must be ws:// or wss://",
             ));
         };
@@ -415,11 +423,11 @@ impl<H: Handler> Reactor<H> {
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, after) = v6
                 .split_once(']')
-                .ok_or_else(|| NetError::BadUrl(url.into(), "unclosed ["))?;
+                .ok_or_else(|| NetError::BadUrl(redact_url(url), "unclosed ["))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p
                     .parse()
-                    .map_err(|_| NetError::BadUrl(url.into(), "bad port"))?,
+                    .map_err(|_| NetError::BadUrl(redact_url(url), "bad port"))?,
                 None => default_port,
             };
             (h, port)
@@ -428,27 +436,26 @@ impl<H: Handler> Reactor<H> {
                 Some((h, p)) => (
                     h,
                     p.parse()
-                        .map_err(|_| NetError::BadUrl(url.into(), "bad port"))?,
+                        .map_err(|_| NetError::BadUrl(redact_url(url), "bad port"))?,
                 ),
                 None => (authority, default_port),
             }
         };
         if host.is_empty() {
-            return Err(NetError::BadUrl(url.into(), "empty host"));
+            return Err(NetError::BadUrl(redact_url(url), "empty host"));
         }
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| NetError::Resolve(host.into(), e))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(NetError::Resolve(
-                host.into(),
-                io::Error::new(io::ErrorKind::NotFound, "no address"),
+        // Subscriptions, login frames (Gate signs them) and a MEXC listen key in the path
+        // travel over this socket: clear text only to this machine.
+        if !is_tls && !super::is_loopback_host(host) {
+            return Err(NetError::BadUrl(
+                redact_url(url),
+                "plain ws:// is allowed for loopback hosts only (localhost, 127.0.0.1, ::1); use wss://",
             ));
         }
         let tls = if is_tls {
-            let name = ServerName::try_from(host.to_owned())
-                .map_err(|_| NetError::BadUrl(url.into(), "host is not a valid TLS server name"))?;
+            let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+                NetError::BadUrl(redact_url(url), "host is not a valid TLS server name")
+            })?;
             let cfg = client_config_for(host, spec.extra_root_ca.as_ref(), &spec.extra_ca_hosts)?;
             Some((cfg, name))
         } else {
@@ -461,6 +468,18 @@ impl<H: Handler> Reactor<H> {
             let value = HeaderValue::from_str(v).map_err(|_| NetError::BadHeader(k.clone()))?;
             headers.push((name, value));
         }
+        // Issue 13, finding 12: identify ourselves on the upgrade, unless the spec set its own
+        // (tungstenite sends none). Gate's own SDK sends a default User-Agent on every request
+        // (gateio/gateapi-python, gate_api/api_client.py: `self.user_agent = ...`).
+        if !headers
+            .iter()
+            .any(|(k, _)| k == tungstenite::http::header::USER_AGENT)
+        {
+            headers.push((
+                tungstenite::http::header::USER_AGENT,
+                HeaderValue::from_static(super::USER_AGENT),
+            ));
+        }
         // tungstenite only runs the upgrade handshake: its own frame buffers stay tiny (the
         // WebSocket it returns is unwrapped with `into_inner` at once).
         let ws_cfg = WebSocketConfig::default()
@@ -470,6 +489,20 @@ impl<H: Handler> Reactor<H> {
         if self.specs.len() >= u16::MAX as usize {
             return Err(NetError::TooManyConns(self.specs.len()));
         }
+        // Start-up lookup, here on the owner thread. A failure is not fatal (issue 13,
+        // finding 9): the spec has no address yet, its connects fail with `Unresolved` and
+        // the resolver thread is asked again before each retry.
+        let index = self.specs.len() as u16;
+        let addrs = match self.dns.register(index, host, port) {
+            Ok(a) => {
+                self.local.resolves += 1;
+                a
+            }
+            Err(_) => {
+                self.local.resolve_failures += 1;
+                Vec::new()
+            }
+        };
         self.specs.push(Prepared {
             idle_ns: spec.idle_timeout.map_or(0, ns),
             connect_ns: ns(spec.connect_timeout),
@@ -479,6 +512,7 @@ impl<H: Handler> Reactor<H> {
             spec,
             addrs,
             next_addr: 0,
+            resolving: false,
             tls,
             headers,
             ws_cfg,
@@ -502,7 +536,7 @@ impl<H: Handler> Reactor<H> {
         let p = self
             .specs
             .get_mut(spec.0 as usize)
-            .ok_or_else(|| NetError::BadUrl(url.into(), "unknown spec id"))?;
+            .ok_or_else(|| NetError::BadUrl(redact_url(url), "unknown spec id"))?;
         set_url(p, url)
     }
 
@@ -596,6 +630,7 @@ impl<H: Handler> Reactor<H> {
             }
         }
         let now = if self.ready.is_empty() { now } else { now_ns() };
+        self.take_dns_answers();
         self.timers(now);
         {
             let mut out = Outbox {
@@ -617,6 +652,28 @@ impl<H: Handler> Reactor<H> {
         Ok(())
     }
 
+    /// Fresh DNS answers from the resolver thread (a lock-free pop; nothing when none).
+    /// A failed lookup keeps the previous addresses.
+    #[inline]
+    fn take_dns_answers(&mut self) {
+        while let Some((spec, res)) = self.dns.try_answer() {
+            let Some(p) = self.specs.get_mut(spec as usize) else {
+                continue;
+            };
+            p.resolving = false;
+            match res {
+                Ok(addrs) => {
+                    self.local.resolves += 1;
+                    if addrs != p.addrs {
+                        p.addrs = addrs;
+                        p.next_addr = 0;
+                    }
+                }
+                Err(_) => self.local.resolve_failures += 1,
+            }
+        }
+    }
+
     fn publish(&mut self) {
         let l = std::mem::take(&mut self.local);
         let c = &self.counters;
@@ -629,6 +686,8 @@ impl<H: Handler> Reactor<H> {
         NetCounters::add(&c.tls_records_rx_large, l.records_large_rx);
         NetCounters::add(&c.messages_tx, l.messages_tx);
         NetCounters::add(&c.write_overflows, l.write_overflows);
+        NetCounters::add(&c.resolves, l.resolves);
+        NetCounters::add(&c.resolve_failures, l.resolve_failures);
         if l.write_queued_max > 0 {
             c.write_queued_max
                 .fetch_max(l.write_queued_max, Ordering::Relaxed);
@@ -693,6 +752,9 @@ impl<H: Handler> Reactor<H> {
         }
         slot.ever_started = true;
         self.local.connects += 1;
+        if p.addrs.is_empty() {
+            return self.down(idx, DownReason::Unresolved, now);
+        }
         let addr = p.addrs[p.next_addr % p.addrs.len()];
         p.next_addr = p.next_addr.wrapping_add(1);
         let tls = match &p.tls {
@@ -1100,7 +1162,12 @@ impl<H: Handler> Reactor<H> {
             *slot = Slot::free();
             return;
         }
-        let p = &self.specs[spec];
+        let p = &mut self.specs[spec];
+        // A lost connection may mean the host moved (CDN): look it up again on the resolver
+        // thread; the answer is taken in before a later connect (issue 13, finding 9).
+        if reason != DownReason::Requested && !p.resolving {
+            p.resolving = self.dns.request(spec as u16);
+        }
         let delay = if reason == DownReason::Requested {
             0
         } else {

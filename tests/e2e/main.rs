@@ -7,6 +7,7 @@ mod support;
 mod gateio;
 mod gateio_faults;
 mod gateio_lifecycle;
+mod issue13_net;
 mod matrix;
 mod mexc;
 mod private;

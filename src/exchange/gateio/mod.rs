@@ -74,7 +74,7 @@ pub use channel::{Channel, Event};
 pub use control::{refusal, Refusal};
 pub use decode::{DecodeStats, GateDecoder, SCAN_MAX_TRADES};
 pub use private::{finished_as, spot_status};
-pub use rest::{decode_rest_snapshot, RestError};
+pub use rest::{contract_path, decode_quanto_multiplier, decode_rest_snapshot, RestError};
 pub use subscribe::{
     ping, subscribe, subscribe_private, unsubscribe, unsubscribe_private, Credentials,
 };

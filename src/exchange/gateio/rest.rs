@@ -7,6 +7,7 @@
 
 use super::wire::{levels, parse_ms, parse_u64, Doc, NumText};
 use crate::event::{BookMsg, DecodeError, Level, Sink};
+use crate::types::Qty;
 
 /// Alias kept for the integrator: REST decode errors are the hot-path [`DecodeError`].
 pub type RestError = DecodeError;
@@ -82,5 +83,74 @@ fn current_ms(d: &mut Doc<'_, '_>, i: usize) -> Option<i64> {
         }
         NumText::Text(t) => parse_ms(t),
         _ => None,
+    }
+}
+
+/// Path of one USDT-settled contract's details, appended to `out` (cleared first):
+/// `/api/v4/futures/usdt/contracts/{contract}` (Gate API v4 `GET /futures/{settle}/contracts/
+/// {contract}`; protocols.md §4.1). `contract` is percent-encoded outside `[A-Za-z0-9_.-]`.
+pub fn contract_path(out: &mut String, contract: &str) {
+    out.clear();
+    out.push_str("/api/v4/futures/usdt/contracts/");
+    for b in contract.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+/// `quanto_multiplier` of a contract-details body (`{"name":"BTC_USDT",
+/// "quanto_multiplier":"0.0001",…}`): the base-asset quantity of one contract, read exactly
+/// from its text (a decimal string in Gate's schema — gateio/gateapi-python `docs/Contract.md`:
+/// `quanto_multiplier | str`; a JSON number is read from its text too, never through `f64`).
+/// Refused: a missing field, zero or a negative value, more decimals than [`Qty`] keeps.
+pub fn decode_quanto_multiplier(body: &[u8]) -> Result<Qty, DecodeError> {
+    let mut copy = body.to_vec();
+    let mut buffers = simd_json::Buffers::new(body.len());
+    let mut tape = simd_json::Tape::null().reset();
+    simd_json::fill_tape(&mut copy, &mut buffers, &mut tape).map_err(|_| DecodeError::Malformed)?;
+    let mut pos = Vec::new();
+    let mut d = Doc::new(&tape.0, body, buffers.structural_indexes(), &mut pos);
+    if d.obj_len(0).is_none() {
+        return Err(DecodeError::WrongType("root"));
+    }
+    let i = d
+        .get(0, "quanto_multiplier")
+        .ok_or(DecodeError::MissingField("quanto_multiplier"))?;
+    let m = d.qty(i, "quanto_multiplier")?;
+    if m <= Qty::ZERO {
+        return Err(DecodeError::WrongType("quanto_multiplier"));
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+
+    #[test]
+    fn quanto_multiplier_is_exact_and_validated() {
+        let q = |s: &str| decode_quanto_multiplier(s.as_bytes());
+        assert_eq!(
+            q(r#"{"name":"BTC_USDT","quanto_multiplier":"0.0001"}"#),
+            Ok(Qty::parse(b"0.0001").unwrap())
+        );
+        assert_eq!(
+            q(r#"{"quanto_multiplier":0.01,"name":"ETH_USDT"}"#),
+            Ok(Qty::parse(b"0.01").unwrap())
+        );
+        assert_eq!(q(r#"{"quanto_multiplier":"10"}"#), Ok(Qty::from_int(10)));
+        assert!(q(r#"{"name":"BTC_USDT"}"#).is_err());
+        assert!(q(r#"{"quanto_multiplier":"0"}"#).is_err());
+        assert!(q(r#"{"quanto_multiplier":"-1"}"#).is_err());
+        assert!(q(r#"[1]"#).is_err());
+        assert!(q("not json").is_err());
+        let mut p = String::new();
+        contract_path(&mut p, "BTC_USDT");
+        assert_eq!(p, "/api/v4/futures/usdt/contracts/BTC_USDT");
+        contract_path(&mut p, "A/B");
+        assert_eq!(p, "/api/v4/futures/usdt/contracts/A%2FB");
     }
 }

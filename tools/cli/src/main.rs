@@ -5,6 +5,7 @@
 mod arb;
 mod decode;
 mod demo;
+mod dry_run;
 mod jsonl;
 mod main_job;
 mod report;
@@ -85,6 +86,11 @@ struct VenueArgs {
     /// Stop striking after this long (books recover before comparison).
     #[arg(long, value_parser = parse_duration)]
     quiet_after: Option<Duration>,
+    /// After this long the markets stop changing (no book change, trade or fault) while
+    /// connections stay up and pings are answered, so a client's final books can be compared
+    /// with the REST snapshots (`/api/v3/depth`, `/api/v4/.../order_book`).
+    #[arg(long, value_parser = parse_duration)]
+    freeze_after: Option<Duration>,
     /// Exit after this long (default: run until Ctrl-C).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
@@ -129,6 +135,7 @@ fn venue(a: VenueArgs) -> Result<()> {
         seed: a.seed,
         fault_period: a.fault_period,
         quiet_after: a.quiet_after,
+        freeze_after: a.freeze_after,
         idle_rules: !a.no_idle_rules,
         push_mode: if a.per_change {
             PushMode::PerChange

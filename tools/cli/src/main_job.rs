@@ -71,6 +71,11 @@ pub struct RunArgs {
     /// Live view: tty, lines or off.
     #[arg(long)]
     pub live: Option<String>,
+    /// Print the exact WebSocket upgrades, subscription frames, REST requests and signed
+    /// request shapes the feeds send (secrets redacted) without reaching any exchange: the
+    /// feeds run for a moment against a local recorder. See `dry_run.rs`.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 fn live_mode(s: &Option<String>) -> Result<LiveMode> {
@@ -183,6 +188,10 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
 pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     let cfg = Config::load(&a.config)?;
     let resolved = cfg.resolve()?;
+    if a.dry_run {
+        let mut out = std::io::stdout();
+        return crate::dry_run::dry_run(resolved, &mut out);
+    }
     let rt = &cfg.runtime;
     let mut engine = Engine::new(resolved.engine)?;
     let rx = engine.consumer()?;

@@ -91,7 +91,11 @@
 //! test can compare the faults injected with the faults a client detected. Request-driven faults (`stale-snapshot`, `fresh-snapshot`,
 //! `slow-snapshot`, `failed-snapshot`, `reject`, `auth-fail`) are also armed at start-up and hit
 //! the first matching request after each strike, per symbol. With `quiet_after`, nothing
-//! strikes after that time so books can recover before comparison.
+//! strikes after that time so books can recover before comparison. With `freeze_after`
+//! (`cexfeed venue --freeze-after DUR`) the markets stop changing at that time for good
+//! (nothing strikes either) while connections stay up and pings are answered: every client's
+//! final books can be compared with the REST snapshots. Every HTTP request's and WebSocket
+//! upgrade's path and `User-Agent` are kept ([`VenueHandle::user_agents`]).
 //!
 //! | name | what the client sees |
 //! |---|---|
@@ -366,6 +370,10 @@ pub struct VenueConfig {
     /// protocol ping or pong) for this long is disconnected, as Gate.io drops unresponsive
     /// clients (60 s measured on Gate US). Zero = never. Default 60 s.
     pub gate_idle_timeout: Duration,
+    /// After this long the markets stop changing for good (no book change, trade, ticker or
+    /// account step, no fault strikes) while connections stay up and pings are answered, so
+    /// any client's final books can be compared with the REST snapshots. `None` = never.
+    pub freeze_after: Option<Duration>,
 }
 
 impl Default for VenueConfig {
@@ -393,6 +401,7 @@ impl Default for VenueConfig {
             max_connections: 256,
             request_timeout: Duration::from_secs(10),
             gate_idle_timeout: Duration::from_secs(60),
+            freeze_after: None,
         }
     }
 }
@@ -538,6 +547,8 @@ pub(crate) struct Shared {
     pub next_conn: AtomicU64,
     /// Connection threads alive (bounded by `cfg.max_connections`).
     pub active_conns: AtomicUsize,
+    /// `(path, User-Agent)` of the latest HTTP requests and WebSocket upgrades (bounded).
+    pub user_agents: Mutex<std::collections::VecDeque<(String, Option<String>)>>,
 }
 
 impl Shared {
@@ -557,6 +568,20 @@ impl Shared {
     }
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+    /// Past `freeze_after`: the markets no longer change.
+    pub fn frozen(&self) -> bool {
+        self.cfg
+            .freeze_after
+            .is_some_and(|f| self.start.elapsed() >= f)
+    }
+    /// Remember a request's path (query dropped: it may carry a listen key) and User-Agent.
+    pub fn record_user_agent(&self, path: &str, ua: Option<&str>) {
+        let mut q = self.user_agents.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= 256 {
+            q.pop_front();
+        }
+        q.push_back((path.to_string(), ua.map(str::to_string)));
     }
     /// One fault of scenario `s` injected.
     pub fn count_fault(&self, s: Scenario) {
@@ -637,7 +662,11 @@ impl Venue {
                 list: cfg.scenarios.clone(),
                 start,
                 period: cfg.fault_period,
-                quiet_after: cfg.quiet_after,
+                // Frozen markets take no more fault strikes either.
+                quiet_after: match (cfg.quiet_after, cfg.freeze_after) {
+                    (Some(q), Some(f)) => Some(q.min(f)),
+                    (q, f) => q.or(f),
+                },
                 consumed: Mutex::new(HashMap::new()),
             },
             cfg,
@@ -649,6 +678,7 @@ impl Venue {
             listen_keys: Mutex::new(HashMap::new()),
             accounts,
             next_conn: AtomicU64::new(1),
+            user_agents: Mutex::new(std::collections::VecDeque::new()),
             active_conns: AtomicUsize::new(0),
         });
         let ca = tls
@@ -790,6 +820,22 @@ impl VenueHandle {
         &self.shared.cfg.scenarios
     }
 
+    /// `(path, User-Agent)` of the latest HTTP requests and WebSocket upgrades, oldest first
+    /// (at most 256; the query is dropped).
+    pub fn user_agents(&self) -> Vec<(String, Option<String>)> {
+        let q = self
+            .shared
+            .user_agents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        q.iter().cloned().collect()
+    }
+
+    /// Whether `freeze_after` has passed (the markets no longer change).
+    pub fn frozen(&self) -> bool {
+        self.shared.frozen()
+    }
+
     /// Freeze (`true`) or resume the simulated market (pushes stop when frozen).
     pub fn pause(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::SeqCst);
@@ -916,7 +962,7 @@ fn market_loop(sh: &Shared) {
         let now = Instant::now();
         let t_ms = now.duration_since(start).as_millis() as u64;
         let wall = crate::num::wall_ms();
-        let paused = sh.paused.load(Ordering::Relaxed);
+        let paused = sh.paused.load(Ordering::Relaxed) || sh.frozen();
         match (paused, paused_since) {
             (true, None) => paused_since = Some(now),
             (false, Some(p)) => {

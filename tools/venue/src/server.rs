@@ -578,6 +578,7 @@ fn handle_conn(tcp: TcpStream, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) 
                 return;
             }
         };
+        sh.record_user_agent(&req.path, req.header("user-agent"));
         let upgrade = req
             .header("upgrade")
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));

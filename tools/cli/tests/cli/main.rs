@@ -3,4 +3,5 @@
 
 mod decode;
 mod demo;
+mod dry_run;
 mod run;
