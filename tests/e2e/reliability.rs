@@ -486,7 +486,7 @@ fn slow_consumer_stalls_one_second_without_slowing_the_feed_or_other_consumers()
     // rings any more), compare with the feeds' drop counts.
     let finals = engine.stop();
     let dropped: u64 = finals.iter().map(|f| f.ring_dropped).sum();
-    let mut rest = |rx: &mut cexfeed::engine::StrategyRx| {
+    let rest = |rx: &mut cexfeed::engine::StrategyRx| {
         let mut missed = 0;
         while let Some(ev) = rx.try_recv() {
             if let Body::Missed { count } = ev.event().body {

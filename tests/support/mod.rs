@@ -83,3 +83,28 @@ pub fn pause_and_settle(
     venue.pause(true);
     live && wait(true)
 }
+
+/// Every level of a top-N book handed out as `Live` is valid: bids strictly falling, asks
+/// strictly rising, sizes positive, best bid below best ask. `Err` says what is wrong.
+pub fn valid_book(top: &cexfeed::ring::TopBook) -> Result<(), String> {
+    let (b, a) = (top.bids(), top.asks());
+    if let Some(w) = b.windows(2).find(|w| w[0].px <= w[1].px) {
+        return Err(format!("bids not strictly falling: {:?}", w));
+    }
+    if let Some(w) = a.windows(2).find(|w| w[0].px >= w[1].px) {
+        return Err(format!("asks not strictly rising: {:?}", w));
+    }
+    if let Some(l) = b
+        .iter()
+        .chain(a)
+        .find(|l| l.qty <= cexfeed::types::Qty::ZERO)
+    {
+        return Err(format!("non-positive size {l:?}"));
+    }
+    if let (Some(bb), Some(ba)) = (b.first(), a.first()) {
+        if bb.px >= ba.px {
+            return Err(format!("crossed: bid {bb:?} ask {ba:?}"));
+        }
+    }
+    Ok(())
+}
