@@ -7,7 +7,9 @@
 //! snapshot fetched on the control thread (`with_id=true`, `limit` = the levels the stream
 //! covers, [`gate::channel::book_stream`]). A book still `Resyncing` after `resync_timeout`
 //! (connection up) is escalated: resubscribed the same way with the deadline doubling, and
-//! after [`RESUBSCRIBES_BEFORE_RECONNECT`] such retries its connection is replaced.
+//! after [`RESUBSCRIBES_BEFORE_RECONNECT`] such retries its connection is replaced (an
+//! `order_book_update` book that has nothing buffered and nothing asked for is waiting for its
+//! market's first change, not hung, and is not escalated).
 //! App-level `*.ping` every `ping_interval`.
 //!
 //! Refusals ([`gate::refusal`]): transient ones (code 3, unknown) are retried with backoff
@@ -648,13 +650,21 @@ impl GateFeed {
             return;
         }
         let mut reconnect = false;
+        let obu = self.setup.gate_obu;
         for si in 0..self.core.syms.len() {
-            let state = self.core.syms[si].book.state();
+            let book = &self.core.syms[si].book;
+            let state = book.state();
+            // An `order_book_update` book with nothing buffered and nothing asked for is
+            // waiting for its stream's first change (a quiet market), not hung; `obu` always
+            // starts with a `full` push right after the subscribe, so it is always watched.
+            let waiting_for_data =
+                !obu && book.buffered() == 0 && !book.request_in_flight() && !book.wants_snapshot();
             let w = &mut self.watch[si];
             if state == crate::types::BookState::Live {
                 w.escalations = 0;
             }
             if state != crate::types::BookState::Resyncing
+                || waiting_for_data
                 || !self.core.syms[si].subscribed[0]
                 || self.retry[si][0].refused
             {

@@ -383,3 +383,100 @@ fn issue13_finding6_system_upgrade_notice_is_counted_and_replaces_the_connection
     );
     engine.stop();
 }
+
+/// Finding 6 (Gate half), against the venue: under the `lifetime` fault every Gate connection
+/// is told (`*.system`, `upgrade`) a second before the venue closes it, as Gate announces a
+/// shutdown for an upgrade. Before, the notice was a decode error and the close a `ConnDown`
+/// with every book back to `Resyncing`; now the feed replaces the connection make-before-break:
+/// no `ConnDown`, notices counted, and the final books equal the venue's.
+#[test]
+fn issue13_finding6_upgrade_notice_hands_the_books_over_without_conn_down() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 300,
+        scenarios: vec![(Scenario::Lifetime, Target::All)],
+        fault_period: Duration::from_millis(2500),
+        quiet_after: Some(Duration::from_millis(6000)),
+        private_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let rt = Runtime {
+        book_depth: 2000,
+        ..Runtime::default()
+    };
+    let feeds: Vec<_> = loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(5))
+        .into_iter()
+        .filter(|f| f.venue == Venue::Gateio)
+        .collect();
+    let mut engine = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 4096,
+        top_n: 10,
+        book_pool: 8192,
+        control_core: None,
+    })
+    .unwrap();
+    let mut rx = engine.consumer().unwrap();
+    for m in ["spot", "futures"] {
+        for s in ["BTC_USDT", "ETH_USDT"] {
+            engine
+                .bind(&format!("gateio.{m}.orderbook.{s}"), rx.id())
+                .unwrap();
+        }
+    }
+    engine.start().unwrap();
+    let views = engine.views();
+    let (mut conn_down, mut notices) = (0, 0);
+    let end = Instant::now() + Duration::from_millis(6500);
+    while Instant::now() < end {
+        match rx.try_recv() {
+            Some(ev) => match ev.body {
+                Body::Status {
+                    kind: StatusKind::ConnDown,
+                    ..
+                } => conn_down += 1,
+                Body::Status {
+                    kind: StatusKind::VenueNotice,
+                    ..
+                } => notices += 1,
+                _ => {}
+            },
+            None => std::thread::sleep(Duration::from_micros(300)),
+        }
+    }
+    let settled = crate::support::pause_and_settle(&venue, &engine, LIMIT);
+    for v in &views {
+        let c = v.shared.counters.snapshot();
+        assert_eq!(
+            c.decode_errors, 0,
+            "{:?}: a notice is not a decode error",
+            v.shared.market
+        );
+        assert!(
+            v.shared.stats.venue_notices.load(Ordering::Relaxed) >= 1,
+            "{:?}: no notice counted",
+            v.shared.market
+        );
+        assert!(c.reconnects >= 1, "{:?}: never replaced", v.shared.market);
+    }
+    // (The venue's own lifetime closes may never happen: the feed closes an announced
+    // connection itself once the books are live on its replacement.)
+    assert!(notices > 0, "no VenueNotice status reached the consumer");
+    assert_eq!(
+        conn_down, 0,
+        "a connection announced by an upgrade notice went down before its replacement was up"
+    );
+    assert!(settled, "books did not settle");
+    for f in engine.stop() {
+        let market = f.market.unwrap();
+        for b in &f.books {
+            let (seq, vb, va) =
+                crate::support::venue_book(&venue, Venue::Gateio, market, &b.symbol).unwrap();
+            assert_eq!(b.state, BookState::Live, "{market:?} {} not live", b.symbol);
+            assert_eq!(b.seq, seq, "{market:?} {} seq", b.symbol);
+            assert_eq!(&b.bids[..10], &vb[..10], "{market:?} {} bids", b.symbol);
+            assert_eq!(&b.asks[..10], &va[..10], "{market:?} {} asks", b.symbol);
+        }
+    }
+    venue.stop();
+}

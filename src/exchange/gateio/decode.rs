@@ -279,6 +279,39 @@ fn dispatch<S: Sink>(
 mod tests {
     use super::*;
 
+    /// Issue 13, finding 6: `*.system` notices are control frames (`Notice`), not decode
+    /// errors; frame as Gate documents it (futures WS v4 service upgrade notice).
+    #[test]
+    fn issue13_finding6_system_notice_is_a_notice_not_an_error() {
+        use crate::event::{ControlKind, ControlMsg};
+        #[derive(Default)]
+        struct Seen(Vec<(ControlKind, String, String)>);
+        impl Sink for Seen {
+            fn control(&mut self, m: &ControlMsg<'_>) {
+                self.0.push((
+                    m.kind,
+                    m.payload0.unwrap_or("").to_string(),
+                    m.message.unwrap_or("").to_string(),
+                ));
+            }
+        }
+        for (market, ch) in [(Market::Futures, "futures"), (Market::Spot, "spot")] {
+            let frame = format!(
+                r#"{{"time":1782378978,"time_ms":1782378978107,"channel":"{ch}.system","event":"update","result":{{"type":"upgrade","msg":"The connection will soon be closed for a service upgrade. Please reconnect."}}}}"#
+            );
+            let mut d = GateDecoder::new(market, 50);
+            let mut seen = Seen::default();
+            assert_eq!(d.decode(frame.as_bytes(), &mut seen), Ok(()));
+            assert_eq!(seen.0.len(), 1);
+            assert_eq!(seen.0[0].0, ControlKind::Notice);
+            assert_eq!(seen.0[0].1, "upgrade");
+            assert!(seen.0[0]
+                .2
+                .starts_with("The connection will soon be closed"));
+            assert_eq!(d.stats().errors, 0);
+        }
+    }
+
     #[test]
     fn decoder_is_send() {
         fn is_send<T: Send>() {}

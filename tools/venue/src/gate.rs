@@ -36,6 +36,22 @@ pub const MAX_SUBS: usize = 400;
 /// client that sends unsubscribe and subscribe back to back is refused, as it is by Gate.
 pub const UNSUBSCRIBE_DELAY: Duration = Duration::from_millis(100);
 
+/// Under the `lifetime` fault a connection is told this long before it is closed that the
+/// server is going down for an upgrade, as Gate does: `{"channel":"futures.system","event":
+/// "update","result":{"type":"upgrade","msg":"The connection will soon be closed for a service
+/// upgrade. Please reconnect."}}` (`spot.system` on spot; Gate futures/spot WS v4 "服务升级通知",
+/// docs revision 2026-07-25). Capped at half the fault period.
+pub const UPGRADE_NOTICE_LEAD: Duration = Duration::from_millis(1000);
+
+/// The `*.system` upgrade notice (see [`UPGRADE_NOTICE_LEAD`]).
+fn upgrade_notice(ctx: &Ctx) -> String {
+    let now = crate::num::wall_ms();
+    let mut s = String::new();
+    head(&mut s, &format!("{}.system", ctx.prefix()), "update", now);
+    s.push_str("{\"type\":\"upgrade\",\"msg\":\"The connection will soon be closed for a service upgrade. Please reconnect.\"}}");
+    s
+}
+
 /// Private channels are polled this often when nothing else is due.
 const PRIVATE_WAIT_MS: i32 = 20;
 
@@ -789,6 +805,8 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
     let mut last_ping = Instant::now();
     let mut last_input = Instant::now();
     let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    let born = Instant::now();
+    let mut upgrade_noticed = false;
     loop {
         // Futures: the server initiates protocol pings (§2.3); clients must answer.
         if market == Market::Futures && last_ping.elapsed() >= SERVER_PING {
@@ -849,6 +867,22 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
             }
         }
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
+        let f = &sh.faults;
+        if !upgrade_noticed
+            && !subs.is_empty()
+            && f.has(Scenario::Lifetime)
+            && !f.in_quiet()
+            && born.elapsed() + UPGRADE_NOTICE_LEAD.min(f.period / 2) >= f.period
+            && f.list.iter().any(|(s, t)| {
+                *s == Scenario::Lifetime
+                    && (matches!(t, super::Target::All) || names.iter().any(|n| t.matches(n)))
+            })
+        {
+            upgrade_noticed = true;
+            if !conn::ws_write(&mut ws, Message::Text(upgrade_notice(&ctx).into()), &sh) {
+                return;
+            }
+        }
         if conn::apply(conn.check(&sh, &names), &mut ws, &sh) {
             return;
         }

@@ -7,7 +7,8 @@
 //! connections; HTTP heads of 64 KiB, bodies of 1 MiB (chunk sizes checked before reading),
 //! a whole-request deadline ([`VenueConfig::request_timeout`]) and a 30 s keep-alive idle
 //! close; client WebSocket messages of [`server::MAX_WS_MESSAGE`]; Gate.io subscriptions
-//! per connection ([`gate::MAX_SUBS`], duplicates refused) and silent Gate.io clients closed
+//! per connection ([`gate::MAX_SUBS`], duplicates refused, also while an unsubscribe is not
+//! done yet: [`gate::UNSUBSCRIBE_DELAY`]) and silent Gate.io clients closed
 //! after [`VenueConfig::gate_idle_timeout`]. A connection thread with nothing to push sleeps
 //! in `poll(2)` until client input or its next push is due (at most 100 ms). Frames are
 //! written the way the exchanges document them with encoders of its own (no code shared with
@@ -111,9 +112,9 @@
 //! | `slow-snapshot` | REST answered after [`VenueConfig::slow_snapshot`] (3 s) |
 //! | `failed-snapshot` | REST HTTP 500 with the venue's error body |
 //! | `malformed` | a push replaced by a truncated frame, non-JSON / non-protobuf bytes or wrong field types |
-//! | `reject` | a subscribe refused (MEXC `Not Subscribed successfully! [..].  Reason： Blocked! `, Gate code 2) |
+//! | `reject` | a subscribe refused (MEXC `Not Subscribed successfully! [..].  Reason： Blocked! `, Gate code 3 "server side error"; accepted when asked again) |
 //! | `auth-fail` | a correctly signed private request refused (MEXC 700002 on listen-key creation, Gate code 4) |
-//! | `lifetime` | targeted connections closed (1000) when `fault_period` old — the 24 h limit, compressed |
+//! | `lifetime` | targeted connections closed (1000) when `fault_period` old — the 24 h limit, compressed; Gate.io connections get a `*.system` `upgrade` notice [`gate::UPGRADE_NOTICE_LEAD`] before |
 //! | `no-pong` | the connection stops reading: `PING` / `*.ping` and protocol pings go unanswered; pushes continue |
 //!
 //! # CLI
@@ -195,7 +196,8 @@ pub enum Scenario {
     /// listen-key creation, Gate error code 4 on a private subscribe).
     AuthFail,
     /// `lifetime`: every connection to a targeted feed is closed when it is `fault_period`
-    /// old (the 24 h limit, compressed).
+    /// old (the 24 h limit, compressed); Gate.io connections are told shortly before by a
+    /// `*.system` `upgrade` notice.
     Lifetime,
     /// `no-pong`: the connection stops reading: application pings (`PING`, `*.ping`) and
     /// protocol pings go unanswered (as do requests) while pushes continue.
