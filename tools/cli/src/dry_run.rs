@@ -236,36 +236,62 @@ fn split_origin(url: &str) -> (&str, &str) {
     url.split_at(end)
 }
 
-/// Replace secrets in `s`: the given key/secret texts, `SIGN`/`signature` values, listen keys.
+/// Secrets shorter than this are not searched for as substrings (they would mangle the
+/// output); where a key is sent (headers, `KEY`) it is redacted by position anyway.
+const MIN_SECRET_LEN: usize = 6;
+
+/// Replace secrets in `s`: the given key/secret texts (one left-to-right pass, longest first,
+/// so a placeholder is never rewritten), then by position: Gate's `"KEY"`/`"SIGN"` values, MEXC's
+/// `signature=` and a `listenKey=` in a query.
 fn redact(s: &str, secrets: &[(String, &str)]) -> String {
-    let mut out = s.to_string();
-    for (secret, name) in secrets {
-        if !secret.is_empty() {
-            out = out.replace(secret.as_str(), name);
+    let mut secrets: Vec<&(String, &str)> = secrets
+        .iter()
+        .filter(|(v, _)| v.len() >= MIN_SECRET_LEN)
+        .collect();
+    secrets.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    'scan: while i < s.len() {
+        for (v, name) in &secrets {
+            if s[i..].starts_with(v.as_str()) {
+                out.push_str(name);
+                i += v.len();
+                continue 'scan;
+            }
         }
+        let c = s[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
     }
-    // Gate signed frames: "SIGN":"<hex>"; MEXC signed REST: signature=<hex>.
-    for (pre, stop) in [
-        ("\"SIGN\":\"", '"'),
-        ("signature=", '&'),
-        ("listenKey=", '&'),
+    for (pre, with) in [
+        ("\"KEY\":\"", "<api_key>"),
+        ("\"SIGN\":\"", "<signature>"),
+        ("signature=", "<signature>"),
+        ("listenKey=", "<redacted>"),
     ] {
         let mut i = 0;
         while let Some(p) = out[i..].find(pre) {
             let start = i + p + pre.len();
             let end = out[start..]
-                .find([stop, '"', ' ', '\n'])
+                .find(['&', '"', ' ', '\n'])
                 .map_or(out.len(), |e| start + e);
-            let with = if pre.starts_with("listenKey") {
-                "<redacted>"
-            } else {
-                "<signature>"
-            };
             out.replace_range(start..end, with);
             i = start + with.len();
         }
     }
     out
+}
+
+/// A header's value as printed: credentials by name, whatever they are.
+fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
+    let n = name.to_ascii_lowercase();
+    if n.contains("sign") {
+        "<signature>"
+    } else if n.contains("key") || n.contains("auth") || n.contains("secret") {
+        "<api_key>"
+    } else {
+        value
+    }
 }
 
 /// Run the dry run for a resolved configuration and print the report to `out`.
@@ -322,6 +348,12 @@ pub fn dry_run(mut resolved: Resolved, out: &mut impl Write) -> Result<()> {
         out,
         "cexfeed dry run: what the feeds send (nothing reached an exchange; secrets redacted)"
     )?;
+    writeln!(
+        out,
+        "(REST was answered 503 and nothing acknowledged: retried requests appear again, and what \
+         only follows an answer — a private stream after its listen key, a book snapshot after \
+         the first deltas — does not appear)"
+    )?;
     for (name, ws_origin, pws_origin, rest_origin, rec) in &feeds {
         rec.stop.store(true, Ordering::Relaxed);
         writeln!(out, "\n== {name} ==")?;
@@ -337,7 +369,7 @@ pub fn dry_run(mut resolved: Resolved, out: &mut impl Write) -> Result<()> {
                     };
                     let mut l = format!("websocket GET {origin}{target}");
                     for (k, v) in headers {
-                        l.push_str(&format!("\n  header {k}: {v}"));
+                        l.push_str(&format!("\n  header {k}: {}", header_value(&k, &v)));
                     }
                     l
                 }
@@ -354,7 +386,7 @@ pub fn dry_run(mut resolved: Resolved, out: &mut impl Write) -> Result<()> {
                 } => {
                     let mut l = format!("rest {method} {rest_origin}{target}");
                     for (k, v) in headers {
-                        l.push_str(&format!("\n  header {k}: {v}"));
+                        l.push_str(&format!("\n  header {k}: {}", header_value(&k, &v)));
                     }
                     if !body.is_empty() {
                         l.push_str(&format!("\n  body {body}"));
@@ -383,6 +415,14 @@ mod tests {
             r,
             r#"{"auth":{"KEY":"<api_key>","SIGN":"<signature>"}} /x?timestamp=1&signature=<signature>&listenKey=<redacted>"#
         );
+        // Short secrets are redacted by position only; placeholders are never rewritten.
+        let s = [
+            ("abcdefgh".to_string(), "<api_key>"),
+            ("pi_keyX".to_string(), "<api_secret>"),
+        ];
+        assert_eq!(redact("x abcdefgh y a b", &s), "x <api_key> y a b");
+        assert_eq!(header_value("X-MEXC-APIKEY", "k"), "<api_key>");
+        assert_eq!(header_value("User-Agent", "cexfeed/1"), "cexfeed/1");
         assert_eq!(
             split_origin("wss://api.gateio.ws/ws/v4/"),
             ("wss://api.gateio.ws", "/ws/v4/")
