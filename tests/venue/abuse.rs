@@ -557,13 +557,19 @@ fn ca_is_written_exclusively_in_a_private_directory_never_through_a_planted_link
 
     // 1. The old predictable path `<tmp>/cexfeed-venue-<port>` planted as a link to the
     //    victim's directory: the venue neither writes there nor through it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let planted = tmp.join(format!("cexfeed-venue-{port}"));
-    let _ = std::fs::remove_file(&planted);
+    //    A port whose path is free: older venues left real directories of that name behind,
+    //    which this test must neither delete nor trip over.
+    let (port, planted) = (0..100)
+        .map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            (port, tmp.join(format!("cexfeed-venue-{port}")))
+        })
+        .find(|(_, p)| std::fs::symlink_metadata(p).is_err())
+        .expect("a free cexfeed-venue-<port> path in 100 tries");
     std::os::unix::fs::symlink(&victim_dir, &planted).unwrap();
     let v = start(VenueConfig {
         tls: true,
