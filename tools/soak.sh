@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/soak.sh: the soak test (tests/soak.rs `soak_every_scenario_at_high_rate`): every
+# tools/soak.sh: the soak test (tests/load.rs `soak_every_scenario_at_high_rate`): every
 # venue scenario striking in turn at a high rate against all public feeds, books checked on
 # every update, RSS sampled, books compared at the end. Release build; prints the summary line.
 #
@@ -8,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CEXFEED_SOAK_SECS="${1:-600}"
-exec cargo test --release -p cexfeed --test soak soak_every_scenario_at_high_rate -- --ignored --nocapture
+exec cargo test --release -p cexfeed --test load soak_every_scenario_at_high_rate -- --ignored --nocapture
