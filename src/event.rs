@@ -355,16 +355,20 @@ pub enum ControlKind {
     Rejected,
     /// Error object (Gate.io `error: {code, message}`), authentication failure included.
     Error,
+    /// A ping sent by the venue (MEXC `{"method":"PING"}`, any letter case): the feed answers
+    /// it (`{"method":"PONG"}`); never a decode error.
+    Ping,
 }
 
 impl ControlKind {
-    /// Lower-case name (`ack`, `pong`, `rejected`, `error`).
+    /// Lower-case name (`ack`, `pong`, `rejected`, `error`, `ping`).
     pub const fn as_str(self) -> &'static str {
         match self {
             ControlKind::Ack => "ack",
             ControlKind::Pong => "pong",
             ControlKind::Rejected => "rejected",
             ControlKind::Error => "error",
+            ControlKind::Ping => "ping",
         }
     }
 }

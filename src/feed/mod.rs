@@ -291,6 +291,8 @@ pub(crate) struct FeedCore {
     pub recv_ns: u64,
     /// The frame being decoded carried a pong (see [`FeedCore::take_pong`]).
     pong_seen: bool,
+    /// The frame just decoded was a venue's own ping (answer it).
+    ping_seen: bool,
     /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
@@ -334,6 +336,7 @@ impl FeedCore {
             ring_hist,
             recv_ns: 0,
             pong_seen: false,
+            ping_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
         }
@@ -802,6 +805,11 @@ impl Sink for FeedCore {
                 self.pong_seen = true;
             }
             ControlKind::Ack => Counters::add(&self.shared.stats.acks, 1),
+            ControlKind::Ping => {
+                // Answered by the venue handler; not a note for the consumers.
+                self.ping_seen = true;
+                return;
+            }
             _ => {}
         }
         self.note(m);

@@ -51,6 +51,12 @@ impl FeedCore {
         std::mem::take(&mut self.pong_seen)
     }
 
+    /// Whether the frame decoded last was the venue's own ping, to be answered (clears it).
+    #[inline]
+    pub(crate) fn take_ping(&mut self) -> bool {
+        std::mem::take(&mut self.ping_seen)
+    }
+
     /// Replace `conn` (a reconnect through the reactor, counted in `pong_timeouts`) if it is
     /// live and `watch` saw no pong for [`PONG_TIMEOUT_PINGS`] periods of `ping_interval_ns`.
     pub(crate) fn check_pong(

@@ -497,13 +497,7 @@ impl Handler for MexcFeed {
     }
 
     #[inline]
-    fn on_message(
-        &mut self,
-        conn: ConnId,
-        msg: WsMessage<'_>,
-        recv_ns: u64,
-        _out: &mut Outbox<'_>,
-    ) {
+    fn on_message(&mut self, conn: ConnId, msg: WsMessage<'_>, recv_ns: u64, out: &mut Outbox<'_>) {
         let bytes = msg.bytes();
         let is_binary = matches!(msg, WsMessage::Binary(_));
         let c = &self.core.shared.counters;
@@ -544,6 +538,14 @@ impl Handler for MexcFeed {
             if let Some(o) = self.outs.get_mut(conn.0 as usize) {
                 o.pong.pong(recv_ns);
             }
+        }
+        if self.core.take_ping() {
+            // The venue's own `{"method":"PING"}`: answered (a static text, paced like every
+            // outbound frame); it also shows the connection is alive.
+            if let Some(o) = self.outs.get_mut(conn.0 as usize) {
+                o.pong.pong(recv_ns);
+            }
+            self.send(out, conn, mx::PONG_REPLY, recv_ns);
         }
         if !self.core.notes.is_empty() {
             self.handle_notes(conn);

@@ -122,6 +122,7 @@ pub mod account;
 mod conn;
 pub mod feed;
 pub mod gate;
+pub mod lifecycle;
 pub mod mexc;
 pub mod num;
 pub mod pb;
@@ -138,6 +139,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use crate::num::{BookSide, Level, Market, Px, Qty, Side, VenueId};
+pub use lifecycle::{KeepAliveFault, LifecycleStats};
 
 use account::Account;
 use sim::{SymSpec, Symbol};
@@ -365,6 +367,13 @@ pub struct VenueConfig {
     /// protocol ping or pong) for this long is disconnected, as Gate.io drops unresponsive
     /// clients (60 s measured on Gate US). Zero = never. Default 60 s.
     pub gate_idle_timeout: Duration,
+    /// The venue's clock minus the real one, in ms: served by the time endpoints (MEXC
+    /// `/api/v3/time`, Gate.io `/api/v4/spot/time`) and used to check signed MEXC requests'
+    /// `recvWindow`, so a client that signs with its own clock is refused (`700003`). Default 0.
+    pub clock_skew_ms: i64,
+    /// MEXC: the venue sends `{"method":"PING"}` on every connection this often and counts the
+    /// `{"method":"PONG"}` answers (zero = never, the default).
+    pub mexc_server_ping: Duration,
 }
 
 impl Default for VenueConfig {
@@ -392,6 +401,8 @@ impl Default for VenueConfig {
             max_connections: 256,
             request_timeout: Duration::from_secs(10),
             gate_idle_timeout: Duration::from_secs(60),
+            clock_skew_ms: 0,
+            mexc_server_ping: Duration::ZERO,
         }
     }
 }
@@ -537,6 +548,8 @@ pub(crate) struct Shared {
     pub next_conn: AtomicU64,
     /// Connection threads alive (bounded by `cfg.max_connections`).
     pub active_conns: AtomicUsize,
+    /// Listen-key faults, quiet symbols, lifecycle counters (issue 13).
+    pub life: lifecycle::Lifecycle,
 }
 
 impl Shared {
@@ -558,6 +571,10 @@ impl Shared {
         self.stop.load(Ordering::Relaxed)
     }
     /// One fault of scenario `s` injected.
+    /// The venue's wall clock (ms): the real one plus `cfg.clock_skew_ms`.
+    pub fn venue_wall_ms(&self) -> i64 {
+        crate::num::wall_ms().saturating_add(self.cfg.clock_skew_ms)
+    }
     pub fn count_fault(&self, s: Scenario) {
         self.counters.faults.fetch_add(1, Ordering::Relaxed);
         self.counters.injected[s.index()].fetch_add(1, Ordering::Relaxed);
@@ -649,6 +666,7 @@ impl Venue {
             accounts,
             next_conn: AtomicU64::new(1),
             active_conns: AtomicUsize::new(0),
+            life: lifecycle::Lifecycle::default(),
         });
         let ca = tls
             .as_ref()
@@ -794,6 +812,28 @@ impl VenueHandle {
         self.shared.paused.store(paused, Ordering::SeqCst);
     }
 
+    /// Queue faults for the next MEXC listen-key keep-alives, one per call, in order.
+    pub fn inject_keepalive_faults(&self, faults: &[KeepAliveFault]) {
+        let mut q = self
+            .shared
+            .life
+            .keepalive_faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        q.extend(faults.iter().copied());
+    }
+
+    /// Keep-alive, listen-key, server-ping and clock counters.
+    pub fn lifecycle_stats(&self) -> LifecycleStats {
+        self.shared.life.stats()
+    }
+
+    /// Make symbol `name` (wire name, any venue) a quiet market (`true`: no book change and no
+    /// trade; connections stay up and pings are answered) or active again.
+    pub fn set_quiet(&self, name: &str, quiet: bool) {
+        self.shared.life.set_quiet(name, quiet);
+    }
+
     pub fn stats(&self) -> VenueStats {
         let c = &self.shared.counters;
         VenueStats {
@@ -935,7 +975,7 @@ fn market_loop(sh: &Shared) {
         };
         for (i, sym) in sh.syms.iter().enumerate() {
             let mut st = sym.lock();
-            if !paused {
+            if !paused && !sh.life.is_quiet(&sym.spec.name) {
                 // Symbol-level full reset (protobuf venue has no `full` flag).
                 if sym.spec.venue == VenueId::Mexc
                     && sh

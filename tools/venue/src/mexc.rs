@@ -384,6 +384,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let mut ever_subscribed = false;
     let mut rate_window = (std::time::Instant::now(), 0u32);
     let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    let mut last_server_ping = std::time::Instant::now();
     loop {
         // Venue rules (§1.1): no valid subscription within 30 s → close; more than 100
         // client messages in a second → disconnect.
@@ -433,6 +434,15 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     break
                 }
                 Err(_) => return,
+            }
+        }
+        // Server-initiated JSON ping (protocols.md §8 item 1): `{"method":"PING"}`, in the
+        // letter case a venue may pick; the client answers `{"method":"PONG"}`.
+        let sp = sh.cfg.mexc_server_ping;
+        if !sp.is_zero() && last_server_ping.elapsed() >= sp {
+            last_server_ping = std::time::Instant::now();
+            if !conn::ws_write(&mut ws, Message::Text(r#"{"method":"ping"}"#.into()), &sh) {
+                return;
             }
         }
         // 2. Connection faults.
@@ -561,6 +571,11 @@ fn handle_text(
                 return true;
             }
             control(0, "PONG")
+        }
+        // The answer to the venue's own `{"method":"PING"}`.
+        "PONG" => {
+            sh.life.client_pongs.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
         "SUBSCRIPTION" => {
             let mut ok = Vec::new();
