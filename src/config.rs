@@ -39,7 +39,7 @@
 //! | `feed.interval` | MEXC `10ms`; Gate.io obu `20ms`; order_book_update `100ms` ([`default_interval`]) | |
 //! | app-level ping | MEXC 20 s, Gate.io 10 s ([`ping_interval`]) | not a key |
 //! | connection rotation | [`ROTATE_AFTER`] (23 h, before MEXC's 24 h limit) | not a key |
-//! | MEXC listen-key keep-alive | [`LISTEN_KEY_KEEPALIVE`] (30 min; keys expire after 60) | not a key |
+//! | `feed.listen_key_keepalive_s` (MEXC) | 1 800 ([`LISTEN_KEY_KEEPALIVE`]; keys expire 60 min after the last keep-alive) | a failed keep-alive that leaves the key valid is retried within a minute |
 
 use crate::channel::{symbol_form, valid_symbol, Kind};
 use crate::engine::EngineConfig;
@@ -187,6 +187,9 @@ pub struct FeedConfig {
     pub api_secret_env: Option<String>,
     /// Gate.io futures numeric user id for private payloads.
     pub user_id: Option<u64>,
+    /// MEXC: seconds between listen-key keep-alives (default 1 800; a key expires 3 600 s after
+    /// its last keep-alive, so 1 … 3 599).
+    pub listen_key_keepalive_s: Option<u64>,
     /// Credentials handed over in code (a library user's own vault, the demo's venue keys);
     /// they take the place of `api_key_env`/`api_secret_env`. Never read from a file.
     #[serde(skip)]
@@ -391,6 +394,15 @@ impl Config {
                     kinds.push(kind);
                 }
             }
+            if let Some(ka) = f.listen_key_keepalive_s {
+                // A MEXC key expires 60 min after its last keep-alive (protocols.md §1.8).
+                if ka == 0 || ka >= 3600 {
+                    return Err(invalid(
+                        k("listen_key_keepalive_s"),
+                        "must be 1 … 3599 seconds (a listen key expires 3600 s after its last keep-alive; 1800 recommended)",
+                    ));
+                }
+            }
             for (key, url, schemes) in [
                 ("ws_url", &f.ws_url, ["ws://", "wss://"]),
                 ("rest_url", &f.rest_url, ["http://", "https://"]),
@@ -541,7 +553,9 @@ impl Config {
                 so_rcvbuf: rt.so_rcvbuf.min(u32::MAX as usize) as u32,
                 ping_interval: ping_interval(f.venue),
                 rotate_after: ROTATE_AFTER,
-                listen_key_keepalive: LISTEN_KEY_KEEPALIVE,
+                listen_key_keepalive: raw
+                    .listen_key_keepalive_s
+                    .map_or(LISTEN_KEY_KEEPALIVE, Duration::from_secs),
             });
             let prefix = format!("{}.{}", f.venue.as_str(), f.market.as_str());
             for s in &raw.symbols {

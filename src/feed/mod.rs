@@ -468,10 +468,28 @@ impl FeedCore {
         }
     }
 
-    /// Mark books stale when their stream has been silent for `idle_ns`.
+    /// Mark books stale when their stream has been silent for `idle_ns` (the rule for a
+    /// channel that pushes on an interval: Gate.io books).
     pub(crate) fn check_idle(&mut self, now: u64, idle_ns: u64) {
+        self.check_idle_alive(now, idle_ns, |_| 0);
+    }
+
+    /// Mark books stale when their stream has been silent for `idle_ns` **and** the connection
+    /// carrying them has shown no sign of life (`alive_ns(si)`: its last pong) for as long: the
+    /// rule for a channel that pushes only on change (MEXC aggregated depth), where a quiet
+    /// book on a connection that answers its pings is healthy, while a connection that stays
+    /// open but answers nothing still turns its books stale.
+    pub(crate) fn check_idle_alive(
+        &mut self,
+        now: u64,
+        idle_ns: u64,
+        alive_ns: impl Fn(usize) -> u64,
+    ) {
         for si in 0..self.syms.len() {
-            if self.syms[si].subscribed[0] && self.syms[si].book.check_idle(now, idle_ns) {
+            if self.syms[si].subscribed[0]
+                && now.saturating_sub(alive_ns(si)) > idle_ns
+                && self.syms[si].book.check_idle(now, idle_ns)
+            {
                 self.publish_state(si, now);
             }
         }

@@ -27,6 +27,11 @@ impl PongWatch {
         self.last_pong_ns = now_ns;
     }
 
+    /// When the connection last showed it was alive (its last pong, or its open); 0 = never.
+    pub(crate) fn last_ns(&self) -> u64 {
+        self.last_pong_ns
+    }
+
     /// A pong arrived at `recv_ns`.
     pub(crate) fn pong(&mut self, recv_ns: u64) {
         self.last_pong_ns = recv_ns;

@@ -81,6 +81,7 @@
 //! `ConnId`s are slot indices: a closed connection's id may be reused by a later `open`.
 
 mod backoff;
+pub mod clock;
 mod control;
 mod reactor;
 mod stream;

@@ -53,7 +53,7 @@ mod rotation;
 mod shards;
 
 use self::pacing::ConnOut;
-use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE};
+use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE, LK_TIME};
 use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
 
@@ -298,6 +298,7 @@ impl MexcFeed {
             match reply.id {
                 LK_CREATE => self.on_key_created(out, reply, now),
                 LK_KEEPALIVE => self.on_keepalive(reply, now),
+                LK_TIME => self.on_server_time(reply, now),
                 LK_CLOSE => {}
                 id if (id as usize) < self.core.syms.len() => self.on_snapshot(reply, now),
                 _ => {}
@@ -613,8 +614,16 @@ impl Handler for MexcFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
+            // Aggregated depth pushes only on change: a book's silence means nothing while the
+            // connection carrying it answers pings (issue 13, finding 8).
+            let (shards, shard_of, outs) = (&self.shards, &self.shard_of, &self.outs);
             self.core
-                .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
+                .check_idle_alive(now, self.setup.idle_timeout.as_nanos() as u64, |si| {
+                    shard_of[si][public_index(Kind::OrderBook)]
+                        .and_then(|i| shards[i].conn)
+                        .and_then(|c| outs.get(c.0 as usize))
+                        .map_or(0, |o| o.pong.last_ns())
+                });
             self.check_ack_timeouts(now);
             self.check_pongs(out, now);
             self.drive_rotation(out, now);

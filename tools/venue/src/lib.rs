@@ -374,6 +374,9 @@ pub struct VenueConfig {
     /// MEXC: the venue sends `{"method":"PING"}` on every connection this often and counts the
     /// `{"method":"PONG"}` answers (zero = never, the default).
     pub mexc_server_ping: Duration,
+    /// MEXC listen-key validity after creation or the last keep-alive (60 min on MEXC,
+    /// protocols.md §1.8); a private connection whose key is no longer valid is closed.
+    pub listen_key_ttl: Duration,
 }
 
 impl Default for VenueConfig {
@@ -403,6 +406,7 @@ impl Default for VenueConfig {
             gate_idle_timeout: Duration::from_secs(60),
             clock_skew_ms: 0,
             mexc_server_ping: Duration::ZERO,
+            listen_key_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -571,9 +575,10 @@ impl Shared {
         self.stop.load(Ordering::Relaxed)
     }
     /// One fault of scenario `s` injected.
-    /// The venue's wall clock (ms): the real one plus `cfg.clock_skew_ms`.
+    /// The venue's wall clock (ms): the real one plus the skew (`cfg.clock_skew_ms`, or as
+    /// set by [`VenueHandle::set_clock_skew_ms`]).
     pub fn venue_wall_ms(&self) -> i64 {
-        crate::num::wall_ms().saturating_add(self.cfg.clock_skew_ms)
+        crate::num::wall_ms().saturating_add(self.life.skew_ms.load(Ordering::Relaxed))
     }
     pub fn count_fault(&self, s: Scenario) {
         self.counters.faults.fetch_add(1, Ordering::Relaxed);
@@ -668,6 +673,10 @@ impl Venue {
             active_conns: AtomicUsize::new(0),
             life: lifecycle::Lifecycle::default(),
         });
+        shared
+            .life
+            .skew_ms
+            .store(shared.cfg.clock_skew_ms, Ordering::Relaxed);
         let ca = tls
             .as_ref()
             .map(|t| (t.ca_pem.clone(), t.ca_path.clone(), t.ca_der.clone()));
@@ -821,6 +830,11 @@ impl VenueHandle {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         q.extend(faults.iter().copied());
+    }
+
+    /// Move the venue's clock: from now on it reads the real clock plus `skew_ms`.
+    pub fn set_clock_skew_ms(&self, skew_ms: i64) {
+        self.shared.life.skew_ms.store(skew_ms, Ordering::Relaxed);
     }
 
     /// Keep-alive, listen-key, server-ping and clock counters.

@@ -18,7 +18,7 @@
 //!   a client answers `{"method":"PONG"}`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A fault injected on the next MEXC listen-key keep-alive (`PUT /api/v3/userDataStream`),
@@ -50,6 +50,8 @@ pub(crate) struct Lifecycle {
     /// Symbols (wire names) whose market stands still (no book change, no trade).
     pub quiet: Mutex<Vec<String>>,
     pub any_quiet: AtomicBool,
+    /// The venue's clock minus the real one (ms); starts at `VenueConfig::clock_skew_ms`.
+    pub skew_ms: AtomicI64,
 }
 
 impl Lifecycle {

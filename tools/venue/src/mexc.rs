@@ -385,7 +385,24 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let mut rate_window = (std::time::Instant::now(), 0u32);
     let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
     let mut last_server_ping = std::time::Instant::now();
+    let mut last_key_check = std::time::Instant::now();
     loop {
+        // A private connection ends when its listen key is no longer valid (expired 60 min
+        // after its last keep-alive, or closed). How MEXC's socket reacts is undocumented
+        // (protocols.md §8 item 7); ending it is the strict reading a client must survive.
+        if let Some(k) = &listen_key {
+            if last_key_check.elapsed() >= std::time::Duration::from_millis(100) {
+                last_key_check = std::time::Instant::now();
+                if !crate::server::listen_key_valid(&sh, k) {
+                    let _ = ws.close(Some(CloseFrame {
+                        code: CloseCode::Normal,
+                        reason: "".into(),
+                    }));
+                    let _ = conn::ws_flush(&mut ws, &sh);
+                    return;
+                }
+            }
+        }
         // Venue rules (§1.1): no valid subscription within 30 s → close; more than 100
         // client messages in a second → disconnect.
         if sh.cfg.idle_rules && !ever_subscribed && born.elapsed() >= IDLE_NO_SUB {

@@ -1007,7 +1007,7 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
     let mut keys = sh.listen_keys.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     keys.retain(|_, exp| *exp > now);
-    let ttl = Duration::from_secs(3600);
+    let ttl = sh.cfg.listen_key_ttl;
     match req.method.as_str() {
         "POST" => {
             if keys.len() >= 60 {
