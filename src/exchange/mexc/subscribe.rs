@@ -8,7 +8,7 @@
 pub const PING_REQUEST: &str = r#"{"method":"PING"}"#;
 /// Our answer to a server-sent `{"method":"PING"}` (protocols.md §8 item 1: third-party notes
 /// say "reply `{"method":"PONG"}` to server PINGs").
-pub const PONG_REPLY: &str = r#"{"method":"PONG"}"#;
+pub const SERVER_PING_REPLY: &str = r#"{"method":"PONG"}"#;
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');

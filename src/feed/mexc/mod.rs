@@ -546,7 +546,7 @@ impl Handler for MexcFeed {
             if let Some(o) = self.outs.get_mut(conn.0 as usize) {
                 o.pong.pong(recv_ns);
             }
-            self.send(out, conn, mx::PONG_REPLY, recv_ns);
+            self.send(out, conn, mx::SERVER_PING_REPLY, recv_ns);
         }
         if !self.core.notes.is_empty() {
             self.handle_notes(conn);
