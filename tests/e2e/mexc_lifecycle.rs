@@ -239,3 +239,52 @@ fn issue13_finding8_quiet_book_on_a_live_connection_is_not_stale() {
     let _ = engine.stop();
     venue.stop();
 }
+
+/// Issue 13, finding 5: the venue ends every connection when it is 4 s old (MEXC's 24 h limit,
+/// compressed); the client rotates its private connection make-before-break at 1.5 s. No
+/// `PrivateGap`, and every order update and fill arrives once, in order, across the
+/// handovers (de-duplicated while two connections deliver). The old client let the private
+/// socket die at the limit and reported a `PrivateGap` each time.
+#[test]
+fn issue13_finding5_private_socket_rotates_make_before_break_without_gap_or_duplicate() {
+    use cexfeed_venue::{Scenario, Target};
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(50),
+        scenarios: vec![(Scenario::Lifetime, Target::All)],
+        fault_period: Duration::from_secs(4),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut feeds: Vec<FeedSetup> = setups(&venue)
+        .into_iter()
+        .filter(|f| f.venue == Venue::Mexc)
+        .collect();
+    feeds[0].rotate_after = Duration::from_millis(1500);
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for ch in ["mexc.spot.orders", "mexc.spot.fills", "mexc.spot.balances"] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    let views = engine.views();
+    let connects = || views[0].net.as_ref().unwrap().snapshot().connects;
+    // Three handovers, by the connections opened, then the events that follow them.
+    wait_venue(&mut rx, &mut acct, "three rotations", || connects() >= 4);
+    let done = crate::private::completed(&acct[0]);
+    drain_until(&mut rx, &mut acct, "orders after the rotations", |a| {
+        crate::private::completed(&a[0]) >= done + 5
+    });
+    let a = &acct[0];
+    assert_eq!(a.gaps, 0, "PrivateGap on a planned rotation: {a:?}");
+    assert!(a.errors.is_empty(), "{a:?}");
+    let complete = check_lifecycles("mexc", a);
+    assert!(complete >= 5, "{a:?}");
+    assert_eq!(
+        venue.lifecycle_stats().keys_created,
+        1,
+        "the rotation reuses the listen key"
+    );
+    let _ = engine.stop();
+    venue.stop();
+}

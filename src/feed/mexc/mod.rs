@@ -49,11 +49,13 @@
 
 mod pacing;
 mod private;
+mod private_rotation;
 mod rotation;
 mod shards;
 
 use self::pacing::ConnOut;
 use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE, LK_TIME};
+use self::private_rotation::PrivRotSink;
 use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
 
@@ -95,6 +97,8 @@ enum Role {
     /// `Outbox::close` was called: the reactor frees the slot at its next `on_down`.
     Closing,
     Private,
+    /// Make-before-break replacement of the private connection, warming up.
+    PrivateReplacement,
 }
 
 /// The MEXC spot feed handler, run by a [`crate::net::Reactor`] on the feed thread.
@@ -414,7 +418,7 @@ impl MexcFeed {
         for (i, o) in self.outs.iter_mut().enumerate().take(self.roles.len()) {
             if matches!(
                 self.roles[i],
-                Role::Shard(_) | Role::Replacement(_) | Role::Private
+                Role::Shard(_) | Role::Replacement(_) | Role::Private | Role::PrivateReplacement
             ) {
                 self.core
                     .check_pong(&mut o.pong, ConnId(i as u16), now, ping_ns, out);
@@ -426,7 +430,7 @@ impl MexcFeed {
         for i in 0..self.roles.len() {
             if matches!(
                 self.roles[i],
-                Role::Shard(_) | Role::Replacement(_) | Role::Private
+                Role::Shard(_) | Role::Replacement(_) | Role::Private | Role::PrivateReplacement
             ) {
                 let c = ConnId(i as u16);
                 if out.is_live(c) {
@@ -468,6 +472,14 @@ impl BindingHook for MexcFeed {
             if let Some(c) = self.private.conn.filter(|&c| out.is_live(c)) {
                 self.request(out, c, kind, None, on, now);
             }
+            if let Some(c) = self
+                .private
+                .rotation
+                .replacement
+                .filter(|&c| out.is_live(c))
+            {
+                self.request(out, c, kind, None, on, now);
+            }
             // Otherwise the subscription goes out when the connection opens.
             return;
         }
@@ -490,6 +502,7 @@ impl Handler for MexcFeed {
             Role::Shard(idx) => self.on_shard_open(out, idx, conn, now_ns),
             Role::Replacement(idx) => self.subscribe_shard(out, idx, conn, now_ns),
             Role::Private => self.on_private_open(out, conn, now_ns),
+            Role::PrivateReplacement => self.on_private_replacement_open(out, conn, now_ns),
             Role::Retiring | Role::Closing | Role::None => {
                 self.set_role(conn, Role::Closing);
                 out.close(conn);
@@ -512,8 +525,21 @@ impl Handler for MexcFeed {
             Role::Shard(idx) if self.shards[idx].catch_up => Some(RotFrom::Promoted),
             _ => None,
         };
-        let r = match (self.role(conn), rotating) {
+        let role = self.role(conn);
+        let private_rot = self.private_rot_from(role);
+        let r = match (role, rotating) {
             (Role::Retiring | Role::Closing, _) => Ok(()),
+            (Role::Private | Role::PrivateReplacement, _) if private_rot.is_some() => {
+                let mut w = PrivRotSink {
+                    core: &mut self.core,
+                    rings: &mut self.private.rotation.rings,
+                    from: private_rot.unwrap_or(RotFrom::Old),
+                    dropped: 0,
+                };
+                let r = self.decoder.decode(bytes, is_binary, &mut w);
+                self.warmup_dropped += w.dropped;
+                r
+            }
             (_, Some(from)) => {
                 let mut w = RotSink {
                     core: &mut self.core,
@@ -577,7 +603,27 @@ impl Handler for MexcFeed {
                     self.shards[idx].replacement = None;
                 }
             }
-            Role::Private => self.on_private_down(conn, reason, now_ns),
+            Role::Private => {
+                if let Some(r) = self.private.rotation.replacement {
+                    // Died during the rotation: the replacement takes over at once; a gap only
+                    // if it had not subscribed yet.
+                    self.set_role(conn, Role::Retiring);
+                    self.to_close.push(conn);
+                    let o = &self.outs[r.0 as usize];
+                    let ready = o.subscribed_once && o.tracker.pending().is_empty();
+                    self.promote_private(r, now_ns, !ready);
+                    return;
+                }
+                self.on_private_down(conn, reason, now_ns)
+            }
+            Role::PrivateReplacement => {
+                // A failed warm-up: drop it, the rotation is retried later.
+                self.set_role(conn, Role::Retiring);
+                self.to_close.push(conn);
+                if self.private.rotation.replacement == Some(conn) {
+                    self.private.rotation.replacement = None;
+                }
+            }
             Role::Retiring => {
                 if reason == DownReason::ClosedByUs {
                     self.set_role(conn, Role::None);
@@ -628,6 +674,7 @@ impl Handler for MexcFeed {
             self.check_pongs(out, now);
             self.drive_rotation(out, now);
             self.drive_private(out, now);
+            self.drive_private_rotation(out, now);
             self.core.decode_hist.poll();
             self.core.apply_hist.poll();
             self.core.ring_hist.poll();

@@ -15,6 +15,7 @@
 //! reconnect sends `PrivateGap`; the planned 24 h rotation does not (make-before-break, see
 //! `rotation.rs`). The key is `DELETE`d (best effort, bounded wait) when the feed ends.
 
+use super::private_rotation::PrivateRotation;
 use super::{MexcFeed, Role};
 use crate::channel::Kind;
 use crate::exchange::mexc as mx;
@@ -81,6 +82,8 @@ pub(super) struct PrivateState {
     pub(super) down_since_ns: Option<u64>,
     /// The connection must move to a new key once it arrives.
     pub(super) rekey: bool,
+    /// The planned (24 h) make-before-break rotation of the private connection.
+    pub(super) rotation: PrivateRotation,
 }
 
 impl PrivateState {
@@ -99,6 +102,7 @@ impl PrivateState {
             opened_once: false,
             down_since_ns: None,
             rekey: false,
+            rotation: PrivateRotation::default(),
         }
     }
 }
