@@ -505,6 +505,17 @@ impl Engine {
                 extra_root_ca: ca.clone(),
                 extra_ca_hosts: ca_hosts.clone(),
                 core: self.control_core,
+                // Gate.io signs private subscribes with a `time` that must be within 60 s of
+                // its server (protocols.md §2): the control thread keeps the offset
+                // (`net::clock`). MEXC measures its own (it re-measures on `700003`).
+                server_time_url: (setup.venue == Venue::Gateio && setup.credentials.is_some())
+                    .then(|| {
+                        format!(
+                            "{}{}",
+                            setup.rest_url.trim_end_matches('/'),
+                            crate::net::clock::GATE_TIME_PATH
+                        )
+                    }),
                 ..ControlConfig::default()
             };
             let (control, _control_join) = ControlThread::spawn(control_cfg)?;

@@ -113,7 +113,9 @@ impl GateFeed {
             gsub::Event::Unsubscribe
         };
         let id = encode_id(kind, si);
-        let t = wall_ms() / 1000;
+        // Signed (private) requests carry the venue's time: local clock + the offset the
+        // control thread measured from `/api/v4/spot/time` (issue 13, finding 10).
+        let t = self.control.server_now_ms() / 1000;
         let pair_store;
         let pairs: [&str; 1];
         let all = ["!all"];

@@ -94,6 +94,11 @@ impl ServerClock {
         self.sent_wall_ms = Some(wall_ms());
     }
 
+    /// The request was sent at local wall time `wall_ms` (tests, the control thread).
+    pub fn sent_at(&mut self, wall_ms: i64) {
+        self.sent_wall_ms = Some(wall_ms);
+    }
+
     /// The answer (`Some(server ms)`, or `None` when it failed) arrived at `now_ns`.
     /// Returns whether the offset was updated.
     pub fn on_reply(&mut self, server_ms: Option<i64>, now_ns: u64) -> bool {

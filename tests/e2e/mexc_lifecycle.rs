@@ -288,3 +288,33 @@ fn issue13_finding5_private_socket_rotates_make_before_break_without_gap_or_dupl
     let _ = engine.stop();
     venue.stop();
 }
+
+/// Issue 13, finding 10 (Gate.io half): the venue's clock runs 2 min behind this machine's;
+/// Gate.io refuses a signed subscribe whose `time` is more than 60 s off its server's. The
+/// control thread measures the offset from `GET /api/v4/spot/time` and the feed signs with
+/// it; the old client signed with its own clock and was refused (code 4) forever.
+#[test]
+fn issue13_finding10_gate_signs_private_subscribes_with_the_venue_clock() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        private_period: Duration::from_millis(100),
+        clock_skew_ms: -120_000,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let feeds: Vec<FeedSetup> = setups(&venue)
+        .into_iter()
+        .filter(|f| f.venue == Venue::Gateio && f.market == cexfeed::types::Market::Spot)
+        .collect();
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for ch in ["gateio.spot.orders", "gateio.spot.balances"] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let mut acct: [Acct; 3] = Default::default();
+    drain_until(&mut rx, &mut acct, "gate private events", |a| {
+        a[1].balances >= 3 && !a[1].orders.is_empty()
+    });
+    let _ = engine.stop();
+    venue.stop();
+}
