@@ -661,4 +661,26 @@ mod tests {
             );
         }
     }
+
+    /// Issue 13, finding 4: the keep-alive period is a key of the feed's section (default
+    /// 1800 s), checked against the key's 60 min life.
+    #[test]
+    fn issue13_finding4_listen_key_keepalive_s_is_a_feed_key() {
+        let base = "[[feed]]\nvenue = \"mexc\"\nmarket = \"spot\"\nsymbols = [\"BTCUSDT\"]\n";
+        let r = Config::from_toml(base, "t").unwrap().resolve().unwrap();
+        assert_eq!(
+            r.engine.feeds[0].listen_key_keepalive,
+            Duration::from_secs(1800)
+        );
+        let with = format!("{base}listen_key_keepalive_s = 5\n");
+        let r = Config::from_toml(&with, "t").unwrap().resolve().unwrap();
+        assert_eq!(
+            r.engine.feeds[0].listen_key_keepalive,
+            Duration::from_secs(5)
+        );
+        for bad in ["0", "3600"] {
+            let e = err_of(&format!("{base}listen_key_keepalive_s = {bad}\n"));
+            assert!(e.contains("feed[0].listen_key_keepalive_s"), "{e}");
+        }
+    }
 }

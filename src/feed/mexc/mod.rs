@@ -30,13 +30,25 @@
 //! first, the replacement is promoted at once (no reset: the sync itself detects any gap).
 //!
 //! # Private
-//! With credentials and a bound private kind: `POST /api/v3/userDataStream` (signed) on the
-//! control thread → listen key → private spec URL `?listenKey=KEY` → open → subscribe the bound
-//! private channels. `PUT` keep-alive every `setup.listen_key_keepalive`. A refused key (REST
-//! error on keep-alive, or the WebSocket upgrade refused) → new key and reconnect. REST failures
-//! are counted in `auth_failures`, routed as `Error` events to the private consumers, and
-//! retried with exponential backoff (2 s … 60 s). A private reconnect sends `PrivateGap`.
-//! The key is `DELETE`d (best effort, bounded wait) in [`MexcFeed::into_core`].
+//! With credentials and a bound private kind: the venue's clock is measured (`GET
+//! /api/v3/time`; signed timestamps are local time + offset, `700003` re-measures), then
+//! `POST /api/v3/userDataStream` (signed) on the control thread → listen key → private spec URL
+//! `?listenKey=KEY` → open → subscribe the bound private channels. `PUT` keep-alive every
+//! `setup.listen_key_keepalive` (`listen_key_keepalive_s`); one that fails with the key still
+//! valid (transport, 429, 5xx, clock) is retried within a minute; a listen-key error
+//! (`730708`) or a refused WebSocket upgrade → new key and reconnect. Creation failures are
+//! counted in `auth_failures`, routed as `Error` events to the private consumers, and retried
+//! with exponential backoff (2 s … 60 s). A private reconnect sends `PrivateGap`. At
+//! `setup.rotate_after` the private connection is rotated make-before-break like the shards
+//! (`private_rotation.rs`: same key, handover once the replacement's subscriptions are acked,
+//! orders/fills/balances de-duplicated, no `PrivateGap`). The key is `DELETE`d (best effort,
+//! bounded wait) in [`MexcFeed::into_core`].
+//!
+//! # Staleness
+//! Aggregated depth pushes only on change: a book is marked stale when it has been silent for
+//! `idle_timeout` *and* the connection carrying it answered no ping for as long (a quiet book
+//! on a live connection is healthy). A venue's own `{"method":"PING"}` is answered with
+//! `{"method":"PONG"}`.
 //!
 //! # Files
 //! | file | concern |
@@ -45,7 +57,8 @@
 //! | `shards.rs` | placing channels on shard connections, shard open/down |
 //! | `pacing.rs` | per-connection outbound pacing and tracked subscription requests |
 //! | `rotation.rs` | make-before-break rotation, book alignment and trade de-duplication |
-//! | `private.rs` | the listen-key lifecycle and the private connection |
+//! | `private.rs` | the listen-key lifecycle, the venue clock and the private connection |
+//! | `private_rotation.rs` | make-before-break rotation of the private connection, private de-duplication |
 
 mod pacing;
 mod private;
