@@ -77,6 +77,7 @@ fn issue13_finding4_failed_keepalives_keep_the_key_and_are_retried_within_the_pe
     });
     let s = venue.lifecycle_stats();
     let a = &acct[0];
+    eprintln!("keep-alive faults survived: {s:?}");
     assert_eq!(s.keys_created, 1, "a new key was made: {s:?} {a:?}");
     assert_eq!(a.gaps, 0, "PrivateGap on a key that was still valid: {a:?}");
     assert!(a.errors.is_empty(), "errors routed to consumers: {a:?}");
@@ -280,6 +281,11 @@ fn issue13_finding5_private_socket_rotates_make_before_break_without_gap_or_dupl
     assert!(a.errors.is_empty(), "{a:?}");
     let complete = check_lifecycles("mexc", a);
     assert!(complete >= 5, "{a:?}");
+    eprintln!(
+        "private rotation: {} connections, {complete} complete orders, {} balances, no gap",
+        connects(),
+        a.balances
+    );
     assert_eq!(
         venue.lifecycle_stats().keys_created,
         1,
