@@ -519,6 +519,9 @@ impl Engine {
                 ..ControlConfig::default()
             };
             let (control, _control_join) = ControlThread::spawn(control_cfg)?;
+            // The first signed Gate.io subscribe goes out as soon as the socket opens: give the
+            // control thread's first clock measurement a bounded head start (cold path).
+            control.wait_clock(Duration::from_secs(3));
             let rule = match (setup.venue, setup.gate_obu) {
                 (Venue::Mexc, _) => SyncRule::Mexc,
                 (Venue::Gateio, true) => SyncRule::GateObu,

@@ -350,6 +350,8 @@ impl GateFeed {
             if n.code == 4 {
                 Counters::add(&self.core.shared.stats.auth_failures, 1);
                 self.auth_retry_at_ns = Some(now_ns() + AUTH_RETRY_NS);
+                // The signed `time` may be what was refused: measure the clock again.
+                self.control.resync_clock();
             }
             let msg = n.message.as_str();
             self.core

@@ -153,6 +153,8 @@ struct Shared {
     clock_offset_ms: AtomicI64,
     /// Measure the clock again at the next chance.
     clock_resync: AtomicBool,
+    /// A first measurement finished (successful or not).
+    clock_done: AtomicBool,
 }
 
 /// Feed-side handle: lock-free, never blocks.
@@ -189,6 +191,20 @@ impl ControlClient {
     /// The measured offset of the venue's clock from ours (ms).
     pub fn clock_offset_ms(&self) -> i64 {
         self.shared.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Wait (cold path: engine start-up, never a feed thread) until the first clock
+    /// measurement finished or `limit` passed; whether it finished. Immediate without a
+    /// `server_time_url`.
+    pub fn wait_clock(&self, limit: Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while !self.shared.clock_done.load(Ordering::Acquire) {
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
     }
 
     /// Ask the control thread to measure the venue's clock again (a clock refusal).
@@ -234,6 +250,7 @@ impl ControlThread {
             stop: AtomicBool::new(false),
             clock_offset_ms: AtomicI64::new(0),
             clock_resync: AtomicBool::new(true),
+            clock_done: AtomicBool::new(cfg.server_time_url.is_none()),
         });
         let sh = shared.clone();
         let handle = std::thread::Builder::new()
@@ -261,6 +278,7 @@ impl ControlThread {
                             sh.clock_resync.store(false, Ordering::Relaxed);
                             let ag = pick(url);
                             let ok = measure_clock(ag, url, cfg.max_body_bytes, &sh);
+                            sh.clock_done.store(true, Ordering::Release);
                             clock_next = std::time::Instant::now()
                                 + Duration::from_nanos(if ok {
                                     super::clock::REMEASURE_NS
