@@ -13,6 +13,13 @@
 //! written the way the exchanges document them with encoders of its own (no code shared with
 //! `src/exchange/`), and checked against the published fixtures in `tests/venue_*.rs`.
 //!
+//! Session lifecycles ([`lifecycle`]): keep-alive faults queued with
+//! [`VenueHandle::inject_keepalive_faults`] (transport, 429/5xx, the key gone), listen keys that
+//! expire after [`VenueConfig::listen_key_ttl`] and end their stream, a venue clock off the real
+//! one ([`VenueConfig::clock_skew_ms`], [`VenueHandle::set_clock_skew_ms`]) served by
+//! `/api/v3/time` and `/api/v4/spot/time` and enforced on signed requests, quiet symbols
+//! ([`VenueHandle::set_quiet`]) and server-sent MEXC pings ([`VenueConfig::mexc_server_ping`]).
+//!
 //! # Start it alone and point a client at it
 //!
 //! ```text
