@@ -13,7 +13,7 @@
 //! means a new key and a reconnect. REST failures are routed as `Error` events to the private
 //! consumers; creation failures count in `auth_failures` and back off 2 s … 60 s. A private
 //! reconnect sends `PrivateGap`; the planned 24 h rotation does not (make-before-break, see
-//! `rotation.rs`). The key is `DELETE`d (best effort, bounded wait) when the feed ends.
+//! `private_rotation.rs`). The key is `DELETE`d (best effort, bounded wait) when the feed ends.
 
 use super::private_rotation::PrivateRotation;
 use super::{MexcFeed, Role};
