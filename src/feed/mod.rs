@@ -230,6 +230,9 @@ pub(crate) struct Sym {
     /// Whether we asked the venue for this kind.
     pub subscribed: [bool; 4],
     pub last_state: BookState,
+    /// When a trade or book ticker of this symbol last arrived (CLOCK_MONOTONIC ns): evidence
+    /// that its market moves, against which a silent depth channel is judged.
+    pub last_market_ns: u64,
 }
 
 /// Request ids that say what they asked for: `ID_BASE + private·100 000 + kind·1 000 + symbol`
@@ -322,6 +325,7 @@ impl FeedCore {
                 routes: [0; 4],
                 subscribed: [false; 4],
                 last_state: BookState::Resyncing,
+                last_market_ns: 0,
             })
             .collect();
         FeedCore {
@@ -471,7 +475,7 @@ impl FeedCore {
     /// Mark books stale when their stream has been silent for `idle_ns` (the rule for a
     /// channel that pushes on an interval: Gate.io books).
     pub(crate) fn check_idle(&mut self, now: u64, idle_ns: u64) {
-        self.check_idle_alive(now, idle_ns, |_| 0);
+        self.check_idle_alive(now, idle_ns, |_, _| 0);
     }
 
     /// Mark books stale when their stream has been silent for `idle_ns` **and** the connection
@@ -483,11 +487,11 @@ impl FeedCore {
         &mut self,
         now: u64,
         idle_ns: u64,
-        alive_ns: impl Fn(usize) -> u64,
+        alive_ns: impl Fn(usize, &Sym) -> u64,
     ) {
         for si in 0..self.syms.len() {
             if self.syms[si].subscribed[0]
-                && now.saturating_sub(alive_ns(si)) > idle_ns
+                && now.saturating_sub(alive_ns(si, &self.syms[si])) > idle_ns
                 && self.syms[si].book.check_idle(now, idle_ns)
             {
                 self.publish_state(si, now);
@@ -741,6 +745,7 @@ impl Sink for FeedCore {
             Counters::add(&self.shared.stats.unknown_symbol, 1);
             return;
         };
+        self.syms[si].last_market_ns = self.recv_ns;
         let mask = self.syms[si].routes[1];
         if mask != 0 {
             let ev = Event::trade(self.header(self.syms[si].id, BookState::Live), m);
@@ -754,6 +759,7 @@ impl Sink for FeedCore {
             Counters::add(&self.shared.stats.unknown_symbol, 1);
             return;
         };
+        self.syms[si].last_market_ns = self.recv_ns;
         let sym = &self.syms[si];
         // Never let a stale book ticker overwrite a newer book top: both share the update id.
         if let Some(seq) = m.seq {

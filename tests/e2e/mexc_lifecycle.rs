@@ -324,3 +324,54 @@ fn issue13_finding10_gate_signs_private_subscribes_with_the_venue_clock() {
     let _ = engine.stop();
     venue.stop();
 }
+
+/// Issue 13, finding 8: stale-while-connected is still detected. The venue stops the depth
+/// pushes of BTCUSDT while its trades and book tickers (each a depth change) go on and the
+/// connection answers every ping: the book turns `Stale`.
+#[test]
+fn issue13_finding8_depth_that_stops_while_the_market_moves_is_stale() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 400,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut feeds: Vec<FeedSetup> = crate::support::loopback_feeds(
+        &venue,
+        &cexfeed::config::Runtime::default(),
+        cexfeed::config::WaitMode::Block,
+        false,
+        Duration::from_millis(1500),
+    )
+    .into_iter()
+    .filter(|f| f.venue == Venue::Mexc)
+    .collect();
+    feeds[0].ping_interval = Duration::from_millis(300);
+    let mut engine = engine(feeds);
+    let mut rx = engine.consumer().unwrap();
+    for k in ["orderbook", "trades", "bbo"] {
+        engine
+            .bind(&format!("mexc.spot.{k}.BTCUSDT"), rx.id())
+            .unwrap();
+    }
+    engine.start().unwrap();
+    let views = engine.views();
+    let state = || {
+        views[0]
+            .shared
+            .symbols
+            .iter()
+            .find(|(_, n, _)| n == "BTCUSDT")
+            .map(|(_, _, st)| st.state())
+            .unwrap()
+    };
+    let mut acct: [Acct; 3] = Default::default();
+    wait_venue(&mut rx, &mut acct, "book live", || {
+        state() == BookState::Live
+    });
+    venue.set_depth_muted("BTCUSDT", true);
+    wait_venue(&mut rx, &mut acct, "book stale", || {
+        state() == BookState::Stale
+    });
+    let _ = engine.stop();
+    venue.stop();
+}

@@ -47,7 +47,9 @@
 //! # Staleness
 //! Aggregated depth pushes only on change: a book is marked stale when it has been silent for
 //! `idle_timeout` *and* the connection carrying it answered no ping for as long (a quiet book
-//! on a live connection is healthy). A venue's own `{"method":"PING"}` is answered with
+//! on a live connection is healthy), or when the symbol's trades or book tickers (each a depth
+//! change) kept arriving an `idle_timeout` after its depth went silent (the depth channel
+//! stopped on a live connection). A venue's own `{"method":"PING"}` is answered with
 //! `{"method":"PONG"}`.
 //!
 //! # Files
@@ -674,15 +676,21 @@ impl Handler for MexcFeed {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
             // Aggregated depth pushes only on change: a book's silence means nothing while the
-            // connection carrying it answers pings (issue 13, finding 8).
+            // connection carrying it answers pings (issue 13, finding 8) — unless the symbol's
+            // trades or book tickers kept arriving an idle period after its depth went silent
+            // (a trade or a new best price is a depth change: the depth channel stopped while
+            // the connection lives).
+            let idle = self.setup.idle_timeout.as_nanos() as u64;
             let (shards, shard_of, outs) = (&self.shards, &self.shard_of, &self.outs);
-            self.core
-                .check_idle_alive(now, self.setup.idle_timeout.as_nanos() as u64, |si| {
-                    shard_of[si][public_index(Kind::OrderBook)]
-                        .and_then(|i| shards[i].conn)
-                        .and_then(|c| outs.get(c.0 as usize))
-                        .map_or(0, |o| o.pong.last_ns())
-                });
+            self.core.check_idle_alive(now, idle, |si, sym| {
+                if sym.last_market_ns > sym.book.last_input_ns().saturating_add(idle) {
+                    return 0;
+                }
+                shard_of[si][public_index(Kind::OrderBook)]
+                    .and_then(|i| shards[i].conn)
+                    .and_then(|c| outs.get(c.0 as usize))
+                    .map_or(0, |o| o.pong.last_ns())
+            });
             self.check_ack_timeouts(now);
             self.check_pongs(out, now);
             self.drive_rotation(out, now);

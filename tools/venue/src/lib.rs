@@ -855,6 +855,21 @@ impl VenueHandle {
         self.shared.life.set_quiet(name, quiet);
     }
 
+    /// Stop (`true`) or resume MEXC depth pushes of symbol `name` while its trades and book
+    /// tickers go on: a channel that stopped on a live connection.
+    pub fn set_depth_muted(&self, name: &str, muted: bool) {
+        let mut m = self
+            .shared
+            .life
+            .muted_depth
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        m.retain(|x| !x.eq_ignore_ascii_case(name));
+        if muted {
+            m.push(name.to_string());
+        }
+    }
+
     pub fn stats(&self) -> VenueStats {
         let c = &self.shared.counters;
         VenueStats {

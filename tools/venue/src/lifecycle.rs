@@ -50,6 +50,9 @@ pub(crate) struct Lifecycle {
     /// Symbols (wire names) whose market stands still (no book change, no trade).
     pub quiet: Mutex<Vec<String>>,
     pub any_quiet: AtomicBool,
+    /// MEXC symbols whose depth pushes stop while trades and book tickers go on (a channel
+    /// that stopped on a live connection).
+    pub muted_depth: Mutex<Vec<String>>,
     /// The venue's clock minus the real one (ms); starts at `VenueConfig::clock_skew_ms`.
     pub skew_ms: AtomicI64,
 }
@@ -77,6 +80,12 @@ impl Lifecycle {
                 .unwrap_or_else(|p| p.into_inner())
                 .iter()
                 .any(|q| q.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether MEXC depth pushes of `name` are muted.
+    pub fn depth_muted(&self, name: &str) -> bool {
+        let m = self.muted_depth.lock().unwrap_or_else(|p| p.into_inner());
+        !m.is_empty() && m.iter().any(|q| q.eq_ignore_ascii_case(name))
     }
 
     /// Make `name` quiet (`true`) or active again.

@@ -478,6 +478,9 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     let is_diff = matches!(o, Out::Diff { .. });
                     let name = feed.sym.spec.name.as_str();
                     let mut msgs: Vec<Message> = Vec::with_capacity(2);
+                    if is_diff && sh.life.depth_muted(name) {
+                        continue;
+                    }
                     if is_diff && sh.faults.due(Scenario::Gap, name, &mut feed.seen) {
                         sh.count_fault(Scenario::Gap);
                         continue;
