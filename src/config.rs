@@ -41,7 +41,7 @@
 //! | Gate.io book-stream combinations | obu 50 @ 20ms, 400 @ 100ms; spot order_book_update 20 @ 20ms, 100 @ 100ms; futures 20 @ 20ms, 20/50/100 @ 100ms (`exchange::gateio::channel::book_stream`) | REST snapshot `limit` = the stream's levels |
 //! | app-level ping | MEXC 20 s, Gate.io 10 s ([`ping_interval`]) | not a key |
 //! | connection rotation | [`ROTATE_AFTER`] (23 h, before MEXC's 24 h limit) | not a key |
-//! | MEXC listen-key keep-alive | [`LISTEN_KEY_KEEPALIVE`] (30 min; keys expire after 60) | not a key |
+//! | `feed.listen_key_keepalive_s` (MEXC) | 1 800 ([`LISTEN_KEY_KEEPALIVE`]; keys expire 60 min after the last keep-alive) | a failed keep-alive that leaves the key valid is retried within a minute |
 
 use crate::channel::{symbol_form, valid_symbol, Kind};
 use crate::engine::EngineConfig;
@@ -196,6 +196,9 @@ pub struct FeedConfig {
     pub api_secret_env: Option<String>,
     /// Gate.io futures numeric user id for private payloads.
     pub user_id: Option<u64>,
+    /// MEXC: seconds between listen-key keep-alives (default 1 800; a key expires 3 600 s after
+    /// its last keep-alive, so 1 … 3 599).
+    pub listen_key_keepalive_s: Option<u64>,
     /// Credentials handed over in code (a library user's own vault, the demo's venue keys);
     /// they take the place of `api_key_env`/`api_secret_env`. Never read from a file.
     #[serde(skip)]
@@ -400,6 +403,15 @@ impl Config {
                     kinds.push(kind);
                 }
             }
+            if let Some(ka) = f.listen_key_keepalive_s {
+                // A MEXC key expires 60 min after its last keep-alive (protocols.md §1.8).
+                if ka == 0 || ka >= 3600 {
+                    return Err(invalid(
+                        k("listen_key_keepalive_s"),
+                        "must be 1 … 3599 seconds (a listen key expires 3600 s after its last keep-alive; 1800 recommended)",
+                    ));
+                }
+            }
             for (key, url, schemes) in [
                 ("ws_url", &f.ws_url, ["ws://", "wss://"]),
                 ("rest_url", &f.rest_url, ["http://", "https://"]),
@@ -590,7 +602,9 @@ impl Config {
                 ping_interval: ping_interval(f.venue),
                 resync_timeout: Duration::from_millis(rt.resync_timeout_ms),
                 rotate_after: ROTATE_AFTER,
-                listen_key_keepalive: LISTEN_KEY_KEEPALIVE,
+                listen_key_keepalive: raw
+                    .listen_key_keepalive_s
+                    .map_or(LISTEN_KEY_KEEPALIVE, Duration::from_secs),
             });
             let prefix = format!("{}.{}", f.venue.as_str(), f.market.as_str());
             for s in &raw.symbols {
@@ -786,6 +800,28 @@ mod tests {
                 e.contains("feed[0].rest_url") && e.contains("loopback"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    /// Issue 13, finding 4: the keep-alive period is a key of the feed's section (default
+    /// 1800 s), checked against the key's 60 min life.
+    #[test]
+    fn issue13_finding4_listen_key_keepalive_s_is_a_feed_key() {
+        let base = "[[feed]]\nvenue = \"mexc\"\nmarket = \"spot\"\nsymbols = [\"BTCUSDT\"]\n";
+        let r = Config::from_toml(base, "t").unwrap().resolve().unwrap();
+        assert_eq!(
+            r.engine.feeds[0].listen_key_keepalive,
+            Duration::from_secs(1800)
+        );
+        let with = format!("{base}listen_key_keepalive_s = 5\n");
+        let r = Config::from_toml(&with, "t").unwrap().resolve().unwrap();
+        assert_eq!(
+            r.engine.feeds[0].listen_key_keepalive,
+            Duration::from_secs(5)
+        );
+        for bad in ["0", "3600"] {
+            let e = err_of(&format!("{base}listen_key_keepalive_s = {bad}\n"));
+            assert!(e.contains("feed[0].listen_key_keepalive_s"), "{e}");
         }
     }
 }

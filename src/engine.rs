@@ -517,6 +517,17 @@ impl Engine {
                 extra_root_ca: ca.clone(),
                 extra_ca_hosts: ca_hosts.clone(),
                 core: self.control_core,
+                // Gate.io signs private subscribes with a `time` that must be within 60 s of
+                // its server (protocols.md §2): the control thread keeps the offset
+                // (`net::clock`). MEXC measures its own (it re-measures on `700003`).
+                server_time_url: (setup.venue == Venue::Gateio && setup.credentials.is_some())
+                    .then(|| {
+                        format!(
+                            "{}{}",
+                            setup.rest_url.trim_end_matches('/'),
+                            crate::net::clock::GATE_TIME_PATH
+                        )
+                    }),
                 ..ControlConfig::default()
             };
             if setup.venue == Venue::Gateio && setup.market == Market::Futures {
@@ -532,6 +543,9 @@ impl Engine {
                 f.contracts = Some((table, stop));
             }
             let (control, _control_join) = ControlThread::spawn(control_cfg)?;
+            // The first signed Gate.io subscribe goes out as soon as the socket opens: give the
+            // control thread's first clock measurement a bounded head start (cold path).
+            control.wait_clock(Duration::from_secs(3));
             let rule = match (setup.venue, setup.gate_obu) {
                 (Venue::Mexc, _) => SyncRule::Mexc,
                 (Venue::Gateio, true) => SyncRule::GateObu,

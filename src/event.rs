@@ -359,10 +359,13 @@ pub enum ControlKind {
     /// `spot.system` / `futures.system`: `payload0` = `result.type`, e.g. `upgrade`,
     /// `message` = `result.msg`).
     Notice,
+    /// A ping sent by the venue (MEXC `{"method":"PING"}`, any letter case): the feed answers
+    /// it (`{"method":"PONG"}`); never a decode error.
+    Ping,
 }
 
 impl ControlKind {
-    /// Lower-case name (`ack`, `pong`, `rejected`, `error`).
+    /// Lower-case name (`ack`, `pong`, `rejected`, `error`, `ping`).
     pub const fn as_str(self) -> &'static str {
         match self {
             ControlKind::Ack => "ack",
@@ -370,6 +373,7 @@ impl ControlKind {
             ControlKind::Rejected => "rejected",
             ControlKind::Error => "error",
             ControlKind::Notice => "notice",
+            ControlKind::Ping => "ping",
         }
     }
 }

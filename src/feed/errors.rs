@@ -39,8 +39,16 @@ pub enum FeedErrorKind {
     ListenKeyRefused,
     /// MEXC: the listen-key request failed in transport (`detail`); retried with backoff.
     ListenKeyRequestFailed,
-    /// MEXC: the listen-key keep-alive was refused (`detail`): a new key, then reconnect.
+    /// MEXC: the listen-key keep-alive was refused with a listen-key error (`detail`): a new
+    /// key, then reconnect.
     ListenKeyKeepAliveRefused,
+    /// MEXC: the listen-key keep-alive failed for a reason that leaves the key valid (transport,
+    /// HTTP 429/5xx, clock skew; `code` = the venue's code or HTTP status, `-1` in transport):
+    /// the key is kept and the keep-alive retried within a minute.
+    ListenKeyKeepAliveRetry,
+    /// The venue's server time could not be read (`detail`); measured again later, signing
+    /// goes on with the last offset.
+    ClockSync,
     /// MEXC: the private WebSocket upgrade refused the listen key (`code` = HTTP status):
     /// a new key, then reconnect.
     ListenKeyRejectedByStream,
@@ -191,6 +199,13 @@ impl FeedError {
             FeedErrorKind::ListenKeyKeepAliveRefused => {
                 write!(f, "MEXC listen key keep-alive refused: {detail}")
             }
+            FeedErrorKind::ListenKeyKeepAliveRetry => {
+                write!(
+                    f,
+                    "MEXC listen key keep-alive failed (code {code}), retrying: {detail}"
+                )
+            }
+            FeedErrorKind::ClockSync => write!(f, "server time request failed: {detail}"),
             FeedErrorKind::ListenKeyRejectedByStream => write!(
                 f,
                 "MEXC private stream refused the listen key (HTTP {code}); renewing"

@@ -201,7 +201,9 @@ impl GateFeed {
             gsub::Event::Unsubscribe
         };
         let id = encode_id(kind, si);
-        let t = wall_ms() / 1000;
+        // Signed (private) requests carry the venue's time: local clock + the offset the
+        // control thread measured from `/api/v4/spot/time` (issue 13, finding 10).
+        let t = self.control.server_now_ms() / 1000;
         let pair_store;
         let pairs: [&str; 1];
         let all = ["!all"];
@@ -488,7 +490,7 @@ impl GateFeed {
                     continue;
                 }
                 crate::event::ControlKind::Error | crate::event::ControlKind::Rejected => {}
-                crate::event::ControlKind::Pong => continue,
+                crate::event::ControlKind::Pong | crate::event::ControlKind::Ping => continue,
             }
             let (kind, si) = target.unwrap_or((Kind::OrderBook, None));
             let msg = n.message.as_str();
@@ -512,6 +514,8 @@ impl GateFeed {
                 gate::Refusal::Auth => {
                     Counters::add(&self.core.shared.stats.auth_failures, 1);
                     self.auth_retry_at_ns = Some(now + AUTH_RETRY_NS);
+                    // The signed `time` may be what was refused: measure the clock again.
+                    self.control.resync_clock();
                 }
                 gate::Refusal::Permanent => {
                     // Reported once (below), never retried: the same request fails the same way.

@@ -244,6 +244,9 @@ pub(crate) struct Sym {
     /// Whether we asked the venue for this kind.
     pub subscribed: [bool; 4],
     pub last_state: BookState,
+    /// When a trade or book ticker of this symbol last arrived (CLOCK_MONOTONIC ns): evidence
+    /// that its market moves, against which a silent depth channel is judged.
+    pub last_market_ns: u64,
 }
 
 /// Request ids that say what they asked for: `ID_BASE + private·100 000 + kind·1 000 + symbol`
@@ -305,6 +308,8 @@ pub(crate) struct FeedCore {
     pub recv_ns: u64,
     /// The frame being decoded carried a pong (see [`FeedCore::take_pong`]).
     pong_seen: bool,
+    /// The frame just decoded was a venue's own ping (answer it).
+    ping_seen: bool,
     /// Sync requests raised while decoding: (symbol index, request). Fixed capacity.
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
@@ -334,6 +339,7 @@ impl FeedCore {
                 routes: [0; 4],
                 subscribed: [false; 4],
                 last_state: BookState::Resyncing,
+                last_market_ns: 0,
             })
             .collect();
         FeedCore {
@@ -348,6 +354,7 @@ impl FeedCore {
             ring_hist,
             recv_ns: 0,
             pong_seen: false,
+            ping_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
         }
@@ -479,10 +486,28 @@ impl FeedCore {
         }
     }
 
-    /// Mark books stale when their stream has been silent for `idle_ns`.
+    /// Mark books stale when their stream has been silent for `idle_ns` (the rule for a
+    /// channel that pushes on an interval: Gate.io books).
     pub(crate) fn check_idle(&mut self, now: u64, idle_ns: u64) {
+        self.check_idle_alive(now, idle_ns, |_, _| 0);
+    }
+
+    /// Mark books stale when their stream has been silent for `idle_ns` **and** the connection
+    /// carrying them has shown no sign of life (`alive_ns(si)`: its last pong) for as long: the
+    /// rule for a channel that pushes only on change (MEXC aggregated depth), where a quiet
+    /// book on a connection that answers its pings is healthy, while a connection that stays
+    /// open but answers nothing still turns its books stale.
+    pub(crate) fn check_idle_alive(
+        &mut self,
+        now: u64,
+        idle_ns: u64,
+        alive_ns: impl Fn(usize, &Sym) -> u64,
+    ) {
         for si in 0..self.syms.len() {
-            if self.syms[si].subscribed[0] && self.syms[si].book.check_idle(now, idle_ns) {
+            if self.syms[si].subscribed[0]
+                && now.saturating_sub(alive_ns(si, &self.syms[si])) > idle_ns
+                && self.syms[si].book.check_idle(now, idle_ns)
+            {
                 self.publish_state(si, now);
             }
         }
@@ -735,6 +760,7 @@ impl Sink for FeedCore {
             Counters::add(&self.shared.stats.unknown_symbol, 1);
             return;
         };
+        self.syms[si].last_market_ns = self.recv_ns;
         let mask = self.syms[si].routes[1];
         if mask != 0 {
             let ev = Event::trade(self.header(self.syms[si].id, BookState::Live), m);
@@ -748,6 +774,7 @@ impl Sink for FeedCore {
             Counters::add(&self.shared.stats.unknown_symbol, 1);
             return;
         };
+        self.syms[si].last_market_ns = self.recv_ns;
         let sym = &self.syms[si];
         // Never let a stale book ticker overwrite a newer book top: both share the update id.
         if let Some(seq) = m.seq {
@@ -817,6 +844,11 @@ impl Sink for FeedCore {
                 self.pong_seen = true;
             }
             ControlKind::Ack => Counters::add(&self.shared.stats.acks, 1),
+            ControlKind::Ping => {
+                // Answered by the venue handler; not a note for the consumers.
+                self.ping_seen = true;
+                return;
+            }
             _ => {}
         }
         self.note(m);

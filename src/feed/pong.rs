@@ -27,6 +27,11 @@ impl PongWatch {
         self.last_pong_ns = now_ns;
     }
 
+    /// When the connection last showed it was alive (its last pong, or its open); 0 = never.
+    pub(crate) fn last_ns(&self) -> u64 {
+        self.last_pong_ns
+    }
+
     /// A pong arrived at `recv_ns`.
     pub(crate) fn pong(&mut self, recv_ns: u64) {
         self.last_pong_ns = recv_ns;
@@ -49,6 +54,12 @@ impl FeedCore {
     #[inline]
     pub(crate) fn take_pong(&mut self) -> bool {
         std::mem::take(&mut self.pong_seen)
+    }
+
+    /// Whether the frame decoded last was the venue's own ping, to be answered (clears it).
+    #[inline]
+    pub(crate) fn take_ping(&mut self) -> bool {
+        std::mem::take(&mut self.ping_seen)
     }
 
     /// Replace `conn` (a reconnect through the reactor, counted in `pong_timeouts`) if it is

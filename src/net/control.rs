@@ -12,7 +12,7 @@
 //! never disabled, redirects are never followed, and plain `http://` is refused for
 //! non-loopback hosts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -114,6 +114,10 @@ pub struct ControlConfig {
     pub extra_ca_hosts: Vec<String>,
     /// Core to pin the control thread to (keep it off the feed cores).
     pub core: Option<usize>,
+    /// The venue's server-time URL (Gate.io `…/api/v4/spot/time`, see [`super::clock`]): when
+    /// set, the control thread measures the venue's clock offset at start, every 10 min and on
+    /// [`ControlClient::resync_clock`]; [`ControlClient::server_now_ms`] signs with it.
+    pub server_time_url: Option<String>,
 }
 
 impl Default for ControlConfig {
@@ -127,6 +131,7 @@ impl Default for ControlConfig {
             extra_root_ca: None,
             extra_ca_hosts: super::loopback_hosts(),
             core: None,
+            server_time_url: None,
         }
     }
 }
@@ -144,6 +149,12 @@ struct Shared {
     requests: ArrayQueue<HttpRequest>,
     replies: ArrayQueue<HttpReply>,
     stop: AtomicBool,
+    /// The venue's clock minus ours (ms), measured by the control thread.
+    clock_offset_ms: AtomicI64,
+    /// Measure the clock again at the next chance.
+    clock_resync: AtomicBool,
+    /// A first measurement finished (successful or not).
+    clock_done: AtomicBool,
 }
 
 /// Feed-side handle: lock-free, never blocks.
@@ -167,6 +178,39 @@ impl ControlClient {
     #[inline]
     pub fn try_reply(&self) -> Option<HttpReply> {
         self.shared.replies.pop()
+    }
+
+    /// The venue's time now (ms): the local wall clock plus the offset the control thread
+    /// measured from `ControlConfig::server_time_url` (0 before the first measurement or
+    /// without one). No I/O, no lock.
+    #[inline]
+    pub fn server_now_ms(&self) -> i64 {
+        crate::types::wall_ms().saturating_add(self.shared.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// The measured offset of the venue's clock from ours (ms).
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.shared.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Wait (cold path: engine start-up, never a feed thread) until the first clock
+    /// measurement finished or `limit` passed; whether it finished. Immediate without a
+    /// `server_time_url`.
+    pub fn wait_clock(&self, limit: Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while !self.shared.clock_done.load(Ordering::Acquire) {
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    /// Ask the control thread to measure the venue's clock again (a clock refusal).
+    pub fn resync_clock(&self) {
+        self.shared.clock_resync.store(true, Ordering::Relaxed);
+        self.thread.unpark();
     }
 
     /// Ask the control thread to exit (after its current call).
@@ -204,6 +248,9 @@ impl ControlThread {
             requests: ArrayQueue::new(cfg.queue_len.max(1)),
             replies: ArrayQueue::new(cfg.queue_len.max(1)),
             stop: AtomicBool::new(false),
+            clock_offset_ms: AtomicI64::new(0),
+            clock_resync: AtomicBool::new(true),
+            clock_done: AtomicBool::new(cfg.server_time_url.is_none()),
         });
         let sh = shared.clone();
         let handle = std::thread::Builder::new()
@@ -212,19 +259,39 @@ impl ControlThread {
                 if let Some(core) = cfg.core {
                     let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
                 }
+                let pick = |url: &str| -> &Agent {
+                    let use_extra = extra.is_some()
+                        && host_of(url)
+                            .is_some_and(|h| super::extra_ca_applies(h, &cfg.extra_ca_hosts));
+                    if use_extra {
+                        extra.as_ref().unwrap_or(&public)
+                    } else {
+                        &public
+                    }
+                };
+                let mut clock_next = std::time::Instant::now();
                 while !sh.stop.load(Ordering::Relaxed) {
+                    if let Some(url) = &cfg.server_time_url {
+                        if sh.clock_resync.load(Ordering::Relaxed)
+                            || std::time::Instant::now() >= clock_next
+                        {
+                            sh.clock_resync.store(false, Ordering::Relaxed);
+                            let ag = pick(url);
+                            let ok = measure_clock(ag, url, cfg.max_body_bytes, &sh);
+                            sh.clock_done.store(true, Ordering::Release);
+                            clock_next = std::time::Instant::now()
+                                + Duration::from_nanos(if ok {
+                                    super::clock::REMEASURE_NS
+                                } else {
+                                    5_000_000_000
+                                });
+                        }
+                    }
                     let Some(req) = sh.requests.pop() else {
                         std::thread::park_timeout(Duration::from_millis(100));
                         continue;
                     };
-                    let use_extra = extra.is_some()
-                        && host_of(&req.url)
-                            .is_some_and(|h| super::extra_ca_applies(h, &cfg.extra_ca_hosts));
-                    let ag = if use_extra {
-                        extra.as_ref().unwrap_or(&public)
-                    } else {
-                        &public
-                    };
+                    let ag = pick(&req.url);
                     let id = req.id;
                     let result = call(ag, req, cfg.max_body_bytes);
                     let mut reply = HttpReply { id, result };
@@ -247,6 +314,31 @@ impl ControlThread {
             .map_err(NetError::Io)?;
         let thread = handle.thread().clone();
         Ok((ControlClient { shared, thread }, handle))
+    }
+}
+
+/// One server-time measurement into `sh.clock_offset_ms` (see [`super::clock`]); whether it
+/// succeeded (a failure keeps the last offset).
+fn measure_clock(ag: &Agent, url: &str, max_body: u64, sh: &Shared) -> bool {
+    let sent = crate::types::wall_ms();
+    let req = HttpRequest {
+        id: 0,
+        method: HttpMethod::Get,
+        url: url.to_string(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let server = match call(ag, req, max_body) {
+        Ok((status, body)) => super::clock::parse_server_time(status, &body),
+        Err(_) => None,
+    };
+    let mut c = super::clock::ServerClock::new();
+    c.sent_at(sent);
+    if c.on_reply_at(server, crate::types::wall_ms(), 0) {
+        sh.clock_offset_ms.store(c.offset_ms(), Ordering::Relaxed);
+        true
+    } else {
+        false
     }
 }
 

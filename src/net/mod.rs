@@ -82,6 +82,7 @@
 //! `ConnId`s are slot indices: a closed connection's id may be reused by a later `open`.
 
 mod backoff;
+pub mod clock;
 mod control;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

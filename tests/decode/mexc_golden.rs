@@ -778,7 +778,15 @@ fn non_zero_code_is_an_error_and_garbage_is_refused() {
     );
     assert!(text(b"").is_err());
     assert!(text(b"{\"id\":1").is_err());
-    assert!(text(br#"{"method":"PING"}"#).is_err());
+    // A server-sent ping is a ping (issue 13, finding 6); any other request is refused.
+    assert!(matches!(
+        text(br#"{"method":"PING"}"#).unwrap().as_slice(),
+        [Ev::Control {
+            kind: ControlKind::Ping,
+            ..
+        }]
+    ));
+    assert!(text(br#"{"method":"SUBSCRIPTION"}"#).is_err());
     assert!(text(b"\x0a\x05hello").is_err());
 }
 

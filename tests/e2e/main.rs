@@ -10,6 +10,7 @@ mod gateio_lifecycle;
 mod issue13_net;
 mod matrix;
 mod mexc;
+mod mexc_lifecycle;
 mod private;
 mod reliability;
 mod trust;

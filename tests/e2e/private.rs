@@ -22,7 +22,7 @@ const FEEDS: [(Venue, Market); 3] = [
     (Venue::Gateio, Market::Futures),
 ];
 
-fn setups(venue: &VenueHandle) -> Vec<FeedSetup> {
+pub(crate) fn setups(venue: &VenueHandle) -> Vec<FeedSetup> {
     loopback_feeds(
         venue,
         &Runtime::default(),
@@ -32,7 +32,7 @@ fn setups(venue: &VenueHandle) -> Vec<FeedSetup> {
     )
 }
 
-fn engine(feeds: Vec<FeedSetup>) -> Engine {
+pub(crate) fn engine(feeds: Vec<FeedSetup>) -> Engine {
     Engine::new(EngineConfig {
         feeds,
         ring_capacity: 4096,
@@ -65,25 +65,25 @@ fn fi(v: Venue, m: Market) -> usize {
 }
 
 #[derive(Default, Debug)]
-struct Acct {
+pub(crate) struct Acct {
     /// Order id → statuses in arrival order.
-    orders: HashMap<String, Vec<OrderStatus>>,
+    pub(crate) orders: HashMap<String, Vec<OrderStatus>>,
     /// Order id → fills.
-    fills: HashMap<String, u32>,
-    balances: u64,
-    positions: u64,
-    errors: Vec<(i64, String)>,
-    gaps: u64,
+    pub(crate) fills: HashMap<String, u32>,
+    pub(crate) balances: u64,
+    pub(crate) positions: u64,
+    pub(crate) errors: Vec<(i64, String)>,
+    pub(crate) gaps: u64,
     /// Private events (orders, fills, balances, positions) after the last PrivateGap.
-    after_gap: u64,
+    pub(crate) after_gap: u64,
 }
 
 /// Deadline for a condition a test waits for: generous, so a machine busy on every core meets it.
-const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
 
 /// Drains until `done` holds or `limit` passed (then panics): the condition, not the time, is
 /// what the test waits for.
-fn drain_until(
+pub(crate) fn drain_until(
     rx: &mut StrategyRx,
     acct: &mut [Acct; 3],
     what: &str,
@@ -100,14 +100,14 @@ fn drain_until(
 }
 
 /// Orders seen through to a final status.
-fn completed(a: &Acct) -> usize {
+pub(crate) fn completed(a: &Acct) -> usize {
     a.orders
         .values()
         .filter(|s| s.last().is_some_and(|x| x.is_final()))
         .count()
 }
 
-fn drain(rx: &mut StrategyRx, acct: &mut [Acct; 3], dur: Duration) {
+pub(crate) fn drain(rx: &mut StrategyRx, acct: &mut [Acct; 3], dur: Duration) {
     let deadline = Instant::now() + dur;
     while Instant::now() < deadline {
         let Some(ev) = rx.try_recv() else {
@@ -164,7 +164,7 @@ fn rank(s: OrderStatus) -> u8 {
 
 /// Per order: statuses never go back, nothing after a terminal status, and every order seen
 /// from its `New` has exactly one fill per (partial) fill update. Returns complete orders.
-fn check_lifecycles(name: &str, a: &Acct) -> usize {
+pub(crate) fn check_lifecycles(name: &str, a: &Acct) -> usize {
     let mut complete = 0;
     for (id, st) in &a.orders {
         for w in st.windows(2) {
@@ -335,7 +335,10 @@ fn private_streams_recover_after_reset_with_a_gap_status() {
 }
 
 /// Signed call to the venue's user-data-stream endpoint from the test (not through the feed).
-fn mexc_call(venue: &VenueHandle, req: cexfeed::exchange::mexc::SignedRequest) -> String {
+pub(crate) fn mexc_call(
+    venue: &VenueHandle,
+    req: cexfeed::exchange::mexc::SignedRequest,
+) -> String {
     use cexfeed::exchange::mexc::HttpMethod as M;
     let url = req.url(&venue.mexc_rest_url());
     let method = match req.method {

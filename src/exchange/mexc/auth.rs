@@ -273,6 +273,10 @@ pub enum MexcApiError {
     TooManyRequests,
     /// HTTP 403 (WAF).
     Forbidden,
+    /// The listen key is unknown or expired: `730708 listen key information error`
+    /// (mexcdevelop/mexc-api-demo issue #35, a keep-alive answered so), `730705 listenKey does
+    /// not exist`. The only keep-alive answer after which a new key is needed.
+    ListenKeyInvalid,
     /// Any other code.
     Other(i64),
 }
@@ -290,6 +294,7 @@ impl MexcApiError {
             10072 => MexcApiError::InvalidAccessKey,
             26 => MexcApiError::OperationNotAllowed,
             429 => MexcApiError::TooManyRequests,
+            730705 | 730708 => MexcApiError::ListenKeyInvalid,
             other => MexcApiError::Other(other),
         }
     }
@@ -302,6 +307,7 @@ impl MexcApiError {
             MexcApiError::TimestampOutsideRecvWindow
                 | MexcApiError::TooManyRequests
                 | MexcApiError::Forbidden
+                | MexcApiError::ListenKeyInvalid
                 | MexcApiError::Other(_)
         )
     }
@@ -322,6 +328,7 @@ impl fmt::Display for MexcApiError {
             MexcApiError::OperationNotAllowed => f.write_str("operation not allowed"),
             MexcApiError::TooManyRequests => f.write_str("too many requests"),
             MexcApiError::Forbidden => f.write_str("forbidden (WAF)"),
+            MexcApiError::ListenKeyInvalid => f.write_str("listen key unknown or expired"),
             MexcApiError::Other(c) => write!(f, "error code {c}"),
         }
     }

@@ -4,6 +4,9 @@
 //! Examples (tests/fixtures):
 //! * ack: `{"id":0,"code":0,"msg":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"}`
 //! * PONG: `{"id":0,"code":0,"msg":"PONG"}`
+//! * a server-sent ping `{"method":"PING"}` (any letter case; protocols.md §8 item 1 and §9:
+//!   clients send it in either case, and third-party notes report the server sending it and
+//!   expecting `{"method":"PONG"}`): [`ControlKind::Ping`], answered by the feed
 //! * rejection, code still 0:
 //!   `{"id":0,"code":0,"msg":"Not Subscribed successfully! [ch1,ch2].  Reason： Blocked! "}`
 
@@ -16,6 +19,8 @@ pub(crate) struct ControlScan<'a> {
     pub code: Option<i64>,
     /// Raw string contents between the quotes, and whether it holds escapes.
     pub msg: Option<(&'a [u8], bool)>,
+    /// Raw `method` string contents (a request from the server: `PING`).
+    pub method: Option<&'a [u8]>,
 }
 
 /// Prefix of MEXC's subscription refusal (sent with `code: 0`).
@@ -171,6 +176,7 @@ pub(crate) fn scan(frame: &[u8]) -> Result<ControlScan<'_>, DecodeError> {
         id: None,
         code: None,
         msg: None,
+        method: None,
     };
     s.ws();
     s.expect(b'{')?;
@@ -205,6 +211,7 @@ pub(crate) fn scan(frame: &[u8]) -> Result<ControlScan<'_>, DecodeError> {
                     }
                 }
                 (b"msg", Some(b'"')) => out.msg = Some(s.string()?),
+                (b"method", Some(b'"')) => out.method = Some(s.string()?.0),
                 _ => s.skip_value()?,
             }
             s.ws();
@@ -336,7 +343,24 @@ pub(super) fn decode<S: Sink>(
     text: &mut String,
     sink: &mut S,
 ) -> Result<(), DecodeError> {
-    let ControlScan { id, code, msg } = scan(frame)?;
+    let ControlScan {
+        id,
+        code,
+        msg,
+        method,
+    } = scan(frame)?;
+    if code.is_none() && method.is_some_and(|m| m.eq_ignore_ascii_case(b"PING")) {
+        sink.control(&ControlMsg {
+            kind: ControlKind::Ping,
+            channel: None,
+            event: None,
+            message: None,
+            req_id: id,
+            code: None,
+            payload0: None,
+        });
+        return Ok(());
+    }
     let msg: Option<&str> = match msg {
         None => None,
         Some((raw, false)) => Some(std::str::from_utf8(raw).map_err(|_| DecodeError::Malformed)?),
@@ -432,5 +456,31 @@ mod tests {
         assert!(!ack_matches(&rej, &[a]));
         assert_eq!(rejected_channels(&rej), Some(Some(a)));
         assert_eq!(rejected_channels(a), None);
+    }
+
+    /// Issue 13, finding 6 (MEXC half): a server-sent `{"method":"PING"}`, in any letter case,
+    /// is a ping to answer, not a decode error (the old scanner refused it: no `code`).
+    #[test]
+    fn issue13_finding6_server_ping_any_case_is_a_ping_not_an_error() {
+        struct S(Vec<ControlKind>);
+        impl Sink for S {
+            fn control(&mut self, m: &ControlMsg<'_>) {
+                self.0.push(m.kind);
+            }
+        }
+        let mut text = String::with_capacity(64);
+        for f in [
+            &br#"{"method":"PING"}"#[..],
+            br#"{"method":"ping"}"#,
+            br#" { "method" : "Ping" , "id":3} "#,
+        ] {
+            let mut s = S(Vec::new());
+            decode(f, &mut text, &mut s).unwrap();
+            assert_eq!(s.0, [ControlKind::Ping], "{}", String::from_utf8_lossy(f));
+        }
+        // Anything else without a code is still refused.
+        let mut s = S(Vec::new());
+        assert!(decode(br#"{"method":"PINGX"}"#, &mut text, &mut s).is_err());
+        assert!(s.0.is_empty());
     }
 }

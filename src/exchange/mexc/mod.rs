@@ -51,7 +51,7 @@ pub use private::{liquidity, order_status, order_type};
 pub use rest::{parse_depth_snapshot, DepthSnapshot};
 pub use subscribe::{
     write_ping, write_subscribe, write_unsubscribe, AckOutcome, OutboundLimiter, PendingRequest,
-    SubscriptionTracker, PING_REQUEST,
+    SubscriptionTracker, PING_REQUEST, SERVER_PING_REPLY,
 };
 pub use urls::{
     depth_snapshot_path, private_ws_url, DEPTH_PATH, DEPTH_SNAPSHOT_MAX_LIMIT,

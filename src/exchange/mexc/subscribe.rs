@@ -6,6 +6,9 @@
 
 /// `{"method":"PING"}` — the application keepalive (server answers `{"id":0,"code":0,"msg":"PONG"}`).
 pub const PING_REQUEST: &str = r#"{"method":"PING"}"#;
+/// Our answer to a server-sent `{"method":"PING"}` (protocols.md §8 item 1: third-party notes
+/// say "reply `{"method":"PONG"}` to server PINGs").
+pub const SERVER_PING_REPLY: &str = r#"{"method":"PONG"}"#;
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -226,7 +229,7 @@ impl SubscriptionTracker {
                 Some(i) => AckOutcome::Rejected(self.take(i)),
                 None => AckOutcome::Unmatched,
             },
-            ControlKind::Pong | ControlKind::Notice => AckOutcome::Unmatched,
+            ControlKind::Pong | ControlKind::Notice | ControlKind::Ping => AckOutcome::Unmatched,
         }
     }
 

@@ -30,13 +30,27 @@
 //! first, the replacement is promoted at once (no reset: the sync itself detects any gap).
 //!
 //! # Private
-//! With credentials and a bound private kind: `POST /api/v3/userDataStream` (signed) on the
-//! control thread → listen key → private spec URL `?listenKey=KEY` → open → subscribe the bound
-//! private channels. `PUT` keep-alive every `setup.listen_key_keepalive`. A refused key (REST
-//! error on keep-alive, or the WebSocket upgrade refused) → new key and reconnect. REST failures
-//! are counted in `auth_failures`, routed as `Error` events to the private consumers, and
-//! retried with exponential backoff (2 s … 60 s). A private reconnect sends `PrivateGap`.
-//! The key is `DELETE`d (best effort, bounded wait) in [`MexcFeed::into_core`].
+//! With credentials and a bound private kind: the venue's clock is measured (`GET
+//! /api/v3/time`; signed timestamps are local time + offset, `700003` re-measures), then
+//! `POST /api/v3/userDataStream` (signed) on the control thread → listen key → private spec URL
+//! `?listenKey=KEY` → open → subscribe the bound private channels. `PUT` keep-alive every
+//! `setup.listen_key_keepalive` (`listen_key_keepalive_s`); one that fails with the key still
+//! valid (transport, 429, 5xx, clock) is retried within a minute; a listen-key error
+//! (`730708`) or a refused WebSocket upgrade → new key and reconnect. Creation failures are
+//! counted in `auth_failures`, routed as `Error` events to the private consumers, and retried
+//! with exponential backoff (2 s … 60 s). A private reconnect sends `PrivateGap`. At
+//! `setup.rotate_after` the private connection is rotated make-before-break like the shards
+//! (`private_rotation.rs`: same key, handover once the replacement's subscriptions are acked,
+//! orders/fills/balances de-duplicated, no `PrivateGap`). The key is `DELETE`d (best effort,
+//! bounded wait) in [`MexcFeed::into_core`].
+//!
+//! # Staleness
+//! Aggregated depth pushes only on change: a book is marked stale when it has been silent for
+//! `idle_timeout` *and* the connection carrying it answered no ping for as long (a quiet book
+//! on a live connection is healthy), or when the symbol's trades or book tickers (each a depth
+//! change) kept arriving an `idle_timeout` after its depth went silent (the depth channel
+//! stopped on a live connection). A venue's own `{"method":"PING"}` is answered with
+//! `{"method":"PONG"}`.
 //!
 //! # Files
 //! | file | concern |
@@ -45,15 +59,18 @@
 //! | `shards.rs` | placing channels on shard connections, shard open/down |
 //! | `pacing.rs` | per-connection outbound pacing and tracked subscription requests |
 //! | `rotation.rs` | make-before-break rotation, book alignment and trade de-duplication |
-//! | `private.rs` | the listen-key lifecycle and the private connection |
+//! | `private.rs` | the listen-key lifecycle, the venue clock and the private connection |
+//! | `private_rotation.rs` | make-before-break rotation of the private connection, private de-duplication |
 
 mod pacing;
 mod private;
+mod private_rotation;
 mod rotation;
 mod shards;
 
 use self::pacing::ConnOut;
-use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE};
+use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE, LK_TIME};
+use self::private_rotation::PrivRotSink;
 use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
 
@@ -95,6 +112,8 @@ enum Role {
     /// `Outbox::close` was called: the reactor frees the slot at its next `on_down`.
     Closing,
     Private,
+    /// Make-before-break replacement of the private connection, warming up.
+    PrivateReplacement,
 }
 
 /// The MEXC spot feed handler, run by a [`crate::net::Reactor`] on the feed thread.
@@ -298,6 +317,7 @@ impl MexcFeed {
             match reply.id {
                 LK_CREATE => self.on_key_created(out, reply, now),
                 LK_KEEPALIVE => self.on_keepalive(reply, now),
+                LK_TIME => self.on_server_time(reply, now),
                 LK_CLOSE => {}
                 id if (id as usize) < self.core.syms.len() => self.on_snapshot(reply, now),
                 _ => {}
@@ -413,7 +433,7 @@ impl MexcFeed {
         for (i, o) in self.outs.iter_mut().enumerate().take(self.roles.len()) {
             if matches!(
                 self.roles[i],
-                Role::Shard(_) | Role::Replacement(_) | Role::Private
+                Role::Shard(_) | Role::Replacement(_) | Role::Private | Role::PrivateReplacement
             ) {
                 self.core
                     .check_pong(&mut o.pong, ConnId(i as u16), now, ping_ns, out);
@@ -425,7 +445,7 @@ impl MexcFeed {
         for i in 0..self.roles.len() {
             if matches!(
                 self.roles[i],
-                Role::Shard(_) | Role::Replacement(_) | Role::Private
+                Role::Shard(_) | Role::Replacement(_) | Role::Private | Role::PrivateReplacement
             ) {
                 let c = ConnId(i as u16);
                 if out.is_live(c) {
@@ -467,6 +487,14 @@ impl BindingHook for MexcFeed {
             if let Some(c) = self.private.conn.filter(|&c| out.is_live(c)) {
                 self.request(out, c, kind, None, on, now);
             }
+            if let Some(c) = self
+                .private
+                .rotation
+                .replacement
+                .filter(|&c| out.is_live(c))
+            {
+                self.request(out, c, kind, None, on, now);
+            }
             // Otherwise the subscription goes out when the connection opens.
             return;
         }
@@ -489,6 +517,7 @@ impl Handler for MexcFeed {
             Role::Shard(idx) => self.on_shard_open(out, idx, conn, now_ns),
             Role::Replacement(idx) => self.subscribe_shard(out, idx, conn, now_ns),
             Role::Private => self.on_private_open(out, conn, now_ns),
+            Role::PrivateReplacement => self.on_private_replacement_open(out, conn, now_ns),
             Role::Retiring | Role::Closing | Role::None => {
                 self.set_role(conn, Role::Closing);
                 out.close(conn);
@@ -497,13 +526,7 @@ impl Handler for MexcFeed {
     }
 
     #[inline]
-    fn on_message(
-        &mut self,
-        conn: ConnId,
-        msg: WsMessage<'_>,
-        recv_ns: u64,
-        _out: &mut Outbox<'_>,
-    ) {
+    fn on_message(&mut self, conn: ConnId, msg: WsMessage<'_>, recv_ns: u64, out: &mut Outbox<'_>) {
         let bytes = msg.bytes();
         let is_binary = matches!(msg, WsMessage::Binary(_));
         let c = &self.core.shared.counters;
@@ -517,8 +540,21 @@ impl Handler for MexcFeed {
             Role::Shard(idx) if self.shards[idx].catch_up => Some(RotFrom::Promoted),
             _ => None,
         };
-        let r = match (self.role(conn), rotating) {
+        let role = self.role(conn);
+        let private_rot = self.private_rot_from(role);
+        let r = match (role, rotating) {
             (Role::Retiring | Role::Closing, _) => Ok(()),
+            (Role::Private | Role::PrivateReplacement, _) if private_rot.is_some() => {
+                let mut w = PrivRotSink {
+                    core: &mut self.core,
+                    rings: &mut self.private.rotation.rings,
+                    from: private_rot.unwrap_or(RotFrom::Old),
+                    dropped: 0,
+                };
+                let r = self.decoder.decode(bytes, is_binary, &mut w);
+                self.warmup_dropped += w.dropped;
+                r
+            }
             (_, Some(from)) => {
                 let mut w = RotSink {
                     core: &mut self.core,
@@ -544,6 +580,14 @@ impl Handler for MexcFeed {
             if let Some(o) = self.outs.get_mut(conn.0 as usize) {
                 o.pong.pong(recv_ns);
             }
+        }
+        if self.core.take_ping() {
+            // The venue's own `{"method":"PING"}`: answered (a static text, paced like every
+            // outbound frame); it also shows the connection is alive.
+            if let Some(o) = self.outs.get_mut(conn.0 as usize) {
+                o.pong.pong(recv_ns);
+            }
+            self.send(out, conn, mx::SERVER_PING_REPLY, recv_ns);
         }
         if !self.core.notes.is_empty() {
             self.handle_notes(conn);
@@ -574,7 +618,27 @@ impl Handler for MexcFeed {
                     self.shards[idx].replacement = None;
                 }
             }
-            Role::Private => self.on_private_down(conn, reason, now_ns),
+            Role::Private => {
+                if let Some(r) = self.private.rotation.replacement {
+                    // Died during the rotation: the replacement takes over at once; a gap only
+                    // if it had not subscribed yet.
+                    self.set_role(conn, Role::Retiring);
+                    self.to_close.push(conn);
+                    let o = &self.outs[r.0 as usize];
+                    let ready = o.subscribed_once && o.tracker.pending().is_empty();
+                    self.promote_private(r, now_ns, !ready);
+                    return;
+                }
+                self.on_private_down(conn, reason, now_ns)
+            }
+            Role::PrivateReplacement => {
+                // A failed warm-up: drop it, the rotation is retried later.
+                self.set_role(conn, Role::Retiring);
+                self.to_close.push(conn);
+                if self.private.rotation.replacement == Some(conn) {
+                    self.private.rotation.replacement = None;
+                }
+            }
             Role::Retiring => {
                 if reason == DownReason::ClosedByUs {
                     self.set_role(conn, Role::None);
@@ -611,12 +675,27 @@ impl Handler for MexcFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
-            self.core
-                .check_idle(now, self.setup.idle_timeout.as_nanos() as u64);
+            // Aggregated depth pushes only on change: a book's silence means nothing while the
+            // connection carrying it answers pings (issue 13, finding 8) — unless the symbol's
+            // trades or book tickers kept arriving an idle period after its depth went silent
+            // (a trade or a new best price is a depth change: the depth channel stopped while
+            // the connection lives).
+            let idle = self.setup.idle_timeout.as_nanos() as u64;
+            let (shards, shard_of, outs) = (&self.shards, &self.shard_of, &self.outs);
+            self.core.check_idle_alive(now, idle, |si, sym| {
+                if sym.last_market_ns > sym.book.last_input_ns().saturating_add(idle) {
+                    return 0;
+                }
+                shard_of[si][public_index(Kind::OrderBook)]
+                    .and_then(|i| shards[i].conn)
+                    .and_then(|c| outs.get(c.0 as usize))
+                    .map_or(0, |o| o.pong.last_ns())
+            });
             self.check_ack_timeouts(now);
             self.check_pongs(out, now);
             self.drive_rotation(out, now);
             self.drive_private(out, now);
+            self.drive_private_rotation(out, now);
             self.core.decode_hist.poll();
             self.core.apply_hist.poll();
             self.core.ring_hist.poll();

@@ -60,6 +60,8 @@ pub(super) struct ConnOut {
     pub(super) tracker: SubscriptionTracker,
     /// PONG liveness of this connection.
     pub(super) pong: PongWatch,
+    /// Its subscriptions were requested (a private rotation's replacement).
+    pub(super) subscribed_once: bool,
 }
 
 impl ConnOut {
@@ -70,6 +72,7 @@ impl ConnOut {
             queue: VecDeque::new(),
             tracker: SubscriptionTracker::new(),
             pong: PongWatch::default(),
+            subscribed_once: false,
         }
     }
 

@@ -1,26 +1,42 @@
-//! Private stream (listen-key lifecycle): with credentials and a bound private kind,
-//! `POST /api/v3/userDataStream` (signed) on the control thread → listen key → private spec URL
-//! `?listenKey=KEY` → open → subscribe the bound private channels. `PUT` keep-alive every
-//! `setup.listen_key_keepalive`. A refused key (REST error on keep-alive, or the WebSocket
-//! upgrade refused) → new key and reconnect. REST failures are counted in `auth_failures`,
-//! routed as `Error` events to the private consumers, and retried with exponential backoff
-//! (2 s … 60 s). A private reconnect sends `PrivateGap`. The key is `DELETE`d (best effort,
-//! bounded wait) when the feed ends.
+//! Private stream (listen-key lifecycle): with credentials and a bound private kind, the
+//! venue's clock is measured first (`GET /api/v3/time`, [`ServerClock`]; every signed timestamp
+//! is local time + that offset, and a `700003` "timestamp outside recvWindow" measures it
+//! again), then `POST /api/v3/userDataStream` (signed) on the control thread → listen key →
+//! private spec URL `?listenKey=KEY` → open → subscribe the bound private channels.
+//!
+//! Keep-alive: `PUT` every `setup.listen_key_keepalive` (30 min; a key lives 60 min after its
+//! last keep-alive, protocols.md §1.8). A keep-alive that fails without saying the key is gone
+//! (transport, HTTP 429/5xx, 403, a clock refusal, any other code) keeps the key and is retried
+//! after 10 s, 20 s, 40 s, then every 60 s (never later than an eighth of the period), well
+//! inside the key's remaining half hour. Only a listen-key error
+//! ([`mx::MexcApiError::ListenKeyInvalid`]: 730708/730705) or a refused WebSocket upgrade
+//! means a new key and a reconnect. REST failures are routed as `Error` events to the private
+//! consumers; creation failures count in `auth_failures` and back off 2 s … 60 s. A private
+//! reconnect sends `PrivateGap`; the planned 24 h rotation does not (make-before-break, see
+//! `private_rotation.rs`). The key is `DELETE`d (best effort, bounded wait) when the feed ends.
 
+use super::private_rotation::PrivateRotation;
 use super::{MexcFeed, Role};
 use crate::channel::Kind;
 use crate::exchange::mexc as mx;
 use crate::feed::{public_index, FeedError, FeedErrorKind};
 use crate::metrics::Counters;
+use crate::net::clock::{parse_server_time, ServerClock, MEXC_TIME_PATH};
 use crate::net::{ConnId, DownReason, HttpMethod, HttpReply, HttpRequest, Outbox, SpecId};
 use crate::ring::StatusKind;
-use crate::types::{now_ns, wall_ms};
+use crate::types::now_ns;
 use std::time::Duration;
 
 /// REST ids of the listen-key calls (snapshot ids are symbol indices).
 pub(super) const LK_CREATE: u64 = 1 << 40;
 pub(super) const LK_KEEPALIVE: u64 = (1 << 40) + 1;
 pub(super) const LK_CLOSE: u64 = (1 << 40) + 2;
+/// REST id of the server-time measurement.
+pub(super) const LK_TIME: u64 = (1 << 40) + 3;
+/// Keep-alive retry after a failure that leaves the key valid: 10 s doubling up to 60 s
+/// ("within about a minute"), never more than an eighth of the keep-alive period.
+const KEEPALIVE_RETRY_MIN_NS: u64 = 10_000_000_000;
+const KEEPALIVE_RETRY_MAX_NS: u64 = 60_000_000_000;
 /// Listen-key creation backoff after a failure: 2 s doubling up to 60 s.
 const KEY_BACKOFF_MIN_NS: u64 = 2_000_000_000;
 const KEY_BACKOFF_MAX_NS: u64 = 60_000_000_000;
@@ -55,12 +71,19 @@ pub(super) struct PrivateState {
     pub(super) key_in_flight: bool,
     pub(super) next_key_at_ns: u64,
     pub(super) fail_streak: u32,
-    pub(super) last_keepalive_ns: u64,
+    /// When the next keep-alive is due (after a key, a success, or a failure's retry delay).
+    pub(super) next_keepalive_ns: u64,
     pub(super) keepalive_in_flight: bool,
+    /// Consecutive keep-alives that failed with the key still valid.
+    pub(super) keepalive_fail_streak: u32,
+    /// The venue's clock (offset from the time endpoint); signed timestamps use it.
+    pub(super) clock: ServerClock,
     pub(super) opened_once: bool,
     pub(super) down_since_ns: Option<u64>,
     /// The connection must move to a new key once it arrives.
     pub(super) rekey: bool,
+    /// The planned (24 h) make-before-break rotation of the private connection.
+    pub(super) rotation: PrivateRotation,
 }
 
 impl PrivateState {
@@ -72,11 +95,14 @@ impl PrivateState {
             key_in_flight: false,
             next_key_at_ns: 0,
             fail_streak: 0,
-            last_keepalive_ns: 0,
+            next_keepalive_ns: 0,
             keepalive_in_flight: false,
+            keepalive_fail_streak: 0,
+            clock: ServerClock::new(),
             opened_once: false,
             down_since_ns: None,
             rekey: false,
+            rotation: PrivateRotation::default(),
         }
     }
 }
@@ -85,7 +111,7 @@ impl MexcFeed {
     /// Close the listen key (best effort, waits at most 1 s for the answer).
     pub(super) fn close_listen_key(&mut self) {
         if let (Some(key), Some(creds)) = (self.private.key.take(), self.creds.as_ref()) {
-            let req = mx::close_listen_key_request(creds, &key, wall_ms(), None);
+            let req = mx::close_listen_key_request(creds, &key, self.private.clock.now_ms(), None);
             if self.submit(LK_CLOSE, &req).is_ok() {
                 let until = now_ns() + 1_000_000_000;
                 while now_ns() < until {
@@ -154,6 +180,9 @@ impl MexcFeed {
         self.private.key_in_flight = false;
         let r = match reply.result {
             Ok((status, body)) => mx::parse_listen_key_response(status, &body).map_err(|e| {
+                if e.api_error() == Some(mx::MexcApiError::TimestampOutsideRecvWindow) {
+                    self.private.clock.resync();
+                }
                 let code = match &e {
                     mx::MexcRestError::Api {
                         code, http_status, ..
@@ -170,7 +199,8 @@ impl MexcFeed {
         };
         match r {
             Ok(key) => {
-                self.private.last_keepalive_ns = now;
+                self.private.next_keepalive_ns = now + self.keepalive_period();
+                self.private.keepalive_fail_streak = 0;
                 let url = private_url(&self.setup.private_ws_url, &key);
                 if let Some(spec) = self.private.spec {
                     if let Err(e) = out.set_spec_url(spec, &url) {
@@ -191,30 +221,79 @@ impl MexcFeed {
         }
     }
 
+    fn keepalive_period(&self) -> u64 {
+        self.setup.listen_key_keepalive.as_nanos() as u64
+    }
+
+    /// Delay before retrying a keep-alive that failed with the key still valid.
+    fn keepalive_retry(&mut self) -> u64 {
+        let b = (KEEPALIVE_RETRY_MIN_NS << self.private.keepalive_fail_streak.min(8))
+            .min(KEEPALIVE_RETRY_MAX_NS)
+            .min((self.keepalive_period() / 8).max(1));
+        self.private.keepalive_fail_streak = self.private.keepalive_fail_streak.saturating_add(1);
+        b
+    }
+
     pub(super) fn on_keepalive(&mut self, reply: HttpReply, now: u64) {
         self.private.keepalive_in_flight = false;
+        let key = self.private.key.as_deref().unwrap_or("");
         let r = match reply.result {
             Ok((status, body)) => mx::parse_listen_key_response(status, &body)
                 .map(|_| ())
                 .map_err(|e| {
-                    // The venue's message may echo the key: redacted.
-                    let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRefused);
-                    let key = self.private.key.as_deref().unwrap_or("");
-                    Some(rec.detail_redacted(&e, key))
+                    let code = match &e {
+                        mx::MexcRestError::Api {
+                            code, http_status, ..
+                        } => code.unwrap_or(*http_status as i64),
+                        _ => status as i64,
+                    };
+                    (e.api_error(), code, e.to_string())
                 }),
-            // Transport failure: keep the key, try again next period.
-            Err(_) => Err(None),
+            Err(e) => Err((None, -1, e.to_string())),
         };
         match r {
-            Ok(()) => self.private.last_keepalive_ns = now,
-            Err(None) => {}
-            Err(Some(e)) => {
+            Ok(()) => {
+                self.private.keepalive_fail_streak = 0;
+                self.private.next_keepalive_ns = now + self.keepalive_period();
+            }
+            Err((Some(mx::MexcApiError::ListenKeyInvalid), code, text)) => {
                 // The key is gone (expired or closed): a new one, then reconnect.
+                let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRefused);
+                // The venue's message may echo the key: redacted.
+                let e = rec.code(code).detail_redacted(&text, key);
                 self.private.key = None;
                 self.private.rekey = self.private.conn.is_some();
                 self.key_failed(e, now);
                 self.private.next_key_at_ns = now;
             }
+            Err((kind, code, text)) => {
+                // Transport, 429, 5xx, a clock refusal …: the key is still valid for up to an
+                // hour after the last success; keep it and try again soon.
+                if kind == Some(mx::MexcApiError::TimestampOutsideRecvWindow) {
+                    self.private.clock.resync();
+                }
+                let rec = self.core.error(FeedErrorKind::ListenKeyKeepAliveRetry);
+                let e = rec.code(code).detail_redacted(&text, key);
+                self.core.log_error(e);
+                self.private.next_keepalive_ns = now + self.keepalive_retry();
+            }
+        }
+    }
+
+    pub(super) fn on_server_time(&mut self, reply: HttpReply, now: u64) {
+        let server = match &reply.result {
+            Ok((status, body)) => parse_server_time(*status, body),
+            Err(_) => None,
+        };
+        if !self.private.clock.on_reply(server, now) {
+            let rec = self.core.error(FeedErrorKind::ClockSync);
+            let e = match &reply.result {
+                Ok((status, _)) => rec
+                    .code(*status as i64)
+                    .detail("no server time in the answer"),
+                Err(e) => rec.detail_of(e),
+            };
+            self.core.log_error(e);
         }
     }
 
@@ -225,9 +304,31 @@ impl MexcFeed {
         if !self.private_bound() {
             return;
         }
+        // The venue's clock first (signed timestamps must be within its recvWindow), then
+        // again every 10 min and after a clock refusal.
+        if self.private.clock.due(now) {
+            let req = HttpRequest {
+                id: LK_TIME,
+                method: HttpMethod::Get,
+                url: format!(
+                    "{}{}",
+                    self.setup.rest_url.trim_end_matches('/'),
+                    MEXC_TIME_PATH
+                ),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            if self.control.submit(req).is_ok() {
+                self.private.clock.sent();
+            }
+        }
+        if !self.private.clock.measured() || self.private.clock.in_flight() {
+            return;
+        }
+        let ts = self.private.clock.now_ms();
         if self.private.key.is_none() {
             if !self.private.key_in_flight && now >= self.private.next_key_at_ns {
-                let req = mx::create_listen_key_request(creds, wall_ms(), None);
+                let req = mx::create_listen_key_request(creds, ts, None);
                 if self.submit(LK_CREATE, &req).is_ok() {
                     self.private.key_in_flight = true;
                 }
@@ -244,15 +345,11 @@ impl MexcFeed {
                 }
             }
         }
-        let period = self.setup.listen_key_keepalive.as_nanos() as u64;
-        if !self.private.keepalive_in_flight
-            && now.saturating_sub(self.private.last_keepalive_ns) >= period
-        {
+        if !self.private.keepalive_in_flight && now >= self.private.next_keepalive_ns {
             if let Some(key) = &self.private.key {
-                let req = mx::keepalive_listen_key_request(creds, key, wall_ms(), None);
+                let req = mx::keepalive_listen_key_request(creds, key, ts, None);
                 if self.submit(LK_KEEPALIVE, &req).is_ok() {
                     self.private.keepalive_in_flight = true;
-                    self.private.last_keepalive_ns = now;
                 }
             }
         }

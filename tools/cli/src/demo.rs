@@ -43,6 +43,7 @@ pub fn loopback_config(v: &VenueHandle, private: bool) -> Config {
             api_key_env: None,
             api_secret_env: None,
             user_id: None,
+            listen_key_keepalive_s: None,
             credentials: None,
         }
     };

@@ -769,13 +769,17 @@ fn within_60s(now_s: i64, t: i64) -> bool {
     now_s.abs_diff(t) <= 60
 }
 
-fn auth_ok(req: &serde_json::Value, channel: &str, event: &str) -> bool {
+fn auth_ok(sh: &Shared, req: &serde_json::Value, channel: &str, event: &str) -> bool {
     let Some(auth) = req.get("auth") else {
         return false;
     };
     let t = req.get("time").map(value_text).unwrap_or_default();
     let ts: i64 = t.parse().unwrap_or(0);
-    if !within_60s(crate::num::wall_ms() / 1000, ts) {
+    // The venue's clock (`VenueConfig::clock_skew_ms`), against which the client must sign.
+    if !within_60s(sh.venue_wall_ms() / 1000, ts) {
+        sh.life
+            .clock_refusals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return false;
     }
     let key_ok = auth.get("method").and_then(|m| m.as_str()) == Some("api_key")
@@ -1174,7 +1178,7 @@ fn subscribe(
     let mut new_subs: Vec<Sub> = Vec::new();
     let private = matches!(short, "orders" | "usertrades" | "balances" | "positions");
     if private {
-        if !auth_ok(req, channel, "subscribe") {
+        if !auth_ok(sh, req, channel, "subscribe") {
             return err(4, "Authentication failed".into());
         }
         if sh.faults.take_request(Scenario::AuthFail, "*") {

@@ -14,6 +14,13 @@
 //! written the way the exchanges document them with encoders of its own (no code shared with
 //! `src/exchange/`), and checked against the published fixtures in `tests/venue_*.rs`.
 //!
+//! Session lifecycles ([`lifecycle`]): keep-alive faults queued with
+//! [`VenueHandle::inject_keepalive_faults`] (transport, 429/5xx, the key gone), listen keys that
+//! expire after [`VenueConfig::listen_key_ttl`] and end their stream, a venue clock off the real
+//! one ([`VenueConfig::clock_skew_ms`], [`VenueHandle::set_clock_skew_ms`]) served by
+//! `/api/v3/time` and `/api/v4/spot/time` and enforced on signed requests, quiet symbols
+//! ([`VenueHandle::set_quiet`]) and server-sent MEXC pings ([`VenueConfig::mexc_server_ping`]).
+//!
 //! # Start it alone and point a client at it
 //!
 //! ```text
@@ -127,6 +134,7 @@ pub mod account;
 mod conn;
 pub mod feed;
 pub mod gate;
+pub mod lifecycle;
 pub mod mexc;
 pub mod num;
 pub mod pb;
@@ -143,6 +151,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use crate::num::{BookSide, Level, Market, Px, Qty, Side, VenueId};
+pub use lifecycle::{KeepAliveFault, LifecycleStats};
 
 use account::Account;
 use sim::{SymSpec, Symbol};
@@ -376,6 +385,16 @@ pub struct VenueConfig {
     /// account step, no fault strikes) while connections stay up and pings are answered, so
     /// any client's final books can be compared with the REST snapshots. `None` = never.
     pub freeze_after: Option<Duration>,
+    /// The venue's clock minus the real one, in ms: served by the time endpoints (MEXC
+    /// `/api/v3/time`, Gate.io `/api/v4/spot/time`) and used to check signed MEXC requests'
+    /// `recvWindow`, so a client that signs with its own clock is refused (`700003`). Default 0.
+    pub clock_skew_ms: i64,
+    /// MEXC: the venue sends `{"method":"PING"}` on every connection this often and counts the
+    /// `{"method":"PONG"}` answers (zero = never, the default).
+    pub mexc_server_ping: Duration,
+    /// MEXC listen-key validity after creation or the last keep-alive (60 min on MEXC,
+    /// protocols.md §1.8); a private connection whose key is no longer valid is closed.
+    pub listen_key_ttl: Duration,
 }
 
 impl Default for VenueConfig {
@@ -404,6 +423,9 @@ impl Default for VenueConfig {
             request_timeout: Duration::from_secs(10),
             gate_idle_timeout: Duration::from_secs(60),
             freeze_after: None,
+            clock_skew_ms: 0,
+            mexc_server_ping: Duration::ZERO,
+            listen_key_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -551,6 +573,8 @@ pub(crate) struct Shared {
     pub active_conns: AtomicUsize,
     /// `(path, User-Agent)` of the latest HTTP requests and WebSocket upgrades (bounded).
     pub user_agents: Mutex<std::collections::VecDeque<(String, Option<String>)>>,
+    /// Listen-key faults, quiet symbols, lifecycle counters (issue 13).
+    pub life: lifecycle::Lifecycle,
 }
 
 impl Shared {
@@ -586,6 +610,11 @@ impl Shared {
         q.push_back((path.to_string(), ua.map(str::to_string)));
     }
     /// One fault of scenario `s` injected.
+    /// The venue's wall clock (ms): the real one plus the skew (`cfg.clock_skew_ms`, or as
+    /// set by [`VenueHandle::set_clock_skew_ms`]).
+    pub fn venue_wall_ms(&self) -> i64 {
+        crate::num::wall_ms().saturating_add(self.life.skew_ms.load(Ordering::Relaxed))
+    }
     pub fn count_fault(&self, s: Scenario) {
         self.counters.faults.fetch_add(1, Ordering::Relaxed);
         self.counters.injected[s.index()].fetch_add(1, Ordering::Relaxed);
@@ -682,7 +711,12 @@ impl Venue {
             next_conn: AtomicU64::new(1),
             user_agents: Mutex::new(std::collections::VecDeque::new()),
             active_conns: AtomicUsize::new(0),
+            life: lifecycle::Lifecycle::default(),
         });
+        shared
+            .life
+            .skew_ms
+            .store(shared.cfg.clock_skew_ms, Ordering::Relaxed);
         let ca = tls
             .as_ref()
             .map(|t| (t.ca_pem.clone(), t.ca_path.clone(), t.ca_der.clone()));
@@ -843,6 +877,48 @@ impl VenueHandle {
         self.shared.paused.store(paused, Ordering::SeqCst);
     }
 
+    /// Queue faults for the next MEXC listen-key keep-alives, one per call, in order.
+    pub fn inject_keepalive_faults(&self, faults: &[KeepAliveFault]) {
+        let mut q = self
+            .shared
+            .life
+            .keepalive_faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        q.extend(faults.iter().copied());
+    }
+
+    /// Move the venue's clock: from now on it reads the real clock plus `skew_ms`.
+    pub fn set_clock_skew_ms(&self, skew_ms: i64) {
+        self.shared.life.skew_ms.store(skew_ms, Ordering::Relaxed);
+    }
+
+    /// Keep-alive, listen-key, server-ping and clock counters.
+    pub fn lifecycle_stats(&self) -> LifecycleStats {
+        self.shared.life.stats()
+    }
+
+    /// Make symbol `name` (wire name, any venue) a quiet market (`true`: no book change and no
+    /// trade; connections stay up and pings are answered) or active again.
+    pub fn set_quiet(&self, name: &str, quiet: bool) {
+        self.shared.life.set_quiet(name, quiet);
+    }
+
+    /// Stop (`true`) or resume MEXC depth pushes of symbol `name` while its trades and book
+    /// tickers go on: a channel that stopped on a live connection.
+    pub fn set_depth_muted(&self, name: &str, muted: bool) {
+        let mut m = self
+            .shared
+            .life
+            .muted_depth
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        m.retain(|x| !x.eq_ignore_ascii_case(name));
+        if muted {
+            m.push(name.to_string());
+        }
+    }
+
     pub fn stats(&self) -> VenueStats {
         let c = &self.shared.counters;
         VenueStats {
@@ -984,7 +1060,7 @@ fn market_loop(sh: &Shared) {
         };
         for (i, sym) in sh.syms.iter().enumerate() {
             let mut st = sym.lock();
-            if !paused {
+            if !paused && !sh.life.is_quiet(&sym.spec.name) {
                 // Symbol-level full reset (protobuf venue has no `full` flag).
                 if sym.spec.venue == VenueId::Mexc
                     && sh

@@ -384,7 +384,25 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let mut ever_subscribed = false;
     let mut rate_window = (std::time::Instant::now(), 0u32);
     let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    let mut last_server_ping = std::time::Instant::now();
+    let mut last_key_check = std::time::Instant::now();
     loop {
+        // A private connection ends when its listen key is no longer valid (expired 60 min
+        // after its last keep-alive, or closed). How MEXC's socket reacts is undocumented
+        // (protocols.md §8 item 7); ending it is the strict reading a client must survive.
+        if let Some(k) = &listen_key {
+            if last_key_check.elapsed() >= std::time::Duration::from_millis(100) {
+                last_key_check = std::time::Instant::now();
+                if !crate::server::listen_key_valid(&sh, k) {
+                    let _ = ws.close(Some(CloseFrame {
+                        code: CloseCode::Normal,
+                        reason: "".into(),
+                    }));
+                    let _ = conn::ws_flush(&mut ws, &sh);
+                    return;
+                }
+            }
+        }
         // Venue rules (§1.1): no valid subscription within 30 s → close; more than 100
         // client messages in a second → disconnect.
         if sh.cfg.idle_rules && !ever_subscribed && born.elapsed() >= IDLE_NO_SUB {
@@ -435,6 +453,15 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                 Err(_) => return,
             }
         }
+        // Server-initiated JSON ping (protocols.md §8 item 1): `{"method":"PING"}`, in the
+        // letter case a venue may pick; the client answers `{"method":"PONG"}`.
+        let sp = sh.cfg.mexc_server_ping;
+        if !sp.is_zero() && last_server_ping.elapsed() >= sp {
+            last_server_ping = std::time::Instant::now();
+            if !conn::ws_write(&mut ws, Message::Text(r#"{"method":"ping"}"#.into()), &sh) {
+                return;
+            }
+        }
         // 2. Connection faults.
         let names: Vec<String> = subs.iter().filter_map(|s| s.symbol.clone()).collect();
         if conn::apply(conn.check(&sh, &names), &mut ws, &sh) {
@@ -451,6 +478,9 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     let is_diff = matches!(o, Out::Diff { .. });
                     let name = feed.sym.spec.name.as_str();
                     let mut msgs: Vec<Message> = Vec::with_capacity(2);
+                    if is_diff && sh.life.depth_muted(name) {
+                        continue;
+                    }
                     if is_diff && sh.faults.due(Scenario::Gap, name, &mut feed.seen) {
                         sh.count_fault(Scenario::Gap);
                         continue;
@@ -561,6 +591,11 @@ fn handle_text(
                 return true;
             }
             control(0, "PONG")
+        }
+        // The answer to the venue's own `{"method":"PING"}`.
+        "PONG" => {
+            sh.life.client_pongs.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
         "SUBSCRIPTION" => {
             let mut ok = Vec::new();

@@ -13,7 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use sha2::Sha256;
 
-use super::{Scenario, Shared, MEXC_API_KEY, MEXC_API_SECRET};
+use super::{KeepAliveFault, Scenario, Shared, MEXC_API_KEY, MEXC_API_SECRET};
 use crate::conn::Io;
 use crate::num::{Market, VenueId};
 use crate::sim::Symbol;
@@ -588,6 +588,10 @@ fn handle_conn(tcp: TcpStream, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) 
         }
         sh.counters.rest_requests.fetch_add(1, Ordering::Relaxed);
         let (code, body) = route_rest(&sh, &req);
+        if code == 0 {
+            // An injected transport failure: the connection closes without an answer.
+            return;
+        }
         if respond(&mut io, code, &body).is_err() {
             return;
         }
@@ -633,7 +637,7 @@ fn ws_upgrade(mut io: Io, req: Request, rest: Vec<u8>, sh: Arc<Shared>) {
                 let _ = respond(
                     &mut io,
                     401,
-                    r#"{"code":700003,"msg":"listenKey does not exist or has expired"}"#,
+                    r#"{"code":730708,"msg":"listen key information error"}"#,
                 );
                 return;
             }
@@ -703,7 +707,11 @@ pub(crate) fn route_rest(sh: &Shared, req: &Request) -> (u16, String) {
     let p = req.path.trim_end_matches('/');
     match (req.method.as_str(), p) {
         ("GET", "/api/v3/ping") => (200, "{}".into()),
-        ("GET", "/api/v3/time") => (200, format!("{{\"serverTime\":{}}}", crate::num::wall_ms())),
+        // The venue's clock (`VenueConfig::clock_skew_ms`), as the client must sign with it.
+        ("GET", "/api/v3/time") => (200, format!("{{\"serverTime\":{}}}", sh.venue_wall_ms())),
+        ("GET", "/api/v4/spot/time") => {
+            (200, format!("{{\"server_time\":{}}}", sh.venue_wall_ms()))
+        }
         ("GET", "/api/v3/depth") => mexc_depth(sh, req),
         (_, "/api/v3/userDataStream") => mexc_user_stream(sh, req),
         ("GET", "/api/v4/spot/order_book") => gate_book(sh, req, Market::Spot),
@@ -927,7 +935,7 @@ fn mexc_err(code: i64, msg: &str) -> String {
 
 /// Verify a MEXC SIGNED request: API key header, `signature` = hex HMAC-SHA256 over the total
 /// params (query string without `signature`, then the body), `timestamp` within `recvWindow`.
-pub(crate) fn mexc_verify(req: &Request) -> Result<(), (u16, String)> {
+pub(crate) fn mexc_verify(sh: &Shared, req: &Request) -> Result<(), (u16, String)> {
     let key = req.header("x-mexc-apikey").unwrap_or("");
     if key != MEXC_API_KEY {
         return Err((401, mexc_err(10072, "Api key info invalid")));
@@ -970,10 +978,11 @@ pub(crate) fn mexc_verify(req: &Request) -> Result<(), (u16, String)> {
         return Err((400, mexc_err(700005, "recvWindow must less than 60000")));
     }
     // Checked arithmetic: a timestamp or window near i64::MIN/MAX is outside, never a wrap.
-    let now = crate::num::wall_ms();
+    let now = sh.venue_wall_ms();
     let too_new = ts >= now.saturating_add(1000);
     let too_old = now.checked_sub(ts).is_none_or(|age| age > window);
     if too_new || too_old {
+        sh.life.clock_refusals.fetch_add(1, Ordering::Relaxed);
         return Err((
             400,
             mexc_err(
@@ -986,7 +995,7 @@ pub(crate) fn mexc_verify(req: &Request) -> Result<(), (u16, String)> {
 }
 
 fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
-    if let Err(e) = mexc_verify(req) {
+    if let Err(e) = mexc_verify(sh, req) {
         return e;
     }
     if req.method == "POST" && sh.faults.take_request(Scenario::AuthFail, "*") {
@@ -999,7 +1008,7 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
     let mut keys = sh.listen_keys.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     keys.retain(|_, exp| *exp > now);
-    let ttl = Duration::from_secs(3600);
+    let ttl = sh.cfg.listen_key_ttl;
     match req.method.as_str() {
         "POST" => {
             if keys.len() >= 60 {
@@ -1010,6 +1019,7 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
             );
             let k: String = (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect();
             keys.insert(k.clone(), now + ttl);
+            sh.life.keys_created.fetch_add(1, Ordering::Relaxed);
             (200, serde_json::json!({"listenKey": k}).to_string())
         }
         "GET" => {
@@ -1027,6 +1037,23 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
                 return (400, mexc_err(730705, "listenKey does not exist"));
             }
             if req.method == "PUT" {
+                match sh.life.take_keepalive_fault() {
+                    Some(KeepAliveFault::Transport) => return (0, String::new()),
+                    Some(KeepAliveFault::Status(st)) => {
+                        let msg = if st == 429 {
+                            "Too Many Requests"
+                        } else {
+                            "Internal error"
+                        };
+                        return (st, mexc_err(st as i64, msg));
+                    }
+                    Some(KeepAliveFault::ListenKeyGone) => {
+                        keys.remove(&k);
+                        return (400, mexc_err(730708, "listen key information error"));
+                    }
+                    None => {}
+                }
+                sh.life.keepalives_ok.fetch_add(1, Ordering::Relaxed);
                 keys.insert(k.clone(), now + ttl);
             } else {
                 keys.remove(&k);
