@@ -62,7 +62,7 @@ fn rss_mib() -> u64 {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    pages * 4096 >> 20
+    (pages * 4096) >> 20
 }
 
 /// Soak (issue 12): `CEXFEED_SOAK_SECS` (default 600) at a high rate with every scenario above
