@@ -42,33 +42,12 @@ use crate::ring::StatusKind;
 use crate::types::{now_ns, wall_ms, Market};
 
 const AUTH_RETRY_NS: u64 = 30_000_000_000;
-/// First delay before a transiently refused subscription is sent again; doubles per refusal.
-const SUB_RETRY_MIN_NS: u64 = 1_000_000_000;
-/// Longest delay between retries of a refused subscription.
-const SUB_RETRY_MAX_NS: u64 = 60_000_000_000;
+use super::retry::SubRetry;
 /// Resync escalations that resubscribe the book's stream before the next one replaces the
 /// connection instead.
 pub(crate) const RESUBSCRIBES_BEFORE_RECONNECT: u32 = 2;
 /// Longest overlap of the old and the new public connection after an `upgrade` notice.
 pub(crate) const HANDOVER_LIMIT_NS: u64 = 10_000_000_000;
-
-/// Retry state of one subscription (a public kind of one symbol, or a private kind).
-#[derive(Clone, Copy, Debug, Default)]
-struct SubRetry {
-    /// When to send it again (0 = not scheduled).
-    retry_at_ns: u64,
-    /// The delay used for the last retry (0 = none yet).
-    backoff_ns: u64,
-    /// Refused permanently: not retried, not resent on reconnect, until bound again.
-    refused: bool,
-}
-
-impl SubRetry {
-    fn schedule(&mut self, now: u64) {
-        self.backoff_ns = (self.backoff_ns * 2).clamp(SUB_RETRY_MIN_NS, SUB_RETRY_MAX_NS);
-        self.retry_at_ns = now + self.backoff_ns;
-    }
-}
 
 /// Resync watch of one symbol's book.
 #[derive(Clone, Copy, Debug, Default)]

@@ -22,6 +22,7 @@ pub(crate) mod errors;
 pub(crate) mod gateio;
 pub(crate) mod mexc;
 mod pong;
+pub(crate) mod retry;
 
 pub(crate) use commands::BindingHook;
 pub(crate) use commands::{Command, CommandQueue};
@@ -218,6 +219,9 @@ pub(crate) struct ControlNote {
     pub channel: InlineStr<64>,
     pub payload0: InlineStr<32>,
     pub message: InlineStr<96>,
+    /// MEXC's permanent refusal (`Blocked!`), decided on the full text: `message` may be cut
+    /// before the reason at its end.
+    pub blocked: bool,
 }
 
 /// A full copy of a book, for reports and comparison with the venue (cold path).
@@ -726,6 +730,10 @@ impl FeedCore {
             channel: InlineStr::new(m.channel.unwrap_or("")).0,
             payload0: InlineStr::new(m.payload0.unwrap_or("")).0,
             message: InlineStr::new(m.message.unwrap_or("")).0,
+            blocked: crate::exchange::mexc::refusal_is_permanent(
+                m.code.unwrap_or(0),
+                m.message.unwrap_or(""),
+            ),
         });
     }
 

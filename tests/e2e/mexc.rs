@@ -376,6 +376,49 @@ fn mexc_refused_subscription_is_an_error_for_that_channel_only() {
     venue.stop();
 }
 
+/// Issue 13, finding 11 (MEXC): `Blocked!` is permanent — reported once and not sent again,
+/// not even on the reconnect that follows (the old client resubscribed it on every reconnect:
+/// the venue, which refuses only the first request after a strike, then let its trades through).
+#[test]
+fn issue13_finding11_mexc_blocked_subscription_is_reported_once_and_not_resent() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 200,
+        scenarios: vec![
+            (Scenario::Reject, Target::Symbol("ETHUSDT".into())),
+            (Scenario::Reset, Target::All),
+        ],
+        fault_period: Duration::from_secs(3),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    engine.bind("mexc.spot.trades.ETHUSDT", rx.id()).unwrap();
+    engine.bind("mexc.spot.orderbook.BTCUSDT", rx.id()).unwrap();
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    // Until the reset (1.5 s) has replaced the connection and the book is live again on it.
+    let views = engine.views();
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        LIMIT,
+        "refusal, reconnect, live book",
+        |s, _| {
+            !s.errors.is_empty()
+                && views[0].shared.counters.snapshot().reconnects > 0
+                && s.live_books > 5
+        },
+    );
+    drain(&mut rx, &mut seen, &engine, Duration::from_secs(1));
+    assert!(views[0].shared.counters.snapshot().reconnects > 0);
+    assert_eq!(seen.errors.len(), 1, "reported once: {:?}", seen.errors);
+    assert_eq!(seen.trades, 0, "the blocked channel was subscribed again");
+    let _ = engine.stop();
+    venue.stop();
+}
+
 #[test]
 fn mexc_reset_reconnects_resubscribes_and_books_match() {
     let venue = LoopbackVenue::start(VenueConfig {

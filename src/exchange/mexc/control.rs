@@ -323,6 +323,14 @@ pub(crate) fn rejected_channels(msg: &str) -> Option<Option<&str>> {
     })
 }
 
+/// Whether a refusal is permanent (issue 13, finding 11): `Blocked!` is MEXC's answer to a
+/// channel name it does not serve (retired JSON channels, a wrong name; protocols.md §2 "rejected"
+/// and the retired-channel list), which fails the same way every time. Anything else (a
+/// non-zero code, a refusal without that reason) may succeed later and is retried.
+pub fn refusal_is_permanent(code: i64, msg: &str) -> bool {
+    code == 0 && rejected_channels(msg).is_some() && msg.contains("Blocked")
+}
+
 /// Whether an ack's `msg` confirms exactly the requested channels: `msg` split on `,` must be
 /// the same set as `requested` (order-insensitive, duplicates ignored). Anything else —
 /// including a `code: 0` rejection or an ack for another channel — is a failure.
@@ -440,6 +448,24 @@ mod tests {
         assert_eq!(small.capacity(), cap);
         assert!(unescape_into(br#"\ud83d"#, &mut out).is_err());
         assert!(unescape_into(br#"\u12"#, &mut out).is_err());
+    }
+
+    #[test]
+    fn issue13_finding11_blocked_is_permanent_other_refusals_transient() {
+        let blocked = "Not Subscribed successfully! [spot@public.deals.v3.api@BTCUSDT].  Reason\u{FF1A} Blocked! ";
+        assert!(refusal_is_permanent(0, blocked));
+        assert!(!refusal_is_permanent(
+            0,
+            "Not Subscribed successfully! [x].  Reason: busy"
+        ));
+        assert!(
+            !refusal_is_permanent(1, blocked),
+            "a non-zero code is an error, retried"
+        );
+        assert!(!refusal_is_permanent(
+            0,
+            "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"
+        ));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub use channel::{
     validate_symbol, Channel, ChannelError, Interval, LimitLevels, MAX_SYMBOL_LEN, PRIVATE_ACCOUNT,
     PRIVATE_DEALS, PRIVATE_ORDERS,
 };
-pub use control::{ack_matches, REJECT_PREFIX};
+pub use control::{ack_matches, refusal_is_permanent, REJECT_PREFIX};
 pub use decode::{body, body_kind, MexcDecoder, CONTROL_TEXT_CAPACITY};
 pub use private::{liquidity, order_status, order_type};
 pub use rest::{parse_depth_snapshot, DepthSnapshot};

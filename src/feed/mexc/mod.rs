@@ -73,6 +73,7 @@ use self::private::{PrivateState, LK_CLOSE, LK_CREATE, LK_KEEPALIVE, LK_TIME};
 use self::private_rotation::PrivRotSink;
 use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
+use super::retry::SubRetry;
 
 use super::{public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup};
 use crate::book::SyncRequest;
@@ -138,6 +139,10 @@ pub(crate) struct MexcFeed {
     recent_trades: Vec<TradeRing>,
     private: PrivateState,
     rest_in_flight: Vec<bool>,
+    /// Per symbol, per public kind: retry state of a refused subscription (issue 13, finding 11).
+    retry: Vec<[SubRetry; 4]>,
+    /// Earliest scheduled retry (0 = none): `on_tick` scans `retry` only from then.
+    next_retry_ns: u64,
     /// Connections to close from the next `on_tick` (retired while down).
     to_close: Vec<ConnId>,
     buf: Vec<u8>,
@@ -195,6 +200,8 @@ impl MexcFeed {
             public_spec: None,
             shards: Vec::new(),
             shard_of: vec![[None; 4]; n],
+            retry: vec![[SubRetry::default(); 4]; n],
+            next_retry_ns: 0,
             names,
             roles: vec![Role::None; MAX_CONN_SLOTS],
             outs: (0..MAX_CONN_SLOTS).map(|_| ConnOut::new()).collect(),
@@ -373,7 +380,14 @@ impl MexcFeed {
                 None => AckOutcome::Unmatched,
             };
             let (target, ch) = match outcome {
-                AckOutcome::Confirmed(_) => continue,
+                AckOutcome::Confirmed(p) => {
+                    if let Some((kind, Some(si))) = self.core.target_of_id(p.id) {
+                        if let Some(r) = self.retry.get_mut(si) {
+                            r[public_index(kind)].backoff_ns = 0;
+                        }
+                    }
+                    continue;
+                }
                 AckOutcome::Rejected(p) => (
                     self.core.target_of_id(p.id),
                     InlineStr::new(p.channels.first().map_or("", |c| c.as_str())).0,
@@ -400,6 +414,12 @@ impl MexcFeed {
             let e = self
                 .core
                 .sym_error(FeedErrorKind::Channel, target.and_then(|t| t.1));
+            if let Some((kind, Some(si))) = target {
+                if !kind.is_private() {
+                    let now = now_ns();
+                    self.on_refused(kind, si, n.blocked, now);
+                }
+            }
             match target {
                 Some((kind, si)) => self.core.route_error(kind, si, n.code, ch, msg),
                 None => Counters::add(&self.core.shared.stats.channel_errors, 1),
@@ -407,6 +427,55 @@ impl MexcFeed {
             self.core.log_error(e.code(n.code).channel(ch).detail(msg));
         }
         self.core.notes.clear();
+    }
+
+    /// A public subscription was refused (or never acknowledged): a permanent refusal marks
+    /// it refused (not retried, not resent on reconnect until bound again); anything else is
+    /// retried after a backoff.
+    fn on_refused(&mut self, kind: Kind, si: usize, permanent: bool, now: u64) {
+        let Some(r) = self.retry.get_mut(si).map(|r| &mut r[public_index(kind)]) else {
+            return;
+        };
+        if permanent {
+            r.refused = true;
+            r.retry_at_ns = 0;
+        } else {
+            r.schedule(now);
+            Counters::add(&self.core.shared.stats.sub_retries, 1);
+            if self.next_retry_ns == 0 || r.retry_at_ns < self.next_retry_ns {
+                self.next_retry_ns = r.retry_at_ns;
+            }
+        }
+    }
+
+    /// Send the subscriptions whose retry is due on the connection carrying them.
+    fn retry_due(&mut self, out: &mut Outbox<'_>, now: u64) {
+        if self.next_retry_ns == 0 || now < self.next_retry_ns {
+            return;
+        }
+        self.next_retry_ns = 0;
+        for si in 0..self.retry.len() {
+            for kind in Kind::PUBLIC {
+                let k = public_index(kind);
+                let r = &mut self.retry[si][k];
+                if r.retry_at_ns == 0 {
+                    continue;
+                }
+                if !r.due(now) {
+                    if self.next_retry_ns == 0 || r.retry_at_ns < self.next_retry_ns {
+                        self.next_retry_ns = r.retry_at_ns;
+                    }
+                    continue;
+                }
+                r.retry_at_ns = 0;
+                let Some(idx) = self.shard_of[si][k] else {
+                    continue; // unbound meanwhile
+                };
+                if let Some(c) = self.shards[idx].conn {
+                    self.request(out, c, kind, Some(si), true, now);
+                }
+            }
+        }
     }
 
     fn check_ack_timeouts(&mut self, now: u64) {
@@ -419,6 +488,9 @@ impl MexcFeed {
                     .core
                     .sym_error(FeedErrorKind::AckTimeout, target.and_then(|t| t.1));
                 if let Some((kind, si)) = target {
+                    if let (false, Some(si)) = (kind.is_private(), si) {
+                        self.on_refused(kind, si, false, now);
+                    }
                     self.core.route_error(kind, si, -1, &ch, msg);
                 }
                 self.core.log_error(e.channel(&ch));
@@ -666,6 +738,7 @@ impl Handler for MexcFeed {
         if !self.core.requests.is_empty() {
             self.handle_requests();
         }
+        self.retry_due(out, now);
         self.drain_queues(out, now);
         self.core.flush_rings();
         if now.saturating_sub(self.last_ping_ns) >= self.setup.ping_interval.as_nanos() as u64 {

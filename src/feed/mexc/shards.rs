@@ -6,6 +6,7 @@ use super::{MexcFeed, Role};
 use crate::channel::Kind;
 use crate::exchange::mexc::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use crate::feed::errors::NO_SHARD_SLOT;
+use crate::feed::retry::SubRetry;
 use crate::feed::{public_index, FeedErrorKind};
 use crate::metrics::Counters;
 use crate::net::{ConnId, Outbox};
@@ -34,6 +35,8 @@ impl MexcFeed {
         if self.shard_of[si][k].is_some() {
             return;
         }
+        // Bound (again): a refusal before gets one more try.
+        self.retry[si][k] = SubRetry::default();
         let idx = match self
             .shards
             .iter()
@@ -89,6 +92,7 @@ impl MexcFeed {
 
     pub(super) fn remove_public(&mut self, out: &mut Outbox<'_>, kind: Kind, si: usize, now: u64) {
         let k = public_index(kind);
+        self.retry[si][k] = SubRetry::default();
         let Some(idx) = self.shard_of[si][k].take() else {
             return;
         };
@@ -133,6 +137,10 @@ impl MexcFeed {
     ) {
         let chans = self.shards[idx].channels.clone();
         for (kind, si) in chans {
+            // A permanently refused channel is not sent again until it is bound again.
+            if self.retry[si][public_index(kind)].refused {
+                continue;
+            }
             self.request(out, conn, kind, Some(si), true, now);
         }
     }
