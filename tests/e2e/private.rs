@@ -291,16 +291,37 @@ fn wrong_secret_is_refused_without_a_reconnect_loop() {
 
 #[test]
 fn private_streams_recover_after_reset_with_a_gap_status() {
+    let connects = private_fault(Scenario::Reset);
+    for (name, n) in connects {
+        assert!((2..=4).contains(&n), "{name}: {n} connects");
+    }
+}
+
+/// The private column of the fault matrix (issue 12): each connection fault against the three
+/// private streams at once. Each stream comes back authenticated by itself, reports the outage
+/// as one `PrivateGap` or more, delivers events again after it, and no order's lifecycle goes
+/// back or loses a fill. Returns (feed, connections made).
+fn private_fault(scenario: Scenario) -> Vec<(String, u64)> {
     let venue = LoopbackVenue::start(VenueConfig {
         rate_per_sec: 200,
         private_period: Duration::from_millis(100),
-        scenarios: vec![(Scenario::Reset, Target::All)],
+        scenarios: vec![(scenario, Target::All)],
         fault_period: Duration::from_millis(1500),
         quiet_after: Some(Duration::from_millis(2000)),
         ..VenueConfig::default()
     })
     .unwrap();
-    let mut engine = engine(setups(&venue));
+    let mut feeds = loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        true,
+        Duration::from_secs(2),
+    );
+    for f in &mut feeds {
+        f.ping_interval = Duration::from_millis(500);
+    }
+    let mut engine = engine(feeds);
     let mut rx = engine.consumer().unwrap();
     bind_private(&mut engine, &rx);
     engine.start().unwrap();
@@ -310,8 +331,9 @@ fn private_streams_recover_after_reset_with_a_gap_status() {
         acct.iter().all(|a| a.gaps >= 1 && a.after_gap >= 10)
     });
     let views = engine.views();
+    let mut out = Vec::new();
     for (i, (v, m)) in FEEDS.iter().enumerate() {
-        let name = format!("{}.{}", v.as_str(), m.as_str());
+        let name = format!("{scenario:?} {}.{}", v.as_str(), m.as_str());
         let a = &acct[i];
         assert!(a.gaps >= 1, "{name}: no PrivateGap {a:?}");
         assert!(
@@ -324,14 +346,36 @@ fn private_streams_recover_after_reset_with_a_gap_status() {
             .find(|x| x.venue == *v && x.market == *m)
             .unwrap();
         let net = view.net.as_ref().unwrap().snapshot();
+        let auth_failures = view.shared.stats.auth_failures.load(Ordering::Relaxed);
         eprintln!(
-            "{name}: gaps {} after {} connects {}",
+            "{name}: gaps {} after {} connects {} auth failures {auth_failures}",
             a.gaps, a.after_gap, net.connects
         );
-        assert!((2..=4).contains(&net.connects), "{name}: {net:?}");
+        assert!(net.connects >= 2, "{name}: never reconnected {net:?}");
+        assert_eq!(
+            auth_failures, 0,
+            "{name}: authentication failed after the fault"
+        );
+        out.push((name, net.connects));
     }
     let _ = engine.stop();
     venue.stop();
+    out
+}
+
+#[test]
+fn private_matrix_close() {
+    private_fault(Scenario::Close);
+}
+
+#[test]
+fn private_matrix_silent() {
+    private_fault(Scenario::Silent);
+}
+
+#[test]
+fn private_matrix_no_pong() {
+    private_fault(Scenario::NoPong);
 }
 
 /// Signed call to the venue's user-data-stream endpoint from the test (not through the feed).
