@@ -52,11 +52,11 @@ pub struct SymSpec {
     /// Wire name (`BTCUSDT`, `BTC_USDT`).
     pub name: String,
     /// Price tick in `Px` units.
-    pub tick: i64,
+    pub tick: i128,
     /// Size lot in `Qty` units (futures: one contract = `Qty::from_int(1)`).
-    pub lot: i64,
+    pub lot: i128,
     /// Starting price in ticks.
-    pub start_ticks: i64,
+    pub start_ticks: i128,
     /// Decimals used when MEXC pads depth quantities.
     pub qty_decimals: u32,
     /// Decimals of the price tick.
@@ -82,8 +82,8 @@ impl SymSpec {
             Venue::Mexc => px_dec_mexc,
             Venue::Gateio => px_dec_gate,
         };
-        let tick = 10i64.pow(Px::DECIMALS - px_decimals);
-        let start_ticks = (px * 10f64.powi(px_decimals as i32)) as i64;
+        let tick = 10i128.pow(Px::DECIMALS - px_decimals);
+        let start_ticks = (px * 10f64.powi(px_decimals as i32)) as i128;
         let (lot, qty_decimals, multiplier) = match market {
             Market::Futures => (
                 Qty::SCALE,
@@ -167,24 +167,24 @@ pub struct Entry {
 /// A plain two-sided book keyed by price units.
 #[derive(Debug, Clone, Default)]
 pub struct Book {
-    pub bids: BTreeMap<i64, i64>,
-    pub asks: BTreeMap<i64, i64>,
+    pub bids: BTreeMap<i128, i128>,
+    pub asks: BTreeMap<i128, i128>,
 }
 
 impl Book {
-    pub fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i64, i64> {
+    pub fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i128, i128> {
         match side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
         }
     }
-    pub fn side(&self, side: BookSide) -> &BTreeMap<i64, i64> {
+    pub fn side(&self, side: BookSide) -> &BTreeMap<i128, i128> {
         match side {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
         }
     }
-    pub fn set(&mut self, side: BookSide, px: i64, qty: i64) {
+    pub fn set(&mut self, side: BookSide, px: i128, qty: i128) {
         let m = self.side_mut(side);
         if qty == 0 {
             m.remove(&px);
@@ -192,7 +192,7 @@ impl Book {
             m.insert(px, qty);
         }
     }
-    pub fn get(&self, side: BookSide, px: i64) -> i64 {
+    pub fn get(&self, side: BookSide, px: i128) -> i128 {
         self.side(side).get(&px).copied().unwrap_or(0)
     }
     pub fn bbo(&self) -> Bbo {
@@ -244,15 +244,16 @@ pub struct SymState {
     /// Venue clock (ms) up to which the log is final: later entries have `t_ms >= clock_ms`.
     pub clock_ms: u64,
     rng: Rng,
-    fair: i64,
+    fair: i128,
     next_trade_id: u64,
     cap: usize,
-    pub last_trade_px: i64,
-    pub high_px: i64,
-    pub low_px: i64,
-    pub volume: i64,
+    pub last_trade_px: i128,
+    pub high_px: i128,
+    pub low_px: i128,
+    pub volume: i128,
+    /// Σ price × size of trades, in `Px` units (price × base quantity).
     pub turnover_units: i128,
-    pub open_px: i64,
+    pub open_px: i128,
 }
 
 /// One simulated symbol: spec, state, send-time ring and snapshot boundary marks.
@@ -398,14 +399,14 @@ impl Symbol {
     }
 }
 
-fn rand_qty(spec: &SymSpec, rng: &mut Rng) -> i64 {
+fn rand_qty(spec: &SymSpec, rng: &mut Rng) -> i128 {
     let lots = match spec.market {
-        Market::Futures => 1 + rng.below(20_000) as i64,
+        Market::Futures => 1 + rng.below(20_000) as i128,
         Market::Spot => {
             // Heavy-tailed: mostly small, sometimes large.
-            let base = 1 + rng.below(2_000) as i64;
+            let base = 1 + rng.below(2_000) as i128;
             if rng.pct(10) {
-                base * (1 + rng.below(500) as i64)
+                base * (1 + rng.below(500) as i128)
             } else {
                 base
             }
@@ -453,8 +454,8 @@ impl SymState {
         &mut self,
         spec: &SymSpec,
         side: BookSide,
-        px: i64,
-        qty: i64,
+        px: i128,
+        qty: i128,
         t_ms: u64,
         wall: i64,
     ) {
@@ -480,7 +481,7 @@ impl SymState {
         self.push(e);
     }
 
-    fn nth_px(&self, side: BookSide, d: usize) -> Option<i64> {
+    fn nth_px(&self, side: BookSide, d: usize) -> Option<i128> {
         match side {
             BookSide::Bid => self.book.bids.keys().rev().nth(d).copied(),
             BookSide::Ask => self.book.asks.keys().nth(d).copied(),
@@ -502,7 +503,7 @@ impl SymState {
                 BookSide::Bid => self.book.bids.keys().next().copied(),
                 BookSide::Ask => self.book.asks.keys().next_back().copied(),
             };
-            let step = (1 + self.rng.below(3) as i64) * spec.tick;
+            let step = (1 + self.rng.below(3) as i128) * spec.tick;
             let px = match (side, worst) {
                 (BookSide::Bid, Some(w)) => w - step,
                 (BookSide::Ask, Some(w)) => w + step,
@@ -562,9 +563,9 @@ impl SymState {
     fn quote_near_fair(&mut self, spec: &SymSpec, side: BookSide, t_ms: u64, wall: i64) {
         // Mostly at the touch, sometimes up to ~80 ticks away (fills holes that deletes leave).
         let off = if self.rng.pct(70) {
-            self.rng.below(8) as i64
+            self.rng.below(8) as i128
         } else {
-            self.rng.below(80) as i64
+            self.rng.below(80) as i128
         };
         let bbo = self.book.bbo();
         let mut px = match side {
@@ -575,12 +576,12 @@ impl SymState {
         match side {
             BookSide::Bid => {
                 if bbo.ask.px.0 != 0 && px >= bbo.ask.px.0 {
-                    px = bbo.ask.px.0 - spec.tick * (1 + self.rng.below(4) as i64);
+                    px = bbo.ask.px.0 - spec.tick * (1 + self.rng.below(4) as i128);
                 }
             }
             BookSide::Ask => {
                 if bbo.bid.px.0 != 0 && px <= bbo.bid.px.0 {
-                    px = bbo.bid.px.0 + spec.tick * (1 + self.rng.below(4) as i64);
+                    px = bbo.bid.px.0 + spec.tick * (1 + self.rng.below(4) as i128);
                 }
             }
         }
@@ -621,7 +622,7 @@ impl SymState {
             None => return,
         };
         // Consume up to ~1.6× the top level, possibly sweeping a second or third level.
-        let mut want = (top_qty / 4).max(spec.lot) + (self.rng.below(13) as i64 * top_qty) / 10;
+        let mut want = (top_qty / 4).max(spec.lot) + (self.rng.below(13) as i128 * top_qty) / 10;
         want = (want / spec.lot).max(1) * spec.lot;
         let mut levels = 0;
         while want > 0 && levels < 3 {
@@ -638,7 +639,7 @@ impl SymState {
             self.high_px = self.high_px.max(px);
             self.low_px = self.low_px.min(px);
             self.volume += take;
-            self.turnover_units += px as i128 * take as i128;
+            self.turnover_units += crate::num::mul_div(px, take, Qty::SCALE);
             let e = Entry {
                 seq: self.seq,
                 t_ms,
@@ -659,16 +660,16 @@ impl SymState {
     /// current fair value (every level removal and insertion still logged as a change).
     pub fn rebuild(&mut self, spec: &SymSpec, jump: u64, t_ms: u64, wall: i64) {
         self.seq += jump;
-        let bids: Vec<i64> = self.book.bids.keys().copied().collect();
+        let bids: Vec<i128> = self.book.bids.keys().copied().collect();
         for px in bids {
             self.set_level(spec, BookSide::Bid, px, 0, t_ms, wall);
         }
-        let asks: Vec<i64> = self.book.asks.keys().copied().collect();
+        let asks: Vec<i128> = self.book.asks.keys().copied().collect();
         for px in asks {
             self.set_level(spec, BookSide::Ask, px, 0, t_ms, wall);
         }
         let mid = self.fair;
-        for i in 1..=(spec.depth as i64) {
+        for i in 1..=(spec.depth as i128) {
             let q = rand_qty(spec, &mut self.rng);
             self.set_level(spec, BookSide::Bid, (mid - i) * spec.tick, q, t_ms, wall);
             let q = rand_qty(spec, &mut self.rng);
