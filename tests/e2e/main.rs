@@ -7,6 +7,7 @@ mod support;
 mod gateio;
 mod gateio_faults;
 mod mexc;
+mod numbers;
 mod private;
 mod reliability;
 mod trust;

@@ -65,12 +65,19 @@ pub struct SymSpec {
     pub depth: usize,
     /// Futures: base quantity of one contract.
     pub multiplier: Option<Qty>,
+    /// Added to every simulated size (`Qty` units): lifts a symbol's sizes above a floor (the
+    /// sub-nano memecoin shape rests levels of 1.5 × 10¹¹ units and more). 0 for the others.
+    pub size_floor: i128,
 }
 
 impl SymSpec {
-    /// Reasonable defaults from the name: BTC near 84 270, ETH near 3 200, others near 2.5.
+    /// Reasonable defaults from the name: BTC near 84 270, ETH near 3 200, others near 2.5;
+    /// `BABYDOGE…` is the sub-nano memecoin shape ([`SymSpec::memecoin`]).
     pub fn new(venue: Venue, market: Market, name: &str) -> SymSpec {
         let up = name.to_ascii_uppercase();
+        if up.starts_with("BABYDOGE") {
+            return SymSpec::memecoin(venue, market, name);
+        }
         let (px, px_dec_mexc, px_dec_gate) = if up.starts_with("BTC") {
             (84_270.0, 2, 1)
         } else if up.starts_with("ETH") {
@@ -121,6 +128,40 @@ impl SymSpec {
             px_decimals,
             depth: 300,
             multiplier,
+            size_floor: 0,
+        }
+    }
+
+    /// A sub-nano memecoin (issue 13, finding 3): price near 0.0000000012345 with a 13-decimal
+    /// tick (more decimals than the client's old 10-decimal `Px`), spot sizes of 1.5 × 10¹¹
+    /// units and more with 10 decimals (Gate documents a 10-decimal size in its own
+    /// `spot.book_ticker` example, `"B":"0.0003341504"`, refused by the old 8-decimal `Qty`,
+    /// and the old `i64` `Qty` overflowed at 9.2 × 10¹⁰), i.e. 22 significant digits per
+    /// size. Futures: whole contracts of 10 000 000 coins (the shape of Gate's memecoin
+    /// contracts' `quanto_multiplier`), same price tick.
+    pub fn memecoin(venue: Venue, market: Market, name: &str) -> SymSpec {
+        let px_decimals = 13;
+        let (lot, qty_decimals, multiplier, size_floor) = match market {
+            Market::Futures => (Qty::SCALE, 0, Some(Qty::from_int(10_000_000)), 0),
+            Market::Spot => (
+                Qty::SCALE / 10i128.pow(10), // 0.0000000001
+                10,
+                None,
+                Qty::from_int(150_000_000_000).0,
+            ),
+        };
+        SymSpec {
+            venue,
+            market,
+            name: name.to_string(),
+            tick: 10i128.pow(Px::DECIMALS - px_decimals),
+            lot,
+            start_ticks: 12_345,
+            qty_decimals,
+            px_decimals,
+            depth: 300,
+            multiplier,
+            size_floor,
         }
     }
 }
@@ -412,7 +453,7 @@ fn rand_qty(spec: &SymSpec, rng: &mut Rng) -> i128 {
             }
         }
     };
-    lots * spec.lot
+    spec.size_floor + lots * spec.lot
 }
 
 fn seed_book(spec: &SymSpec, st: &mut SymState) {
