@@ -4,13 +4,26 @@
 //! futures, as JSON numbers (`40000.4`, `-108`). They are parsed straight from those bytes into
 //! fixed-point integers; nothing goes through `f64` on the way in. Parsing is exact or it fails
 //! with a typed [`NumError`]: a value that needs more fractional digits than the type keeps is
-//! refused (`TooManyDigits`), never rounded.
+//! refused (`TooManyDigits`), never rounded; one beyond the range is `Overflow`.
 //!
-//! | type  | unit                       | range                    |
-//! |-------|----------------------------|--------------------------|
-//! | [`Px`]  | 10⁻¹⁰ (`PX_DECIMALS` = 10) | ±922 337 203.685 477 580 7 |
-//! | [`Qty`] | 10⁻⁸ (`QTY_DECIMALS` = 8)  | ±92 233 720 368.547 758 07 |
+//! | type  | unit                         | range                                        |
+//! |-------|------------------------------|----------------------------------------------|
+//! | [`Px`]  | 10⁻¹⁶ (`PX_DECIMALS` = 16), `i128`  | ±17 014 118 346 046 923 173 168.730 371 588 410 572 7 |
+//! | [`Qty`] | 10⁻¹⁶ (`QTY_DECIMALS` = 16), `i128` | same                                   |
 //! | [`Dec`] | 10⁻ˢ, s = 0..=38 per value  | 38 significant digits (`i128` mantissa) |
+//!
+//! Why 16 decimals in `i128` (issue 13, finding 3; ARCHITECTURE.md "Numbers"): `Px` was `i64` at
+//! 10⁻¹⁰ and `Qty` `i64` at 10⁻⁸, and listed markets send more. Gate's own documented
+//! `spot.book_ticker` frame has a 10-decimal size (`"B":"0.0003341504"`,
+//! `tests/fixtures/gateio_spot_book_ticker.json`); a sub-cent memecoin rests levels of 1.5 × 10¹¹
+//! units (over `i64` at 8 decimals, 9.2 × 10¹⁰); sub-nano prices need 13 decimals. The venues'
+//! metadata (Gate `currency_pairs` `precision`/`amount_precision`, futures
+//! `order_price_round`/`order_size_min`; MEXC `exchangeInfo` `baseAssetPrecision`/
+//! `quotePrecision`/`quoteAssetPrecision`) gives per-symbol digit counts with no documented
+//! bound. One uniform wide scale — NautilusTrader's 128-bit mode, `FIXED_PRECISION` = 16 — keeps
+//! six digits of headroom over the most fractional published frame and a range above any token's
+//! supply, with plain integer comparison and no per-symbol scale to look up while parsing.
+//! The range is symmetric: parsing never yields `i128::MIN` units.
 //!
 //! `Px` also carries signed price-like values (funding rates), so `parse_signed` exists next to
 //! `parse`. `Qty` is used for sizes; signed sizes (Gate.io futures, positions) use

@@ -325,7 +325,7 @@ impl Account {
     }
 }
 
-/// Quote notional of `qty` at `px` as a `Qty` (8 decimals), contracts × multiplier on futures.
+/// Quote notional of `qty` at `px` as a `Qty` (16 decimals), contracts × multiplier on futures.
 pub fn notional(px: Px, qty: Qty, mult: Option<Qty>) -> Qty {
     let base = match mult {
         Some(m) => mul_div(qty.0, m.0, Qty::SCALE),

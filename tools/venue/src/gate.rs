@@ -346,7 +346,7 @@ fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
     let chg = Px(chg.0 / 1_000_000_000_000 * 1_000_000_000_000); // 4 decimals
     let vol = Qty(st.volume);
     let turnover = Px(st.turnover_units);
-    let turnover = Px(turnover.0 / 1_000_000 * 1_000_000);
+    let turnover = Px(turnover.0 / 100_000_000 * 100_000_000); // 8 decimals
     let (hi, lo) = (Px(st.high_px), Px(st.low_px));
     drop(st);
     let now = crate::num::wall_ms();

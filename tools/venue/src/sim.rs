@@ -96,20 +96,20 @@ impl SymSpec {
                 Qty::SCALE,
                 0,
                 Some(if up.starts_with("BTC") {
-                    Qty(10_000) // 0.0001
+                    Qty(Qty::SCALE / 10_000) // 0.0001
                 } else if up.starts_with("ETH") {
-                    Qty(1_000_000) // 0.01
+                    Qty(Qty::SCALE / 100) // 0.01
                 } else {
                     Qty(Qty::SCALE)
                 }),
             ),
             Market::Spot => {
                 if up.starts_with("BTC") {
-                    (100, 6, None) // 0.000001
+                    (Qty::SCALE / 1_000_000, 6, None) // 0.000001
                 } else if up.starts_with("ETH") {
-                    (10_000, 4, None)
+                    (Qty::SCALE / 10_000, 4, None)
                 } else {
-                    (1_000_000, 2, None)
+                    (Qty::SCALE / 100, 2, None)
                 }
             }
         };
