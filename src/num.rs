@@ -50,6 +50,28 @@ pub(crate) const POW10_128: [u128; 39] = {
     t
 };
 
+/// 10^i as `u64` for i in 0..=19: the fast paths' scaling factors (see [`widen_mul`]).
+const POW10_U64: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `mant × 10^k` as `u128`. For k ≤ 19 both factors are `u64`, so this is one widening
+/// 64×64→128 multiply (a `u128` table entry would cost a full 128×128 multiply). Callers
+/// guarantee k ≤ 38 and that the product fits (`mant × 10^k < 10^38`).
+#[inline(always)]
+pub(crate) fn widen_mul(mant: u64, k: u32) -> u128 {
+    match POW10_U64.get(k as usize) {
+        Some(&p) => mant as u128 * p as u128,
+        None => mant as u128 * POW10_128[(k as usize).min(38)],
+    }
+}
+
 /// Why a decimal could not be parsed exactly. `Copy`, no heap: usable on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumError {
@@ -388,10 +410,7 @@ pub fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i128, usize)>
         return None;
     }
     // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38 < i128::MAX.
-    Some((
-        (mant as u128 * POW10_128[(decimals - n_frac) as usize]) as i128,
-        j,
-    ))
+    Some((widen_mul(mant, decimals - n_frac) as i128, j))
 }
 
 /// Unsigned decimal text → fixed-point with `decimals` digits; identical results to
@@ -417,7 +436,7 @@ pub fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i128, NumError> {
         return parse_fixed(s, decimals, false);
     }
     // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38.
-    Ok((mant as u128 * POW10_128[(decimals - n_frac) as usize]) as i128)
+    Ok(widen_mul(mant, decimals - n_frac) as i128)
 }
 
 /// Unsigned decimal text → fixed-point with `decimals` digits through the SWAR 8+8 fast path
@@ -428,7 +447,7 @@ pub fn parse_unsigned_swar(s: &[u8], decimals: u32) -> Result<i128, NumError> {
     if (8..=30).contains(&decimals) {
         if let Some(v) = swar_e8(s) {
             // v < 10^16, × 10^(decimals-8) ≤ 10^22: < 10^38, fits.
-            return Ok((v as u128 * POW10_128[(decimals - 8) as usize]) as i128);
+            return Ok(widen_mul(v, decimals - 8) as i128);
         }
     }
     parse_unsigned_fast(s, decimals)

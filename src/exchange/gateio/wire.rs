@@ -21,7 +21,7 @@
 use simd_json::{Node, StaticNode};
 
 use crate::event::{DecodeError, IdRef, Level};
-use crate::num::{digit_run, parse_fixed, plain_dec, POW10_128};
+use crate::num::{digit_run, parse_fixed, plain_dec, widen_mul};
 use crate::types::{Dec, Px, Qty, Side};
 
 /// A parsed frame: tape nodes, the original bytes and the node → byte offset table.
@@ -692,7 +692,7 @@ impl<'a> Cur<'a> {
             }
             // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38, one
             // widening multiply, no overflow.
-            let v = mant as u128 * POW10_128[(decimals - n_frac) as usize];
+            let v = widen_mul(mant, decimals - n_frac);
             self.i = j + 1;
             Some(v as i128)
         } else {
