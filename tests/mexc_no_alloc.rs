@@ -49,11 +49,11 @@ impl Sink for Fold {
     }
     fn fill(&mut self, m: &FillMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.fee.mantissa() as i128);
+        self.acc = self.acc.wrapping_add(m.fee.mantissa());
     }
     fn balance(&mut self, m: &BalanceMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.available.mantissa() as i128);
+        self.acc = self.acc.wrapping_add(m.available.mantissa());
     }
     fn control(&mut self, m: &ControlMsg<'_>) {
         self.n += 1;
