@@ -42,15 +42,15 @@ fn parse(c: &mut Criterion) {
     g.finish();
 }
 
-const TICK: i64 = 100_000_000; // 0.01 in Px units
+const TICK: i128 = Px::SCALE / 100; // 0.01 in Px units
 
 fn deep_book(levels: usize) -> Book {
     let mut b = Book::with_capacity(levels + 64);
     let mid = Px::from_int(50_000).0;
-    let bids: Vec<Level> = (1..=levels as i64)
+    let bids: Vec<Level> = (1..=levels as i128)
         .map(|i| Level::new(Px(mid - i * TICK), Qty(100_000_000 + i)))
         .collect();
-    let asks: Vec<Level> = (1..=levels as i64)
+    let asks: Vec<Level> = (1..=levels as i128)
         .map(|i| Level::new(Px(mid + i * TICK), Qty(100_000_000 + i)))
         .collect();
     b.apply_snapshot(&bids, &asks).unwrap();
@@ -62,7 +62,7 @@ fn deep_book(levels: usize) -> Book {
 fn deltas() -> Vec<(Vec<Level>, Vec<Level>)> {
     let mid = Px::from_int(50_000).0;
     let mut out = Vec::new();
-    for k in 0..16i64 {
+    for k in 0..16i128 {
         let mut bids = Vec::new();
         let mut asks = Vec::new();
         for i in 0..8 {

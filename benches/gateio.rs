@@ -356,7 +356,7 @@ impl Sink for RealBook {
 pub fn book_around(frame_bids: &[Level], frame_asks: &[Level]) -> cexfeed::book::Book {
     let best_bid = frame_bids.iter().map(|l| l.px.0).max().unwrap();
     let best_ask = frame_asks.iter().map(|l| l.px.0).min().unwrap();
-    let mut pxs: Vec<i64> = frame_bids
+    let mut pxs: Vec<i128> = frame_bids
         .iter()
         .chain(frame_asks)
         .map(|l| l.px.0)

@@ -31,7 +31,7 @@ struct ApplySink {
     asks: [Level; 64],
     n: usize,
     seq: u64,
-    acc: i64,
+    acc: i128,
 }
 
 impl ApplySink {
@@ -137,7 +137,7 @@ fn depth_apply(c: &mut Criterion) {
     dec.decode_binary(&frame, &mut rb).unwrap();
     let best_bid = rb.1.iter().map(|l| l.px.0).max().unwrap();
     let best_ask = rb.2.iter().map(|l| l.px.0).min().unwrap();
-    let mut pxs: Vec<i64> = rb.1.iter().chain(rb.2.iter()).map(|l| l.px.0).collect();
+    let mut pxs: Vec<i128> = rb.1.iter().chain(rb.2.iter()).map(|l| l.px.0).collect();
     pxs.sort_unstable();
     let step = pxs
         .windows(2)

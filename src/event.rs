@@ -15,7 +15,7 @@ use crate::types::{Dec, Px, Qty, Side};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(C)]
 pub struct Level {
-    /// Exact price, 10 decimals (`Px`).
+    /// Exact price, 16 decimals (`Px`).
     pub px: Px,
     /// Absolute quantity at `px` (not a change): base asset on spot, contracts on futures.
     pub qty: Qty,
@@ -84,7 +84,7 @@ pub struct BookMsg<'a> {
 pub struct TradeMsg<'a> {
     /// Venue-native symbol (`BTC_USDT`, `BTCUSDT`).
     pub symbol: &'a str,
-    /// Exact trade price, 10 decimals.
+    /// Exact trade price, 16 decimals.
     pub px: Px,
     /// Unsigned; for Gate.io futures the absolute contract count.
     pub qty: Qty,
@@ -287,7 +287,7 @@ pub struct FillMsg<'a> {
     pub order_id: IdRef<'a>,
     /// Client order id (Gate.io `text`, MEXC `clientOrderId`); `None` when empty or `-`.
     pub client_id: Option<&'a str>,
-    /// Exact fill price, 10 decimals.
+    /// Exact fill price, 16 decimals.
     pub px: Px,
     /// Filled quantity, unsigned (contracts on futures).
     pub qty: Qty,

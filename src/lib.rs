@@ -35,7 +35,7 @@
 //! - **What is allocated, and when.** Everything at [`Engine::new`] / [`Engine::start`] /
 //!   [`Engine::consumer`], sized from the [`Config`]: connection buffers, decoder scratch, one
 //!   authoritative book per symbol (`runtime.book_depth` levels a side), one SPSC ring of
-//!   `runtime.ring_capacity` 128-byte [`Event`]s per feed and consumer, and a pool of
+//!   `runtime.ring_capacity` 192-byte [`Event`]s per feed and consumer, and a pool of
 //!   `runtime.book_pool` [`TopBook`] slots behind it. After start the data path (socket → TLS →
 //!   WebSocket frame → decoder → book → ring → [`StrategyRx::try_recv`]) allocates nothing,
 //!   takes no lock and formats nothing (`tests/no_alloc*.rs` count it).

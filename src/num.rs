@@ -1,11 +1,11 @@
 //! Exact decimal parsing: the one place text becomes fixed-point, for every layer.
 //!
 //! [`crate::types`] (`Px`/`Qty`/`Dec` parse), the Gate.io scanner and simd-json path, and the
-//! MEXC field walker all call into this module; there is one powers-of-ten table (`POW10`).
+//! MEXC field walker all call into this module; there is one powers-of-ten table (`POW10_128`).
 //!
 //! | entry point | input | used by |
 //! |---|---|---|
-//! | [`parse_fixed`] | any decimal, signed or not, exponents | `Px`/`Qty::parse*`, every fallback |
+//! | [`parse_fixed`] | any decimal, signed or not, exponents; `i128` result | `Px`/`Qty::parse*`, every fallback |
 //! | [`parse_dec`] | same grammar, `i128` mantissa, scale 0..=38 | `Dec::parse*` |
 //! | [`parse_unsigned_fast`] | unsigned; fast for short `digits(.digits)?` | Gate tape path, scanner BBO/trades |
 //! | [`parse_unsigned_swar`] | unsigned; SWAR for `d{1,8}(.d{1,8})?` | MEXC walker |
@@ -19,44 +19,58 @@
 //! Rules the general parsers apply, in reading order (the first that fails decides):
 //! * empty → `Empty`; a sign where the field is unsigned → `Sign`;
 //! * the digits before the exponent, leading zeros and trailing fractional zeros aside, must form
-//!   an integer that fits the mantissa (`u64` for fixed-point, `u128` for `Dec`): an integer part
-//!   that does not is `Overflow`, a fraction digit that does not is `TooManyDigits` (so is a run
-//!   of more than 18 (fixed) / 37 (`Dec`) zeros followed by a non-zero fraction digit) — checked
+//!   an integer that fits the `u128` mantissa: an integer part that does not is `Overflow`, a
+//!   fraction digit that does not is `TooManyDigits` (so is a run of more than 37 zeros followed
+//!   by a non-zero fraction digit) — checked
 //!   before the exponent is applied;
 //! * any other byte, a second `.`, no integer digit, an empty fraction or exponent, more than 4
 //!   exponent digits → `Garbage`;
 //! * then the exponent and scale are applied exactly: too large → `Overflow`, non-zero digits
-//!   below the scale → `TooManyDigits`.
+//!   below the scale → `TooManyDigits`. Fixed-point results are symmetric: `|units| ≤ i128::MAX`
+//!   (`i128::MIN` units is `Overflow`).
+//!
+//! The fast paths accumulate at most 18 digits in a `u64` (the common shape: a price or size
+//! with ≤ 18 significant digits) and scale with one widening `u64 × u128` multiply; longer
+//! mantissas (a 1.5 × 10¹¹ size with 10 decimals has 22 digits) take the general `u128` path.
 
 use std::fmt;
 
 /// Largest scale (fractional digits) a `Dec` carries (re-exported as `types::DEC_MAX_SCALE`).
 pub const DEC_MAX_SCALE: u8 = 38;
 
-/// 10^i for i in 0..20: the one powers-of-ten table of the crate (every fixed-point parser and
-/// formatter indexes it).
-pub(crate) const POW10: [u64; 20] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-    1_000_000_000,
-    10_000_000_000,
-    100_000_000_000,
-    1_000_000_000_000,
-    10_000_000_000_000,
-    100_000_000_000_000,
-    1_000_000_000_000_000,
-    10_000_000_000_000_000,
-    100_000_000_000_000_000,
-    1_000_000_000_000_000_000,
-    10_000_000_000_000_000_000,
-];
+/// 10^i as `u128` for i in 0..=38: the one powers-of-ten table of the crate (every fixed-point
+/// parser and formatter indexes it; `Px`/`Qty` keep 16 fractional digits in `i128`).
+pub(crate) const POW10_128: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// 10^i as `u64` for i in 0..=19: the fast paths' scaling factors (see [`widen_mul`]).
+const POW10_U64: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `mant × 10^k` as `u128`. For k ≤ 19 both factors are `u64`, so this is one widening
+/// 64×64→128 multiply (a `u128` table entry would cost a full 128×128 multiply). Callers
+/// guarantee k ≤ 38 and that the product fits (`mant × 10^k < 10^38`).
+#[inline(always)]
+pub(crate) fn widen_mul(mant: u64, k: u32) -> u128 {
+    match POW10_U64.get(k as usize) {
+        Some(&p) => mant as u128 * p as u128,
+        None => mant as u128 * POW10_128[(k as usize).min(38)],
+    }
+}
 
 /// Why a decimal could not be parsed exactly. `Copy`, no heap: usable on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,13 +101,13 @@ impl fmt::Display for NumError {
 
 impl std::error::Error for NumError {}
 
-/// The general exact parser: decimal text → integer count of `10^-decimals` units.
-/// `decimals` ≤ 19.
+/// The general exact parser: decimal text → integer count of `10^-decimals` units (`i128`).
+/// `decimals` ≤ 38.
 ///
 /// Accepts `[-+]?digits(.digits)?([eE][-+]?digits)?`. Trailing fractional zeros beyond the scale
 /// are fine (`"0.000000000000"`); a non-zero digit beyond it is `TooManyDigits`.
 #[inline]
-pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
+pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i128, NumError> {
     let len = s.len();
     if len == 0 {
         return Err(NumError::Empty);
@@ -110,7 +124,7 @@ pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumErro
         }
         _ => {}
     }
-    let mut mant: u64 = 0;
+    let mut mant: u128 = 0;
     let mut int_digits = 0u32;
     // Fraction digits folded into `mant`; zeros are held back until a non-zero digit follows,
     // so trailing zeros never count against the scale or overflow the mantissa.
@@ -121,13 +135,13 @@ pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumErro
     while i < len {
         let c = s[i];
         if c.is_ascii_digit() {
-            let d = (c - b'0') as u64;
+            let d = (c - b'0') as u128;
             if in_frac {
                 frac_seen += 1;
                 if d == 0 {
                     zeros_pending += 1;
                 } else {
-                    let scale = POW10
+                    let scale = POW10_128
                         .get(zeros_pending as usize + 1)
                         .copied()
                         .ok_or(NumError::TooManyDigits)?;
@@ -189,13 +203,13 @@ pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumErro
     let units = if mant == 0 {
         0
     } else if shift >= 0 {
-        let p = POW10
+        let p = POW10_128
             .get(shift as usize)
             .copied()
             .ok_or(NumError::Overflow)?;
         mant.checked_mul(p).ok_or(NumError::Overflow)?
     } else {
-        let p = POW10
+        let p = POW10_128
             .get((-shift) as usize)
             .copied()
             .ok_or(NumError::TooManyDigits)?;
@@ -204,18 +218,11 @@ pub fn parse_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumErro
         }
         mant / p
     };
-    if neg {
-        // i64::MIN has no positive counterpart: allow exactly one more unit on the negative side.
-        if units > i64::MAX as u64 + 1 {
-            return Err(NumError::Overflow);
-        }
-        Ok((units as i64).wrapping_neg())
-    } else {
-        if units > i64::MAX as u64 {
-            return Err(NumError::Overflow);
-        }
-        Ok(units as i64)
+    // Symmetric range: `i128::MIN` units (no positive counterpart) is never produced.
+    if units > i128::MAX as u128 {
+        return Err(NumError::Overflow);
     }
+    Ok(if neg { -(units as i128) } else { units as i128 })
 }
 
 /// 10^i as u128 for i in 0..=38.
@@ -385,10 +392,10 @@ pub(crate) fn digit_run(b: &[u8], mut j: usize, mut mant: u64) -> (u64, u32, usi
 }
 
 /// `digits(.digits)?` at `start` within the fast-path limits (≤ 18 digits, ≤ `decimals`
-/// fraction digits, integer digits + `decimals` ≤ 18) → (units, index after it). `None`: not
+/// fraction digits, integer digits + `decimals` ≤ 38) → (units, index after it). `None`: not
 /// this shape, the caller's general parser decides. Whatever follows the digits is the caller's.
 #[inline(always)]
-pub fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i64, usize)> {
+pub fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i128, usize)> {
     let (mant, n_int, j) = digit_run(b, start, 0);
     let (mant, n_frac, j) = if b.get(j) == Some(&b'.') {
         let (m, n, j2) = digit_run(b, j + 1, mant);
@@ -399,18 +406,19 @@ pub fn plain_dec(b: &[u8], start: usize, decimals: u32) -> Option<(i64, usize)> 
     } else {
         (mant, 0, j)
     };
-    if n_int == 0 || n_int + n_frac > 18 || n_frac > decimals || n_int + decimals > 18 {
+    if n_int == 0 || n_int + n_frac > 18 || n_frac > decimals || n_int + decimals > 38 {
         return None;
     }
-    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
-    Some(((mant * POW10[(decimals - n_frac) as usize]) as i64, j))
+    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38 < i128::MAX.
+    Some((widen_mul(mant, decimals - n_frac) as i128, j))
 }
 
 /// Unsigned decimal text → fixed-point with `decimals` digits; identical results to
 /// `parse_fixed(s, decimals, false)` (which it falls back to for anything but a short plain
-/// `digits(.digits)?`), faster for the common case.
+/// `digits(.digits)?`), faster for the common case: the digits accumulate in a `u64` and one
+/// widening multiply scales them.
 #[inline]
-pub fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i64, NumError> {
+pub fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i128, NumError> {
     let (mant, n_int, j) = digit_run(s, 0, 0);
     let (mant, n_frac, j) = if s.get(j) == Some(&b'.') {
         let (m, n, j2) = digit_run(s, j + 1, mant);
@@ -423,23 +431,23 @@ pub fn parse_unsigned_fast(s: &[u8], decimals: u32) -> Result<i64, NumError> {
         || (n_frac == 0 && j > n_int as usize)
         || n_int + n_frac > 18
         || n_frac > decimals
-        || n_int + decimals > 18
+        || n_int + decimals > 38
     {
         return parse_fixed(s, decimals, false);
     }
-    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 18: the product is < 10^18.
-    Ok((mant * POW10[(decimals - n_frac) as usize]) as i64)
+    // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38.
+    Ok(widen_mul(mant, decimals - n_frac) as i128)
 }
 
 /// Unsigned decimal text → fixed-point with `decimals` digits through the SWAR 8+8 fast path
-/// ([`swar_e8`], for `decimals` 8..=10), then [`parse_unsigned_fast`]; identical results to
+/// ([`swar_e8`], for `decimals` 8..=30), then [`parse_unsigned_fast`]; identical results to
 /// `parse_fixed(s, decimals, false)`.
 #[inline(always)]
-pub fn parse_unsigned_swar(s: &[u8], decimals: u32) -> Result<i64, NumError> {
-    if (8..=10).contains(&decimals) {
+pub fn parse_unsigned_swar(s: &[u8], decimals: u32) -> Result<i128, NumError> {
+    if (8..=30).contains(&decimals) {
         if let Some(v) = swar_e8(s) {
-            // v < 10^16, × 10^(decimals-8) ≤ 100: < 10^18, fits.
-            return Ok((v * POW10[(decimals - 8) as usize]) as i64);
+            // v < 10^16, × 10^(decimals-8) ≤ 10^22: < 10^38, fits.
+            return Ok(widen_mul(v, decimals - 8) as i128);
         }
     }
     parse_unsigned_fast(s, decimals)
@@ -588,7 +596,7 @@ pub(crate) mod tests {
         // the general parser on them, errors included.
         let cases = FAST_PATH_CASES;
         for c in cases {
-            for dec in [8, 10] {
+            for dec in [8, 10, 16] {
                 let want = parse_fixed(c, dec, false);
                 assert_eq!(
                     parse_unsigned_fast(c, dec),
@@ -612,7 +620,7 @@ pub(crate) mod tests {
 
     proptest! {
     #[test]
-    fn parse_unsigned_fast_matches_parse_fixed(body in "[0-9.eE+-]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
+    fn parse_unsigned_fast_matches_parse_fixed(body in "[0-9.eE+-]{0,24}", dec in prop::sample::select(vec![8u32, 10, 16])) {
         prop_assert_eq!(
             parse_unsigned_fast(body.as_bytes(), dec),
             parse_fixed(body.as_bytes(), dec, false)
@@ -620,7 +628,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn parse_unsigned_fast_matches_on_plain_decimals(i in 0u64..1_000_000_000_000, f in 0u64..100_000_000_000, fd in 0usize..12, dec in prop::sample::select(vec![8u32, 10])) {
+    fn parse_unsigned_fast_matches_on_plain_decimals(i in 0u64..1_000_000_000_000, f in 0u64..100_000_000_000, fd in 0usize..12, dec in prop::sample::select(vec![8u32, 10, 16])) {
         let t = if fd == 0 { i.to_string() } else { format!("{i}.{:0>fd$}", f % 10u64.pow(fd as u32)) };
         prop_assert_eq!(parse_unsigned_fast(t.as_bytes(), dec), parse_fixed(t.as_bytes(), dec, false));
     }    }

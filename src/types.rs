@@ -4,13 +4,26 @@
 //! futures, as JSON numbers (`40000.4`, `-108`). They are parsed straight from those bytes into
 //! fixed-point integers; nothing goes through `f64` on the way in. Parsing is exact or it fails
 //! with a typed [`NumError`]: a value that needs more fractional digits than the type keeps is
-//! refused (`TooManyDigits`), never rounded.
+//! refused (`TooManyDigits`), never rounded; one beyond the range is `Overflow`.
 //!
-//! | type  | unit                       | range                    |
-//! |-------|----------------------------|--------------------------|
-//! | [`Px`]  | 10⁻¹⁰ (`PX_DECIMALS` = 10) | ±922 337 203.685 477 580 7 |
-//! | [`Qty`] | 10⁻⁸ (`QTY_DECIMALS` = 8)  | ±92 233 720 368.547 758 07 |
+//! | type  | unit                         | range                                        |
+//! |-------|------------------------------|----------------------------------------------|
+//! | [`Px`]  | 10⁻¹⁶ (`PX_DECIMALS` = 16), `i128`  | ±17 014 118 346 046 923 173 168.730 371 588 410 572 7 |
+//! | [`Qty`] | 10⁻¹⁶ (`QTY_DECIMALS` = 16), `i128` | same                                   |
 //! | [`Dec`] | 10⁻ˢ, s = 0..=38 per value  | 38 significant digits (`i128` mantissa) |
+//!
+//! Why 16 decimals in `i128` (issue 13, finding 3; ARCHITECTURE.md "Numbers"): `Px` was `i64` at
+//! 10⁻¹⁰ and `Qty` `i64` at 10⁻⁸, and listed markets send more. Gate's own documented
+//! `spot.book_ticker` frame has a 10-decimal size (`"B":"0.0003341504"`,
+//! `tests/fixtures/gateio_spot_book_ticker.json`); a sub-cent memecoin rests levels of 1.5 × 10¹¹
+//! units (over `i64` at 8 decimals, 9.2 × 10¹⁰); sub-nano prices need 13 decimals. The venues'
+//! metadata (Gate `currency_pairs` `precision`/`amount_precision`, futures
+//! `order_price_round`/`order_size_min`; MEXC `exchangeInfo` `baseAssetPrecision`/
+//! `quotePrecision`/`quoteAssetPrecision`) gives per-symbol digit counts with no documented
+//! bound. One uniform wide scale — NautilusTrader's 128-bit mode, `FIXED_PRECISION` = 16 — keeps
+//! six digits of headroom over the most fractional published frame and a range above any token's
+//! supply, with plain integer comparison and no per-symbol scale to look up while parsing.
+//! The range is symmetric: parsing never yields `i128::MIN` units.
 //!
 //! `Px` also carries signed price-like values (funding rates), so `parse_signed` exists next to
 //! `parse`. `Qty` is used for sizes; signed sizes (Gate.io futures, positions) use
@@ -24,19 +37,27 @@
 use std::fmt;
 
 pub use crate::num::NumError;
-use crate::num::{parse_dec, parse_fixed, pow10_u128, POW10};
+use crate::num::{parse_dec, parse_fixed, pow10_u128, POW10_128};
 
-/// Fractional decimal digits kept by [`Px`].
-pub const PX_DECIMALS: u32 = 10;
-/// Fractional decimal digits kept by [`Qty`].
-pub const QTY_DECIMALS: u32 = 8;
+/// Fractional decimal digits kept by [`Px`] (see the module docs for why 16).
+pub const PX_DECIMALS: u32 = 16;
+/// Fractional decimal digits kept by [`Qty`] (see the module docs for why 16).
+pub const QTY_DECIMALS: u32 = 16;
+
+/// Fractional digits of the display-only best bid/ask words a feed keeps per symbol for the
+/// live view (`best_bid_units`/`best_ask_units`, one `u64` each): the scale `Px` had before it
+/// became `i128` at 16 decimals, truncated and clamped to fit one atomic word.
+pub const STATUS_PX_DECIMALS: u32 = 10;
+
+/// Longest canonical [`Px`]/[`Qty`] text: sign, 23 integer digits, point, 16 fraction digits.
+pub const FIXED_TEXT_MAX: usize = 48;
 
 /// Write `units × 10^-decimals` in canonical form into `buf`: no trailing fractional zeros, no
 /// trailing point, `0` for zero, `-` for negatives. Returns the written text. No allocation.
-pub(crate) fn format_fixed(units: i64, decimals: u32, buf: &mut [u8; 32]) -> &str {
+pub(crate) fn format_fixed(units: i128, decimals: u32, buf: &mut [u8; FIXED_TEXT_MAX]) -> &str {
     let neg = units < 0;
     let mut u = units.unsigned_abs();
-    let scale = POW10[decimals as usize];
+    let scale = POW10_128[decimals as usize];
     let int = u / scale;
     let mut frac = u % scale;
     let mut pos = buf.len();
@@ -77,22 +98,25 @@ macro_rules! fixed_type {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         #[repr(transparent)]
-        pub struct $name(pub i64);
+        pub struct $name(pub i128);
 
         impl $name {
             /// Fractional digits kept.
             pub const DECIMALS: u32 = $decimals;
             /// Units per whole one.
-            pub const SCALE: i64 = POW10[$decimals as usize] as i64;
+            pub const SCALE: i128 = POW10_128[$decimals as usize] as i128;
             /// Zero; also "absent" where a venue leaves a field empty (an empty BBO side).
             pub const ZERO: $name = $name(0);
-            /// Largest representable value (`i64::MAX` units).
-            pub const MAX: $name = $name(i64::MAX);
+            /// Largest representable value (`i128::MAX` units, about 1.7 × 10²²). Parsing never
+            /// yields `i128::MIN` units: the range is symmetric, `-MAX..=MAX`.
+            pub const MAX: $name = $name(i128::MAX);
 
             /// Parse an unsigned decimal exactly (`"84270.01"`, `"0.00000000"`, `"1e-8"`).
+            /// Short plain decimals take the `u64` fast path (identical results, proven by
+            /// `tests/decode/num_parse.rs`); everything else the general `u128` parser.
             #[inline]
             pub fn parse(s: &[u8]) -> Result<Self, NumError> {
-                parse_fixed(s, $decimals, false).map($name)
+                crate::num::parse_unsigned_fast(s, $decimals).map($name)
             }
 
             /// Parse a decimal that may carry a sign (`"-108.5"`, `"-0.00025"`).
@@ -103,12 +127,12 @@ macro_rules! fixed_type {
 
             /// Whole units, for tests and configuration (`from_int(5)` is 5.0).
             pub const fn from_int(v: i64) -> Self {
-                $name(v * POW10[$decimals as usize] as i64)
+                $name(v as i128 * POW10_128[$decimals as usize] as i128)
             }
 
             /// The raw fixed-point count of `10^-DECIMALS` units.
             #[inline]
-            pub const fn units(self) -> i64 {
+            pub const fn units(self) -> i128 {
                 self.0
             }
 
@@ -118,7 +142,7 @@ macro_rules! fixed_type {
                 self.0 == 0
             }
 
-            /// Absolute value (`wrapping_abs`: `i64::MIN` units, which has no positive
+            /// Absolute value (`wrapping_abs`: `i128::MIN` units, which has no positive
             /// counterpart, stays as is).
             #[inline]
             pub const fn abs(self) -> Self {
@@ -131,14 +155,14 @@ macro_rules! fixed_type {
             }
 
             /// Canonical text into a caller-owned buffer; no allocation.
-            pub fn write_canonical(self, buf: &mut [u8; 32]) -> &str {
+            pub fn write_canonical(self, buf: &mut [u8; FIXED_TEXT_MAX]) -> &str {
                 format_fixed(self.0, $decimals, buf)
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let mut buf = [0u8; 32];
+                let mut buf = [0u8; FIXED_TEXT_MAX];
                 f.write_str(self.write_canonical(&mut buf))
             }
         }
@@ -159,12 +183,12 @@ macro_rules! fixed_type {
 }
 
 fixed_type!(
-    /// A price (or another signed money-like value: rate, fee, PnL, margin) in units of 10⁻¹⁰.
+    /// A price (or another signed money-like value: rate, fee, PnL, margin) in units of 10⁻¹⁶.
     Px,
     PX_DECIMALS
 );
 fixed_type!(
-    /// A quantity, size or balance in units of 10⁻⁸ (signed where the venue signs it).
+    /// A quantity, size or balance in units of 10⁻¹⁶ (signed where the venue signs it).
     Qty,
     QTY_DECIMALS
 );
@@ -270,23 +294,22 @@ impl Dec {
         })
     }
 
-    /// Exact `Px`, or `None` if the value needs more than 10 fractional digits or is out of range.
+    /// Exact `Px`, or `None` if the value needs more than 16 fractional digits or is out of range.
     pub fn to_px(self) -> Option<Px> {
         self.to_fixed(PX_DECIMALS).map(Px)
     }
 
-    /// Exact `Qty`, or `None` if the value needs more than 8 fractional digits or is out of range.
+    /// Exact `Qty`, or `None` if the value needs more than 16 fractional digits or is out of range.
     pub fn to_qty(self) -> Option<Qty> {
         self.to_fixed(QTY_DECIMALS).map(Qty)
     }
 
-    fn to_fixed(self, decimals: u32) -> Option<i64> {
+    fn to_fixed(self, decimals: u32) -> Option<i128> {
         if self.scale as u32 > decimals {
             return None;
         }
         let p = pow10_u128(decimals - self.scale as u32) as i128;
-        let v = self.mant.checked_mul(p)?;
-        i64::try_from(v).ok()
+        self.mant.checked_mul(p)
     }
 
     /// Lossy conversion for display and statistics only (correctly rounded from the text).
@@ -334,14 +357,14 @@ pub const DEC_TEXT_MAX: usize = 42;
 
 impl From<Px> for Dec {
     fn from(p: Px) -> Dec {
-        // Scale 10 and an i64 mantissa always fit.
-        Dec::from_parts(p.0 as i128, PX_DECIMALS as u8).unwrap_or(Dec::ZERO)
+        // Scale 16 and any mantissa but i128::MIN (which parsing never yields) fit.
+        Dec::from_parts(p.0, PX_DECIMALS as u8).unwrap_or(Dec::ZERO)
     }
 }
 
 impl From<Qty> for Dec {
     fn from(q: Qty) -> Dec {
-        Dec::from_parts(q.0 as i128, QTY_DECIMALS as u8).unwrap_or(Dec::ZERO)
+        Dec::from_parts(q.0, QTY_DECIMALS as u8).unwrap_or(Dec::ZERO)
     }
 }
 
@@ -551,13 +574,19 @@ impl SymbolMeta {
     /// Base-asset quantity for a venue size (contracts × multiplier on futures; as-is on spot).
     /// `None` on futures while the contract's `quanto_multiplier` is not known (issue 13,
     /// finding 7: never a size taken for base units with a wrong multiplier), or on overflow.
+    /// Otherwise exact or `None`: a product out of range or needing more than 16 fractional
+    /// digits is refused, never rounded.
     pub fn base_qty(&self, size: Qty) -> Option<Qty> {
         match self.contract_multiplier {
             None if self.market == Market::Futures => None,
             None => Some(size),
             Some(m) => {
-                let v = (size.0 as i128 * m.0 as i128) / Qty::SCALE as i128;
-                i64::try_from(v).ok().map(Qty)
+                // The multiplier as a normalized decimal (`0.0001` = 1 × 10⁻⁴): multiply by its
+                // short mantissa, then divide by 10^scale exactly.
+                let d = Dec::from(m);
+                let v = size.0.checked_mul(d.mantissa())?;
+                let p = pow10_u128(d.scale() as u32) as i128;
+                (v % p == 0).then_some(Qty(v / p))
             }
         }
     }
@@ -657,28 +686,32 @@ pub fn wall_ms() -> i64 {
 mod tests {
     use super::*;
 
-    fn px(s: &str) -> Result<i64, NumError> {
+    fn px(s: &str) -> Result<i128, NumError> {
         Px::parse(s.as_bytes()).map(|p| p.0)
     }
 
+    /// One whole unit in raw units (10^16).
+    const ONE: i128 = 10_000_000_000_000_000;
+
     #[test]
     fn table_of_odd_inputs() {
-        let cases: &[(&str, Result<i64, NumError>)] = &[
+        let cases: &[(&str, Result<i128, NumError>)] = &[
             ("0", Ok(0)),
             ("0.00000000", Ok(0)),
             ("0.000000000000000000000000", Ok(0)),
-            ("84270.01", Ok(842_700_100_000_000)),
-            ("19137.740", Ok(191_377_400_000_000)),
-            ("100", Ok(1_000_000_000_000)),
-            ("007", Ok(70_000_000_000)),
-            ("0.0000000001", Ok(1)),
-            ("0.00000000001", Err(NumError::TooManyDigits)),
-            ("0.00000000010000", Ok(1)),
-            ("1e-8", Ok(100)),
-            ("1E-10", Ok(1)),
-            ("1e-11", Err(NumError::TooManyDigits)),
-            ("1.5e3", Ok(15_000_000_000_000)),
-            ("1.25e-05", Ok(125_000)),
+            ("84270.01", Ok(842_700_100_000_000_000_000)),
+            ("19137.740", Ok(191_377_400_000_000_000_000)),
+            ("100", Ok(100 * ONE)),
+            ("007", Ok(7 * ONE)),
+            ("0.0000000001", Ok(1_000_000)),
+            ("0.0000000000000001", Ok(1)),
+            ("0.00000000000000001", Err(NumError::TooManyDigits)),
+            ("0.00000000000000010000", Ok(1)),
+            ("1e-8", Ok(100_000_000)),
+            ("1E-16", Ok(1)),
+            ("1e-17", Err(NumError::TooManyDigits)),
+            ("1.5e3", Ok(1500 * ONE)),
+            ("1.25e-05", Ok(125_000_000_000)),
             ("", Err(NumError::Empty)),
             ("-0", Err(NumError::Sign)),
             ("-1", Err(NumError::Sign)),
@@ -694,10 +727,15 @@ mod tests {
             ("1e+", Err(NumError::Garbage)),
             ("1e99999", Err(NumError::Garbage)),
             ("NaN", Err(NumError::Garbage)),
-            ("922337203.6854775807", Ok(i64::MAX)),
-            ("922337203.6854775808", Err(NumError::Overflow)),
+            ("17014118346046923173168.7303715884105727", Ok(i128::MAX)),
+            (
+                "17014118346046923173168.7303715884105728",
+                Err(NumError::Overflow),
+            ),
             ("99999999999999999999999", Err(NumError::Overflow)),
             ("1e30", Err(NumError::Overflow)),
+            ("1e22", Ok(10_000_000_000_000_000_000_000 * ONE)),
+            ("1e23", Err(NumError::Overflow)),
             ("0e30", Ok(0)),
         ];
         for (input, want) in cases {
@@ -705,15 +743,82 @@ mod tests {
         }
     }
 
+    /// Issue 13 finding 3: every price and size a listed Gate or MEXC market sends fits, exactly;
+    /// one digit beyond the scale or the range is refused with a typed error, never rounded.
+    #[test]
+    fn exact_numbers_for_every_market_boundaries() {
+        // Gate's documented spot.book_ticker frame: "B":"0.0003341504" (10 decimals). Refused
+        // (TooManyDigits) by the 8-decimal Qty this replaced.
+        assert_eq!(
+            Qty::parse(b"0.0003341504").unwrap().to_string(),
+            "0.0003341504"
+        );
+        // A 1.5e11-unit level (a sub-cent memecoin): overflowed the i64 Qty (max 9.2e10).
+        let big = Qty::parse(b"150000000000").unwrap();
+        assert_eq!(big.to_string(), "150000000000");
+        assert_eq!(big, Qty::from_int(150_000_000_000));
+        // Both at once (22 significant digits: the general parser's u128 path).
+        assert_eq!(
+            Qty::parse(b"150000000000.0003341504").unwrap().to_string(),
+            "150000000000.0003341504"
+        );
+        // A sub-nano price with 13 decimals (Px kept 10).
+        assert_eq!(
+            Px::parse(b"0.0000000012345").unwrap().to_string(),
+            "0.0000000012345"
+        );
+        // The scale: 16 decimals exact, the 17th refused.
+        assert_eq!(Qty::parse(b"0.0000000000000001"), Ok(Qty(1)));
+        assert_eq!(
+            Qty::parse(b"0.00000000000000001"),
+            Err(NumError::TooManyDigits)
+        );
+        assert_eq!(
+            Px::parse(b"1.00000000000000001"),
+            Err(NumError::TooManyDigits)
+        );
+        // The range: MAX exact, one unit more refused; symmetric for signed values.
+        let max = "17014118346046923173168.7303715884105727";
+        assert_eq!(Qty::parse(max.as_bytes()), Ok(Qty::MAX));
+        assert_eq!(Qty::MAX.to_string(), max);
+        assert_eq!(
+            Qty::parse(b"17014118346046923173168.7303715884105728"),
+            Err(NumError::Overflow)
+        );
+        assert_eq!(
+            Qty::parse_signed(format!("-{max}").as_bytes()),
+            Ok(Qty(-i128::MAX))
+        );
+        assert_eq!(
+            Qty::parse_signed(b"-17014118346046923173168.7303715884105728"),
+            Err(NumError::Overflow)
+        );
+        // Errors say why (what a decode error report carries).
+        assert_eq!(
+            NumError::TooManyDigits.to_string(),
+            "too many fractional digits (would round)"
+        );
+        assert_eq!(NumError::Overflow.to_string(), "number out of range");
+    }
+
     #[test]
     fn signed_parsing() {
         assert_eq!(Px::parse_signed(b"-0").unwrap(), Px(0));
-        assert_eq!(Px::parse_signed(b"-0.00025").unwrap(), Px(-2_500_000));
-        assert_eq!(Qty::parse_signed(b"-108.5").unwrap(), Qty(-10_850_000_000));
+        assert_eq!(
+            Px::parse_signed(b"-0.00025").unwrap(),
+            Px(-2_500_000_000_000)
+        );
+        assert_eq!(
+            Qty::parse_signed(b"-108.5").unwrap(),
+            Qty(-1_085_000_000_000_000_000)
+        );
         assert_eq!(Qty::parse_signed(b"+3").unwrap(), Qty::from_int(3));
         assert_eq!(Qty::parse_signed(b"--3"), Err(NumError::Garbage));
-        assert_eq!(Qty::parse(b"0.000000001"), Err(NumError::TooManyDigits));
-        assert_eq!(Qty::parse(b"0.000000010"), Ok(Qty(1)));
+        assert_eq!(
+            Qty::parse(b"0.00000000000000001"),
+            Err(NumError::TooManyDigits)
+        );
+        assert_eq!(Qty::parse(b"0.00000000000000010"), Ok(Qty(1)));
     }
 
     #[test]
@@ -723,6 +828,7 @@ mod tests {
             ("19137.740", "19137.74"),
             ("100", "100"),
             ("0.0000000001", "0.0000000001"),
+            ("0.0000000000000001", "0.0000000000000001"),
             ("84270.01", "84270.01"),
             ("1e3", "1000"),
         ];
@@ -730,8 +836,18 @@ mod tests {
             assert_eq!(Px::parse(input.as_bytes()).unwrap().to_string(), want);
         }
         assert_eq!(Px::parse_signed(b"-0.5").unwrap().to_string(), "-0.5");
-        assert_eq!(Px(i64::MIN).to_string(), "-922337203.6854775808");
-        assert_eq!(Qty(i64::MAX).to_string(), "92233720368.54775807");
+        assert_eq!(
+            Px(-i128::MAX).to_string(),
+            "-17014118346046923173168.7303715884105727"
+        );
+        assert_eq!(
+            Px(i128::MIN).to_string(),
+            "-17014118346046923173168.7303715884105728"
+        );
+        assert_eq!(
+            Qty(i128::MAX).to_string(),
+            "17014118346046923173168.7303715884105727"
+        );
     }
 
     fn dec(s: &str) -> Result<(i128, u8), NumError> {
@@ -841,13 +957,16 @@ mod tests {
         let p = Px::parse(b"84270.01").unwrap();
         assert_eq!(Dec::from(p).to_string(), "84270.01");
         assert_eq!(Dec::from(p).to_px(), Some(p));
-        assert_eq!(Dec::from(Qty(-1)).to_string(), "-0.00000001");
+        assert_eq!(Dec::from(Qty(-1)).to_string(), "-0.0000000000000001");
         assert_eq!(Dec::from(Qty(-1)).to_qty(), Some(Qty(-1)));
         let fee = Dec::parse(b"0.0003998377369698171").unwrap();
         assert_eq!(fee.to_px(), None);
         assert_eq!(fee.to_qty(), None);
         assert_eq!(Dec::parse(b"1e30").unwrap().to_px(), None);
-        assert_eq!(Dec::parse(b"0.5").unwrap().to_qty(), Some(Qty(50_000_000)));
+        assert_eq!(
+            Dec::parse(b"0.5").unwrap().to_qty(),
+            Some(Qty(5_000_000_000_000_000))
+        );
         assert_eq!(Dec::from(Px::ZERO), Dec::ZERO);
         assert_eq!(fee.to_f64(), 0.0003998377369698171);
         let a = Dec::parse(b"21.94210356004384").unwrap();
@@ -894,6 +1013,16 @@ mod tests {
             r.meta(c).base_qty(Qty::from_int(5)),
             Some(Qty::parse(b"0.0005").unwrap())
         );
+        // Issue 13: exact or refused, never truncated or wrapped.
+        let q = |s: &str| Qty::parse_signed(s.as_bytes()).unwrap();
+        let mut m = SymbolMeta::new(Venue::Gateio, Market::Futures, "PEPE_USDT");
+        m.contract_multiplier = Some(q("10000000"));
+        assert_eq!(m.base_qty(q("-150000")), Some(q("-1500000000000")));
+        m.contract_multiplier = Some(q("0.0001"));
+        assert_eq!(m.base_qty(q("0.5")), Some(q("0.00005")));
+        assert_eq!(m.base_qty(q("0.0000000000001")), None, "needs 17 decimals");
+        m.contract_multiplier = Some(q("1000000"));
+        assert_eq!(m.base_qty(Qty::MAX), None, "out of range");
     }
 
     mod prop {
@@ -909,7 +1038,7 @@ mod tests {
             }
 
             #[test]
-            fn dec_agrees_with_px(v in any::<i64>(), pad in 0usize..12) {
+            fn dec_agrees_with_px(v in -i128::MAX..=i128::MAX, pad in 0usize..12) {
                 let mut s = Px(v).to_string();
                 if !s.contains('.') { s.push('.'); s.push('0'); }
                 for _ in 0..pad { s.push('0'); }
@@ -921,7 +1050,7 @@ mod tests {
             #[test]
             fn dec_order_matches_px_order(a in any::<i64>(), b in any::<i64>(), sa in 0u8..=38) {
                 // Px-derived values compare like Px; mixed scales compare numerically.
-                prop_assert_eq!(Dec::from(Px(a)).cmp(&Dec::from(Px(b))), a.cmp(&b));
+                prop_assert_eq!(Dec::from(Px(a as i128)).cmp(&Dec::from(Px(b as i128))), a.cmp(&b));
                 let x = Dec::from_parts(a as i128, sa).unwrap();
                 let y = Dec::from_parts(b as i128, 0).unwrap();
                 // x = a·10^-sa, y = b: compare a with b·10^sa; if that overflows i128,
@@ -940,19 +1069,19 @@ mod tests {
             }
 
             #[test]
-            fn px_round_trips(v in any::<i64>()) {
+            fn px_round_trips(v in -i128::MAX..=i128::MAX) {
                 let p = Px(v);
                 prop_assert_eq!(Px::parse_signed(p.to_string().as_bytes()), Ok(p));
             }
 
             #[test]
-            fn qty_round_trips(v in any::<i64>()) {
+            fn qty_round_trips(v in -i128::MAX..=i128::MAX) {
                 let q = Qty(v);
                 prop_assert_eq!(Qty::parse_signed(q.to_string().as_bytes()), Ok(q));
             }
 
             #[test]
-            fn unsigned_round_trips_with_padding(v in 0i64..i64::MAX, pad in 0usize..12) {
+            fn unsigned_round_trips_with_padding(v in 0i128..=i128::MAX, pad in 0usize..12) {
                 // Trailing zeros the venue adds ("19137.740") never change the value.
                 let mut s = Qty(v).to_string();
                 if !s.contains('.') { s.push('.'); s.push('0'); }

@@ -42,7 +42,7 @@ fn spsc_fifo_across_wrap() {
 /// Every level of the book carries `seq` as its quantity: a slot written while the consumer
 /// reads it shows up as a race (loom) or as a level from another update (the assertion).
 fn stamp(book: &mut Book, seq: u64) {
-    let q = Qty(seq as i64);
+    let q = Qty(seq as i128);
     let bids = [Level::new(Px(100), q), Level::new(Px(99), q)];
     let asks = [Level::new(Px(101), q), Level::new(Px(102), q)];
     book.apply_snapshot(&bids, &asks).unwrap();

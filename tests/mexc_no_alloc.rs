@@ -15,7 +15,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 #[derive(Default)]
 struct Fold {
     n: u64,
-    acc: i64,
+    acc: i128,
 }
 
 impl Sink for Fold {
@@ -26,13 +26,13 @@ impl Sink for Fold {
         }
         self.acc = self
             .acc
-            .wrapping_add(m.seq_last as i64 + m.symbol.len() as i64);
+            .wrapping_add(m.seq_last as i128 + m.symbol.len() as i128);
     }
     fn trade(&mut self, m: &TradeMsg<'_>) {
         self.n += 1;
         self.acc = self.acc.wrapping_add(m.px.0 + m.qty.0);
         if let IdRef::Str(s) = m.trade_id {
-            self.acc += s.len() as i64;
+            self.acc += s.len() as i128;
         }
     }
     fn bbo(&mut self, m: &BboMsg<'_>) {
@@ -45,21 +45,21 @@ impl Sink for Fold {
     }
     fn order(&mut self, m: &OrderMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.px.0 + m.status as i64);
+        self.acc = self.acc.wrapping_add(m.px.0 + m.status as i128);
     }
     fn fill(&mut self, m: &FillMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.fee.mantissa() as i64);
+        self.acc = self.acc.wrapping_add(m.fee.mantissa());
     }
     fn balance(&mut self, m: &BalanceMsg<'_>) {
         self.n += 1;
-        self.acc = self.acc.wrapping_add(m.available.mantissa() as i64);
+        self.acc = self.acc.wrapping_add(m.available.mantissa());
     }
     fn control(&mut self, m: &ControlMsg<'_>) {
         self.n += 1;
         self.acc = self
             .acc
-            .wrapping_add(m.message.map_or(0, |s| s.len() as i64));
+            .wrapping_add(m.message.map_or(0, |s| s.len() as i128));
     }
 }
 
@@ -120,8 +120,8 @@ fn writers_and_requests_allocate_nothing_once_sized() {
         .map(|i| Level::new(Px(842_700_000_000_000 + i * 100_000_000), Qty(1_000 + i)))
         .collect();
     let deals = [DealOut {
-        px: Px(842_700_000_000_000),
-        qty: Qty(99_829),
+        px: Px(842_700_000_000_000_000_000),
+        qty: Qty(9_982_900_000_000),
         side: Side::Sell,
         time_ms: 1790281246176,
         trade_id: "731901896985399296X0_731901896985399297X0",

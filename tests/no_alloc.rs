@@ -279,7 +279,7 @@ fn cross_thread_handoff_allocates_nothing() {
             if seq == N {
                 h.symbol = SymbolId(0);
             }
-            book.apply_delta(&[Level::new(Px::from_int(10), Qty(seq as i64))], &[])
+            book.apply_delta(&[Level::new(Px::from_int(10), Qty(seq as i128))], &[])
                 .unwrap();
             producer.publish_book(h, &book);
         }

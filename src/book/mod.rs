@@ -242,7 +242,7 @@ fn check_levels(levels: &[Level]) -> Result<(), BookError> {
 
 impl Book {
     /// A book that keeps at most `levels_per_side` levels per side (at least 1). Allocates
-    /// `2 × levels_per_side × 16` bytes, once.
+    /// `2 × levels_per_side × 32` bytes, once.
     pub fn with_capacity(levels_per_side: usize) -> Self {
         let cap = levels_per_side.max(1);
         Book {
@@ -377,7 +377,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn l(px: i64, qty: i64) -> Level {
+    fn l(px: i128, qty: i128) -> Level {
         Level::new(Px(px), Qty(qty))
     }
 
@@ -507,8 +507,8 @@ mod tests {
     /// Reference: a BTreeMap per side, truncated to the best `cap` levels after every level,
     /// exactly like the capacity policy.
     struct RefBook {
-        bids: BTreeMap<i64, i64>,
-        asks: BTreeMap<i64, i64>,
+        bids: BTreeMap<i128, i128>,
+        asks: BTreeMap<i128, i128>,
         cap: usize,
     }
 
@@ -568,9 +568,9 @@ mod tests {
                     1 + rng.below(1000) as i64
                 };
                 if bid {
-                    bids.push(l(mid - dist, qty));
+                    bids.push(l((mid - dist) as i128, qty as i128));
                 } else {
-                    asks.push(l(mid + dist, qty));
+                    asks.push(l((mid + dist) as i128, qty as i128));
                 }
             }
             if step % 997 == 0 {

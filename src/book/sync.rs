@@ -9,8 +9,8 @@
 //!   outside world (fetch a REST snapshot, resubscribe) are polled with
 //!   [`SyncedBook::take_request`], which hands each request out once.
 //! * **Allocation.** [`SyncedBook::new`] allocates the book and the delta buffer
-//!   (`max_buffered_deltas × 32 B + max_buffered_levels × 16 B`, plus `2 × levels_per_side ×
-//!   16 B` for the book) once; nothing afterwards.
+//!   (`max_buffered_deltas × 32 B + max_buffered_levels × 32 B`, plus `2 × levels_per_side ×
+//!   32 B` for the book) once; nothing afterwards.
 //! * **Buffer full.** While waiting for a snapshot, deltas (and copies of their levels) go to
 //!   the fixed buffer. When it is full the buffer is dropped, buffering starts over with the
 //!   delta at hand and a fresh snapshot is requested ([`SyncOutcome::Overflow`]). It never grows.
@@ -646,9 +646,10 @@ mod tests {
     #[test]
     fn memory_formula_matches_types() {
         assert_eq!(std::mem::size_of::<Buffered>(), 32);
-        assert_eq!(std::mem::size_of::<Level>(), 16);
+        // Two i128s, no padding (issue 13: was 16 with i64 Px/Qty).
+        assert_eq!(std::mem::size_of::<Level>(), 32);
         let c = SyncConfig::new(SyncRule::Mexc);
-        assert_eq!(c.memory_bytes(), 2 * 5000 * 16 + 1024 * 32 + 16_384 * 16);
+        assert_eq!(c.memory_bytes(), 2 * 5000 * 32 + 1024 * 32 + 16_384 * 32);
     }
 
     fn msg(full: bool, first: u64, last: u64, lv: &[Level]) -> BookMsg<'_> {

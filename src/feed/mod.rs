@@ -96,6 +96,13 @@ pub struct FeedSetup {
     pub listen_key_keepalive: Duration,
 }
 
+/// A price in `STATUS_PX_DECIMALS` units for the status words: truncated, clamped to `u64`.
+fn status_units(p: crate::types::Px) -> u64 {
+    use crate::types::{PX_DECIMALS, STATUS_PX_DECIMALS};
+    let div = 10i128.pow(PX_DECIMALS - STATUS_PX_DECIMALS);
+    (p.0 / div).clamp(0, u64::MAX as i128) as u64
+}
+
 /// Per-symbol state that cold threads read (live view, report). Relaxed atomics.
 #[derive(Debug, Default)]
 pub struct SymbolStatus {
@@ -103,9 +110,10 @@ pub struct SymbolStatus {
     pub state: AtomicU8,
     /// The book's sequence after the last update.
     pub seq: AtomicU64,
-    /// Best bid in `Px` units (0 = none).
+    /// Best bid in units of 10^-[`crate::types::STATUS_PX_DECIMALS`] (0 = none), for display: truncated
+    /// from the exact `Px` (16 decimals, `i128`) to fit one atomic word, saturating.
     pub best_bid_units: AtomicU64,
-    /// Best ask in `Px` units (0 = none).
+    /// Best ask, same unit as `best_bid_units` (0 = none).
     pub best_ask_units: AtomicU64,
     /// Book updates applied.
     pub updates: AtomicU64,
@@ -407,10 +415,10 @@ impl FeedCore {
         if let (Some(b), Some(a)) = (sym.book.book().best_bid(), sym.book.book().best_ask()) {
             status
                 .best_bid_units
-                .store(b.px.0 as u64, Ordering::Relaxed);
+                .store(status_units(b.px), Ordering::Relaxed);
             status
                 .best_ask_units
-                .store(a.px.0 as u64, Ordering::Relaxed);
+                .store(status_units(a.px), Ordering::Relaxed);
         }
         status.seq.store(sym.book.seq(), Ordering::Relaxed);
         status.updates.fetch_add(1, Ordering::Relaxed);

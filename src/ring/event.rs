@@ -1,5 +1,9 @@
-//! The fixed-size record that crosses the ring: [`Event`] = 40-byte [`Header`] + 88-byte
-//! [`Body`], 128 bytes, aligned to a cache line. `Copy`, no pointers, no heap: text the venue
+//! The fixed-size record that crosses the ring: [`Event`] = 40-byte [`Header`] + 8 bytes of
+//! alignment + a 128-byte [`Body`] (16-byte aligned: `Px`/`Qty` are `i128`), 192 bytes = three
+//! cache lines, aligned to a cache line. It was 128 bytes while `Px`/`Qty` were `i64`; no exact
+//! layout of `Body::Order` (60 bytes of venue ids + three 16-byte numbers) fits 88 bytes, so
+//! the record grew by one line rather than carry own-order numbers inexactly (issue 13, see
+//! ARCHITECTURE.md "Numbers" for the measured cost). `Copy`, no pointers, no heap: text the venue
 //! sends (order ids, asset names, error messages) is copied into [`InlineStr`]s, truncated at a
 //! char boundary if too long (then [`FLAG_TRUNCATED_TEXT`] is set).
 
@@ -452,7 +456,7 @@ impl Header {
     }
 }
 
-/// One ring record: two cache lines. See the module docs.
+/// One ring record: three cache lines. See the module docs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, align(64))]
 pub struct Event {
@@ -463,8 +467,8 @@ pub struct Event {
 }
 
 const _: () = assert!(std::mem::size_of::<Header>() == 40);
-const _: () = assert!(std::mem::size_of::<Body>() <= 88);
-const _: () = assert!(std::mem::size_of::<Event>() == 128);
+const _: () = assert!(std::mem::size_of::<Body>() <= 144);
+const _: () = assert!(std::mem::size_of::<Event>() == 192);
 const _: () = assert!(std::mem::align_of::<Event>() == 64);
 
 fn ms(v: Option<i64>) -> i64 {

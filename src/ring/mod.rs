@@ -4,11 +4,11 @@
 //! # Contract
 //!
 //! * **Allocation.** [`channel`] allocates everything once: the event ring (a
-//!   single-producer/single-consumer ring, [`spsc`](mod@spsc): exactly `capacity` slots of 128 B, the
+//!   single-producer/single-consumer ring, [`spsc`](mod@spsc): exactly `capacity` slots of 192 B, the
 //!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
-//!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 16 B`), the recycle
+//!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle
 //!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol
-//!   conflation table (`max_symbols × 128 B`) and the consumer's ownership table
+//!   conflation table (`max_symbols × 192 B`) and the consumer's ownership table
 //!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
 //! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
 //!   event path (each ring side stores its own index and re-reads the other side's only when
@@ -59,9 +59,9 @@
 //! ```
 //!
 //! Rejected alternative: moving `Box<TopBook>` through the ring next to the event. It needs no
-//! `unsafe`, but the ring element stops being the `Copy` 128-B record and grows to 256-B slots,
+//! `unsafe`, but the ring element stops being the `Copy` 192-B record and grows to 256-B slots,
 //! and the strategy can drop a box (the pool shrinks silently). The index protocol keeps the
-//! record `Copy` and two cache lines and is checked at run time by the ownership table.
+//! record `Copy` and three cache lines and is checked at run time by the ownership table.
 //!
 //! Replaced: crossbeam's `ArrayQueue` (MPMC: a CAS and a per-slot stamp per operation, 192-B
 //! slots) for both rings. `benches/core.rs` `handoff_one_way_core0_core1` compares, in one
@@ -574,7 +574,7 @@ mod tests {
         h
     }
 
-    fn book_with(px: i64) -> Book {
+    fn book_with(px: i128) -> Book {
         let mut b = Book::with_capacity(50);
         b.apply_snapshot(
             &[Level::new(Px(px), Qty(1)), Level::new(Px(px - 1), Qty(2))],
@@ -585,19 +585,20 @@ mod tests {
     }
 
     #[test]
-    fn layout_is_two_cache_lines() {
-        assert_eq!(std::mem::size_of::<Event>(), 128);
+    fn layout_is_three_cache_lines() {
+        assert_eq!(std::mem::size_of::<Event>(), 192);
         assert_eq!(std::mem::align_of::<Event>(), 64);
         assert_eq!(std::mem::size_of::<Header>(), 40);
-        assert_eq!(std::mem::offset_of!(Event, body), 40);
+        assert_eq!(std::mem::offset_of!(Event, body), 48);
         assert_eq!(std::mem::offset_of!(Header, seq), 8);
         assert_eq!(std::mem::offset_of!(Header, ts_ring_ns), 32);
         // Memory formula inputs (module docs).
-        assert_eq!(std::mem::size_of::<Option<Event>>(), 128);
+        assert_eq!(std::mem::size_of::<Option<Event>>(), 192);
+        assert_eq!(std::mem::size_of::<Level>(), 32);
         let cfg = RingConfig::new(1024, 20, 16);
         assert_eq!(
             cfg.memory_bytes(),
-            1024 * 128 + (1024 + 16 + 64) * (72 + 2 * 20 * 16 + 4 + 1) + 16 * 128 + 1024
+            1024 * 192 + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1) + 16 * 192 + 1024
         );
         assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }

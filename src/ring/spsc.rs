@@ -216,7 +216,7 @@ mod tests {
     fn header_is_three_padded_lines() {
         // `RingConfig::memory_bytes` counts 512 B per ring: Arc counts + these 384 B.
         assert_eq!(std::mem::size_of::<Inner<u64>>(), 384);
-        assert_eq!(std::mem::size_of::<crate::ring::Event>(), 128);
+        assert_eq!(std::mem::size_of::<crate::ring::Event>(), 192);
     }
 
     #[test]

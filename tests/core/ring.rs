@@ -17,7 +17,7 @@ fn producer_and_consumer_are_send() {
 /// A book whose every level carries `seq` as quantity: a torn or reused slot shows up as a
 /// level whose quantity differs from the event's sequence.
 fn stamp(book: &mut Book, seq: u64) {
-    let q = Qty(seq as i64);
+    let q = Qty(seq as i128);
     let bids: Vec<Level> = (0..10).map(|i| Level::new(Px(1000 - i), q)).collect();
     let asks: Vec<Level> = (0..10).map(|i| Level::new(Px(1001 + i), q)).collect();
     book.apply_snapshot(&bids, &asks).unwrap();
@@ -194,7 +194,7 @@ fn stalled_consumer_sees_missed_then_latest_books() {
     ];
     got.sort();
     assert_eq!(got, [(0, 100), (1, 99)]);
-    assert_eq!(c.book(&a).unwrap().bids()[0].qty, Qty(a.header.seq as i64));
+    assert_eq!(c.book(&a).unwrap().bids()[0].qty, Qty(a.header.seq as i128));
     c.release(&a);
     c.release(&b);
     assert_eq!(c.try_recv(), None);

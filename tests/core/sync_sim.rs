@@ -29,8 +29,8 @@ impl Rng {
 
 #[derive(Clone, Default)]
 struct VenueBook {
-    bids: BTreeMap<i64, i64>,
-    asks: BTreeMap<i64, i64>,
+    bids: BTreeMap<i128, i128>,
+    asks: BTreeMap<i128, i128>,
 }
 
 impl VenueBook {
@@ -124,11 +124,11 @@ fn simulate(rule: SyncRule, seed: u64, steps: u64) -> (u64, u64) {
         };
         for _ in 0..rng.below(6) {
             let bid = rng.chance(50);
-            let dist = 1 + rng.below(40) as i64;
+            let dist = 1 + rng.below(40) as i128;
             let qty = if rng.chance(30) {
                 0
             } else {
-                1 + rng.below(50) as i64
+                1 + rng.below(50) as i128
             };
             if bid {
                 d.bids.push(Level::new(Px(1000 - dist), Qty(qty)));

@@ -341,12 +341,29 @@ fn futures_trades_signed_size_to_side() {
     }
 }
 
+/// Issue 13, finding 3: the doc example's B = "0.0003341504" has 10 fractional digits. The
+/// 8-decimal `Qty` refused the frame (a decode error on every push of such a market); the
+/// 16-decimal `Qty` carries it exactly. One digit beyond the scale is still refused, never
+/// rounded.
 #[test]
-fn spot_book_ticker_ten_decimal_size_is_refused_not_rounded() {
-    // The doc example's B = "0.0003341504" has 10 fractional digits; Qty keeps 8. The shared
-    // contract refuses to round, so this frame is a typed error (counted and skipped).
+fn issue13_finding3_spot_book_ticker_ten_decimal_size_is_exact() {
     let f = frames("gateio_spot_book_ticker.json");
-    let (r, ev) = decode(S, &f[0]);
+    assert_eq!(
+        one(S, &f[0]),
+        Ev::Bbo {
+            symbol: "BTC_USDT".into(),
+            bid_px: px("19177.79"),
+            bid_qty: qty("0.0003341504"),
+            ask_px: px("19179.38"),
+            ask_qty: qty("0.09"),
+            seq: Some(48733182),
+            ts: Some(1606293275123),
+        }
+    );
+    let beyond = String::from_utf8(f[0].clone())
+        .unwrap()
+        .replace("0.0003341504", "0.00033415040000001");
+    let (r, ev) = decode(S, beyond.as_bytes());
     assert_eq!(r, Err(DecodeError::Number("B", NumError::TooManyDigits)));
     assert!(ev.is_empty());
 }
@@ -500,7 +517,7 @@ fn futures_orders_float_prices_exact() {
             client_id: None,
             side: Side::Buy,
             order_type: OrderType::Limit,
-            px: Px(400_004_000_000_000),
+            px: Px(400_004_000_000_000_000_000),
             qty: qty("1"),
             filled: qty("1"),
             remaining: Qty::ZERO,
@@ -924,7 +941,7 @@ fn rest_snapshots() {
 #[test]
 fn issue12_defect3_gate_rest_numbers_are_exact_or_refused() {
     use cexfeed::exchange::gateio::decode_rest_snapshot;
-    let exact = Px(12_345_671_234_567_891);
+    let exact = Px(12_345_671_234_567_891_000_000);
     let body = br#"{"id":5,"current":1623898993123,"update":1623898993121,"asks":[[1234567.1234567891,"1"]],"bids":[["1234567.1234567891",2]]}"#;
     let mut c = crate::support::gateio::Collect::default();
     assert_eq!(decode_rest_snapshot(body, "BTC_USDT", 10, &mut c), Ok(5));
@@ -946,8 +963,8 @@ fn issue12_defect3_gate_rest_numbers_are_exact_or_refused() {
         e => panic!("{e:?}"),
     }
     for body in [
-        &br#"{"id":5,"asks":[["1","1234567.1234567891"]],"bids":[]}"#[..],
-        &br#"{"id":5,"asks":[["1",1234567.1234567891]],"bids":[]}"#[..],
+        &br#"{"id":5,"asks":[["1","1234567.12345678912345678"]],"bids":[]}"#[..],
+        &br#"{"id":5,"asks":[["1",1234567.12345678912345678]],"bids":[]}"#[..],
     ] {
         let mut c = crate::support::gateio::Collect::default();
         let r = decode_rest_snapshot(body, "BTC_USDT", 10, &mut c);
@@ -1099,7 +1116,7 @@ fn floats_recovered_exactly_from_text() {
             client_id,
             ..
         } => {
-            assert_eq!(p, Px(400_004_000_000_000));
+            assert_eq!(p, Px(400_004_000_000_000_000_000));
             assert_eq!(avg_px, dx("0.0000125"));
             assert_eq!(side, Side::Sell);
             assert_eq!((q, remaining, filled), (qty("2"), qty("1"), qty("1")));

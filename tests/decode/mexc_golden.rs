@@ -55,8 +55,8 @@ fn aggre_bookticker_capture() {
             ts: Some(1790281240471),
         }]
     );
-    assert_eq!(px("84270"), Px(842_700_000_000_000));
-    assert_eq!(qty("5.42169969"), Qty(542_169_969));
+    assert_eq!(px("84270"), Px(842_700_000_000_000_000_000));
+    assert_eq!(qty("5.42169969"), Qty(54_216_996_900_000_000));
 }
 
 #[test]
@@ -602,7 +602,7 @@ fn missing_fields_and_bad_values() {
     let Some(wire::Body::PublicAggreDepths(b)) = &mut m.body else {
         panic!()
     };
-    b.bids[0].price = "1.00000000001".into();
+    b.bids[0].price = "1.00000000000000001".into();
     assert_eq!(
         dec(&encode(&m)),
         Err(DecodeError::Number("price", NumError::TooManyDigits))
@@ -822,7 +822,7 @@ fn rest_depth_snapshots() {
 /// exact where the type keeps the digits, refused (never rounded) where it does not.
 #[test]
 fn issue12_defect3_mexc_rest_numbers_are_exact_or_refused() {
-    let exact = Px(12_345_671_234_567_891);
+    let exact = Px(12_345_671_234_567_891_000_000);
     let s = parse_depth_snapshot(
         200,
         br#"{"lastUpdateId":9,"bids":[[1234567.1234567891,"1"]],"asks":[["1234567.1234567891",2]]}"#,
@@ -840,12 +840,12 @@ fn issue12_defect3_mexc_rest_numbers_are_exact_or_refused() {
         br#"{"lastUpdateId":9,"bids":[[1.25e-5,1e2]],"asks":[]}"#,
     )
     .unwrap();
-    assert_eq!(s.bids[0].px, Px(125_000));
+    assert_eq!(s.bids[0].px, Px(125_000_000_000));
     assert_eq!(s.bids[0].qty, Qty::from_int(100));
-    // A size with 10 decimals (Qty keeps 8), in both forms: refused with a clear error.
+    // A size with 17 decimals (Qty keeps 16), in both forms: refused with a clear error.
     for body in [
-        &br#"{"lastUpdateId":9,"bids":[["1","1234567.1234567891"]],"asks":[]}"#[..],
-        &br#"{"lastUpdateId":9,"bids":[["1",1234567.1234567891]],"asks":[]}"#[..],
+        &br#"{"lastUpdateId":9,"bids":[["1","1234567.12345678912345678"]],"asks":[]}"#[..],
+        &br#"{"lastUpdateId":9,"bids":[["1",1234567.12345678912345678]],"asks":[]}"#[..],
     ] {
         let e = parse_depth_snapshot(200, body).unwrap_err();
         assert!(
@@ -857,10 +857,10 @@ fn issue12_defect3_mexc_rest_numbers_are_exact_or_refused() {
         );
         assert!(e.to_string().contains("would round"), "{e}");
     }
-    // A price with 11 decimals (Px keeps 10), number form: refused, not rounded to 10.
+    // A price with 17 decimals (Px keeps 16), number form: refused, not rounded to 16.
     let e = parse_depth_snapshot(
         200,
-        br#"{"lastUpdateId":9,"bids":[[1234567.12345678912,"1"]],"asks":[]}"#,
+        br#"{"lastUpdateId":9,"bids":[[1234567.12345678912345678,"1"]],"asks":[]}"#,
     )
     .unwrap_err();
     assert!(

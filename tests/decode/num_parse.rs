@@ -12,10 +12,7 @@ use cexfeed::num::{
 use cexfeed::types::{Dec, NumError, Px, Qty};
 use proptest::prelude::*;
 
-const U64_MAX: &str = "18446744073709551615";
 const U128_MAX: &str = "340282366920938463463374607431768211455";
-const I64_MAX: &str = "9223372036854775807";
-const I64_MIN_ABS: &str = "9223372036854775808";
 const I128_MAX: &str = "170141183460469231731687303715884105727";
 
 /// `a > b` for digit strings (leading zeros allowed).
@@ -108,9 +105,10 @@ fn read(s: &[u8], signed: bool, mant_max: &str, max_zero_run: usize) -> Result<R
     })
 }
 
-/// Reference for `parse_fixed`: units of 10^-decimals as i64.
-fn ref_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
-    let r = read(s, signed, U64_MAX, 18)?;
+/// Reference for `parse_fixed`: units of 10^-decimals as i128, symmetric range
+/// (`|units| ≤ i128::MAX`), the same `u128` mantissa rules as `Dec`.
+fn ref_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i128, NumError> {
+    let r = read(s, signed, U128_MAX, 37)?;
     let digits = r.digits.trim_start_matches('0');
     if digits.is_empty() {
         return Ok(0);
@@ -125,8 +123,7 @@ fn ref_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
         }
         digits[..digits.len() - k].to_string()
     };
-    let limit = if r.neg { I64_MIN_ABS } else { I64_MAX };
-    if gt(&units, limit) {
+    if gt(&units, I128_MAX) {
         return Err(NumError::Overflow);
     }
     let v: i128 = if units.is_empty() {
@@ -134,7 +131,7 @@ fn ref_fixed(s: &[u8], decimals: u32, signed: bool) -> Result<i64, NumError> {
     } else {
         units.parse().unwrap()
     };
-    Ok((if r.neg { -v } else { v }) as i64)
+    Ok(if r.neg { -v } else { v })
 }
 
 /// Reference for `parse_dec`: normalized (mantissa, scale).
@@ -173,7 +170,7 @@ fn ref_dec(s: &[u8], signed: bool) -> Result<(i128, u8), NumError> {
 fn check_all(s: &[u8]) -> Result<(), TestCaseError> {
     let show = String::from_utf8_lossy(s);
     for signed in [false, true] {
-        for decimals in [0u32, 2, 8, 10, 18, 19] {
+        for decimals in [0u32, 2, 8, 10, 16, 18, 19, 38] {
             prop_assert_eq!(
                 parse_fixed(s, decimals, signed),
                 ref_fixed(s, decimals, signed),
@@ -190,7 +187,7 @@ fn check_all(s: &[u8]) -> Result<(), TestCaseError> {
             show
         );
     }
-    for decimals in [0u32, 2, 8, 10, 18] {
+    for decimals in [0u32, 2, 8, 10, 16, 18, 30] {
         let want = ref_fixed(s, decimals, false);
         prop_assert_eq!(parse_unsigned_fast(s, decimals), want, "fast {:?}", show);
         prop_assert_eq!(parse_unsigned_swar(s, decimals), want, "swar {:?}", show);
@@ -205,13 +202,13 @@ fn check_all(s: &[u8]) -> Result<(), TestCaseError> {
         }
     }
     if let Some(v) = swar_e8(s) {
-        prop_assert_eq!(Ok(v as i64), ref_fixed(s, 8, false), "swar_e8 {:?}", show);
+        prop_assert_eq!(Ok(v as i128), ref_fixed(s, 8, false), "swar_e8 {:?}", show);
     }
     // The types' own entry points are the same module.
-    prop_assert_eq!(Px::parse(s).map(|p| p.0), ref_fixed(s, 10, false));
-    prop_assert_eq!(Px::parse_signed(s).map(|p| p.0), ref_fixed(s, 10, true));
-    prop_assert_eq!(Qty::parse(s).map(|q| q.0), ref_fixed(s, 8, false));
-    prop_assert_eq!(Qty::parse_signed(s).map(|q| q.0), ref_fixed(s, 8, true));
+    prop_assert_eq!(Px::parse(s).map(|p| p.0), ref_fixed(s, 16, false));
+    prop_assert_eq!(Px::parse_signed(s).map(|p| p.0), ref_fixed(s, 16, true));
+    prop_assert_eq!(Qty::parse(s).map(|q| q.0), ref_fixed(s, 16, false));
+    prop_assert_eq!(Qty::parse_signed(s).map(|q| q.0), ref_fixed(s, 16, true));
     prop_assert_eq!(
         Dec::parse_signed(s).map(|d| (d.mantissa(), d.scale())),
         ref_dec(s, true)
@@ -222,12 +219,24 @@ fn check_all(s: &[u8]) -> Result<(), TestCaseError> {
 #[test]
 fn reference_agrees_on_the_documented_edges() {
     // The reference itself, on values the unit tables in src/types.rs pin.
-    assert_eq!(ref_fixed(b"922337203.6854775807", 10, false), Ok(i64::MAX));
+    let max = "17014118346046923173168.7303715884105727";
+    assert_eq!(ref_fixed(max.as_bytes(), 16, false), Ok(i128::MAX));
     assert_eq!(
-        ref_fixed(b"922337203.6854775808", 10, false),
+        ref_fixed(b"17014118346046923173168.7303715884105728", 16, false),
         Err(NumError::Overflow)
     );
-    assert_eq!(ref_fixed(b"-922337203.6854775808", 10, true), Ok(i64::MIN));
+    assert_eq!(
+        ref_fixed(b"-17014118346046923173168.7303715884105728", 16, true),
+        Err(NumError::Overflow)
+    );
+    assert_eq!(
+        ref_fixed(format!("-{max}").as_bytes(), 16, true),
+        Ok(-i128::MAX)
+    );
+    assert_eq!(
+        ref_fixed(b"150000000000.0003341504", 16, false),
+        Ok(1_500_000_000_000_003_341_504_000_000)
+    );
     assert_eq!(ref_fixed(b"1.25e-05", 10, false), Ok(125_000));
     assert_eq!(ref_fixed(b"1e-11", 10, false), Err(NumError::TooManyDigits));
     assert_eq!(ref_fixed(b"1e99999", 10, false), Err(NumError::Garbage));
@@ -236,14 +245,19 @@ fn reference_agrees_on_the_documented_edges() {
     assert_eq!(ref_dec(b"100e-40", true), Ok((1, 38)));
     assert_eq!(ref_dec(b"1e39", true), Err(NumError::Overflow));
     assert_eq!(ref_dec(b"19137.740", true), Ok((1_913_774, 2)));
-    // Mantissa bounds apply before the exponent (today's rule, kept).
+    // Mantissa bounds apply before the exponent (today's rule, kept; the u128 mantissa allows
+    // a run of 37 fraction zeros, 38 is refused).
     assert_eq!(
-        ref_fixed(b"0.00000000000000000001e20", 10, false),
+        ref_fixed(b"0.000000000000000000000000000000000000001e40", 10, false),
         Err(NumError::TooManyDigits)
     );
     assert_eq!(
-        parse_fixed(b"0.00000000000000000001e20", 10, false),
+        parse_fixed(b"0.000000000000000000000000000000000000001e40", 10, false),
         Err(NumError::TooManyDigits)
+    );
+    assert_eq!(
+        ref_fixed(b"0.00000000000000000001e20", 10, false),
+        Ok(10_000_000_000)
     );
 }
 
@@ -276,7 +290,7 @@ proptest! {
     }
 
     #[test]
-    fn exponent_forms_of_exact_values(v in any::<i64>(), pad in 0usize..12, exp in -25i32..25) {
+    fn exponent_forms_of_exact_values(v in -i128::MAX..=i128::MAX, pad in 0usize..12, exp in -25i32..25) {
         // A value written with an exponent: shift the point by hand and compare.
         let p = Px(v).to_string();
         let mut s = p.clone();

@@ -11,6 +11,7 @@ mod issue13_net;
 mod matrix;
 mod mexc;
 mod mexc_lifecycle;
+mod numbers;
 mod private;
 mod reliability;
 mod trust;

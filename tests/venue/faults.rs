@@ -534,7 +534,7 @@ fn books_recover_during_the_quiet_period_and_match_the_true_book() {
     .unwrap();
     let mut ws = ws_connect(v.addr(), "/ws", &[]);
     mexc_sub(&mut ws, BTC_DEPTH);
-    type Side = BTreeMap<i64, i64>;
+    type Side = BTreeMap<i128, i128>;
     let mut book: Option<[Side; 2]> = None;
     let mut local = 0u64;
     let mut buf: Vec<cexfeed_venue::pb::PublicAggreDepthsV3Api> = Vec::new();
@@ -696,8 +696,8 @@ fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
         "futures.order_book_update",
         r#"["BTC_USDT","20ms","20"]"#,
     );
-    type Side = BTreeMap<i64, i64>;
-    let lv = |l: &Value| -> (i64, i64) {
+    type Side = BTreeMap<i128, i128>;
+    let lv = |l: &Value| -> (i128, i128) {
         (
             Px::parse(l["p"].as_str().unwrap().as_bytes()).unwrap().0,
             Qty::parse(l["s"].as_str().unwrap().as_bytes()).unwrap().0,
@@ -828,16 +828,16 @@ fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
         .unwrap();
     assert_eq!(local, seq, "client version equals the venue's");
     // A `full` push carries the top `level` (20) levels only: compare that top.
-    let top = |s: &Side, rev: bool| -> Vec<(i64, i64)> {
-        let it: Box<dyn Iterator<Item = (&i64, &i64)>> = if rev {
+    let top = |s: &Side, rev: bool| -> Vec<(i128, i128)> {
+        let it: Box<dyn Iterator<Item = (&i128, &i128)>> = if rev {
             Box::new(s.iter().rev())
         } else {
             Box::new(s.iter())
         };
         it.take(20).map(|(p, q)| (*p, *q)).collect()
     };
-    let want_b: Vec<(i64, i64)> = tb.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
-    let want_a: Vec<(i64, i64)> = ta.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
+    let want_b: Vec<(i128, i128)> = tb.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
+    let want_a: Vec<(i128, i128)> = ta.iter().take(20).map(|l| (l.px.0, l.qty.0)).collect();
     assert_eq!(top(&b[0], true), want_b);
     assert_eq!(top(&b[1], false), want_a);
     v.stop();

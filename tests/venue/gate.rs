@@ -295,9 +295,9 @@ fn gate_futures_frames_match_fixture_shapes_and_size_types_follow_the_header() {
     v.stop();
 }
 
-type Book = [BTreeMap<i64, i64>; 2];
+type Book = [BTreeMap<i128, i128>; 2];
 
-fn lvl(v: &Value, futures: bool) -> (i64, i64) {
+fn lvl(v: &Value, futures: bool) -> (i128, i128) {
     if futures && v.is_object() {
         let s = match &v["s"] {
             Value::String(s) => s.clone(),
@@ -347,30 +347,30 @@ fn compare_top(
             seq,
         )
         .expect("in log");
-    let scale = |q: i64| {
+    let scale = |q: i128| {
         if futures {
             q / Qty::SCALE * Qty::SCALE
         } else {
             q
         }
     };
-    let want_b: Vec<(i64, i64)> = tb
+    let want_b: Vec<(i128, i128)> = tb
         .iter()
         .take(n)
         .map(|l| (l.px.0, scale(l.qty.0)))
         .collect();
-    let want_a: Vec<(i64, i64)> = ta
+    let want_a: Vec<(i128, i128)> = ta
         .iter()
         .take(n)
         .map(|l| (l.px.0, scale(l.qty.0)))
         .collect();
-    let got_b: Vec<(i64, i64)> = book[0]
+    let got_b: Vec<(i128, i128)> = book[0]
         .iter()
         .rev()
         .take(n)
         .map(|(p, q)| (*p, *q))
         .collect();
-    let got_a: Vec<(i64, i64)> = book[1].iter().take(n).map(|(p, q)| (*p, *q)).collect();
+    let got_a: Vec<(i128, i128)> = book[1].iter().take(n).map(|(p, q)| (*p, *q)).collect();
     assert_eq!(got_b, want_b, "bids at {seq}");
     assert_eq!(got_a, want_a, "asks at {seq}");
 }

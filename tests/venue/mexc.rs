@@ -252,7 +252,7 @@ fn mexc_pushes_have_the_captured_field_layout_and_the_subscribed_channel() {
 }
 
 /// A tiny independent bridge (MEXC rules §1.6) applied to buffered pushes.
-fn apply(book: &mut [BTreeMap<i64, i64>; 2], d: &cexfeed_venue::pb::PublicAggreDepthsV3Api) {
+fn apply(book: &mut [BTreeMap<i128, i128>; 2], d: &cexfeed_venue::pb::PublicAggreDepthsV3Api) {
     for (side, items) in [(0, &d.bids), (1, &d.asks)] {
         for l in items {
             let px = Px::parse(l.price.as_bytes()).unwrap().0;
@@ -266,7 +266,7 @@ fn apply(book: &mut [BTreeMap<i64, i64>; 2], d: &cexfeed_venue::pb::PublicAggreD
     }
 }
 
-fn parse_rest_levels(v: &serde_json::Value) -> BTreeMap<i64, i64> {
+fn parse_rest_levels(v: &serde_json::Value) -> BTreeMap<i128, i128> {
     v.as_array()
         .unwrap()
         .iter()
@@ -374,15 +374,15 @@ fn mexc_rest_snapshot_is_a_frame_boundary_and_bridges_with_aggre_depth() {
         } else {
             tb.len().min(ta.len())
         };
-        let ours_b: Vec<(i64, i64)> = book[0]
+        let ours_b: Vec<(i128, i128)> = book[0]
             .iter()
             .rev()
             .take(n)
             .map(|(p, q)| (*p, *q))
             .collect();
-        let ours_a: Vec<(i64, i64)> = book[1].iter().take(n).map(|(p, q)| (*p, *q)).collect();
-        let want_b: Vec<(i64, i64)> = tb.iter().take(n).map(|l| (l.px.0, l.qty.0)).collect();
-        let want_a: Vec<(i64, i64)> = ta.iter().take(n).map(|l| (l.px.0, l.qty.0)).collect();
+        let ours_a: Vec<(i128, i128)> = book[1].iter().take(n).map(|(p, q)| (*p, *q)).collect();
+        let want_b: Vec<(i128, i128)> = tb.iter().take(n).map(|l| (l.px.0, l.qty.0)).collect();
+        let want_a: Vec<(i128, i128)> = ta.iter().take(n).map(|l| (l.px.0, l.qty.0)).collect();
         assert_eq!(ours_b, want_b, "{interval} bids");
         assert_eq!(ours_a, want_a, "{interval} asks");
         std::thread::sleep(Duration::from_millis(20)); // recorded right after the server's flush

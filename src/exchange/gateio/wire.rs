@@ -21,7 +21,7 @@
 use simd_json::{Node, StaticNode};
 
 use crate::event::{DecodeError, IdRef, Level};
-use crate::num::{digit_run, parse_fixed, plain_dec, POW10};
+use crate::num::{digit_run, parse_fixed, plain_dec, widen_mul};
 use crate::types::{Dec, Px, Qty, Side};
 
 /// A parsed frame: tape nodes, the original bytes and the node → byte offset table.
@@ -407,7 +407,7 @@ pub(crate) fn side_of(s: &str) -> Result<Side, DecodeError> {
 pub(crate) fn signed_size(q: Qty) -> Result<(Side, Qty), DecodeError> {
     if q.0 > 0 {
         Ok((Side::Buy, q))
-    } else if q.0 < 0 && q.0 != i64::MIN {
+    } else if q.0 < 0 && q.0 != i128::MIN {
         Ok((Side::Sell, Qty(-q.0)))
     } else {
         Err(DecodeError::WrongType("size"))
@@ -671,7 +671,7 @@ impl<'a> Cur<'a> {
     /// else goes through `parse_fixed` (the same function `Px::parse`/`Qty::parse` use), so the
     /// result is identical either way. `None` on any parse failure (→ defer).
     #[inline(always)]
-    pub(super) fn fixed(&mut self, decimals: u32) -> R<i64> {
+    pub(super) fn fixed(&mut self, decimals: u32) -> R<i128> {
         if self.peek()? == b'"' {
             let b = self.b;
             let (mant, n_int, j) = digit_run(b, self.i + 1, 0);
@@ -687,19 +687,14 @@ impl<'a> Cur<'a> {
             if b.get(j) != Some(&b'"') || n_int == 0 || n_int + n_frac > 18 || n_frac > decimals {
                 return self.fixed_slow(decimals);
             }
-            let scale = POW10[(decimals - n_frac) as usize];
-            let v = if n_int + decimals <= 18 {
-                // mant < 10^(n_int+n_frac), so the product is < 10^18: no overflow.
-                mant * scale
-            } else {
-                let v = mant.checked_mul(scale)?;
-                if v > i64::MAX as u64 {
-                    return None;
-                }
-                v
-            };
+            if n_int + decimals > 38 {
+                return self.fixed_slow(decimals);
+            }
+            // mant < 10^(n_int+n_frac) and n_int + decimals ≤ 38: the product is < 10^38, one
+            // widening multiply, no overflow.
+            let v = widen_mul(mant, decimals - n_frac);
             self.i = j + 1;
-            Some(v as i64)
+            Some(v as i128)
         } else {
             let t = self.number()?;
             parse_fixed(t, decimals, false).ok()
@@ -707,7 +702,7 @@ impl<'a> Cur<'a> {
     }
 
     #[cold]
-    pub(super) fn fixed_slow(&mut self, decimals: u32) -> R<i64> {
+    pub(super) fn fixed_slow(&mut self, decimals: u32) -> R<i128> {
         let s = self.string()?;
         parse_fixed(self.slice(s), decimals, false).ok()
     }
@@ -780,7 +775,7 @@ impl<'a> Cur<'a> {
 /// `["P","Q"]` at `i` exactly (no whitespace), both plain decimals on the fast path; returns
 /// (px units, qty units, index after `]`). `None` → the caller's general element parser runs.
 #[inline(always)]
-fn level_compact(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
+fn level_compact(b: &[u8], i: usize) -> Option<(i128, i128, usize)> {
     if b.get(i..i + 2)? != b"[\"" {
         return None;
     }
@@ -798,7 +793,7 @@ fn level_compact(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
 /// `{"p":"P","s":"Q"}` or `{"p":"P","s":N}` (futures levels) at `i` exactly, no whitespace.
 /// An unquoted `N` must be a JSON integer (no leading zero) so simd-json would accept it too.
 #[inline(never)]
-fn level_compact_obj(b: &[u8], i: usize) -> Option<(i64, i64, usize)> {
+fn level_compact_obj(b: &[u8], i: usize) -> Option<(i128, i128, usize)> {
     if b.get(i..i + 6)? != b"{\"p\":\"" {
         return None;
     }
@@ -835,7 +830,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn fixed_of(text: &[u8], decimals: u32) -> Option<i64> {
+    fn fixed_of(text: &[u8], decimals: u32) -> Option<i128> {
         let mut c = Cur { b: text, i: 0 };
         let v = c.fixed(decimals)?;
         // the whole token must have been consumed
@@ -843,7 +838,7 @@ mod tests {
         Some(v)
     }
 
-    fn reference(text: &[u8], decimals: u32) -> Option<i64> {
+    fn reference(text: &[u8], decimals: u32) -> Option<i128> {
         let inner = if text.first() == Some(&b'"') {
             let s = text.get(1..text.len().checked_sub(1)?)?;
             if s.iter()
@@ -881,6 +876,15 @@ mod tests {
             b"\"1.5E-3\"",
             b"\"19137.740\"",
             b"\"0.000000000000000000\"",
+            // issue 13: Gate's documented 10-decimal size, a 1.5e11 size, 16 and 17 decimals.
+            b"\"0.0003341504\"",
+            b"\"150000000000\"",
+            b"\"150000000000.0003341504\"",
+            b"\"0.0000000000000001\"",
+            b"\"0.00000000000000001\"",
+            b"\"1700000000000000000000.5\"",
+            b"\"17014118346046923173168.7303715884105727\"",
+            b"\"17014118346046923173168.7303715884105728\"",
             b"\"1.2.3\"",
             b"\"104027.1\"",
             b"\"509392\"",
@@ -891,7 +895,7 @@ mod tests {
             b"-3",
         ];
         for &t in cases {
-            for dec in [8, 10] {
+            for dec in [8, 10, 16] {
                 let want = reference(t, dec);
                 let mut c = Cur { b: t, i: 0 };
                 let got = c.fixed(dec);
@@ -899,11 +903,12 @@ mod tests {
             }
         }
         assert_eq!(fixed_of(b"\"40000.4\"", 10), Some(400_004_000_000_000));
+        assert_eq!(fixed_of(b"\"0.0003341504\"", 16), Some(3_341_504_000_000));
     }
 
     proptest! {
         #[test]
-        fn fixed_matches_parse_fixed(body in "[0-9.]{0,24}", dec in prop::sample::select(vec![8u32, 10])) {
+        fn fixed_matches_parse_fixed(body in "[0-9.]{0,42}", dec in prop::sample::select(vec![8u32, 10, 16])) {
             let t = format!("\"{body}\"");
             let mut c = Cur { b: t.as_bytes(), i: 0 };
             prop_assert_eq!(c.fixed(dec), reference(t.as_bytes(), dec));

@@ -407,7 +407,7 @@ mod conv_tests {
                 Qty::parse(c).map_err(|e| DecodeError::Number("q", e))
             );
         }
-        assert_eq!(px("p", b"84270.01"), Ok(Px(842_700_100_000_000)));
+        assert_eq!(px("p", b"84270.01"), Ok(Px(842_700_100_000_000_000_000)));
     }
 
     #[test]

@@ -36,12 +36,12 @@ fn int_field(field: u32, v: i64, out: &mut Vec<u8>) {
 }
 
 fn px_field(field: u32, p: Px, out: &mut Vec<u8>) {
-    let mut b = [0u8; 32];
+    let mut b = [0u8; cexfeed::types::FIXED_TEXT_MAX];
     bytes_field(field, p.write_canonical(&mut b).as_bytes(), out);
 }
 
 fn qty_field(field: u32, q: Qty, out: &mut Vec<u8>) {
-    let mut b = [0u8; 32];
+    let mut b = [0u8; cexfeed::types::FIXED_TEXT_MAX];
     bytes_field(field, q.write_canonical(&mut b).as_bytes(), out);
 }
 

@@ -11,7 +11,7 @@ use crate::report::{
 use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
 use cexfeed::metrics::{write_hgrm, Percentiles, Stage};
 use cexfeed::ring::{Body, StatusKind};
-use cexfeed::types::{BookState, Market, Px, SymbolRegistry, Venue};
+use cexfeed::types::{BookState, Market, SymbolRegistry, Venue};
 use cexfeed_venue::VenueHandle;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -223,7 +223,11 @@ fn fmt_px_units(units: u64) -> String {
     if units == 0 {
         "-".into()
     } else {
-        format!("{:.2}", Px(units as i64).to_f64())
+        // Display only: the status word holds the price at STATUS_PX_DECIMALS.
+        format!(
+            "{:.2}",
+            units as f64 / 10f64.powi(cexfeed::types::STATUS_PX_DECIMALS as i32)
+        )
     }
 }
 

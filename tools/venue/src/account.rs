@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::num::{Market, Px, Qty, Side};
+use crate::num::{mul_div, Market, Px, Qty, Side};
 use crate::sim::{Rng, Symbol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct BalanceEv {
 pub struct PositionEv {
     pub contract: String,
     /// Signed contracts.
-    pub size: i64,
+    pub size: i128,
     pub entry_px: Px,
     pub realised_pnl: Px,
     pub margin: Px,
@@ -90,7 +90,7 @@ pub struct AcctState {
     next_order: u64,
     next_trade: u64,
     quote: (Qty, Qty), // available, freeze
-    position: i64,
+    position: i128,
     entry: Px,
     update_id: u64,
     turn: usize,
@@ -172,7 +172,7 @@ impl Account {
                 let qty = if futures {
                     Qty::from_int(2 + st.rng.below(10) as i64)
                 } else {
-                    Qty(sym.spec.lot * (1_000 + st.rng.below(5_000) as i64))
+                    Qty(sym.spec.lot * (1_000 + st.rng.below(5_000) as i128))
                 };
                 st.next_order += 1;
                 let o = OrderEv {
@@ -239,18 +239,21 @@ impl Account {
                     let fill = if o.status == OrdStatus::New {
                         let lots = if futures { 1 } else { 2 };
                         if futures {
-                            Qty::from_int((left.0 / Qty::SCALE / lots).max(1))
+                            Qty((left.0 / Qty::SCALE / lots).max(1) * Qty::SCALE)
                         } else {
                             Qty((left.0 / sym.spec.lot / lots).max(1) * sym.spec.lot)
                         }
                     } else {
                         left
                     };
-                    let prev_cost = o.avg_px.0 as i128 * o.filled.0 as i128;
+                    let prev_cost = mul_div(o.avg_px.0, o.filled.0, Qty::SCALE);
                     o.filled = Qty(o.filled.0 + fill.0);
                     o.last_fill = fill;
-                    o.avg_px = Px(((prev_cost + o.px.0 as i128 * fill.0 as i128)
-                        / o.filled.0.max(1) as i128) as i64);
+                    o.avg_px = Px(mul_div(
+                        prev_cost + mul_div(o.px.0, fill.0, Qty::SCALE),
+                        Qty::SCALE,
+                        o.filled.0.max(1),
+                    ));
                     o.status = if o.filled == o.qty {
                         OrdStatus::Filled
                     } else {
@@ -322,13 +325,13 @@ impl Account {
     }
 }
 
-/// Quote notional of `qty` at `px` as a `Qty` (8 decimals), contracts × multiplier on futures.
+/// Quote notional of `qty` at `px` as a `Qty` (16 decimals), contracts × multiplier on futures.
 pub fn notional(px: Px, qty: Qty, mult: Option<Qty>) -> Qty {
     let base = match mult {
-        Some(m) => qty.0 as i128 * m.0 as i128 / Qty::SCALE as i128,
-        None => qty.0 as i128,
+        Some(m) => mul_div(qty.0, m.0, Qty::SCALE),
+        None => qty.0,
     };
-    Qty((px.0 as i128 * base / Px::SCALE as i128) as i64)
+    Qty(mul_div(px.0, base, Px::SCALE))
 }
 
 /// Base currency of a symbol name (`BTCUSDT` → `BTC`, `BTC_USDT` → `BTC`).

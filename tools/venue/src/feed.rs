@@ -209,7 +209,7 @@ impl Feed {
         let last = *self.pending.last().expect("non-empty");
         match self.kind {
             Kind::Diff => {
-                let mut touched: BTreeMap<(u8, i64), (usize, i64)> = BTreeMap::new();
+                let mut touched: BTreeMap<(u8, i128), (usize, i128)> = BTreeMap::new();
                 let mut from = 0;
                 let mut to = 0;
                 for (i, e) in self.pending.iter().enumerate() {
@@ -297,7 +297,7 @@ impl Feed {
             Kind::Obu(n) => {
                 if let Some(b) = &self.replica {
                     let (nb, na) = b.top(n);
-                    let mut touched: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
+                    let mut touched: [Vec<i128>; 2] = [Vec::new(), Vec::new()];
                     for e in &self.pending {
                         if let Change::Level { side, px, .. } = e.change {
                             touched[side as usize].push(px.0);
@@ -330,9 +330,9 @@ impl Feed {
 }
 
 /// Levels to send so a client holding exactly `old` ends up with exactly `new`.
-fn view_diff(old: &[Level], new: &[Level], touched: &[i64]) -> Vec<Level> {
-    let o: BTreeMap<i64, i64> = old.iter().map(|l| (l.px.0, l.qty.0)).collect();
-    let n: BTreeMap<i64, i64> = new.iter().map(|l| (l.px.0, l.qty.0)).collect();
+fn view_diff(old: &[Level], new: &[Level], touched: &[i128]) -> Vec<Level> {
+    let o: BTreeMap<i128, i128> = old.iter().map(|l| (l.px.0, l.qty.0)).collect();
+    let n: BTreeMap<i128, i128> = new.iter().map(|l| (l.px.0, l.qty.0)).collect();
     let mut res = Vec::new();
     let mut done = std::collections::BTreeSet::new();
     for px in touched.iter().copied() {

@@ -138,7 +138,7 @@ fn jstr(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn contracts(q: Qty) -> i64 {
+fn contracts(q: Qty) -> i128 {
     q.0 / Qty::SCALE
 }
 
@@ -366,12 +366,15 @@ fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
     let bbo = st.book.bbo();
     let last = Px(st.last_trade_px);
     let open = st.open_px.max(1);
-    let chg =
-        Px(((st.last_trade_px - open) as i128 * 100 * Px::SCALE as i128 / open as i128) as i64);
-    let chg = Px(chg.0 / 1_000_000 * 1_000_000); // 4 decimals
+    let chg = Px(crate::num::mul_div(
+        (st.last_trade_px - open) * 100,
+        Px::SCALE,
+        open,
+    ));
+    let chg = Px(chg.0 / 1_000_000_000_000 * 1_000_000_000_000); // 4 decimals
     let vol = Qty(st.volume);
-    let turnover = Px((st.turnover_units / Qty::SCALE as i128) as i64);
-    let turnover = Px(turnover.0 / 100 * 100);
+    let turnover = Px(st.turnover_units);
+    let turnover = Px(turnover.0 / 100_000_000 * 100_000_000); // 8 decimals
     let (hi, lo) = (Px(st.high_px), Px(st.low_px));
     drop(st);
     let now = crate::num::wall_ms();
@@ -390,7 +393,7 @@ fn ticker(sym: &Symbol, ctx: &Ctx) -> String {
         let index = Px(mark.0 - sym.spec.tick);
         let contracts = vol.0 / Qty::SCALE;
         let mult = sym.spec.multiplier.unwrap_or(Qty(Qty::SCALE));
-        let base = Qty((contracts as i128 * mult.0 as i128) as i64);
+        let base = Qty(contracts * mult.0);
         let total = format!("\"{}\"", 100_000 + contracts);
         let _ = write!(
             s,

@@ -120,10 +120,10 @@ struct Sub {
 }
 
 /// Decimal text padded to `digits` fractional digits (MEXC depth style: "0.00638700").
-pub fn padded(units: i64, scale_decimals: u32, digits: u32) -> String {
+pub fn padded(units: i128, scale_decimals: u32, digits: u32) -> String {
     let neg = units < 0;
     let u = units.unsigned_abs();
-    let scale = 10u64.pow(scale_decimals);
+    let scale = 10u128.pow(scale_decimals);
     let int = u / scale;
     let frac = u % scale;
     let s = if digits == 0 {
@@ -136,7 +136,7 @@ pub fn padded(units: i64, scale_decimals: u32, digits: u32) -> String {
             w = scale_decimals as usize
         )
     } else {
-        let f = frac / 10u64.pow(scale_decimals - digits);
+        let f = frac / 10u128.pow(scale_decimals - digits);
         format!("{int}.{:0w$}", f, w = digits as usize)
     };
     if neg {

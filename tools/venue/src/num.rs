@@ -6,10 +6,10 @@
 
 use std::fmt;
 
-const POW10: [i64; 19] = {
-    let mut t = [1i64; 19];
+const POW10: [i128; 39] = {
+    let mut t = [1i128; 39];
     let mut i = 1;
-    while i < 19 {
+    while i < 39 {
         t[i] = t[i - 1] * 10;
         i += 1;
     }
@@ -18,8 +18,8 @@ const POW10: [i64; 19] = {
 
 /// `units × 10^-decimals` as canonical text: no trailing fractional zeros, no trailing point,
 /// `0` for zero, `-` for negatives.
-fn write_fixed(f: &mut fmt::Formatter<'_>, units: i64, decimals: u32) -> fmt::Result {
-    let scale = POW10[decimals as usize] as u64;
+fn write_fixed(f: &mut fmt::Formatter<'_>, units: i128, decimals: u32) -> fmt::Result {
+    let scale = POW10[decimals as usize] as u128;
     let u = units.unsigned_abs();
     let (int, mut frac) = (u / scale, u % scale);
     if units < 0 {
@@ -27,7 +27,7 @@ fn write_fixed(f: &mut fmt::Formatter<'_>, units: i64, decimals: u32) -> fmt::Re
     }
     write!(f, "{int}")?;
     if frac != 0 {
-        let mut digits = [b'0'; 19];
+        let mut digits = [b'0'; 39];
         let mut n = decimals as usize;
         while frac % 10 == 0 {
             frac /= 10;
@@ -48,18 +48,18 @@ macro_rules! fixed {
     ($(#[$doc:meta])* $name:ident, $decimals:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        pub struct $name(pub i64);
+        pub struct $name(pub i128);
 
         impl $name {
             /// Fractional digits kept.
             pub const DECIMALS: u32 = $decimals;
             /// Units per whole one.
-            pub const SCALE: i64 = POW10[$decimals as usize];
+            pub const SCALE: i128 = POW10[$decimals as usize];
             pub const ZERO: $name = $name(0);
 
             /// Whole units (`from_int(5)` is 5.0).
             pub const fn from_int(v: i64) -> Self {
-                $name(v * Self::SCALE)
+                $name(v as i128 * Self::SCALE)
             }
         }
 
@@ -78,15 +78,24 @@ macro_rules! fixed {
 }
 
 fixed!(
-    /// A price in units of 10⁻¹⁰.
+    /// A price in units of 10⁻¹⁶ (`i128`: sub-nano memecoin prices with 13 decimals and more).
     Px,
-    10
+    16
 );
 fixed!(
-    /// A quantity in units of 10⁻⁸.
+    /// A quantity in units of 10⁻¹⁶ (`i128`: Gate's 10-decimal sizes, levels of 10¹¹ units and more).
     Qty,
-    8
+    16
 );
+
+/// `a × b / d` without overflowing on the way where the exact product does not fit `i128`
+/// (then `(a / d) × b`, truncated: simulated notionals and averages only). Saturates.
+pub fn mul_div(a: i128, b: i128, d: i128) -> i128 {
+    match a.checked_mul(b) {
+        Some(v) => v / d,
+        None => (a / d).saturating_mul(b),
+    }
+}
 
 /// One price level of a simulated book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -185,10 +194,17 @@ mod tests {
     #[test]
     fn canonical_text() {
         assert_eq!(Px(0).to_string(), "0");
-        assert_eq!(Px(12_345_000_000).to_string(), "1.2345");
-        assert_eq!(Px(-5).to_string(), "-0.0000000005");
+        assert_eq!(Px(12_345_000_000_000_000).to_string(), "1.2345");
+        assert_eq!(Px(-5).to_string(), "-0.0000000000000005");
         assert_eq!(Qty::from_int(7).to_string(), "7");
-        assert_eq!(Qty(i64::MIN).to_string(), "-92233720368.54775808");
-        assert_eq!(Qty(150_000_000).to_string(), "1.5");
+        assert_eq!(
+            Qty(i128::MIN).to_string(),
+            "-17014118346046923173168.7303715884105728"
+        );
+        assert_eq!(Qty(15_000_000_000_000_000).to_string(), "1.5");
+        assert_eq!(
+            Qty(1_500_000_000_000_003_341_504_000_000).to_string(),
+            "150000000000.0003341504"
+        );
     }
 }

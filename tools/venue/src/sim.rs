@@ -52,11 +52,11 @@ pub struct SymSpec {
     /// Wire name (`BTCUSDT`, `BTC_USDT`).
     pub name: String,
     /// Price tick in `Px` units.
-    pub tick: i64,
+    pub tick: i128,
     /// Size lot in `Qty` units (futures: one contract = `Qty::from_int(1)`).
-    pub lot: i64,
+    pub lot: i128,
     /// Starting price in ticks.
-    pub start_ticks: i64,
+    pub start_ticks: i128,
     /// Decimals used when MEXC pads depth quantities.
     pub qty_decimals: u32,
     /// Decimals of the price tick.
@@ -65,12 +65,19 @@ pub struct SymSpec {
     pub depth: usize,
     /// Futures: base quantity of one contract.
     pub multiplier: Option<Qty>,
+    /// Added to every simulated size (`Qty` units): lifts a symbol's sizes above a floor (the
+    /// sub-nano memecoin shape rests levels of 1.5 × 10¹¹ units and more). 0 for the others.
+    pub size_floor: i128,
 }
 
 impl SymSpec {
-    /// Reasonable defaults from the name: BTC near 84 270, ETH near 3 200, others near 2.5.
+    /// Reasonable defaults from the name: BTC near 84 270, ETH near 3 200, others near 2.5;
+    /// `BABYDOGE…` is the sub-nano memecoin shape ([`SymSpec::memecoin`]).
     pub fn new(venue: Venue, market: Market, name: &str) -> SymSpec {
         let up = name.to_ascii_uppercase();
+        if up.starts_with("BABYDOGE") {
+            return SymSpec::memecoin(venue, market, name);
+        }
         let (px, px_dec_mexc, px_dec_gate) = if up.starts_with("BTC") {
             (84_270.0, 2, 1)
         } else if up.starts_with("ETH") {
@@ -82,27 +89,27 @@ impl SymSpec {
             Venue::Mexc => px_dec_mexc,
             Venue::Gateio => px_dec_gate,
         };
-        let tick = 10i64.pow(Px::DECIMALS - px_decimals);
-        let start_ticks = (px * 10f64.powi(px_decimals as i32)) as i64;
+        let tick = 10i128.pow(Px::DECIMALS - px_decimals);
+        let start_ticks = (px * 10f64.powi(px_decimals as i32)) as i128;
         let (lot, qty_decimals, multiplier) = match market {
             Market::Futures => (
                 Qty::SCALE,
                 0,
                 Some(if up.starts_with("BTC") {
-                    Qty(10_000) // 0.0001
+                    Qty(Qty::SCALE / 10_000) // 0.0001
                 } else if up.starts_with("ETH") {
-                    Qty(1_000_000) // 0.01
+                    Qty(Qty::SCALE / 100) // 0.01
                 } else {
                     Qty(Qty::SCALE)
                 }),
             ),
             Market::Spot => {
                 if up.starts_with("BTC") {
-                    (100, 6, None) // 0.000001
+                    (Qty::SCALE / 1_000_000, 6, None) // 0.000001
                 } else if up.starts_with("ETH") {
-                    (10_000, 4, None)
+                    (Qty::SCALE / 10_000, 4, None)
                 } else {
-                    (1_000_000, 2, None)
+                    (Qty::SCALE / 100, 2, None)
                 }
             }
         };
@@ -121,6 +128,40 @@ impl SymSpec {
             px_decimals,
             depth: 300,
             multiplier,
+            size_floor: 0,
+        }
+    }
+
+    /// A sub-nano memecoin (issue 13, finding 3): price near 0.0000000012345 with a 13-decimal
+    /// tick (more decimals than the client's old 10-decimal `Px`), spot sizes of 1.5 × 10¹¹
+    /// units and more with 10 decimals (Gate documents a 10-decimal size in its own
+    /// `spot.book_ticker` example, `"B":"0.0003341504"`, refused by the old 8-decimal `Qty`,
+    /// and the old `i64` `Qty` overflowed at 9.2 × 10¹⁰), i.e. 22 significant digits per
+    /// size. Futures: whole contracts of 10 000 000 coins (the shape of Gate's memecoin
+    /// contracts' `quanto_multiplier`), same price tick.
+    pub fn memecoin(venue: Venue, market: Market, name: &str) -> SymSpec {
+        let px_decimals = 13;
+        let (lot, qty_decimals, multiplier, size_floor) = match market {
+            Market::Futures => (Qty::SCALE, 0, Some(Qty::from_int(10_000_000)), 0),
+            Market::Spot => (
+                Qty::SCALE / 10i128.pow(10), // 0.0000000001
+                10,
+                None,
+                Qty::from_int(150_000_000_000).0,
+            ),
+        };
+        SymSpec {
+            venue,
+            market,
+            name: name.to_string(),
+            tick: 10i128.pow(Px::DECIMALS - px_decimals),
+            lot,
+            start_ticks: 12_345,
+            qty_decimals,
+            px_decimals,
+            depth: 300,
+            multiplier,
+            size_floor,
         }
     }
 }
@@ -167,24 +208,24 @@ pub struct Entry {
 /// A plain two-sided book keyed by price units.
 #[derive(Debug, Clone, Default)]
 pub struct Book {
-    pub bids: BTreeMap<i64, i64>,
-    pub asks: BTreeMap<i64, i64>,
+    pub bids: BTreeMap<i128, i128>,
+    pub asks: BTreeMap<i128, i128>,
 }
 
 impl Book {
-    pub fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i64, i64> {
+    pub fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i128, i128> {
         match side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
         }
     }
-    pub fn side(&self, side: BookSide) -> &BTreeMap<i64, i64> {
+    pub fn side(&self, side: BookSide) -> &BTreeMap<i128, i128> {
         match side {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
         }
     }
-    pub fn set(&mut self, side: BookSide, px: i64, qty: i64) {
+    pub fn set(&mut self, side: BookSide, px: i128, qty: i128) {
         let m = self.side_mut(side);
         if qty == 0 {
             m.remove(&px);
@@ -192,7 +233,7 @@ impl Book {
             m.insert(px, qty);
         }
     }
-    pub fn get(&self, side: BookSide, px: i64) -> i64 {
+    pub fn get(&self, side: BookSide, px: i128) -> i128 {
         self.side(side).get(&px).copied().unwrap_or(0)
     }
     pub fn bbo(&self) -> Bbo {
@@ -244,15 +285,16 @@ pub struct SymState {
     /// Venue clock (ms) up to which the log is final: later entries have `t_ms >= clock_ms`.
     pub clock_ms: u64,
     rng: Rng,
-    fair: i64,
+    fair: i128,
     next_trade_id: u64,
     cap: usize,
-    pub last_trade_px: i64,
-    pub high_px: i64,
-    pub low_px: i64,
-    pub volume: i64,
+    pub last_trade_px: i128,
+    pub high_px: i128,
+    pub low_px: i128,
+    pub volume: i128,
+    /// Σ price × size of trades, in `Px` units (price × base quantity).
     pub turnover_units: i128,
-    pub open_px: i64,
+    pub open_px: i128,
 }
 
 /// One simulated symbol: spec, state, send-time ring and snapshot boundary marks.
@@ -398,20 +440,20 @@ impl Symbol {
     }
 }
 
-fn rand_qty(spec: &SymSpec, rng: &mut Rng) -> i64 {
+fn rand_qty(spec: &SymSpec, rng: &mut Rng) -> i128 {
     let lots = match spec.market {
-        Market::Futures => 1 + rng.below(20_000) as i64,
+        Market::Futures => 1 + rng.below(20_000) as i128,
         Market::Spot => {
             // Heavy-tailed: mostly small, sometimes large.
-            let base = 1 + rng.below(2_000) as i64;
+            let base = 1 + rng.below(2_000) as i128;
             if rng.pct(10) {
-                base * (1 + rng.below(500) as i64)
+                base * (1 + rng.below(500) as i128)
             } else {
                 base
             }
         }
     };
-    lots * spec.lot
+    spec.size_floor + lots * spec.lot
 }
 
 fn seed_book(spec: &SymSpec, st: &mut SymState) {
@@ -453,8 +495,8 @@ impl SymState {
         &mut self,
         spec: &SymSpec,
         side: BookSide,
-        px: i64,
-        qty: i64,
+        px: i128,
+        qty: i128,
         t_ms: u64,
         wall: i64,
     ) {
@@ -480,7 +522,7 @@ impl SymState {
         self.push(e);
     }
 
-    fn nth_px(&self, side: BookSide, d: usize) -> Option<i64> {
+    fn nth_px(&self, side: BookSide, d: usize) -> Option<i128> {
         match side {
             BookSide::Bid => self.book.bids.keys().rev().nth(d).copied(),
             BookSide::Ask => self.book.asks.keys().nth(d).copied(),
@@ -502,7 +544,7 @@ impl SymState {
                 BookSide::Bid => self.book.bids.keys().next().copied(),
                 BookSide::Ask => self.book.asks.keys().next_back().copied(),
             };
-            let step = (1 + self.rng.below(3) as i64) * spec.tick;
+            let step = (1 + self.rng.below(3) as i128) * spec.tick;
             let px = match (side, worst) {
                 (BookSide::Bid, Some(w)) => w - step,
                 (BookSide::Ask, Some(w)) => w + step,
@@ -562,9 +604,9 @@ impl SymState {
     fn quote_near_fair(&mut self, spec: &SymSpec, side: BookSide, t_ms: u64, wall: i64) {
         // Mostly at the touch, sometimes up to ~80 ticks away (fills holes that deletes leave).
         let off = if self.rng.pct(70) {
-            self.rng.below(8) as i64
+            self.rng.below(8) as i128
         } else {
-            self.rng.below(80) as i64
+            self.rng.below(80) as i128
         };
         let bbo = self.book.bbo();
         let mut px = match side {
@@ -575,12 +617,12 @@ impl SymState {
         match side {
             BookSide::Bid => {
                 if bbo.ask.px.0 != 0 && px >= bbo.ask.px.0 {
-                    px = bbo.ask.px.0 - spec.tick * (1 + self.rng.below(4) as i64);
+                    px = bbo.ask.px.0 - spec.tick * (1 + self.rng.below(4) as i128);
                 }
             }
             BookSide::Ask => {
                 if bbo.bid.px.0 != 0 && px <= bbo.bid.px.0 {
-                    px = bbo.bid.px.0 + spec.tick * (1 + self.rng.below(4) as i64);
+                    px = bbo.bid.px.0 + spec.tick * (1 + self.rng.below(4) as i128);
                 }
             }
         }
@@ -621,7 +663,7 @@ impl SymState {
             None => return,
         };
         // Consume up to ~1.6× the top level, possibly sweeping a second or third level.
-        let mut want = (top_qty / 4).max(spec.lot) + (self.rng.below(13) as i64 * top_qty) / 10;
+        let mut want = (top_qty / 4).max(spec.lot) + (self.rng.below(13) as i128 * top_qty) / 10;
         want = (want / spec.lot).max(1) * spec.lot;
         let mut levels = 0;
         while want > 0 && levels < 3 {
@@ -638,7 +680,7 @@ impl SymState {
             self.high_px = self.high_px.max(px);
             self.low_px = self.low_px.min(px);
             self.volume += take;
-            self.turnover_units += px as i128 * take as i128;
+            self.turnover_units += crate::num::mul_div(px, take, Qty::SCALE);
             let e = Entry {
                 seq: self.seq,
                 t_ms,
@@ -659,16 +701,16 @@ impl SymState {
     /// current fair value (every level removal and insertion still logged as a change).
     pub fn rebuild(&mut self, spec: &SymSpec, jump: u64, t_ms: u64, wall: i64) {
         self.seq += jump;
-        let bids: Vec<i64> = self.book.bids.keys().copied().collect();
+        let bids: Vec<i128> = self.book.bids.keys().copied().collect();
         for px in bids {
             self.set_level(spec, BookSide::Bid, px, 0, t_ms, wall);
         }
-        let asks: Vec<i64> = self.book.asks.keys().copied().collect();
+        let asks: Vec<i128> = self.book.asks.keys().copied().collect();
         for px in asks {
             self.set_level(spec, BookSide::Ask, px, 0, t_ms, wall);
         }
         let mid = self.fair;
-        for i in 1..=(spec.depth as i64) {
+        for i in 1..=(spec.depth as i128) {
             let q = rand_qty(spec, &mut self.rng);
             self.set_level(spec, BookSide::Bid, (mid - i) * spec.tick, q, t_ms, wall);
             let q = rand_qty(spec, &mut self.rng);
