@@ -56,6 +56,10 @@ for t in "${targets[@]}"; do
     echo "== $t: ${secs}s"
     par=()
     if [ "${JOBS:-1}" -gt 1 ]; then par=(-jobs="$JOBS" -workers="$JOBS"); fi
+    # The venue serves each input on its own connection thread, still running when libFuzzer
+    # compares allocations after the input: LeakSanitizer then reports that thread's buffers
+    # (seen: 91 bytes, not reproducible on the saved input). Leak checks off for that target.
+    if [ "$t" = venue_request ]; then par+=(-detect_leaks=0); fi
     cargo "${toolchain[@]}" fuzz run "$t" "corpus/$t" -- \
         -max_total_time="$secs" -max_len=65536 "${par[@]}" -print_final_stats=1 2>&1 | grep -E '^(stat::|#[0-9]+.*DONE|==|SUMMARY|Done)|panicked|ERROR' || true
     if ls "artifacts/$t"/crash-* >/dev/null 2>&1; then
