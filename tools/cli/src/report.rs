@@ -1,7 +1,9 @@
 //! The run report (`--report FILE.json`) and the latency plot written beside it.
 //!
 //! Keys are a contract read by scripts: `duration_s`; `feeds[]` (`venue`, `market`, `messages`,
-//! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `thread_alive`, `books[]` with `symbol`, `state`,
+//! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `thread_alive`, `resync_timeouts`,
+//! `sub_retries`, `venue_notices`, `pong_timeouts`, `auth_failures`, `resolve_failures`,
+//! `books[]` with `symbol`, `state`,
 //! `seq`, top-10 `bids`/`asks` as canonical `[price, quantity]`); `latency_ns` (`decode`,
 //! `book_apply`, `wire_to_ring`, `wire_to_strategy`, each `count`, `p50`, `p99`, `p999`, `max`);
 //! `ring.overruns`; `strategy`; and in the demo `venue_books_match` and, with scenarios,
@@ -45,6 +47,18 @@ pub struct FeedReport {
     /// `false` when the feed thread died (panic or event-loop failure) before the run ended:
     /// its books were not maintained after that and `cexfeed` exits non-zero.
     pub thread_alive: bool,
+    /// Resyncing books whose deadline passed (their stream resubscribed or connection replaced).
+    pub resync_timeouts: u64,
+    /// Subscriptions sent again after a transient refusal or a resync escalation.
+    pub sub_retries: u64,
+    /// Informational notices from the venue (Gate.io `*.system`).
+    pub venue_notices: u64,
+    /// Connections replaced because the venue stopped answering pings.
+    pub pong_timeouts: u64,
+    /// Authentication refusals (Gate.io code 4, MEXC listen-key refusals).
+    pub auth_failures: u64,
+    /// DNS lookups that failed (the previous addresses stayed in use).
+    pub resolve_failures: u64,
     pub books: Vec<BookReport>,
     /// Errors and rejections surfaced for this feed's channels (bounded list).
     #[serde(skip_serializing_if = "Vec::is_empty")]

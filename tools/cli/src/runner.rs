@@ -481,6 +481,12 @@ fn build_report(
             ..Default::default()
         };
         let st = &v.shared.stats;
+        fr.resync_timeouts = st.resync_timeouts.load(Ordering::Relaxed);
+        fr.sub_retries = st.sub_retries.load(Ordering::Relaxed);
+        fr.venue_notices = st.venue_notices.load(Ordering::Relaxed);
+        fr.pong_timeouts = st.pong_timeouts.load(Ordering::Relaxed);
+        fr.auth_failures = st.auth_failures.load(Ordering::Relaxed);
+        fr.resolve_failures = v.net.as_ref().map_or(0, |n| n.snapshot().resolve_failures);
         for (i, k) in ["orders", "fills", "balances", "positions"]
             .iter()
             .enumerate()

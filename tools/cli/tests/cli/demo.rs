@@ -60,6 +60,17 @@ fn demo_runs_reports_and_never_leaks_secrets() {
     assert_eq!(feeds.len(), 3);
     for f in feeds {
         assert!(f["messages"].as_u64().unwrap() > 0, "{f}");
+        // Issue 13's counters are reported (values depend on the machine's load).
+        for k in [
+            "resync_timeouts",
+            "sub_retries",
+            "venue_notices",
+            "pong_timeouts",
+            "auth_failures",
+            "resolve_failures",
+        ] {
+            assert!(f[k].as_u64().is_some(), "{k}: {f}");
+        }
         for b in f["books"].as_array().unwrap() {
             assert_eq!(b["state"], "live", "{b}");
             assert!(!b["bids"].as_array().unwrap().is_empty());
