@@ -56,13 +56,7 @@ fn heap_mib() -> i64 {
 }
 
 fn rss_mib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    (pages * 4096) >> 20
+    rss_bytes() >> 20
 }
 
 /// Soak (issue 12): `CEXFEED_SOAK_SECS` (default 600) at a high rate with every scenario above
@@ -463,11 +457,8 @@ fn bursts_ten_times_the_rate_bound_memory_and_cause_no_reconnect_storm() {
         match rx.try_recv() {
             Some(ev) => {
                 if let (Some(top), BookState::Live) = (ev.book(), ev.header.state) {
-                    let (b, a) = (top.bids(), top.asks());
-                    assert!(b.windows(2).all(|w| w[0].px > w[1].px), "bids out of order");
-                    assert!(a.windows(2).all(|w| w[0].px < w[1].px), "asks out of order");
-                    if let (Some(bb), Some(ba)) = (b.first(), a.first()) {
-                        assert!(bb.px < ba.px, "crossed book handed out");
+                    if let Err(e) = support::valid_book(top) {
+                        panic!("bursts: invalid book handed out: {e}");
                     }
                     live_checked += 1;
                 }

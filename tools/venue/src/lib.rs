@@ -595,6 +595,11 @@ impl Shared {
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
+    /// A listen key the venue issued and that has not expired.
+    pub fn listen_key_valid(&self, k: &str) -> bool {
+        let keys = self.listen_keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.get(k).is_some_and(|exp| *exp > Instant::now())
+    }
     /// Past `freeze_after`: the markets no longer change.
     pub fn frozen(&self) -> bool {
         self.cfg

@@ -393,7 +393,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         if let Some(k) = &listen_key {
             if last_key_check.elapsed() >= std::time::Duration::from_millis(100) {
                 last_key_check = std::time::Instant::now();
-                if !crate::server::listen_key_valid(&sh, k) {
+                if !sh.listen_key_valid(k) {
                     let _ = ws.close(Some(CloseFrame {
                         code: CloseCode::Normal,
                         reason: "".into(),

@@ -633,7 +633,7 @@ fn ws_upgrade(mut io: Io, req: Request, rest: Vec<u8>, sh: Arc<Shared>) {
     let listen_key = req.param("listenKey");
     if svc == WsService::Mexc {
         if let Some(k) = &listen_key {
-            if !listen_key_valid(&sh, k) {
+            if !sh.listen_key_valid(k) {
                 let _ = respond(
                     &mut io,
                     401,
@@ -684,11 +684,6 @@ fn ws_config() -> tungstenite::protocol::WebSocketConfig {
         .max_message_size(Some(MAX_WS_MESSAGE))
         .max_frame_size(Some(MAX_WS_MESSAGE))
         .max_write_buffer_size(MAX_WS_WRITE_BUFFER)
-}
-
-pub(crate) fn listen_key_valid(sh: &Shared, k: &str) -> bool {
-    let keys = sh.listen_keys.lock().unwrap_or_else(|p| p.into_inner());
-    keys.get(k).is_some_and(|exp| *exp > Instant::now())
 }
 
 fn json_levels_str(levels: &[crate::num::Level], out: &mut String) {
