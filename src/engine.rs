@@ -373,6 +373,11 @@ impl Engine {
         })
     }
 
+    /// Levels per side of the pooled books consumers receive (`runtime.top_n`).
+    pub fn top_n(&self) -> usize {
+        self.ring_cfg.top_n
+    }
+
     /// The symbols known so far (ids are global across feeds). Gate futures contract sizes
     /// (`contract_multiplier`) are filled in by [`start`](Self::start) (first round) and
     /// [`collect_metrics`](Self::collect_metrics) (later answers); see

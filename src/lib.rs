@@ -78,6 +78,8 @@ pub mod engine;
 pub mod event;
 pub mod exchange;
 pub(crate) mod feed;
+#[cfg(feature = "ipc")]
+pub mod ipc;
 pub mod metrics;
 pub mod net;
 pub mod num;

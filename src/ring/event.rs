@@ -29,6 +29,7 @@ pub const FLAG_BOOK_REPLACED: u8 = 4;
 
 /// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub struct InlineStr<const N: usize>([u8; N]);
 
 impl<const N: usize> InlineStr<N> {
@@ -80,6 +81,7 @@ impl<const N: usize> std::fmt::Debug for InlineStr<N> {
 /// little-endian mantissa (sign-extended back to `i128` on read) and the scale. `RingDec<16>`
 /// (17 bytes) holds every `Dec` exactly; `RingDec<8>` (9 bytes) holds mantissas within `i64`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C)]
 pub struct RingDec<const N: usize> {
     mant: [u8; N],
     scale: u8,
@@ -152,6 +154,7 @@ impl<const N: usize> std::fmt::Display for RingDec<N> {
 
 /// Index of a pooled [`TopBook`](super::TopBook) slot, carried by [`Body::Book`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub struct BookHandle(pub(crate) u32);
 
 impl BookHandle {
@@ -185,7 +188,13 @@ pub enum StatusKind {
 }
 
 /// Event payload. The variant is the event kind ([`Body::kind`]).
+///
+/// `#[repr(C, u8)]`: a one-byte tag then the variant's fields in declaration order, every field
+/// type itself `repr(C)`, `repr(transparent)` or `repr(u8)`, so an [`Event`] has one defined
+/// layout and can be placed in shared memory as it is (`ipc`, issue 16). The tag takes 16 bytes
+/// (the `i128` alignment), leaving 128 for the largest variant.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, u8)]
 pub enum Body {
     /// A public trade. `trade_id` is 0 when the venue sends none or a non-numeric one;
     /// `id_hash` identifies the trade either way.
@@ -468,6 +477,7 @@ pub struct Event {
 
 const _: () = assert!(std::mem::size_of::<Header>() == 40);
 const _: () = assert!(std::mem::size_of::<Body>() <= 144);
+const _: () = assert!(std::mem::size_of::<Body>() == 144);
 const _: () = assert!(std::mem::size_of::<Event>() == 192);
 const _: () = assert!(std::mem::align_of::<Event>() == 64);
 

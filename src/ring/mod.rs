@@ -176,6 +176,25 @@ impl TopBook {
         self.bids.len()
     }
 
+    /// Take the view a publisher wrote into shared memory (`ipc`): `ev`'s header and the given
+    /// levels, cut to `depth()` (then `truncated`). No allocation.
+    #[cfg(feature = "ipc")]
+    pub(crate) fn fill_from_levels(&mut self, ev: &Event, bids: &[Level], asks: &[Level], cut: bool) {
+        let d = self.bids.len();
+        let nb = bids.len().min(d);
+        let na = asks.len().min(d);
+        self.bids[..nb].copy_from_slice(&bids[..nb]);
+        self.asks[..na].copy_from_slice(&asks[..na]);
+        self.n_bids = nb;
+        self.n_asks = na;
+        self.symbol = ev.header.symbol;
+        self.state = ev.header.state;
+        self.seq = ev.header.seq;
+        self.ts_recv_ns = ev.header.ts_recv_ns;
+        self.truncated = cut || nb < bids.len() || na < asks.len()
+            || ev.header.flags & event::FLAG_BOOK_TRUNCATED != 0;
+    }
+
     /// Copy the top `depth()` levels of `book`. No allocation.
     #[inline]
     pub fn fill_from(&mut self, book: &Book) {
