@@ -41,6 +41,10 @@
 //! | Gate.io book-stream combinations | obu 50 @ 20ms, 400 @ 100ms; spot order_book_update 20 @ 20ms, 100 @ 100ms; futures 20 @ 20ms, 20/50/100 @ 100ms (`exchange::gateio::channel::book_stream`) | REST snapshot `limit` = the stream's levels |
 //! | app-level ping | MEXC 20 s, Gate.io 10 s ([`ping_interval`]) | not a key |
 //! | connection rotation | [`ROTATE_AFTER`] (23 h, before MEXC's 24 h limit) | not a key |
+//! | `publish.channels` | every channel the run binds | `[publish]` (feature `ipc`): what is published over iceoryx2 |
+//! | `publish.prefix` | `cexfeed` | service names `<prefix>/<channel>` |
+//! | `publish.buffer` | 1 024 | records each subscriber holds per service before its oldest is overwritten |
+//! | `publish.max_subscribers` | 16 | subscribers per service (shared memory = subscribers × buffer records) |
 //! | `feed.listen_key_keepalive_s` (MEXC) | 1 800 ([`LISTEN_KEY_KEEPALIVE`]; keys expire 60 min after the last keep-alive) | a failed keep-alive that leaves the key valid is retried within a minute |
 
 use crate::channel::{symbol_form, valid_symbol, Kind};
@@ -227,6 +231,42 @@ pub struct Config {
     /// The `[[feed]]` tables.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
+    /// `[publish]`: fan the run's events out to other processes over iceoryx2 (needs the `ipc`
+    /// feature, on in the `cexfeed` binary).
+    #[serde(default)]
+    pub publish: Option<PublishConfig>,
+}
+
+/// `[publish]`: what a run publishes over iceoryx2 shared memory (see `cexfeed::ipc`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Channel names to publish; empty or absent = every channel the run binds.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Service-name prefix; default `cexfeed`.
+    pub prefix: Option<String>,
+    /// Records each subscriber holds per service before its oldest is overwritten; default 1 024.
+    pub buffer: Option<usize>,
+    /// Subscribers per service; default 16.
+    pub max_subscribers: Option<usize>,
+    /// Core to pin the publishing thread to; none = not pinned.
+    pub core: Option<usize>,
+}
+
+/// `[publish]` with every default decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPublish {
+    /// Channel names to publish (canonical, each bound by the run).
+    pub channels: Vec<String>,
+    /// Service-name prefix.
+    pub prefix: String,
+    /// Records per subscriber and service.
+    pub buffer: usize,
+    /// Subscribers per service.
+    pub max_subscribers: usize,
+    /// Core for the publishing thread.
+    pub core: Option<usize>,
 }
 
 /// A feed after validation: enums instead of strings.
@@ -527,6 +567,8 @@ pub struct Resolved {
     pub strategy_core: Option<usize>,
     /// `runtime.wait`, for the strategy side's own loop.
     pub wait: WaitMode,
+    /// `[publish]`, if present: channels to publish over iceoryx2 (each also in `channels`).
+    pub publish: Option<ResolvedPublish>,
 }
 
 impl Config {
@@ -623,6 +665,43 @@ impl Config {
                 top_n: rt.top_n,
                 book_pool: rt.book_pool.unwrap_or(rt.ring_capacity + MAX_SYMBOLS + 64),
                 control_core: None,
+            },
+            publish: match &self.publish {
+                None => None,
+                Some(p) => {
+                    let mut pc = Vec::with_capacity(p.channels.len());
+                    for (i, c) in p.channels.iter().enumerate() {
+                        let ch = crate::channel::Channel::parse(c).map_err(|e| {
+                            invalid(format!("publish.channels[{i}]"), e.to_string())
+                        })?;
+                        let name = ch.to_string();
+                        if !channels.contains(&name) {
+                            return Err(invalid(
+                                format!("publish.channels[{i}]"),
+                                format!("{name} is not a channel this run binds (see [[feed]] symbols and channels)"),
+                            ));
+                        }
+                        pc.push(name);
+                    }
+                    if pc.is_empty() {
+                        pc = channels.clone();
+                    }
+                    let buffer = p.buffer.unwrap_or(1024);
+                    let max_subscribers = p.max_subscribers.unwrap_or(16);
+                    if buffer == 0 || buffer > 1 << 20 {
+                        return Err(invalid("publish.buffer", "must be 1..=1048576"));
+                    }
+                    if max_subscribers == 0 || max_subscribers > 256 {
+                        return Err(invalid("publish.max_subscribers", "must be 1..=256"));
+                    }
+                    Some(ResolvedPublish {
+                        channels: pc,
+                        prefix: p.prefix.clone().unwrap_or_else(|| "cexfeed".into()),
+                        buffer,
+                        max_subscribers,
+                        core: p.core,
+                    })
+                }
             },
             channels,
             strategy_core: rt.strategy_core,

@@ -40,10 +40,16 @@ fn venue() -> VenueHandle {
 }
 
 fn engine(v: &VenueHandle) -> Engine {
-    let feeds: Vec<_> = loopback_feeds(v, &Runtime::default(), WaitMode::Block, false, Duration::from_secs(5))
-        .into_iter()
-        .filter(|f| f.market == Market::Spot)
-        .collect();
+    let feeds: Vec<_> = loopback_feeds(
+        v,
+        &Runtime::default(),
+        WaitMode::Block,
+        false,
+        Duration::from_secs(5),
+    )
+    .into_iter()
+    .filter(|f| f.market == Market::Spot)
+    .collect();
     Engine::new(EngineConfig {
         feeds,
         ring_capacity: 1 << 16,
@@ -73,13 +79,25 @@ fn kind_name(b: &Body) -> &'static str {
 
 fn book_text(top: &cexfeed::ring::TopBook) -> String {
     let side = |l: &[cexfeed::event::Level]| {
-        l.iter().map(|l| format!("{}@{}", l.qty, l.px)).collect::<Vec<_>>().join(",")
+        l.iter()
+            .map(|l| format!("{}@{}", l.qty, l.px))
+            .collect::<Vec<_>>()
+            .join(",")
     };
-    format!("{:?} seq {} bids {} asks {}", top.state, top.seq, side(top.bids()), side(top.asks()))
+    format!(
+        "{:?} seq {} bids {} asks {}",
+        top.state,
+        top.seq,
+        side(top.bids()),
+        side(top.asks())
+    )
 }
 
 fn sym_channel(v: Venue, sym: &str, kind: &str) -> String {
-    format!("{}.spot.{kind}.{sym}", if v == Venue::Mexc { "mexc" } else { "gateio" })
+    format!(
+        "{}.spot.{kind}.{sym}",
+        if v == Venue::Mexc { "mexc" } else { "gateio" }
+    )
 }
 
 /// The in-process consumer's view, keyed like the subscriber's (channel names).
@@ -96,7 +114,11 @@ fn drain_local(rx: &mut StrategyRx, engine: &Engine, seen: &mut Seen) {
             continue;
         }
         let sym = engine.registry().meta(ev.header.symbol).name.clone();
-        let ch = sym_channel(ev.header.venue, &sym, if k == "book" { "orderbook" } else { "trades" });
+        let ch = sym_channel(
+            ev.header.venue,
+            &sym,
+            if k == "book" { "orderbook" } else { "trades" },
+        );
         *seen.counts.entry(format!("{ch} {k}")).or_default() += 1;
         if let Some(top) = ev.book() {
             seen.books.insert(ch, book_text(top));
@@ -106,10 +128,24 @@ fn drain_local(rx: &mut StrategyRx, engine: &Engine, seen: &mut Seen) {
 
 /// Start this binary again as a subscriber of `channels` under `prefix`; returns once it has
 /// opened its services.
-fn spawn_child(prefix: &str, channels: &[&str], stall_ms: u64) -> (Child, BufReader<std::process::ChildStdout>) {
+#[allow(clippy::zombie_processes)] // the caller waits (child_result) or kills and waits
+fn spawn_child(
+    prefix: &str,
+    channels: &[&str],
+    stall_ms: u64,
+) -> (Child, BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_subscriber", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("CEXFEED_IPC_CHILD", format!("{prefix};{stall_ms};{}", channels.join(",")))
+        .args([
+            "--exact",
+            "child_subscriber",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "CEXFEED_IPC_CHILD",
+            format!("{prefix};{stall_ms};{}", channels.join(",")),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -149,7 +185,10 @@ fn child_result(mut child: Child, out: BufReader<std::process::ChildStdout>) -> 
             _ => {}
         }
     }
-    assert!(child.wait().unwrap().success(), "the subscriber process failed");
+    assert!(
+        child.wait().unwrap().success(),
+        "the subscriber process failed"
+    );
     seen
 }
 
@@ -162,7 +201,11 @@ fn child_subscriber() {
         return;
     };
     let mut parts = spec.splitn(3, ';');
-    let (prefix, stall, channels) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let (prefix, stall, channels) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
     let stall: u64 = stall.parse().unwrap();
     let channels: Vec<&str> = channels.split(',').collect();
     let mut sub = Subscriber::open(&channels, Some(prefix), 1 << 16).unwrap();
@@ -180,13 +223,19 @@ fn child_subscriber() {
             continue;
         };
         match rec.body {
-            Body::Status { kind: StatusKind::ConnDown, .. } if rec.channel() == "status" && was_up => break,
+            Body::Status {
+                kind: StatusKind::ConnDown,
+                ..
+            } if rec.channel() == "status" && was_up => break,
             Body::Missed { count } => seen.missed += count,
             _ => {}
         }
         let k = kind_name(&rec.body);
         if k == "trade" || k == "book" {
-            *seen.counts.entry(format!("{} {k}", rec.channel())).or_default() += 1;
+            *seen
+                .counts
+                .entry(format!("{} {k}", rec.channel()))
+                .or_default() += 1;
         }
         if let Some(top) = rec.book() {
             if top.state == BookState::Live {
@@ -224,7 +273,10 @@ fn ipc_subscriber_process_sees_what_the_in_process_consumer_sees() {
     let publisher = plan.spawn(None).unwrap();
     let offered = list(&p).unwrap();
     for c in CHANNELS {
-        assert!(offered.iter().any(|o| o == c), "{c} not listed in {offered:?}");
+        assert!(
+            offered.iter().any(|o| o == c),
+            "{c} not listed in {offered:?}"
+        );
     }
     let (child, out) = spawn_child(&p, &CHANNELS, 0);
     e.start().unwrap();
@@ -238,7 +290,13 @@ fn ipc_subscriber_process_sees_what_the_in_process_consumer_sees() {
     if !settled {
         for view in e.views() {
             for (_, name, st) in &view.shared.symbols {
-                eprintln!("{:?} {:?} {name} {:?} seq {}", view.shared.venue, view.shared.market, st.state(), st.seq.load(std::sync::atomic::Ordering::Relaxed));
+                eprintln!(
+                    "{:?} {:?} {name} {:?} seq {}",
+                    view.shared.venue,
+                    view.shared.market,
+                    st.state(),
+                    st.seq.load(std::sync::atomic::Ordering::Relaxed)
+                );
             }
         }
     }
@@ -257,9 +315,16 @@ fn ipc_subscriber_process_sees_what_the_in_process_consumer_sees() {
     let stats = publisher.stop();
     let theirs = child_result(child, out);
     assert_eq!(stats.failed, 0);
-    assert_eq!(seen.missed, 0, "the in-process consumer dropped events; enlarge its ring");
+    assert_eq!(
+        seen.missed, 0,
+        "the in-process consumer dropped events; enlarge its ring"
+    );
     assert_eq!(theirs.missed, 0, "the subscriber missed records");
-    assert!(seen.counts.values().sum::<u64>() > 50, "too little traffic: {:?}", seen.counts);
+    assert!(
+        seen.counts.values().sum::<u64>() > 50,
+        "too little traffic: {:?}",
+        seen.counts
+    );
     assert_eq!(theirs.counts, seen.counts, "event counts differ");
     assert_eq!(theirs.books, seen.books, "final books differ");
     e.stop();
@@ -275,7 +340,10 @@ fn ipc_stalled_subscriber_does_not_slow_the_publisher() {
     let v = venue();
     let mut e = engine(&v);
     let p = prefix("stall");
-    let chans = ["gateio.spot.trades.BTC_USDT", "gateio.spot.orderbook.BTC_USDT"];
+    let chans = [
+        "gateio.spot.trades.BTC_USDT",
+        "gateio.spot.orderbook.BTC_USDT",
+    ];
     let plan = PublishPlan::new(&mut e, &chans, Some(&p), DEFAULT_BUFFER).unwrap();
     // Both open before the publisher starts, so both are due every record from 1.
     let mut stalled = Subscriber::open(&chans, Some(&p), 8).unwrap();
@@ -311,9 +379,15 @@ fn ipc_stalled_subscriber_does_not_slow_the_publisher() {
         }
     }
     let stats = publisher.stop();
-    assert!(missed > 0, "the stalled subscriber was not told it missed records");
+    assert!(
+        missed > 0,
+        "the stalled subscriber was not told it missed records"
+    );
     assert!(got >= 20, "the stalled subscriber did not go on reading");
-    assert_eq!(stats.failed, 0, "a send failed: the publisher waited or refused");
+    assert_eq!(
+        stats.failed, 0,
+        "a send failed: the publisher waited or refused"
+    );
     e.stop();
     v.stop();
 }
@@ -352,12 +426,19 @@ fn ipc_killed_subscriber_is_cleaned_up() {
     while Instant::now() < deadline && subscribers() > 0 {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(subscribers(), 0, "the dead subscriber's port was not removed");
+    assert_eq!(
+        subscribers(),
+        0,
+        "the dead subscriber's port was not removed"
+    );
     let mut sub = Subscriber::open(&chans, Some(&p), 1024).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = 0;
     while Instant::now() < deadline && got < 5 {
-        if sub.try_recv().is_some_and(|r| matches!(r.body, Body::Trade { .. })) {
+        if sub
+            .try_recv()
+            .is_some_and(|r| matches!(r.body, Body::Trade { .. }))
+        {
             got += 1;
         } else {
             std::thread::sleep(Duration::from_millis(1));
@@ -391,31 +472,47 @@ fn ipc_late_subscriber_gets_books_first_and_sees_publisher_restart() {
     std::thread::sleep(Duration::from_millis(300));
     let mut sub = Subscriber::open(&chans, Some(&p), 1024).unwrap();
     let first_rec = (0..2000).find_map(|_| {
-        let r = sub.try_recv().map(|r| (r.body, r.book().map(|b| b.bids().len() + b.asks().len())));
+        let r = sub
+            .try_recv()
+            .map(|r| (r.body, r.book().map(|b| b.bids().len() + b.asks().len())));
         if r.is_none() {
             std::thread::sleep(Duration::from_millis(1));
         }
         r
     });
     let (body, levels) = first_rec.expect("the late subscriber received nothing");
-    assert!(matches!(body, Body::Book { .. }), "first record is not the current book: {body:?}");
-    assert!(levels.unwrap_or(0) > 0, "the current book came without levels");
+    assert!(
+        matches!(body, Body::Book { .. }),
+        "first record is not the current book: {body:?}"
+    );
+    assert!(
+        levels.unwrap_or(0) > 0,
+        "the current book came without levels"
+    );
     drop(publisher); // stops the thread; its node and publisher ports go
     let wait_status = |sub: &mut Subscriber, want: StatusKind| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             match sub.try_recv() {
-                Some(r) if matches!(r.body, Body::Status { kind, .. } if kind == want) => return true,
+                Some(r) if matches!(r.body, Body::Status { kind, .. } if kind == want) => {
+                    return true
+                }
                 Some(_) => {}
                 None => std::thread::sleep(Duration::from_millis(5)),
             }
         }
         false
     };
-    assert!(wait_status(&mut sub, StatusKind::ConnDown), "publisher gone not seen");
+    assert!(
+        wait_status(&mut sub, StatusKind::ConnDown),
+        "publisher gone not seen"
+    );
     let publisher = second.spawn(None).unwrap();
     v.pause(false);
-    assert!(wait_status(&mut sub, StatusKind::ConnUp), "publisher back not seen");
+    assert!(
+        wait_status(&mut sub, StatusKind::ConnUp),
+        "publisher back not seen"
+    );
     let (mut books, mut missed) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline && books < 5 {
@@ -446,7 +543,10 @@ fn ipc_subscriber_refuses_a_service_with_another_record_layout() {
     unsafe impl ZeroCopySend for Other {}
     let p = prefix("layout");
     let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
-    let name: ServiceName = format!("{p}/gateio.spot.trades.BTC_USDT").as_str().try_into().unwrap();
+    let name: ServiceName = format!("{p}/gateio.spot.trades.BTC_USDT")
+        .as_str()
+        .try_into()
+        .unwrap();
     let _svc = node
         .service_builder(&name)
         .publish_subscribe::<[u64]>()

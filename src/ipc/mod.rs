@@ -248,9 +248,9 @@ pub(crate) fn open_existing_or_create(
         .open()
     {
         Ok(f) => Ok(f),
-        Err(iceoryx2::service::builder::publish_subscribe::PublishSubscribeOpenError::DoesNotExist) => {
-            open_service(node, name, shape)
-        }
+        Err(
+            iceoryx2::service::builder::publish_subscribe::PublishSubscribeOpenError::DoesNotExist,
+        ) => open_service(node, name, shape),
         Err(e) => Err(ice("open service")(e)),
     }
 }

@@ -12,8 +12,8 @@ use crate::types::{now_ns, SymbolId};
 use iceoryx2::port::publisher::Publisher as IcePublisher;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
-use iceoryx2::service::port_factory::PortFactory as _;
 use iceoryx2::service::port_factory::publish_subscribe::PortFactory;
+use iceoryx2::service::port_factory::PortFactory as _;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -75,10 +75,12 @@ impl PublishPlan {
         let mut routes = Vec::with_capacity(channels.len());
         for c in channels {
             let name = c.as_ref();
-            let ch: Channel = engine.bind(name, rx.id()).map_err(|source| IpcError::Bind {
-                channel: name.to_string(),
-                source,
-            })?;
+            let ch: Channel = engine
+                .bind(name, rx.id())
+                .map_err(|source| IpcError::Bind {
+                    channel: name.to_string(),
+                    source,
+                })?;
             let symbol = match &ch.symbol {
                 Some(s) => engine
                     .registry()
@@ -295,7 +297,9 @@ impl Publisher {
                     let k = key(ev.header.venue as u8, ev.header.market as u8, kind, sym);
                     match self.route.get(&k) {
                         Some(&i) => i,
-                        None if kind == Kind::OrderBook && matches!(ev.body, Body::Status { .. }) => {
+                        None if kind == Kind::OrderBook
+                            && matches!(ev.body, Body::Status { .. }) =>
+                        {
                             self.status
                         }
                         None => {

@@ -11,8 +11,8 @@ use crate::ring::{Body, Event, Header, StatusKind, TopBook, NO_SYMBOL};
 use crate::types::now_ns;
 use iceoryx2::port::subscriber::Subscriber as IceSubscriber;
 use iceoryx2::prelude::*;
-use iceoryx2::service::port_factory::PortFactory as _;
 use iceoryx2::service::port_factory::publish_subscribe::PortFactory;
+use iceoryx2::service::port_factory::PortFactory as _;
 
 /// Levels per side a subscriber's book copy holds (more are cut and flagged `truncated`).
 const SUB_DEPTH: usize = 1000;
@@ -214,12 +214,7 @@ impl Subscriber {
             if let (Some(book), Body::Book { .. }) = (svc.book.as_mut(), h.event.body) {
                 let nb = (h.n_bids as usize).min(levels.len());
                 let na = (h.n_asks as usize).min(levels.len() - nb);
-                book.fill_from_levels(
-                    &h.event,
-                    &levels[..nb],
-                    &levels[nb..nb + na],
-                    h.cut != 0,
-                );
+                book.fill_from_levels(&h.event, &levels[..nb], &levels[nb..nb + na], h.cut != 0);
                 with_book = true;
             }
             drop(sample);

@@ -179,7 +179,13 @@ impl TopBook {
     /// Take the view a publisher wrote into shared memory (`ipc`): `ev`'s header and the given
     /// levels, cut to `depth()` (then `truncated`). No allocation.
     #[cfg(feature = "ipc")]
-    pub(crate) fn fill_from_levels(&mut self, ev: &Event, bids: &[Level], asks: &[Level], cut: bool) {
+    pub(crate) fn fill_from_levels(
+        &mut self,
+        ev: &Event,
+        bids: &[Level],
+        asks: &[Level],
+        cut: bool,
+    ) {
         let d = self.bids.len();
         let nb = bids.len().min(d);
         let na = asks.len().min(d);
@@ -191,7 +197,9 @@ impl TopBook {
         self.state = ev.header.state;
         self.seq = ev.header.seq;
         self.ts_recv_ns = ev.header.ts_recv_ns;
-        self.truncated = cut || nb < bids.len() || na < asks.len()
+        self.truncated = cut
+            || nb < bids.len()
+            || na < asks.len()
             || ev.header.flags & event::FLAG_BOOK_TRUNCATED != 0;
     }
 

@@ -55,6 +55,11 @@ pub struct DemoArgs {
     /// Test hook: make the feed thread of VENUE.MARKET panic one second into the run.
     #[arg(long, hide = true)]
     pub inject_feed_panic: Option<String>,
+    /// Publish every channel the demo binds over iceoryx2 shared memory (services
+    /// `cexfeed/<channel>`), to watch from a second terminal with
+    /// `cargo run --release --example ipc_subscriber -- CHANNEL...`.
+    #[arg(long)]
+    pub publish: bool,
 }
 
 #[derive(Args, Debug)]
@@ -151,12 +156,16 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     for (f, c) in cfg.feeds.iter_mut().zip(a.feed_cores.iter()) {
         f.core = Some(*c);
     }
+    if a.publish {
+        cfg.publish = Some(cexfeed::config::PublishConfig::default());
+    }
     let resolved = cfg.resolve()?;
     let mut engine = Engine::new(resolved.engine)?;
     let rx = engine.consumer()?;
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
     }
+    let publisher = start_publisher(&mut engine, resolved.publish.as_ref())?;
     let opts = RunOptions {
         duration: a.duration,
         report: a.report.clone(),
@@ -175,6 +184,7 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, Some(&v), &mut out)?;
     runner::print_summary(&report, &mut out)?;
+    stop_publisher(publisher);
     if let Some(p) = &a.report {
         println!(
             "report: {} (+ .hgrm histograms and .latency.svg beside it)",
@@ -183,6 +193,36 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     }
     v.stop();
     fail_on_dead_feeds(&report)
+}
+
+/// `[publish]` / `--publish`: bind the channels on a consumer of their own and publish them
+/// from a thread (before the engine starts, so subscribers see everything from the start).
+fn start_publisher(
+    engine: &mut Engine,
+    p: Option<&cexfeed::config::ResolvedPublish>,
+) -> Result<Option<cexfeed::ipc::PublisherThread>> {
+    let Some(p) = p else { return Ok(None) };
+    let plan = cexfeed::ipc::PublishPlan::new(engine, &p.channels, Some(&p.prefix), p.buffer)
+        .context("[publish]")?
+        .max_subscribers(p.max_subscribers);
+    let t = plan.spawn(p.core).context("[publish]")?;
+    println!(
+        "publishing {} channels over iceoryx2 as {}/<channel>; watch with: cargo run --release --example ipc_subscriber -- {}",
+        p.channels.len(),
+        p.prefix,
+        p.channels.first().map(String::as_str).unwrap_or("CHANNEL")
+    );
+    Ok(Some(t))
+}
+
+fn stop_publisher(t: Option<cexfeed::ipc::PublisherThread>) {
+    if let Some(t) = t {
+        let s = t.stop();
+        println!(
+            "published {} records over iceoryx2 ({} failed, {} dead subscriber nodes cleaned)",
+            s.published, s.failed, s.dead_nodes_cleaned
+        );
+    }
 }
 
 pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
@@ -198,6 +238,7 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
     }
+    let publisher = start_publisher(&mut engine, resolved.publish.as_ref())?;
     let duration = a.duration.unwrap_or(Duration::from_secs(cfg.duration_s));
     let opts = RunOptions {
         duration: if duration.is_zero() {
@@ -218,5 +259,6 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, None, &mut out)?;
     runner::print_summary(&report, &mut out)?;
+    stop_publisher(publisher);
     fail_on_dead_feeds(&report)
 }
