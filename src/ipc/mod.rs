@@ -27,8 +27,11 @@
 //!   does the same when it opens, so a `kill -9` leaves nothing that blocks the next one.
 //!
 //! What the publisher thread does per event: a hash lookup of (venue, market, kind, symbol) →
-//! service, a loan, a copy of the 192-byte record (plus the book's levels), a send. No heap
-//! allocation (`tests/no_alloc_ipc.rs` counts it), no lock of ours, no formatting.
+//! service, a loan, a copy of the 192-byte record (plus the book's levels), a send. No lock of
+//! ours, no formatting, and no heap allocation of ours; iceoryx2 0.10 itself allocates one
+//! small object per loan (a reference-counted shared state, `ChunkMutSharedState::new` in
+//! `iceoryx2-0.10.0/src/port/details/chunk_mut_shared_state.rs`), for its own bare
+//! publish loop too: `tests/no_alloc_ipc.rs` counts both and asserts ours adds nothing.
 //!
 //! Names: the service of a channel is `<prefix>/<channel>` (default prefix `cexfeed`); events
 //! that belong to no channel (connection status, errors, feed down) go to `<prefix>/status`.

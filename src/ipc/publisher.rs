@@ -165,7 +165,6 @@ impl PublishPlan {
             status,
             epoch,
             stats: Arc::new(Counters::default()),
-            last_cleanup_ns: now_ns(),
             last_connect_ns: 0,
             ring_missed: 0,
         })
@@ -214,9 +213,33 @@ impl PublishPlan {
         let stats = ready
             .recv()
             .map_err(|_| IpcError::Thread("exited before opening".into()))??;
+        // Dead-node cleanup walks a directory and allocates: on a cold thread with a node of
+        // its own (any node may clean every dead one), never between the publisher's events.
+        let (stop3, stats3) = (stop.clone(), stats.clone());
+        let cleaner = std::thread::Builder::new()
+            .name("cexfeed-ipc-clean".into())
+            .spawn(move || {
+                let Ok(node) = NodeBuilder::new()
+                    .signal_handling_mode(SignalHandlingMode::Disabled)
+                    .create::<ipc::Service>()
+                else {
+                    return;
+                };
+                let mut last = now_ns();
+                while !stop3.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if now_ns().saturating_sub(last) >= CLEANUP_EVERY_NS {
+                        last = now_ns();
+                        let c = cleanup_dead_nodes(&node) as u64;
+                        stats3.dead_nodes_cleaned.fetch_add(c, Ordering::Relaxed);
+                    }
+                }
+            })
+            .map_err(|e| IpcError::Thread(e.to_string()))?;
         Ok(PublisherThread {
             stop,
             join: Some(join),
+            cleaner: Some(cleaner),
             stats,
         })
     }
@@ -269,14 +292,16 @@ pub struct Publisher {
     status: usize,
     epoch: u64,
     stats: Arc<Counters>,
-    last_cleanup_ns: u64,
     last_connect_ns: u64,
     ring_missed: u64,
 }
 
 impl Publisher {
     /// Drain up to 256 events from the engine into shared memory; returns how many were
-    /// published. No allocation in steady state.
+    /// published. Ours allocates nothing; iceoryx2 0.10 allocates one small shared-state
+    /// object per loan (`port/details/chunk_mut_shared_state.rs`, `ChunkMutSharedState::new`),
+    /// counted in `tests/no_alloc_ipc.rs` against a bare iceoryx2 loop. When idle it lets new
+    /// subscribers connect (every 10 ms), so a late one gets the current books at once.
     pub fn poll(&mut self) -> usize {
         let mut n = 0;
         while n < POLL_BATCH {
@@ -363,21 +388,24 @@ impl Publisher {
                 let _ = s.port.update_connections();
             }
         }
-        if t.saturating_sub(self.last_cleanup_ns) >= CLEANUP_EVERY_NS {
-            self.last_cleanup_ns = t;
-            let c = cleanup_dead_nodes(&self.node);
-            if c > 0 {
-                self.stats
-                    .dead_nodes_cleaned
-                    .fetch_add(c as u64, Ordering::Relaxed);
-            }
-        }
         n
     }
 
     /// Counters so far.
     pub fn stats(&self) -> PublishStats {
         self.stats.get()
+    }
+
+    /// Remove what crashed iceoryx2 nodes (a `kill -9`ed subscriber) left behind, so their
+    /// ports stop counting against `max_subscribers`. Walks iceoryx2's node directory and
+    /// allocates: call it from a cold path ([`PublishPlan::spawn`] runs it every second on a
+    /// thread of its own), not between events.
+    pub fn cleanup_dead_nodes(&self) -> usize {
+        let c = cleanup_dead_nodes(&self.node);
+        self.stats
+            .dead_nodes_cleaned
+            .fetch_add(c as u64, Ordering::Relaxed);
+        c
     }
 
     /// The publisher's epoch (its start time, CLOCK_MONOTONIC ns), as written into every record.
@@ -399,6 +427,7 @@ impl Publisher {
 pub struct PublisherThread {
     stop: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
+    cleaner: Option<JoinHandle<()>>,
     stats: Arc<Counters>,
 }
 
@@ -418,6 +447,9 @@ impl PublisherThread {
     fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+        if let Some(j) = self.cleaner.take() {
             let _ = j.join();
         }
     }
