@@ -1,0 +1,170 @@
+//! Signed spot v3 REST for the account's state (cold path: the reconciler thread,
+//! `feed::recon`): request builders over [`super::signed_request`] (the listen key's signing:
+//! HMAC-SHA256 over the total query, `signature` appended, `X-MEXC-APIKEY`), and answer
+//! bodies → the same [`Sink`] messages the private channels produce.
+//!
+//! Endpoints (MEXC spot v3 docs "Spot Account/Trade", mexcdevelop.github.io/apidocs/spot_v3_en;
+//! ccxt `mexc.js` `fetchOpenOrders`/`fetchMyTrades`/`fetchBalance`): `GET /api/v3/openOrders`
+//! (`symbol` required), `GET /api/v3/myTrades` (`symbol` required, `startTime` ms, `limit` ≤
+//! 100), `GET /api/v3/account` (`balances: [{asset, free, locked}]`). All SIGNED.
+
+use crate::event::{BalanceMsg, FillMsg, IdRef, OrderMsg, OrderStatus, OrderType, Sink};
+use crate::exchange::restjson::{self as rj, AccountBodyError, Obj};
+use crate::secret::Credentials;
+use crate::types::{Qty, Side};
+
+use super::auth::{signed_request, HttpMethod, SignedRequest, DEFAULT_RECV_WINDOW_MS};
+use super::private::liquidity;
+
+/// `GET` open orders of one symbol.
+pub const OPEN_ORDERS_PATH: &str = "/api/v3/openOrders";
+/// `GET` own trades of one symbol.
+pub const MY_TRADES_PATH: &str = "/api/v3/myTrades";
+/// `GET` the account's balances.
+pub const ACCOUNT_PATH: &str = "/api/v3/account";
+/// Largest `limit` of `myTrades` (MEXC spot v3 docs: default 100, max 100).
+pub const MY_TRADES_MAX_LIMIT: u32 = 100;
+
+/// `GET /api/v3/openOrders?symbol=…` signed.
+pub fn open_orders_request(creds: &Credentials, symbol: &str, timestamp_ms: i64) -> SignedRequest {
+    signed_request(
+        creds,
+        HttpMethod::Get,
+        OPEN_ORDERS_PATH,
+        &[("symbol", symbol)],
+        timestamp_ms,
+        Some(DEFAULT_RECV_WINDOW_MS),
+    )
+}
+
+/// `GET /api/v3/myTrades?symbol=…&startTime=…&limit=100` signed.
+pub fn my_trades_request(
+    creds: &Credentials,
+    symbol: &str,
+    start_ms: i64,
+    timestamp_ms: i64,
+) -> SignedRequest {
+    let start = start_ms.max(0).to_string();
+    let limit = MY_TRADES_MAX_LIMIT.to_string();
+    signed_request(
+        creds,
+        HttpMethod::Get,
+        MY_TRADES_PATH,
+        &[("symbol", symbol), ("startTime", &start), ("limit", &limit)],
+        timestamp_ms,
+        Some(DEFAULT_RECV_WINDOW_MS),
+    )
+}
+
+/// `GET /api/v3/account` signed.
+pub fn account_request(creds: &Credentials, timestamp_ms: i64) -> SignedRequest {
+    signed_request(
+        creds,
+        HttpMethod::Get,
+        ACCOUNT_PATH,
+        &[],
+        timestamp_ms,
+        Some(DEFAULT_RECV_WINDOW_MS),
+    )
+}
+
+fn side(o: &Obj<'_>) -> Result<Side, AccountBodyError> {
+    match rj::req(o, "side")? {
+        "BUY" => Ok(Side::Buy),
+        "SELL" => Ok(Side::Sell),
+        _ => Err(AccountBodyError::Bad("side")),
+    }
+}
+
+/// REST `status` text (MEXC spot v3 "order status": NEW, PARTIALLY_FILLED, FILLED, CANCELED,
+/// PARTIALLY_CANCELED).
+fn status(s: &str) -> OrderStatus {
+    match s {
+        "NEW" => OrderStatus::New,
+        "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
+        "FILLED" => OrderStatus::Filled,
+        "CANCELED" => OrderStatus::Canceled,
+        "PARTIALLY_CANCELED" => OrderStatus::PartiallyCanceled,
+        _ => OrderStatus::Other,
+    }
+}
+
+/// REST `type` text (LIMIT, LIMIT_MAKER, IMMEDIATE_OR_CANCEL, FILL_OR_KILL, MARKET).
+fn order_type(s: Option<&str>) -> OrderType {
+    match s {
+        Some("LIMIT") => OrderType::Limit,
+        Some("LIMIT_MAKER") | Some("POST_ONLY") => OrderType::PostOnly,
+        Some("IMMEDIATE_OR_CANCEL") => OrderType::Ioc,
+        Some("FILL_OR_KILL") => OrderType::Fok,
+        Some("MARKET") => OrderType::Market,
+        _ => OrderType::Other,
+    }
+}
+
+/// `GET /api/v3/openOrders`: the open orders of one symbol.
+pub(crate) fn open_orders<S: Sink>(body: &[u8], sink: &mut S) -> Result<(), AccountBodyError> {
+    for o in rj::array(body)? {
+        let qty = rj::qty_or_zero(&o, "origQty")?;
+        let filled = rj::qty_or_zero(&o, "executedQty")?;
+        let cid = rj::text(&o, "clientOrderId")?.filter(|s| !s.is_empty());
+        sink.order(&OrderMsg {
+            symbol: rj::req(&o, "symbol")?,
+            order_id: IdRef::Str(rj::req(&o, "orderId")?),
+            client_id: cid,
+            side: side(&o)?,
+            order_type: order_type(rj::text(&o, "type")?),
+            px: rj::px(&o, "price")?,
+            qty,
+            filled,
+            remaining: Qty(qty.0.saturating_sub(filled.0).max(0)),
+            avg_px: crate::types::Dec::ZERO,
+            status: status(rj::text(&o, "status")?.unwrap_or("")),
+            ts_create_ms: rj::ms(&o, "time")?,
+            ts_update_ms: rj::ms(&o, "updateTime")?,
+        });
+    }
+    Ok(())
+}
+
+/// `GET /api/v3/myTrades`: own trades of one symbol.
+pub(crate) fn my_trades<S: Sink>(body: &[u8], sink: &mut S) -> Result<(), AccountBodyError> {
+    for o in rj::array(body)? {
+        let buyer = rj::req(&o, "isBuyer")? == "true";
+        sink.fill(&FillMsg {
+            symbol: rj::req(&o, "symbol")?,
+            trade_id: IdRef::Str(rj::req(&o, "id")?),
+            order_id: IdRef::Str(rj::req(&o, "orderId")?),
+            client_id: rj::text(&o, "clientOrderId")?.filter(|s| !s.is_empty()),
+            px: rj::px(&o, "price")?,
+            qty: rj::qty_or_zero(&o, "qty")?,
+            side: if buyer { Side::Buy } else { Side::Sell },
+            liquidity: liquidity(rj::text(&o, "isMaker")? == Some("true")),
+            fee: rj::dec(&o, "commission")?,
+            fee_currency: rj::text(&o, "commissionAsset")?,
+            ts_exchange_ms: rj::ms(&o, "time")?,
+        });
+    }
+    Ok(())
+}
+
+/// `GET /api/v3/account`: one balance per asset (`free` → available, `locked`).
+pub(crate) fn account<S: Sink>(body: &[u8], sink: &mut S) -> Result<(), AccountBodyError> {
+    let o = rj::object(body)?;
+    let Some(raw) = o.get("balances") else {
+        return Err(AccountBodyError::Missing("balances"));
+    };
+    for b in rj::array(raw.get().as_bytes())? {
+        let available = rj::dec(&b, "free")?;
+        let locked = rj::dec(&b, "locked")?;
+        sink.balance(&BalanceMsg {
+            asset: rj::req(&b, "asset")?,
+            available,
+            locked,
+            total: available.checked_add(locked),
+            change: None,
+            reason: None,
+            ts_exchange_ms: None,
+        });
+    }
+    Ok(())
+}
