@@ -542,7 +542,7 @@ impl Engine {
                 )?;
                 f.contracts = Some((table, stop));
             }
-            let (control, _control_join) = ControlThread::spawn(control_cfg)?;
+            let (control, _control_join) = ControlThread::spawn(control_cfg.clone())?;
             // The first signed Gate.io subscribe goes out as soon as the socket opens: give the
             // control thread's first clock measurement a bounded head start (cold path).
             control.wait_clock(Duration::from_secs(3));
@@ -551,7 +551,21 @@ impl Engine {
                 (Venue::Gateio, true) => SyncRule::GateObu,
                 (Venue::Gateio, false) => SyncRule::GateUpdate,
             };
-            let core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
+            let mut core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
+            if let Some(creds) = &setup.credentials {
+                // Private state, complete (issue 17): the start-up state and every gap's
+                // reconciliation over signed REST, on a reconciler thread of its own
+                // (`feed::recon`), never on the feed thread.
+                let (link, _recon_join) = feed::recon::spawn(feed::recon::ReconSpec {
+                    venue: setup.venue,
+                    market: setup.market,
+                    rest_base: setup.rest_url.trim_end_matches('/').to_string(),
+                    creds: creds.clone(),
+                    symbols: setup.symbols.clone(),
+                    control: control_cfg.clone(),
+                })?;
+                core.recon = Some(link);
+            }
             for (id, p) in f.early.drain(..) {
                 let _ = f.commands.push(Command::AddConsumer {
                     consumer: id,

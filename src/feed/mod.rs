@@ -22,6 +22,7 @@ pub(crate) mod errors;
 pub(crate) mod gateio;
 pub(crate) mod mexc;
 mod pong;
+pub(crate) mod recon;
 pub(crate) mod retry;
 
 pub(crate) use commands::BindingHook;
@@ -156,6 +157,19 @@ pub struct FeedStats {
     pub sub_retries: AtomicU64,
     /// Informational notices from the venue (Gate.io `*.system`), not decode errors.
     pub venue_notices: AtomicU64,
+    /// Private events delivered from the start-up state (flagged `FLAG_SNAPSHOT`).
+    pub snapshot_events: AtomicU64,
+    /// Private events delivered by the reconciliation of a gap (flagged `FLAG_RECONCILED`):
+    /// what the stream missed.
+    pub reconciled: AtomicU64,
+    /// Private-stream gaps reported (`PrivateGap`) and not yet closed by a reconciliation
+    /// (gauge).
+    pub gaps_open: AtomicU64,
+    /// Private-state REST fetches that failed (retried with backoff).
+    pub recon_failures: AtomicU64,
+    /// Private events dropped as already delivered (a stream repeat of a reconciled event, a
+    /// REST state older than the stream's).
+    pub private_duplicates: AtomicU64,
 }
 
 /// What cold threads hold of a running feed.
@@ -326,6 +340,9 @@ pub(crate) struct FeedCore {
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
     pub(crate) notes: Vec<ControlNote>,
+    /// The private feed's reconciler (start-up state, gap reconciliation; `recon`), when the
+    /// feed has credentials.
+    pub(crate) recon: Option<recon::ReconLink>,
 }
 
 impl FeedCore {
@@ -369,6 +386,7 @@ impl FeedCore {
             ping_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
+            recon: None,
         }
     }
 
@@ -674,6 +692,13 @@ impl FeedCore {
         } else {
             *slot &= !bit;
         }
+        if bind && kind.is_private() {
+            // First private bind: the start-up state (orders, balances, positions) is fetched
+            // and the stream held until it is delivered (`recon`).
+            if let Some(r) = self.recon.as_mut() {
+                r.request_startup(now_ns());
+            }
+        }
         let after = *slot != 0;
         let si = if kind.is_private() {
             None
@@ -746,9 +771,74 @@ impl FeedCore {
     }
 
     fn private(&mut self, k: usize, ev: Event) {
+        if let Some(r) = self.recon.as_mut() {
+            if r.holding {
+                r.hold(k, ev, self.recv_ns);
+                return;
+            }
+            if !r.admit_stream(k, &ev, self.recv_ns, self.recv_ns) {
+                Counters::add(&self.shared.stats.private_duplicates, 1);
+                return;
+            }
+        }
+        self.deliver_private(k, ev);
+    }
+
+    fn deliver_private(&mut self, k: usize, ev: Event) {
         Counters::add(&self.shared.stats.private_events[k], 1);
         let mask = self.private_routes[k];
         self.route(mask, ev);
+    }
+
+    /// The private stream was down from `from_ns` to `to_ns`: a `PrivateGap` to the private
+    /// consumers, and its reconciliation queued (`recon`).
+    pub(crate) fn private_gap(&mut self, from_ns: u64, to_ns: u64) {
+        self.broadcast_status(StatusKind::PrivateGap, from_ns, to_ns, true);
+        if let Some(r) = self.recon.as_mut() {
+            r.open_gap(from_ns, now_ns());
+            self.shared
+                .stats
+                .gaps_open
+                .store(r.gaps_open(), Ordering::Relaxed);
+        }
+    }
+
+    /// A private subscription was acknowledged: the reconciler's pending jobs may go.
+    pub(crate) fn private_live(&mut self) {
+        if let Some(r) = self.recon.as_mut() {
+            r.on_live();
+        }
+    }
+
+    /// Deliver what the reconciler has ready (called from `on_tick`; a bounded amount per
+    /// call). Allocation-free: `Copy` records popped from a preallocated queue.
+    pub(crate) fn poll_recon(&mut self) {
+        let Some(mut r) = self.recon.take() else {
+            return;
+        };
+        let now = now_ns();
+        let lost = r.poll(now, 512, &mut |step| match step {
+            recon::Step::Deliver(k, ev) => {
+                let stat = if ev.header.flags & crate::ring::FLAG_SNAPSHOT != 0 {
+                    &self.shared.stats.snapshot_events
+                } else {
+                    &self.shared.stats.reconciled
+                };
+                Counters::add(stat, 1);
+                self.deliver_private(k, ev);
+            }
+            recon::Step::Status(kind, from, to) => self.broadcast_status(kind, from, to, true),
+            recon::Step::Failed(e) => {
+                Counters::add(&self.shared.stats.recon_failures, 1);
+                self.log_error(e);
+            }
+        });
+        let open = r.gaps_open();
+        self.recon = Some(r);
+        if let Some(from) = lost {
+            self.private_gap(from, now);
+        }
+        self.shared.stats.gaps_open.store(open, Ordering::Relaxed);
     }
 }
 
