@@ -175,6 +175,8 @@ pub struct FeedView {
     pub shared: Arc<FeedShared>,
     /// The reactor's connection counters (after `start`).
     pub net: Option<Arc<NetCounters>>,
+    /// The feed has credentials: it runs a private stream and its reconciler (`feed::recon`).
+    pub private: bool,
 }
 
 /// The feeds of one process: one pinned thread per venue + market, the consumers' rings, the
@@ -703,6 +705,7 @@ impl Engine {
                     market: f.setup.market,
                     shared: f.shared.clone()?,
                     net: f.net.clone(),
+                    private: f.setup.credentials.is_some(),
                 })
             })
             .collect()

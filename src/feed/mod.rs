@@ -819,12 +819,13 @@ impl FeedCore {
         let now = now_ns();
         let lost = r.poll(now, 512, &mut |step| match step {
             recon::Step::Deliver(k, ev) => {
-                let stat = if ev.header.flags & crate::ring::FLAG_SNAPSHOT != 0 {
-                    &self.shared.stats.snapshot_events
-                } else {
-                    &self.shared.stats.reconciled
-                };
-                Counters::add(stat, 1);
+                // Held stream events (replayed after the start-up state) carry neither flag.
+                let f = ev.header.flags;
+                if f & crate::ring::FLAG_SNAPSHOT != 0 {
+                    Counters::add(&self.shared.stats.snapshot_events, 1);
+                } else if f & crate::ring::FLAG_RECONCILED != 0 {
+                    Counters::add(&self.shared.stats.reconciled, 1);
+                }
                 self.deliver_private(k, ev);
             }
             recon::Step::Status(kind, from, to) => self.broadcast_status(kind, from, to, true),
