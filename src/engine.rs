@@ -730,6 +730,18 @@ impl Engine {
         dead
     }
 
+    /// Test hook: the private feed of `venue`/`market` reports a 10 s `PrivateGap` at its next
+    /// housekeeping tick and reconciles it (no reconnect). Whether the feed exists.
+    #[doc(hidden)]
+    pub fn inject_private_gap(&self, venue: Venue, market: Market) -> bool {
+        self.feeds
+            .iter()
+            .find(|f| f.setup.venue == venue && f.setup.market == market)
+            .and_then(|f| f.shared.as_ref())
+            .map(|s| s.gap_requested.store(true, Ordering::Relaxed))
+            .is_some()
+    }
+
     /// Test hook: make the feed thread of `venue`.`market` panic at its next housekeeping
     /// tick (within ~100 ms), to exercise what a dead feed looks like. Returns whether such a
     /// running feed exists.

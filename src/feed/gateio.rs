@@ -857,6 +857,7 @@ impl Handler for GateFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
+            self.core.check_injected_gap(now);
             self.check_pongs(now, out);
             self.check_retries(now, out);
             self.check_resync_deadlines(now, out);

@@ -193,6 +193,11 @@ pub struct FeedShared {
     /// next housekeeping tick (every 100 ms, cold path).
     #[doc(hidden)]
     pub panic_requested: AtomicBool,
+    /// Test hook ([`crate::engine::Engine::inject_private_gap`]): at its next housekeeping
+    /// tick the feed thread reports a 10 s private gap and reconciles it, as after a reconnect
+    /// but without one (the no-alloc test measures the hand-off alone).
+    #[doc(hidden)]
+    pub gap_requested: AtomicBool,
 }
 
 impl FeedShared {
@@ -803,6 +808,14 @@ impl FeedCore {
         }
     }
 
+    /// Test hook: a requested gap (`FeedShared::gap_requested`) is reported and reconciled.
+    pub(crate) fn check_injected_gap(&mut self, now: u64) {
+        if self.shared.gap_requested.swap(false, Ordering::Relaxed) {
+            self.private_gap(now.saturating_sub(10_000_000_000), now);
+            self.private_live();
+        }
+    }
+
     /// A private subscription was acknowledged: the reconciler's pending jobs may go.
     pub(crate) fn private_live(&mut self) {
         if let Some(r) = self.recon.as_mut() {
@@ -993,5 +1006,6 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
         errors: ErrorLog::default(),
         dead: AtomicBool::new(false),
         panic_requested: AtomicBool::new(false),
+        gap_requested: AtomicBool::new(false),
     })
 }

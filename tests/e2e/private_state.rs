@@ -265,7 +265,7 @@ fn settle_and_compare(
 }
 
 #[test]
-fn startup_state_arrives_flagged_before_any_stream_update() {
+fn issue17_startup_state_arrives_flagged_before_any_stream_update() {
     let venue = LoopbackVenue::start(VenueConfig {
         rate_per_sec: 200,
         private_period: Duration::from_millis(100),
@@ -296,7 +296,7 @@ fn startup_state_arrives_flagged_before_any_stream_update() {
 }
 
 #[test]
-fn private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
+fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
     // Every private stream goes silent once, 1.5 s in, for the 2 s idle timeout and the
     // reconnect: ~20 account steps (fills among them) happen while nothing is pushed.
     let venue = LoopbackVenue::start(VenueConfig {
@@ -381,7 +381,7 @@ fn gate_headers(secret: &str, path: &str, query: &str) -> Vec<(String, String)> 
 }
 
 #[test]
-fn bad_account_rest_signatures_are_refused_by_the_venue() {
+fn issue17_bad_account_rest_signatures_are_refused_by_the_venue() {
     let venue = LoopbackVenue::start(VenueConfig::default()).unwrap();
     let base = venue.gate_rest_url();
     for (path, query) in [
@@ -428,7 +428,7 @@ fn bad_account_rest_signatures_are_refused_by_the_venue() {
 }
 
 #[test]
-fn failing_reconciliation_is_retried_and_its_gap_stays_open() {
+fn issue17_failing_reconciliation_is_retried_and_its_gap_stays_open() {
     // Gate spot's private stream is reset once, 3 s in; its account REST then fails three
     // times (retried after 1 s, 2 s, 4 s), the fourth try closes the gap.
     let venue = LoopbackVenue::start(VenueConfig {

@@ -753,6 +753,7 @@ impl Handler for MexcFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
+            self.core.check_injected_gap(now);
             // Aggregated depth pushes only on change: a book's silence means nothing while the
             // connection carrying it answers pings (issue 13, finding 8) — unless the symbol's
             // trades or book tickers kept arriving an idle period after its depth went silent
