@@ -245,17 +245,28 @@ fn issue17_private_path_and_reconciliation_hand_off_allocate_nothing_on_the_feed
                 }
                 (private, snap, closed)
             };
-            let (_, snap, _) = drain(&mut rx, Instant::now() + Duration::from_secs(20), &|s, _| s > 0);
+            let (_, snap, _) = drain(
+                &mut rx,
+                Instant::now() + Duration::from_secs(20),
+                &|s, _| s > 0,
+            );
             assert_eq!(snap, 1, "no start-up state");
             // Warm-up of the stream path.
-            drain(&mut rx, Instant::now() + Duration::from_secs(2), &|_, _| false);
+            drain(&mut rx, Instant::now() + Duration::from_secs(2), &|_, _| {
+                false
+            });
             let c0 = views[0].shared.counters.snapshot();
             support::alloc::take_marked();
             support::alloc::arm_marked(true);
             assert!(engine.inject_private_gap(Venue::Gateio, market));
-            let (p1, _, closed) =
-                drain(&mut rx, Instant::now() + Duration::from_secs(20), &|_, c| c > 0);
-            let (p2, _, _) = drain(&mut rx, Instant::now() + Duration::from_secs(1), &|_, _| false);
+            let (p1, _, closed) = drain(
+                &mut rx,
+                Instant::now() + Duration::from_secs(20),
+                &|_, c| c > 0,
+            );
+            let (p2, _, _) = drain(&mut rx, Instant::now() + Duration::from_secs(1), &|_, _| {
+                false
+            });
             support::alloc::arm_marked(false);
             let allocs = support::alloc::take_marked();
             let c = views[0].shared.counters.snapshot();
@@ -276,7 +287,13 @@ fn issue17_private_path_and_reconciliation_hand_off_allocate_nothing_on_the_feed
             eprintln!("try {attempt}: {reconnects} reconnects in the window; measuring again");
         }
         let (allocs, events) = measured.expect("no undisturbed window in 3 tries");
-        assert!(events >= 5, "{market:?}: only {events} private events in the window");
-        assert_eq!(allocs, 0, "{market:?}: {allocs} allocations on the feed thread");
+        assert!(
+            events >= 5,
+            "{market:?}: only {events} private events in the window"
+        );
+        assert_eq!(
+            allocs, 0,
+            "{market:?}: {allocs} allocations on the feed thread"
+        );
     }
 }

@@ -12,9 +12,7 @@ use cexfeed::engine::{Engine, FeedSetup, StrategyRx};
 use cexfeed::event::OrderStatus;
 use cexfeed::ring::{Body, StatusKind, BAL_TOTAL, FLAG_RECONCILED, FLAG_SNAPSHOT};
 use cexfeed::types::{Dec, Market, Qty, SymbolId, Venue};
-use cexfeed_venue::{
-    Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle, VenueId,
-};
+use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle, VenueId};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -62,7 +60,12 @@ fn names(engine: &Engine) -> HashMap<SymbolId, String> {
         .collect()
 }
 
-fn drain(rx: &mut StrategyRx, held: &mut [Held; 3], names: &HashMap<SymbolId, String>, dur: Duration) {
+fn drain(
+    rx: &mut StrategyRx,
+    held: &mut [Held; 3],
+    names: &HashMap<SymbolId, String>,
+    dur: Duration,
+) {
     let deadline = Instant::now() + dur;
     while Instant::now() < deadline {
         let Some(ev) = rx.try_recv() else {
@@ -146,7 +149,10 @@ fn drain_until(
 ) {
     let deadline = Instant::now() + LIMIT;
     while !done(held) {
-        assert!(Instant::now() < deadline, "{what}: not within {LIMIT:?}: {held:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {LIMIT:?}: {held:#?}"
+        );
         drain(rx, held, names, Duration::from_millis(20));
     }
 }
@@ -206,7 +212,10 @@ fn differences(venue: &VenueHandle, v: Venue, m: Market, h: &Held) -> Vec<String
         .map(|(c, t)| (c.to_ascii_uppercase(), t.parse::<Dec>().unwrap()))
         .collect();
     if balances != h.balances {
-        out.push(format!("balances: held {:?}, venue {balances:?}", h.balances));
+        out.push(format!(
+            "balances: held {:?}, venue {balances:?}",
+            h.balances
+        ));
     }
     let positions: HashMap<String, Qty> = view
         .positions
@@ -214,7 +223,10 @@ fn differences(venue: &VenueHandle, v: Venue, m: Market, h: &Held) -> Vec<String
         .map(|(c, s)| (c.clone(), Qty::from_int(s.parse::<i64>().unwrap())))
         .collect();
     if positions != h.positions {
-        out.push(format!("positions: held {:?}, venue {positions:?}", h.positions));
+        out.push(format!(
+            "positions: held {:?}, venue {positions:?}",
+            h.positions
+        ));
     }
     out
 }
@@ -272,21 +284,34 @@ fn issue17_startup_state_arrives_flagged_before_any_stream_update() {
         ..VenueConfig::default()
     })
     .unwrap();
-    let feeds = loopback_feeds(&venue, &Runtime::default(), WaitMode::Block, true, Duration::from_secs(5));
+    let feeds = loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        true,
+        Duration::from_secs(5),
+    );
     let mut engine = engine(feeds);
     let names = names(&engine);
     let mut rx = engine.consumer().unwrap();
     bind_private(&mut engine, &rx);
     engine.start().unwrap();
     let mut held: [Held; 3] = Default::default();
-    drain_until(&mut rx, &mut held, &names, "start-up state and stream", |h| {
-        h.iter().all(|h| h.snapshot_done && h.orders.len() >= 3)
-    });
+    drain_until(
+        &mut rx,
+        &mut held,
+        &names,
+        "start-up state and stream",
+        |h| h.iter().all(|h| h.snapshot_done && h.orders.len() >= 3),
+    );
     for (i, (v, m)) in FEEDS.iter().enumerate() {
         let h = &held[i];
         let name = format!("{}.{}", v.as_str(), m.as_str());
         assert!(h.snapshot_events >= 1, "{name}: no start-up state {h:?}");
-        assert_eq!(h.stream_before_snapshot, 0, "{name}: stream update before the state {h:?}");
+        assert_eq!(
+            h.stream_before_snapshot, 0,
+            "{name}: stream update before the state {h:?}"
+        );
         assert!(h.balances.contains_key("USDT"), "{name}: {h:?}");
         assert!(h.errors.is_empty(), "{name}: {:?}", h.errors);
     }
@@ -308,7 +333,13 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
         ..VenueConfig::default()
     })
     .unwrap();
-    let mut feeds = loopback_feeds(&venue, &Runtime::default(), WaitMode::Block, true, Duration::from_secs(2));
+    let mut feeds = loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        true,
+        Duration::from_secs(2),
+    );
     for f in &mut feeds {
         f.ping_interval = Duration::from_millis(500);
     }
@@ -326,7 +357,10 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
     for (i, (v, m)) in FEEDS.iter().enumerate() {
         let h = &held[i];
         let name = format!("{}.{}", v.as_str(), m.as_str());
-        let view = views.iter().find(|x| x.venue == *v && x.market == *m).unwrap();
+        let view = views
+            .iter()
+            .find(|x| x.venue == *v && x.market == *m)
+            .unwrap();
         let st = &view.shared.stats;
         eprintln!(
             "{name}: gaps {} closed {} reconciled {} (fills {}) snapshot {} duplicates dropped {}",
@@ -338,7 +372,10 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
             st.private_duplicates.load(Ordering::Relaxed)
         );
         assert_eq!(h.stream_before_snapshot, 0, "{name}: {h:?}");
-        assert!(st.reconciled.load(Ordering::Relaxed) >= h.reconciled_fills, "{name}");
+        assert!(
+            st.reconciled.load(Ordering::Relaxed) >= h.reconciled_fills,
+            "{name}"
+        );
         assert_eq!(st.gaps_open.load(Ordering::Relaxed), 0, "{name}");
     }
     settle_and_compare(&venue, &mut rx, &mut held, &names);
@@ -386,7 +423,10 @@ fn issue17_bad_account_rest_signatures_are_refused_by_the_venue() {
     let base = venue.gate_rest_url();
     for (path, query) in [
         ("/api/v4/spot/open_orders", ""),
-        ("/api/v4/spot/my_trades", "currency_pair=BTC_USDT&from=0&limit=1000"),
+        (
+            "/api/v4/spot/my_trades",
+            "currency_pair=BTC_USDT&from=0&limit=1000",
+        ),
         ("/api/v4/futures/usdt/positions", ""),
     ] {
         let url = if query.is_empty() {
@@ -394,13 +434,19 @@ fn issue17_bad_account_rest_signatures_are_refused_by_the_venue() {
         } else {
             format!("{base}{path}?{query}")
         };
-        let (s, body) = get(&url, &gate_headers(cexfeed_venue::GATE_API_SECRET, path, query));
+        let (s, body) = get(
+            &url,
+            &gate_headers(cexfeed_venue::GATE_API_SECRET, path, query),
+        );
         assert_eq!(s, 200, "{path}: {body}");
         let (s, body) = get(&url, &gate_headers("not-the-secret", path, query));
         assert_eq!(s, 401, "{path}: {body}");
         assert!(body.contains("INVALID_SIGNATURE"), "{path}: {body}");
         // Signed for another query: refused too.
-        let (s, _) = get(&format!("{base}{path}?limit=1"), &gate_headers(cexfeed_venue::GATE_API_SECRET, path, query));
+        let (s, _) = get(
+            &format!("{base}{path}?limit=1"),
+            &gate_headers(cexfeed_venue::GATE_API_SECRET, path, query),
+        );
         assert_eq!(s, 401, "{path}");
     }
     use cexfeed::exchange::mexc as mx;
@@ -413,8 +459,11 @@ fn issue17_bad_account_rest_signatures_are_refused_by_the_venue() {
             mx::account::my_trades_request(creds, "BTCUSDT", 0, now),
             mx::account::account_request(creds, now),
         ] {
-            let headers: Vec<(String, String)> =
-                req.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let headers: Vec<(String, String)> = req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
             let (s, body) = get(&req.url(&venue.mexc_rest_url()), &headers);
             if ok {
                 assert_eq!(s, 200, "{body}");
@@ -440,20 +489,32 @@ fn issue17_failing_reconciliation_is_retried_and_its_gap_stays_open() {
         ..VenueConfig::default()
     })
     .unwrap();
-    let feeds: Vec<FeedSetup> = loopback_feeds(&venue, &Runtime::default(), WaitMode::Block, true, Duration::from_secs(5))
-        .into_iter()
-        .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
-        .collect();
+    let feeds: Vec<FeedSetup> = loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        true,
+        Duration::from_secs(5),
+    )
+    .into_iter()
+    .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
+    .collect();
     let mut engine = engine(feeds);
     let names = names(&engine);
     let mut rx = engine.consumer().unwrap();
-    for ch in ["gateio.spot.orders", "gateio.spot.fills", "gateio.spot.balances"] {
+    for ch in [
+        "gateio.spot.orders",
+        "gateio.spot.fills",
+        "gateio.spot.balances",
+    ] {
         engine.bind(ch, rx.id()).unwrap();
     }
     engine.start().unwrap();
     let mut held: [Held; 3] = Default::default();
     let g = fi(Venue::Gateio, Market::Spot);
-    drain_until(&mut rx, &mut held, &names, "start-up state", |h| h[g].snapshot_done);
+    drain_until(&mut rx, &mut held, &names, "start-up state", |h| {
+        h[g].snapshot_done
+    });
     venue.fail_account_rest(VenueId::Gateio, cexfeed_venue::Market::Spot, 3);
     let view = engine.views().remove(0);
     let stats = &view.shared.stats;
@@ -463,9 +524,13 @@ fn issue17_failing_reconciliation_is_retried_and_its_gap_stays_open() {
     // Failed: the gap is open, visibly (stat), and not reported closed.
     assert!(stats.gaps_open.load(Ordering::Relaxed) >= 1);
     assert_eq!(held[g].closed, 0, "{:?}", held[g]);
-    drain_until(&mut rx, &mut held, &names, "the gap closed after the retries", |h| {
-        h[g].closed >= 1 && h[g].closed == h[g].gaps
-    });
+    drain_until(
+        &mut rx,
+        &mut held,
+        &names,
+        "the gap closed after the retries",
+        |h| h[g].closed >= 1 && h[g].closed == h[g].gaps,
+    );
     assert!(stats.recon_failures.load(Ordering::Relaxed) >= 3);
     assert_eq!(stats.gaps_open.load(Ordering::Relaxed), 0);
     let texts = view.shared.error_texts();
@@ -474,7 +539,10 @@ fn issue17_failing_reconciliation_is_retried_and_its_gap_stays_open() {
         "{texts:?}"
     );
     for t in &texts {
-        assert!(!t.contains(cexfeed_venue::GATE_API_SECRET) && !t.contains(cexfeed_venue::GATE_API_KEY), "{t}");
+        assert!(
+            !t.contains(cexfeed_venue::GATE_API_SECRET) && !t.contains(cexfeed_venue::GATE_API_KEY),
+            "{t}"
+        );
     }
     let _ = engine.stop();
     venue.stop();

@@ -51,7 +51,10 @@ pub(crate) fn signed_get_headers(
         timestamp_s,
     );
     vec![
-        (REST_KEY_HEADER.to_string(), creds.api_key.expose().to_string()),
+        (
+            REST_KEY_HEADER.to_string(),
+            creds.api_key.expose().to_string(),
+        ),
         (REST_SIGN_HEADER.to_string(), sign),
         (REST_TIMESTAMP_HEADER.to_string(), timestamp_s.to_string()),
         ("Accept".to_string(), "application/json".to_string()),
@@ -102,7 +105,14 @@ fn spot_order<S: Sink>(o: &Obj<'_>, sink: &mut S) -> Result<(), AccountBodyError
             }
         }
         Some("cancelled") => finished_as("cancelled", filled),
-        Some(_) => finished_as(if finish_as.is_empty() { "filled" } else { finish_as }, filled),
+        Some(_) => finished_as(
+            if finish_as.is_empty() {
+                "filled"
+            } else {
+                finish_as
+            },
+            filled,
+        ),
     };
     sink.order(&OrderMsg {
         symbol: rj::req(o, "currency_pair")?,
@@ -247,10 +257,7 @@ pub(crate) fn futures_positions<S: Sink>(
 
 /// `GET /futures/usdt/accounts`: one object. Reported like the `futures.balances` channel
 /// (which carries the balance only): `available = total = total`, `locked = 0`.
-pub(crate) fn futures_accounts<S: Sink>(
-    body: &[u8],
-    sink: &mut S,
-) -> Result<(), AccountBodyError> {
+pub(crate) fn futures_accounts<S: Sink>(body: &[u8], sink: &mut S) -> Result<(), AccountBodyError> {
     let o = rj::object(body)?;
     let total = rj::dec(&o, "total")?;
     let currency = rj::text(&o, "currency")?.unwrap_or("USDT");

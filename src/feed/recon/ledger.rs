@@ -287,7 +287,14 @@ impl Ledger {
         true
     }
 
-    fn keyed(table: &mut Vec<Keyed>, cap: usize, key: u64, ev: &Event, asof_ns: u64, rest: bool) -> bool {
+    fn keyed(
+        table: &mut Vec<Keyed>,
+        cap: usize,
+        key: u64,
+        ev: &Event,
+        asof_ns: u64,
+        rest: bool,
+    ) -> bool {
         if let Some(k) = table.iter_mut().find(|k| k.key == key) {
             if asof_ns < k.asof_ns {
                 return false;
@@ -330,7 +337,13 @@ impl Ledger {
     /// `f` with the closing `Order` event (status from the fills delivered for it: `Filled`
     /// when they cover the quantity, `PartiallyCanceled` when some, `Canceled` when none)
     /// and records it.
-    pub(crate) fn close_unlisted(&mut self, batch: u64, fetch_ns: u64, now_ns: u64, mut f: impl FnMut(Event)) {
+    pub(crate) fn close_unlisted(
+        &mut self,
+        batch: u64,
+        fetch_ns: u64,
+        now_ns: u64,
+        mut f: impl FnMut(Event),
+    ) {
         for i in 0..ORDER_SLOTS {
             let e = &mut self.orders[i];
             if e.hash == 0 || !e.is_open() || e.seen_batch == batch || e.delivered_ns >= fetch_ns {
@@ -344,7 +357,9 @@ impl Ledger {
                 ..
             } = ev.body
             {
-                let done = Qty(e.base_filled.0.saturating_add(e.fill_sum.0)).0.max(filled.0);
+                let done = Qty(e.base_filled.0.saturating_add(e.fill_sum.0))
+                    .0
+                    .max(filled.0);
                 *filled = Qty(done);
                 *status = if done >= qty.0 {
                     OrderStatus::Filled
@@ -466,7 +481,13 @@ mod tests {
             .collect();
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got.contains(&("a".into(), OrderStatus::Filled, Qty::from_int(10).0)));
-        assert!(got.contains(&("b".into(), OrderStatus::PartiallyCanceled, Qty::from_int(4).0)));
-        assert!(out.iter().all(|e| e.header.flags & crate::ring::FLAG_RECONCILED != 0));
+        assert!(got.contains(&(
+            "b".into(),
+            OrderStatus::PartiallyCanceled,
+            Qty::from_int(4).0
+        )));
+        assert!(out
+            .iter()
+            .all(|e| e.header.flags & crate::ring::FLAG_RECONCILED != 0));
     }
 }

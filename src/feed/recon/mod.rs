@@ -55,7 +55,9 @@ use crossbeam_queue::ArrayQueue;
 
 use crate::event::{BalanceMsg, FillMsg, OrderMsg, PositionMsg, Sink};
 use crate::exchange::{gateio, mexc, AccountBodyError};
-use crate::net::{ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod, HttpRequest, NetError};
+use crate::net::{
+    ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod, HttpRequest, NetError,
+};
 use crate::ring::{Body, Event, Header, FLAG_RECONCILED, FLAG_SNAPSHOT, NO_SYMBOL};
 use crate::secret::Credentials;
 use crate::types::{now_ns, wall_ms, Market, SymbolId, Venue};
@@ -277,7 +279,12 @@ impl ReconLink {
     /// Handle at most `budget` items from the reconciler (and, once the start-up state is in,
     /// the held stream events), calling `f` for what the feed must do. Returns a gap to open
     /// (`from_ns`) when the start-up hold overflowed.
-    pub(crate) fn poll(&mut self, now: u64, budget: usize, f: &mut impl FnMut(Step)) -> Option<u64> {
+    pub(crate) fn poll(
+        &mut self,
+        now: u64,
+        budget: usize,
+        f: &mut impl FnMut(Step),
+    ) -> Option<u64> {
         let mut gap = None;
         for _ in 0..budget {
             if !self.holding && !self.held.is_empty() {
@@ -558,16 +565,29 @@ impl Reconciler {
         }
     }
 
-    fn fetch(&mut self, startup: bool, from_ms: i64, out: &mut Vec<Event>) -> Result<(), CallError> {
+    fn fetch(
+        &mut self,
+        startup: bool,
+        from_ms: i64,
+        out: &mut Vec<Event>,
+    ) -> Result<(), CallError> {
         use gateio::account as ga;
         use mexc::account as ma;
-        let flags = if startup { FLAG_SNAPSHOT } else { FLAG_RECONCILED };
+        let flags = if startup {
+            FLAG_SNAPSHOT
+        } else {
+            FLAG_RECONCILED
+        };
         let names: Vec<String> = self.spec.symbols.iter().map(|(_, n)| n.clone()).collect();
         match (self.spec.venue, self.spec.market) {
             (Venue::Gateio, Market::Spot) => {
-                self.gate(ga::SPOT_OPEN_ORDERS_PATH, String::new(), flags, out, |b, c| {
-                    ga::spot_open_orders(b, c)
-                })?;
+                self.gate(
+                    ga::SPOT_OPEN_ORDERS_PATH,
+                    String::new(),
+                    flags,
+                    out,
+                    |b, c| ga::spot_open_orders(b, c),
+                )?;
                 if !startup {
                     let from_s = (from_ms / 1000).max(0);
                     for n in &names {
@@ -582,9 +602,13 @@ impl Reconciler {
                 })?;
             }
             (Venue::Gateio, Market::Futures) => {
-                self.gate(ga::FUTURES_ORDERS_PATH, "status=open".into(), flags, out, |b, c| {
-                    ga::futures_orders(b, c)
-                })?;
+                self.gate(
+                    ga::FUTURES_ORDERS_PATH,
+                    "status=open".into(),
+                    flags,
+                    out,
+                    |b, c| ga::futures_orders(b, c),
+                )?;
                 if !startup {
                     for n in &names {
                         let q = format!("contract={n}&limit=1000");
@@ -593,24 +617,36 @@ impl Reconciler {
                         })?;
                     }
                 }
-                self.gate(ga::FUTURES_POSITIONS_PATH, String::new(), flags, out, |b, c| {
-                    ga::futures_positions(b, c)
-                })?;
-                self.gate(ga::FUTURES_ACCOUNTS_PATH, String::new(), flags, out, |b, c| {
-                    ga::futures_accounts(b, c)
-                })?;
+                self.gate(
+                    ga::FUTURES_POSITIONS_PATH,
+                    String::new(),
+                    flags,
+                    out,
+                    |b, c| ga::futures_positions(b, c),
+                )?;
+                self.gate(
+                    ga::FUTURES_ACCOUNTS_PATH,
+                    String::new(),
+                    flags,
+                    out,
+                    |b, c| ga::futures_accounts(b, c),
+                )?;
             }
             (Venue::Mexc, _) => {
                 for n in &names {
                     let ts = self.client.server_now_ms();
                     let req = ma::open_orders_request(&self.spec.creds, n, ts);
-                    self.mexc(ma::OPEN_ORDERS_PATH, req, flags, out, |b, c| ma::open_orders(b, c))?;
+                    self.mexc(ma::OPEN_ORDERS_PATH, req, flags, out, |b, c| {
+                        ma::open_orders(b, c)
+                    })?;
                 }
                 if !startup {
                     for n in &names {
                         let ts = self.client.server_now_ms();
                         let req = ma::my_trades_request(&self.spec.creds, n, from_ms, ts);
-                        self.mexc(ma::MY_TRADES_PATH, req, flags, out, |b, c| ma::my_trades(b, c))?;
+                        self.mexc(ma::MY_TRADES_PATH, req, flags, out, |b, c| {
+                            ma::my_trades(b, c)
+                        })?;
                     }
                 }
                 let ts = self.client.server_now_ms();

@@ -5,8 +5,7 @@
 use crate::arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
 use crate::report::{
     latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, PrivateReport, Report,
-    Series,
-    StrategyReport,
+    Series, StrategyReport,
 };
 
 use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
@@ -487,6 +486,9 @@ pub fn run(
     Ok(report)
 }
 
+/// A private feed and how its strategy state differs from the venue account (empty = equal).
+type PrivateDiffs = ((Venue, Market), Vec<String>);
+
 /// Differences, per private feed, between what the strategy holds and the venue account, once
 /// they are gone or `limit` passed (the last ones then).
 fn settle_private(
@@ -494,11 +496,11 @@ fn settle_private(
     views: &[FeedView],
     shared: &Mutex<StrategyShared>,
     limit: Duration,
-) -> Vec<((Venue, Market), Vec<String>)> {
+) -> Vec<PrivateDiffs> {
     let deadline = Instant::now() + limit;
     loop {
         let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
-        let diffs: Vec<((Venue, Market), Vec<String>)> = views
+        let diffs: Vec<PrivateDiffs> = views
             .iter()
             .filter(|v| v.private)
             .map(|v| {
@@ -531,7 +533,7 @@ fn build_report(
     duration_s: f64,
     venue: Option<&VenueHandle>,
     opts: &RunOptions,
-    private_diffs: Option<&[((Venue, Market), Vec<String>)]>,
+    private_diffs: Option<&[PrivateDiffs]>,
 ) -> Report {
     let mut report = Report {
         duration_s,
@@ -574,8 +576,8 @@ fn build_report(
             }
         }
         if v.private {
-            let diffs = private_diffs
-                .and_then(|d| d.iter().find(|(k, _)| *k == (v.venue, v.market)));
+            let diffs =
+                private_diffs.and_then(|d| d.iter().find(|(k, _)| *k == (v.venue, v.market)));
             fr.private = Some(PrivateReport {
                 reconciled: st.reconciled.load(Ordering::Relaxed),
                 gaps_open: st.gaps_open.load(Ordering::Relaxed),

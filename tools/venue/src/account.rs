@@ -180,7 +180,10 @@ impl Account {
 
     /// A consistent copy of what the REST endpoints answer: (open orders, fills since
     /// `from_ms`, balances, positions).
-    pub fn rest_state(&self, from_ms: i64) -> (Vec<OrderEv>, Vec<FillEv>, Vec<BalanceEv>, Vec<PositionEv>) {
+    pub fn rest_state(
+        &self,
+        from_ms: i64,
+    ) -> (Vec<OrderEv>, Vec<FillEv>, Vec<BalanceEv>, Vec<PositionEv>) {
         let st = self.lock();
         (
             st.live.iter().cloned().collect(),

@@ -29,12 +29,17 @@ fn gate_err(label: &str, message: &str) -> String {
 
 /// Verify a Gate APIv4 signed request.
 pub(crate) fn gate_verify(sh: &Shared, req: &Request) -> Result<(), (u16, String)> {
-    let (Some(key), Some(sign), Some(ts)) =
-        (req.header("KEY"), req.header("SIGN"), req.header("Timestamp"))
-    else {
+    let (Some(key), Some(sign), Some(ts)) = (
+        req.header("KEY"),
+        req.header("SIGN"),
+        req.header("Timestamp"),
+    ) else {
         return Err((
             401,
-            gate_err("MISSING_REQUIRED_HEADER", "Missing required header: KEY, SIGN or Timestamp"),
+            gate_err(
+                "MISSING_REQUIRED_HEADER",
+                "Missing required header: KEY, SIGN or Timestamp",
+            ),
         ));
     };
     if key != GATE_API_KEY {
@@ -55,8 +60,7 @@ pub(crate) fn gate_verify(sh: &Shared, req: &Request) -> Result<(), (u16, String
         "{}\n{}\n{}\n{}\n{}",
         req.method, req.path, req.query, body_hash, ts
     );
-    let mut mac =
-        Hmac::<Sha512>::new_from_slice(GATE_API_SECRET.as_bytes()).expect("any key size");
+    let mut mac = Hmac::<Sha512>::new_from_slice(GATE_API_SECRET.as_bytes()).expect("any key size");
     mac.update(payload.as_bytes());
     if !hex::encode(mac.finalize().into_bytes()).eq_ignore_ascii_case(sign.trim()) {
         return Err((401, gate_err("INVALID_SIGNATURE", "Signature mismatch")));
@@ -199,7 +203,10 @@ fn gate_spot_open_orders(acct: &Account) -> String {
 fn gate_my_trades(acct: &Account, from_ms: i64, filter: Option<&str>, futures: bool) -> String {
     let (_, fills, _, _) = acct.rest_state(from_ms);
     let mut items = Vec::new();
-    for f in fills.iter().filter(|f| filter.is_none_or(|s| s == f.symbol)) {
+    for f in fills
+        .iter()
+        .filter(|f| filter.is_none_or(|s| s == f.symbol))
+    {
         let role = if f.maker { "maker" } else { "taker" };
         let v = if futures {
             let mut o = String::new();

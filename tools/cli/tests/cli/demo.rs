@@ -90,7 +90,12 @@ fn demo_runs_reports_and_never_leaks_secrets() {
     // consumer holds exactly the venue account's orders, fills, balances and positions.
     for f in feeds {
         let p = &f["private"];
-        for k in ["reconciled", "gaps_open", "snapshot_events", "recon_failures"] {
+        for k in [
+            "reconciled",
+            "gaps_open",
+            "snapshot_events",
+            "recon_failures",
+        ] {
             assert!(p[k].as_u64().is_some(), "private.{k}: {f}");
         }
         assert!(p["snapshot_events"].as_u64().unwrap() >= 1, "{f}");
