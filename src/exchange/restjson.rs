@@ -136,3 +136,58 @@ mod tests {
         assert!(array(b"{}").is_err());
     }
 }
+
+/// Test support: a sink that writes each private message as one line of text.
+#[cfg(test)]
+pub(crate) mod lines {
+    use crate::event::{BalanceMsg, FillMsg, OrderMsg, PositionMsg, Sink};
+
+    #[derive(Default)]
+    pub(crate) struct Lines(pub(crate) Vec<String>);
+
+    impl Sink for Lines {
+        fn order(&mut self, m: &OrderMsg<'_>) {
+            self.0.push(format!(
+                "order {} {} {:?} {:?} px={} qty={} filled={} {:?} upd={:?}",
+                m.symbol,
+                m.order_id,
+                m.side,
+                m.order_type,
+                m.px,
+                m.qty,
+                m.filled,
+                m.status,
+                m.ts_update_ms
+            ));
+        }
+        fn fill(&mut self, m: &FillMsg<'_>) {
+            self.0.push(format!(
+                "fill {} {} order={} {:?} px={} qty={} fee={} {:?} t={:?}",
+                m.symbol,
+                m.trade_id,
+                m.order_id,
+                m.side,
+                m.px,
+                m.qty,
+                m.fee,
+                m.fee_currency,
+                m.ts_exchange_ms
+            ));
+        }
+        fn balance(&mut self, m: &BalanceMsg<'_>) {
+            self.0.push(format!(
+                "balance {} avail={} locked={} total={:?}",
+                m.asset,
+                m.available,
+                m.locked,
+                m.total.map(|t| t.to_string())
+            ));
+        }
+        fn position(&mut self, m: &PositionMsg<'_>) {
+            self.0.push(format!(
+                "position {} size={} entry={} lev={}",
+                m.contract, m.size, m.entry_px, m.leverage
+            ));
+        }
+    }
+}

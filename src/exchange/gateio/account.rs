@@ -272,3 +272,102 @@ pub(crate) fn futures_accounts<S: Sink>(body: &[u8], sink: &mut S) -> Result<(),
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::restjson::lines::Lines;
+
+    // Shapes of the Gate APIv4 docs' examples ("List all open orders", "List personal trading
+    // history", "List spot accounts", futures "List futures orders", "List personal trading
+    // history", "List all positions of a user", "Query futures account"), values ours.
+    #[test]
+    fn spot_bodies_read_exactly() {
+        let mut s = Lines::default();
+        spot_open_orders(
+            br#"[{"currency_pair":"ETH_BTC","total":1,"orders":[{"id":"12332324","text":"t-123456","create_time":"1548000000","update_time":"1548000100","create_time_ms":1548000000123,"update_time_ms":1548000100123,"currency_pair":"ETH_BTC","status":"open","type":"limit","account":"spot","side":"buy","amount":"1","price":"5.00032","time_in_force":"gtc","left":"0.5","filled_amount":"0.5","filled_total":"2.50016","fee":"0.005","fee_currency":"ETH","point_fee":"0","gt_fee":"0","rebated_fee":"0","rebated_fee_currency":"BTC","finish_as":"open"}]}]"#,
+            &mut s,
+        )
+        .unwrap();
+        spot_my_trades(
+            br#"[{"id":"1232893232","create_time":"1548000000","create_time_ms":"1548000000123.456","order_id":"4128442423","side":"buy","role":"maker","amount":"0.15","price":"0.03","fee":"0.0005","fee_currency":"ETH","point_fee":"0","gt_fee":"0","currency_pair":"ETH_BTC","text":"t-x"}]"#,
+            &mut s,
+        )
+        .unwrap();
+        spot_accounts(
+            br#"[{"currency":"ETH","available":"968.8","locked":"0.00000000000000000001","update_id":98}]"#,
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            s.0,
+            [
+                "order ETH_BTC 12332324 Buy Limit px=5.00032 qty=1 filled=0.5 PartiallyFilled upd=Some(1548000100123)",
+                "fill ETH_BTC 1232893232 order=4128442423 Buy px=0.03 qty=0.15 fee=0.0005 Some(\"ETH\") t=Some(1548000000123)",
+                "balance ETH avail=968.8 locked=0.00000000000000000001 total=Some(\"968.80000000000000000001\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn futures_bodies_read_exactly() {
+        let mut s = Lines::default();
+        futures_orders(
+            br#"[{"id":15675394,"user":100000,"contract":"BTC_USDT","create_time":1546569968.123,"size":-6024,"iceberg":0,"left":-6000,"price":"3765","fill_price":"3765.5","tif":"gtc","text":"t-my","status":"open","finish_as":"","update_time":1546569970123}]"#,
+            &mut s,
+        )
+        .unwrap();
+        futures_my_trades(
+            br#"[{"id":121234231,"create_time":1514764800.123,"contract":"BTC_USDT","order_id":"21893289839","size":-100,"price":"100.123","role":"taker","text":"t-x","fee":"0.01","point_fee":"0"}]"#,
+            &mut s,
+        )
+        .unwrap();
+        futures_positions(
+            br#"[{"user":10000,"contract":"BTC_USDT","size":-9440,"leverage":"0","risk_limit":"100","entry_price":"3136.16","margin":"4.4","liq_price":"3600.1","realised_pnl":"-0.00001","mode":"single"}]"#,
+            &mut s,
+        )
+        .unwrap();
+        futures_accounts(
+            br#"{"total":"9707.803567115145","available":"9669.7","currency":"USDT"}"#,
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            s.0,
+            [
+                "order BTC_USDT 15675394 Sell Limit px=3765 qty=6024 filled=24 PartiallyFilled upd=Some(1546569970123)",
+                "fill BTC_USDT 121234231 order=21893289839 Sell px=100.123 qty=100 fee=0.01 None t=Some(1514764800123)",
+                "position BTC_USDT size=-9440 entry=3136.16 lev=0",
+                "balance USDT avail=9707.803567115145 locked=0 total=Some(\"9707.803567115145\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_bodies_name_the_problem() {
+        let mut s = Lines::default();
+        assert_eq!(
+            spot_my_trades(
+                br#"[{"id":"1","currency_pair":"X","order_id":"2","side":"up"}]"#,
+                &mut s
+            ),
+            Err(AccountBodyError::Bad("side"))
+        );
+        assert!(matches!(
+            spot_open_orders(br#"{"label":"INVALID_SIGNATURE"}"#, &mut s),
+            Err(AccountBodyError::Json(_))
+        ));
+        assert!(s.0.is_empty());
+    }
+
+    #[test]
+    fn signed_headers_carry_key_sign_timestamp_and_never_the_secret() {
+        let c = Credentials::new("k3y", "s3cr3t-value");
+        let h = signed_get_headers(&c, SPOT_ACCOUNTS_PATH, "", 1700000000);
+        let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["KEY", "SIGN", "Timestamp", "Accept"]);
+        assert_eq!(h[2].1, "1700000000");
+        assert_eq!(h[1].1.len(), 128);
+        assert!(h.iter().all(|(_, v)| !v.contains("s3cr3t-value")));
+    }
+}

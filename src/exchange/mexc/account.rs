@@ -168,3 +168,55 @@ pub(crate) fn account<S: Sink>(body: &[u8], sink: &mut S) -> Result<(), AccountB
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::restjson::lines::Lines;
+
+    // Shapes of the MEXC spot v3 docs' examples ("Current Open Orders", "Account Trade List",
+    // "Account Information"), values ours.
+    #[test]
+    fn bodies_read_exactly() {
+        let mut s = Lines::default();
+        open_orders(
+            br#"[{"symbol":"LTCBTC","orderId":"C02__443776347957968896","orderListId":-1,"clientOrderId":"myOrder1","price":"0.1","origQty":"1.0","executedQty":"0.25","cummulativeQuoteQty":"0.025","status":"PARTIALLY_FILLED","timeInForce":"GTC","type":"LIMIT","side":"SELL","stopPrice":"0.0","icebergQty":"0.0","time":1499827319559,"updateTime":1499827319560,"isWorking":true,"origQuoteOrderQty":"0.000000"}]"#,
+            &mut s,
+        )
+        .unwrap();
+        my_trades(
+            br#"[{"symbol":"BNBBTC","id":"fad2af9e942049b6adbda1a271f990c6","orderId":"bb41e5663e124046bd9497a3f5692f39","orderListId":-1,"price":"4.00000100","qty":"12.00000000","quoteQty":"48.000012","commission":"10.10000000","commissionAsset":"BNB","time":1499865549590,"isBuyer":true,"isMaker":false,"isBestMatch":true,"isSelfTrade":true,"clientOrderId":null}]"#,
+            &mut s,
+        )
+        .unwrap();
+        account(
+            br#"{"canTrade":true,"canWithdraw":true,"canDeposit":true,"updateTime":null,"accountType":"SPOT","balances":[{"asset":"NBNTEST","free":"1111078","locked":"33"}],"permissions":["SPOT"]}"#,
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            s.0,
+            [
+                "order LTCBTC C02__443776347957968896 Sell Limit px=0.1 qty=1 filled=0.25 PartiallyFilled upd=Some(1499827319560)",
+                "fill BNBBTC fad2af9e942049b6adbda1a271f990c6 order=bb41e5663e124046bd9497a3f5692f39 Buy px=4.000001 qty=12 fee=10.1 Some(\"BNB\") t=Some(1499865549590)",
+                "balance NBNTEST avail=1111078 locked=33 total=Some(\"1111111\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn requests_are_signed_over_the_total_query() {
+        let c = Credentials::new("mx0key", "s3cr3t-value");
+        let r = my_trades_request(&c, "BTCUSDT", 1_700_000_000_000, 1_700_000_001_000);
+        let (path, q) = r.path_and_query.split_once('?').unwrap();
+        assert_eq!(path, MY_TRADES_PATH);
+        let (signed, sig) = q.rsplit_once("&signature=").unwrap();
+        assert_eq!(
+            signed,
+            "symbol=BTCUSDT&startTime=1700000000000&limit=100&recvWindow=5000&timestamp=1700000001000"
+        );
+        assert_eq!(sig, super::super::auth::sign(&c.api_secret, signed));
+        assert!(!format!("{r:?}").contains(sig));
+        assert!(!r.path_and_query.contains("s3cr3t-value"));
+    }
+}
