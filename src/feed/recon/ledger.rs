@@ -8,7 +8,9 @@
 //! - **order**: by order id and version (`rank(status)`, then `filled`), compared
 //!   lexicographically: delivered only if strictly newer than what was delivered for that
 //!   order. So an update the stream repeats after reconciliation, or a REST state older than
-//!   a stream update, is dropped.
+//!   a stream update, is dropped. At an equal version an amendment (other price or quantity)
+//!   passes: from the stream always, from REST only if the stream delivered nothing for the
+//!   order since the fetch started.
 //! - **balance / position**: by asset (upper-cased: Gate futures streams `usdt`, its REST
 //!   `USDT`) / contract, and *as-of* time: a stream update is as of its receive time, a REST
 //!   answer as of the moment its fetch started. Whichever is newer wins; the other is dropped.
@@ -113,6 +115,21 @@ fn version(ev: &Event) -> Option<(u8, i128)> {
     }
 }
 
+/// Whether two `Order` events of one order differ in what an amendment changes.
+fn amended(a: &Event, b: &Event) -> bool {
+    match (&a.body, &b.body) {
+        (
+            Body::Order {
+                px: p1, qty: q1, ..
+            },
+            Body::Order {
+                px: p2, qty: q2, ..
+            },
+        ) => p1 != p2 || q1 != q2,
+        _ => false,
+    }
+}
+
 fn order_key(ev: &Event) -> u64 {
     match &ev.body {
         Body::Order { order_id, .. } => fnv(order_id.as_str().as_bytes()),
@@ -206,8 +223,20 @@ impl Ledger {
 
     /// Whether an `Order` event is newer than what was delivered for its order; if so it is
     /// recorded as delivered at `now_ns`. `batch` (non-zero for reconciliation) marks the
-    /// order as named by that batch whatever the answer.
-    pub(crate) fn admit_order(&mut self, ev: &Event, now_ns: u64, batch: u64) -> bool {
+    /// order as named by that batch whatever the answer; `fetch_ns` is then when the batch's
+    /// fetch started.
+    ///
+    /// Newer: a higher (rank, filled). At an equal one, an update that changes the order
+    /// otherwise (an amended price or quantity) is delivered from the stream, and from REST
+    /// only if nothing was delivered for the order since the fetch started (the stream's
+    /// amendment after it is newer than the answer).
+    pub(crate) fn admit_order(
+        &mut self,
+        ev: &Event,
+        now_ns: u64,
+        batch: u64,
+        fetch_ns: u64,
+    ) -> bool {
         let Some(v) = version(ev) else {
             return true;
         };
@@ -218,7 +247,9 @@ impl Ledger {
                 e.seen_batch = batch;
             }
             let old = version(&e.last).unwrap_or((0, 0));
-            if v <= old {
+            let newer = v > old
+                || (v == old && amended(&e.last, ev) && (batch == 0 || e.delivered_ns < fetch_ns));
+            if !newer {
                 return false;
             }
             e.last = *ev;
@@ -444,27 +475,48 @@ mod tests {
     #[test]
     fn orders_only_move_forward() {
         let mut l = Ledger::new();
-        assert!(l.admit_order(&order("a", OrderStatus::New, 0, 1), 1, 0));
-        assert!(!l.admit_order(&order("a", OrderStatus::New, 0, 1), 2, 0));
-        assert!(l.admit_order(&order("a", OrderStatus::PartiallyFilled, 5, 2), 3, 0));
+        assert!(l.admit_order(&order("a", OrderStatus::New, 0, 1), 1, 0, 0));
+        assert!(!l.admit_order(&order("a", OrderStatus::New, 0, 1), 2, 0, 0));
+        assert!(l.admit_order(&order("a", OrderStatus::PartiallyFilled, 5, 2), 3, 0, 0));
         // A REST state older than the stream's: dropped.
-        assert!(!l.admit_order(&order("a", OrderStatus::New, 0, 1), 4, 7));
-        assert!(l.admit_order(&order("a", OrderStatus::Filled, 10, 3), 5, 0));
-        assert!(!l.admit_order(&order("a", OrderStatus::PartiallyFilled, 5, 2), 6, 0));
+        assert!(!l.admit_order(&order("a", OrderStatus::New, 0, 1), 4, 7, 3));
+        assert!(l.admit_order(&order("a", OrderStatus::Filled, 10, 3), 5, 0, 0));
+        assert!(!l.admit_order(&order("a", OrderStatus::PartiallyFilled, 5, 2), 6, 0, 0));
+    }
+
+    #[test]
+    fn amendments_pass_and_an_older_rest_amendment_does_not() {
+        let mut l = Ledger::new();
+        let mut o = order("a", OrderStatus::New, 0, 1);
+        assert!(l.admit_order(&o, 10, 0, 0));
+        // The stream amends the price: same rank and filled, delivered.
+        if let Body::Order { ref mut px, .. } = o.body {
+            *px = Px::from_int(2);
+        }
+        assert!(l.admit_order(&o, 20, 0, 0));
+        // A REST answer fetched (at 15) before that amendment still shows price 1: dropped.
+        let old = order("a", OrderStatus::New, 0, 1);
+        assert!(!l.admit_order(&old, 30, 3, 15));
+        // One fetched after it, with a further amendment: delivered.
+        if let Body::Order { ref mut px, .. } = o.body {
+            *px = Px::from_int(3);
+        }
+        assert!(l.admit_order(&o, 40, 4, 25));
+        assert!(!l.admit_order(&o, 50, 0, 0));
     }
 
     #[test]
     fn an_open_order_missing_from_the_rest_list_is_closed_from_its_fills() {
         let mut l = Ledger::new();
-        l.admit_order(&order("a", OrderStatus::New, 0, 1), 10, 0);
-        l.admit_order(&order("b", OrderStatus::New, 0, 1), 10, 0);
-        l.admit_order(&order("c", OrderStatus::New, 0, 1), 10, 0);
-        l.admit_order(&order("late", OrderStatus::New, 0, 1), 100, 0);
+        l.admit_order(&order("a", OrderStatus::New, 0, 1), 10, 0, 0);
+        l.admit_order(&order("b", OrderStatus::New, 0, 1), 10, 0, 0);
+        l.admit_order(&order("c", OrderStatus::New, 0, 1), 10, 0, 0);
+        l.admit_order(&order("late", OrderStatus::New, 0, 1), 100, 0, 0);
         assert!(l.admit_fill(&fill("t1", "a", 4)));
         assert!(l.admit_fill(&fill("t2", "a", 6)));
         assert!(l.admit_fill(&fill("t3", "b", 4)));
         // Batch 9 named "c" as open (fetch started at 50).
-        l.admit_order(&order("c", OrderStatus::New, 0, 1), 60, 9);
+        l.admit_order(&order("c", OrderStatus::New, 0, 1), 60, 9, 50);
         let mut out = Vec::new();
         l.close_unlisted(9, 50, 70, |e| out.push(e));
         let got: Vec<(String, OrderStatus, i128)> = out

@@ -252,7 +252,7 @@ impl ReconLink {
     /// A stream event passes the ledger's rules (receive time `recv_ns`).
     pub(crate) fn admit_stream(&mut self, k: usize, ev: &Event, recv_ns: u64, now: u64) -> bool {
         match k {
-            0 => self.ledger.admit_order(ev, now, 0),
+            0 => self.ledger.admit_order(ev, now, 0, 0),
             1 => self.ledger.admit_fill(ev),
             2 => self.ledger.admit_balance(ev, recv_ns, false),
             _ => self.ledger.admit_position(ev, recv_ns, false),
@@ -319,7 +319,7 @@ impl ReconLink {
                         continue;
                     };
                     let ok = match k {
-                        0 => self.ledger.admit_order(&ev, now, b.batch),
+                        0 => self.ledger.admit_order(&ev, now, b.batch, b.fetch_ns),
                         1 => self.ledger.admit_fill(&ev),
                         2 => self.ledger.admit_balance(&ev, b.fetch_ns, !b.startup),
                         _ => self.ledger.admit_position(&ev, b.fetch_ns, !b.startup),
