@@ -323,7 +323,8 @@ fn issue17_startup_state_arrives_flagged_before_any_stream_update() {
 #[test]
 fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
     // Every private stream goes silent once, 1.5 s in, for the 2 s idle timeout and the
-    // reconnect: ~20 account steps (fills among them) happen while nothing is pushed.
+    // reconnect: ~20 account steps (fills among them) happen while nothing is pushed. The
+    // venue answers own trades 3 a page, so the reconciliation must page through them.
     let venue = LoopbackVenue::start(VenueConfig {
         rate_per_sec: 200,
         private_period: Duration::from_millis(100),
@@ -347,11 +348,12 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
     let names = names(&engine);
     let mut rx = engine.consumer().unwrap();
     bind_private(&mut engine, &rx);
+    venue.set_account_page_cap(3);
     engine.start().unwrap();
     let mut held: [Held; 3] = Default::default();
     drain_until(&mut rx, &mut held, &names, "gaps reconciled", |h| {
         h.iter()
-            .all(|h| h.gaps >= 1 && h.closed == h.gaps && h.reconciled_fills >= 1)
+            .all(|h| h.gaps >= 1 && h.closed == h.gaps && h.reconciled_fills >= 3)
     });
     let views = engine.views();
     for (i, (v, m)) in FEEDS.iter().enumerate() {
@@ -456,7 +458,7 @@ fn issue17_bad_account_rest_signatures_are_refused_by_the_venue() {
     for (creds, ok) in [(&good, true), (&bad, false)] {
         for req in [
             mx::account::open_orders_request(creds, "BTCUSDT", now),
-            mx::account::my_trades_request(creds, "BTCUSDT", 0, now),
+            mx::account::my_trades_request(creds, "BTCUSDT", 0, None, now),
             mx::account::account_request(creds, now),
         ] {
             let headers: Vec<(String, String)> = req

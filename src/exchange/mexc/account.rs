@@ -37,20 +37,27 @@ pub fn open_orders_request(creds: &Credentials, symbol: &str, timestamp_ms: i64)
     )
 }
 
-/// `GET /api/v3/myTrades?symbol=…&startTime=…&limit=100` signed.
+/// `GET /api/v3/myTrades?symbol=…&startTime=…[&endTime=…]&limit=100` signed.
 pub fn my_trades_request(
     creds: &Credentials,
     symbol: &str,
     start_ms: i64,
+    end_ms: Option<i64>,
     timestamp_ms: i64,
 ) -> SignedRequest {
     let start = start_ms.max(0).to_string();
+    let end = end_ms.map(|e| e.max(0).to_string());
     let limit = MY_TRADES_MAX_LIMIT.to_string();
+    let mut params: Vec<(&str, &str)> = vec![("symbol", symbol), ("startTime", &start)];
+    if let Some(e) = &end {
+        params.push(("endTime", e));
+    }
+    params.push(("limit", &limit));
     signed_request(
         creds,
         HttpMethod::Get,
         MY_TRADES_PATH,
-        &[("symbol", symbol), ("startTime", &start), ("limit", &limit)],
+        &params,
         timestamp_ms,
         Some(DEFAULT_RECV_WINDOW_MS),
     )
@@ -207,13 +214,19 @@ mod tests {
     #[test]
     fn requests_are_signed_over_the_total_query() {
         let c = Credentials::new("mx0key", "s3cr3t-value");
-        let r = my_trades_request(&c, "BTCUSDT", 1_700_000_000_000, 1_700_000_001_000);
+        let r = my_trades_request(
+            &c,
+            "BTCUSDT",
+            1_700_000_000_000,
+            Some(1_700_000_000_500),
+            1_700_000_001_000,
+        );
         let (path, q) = r.path_and_query.split_once('?').unwrap();
         assert_eq!(path, MY_TRADES_PATH);
         let (signed, sig) = q.rsplit_once("&signature=").unwrap();
         assert_eq!(
             signed,
-            "symbol=BTCUSDT&startTime=1700000000000&limit=100&recvWindow=5000&timestamp=1700000001000"
+            "symbol=BTCUSDT&startTime=1700000000000&endTime=1700000000500&limit=100&recvWindow=5000&timestamp=1700000001000"
         );
         assert_eq!(sig, super::super::auth::sign(&c.api_secret, signed));
         assert!(!format!("{r:?}").contains(sig));

@@ -46,6 +46,7 @@
 
 pub(crate) mod ledger;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -402,6 +403,45 @@ pub(crate) fn spawn(spec: ReconSpec) -> Result<(ReconLink, JoinHandle<()>), NetE
     Ok((ReconLink::new(shared, thread), handle))
 }
 
+/// Own-trade pages fetched per symbol and gap at most.
+pub(crate) const MAX_PAGES: usize = 50;
+/// Gate's `limit` for own trades (its maximum, Gate APIv4 docs).
+const GATE_TRADES_LIMIT: u32 = 1000;
+
+/// What one page of own trades brought.
+struct Page {
+    /// Some trade in it was new, and none was before the window: ask for the next page.
+    more: bool,
+    /// The newest trade's time in it (ms).
+    newest_ms: i64,
+}
+
+/// Keep the fills of `page` not seen on an earlier page (by trade id) in `out`.
+fn take_new(
+    page: Vec<Event>,
+    seen: &mut HashSet<String>,
+    from_ms: i64,
+    out: &mut Vec<Event>,
+) -> Page {
+    let mut new = 0;
+    let mut before = false;
+    let mut newest_ms = i64::MIN;
+    for ev in page {
+        if let Body::Fill { trade_id, .. } = &ev.body {
+            newest_ms = newest_ms.max(ev.header.ts_exchange_ms);
+            before |= ev.header.ts_exchange_ms < from_ms;
+            if seen.insert(trade_id.as_str().to_string()) {
+                new += 1;
+                out.push(ev);
+            }
+        }
+    }
+    Page {
+        more: new > 0 && !before,
+        newest_ms,
+    }
+}
+
 /// One failed call: why, for the error log (no query, no header: no signature, no key).
 struct CallError {
     path: &'static str,
@@ -589,12 +629,26 @@ impl Reconciler {
                     |b, c| ga::spot_open_orders(b, c),
                 )?;
                 if !startup {
+                    // Paged (`page` = 1, 2, …): until a page is empty, brings nothing new, or
+                    // reaches before the window.
+                    // The window ends where the fetch began (the stream, live again, carries
+                    // what follows).
                     let from_s = (from_ms / 1000).max(0);
+                    let to_s = self.client.server_now_ms().div_euclid(1000) + 1;
                     for n in &names {
-                        let q = format!("currency_pair={n}&from={from_s}&limit=1000");
-                        self.gate(ga::SPOT_MY_TRADES_PATH, q, flags, out, |b, c| {
-                            ga::spot_my_trades(b, c)
-                        })?;
+                        let mut seen = HashSet::new();
+                        for page in 1..=MAX_PAGES {
+                            let q = format!(
+                                "currency_pair={n}&from={from_s}&to={to_s}&limit={GATE_TRADES_LIMIT}&page={page}"
+                            );
+                            let mut tmp = Vec::new();
+                            self.gate(ga::SPOT_MY_TRADES_PATH, q, flags, &mut tmp, |b, c| {
+                                ga::spot_my_trades(b, c)
+                            })?;
+                            if !take_new(tmp, &mut seen, from_ms, out).more {
+                                break;
+                            }
+                        }
                     }
                 }
                 self.gate(ga::SPOT_ACCOUNTS_PATH, String::new(), flags, out, |b, c| {
@@ -610,11 +664,22 @@ impl Reconciler {
                     |b, c| ga::futures_orders(b, c),
                 )?;
                 if !startup {
+                    // Newest first, paged by `offset` until the window's start is reached.
                     for n in &names {
-                        let q = format!("contract={n}&limit=1000");
-                        self.gate(ga::FUTURES_MY_TRADES_PATH, q, flags, out, |b, c| {
-                            ga::futures_my_trades(b, c)
-                        })?;
+                        let mut seen = HashSet::new();
+                        let mut offset = 0usize;
+                        for _ in 0..MAX_PAGES {
+                            let q =
+                                format!("contract={n}&limit={GATE_TRADES_LIMIT}&offset={offset}");
+                            let mut tmp = Vec::new();
+                            self.gate(ga::FUTURES_MY_TRADES_PATH, q, flags, &mut tmp, |b, c| {
+                                ga::futures_my_trades(b, c)
+                            })?;
+                            offset += tmp.len();
+                            if !take_new(tmp, &mut seen, from_ms, out).more {
+                                break;
+                            }
+                        }
                     }
                 }
                 self.gate(
@@ -641,12 +706,29 @@ impl Reconciler {
                     })?;
                 }
                 if !startup {
+                    // Oldest first from `startTime`, at most 100 a page: the next page starts at
+                    // the last trade's time (inclusive; its trade is recognised as seen), until
+                    // a page brings nothing new.
+                    // The window ends where the fetch began (the stream, live again, carries
+                    // what follows).
+                    let end = self.client.server_now_ms() + 1_000;
                     for n in &names {
-                        let ts = self.client.server_now_ms();
-                        let req = ma::my_trades_request(&self.spec.creds, n, from_ms, ts);
-                        self.mexc(ma::MY_TRADES_PATH, req, flags, out, |b, c| {
-                            ma::my_trades(b, c)
-                        })?;
+                        let mut seen = HashSet::new();
+                        let mut start = from_ms;
+                        for _ in 0..MAX_PAGES {
+                            let ts = self.client.server_now_ms();
+                            let req =
+                                ma::my_trades_request(&self.spec.creds, n, start, Some(end), ts);
+                            let mut tmp = Vec::new();
+                            self.mexc(ma::MY_TRADES_PATH, req, flags, &mut tmp, |b, c| {
+                                ma::my_trades(b, c)
+                            })?;
+                            let got = take_new(tmp, &mut seen, i64::MIN, out);
+                            if !got.more || got.newest_ms <= start {
+                                break;
+                            }
+                            start = got.newest_ms;
+                        }
                     }
                 }
                 let ts = self.client.server_now_ms();

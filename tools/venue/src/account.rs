@@ -3,7 +3,7 @@
 //! private connections with their own cursor, exactly like the market log.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::num::{mul_div, Market, Px, Qty, Side};
@@ -111,6 +111,9 @@ pub struct Account {
     /// The next this-many account REST requests (open orders, my trades, balances,
     /// positions) answer 500 (`VenueHandle::fail_account_rest`).
     pub fail_rest: AtomicU32,
+    /// Own-trade pages hold at most this many trades whatever `limit` asks (0 = `limit`):
+    /// makes a client page through a gap (`VenueHandle::set_account_page_cap`).
+    pub page_cap: AtomicUsize,
 }
 
 /// The account as its REST endpoints see it (issue 17): open orders, every fill, the latest
@@ -168,6 +171,15 @@ impl Account {
                 positions: BTreeMap::new(),
             }),
             fail_rest: AtomicU32::new(0),
+            page_cap: AtomicUsize::new(0),
+        }
+    }
+
+    /// A page size: `limit` within the venue's cap (`page_cap`).
+    pub fn page_size(&self, limit: usize) -> usize {
+        match self.page_cap.load(Ordering::Relaxed) {
+            0 => limit,
+            cap => limit.min(cap),
         }
     }
 

@@ -121,8 +121,18 @@ pub(crate) fn route(sh: &Shared, req: &Request, path: &str) -> Option<(u16, Stri
         "/api/v4/spot/open_orders" => (200, gate_spot_open_orders(&acct)),
         "/api/v4/spot/my_trades" => {
             let from_ms = p("from").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) * 1000;
+            let to_ms = p("to")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map_or(i64::MAX, |t| t.saturating_mul(1000).saturating_add(999));
             let pair = p("currency_pair");
-            (200, gate_my_trades(&acct, from_ms, pair.as_deref(), false))
+            let limit = p("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
+            let limit = acct.page_size(usize::min(limit, 1000));
+            let page: usize = p("page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+            let skip = (page - 1) * limit;
+            (
+                200,
+                gate_my_trades(&acct, (from_ms, to_ms), pair.as_deref(), false, skip, limit),
+            )
         }
         "/api/v4/spot/accounts" => (200, gate_spot_accounts(&acct)),
         "/api/v4/futures/usdt/orders" => {
@@ -136,7 +146,13 @@ pub(crate) fn route(sh: &Shared, req: &Request, path: &str) -> Option<(u16, Stri
         }
         "/api/v4/futures/usdt/my_trades" => {
             let c = p("contract");
-            (200, gate_my_trades(&acct, i64::MIN, c.as_deref(), true))
+            let limit = p("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
+            let limit = acct.page_size(usize::min(limit, 1000));
+            let skip: usize = p("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+            (
+                200,
+                gate_my_trades(&acct, (i64::MIN, i64::MAX), c.as_deref(), true, skip, limit),
+            )
         }
         "/api/v4/futures/usdt/positions" => (200, gate_positions(&acct)),
         "/api/v4/futures/usdt/accounts" => (200, gate_futures_account(&acct)),
@@ -151,8 +167,14 @@ pub(crate) fn route(sh: &Shared, req: &Request, path: &str) -> Option<(u16, Stri
                 (200, mexc_open_orders(&acct, &sym))
             } else {
                 let start = p("startTime").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let end = p("endTime")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(i64::MAX);
                 let limit = p("limit").and_then(|v| v.parse().ok()).unwrap_or(100usize);
-                (200, mexc_my_trades(&acct, &sym, start, limit.min(100)))
+                (
+                    200,
+                    mexc_my_trades(&acct, &sym, (start, end), acct.page_size(limit.min(100))),
+                )
             }
         }
         "/api/v3/account" => (200, mexc_account(&acct)),
@@ -200,12 +222,24 @@ fn gate_spot_open_orders(acct: &Account) -> String {
     format!("[{}]", pairs.join(","))
 }
 
-fn gate_my_trades(acct: &Account, from_ms: i64, filter: Option<&str>, futures: bool) -> String {
+/// Gate answers own trades newest first; `skip`/`limit` page through them (spot `page`,
+/// futures `offset`).
+fn gate_my_trades(
+    acct: &Account,
+    (from_ms, to_ms): (i64, i64),
+    filter: Option<&str>,
+    futures: bool,
+    skip: usize,
+    limit: usize,
+) -> String {
     let (_, fills, _, _) = acct.rest_state(from_ms);
     let mut items = Vec::new();
     for f in fills
         .iter()
-        .filter(|f| filter.is_none_or(|s| s == f.symbol))
+        .rev()
+        .filter(|f| f.time_ms <= to_ms && filter.is_none_or(|s| s == f.symbol))
+        .skip(skip)
+        .take(limit)
     {
         let role = if f.maker { "maker" } else { "taker" };
         let v = if futures {
@@ -244,9 +278,6 @@ fn gate_my_trades(acct: &Account, from_ms: i64, filter: Option<&str>, futures: b
             .to_string()
         };
         items.push(v);
-        if items.len() >= 1000 {
-            break;
-        }
     }
     format!("[{}]", items.join(","))
 }
@@ -367,11 +398,16 @@ fn mexc_open_orders(acct: &Account, symbol: &str) -> String {
     serde_json::Value::Array(v).to_string()
 }
 
-fn mexc_my_trades(acct: &Account, symbol: &str, start_ms: i64, limit: usize) -> String {
+fn mexc_my_trades(
+    acct: &Account,
+    symbol: &str,
+    (start_ms, end_ms): (i64, i64),
+    limit: usize,
+) -> String {
     let (_, fills, _, _) = acct.rest_state(start_ms);
     let v: Vec<serde_json::Value> = fills
         .iter()
-        .filter(|f| f.symbol == symbol)
+        .filter(|f| f.symbol == symbol && f.time_ms <= end_ms)
         .take(limit)
         .map(|f| {
             serde_json::json!({

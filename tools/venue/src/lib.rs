@@ -892,6 +892,14 @@ impl VenueHandle {
         }
     }
 
+    /// Own-trade answers (`my_trades`, `myTrades`) of every account hold at most `n` trades
+    /// a page whatever the client's `limit` (0 = no cap), so a client must page (issue 17).
+    pub fn set_account_page_cap(&self, n: usize) {
+        for a in &self.shared.accounts {
+            a.page_cap.store(n, Ordering::SeqCst);
+        }
+    }
+
     /// Freeze (`true`) or resume the simulated market (pushes stop when frozen).
     pub fn pause(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::SeqCst);
