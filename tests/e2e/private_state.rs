@@ -381,6 +381,22 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
         assert_eq!(st.gaps_open.load(Ordering::Relaxed), 0, "{name}");
     }
     settle_and_compare(&venue, &mut rx, &mut held, &names);
+    // Rate limits: each feed's signed calls were paced (the next leaves Gate 100 ms, MEXC
+    // 250 ms after the previous answer, so arrives at least that long after it).
+    for (v, m) in FEEDS {
+        let t = venue.account_rest_times(venue_id(v), venue_market(m));
+        assert!(t.len() >= 4, "{v:?} {m:?}: {} calls", t.len());
+        let pace = if v == Venue::Mexc { 250 } else { 100 };
+        let least = t.windows(2).map(|w| w[1] - w[0]).min().unwrap();
+        eprintln!(
+            "{v:?} {m:?}: {} signed calls, least spacing {least:?}",
+            t.len()
+        );
+        assert!(
+            least >= Duration::from_millis(pace),
+            "{v:?} {m:?}: calls {least:?} apart"
+        );
+    }
     let _ = engine.stop();
     venue.stop();
 }

@@ -38,9 +38,11 @@
 //! failed fetch (transport, HTTP status, body) is logged (`FeedErrorKind::ReconFailed`,
 //! counted `recon_failures`), retried after 1 s doubling to 60 s, and the gap stays open.
 //!
-//! Rate limits: calls are paced per feed, at most one every [`GATE_PACE`] (Gate.io APIv4:
-//! private spot/futures read endpoints allow 200 requests / 10 s per endpoint, Gate "API
-//! Rate limit" docs) or [`MEXC_PACE`] (MEXC spot v3: 500 weight / 10 s per UID — mexcdevelop
+//! Rate limits: calls are paced per feed, one at a time and the next at least [`GATE_PACE`]
+//! after the previous answer (Gate.io APIv4: private endpoints allow 200 requests / 10 s per
+//! UID and endpoint — Gate "Rate Limit" docs, as summarised in api-evangelist/gate-io
+//! `rate-limits/gate-io-rate-limits.yml`; ≤ 10 calls/s over all endpoints stays under it) or
+//! [`MEXC_PACE`] (MEXC spot v3: 500 weight / 10 s per UID — mexcdevelop
 //! spot_v3 "Limits", as summarised in api-evangelist/mexc `rate-limits`; `myTrades` and
 //! `account` weigh 10, so 4 calls/s stay under half of it).
 
@@ -797,7 +799,6 @@ impl Reconciler {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        self.last_call = Some(Instant::now());
         let fail = |code: i64, detail: &str| CallError {
             path,
             code,
@@ -827,10 +828,14 @@ impl Reconciler {
                 return Err(fail(-1, "stopping"));
             }
             if Instant::now() >= deadline {
+                self.last_call = Some(Instant::now());
                 return Err(fail(-1, "no answer"));
             }
             std::thread::sleep(Duration::from_millis(2));
         };
+        // Paced from the answer: the next request leaves at least `pace` after this one was
+        // answered, so also after it arrived.
+        self.last_call = Some(Instant::now());
         match reply.result {
             Ok((200, body)) => {
                 let mut c = Collect {

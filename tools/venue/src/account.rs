@@ -114,6 +114,8 @@ pub struct Account {
     /// Own-trade pages hold at most this many trades whatever `limit` asks (0 = `limit`):
     /// makes a client page through a gap (`VenueHandle::set_account_page_cap`).
     pub page_cap: AtomicUsize,
+    /// When each account REST request arrived (bounded; for the clients' pacing).
+    pub rest_calls: Mutex<Vec<std::time::Instant>>,
 }
 
 /// The account as its REST endpoints see it (issue 17): open orders, every fill, the latest
@@ -172,6 +174,15 @@ impl Account {
             }),
             fail_rest: AtomicU32::new(0),
             page_cap: AtomicUsize::new(0),
+            rest_calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Remember an account REST request's arrival.
+    pub fn note_rest_call(&self) {
+        let mut v = self.rest_calls.lock().unwrap_or_else(|p| p.into_inner());
+        if v.len() < 10_000 {
+            v.push(std::time::Instant::now());
         }
     }
 

@@ -110,6 +110,7 @@ pub(crate) fn route(sh: &Shared, req: &Request, path: &str) -> Option<(u16, Stri
         return Some(e);
     }
     let acct = sh.account(venue, market)?;
+    acct.note_rest_call();
     if acct.take_rest_failure() {
         return Some(match venue {
             VenueId::Gateio => (500, gate_err("SERVER_ERROR", "Internal server error")),

@@ -892,6 +892,20 @@ impl VenueHandle {
         }
     }
 
+    /// When each correctly signed account REST request of `venue`/`market` arrived (issue 17:
+    /// the clients' pacing).
+    pub fn account_rest_times(&self, venue: VenueId, market: Market) -> Vec<Instant> {
+        self.shared
+            .account(venue, market)
+            .map(|a| {
+                a.rest_calls
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+
     /// Own-trade answers (`my_trades`, `myTrades`) of every account hold at most `n` trades
     /// a page whatever the client's `limit` (0 = no cap), so a client must page (issue 17).
     pub fn set_account_page_cap(&self, n: usize) {
