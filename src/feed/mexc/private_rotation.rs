@@ -239,6 +239,12 @@ impl MexcFeed {
         self.set_role(r, Role::Private);
         if gap {
             self.core.private_gap(now, now);
+            // Its reconciliation waits for the replacement's acknowledgements; if they are all
+            // in already, it may go now.
+            let o = &self.outs[r.0 as usize];
+            if o.subscribed_once && o.tracker.pending().is_empty() {
+                self.core.private_live();
+            }
         }
     }
 
