@@ -29,6 +29,7 @@ use crate::feed::mexc::MexcFeed;
 use crate::feed::{self, Command, FeedCore};
 pub use crate::feed::{
     BookDump, ErrorLog, FeedError, FeedErrorKind, FeedSetup, FeedShared, FeedStats, SymbolStatus,
+    RECON_FAILED_TEXT,
 };
 use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
 use crate::net::{

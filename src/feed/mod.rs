@@ -41,6 +41,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The `Error` event's message when a private-state REST fetch failed (`feed::recon`; its
+/// `channel` is the endpoint path, its `code` the HTTP status or the venue's code).
+pub const RECON_FAILED_TEXT: &str = "private state REST failed; retried, gap open";
+
 /// Maximum consumers (strategy rings) per feed: routes are `u64` bitmasks.
 pub(crate) const MAX_CONSUMERS: usize = 64;
 
@@ -845,6 +849,15 @@ impl FeedCore {
             recon::Step::Failed(e) => {
                 Counters::add(&self.shared.stats.recon_failures, 1);
                 self.log_error(e);
+                // The strategy is told too: its private state may be incomplete until the
+                // `PrivateSnapshot` / `PrivateGapClosed` that a later try brings.
+                let mut mask = 0u64;
+                for m in self.private_routes {
+                    mask |= m;
+                }
+                let h = Header::new(self.venue, self.market, crate::ring::NO_SYMBOL, now);
+                let ev = Event::error(h, e.code, e.arg.as_str(), RECON_FAILED_TEXT);
+                self.route(mask, ev);
             }
         });
         let open = r.gaps_open();

@@ -539,9 +539,15 @@ fn issue17_failing_reconciliation_is_retried_and_its_gap_stays_open() {
     drain_until(&mut rx, &mut held, &names, "a failed reconciliation", |h| {
         h[g].gaps >= 1 && stats.recon_failures.load(Ordering::Relaxed) >= 1
     });
-    // Failed: the gap is open, visibly (stat), and not reported closed.
+    // Failed: the gap is open, visibly (stat, an error event to the strategy), and not
+    // reported closed.
     assert!(stats.gaps_open.load(Ordering::Relaxed) >= 1);
     assert_eq!(held[g].closed, 0, "{:?}", held[g]);
+    drain_until(&mut rx, &mut held, &names, "the failure told", |h| {
+        h[g].errors
+            .iter()
+            .any(|(code, m)| *code == 500 && m == cexfeed::engine::RECON_FAILED_TEXT)
+    });
     drain_until(
         &mut rx,
         &mut held,
