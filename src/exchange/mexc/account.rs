@@ -1,7 +1,9 @@
 //! Signed spot v3 REST for the account's state (cold path: the reconciler thread,
 //! `feed::recon`): request builders over [`super::signed_request`] (the listen key's signing:
-//! HMAC-SHA256 over the total query, `signature` appended, `X-MEXC-APIKEY`), and answer
-//! bodies → the same [`Sink`] messages the private channels produce.
+//! HMAC-SHA256 over the total query, `signature` appended, `X-MEXC-APIKEY` — protocols.md
+//! §1.8 "Signing (all SIGNED endpoints)"; ccxt `mexc.js` `sign()` does the same for
+//! `/api/v3` private calls), and answer bodies → the same [`Sink`] messages the private
+//! channels produce. Refusals are the §1.9 codes (700002 bad signature, 700003 timestamp).
 //!
 //! Endpoints (MEXC spot v3 docs "Spot Account/Trade", mexcdevelop.github.io/apidocs/spot_v3_en;
 //! ccxt `mexc.js` `fetchOpenOrders`/`fetchMyTrades`/`fetchBalance`): `GET /api/v3/openOrders`

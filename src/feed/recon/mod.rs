@@ -42,9 +42,10 @@
 //! after the previous answer (Gate.io APIv4: private endpoints allow 200 requests / 10 s per
 //! UID and endpoint — Gate "Rate Limit" docs, as summarised in api-evangelist/gate-io
 //! `rate-limits/gate-io-rate-limits.yml`; ≤ 10 calls/s over all endpoints stays under it) or
-//! [`MEXC_PACE`] (MEXC spot v3: 500 weight / 10 s per UID — mexcdevelop
-//! spot_v3 "Limits", as summarised in api-evangelist/mexc `rate-limits`; `myTrades` and
-//! `account` weigh 10, so 4 calls/s stay under half of it).
+//! [`MEXC_PACE`] (MEXC spot v3: signed endpoints 500 requests / 10 s per endpoint and UID,
+//! protocols.md §1.9; and 500 weight / 10 s per UID with `myTrades`/`account` weighing 10 —
+//! api-evangelist/mexc `rate-limits`, from mexcdevelop spot_v3 "Limits" — so 4 calls/s stay
+//! under both).
 
 pub(crate) mod ledger;
 

@@ -8,7 +8,8 @@
 //!   `{"label":"INVALID_KEY"|"INVALID_SIGNATURE"|"REQUEST_EXPIRED"|"MISSING_REQUIRED_HEADER","message":…}`
 //!   (Gate APIv4 docs "Authentication" and "Error labels").
 //! - MEXC spot v3: `server::mexc_verify` (the listen key's check: HMAC-SHA256 over the total
-//!   params, `X-MEXC-APIKEY`, `recvWindow`), refusals `{"code":700002,…}` etc.
+//!   params, `X-MEXC-APIKEY`, `recvWindow`; protocols.md §1.8), refusals `{"code":700002,…}`
+//!   etc. (§1.9).
 //!
 //! Bodies follow the real answers' shapes (Gate: strings for decimals, integers for futures
 //! sizes; MEXC: strings for decimals, `C02__…` order ids).
