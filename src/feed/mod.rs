@@ -860,12 +860,19 @@ impl FeedCore {
                 self.route(mask, ev);
             }
         });
-        let open = r.gaps_open();
         self.recon = Some(r);
         if let Some(from) = lost {
+            // The start-up hold overflowed: that span is a gap, reconciled at once (the
+            // stream is live: its subscriptions were acknowledged before the state came).
             self.private_gap(from, now);
+            self.private_live();
         }
-        self.shared.stats.gaps_open.store(open, Ordering::Relaxed);
+        if let Some(r) = self.recon.as_ref() {
+            self.shared
+                .stats
+                .gaps_open
+                .store(r.gaps_open(), Ordering::Relaxed);
+        }
     }
 }
 
