@@ -891,3 +891,152 @@ fn transport(e: &ControlError) -> &'static str {
         _ => "request refused",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FillMsg, IdRef, Liquidity};
+    use crate::ring::StatusKind;
+    use crate::types::{Dec, Px, Qty, Side};
+
+    fn link() -> ReconLink {
+        let shared = Arc::new(Shared {
+            jobs: ArrayQueue::new(16),
+            out: ArrayQueue::new(OUT_CAP),
+            stop: AtomicBool::new(false),
+        });
+        ReconLink::new(shared, std::thread::current())
+    }
+
+    fn fill(id: &str, flags: u8, recv: u64) -> Event {
+        let mut h = Header::new(Venue::Gateio, Market::Spot, SymbolId(1), recv);
+        h.flags = flags;
+        Event::fill(
+            h,
+            &FillMsg {
+                symbol: "BTC_USDT",
+                trade_id: IdRef::Str(id),
+                order_id: IdRef::Str("o1"),
+                client_id: None,
+                px: Px::from_int(1),
+                qty: Qty::from_int(1),
+                side: Side::Buy,
+                liquidity: Liquidity::Maker,
+                fee: Dec::ZERO,
+                fee_currency: None,
+                ts_exchange_ms: Some(1),
+            },
+        )
+    }
+
+    fn steps(l: &mut ReconLink) -> (Vec<Step>, Option<u64>) {
+        let mut out = Vec::new();
+        let gap = l.poll(1_000, 4096, &mut |s| out.push(s));
+        (out, gap)
+    }
+
+    #[test]
+    fn startup_state_first_then_the_held_stream_and_an_overflow_becomes_a_gap() {
+        let mut l = link();
+        l.request_startup(10);
+        // Nothing is asked before the stream is live.
+        assert!(l.shared.jobs.pop().is_none());
+        l.on_live();
+        assert!(matches!(l.shared.jobs.pop(), Some(Job::Startup)));
+        for i in 0..HELD_CAP + 5 {
+            l.hold(1, fill(&format!("s{i}"), 0, 100 + i as u64), 100 + i as u64);
+        }
+        for o in [
+            Out::Begin {
+                batch: 1,
+                startup: true,
+                fetch_ns: 50,
+                gap_through: 0,
+            },
+            Out::Event(fill("x", FLAG_SNAPSHOT, 60)),
+            Out::End { batch: 1 },
+        ] {
+            l.shared.out.push(o).unwrap();
+        }
+        let (s, gap) = steps(&mut l);
+        // The snapshot's event, its status, then the held events in arrival order.
+        assert!(matches!(s[0], Step::Deliver(1, e) if e.header.flags & FLAG_SNAPSHOT != 0));
+        assert!(matches!(
+            s[1],
+            Step::Status(StatusKind::PrivateSnapshot, 10, _)
+        ));
+        assert_eq!(s.len(), 2 + HELD_CAP);
+        let ids: Vec<String> = s[2..5]
+            .iter()
+            .map(|x| match x {
+                Step::Deliver(
+                    _,
+                    Event {
+                        body: Body::Fill { trade_id, .. },
+                        ..
+                    },
+                ) => trade_id.as_str().to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(ids, ["s0", "s1", "s2"]);
+        // The events beyond the hold were lost: their span is a gap from the first one.
+        assert_eq!(gap, Some(100 + HELD_CAP as u64));
+    }
+
+    #[test]
+    fn a_gap_is_closed_after_its_missed_events_and_only_by_a_batch_covering_it() {
+        let mut l = link();
+        l.open_gap(500, 1_000_000_000);
+        assert_eq!(l.gaps_open(), 1);
+        assert!(
+            l.shared.jobs.pop().is_none(),
+            "asked before the stream is live"
+        );
+        l.on_live();
+        assert!(matches!(l.shared.jobs.pop(), Some(Job::Gap { id: 1, .. })));
+        // The stream already delivered "a"; the REST answer has "a" and the missed "b".
+        assert!(l.admit_stream(1, &fill("a", 0, 600), 600, 600));
+        for o in [
+            Out::Begin {
+                batch: 1,
+                startup: false,
+                fetch_ns: 700,
+                gap_through: 1,
+            },
+            Out::Event(fill("a", FLAG_RECONCILED, 800)),
+            Out::Event(fill("b", FLAG_RECONCILED, 800)),
+            Out::End { batch: 1 },
+        ] {
+            l.shared.out.push(o).unwrap();
+        }
+        let (s, _) = steps(&mut l);
+        assert_eq!(s.len(), 2, "the duplicate was delivered");
+        assert!(
+            matches!(s[0], Step::Deliver(1, Event { body: Body::Fill { trade_id, .. }, .. }) if trade_id.as_str() == "b")
+        );
+        assert!(matches!(
+            s[1],
+            Step::Status(StatusKind::PrivateGapClosed, 500, _)
+        ));
+        assert_eq!(l.gaps_open(), 0);
+        // The stream repeating "b" now is dropped.
+        assert!(!l.admit_stream(1, &fill("b", 0, 900), 900, 900));
+        // A second gap is not closed by a batch fetched for the first only.
+        l.open_gap(950, 1_000_000_000);
+        for o in [
+            Out::Begin {
+                batch: 2,
+                startup: false,
+                fetch_ns: 940,
+                gap_through: 1,
+            },
+            Out::End { batch: 2 },
+        ] {
+            l.shared.out.push(o).unwrap();
+        }
+        let (s, _) = steps(&mut l);
+        assert!(s.is_empty(), "{} steps", s.len());
+        assert_eq!(l.gaps_open(), 1);
+    }
+}
