@@ -29,6 +29,7 @@ use crate::feed::mexc::MexcFeed;
 use crate::feed::{self, Command, FeedCore};
 pub use crate::feed::{
     BookDump, ErrorLog, FeedError, FeedErrorKind, FeedSetup, FeedShared, FeedStats, SymbolStatus,
+    RECON_FAILED_TEXT,
 };
 use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
 use crate::net::{
@@ -175,6 +176,8 @@ pub struct FeedView {
     pub shared: Arc<FeedShared>,
     /// The reactor's connection counters (after `start`).
     pub net: Option<Arc<NetCounters>>,
+    /// The feed has credentials: it runs a private stream and its reconciler (`feed::recon`).
+    pub private: bool,
 }
 
 /// The feeds of one process: one pinned thread per venue + market, the consumers' rings, the
@@ -547,7 +550,7 @@ impl Engine {
                 )?;
                 f.contracts = Some((table, stop));
             }
-            let (control, _control_join) = ControlThread::spawn(control_cfg)?;
+            let (control, _control_join) = ControlThread::spawn(control_cfg.clone())?;
             // The first signed Gate.io subscribe goes out as soon as the socket opens: give the
             // control thread's first clock measurement a bounded head start (cold path).
             control.wait_clock(Duration::from_secs(3));
@@ -556,7 +559,21 @@ impl Engine {
                 (Venue::Gateio, true) => SyncRule::GateObu,
                 (Venue::Gateio, false) => SyncRule::GateUpdate,
             };
-            let core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
+            let mut core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
+            if let Some(creds) = &setup.credentials {
+                // Private state, complete (issue 17): the start-up state and every gap's
+                // reconciliation over signed REST, on a reconciler thread of its own
+                // (`feed::recon`), never on the feed thread.
+                let (link, _recon_join) = feed::recon::spawn(feed::recon::ReconSpec {
+                    venue: setup.venue,
+                    market: setup.market,
+                    rest_base: setup.rest_url.trim_end_matches('/').to_string(),
+                    creds: creds.clone(),
+                    symbols: setup.symbols.clone(),
+                    control: control_cfg.clone(),
+                })?;
+                core.recon = Some(link);
+            }
             for (id, p) in f.early.drain(..) {
                 let _ = f.commands.push(Command::AddConsumer {
                     consumer: id,
@@ -694,6 +711,7 @@ impl Engine {
                     market: f.setup.market,
                     shared: f.shared.clone()?,
                     net: f.net.clone(),
+                    private: f.setup.credentials.is_some(),
                 })
             })
             .collect()
@@ -716,6 +734,18 @@ impl Engine {
             }
         }
         dead
+    }
+
+    /// Test hook: the private feed of `venue`/`market` reports a 10 s `PrivateGap` at its next
+    /// housekeeping tick and reconciles it (no reconnect). Whether the feed exists.
+    #[doc(hidden)]
+    pub fn inject_private_gap(&self, venue: Venue, market: Market) -> bool {
+        self.feeds
+            .iter()
+            .find(|f| f.setup.venue == venue && f.setup.market == market)
+            .and_then(|f| f.shared.as_ref())
+            .map(|s| s.gap_requested.store(true, Ordering::Relaxed))
+            .is_some()
     }
 
     /// Test hook: make the feed thread of `venue`.`market` panic at its next housekeeping

@@ -47,6 +47,11 @@
 //!   no gap since); its [`BookState`] travels with every event, and `Resyncing` / `Stale`
 //!   books say so instead of being wrong. Prices and sizes are exact fixed-point integers
 //!   ([`Px`], [`Qty`]) parsed from the venue's decimal text, never through `f64`.
+//! - **Own orders, fills, balances, positions** (private feeds) are complete: the state at
+//!   start-up arrives first (events flagged `FLAG_SNAPSHOT`, then a
+//!   `StatusKind::PrivateSnapshot`), the stream on top; after any private-stream gap what it
+//!   missed arrives flagged `FLAG_RECONCILED`, de-duplicated, then `PrivateGapClosed`. The
+//!   signed REST behind it runs on a reconciler thread per private feed, never the feed thread.
 //! - **Errors.** Bad input is counted and skipped, a gap resyncs one symbol, a dead connection
 //!   reconnects; consumers learn of each through status and error events. Set-up errors are
 //!   typed ([`ConfigError`], [`EngineError`], [`ChannelError`]) and name the key or the part

@@ -164,3 +164,136 @@ fn tls_pipeline_allocates_once_per_record_only() {
         );
     }
 }
+
+/// Issue 17: the private path on the feed thread allocates nothing in steady state — stream
+/// events through the de-duplication ledger, and a gap's reconciliation handed over by the
+/// reconciler thread (`Copy` records popped from a preallocated queue, then the
+/// `PrivateGapClosed` status). The REST work (signing, HTTP, JSON, sorting) runs on the
+/// reconciler's own threads, which are not counted. The gap is injected through a test hook
+/// (no reconnect: a new connection allocates by design).
+#[test]
+fn issue17_private_path_and_reconciliation_hand_off_allocate_nothing_on_the_feed_thread() {
+    use cexfeed::ring::{Body, StatusKind};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = FEED_THREAD_START.set(support::alloc::mark_thread);
+    for market in [Market::Spot, Market::Futures] {
+        let mut measured = None;
+        for attempt in 1..=3 {
+            let venue = LoopbackVenue::start(VenueConfig {
+                rate_per_sec: 200,
+                private_period: Duration::from_millis(100),
+                gate_full_period: Duration::ZERO,
+                ..VenueConfig::default()
+            })
+            .unwrap();
+            let mut feeds: Vec<_> = loopback_feeds(
+                &venue,
+                &Runtime::default(),
+                WaitMode::Block,
+                true,
+                Duration::from_secs(10),
+            )
+            .into_iter()
+            .filter(|f| f.venue == Venue::Gateio && f.market == market)
+            .collect();
+            feeds[0].ping_interval = Duration::from_secs(3600);
+            let mut engine = Engine::new(EngineConfig {
+                feeds,
+                ring_capacity: 8192,
+                top_n: 10,
+                book_pool: 1024,
+                control_core: None,
+            })
+            .unwrap();
+            let mut rx = engine.consumer().unwrap();
+            let mut kinds = vec!["orders", "fills", "balances"];
+            if market == Market::Futures {
+                kinds.push("positions");
+            }
+            for k in kinds {
+                engine
+                    .bind(&format!("gateio.{}.{k}", market.as_str()), rx.id())
+                    .unwrap();
+            }
+            engine.start().unwrap();
+            let views = engine.views();
+            // (private events, snapshot statuses, gaps closed) until `until` or `stop` holds.
+            let drain = |rx: &mut cexfeed::engine::StrategyRx,
+                         until: Instant,
+                         stop: &dyn Fn(u64, u64) -> bool|
+             -> (u64, u64, u64) {
+                let (mut private, mut snap, mut closed) = (0, 0, 0);
+                while Instant::now() < until && !stop(snap, closed) {
+                    match rx.try_recv() {
+                        Some(ev) => match ev.body {
+                            Body::Status {
+                                kind: StatusKind::PrivateSnapshot,
+                                ..
+                            } => snap += 1,
+                            Body::Status {
+                                kind: StatusKind::PrivateGapClosed,
+                                ..
+                            } => closed += 1,
+                            Body::Order { .. }
+                            | Body::Fill { .. }
+                            | Body::Balance { .. }
+                            | Body::Position { .. } => private += 1,
+                            _ => {}
+                        },
+                        None => std::thread::sleep(Duration::from_micros(200)),
+                    }
+                }
+                (private, snap, closed)
+            };
+            let (_, snap, _) = drain(
+                &mut rx,
+                Instant::now() + Duration::from_secs(20),
+                &|s, _| s > 0,
+            );
+            assert_eq!(snap, 1, "no start-up state");
+            // Warm-up of the stream path.
+            drain(&mut rx, Instant::now() + Duration::from_secs(2), &|_, _| {
+                false
+            });
+            let c0 = views[0].shared.counters.snapshot();
+            support::alloc::take_marked();
+            support::alloc::arm_marked(true);
+            assert!(engine.inject_private_gap(Venue::Gateio, market));
+            let (p1, _, closed) = drain(
+                &mut rx,
+                Instant::now() + Duration::from_secs(20),
+                &|_, c| c > 0,
+            );
+            let (p2, _, _) = drain(&mut rx, Instant::now() + Duration::from_secs(1), &|_, _| {
+                false
+            });
+            support::alloc::arm_marked(false);
+            let allocs = support::alloc::take_marked();
+            let c = views[0].shared.counters.snapshot();
+            let reconnects = c.reconnects - c0.reconnects;
+            let st = &views[0].shared.stats;
+            eprintln!(
+                "gateio {market:?}: {allocs} allocations, {} private events, gap closed {closed}, duplicates dropped {}",
+                p1 + p2,
+                st.private_duplicates.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            engine.stop();
+            venue.stop();
+            assert_eq!(closed, 1, "the injected gap was not closed");
+            if reconnects == 0 {
+                measured = Some((allocs, p1 + p2));
+                break;
+            }
+            eprintln!("try {attempt}: {reconnects} reconnects in the window; measuring again");
+        }
+        let (allocs, events) = measured.expect("no undisturbed window in 3 tries");
+        assert!(
+            events >= 5,
+            "{market:?}: only {events} private events in the window"
+        );
+        assert_eq!(
+            allocs, 0,
+            "{market:?}: {allocs} allocations on the feed thread"
+        );
+    }
+}

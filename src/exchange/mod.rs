@@ -11,6 +11,7 @@
 //! | `subscribe.rs` | request builders into caller-owned buffers (client side only) |
 //! | `auth.rs` | request signing, credentials |
 //! | `rest.rs` | REST bodies (cold path) |
+//! | `account.rs` | signed account REST for `feed::recon` (cold path; bodies read through `restjson`) |
 //! | `wire.rs` | low-level reading of the venue's encoding (JSON tape/scanner cursor, protobuf walker) and field conversions |
 //! | `decode.rs` | the venue's decoder: frame → dispatch to the handlers below → [`crate::event::Sink`] |
 //! | `public.rs` | public channel bodies → events |
@@ -23,3 +24,5 @@
 //! reference decoders are test support (`tests/`), not library code.
 pub mod gateio;
 pub mod mexc;
+pub(crate) mod restjson;
+pub use restjson::AccountBodyError;

@@ -54,6 +54,11 @@ pub enum FeedErrorKind {
     ListenKeyRejectedByStream,
     /// MEXC: the private stream URL with the new key was refused (`detail`).
     PrivateUrl,
+    /// A private-state REST fetch (start-up state or a gap's reconciliation, `feed::recon`)
+    /// failed (`code` = HTTP status or the venue's code, `-1` in transport; `arg` = the
+    /// endpoint path; `detail` = the transport error or the venue's label, never the request's
+    /// query or headers); retried with backoff, the gap stays open.
+    ReconFailed,
 }
 
 /// Longest channel name kept (MEXC names run to ~50 bytes).
@@ -211,6 +216,11 @@ impl FeedError {
                 "MEXC private stream refused the listen key (HTTP {code}); renewing"
             ),
             FeedErrorKind::PrivateUrl => write!(f, "MEXC private url: {detail}"),
+            FeedErrorKind::ReconFailed => write!(
+                f,
+                "private state REST {} failed (code {code}), retrying: {detail}",
+                self.arg.as_str()
+            ),
         }
     }
 }

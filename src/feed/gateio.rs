@@ -459,6 +459,9 @@ impl GateFeed {
                             if let Some(r) = self.retry_of(kind, si) {
                                 *r = SubRetry::default();
                             }
+                            if kind.is_private() {
+                                self.core.private_live();
+                            }
                         }
                         _ => {}
                     }
@@ -774,8 +777,7 @@ impl Handler for GateFeed {
             self.private.pong.arm(now_ns);
             if let Some(from) = self.private.down_since_ns.take() {
                 // Fills may have been missed while the private stream was down.
-                self.core
-                    .broadcast_status(StatusKind::PrivateGap, from, now_ns, true);
+                self.core.private_gap(from, now_ns);
             }
             self.core
                 .broadcast_status(StatusKind::ConnUp, now_ns, 0, true);
@@ -840,6 +842,7 @@ impl Handler for GateFeed {
         if !self.core.requests.is_empty() {
             self.handle_requests(out);
         }
+        self.core.poll_recon();
         self.core.flush_rings();
         if now.saturating_sub(self.last_ping_ns) >= self.setup.ping_interval.as_nanos() as u64 {
             self.last_ping_ns = now;
@@ -854,6 +857,7 @@ impl Handler for GateFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
+            self.core.check_injected_gap(now);
             self.check_pongs(now, out);
             self.check_retries(now, out);
             self.check_resync_deadlines(now, out);

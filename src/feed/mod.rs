@@ -22,6 +22,7 @@ pub(crate) mod errors;
 pub(crate) mod gateio;
 pub(crate) mod mexc;
 mod pong;
+pub(crate) mod recon;
 pub(crate) mod retry;
 
 pub(crate) use commands::BindingHook;
@@ -39,6 +40,10 @@ use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The `Error` event's message when a private-state REST fetch failed (`feed::recon`; its
+/// `channel` is the endpoint path, its `code` the HTTP status or the venue's code).
+pub const RECON_FAILED_TEXT: &str = "private state REST failed; retried, gap open";
 
 /// Maximum consumers (strategy rings) per feed: routes are `u64` bitmasks.
 pub(crate) const MAX_CONSUMERS: usize = 64;
@@ -156,6 +161,19 @@ pub struct FeedStats {
     pub sub_retries: AtomicU64,
     /// Informational notices from the venue (Gate.io `*.system`), not decode errors.
     pub venue_notices: AtomicU64,
+    /// Private events delivered from the start-up state (flagged `FLAG_SNAPSHOT`).
+    pub snapshot_events: AtomicU64,
+    /// Private events delivered by the reconciliation of a gap (flagged `FLAG_RECONCILED`):
+    /// what the stream missed.
+    pub reconciled: AtomicU64,
+    /// Private-stream gaps reported (`PrivateGap`) and not yet closed by a reconciliation
+    /// (gauge).
+    pub gaps_open: AtomicU64,
+    /// Private-state REST fetches that failed (retried with backoff).
+    pub recon_failures: AtomicU64,
+    /// Private events dropped as already delivered (a stream repeat of a reconciled event, a
+    /// REST state older than the stream's).
+    pub private_duplicates: AtomicU64,
 }
 
 /// What cold threads hold of a running feed.
@@ -179,6 +197,11 @@ pub struct FeedShared {
     /// next housekeeping tick (every 100 ms, cold path).
     #[doc(hidden)]
     pub panic_requested: AtomicBool,
+    /// Test hook ([`crate::engine::Engine::inject_private_gap`]): at its next housekeeping
+    /// tick the feed thread reports a 10 s private gap and reconciles it, as after a reconnect
+    /// but without one (the no-alloc test measures the hand-off alone).
+    #[doc(hidden)]
+    pub gap_requested: AtomicBool,
 }
 
 impl FeedShared {
@@ -326,6 +349,9 @@ pub(crate) struct FeedCore {
     pub(crate) requests: Vec<(usize, SyncRequest)>,
     /// Control frames seen while decoding. Fixed capacity; overflow dropped.
     pub(crate) notes: Vec<ControlNote>,
+    /// The private feed's reconciler (start-up state, gap reconciliation; `recon`), when the
+    /// feed has credentials.
+    pub(crate) recon: Option<recon::ReconLink>,
 }
 
 impl FeedCore {
@@ -369,6 +395,7 @@ impl FeedCore {
             ping_seen: false,
             requests: Vec::with_capacity(256),
             notes: Vec::with_capacity(64),
+            recon: None,
         }
     }
 
@@ -674,6 +701,13 @@ impl FeedCore {
         } else {
             *slot &= !bit;
         }
+        if bind && kind.is_private() {
+            // First private bind: the start-up state (orders, balances, positions) is fetched
+            // and the stream held until it is delivered (`recon`).
+            if let Some(r) = self.recon.as_mut() {
+                r.request_startup(now_ns());
+            }
+        }
         let after = *slot != 0;
         let si = if kind.is_private() {
             None
@@ -746,9 +780,99 @@ impl FeedCore {
     }
 
     fn private(&mut self, k: usize, ev: Event) {
+        if let Some(r) = self.recon.as_mut() {
+            if r.holding {
+                r.hold(k, ev, self.recv_ns);
+                return;
+            }
+            if !r.admit_stream(k, &ev, self.recv_ns, self.recv_ns) {
+                Counters::add(&self.shared.stats.private_duplicates, 1);
+                return;
+            }
+        }
+        self.deliver_private(k, ev);
+    }
+
+    fn deliver_private(&mut self, k: usize, ev: Event) {
         Counters::add(&self.shared.stats.private_events[k], 1);
         let mask = self.private_routes[k];
         self.route(mask, ev);
+    }
+
+    /// The private stream was down from `from_ns` to `to_ns`: a `PrivateGap` to the private
+    /// consumers, and its reconciliation queued (`recon`).
+    pub(crate) fn private_gap(&mut self, from_ns: u64, to_ns: u64) {
+        self.broadcast_status(StatusKind::PrivateGap, from_ns, to_ns, true);
+        if let Some(r) = self.recon.as_mut() {
+            r.open_gap(from_ns, now_ns());
+            self.shared
+                .stats
+                .gaps_open
+                .store(r.gaps_open(), Ordering::Relaxed);
+        }
+    }
+
+    /// Test hook: a requested gap (`FeedShared::gap_requested`) is reported and reconciled.
+    pub(crate) fn check_injected_gap(&mut self, now: u64) {
+        if self.shared.gap_requested.swap(false, Ordering::Relaxed) {
+            self.private_gap(now.saturating_sub(10_000_000_000), now);
+            self.private_live();
+        }
+    }
+
+    /// A private subscription was acknowledged: the reconciler's pending jobs may go.
+    pub(crate) fn private_live(&mut self) {
+        if let Some(r) = self.recon.as_mut() {
+            r.on_live();
+        }
+    }
+
+    /// Deliver what the reconciler has ready (called from `on_tick`; a bounded amount per
+    /// call). Allocation-free: `Copy` records popped from a preallocated queue.
+    pub(crate) fn poll_recon(&mut self) {
+        let Some(mut r) = self.recon.take() else {
+            return;
+        };
+        let now = now_ns();
+        let lost = r.poll(now, 512, &mut |step| match step {
+            recon::Step::Deliver(k, ev) => {
+                // Held stream events (replayed after the start-up state) carry neither flag.
+                let f = ev.header.flags;
+                if f & crate::ring::FLAG_SNAPSHOT != 0 {
+                    Counters::add(&self.shared.stats.snapshot_events, 1);
+                } else if f & crate::ring::FLAG_RECONCILED != 0 {
+                    Counters::add(&self.shared.stats.reconciled, 1);
+                }
+                self.deliver_private(k, ev);
+            }
+            recon::Step::Status(kind, from, to) => self.broadcast_status(kind, from, to, true),
+            recon::Step::Failed(e) => {
+                Counters::add(&self.shared.stats.recon_failures, 1);
+                self.log_error(e);
+                // The strategy is told too: its private state may be incomplete until the
+                // `PrivateSnapshot` / `PrivateGapClosed` that a later try brings.
+                let mut mask = 0u64;
+                for m in self.private_routes {
+                    mask |= m;
+                }
+                let h = Header::new(self.venue, self.market, crate::ring::NO_SYMBOL, now);
+                let ev = Event::error(h, e.code, e.arg.as_str(), RECON_FAILED_TEXT);
+                self.route(mask, ev);
+            }
+        });
+        self.recon = Some(r);
+        if let Some(from) = lost {
+            // The start-up hold overflowed: that span is a gap, reconciled at once (the
+            // stream is live: its subscriptions were acknowledged before the state came).
+            self.private_gap(from, now);
+            self.private_live();
+        }
+        if let Some(r) = self.recon.as_ref() {
+            self.shared
+                .stats
+                .gaps_open
+                .store(r.gaps_open(), Ordering::Relaxed);
+        }
     }
 }
 
@@ -902,5 +1026,6 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
         errors: ErrorLog::default(),
         dead: AtomicBool::new(false),
         panic_requested: AtomicBool::new(false),
+        gap_requested: AtomicBool::new(false),
     })
 }

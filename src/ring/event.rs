@@ -26,6 +26,14 @@ pub const FLAG_VALUE_DROPPED: u8 = 8;
 /// Book event: the whole book was replaced (snapshot / full push), not just updated. Set by
 /// the caller of `publish_book` on `SyncOutcome::Replaced`.
 pub const FLAG_BOOK_REPLACED: u8 = 4;
+/// Private event (order, balance, position): part of the start-up state fetched over signed
+/// REST (`feed::recon`), delivered before any stream update of the private feed; a
+/// `StatusKind::PrivateSnapshot` follows the last one.
+pub const FLAG_SNAPSHOT: u8 = 16;
+/// Private event (order, fill, balance, position) the stream missed during a `PrivateGap`,
+/// fetched over signed REST and de-duplicated against what the stream delivered
+/// (`feed::recon`); a `StatusKind::PrivateGapClosed` follows the last one of the gap.
+pub const FLAG_RECONCILED: u8 = 32;
 
 /// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,6 +193,14 @@ pub enum StatusKind {
     /// `*.system`, e.g. `upgrade`: the server will close the connection for an upgrade).
     /// `from_ns` = when; `to_ns` = 1 when the feed is replacing the connection because of it.
     VenueNotice = 6,
+    /// The private feed's start-up state (open orders, balances, futures positions; events
+    /// flagged [`FLAG_SNAPSHOT`]) has been delivered; stream updates follow. `from_ns` = when
+    /// the REST fetch started, `to_ns` = when it was delivered.
+    PrivateSnapshot = 7,
+    /// The `PrivateGap` that started at `from_ns` is closed: what the stream missed until
+    /// `to_ns` has been fetched over REST and delivered (events flagged [`FLAG_RECONCILED`]).
+    /// Until this arrives the gap is open (retried with backoff when the REST fetch fails).
+    PrivateGapClosed = 8,
 }
 
 /// Event payload. The variant is the event kind ([`Body::kind`]).

@@ -13,5 +13,6 @@ mod mexc;
 mod mexc_lifecycle;
 mod numbers;
 mod private;
+mod private_state;
 mod reliability;
 mod trust;

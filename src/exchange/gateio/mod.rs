@@ -7,6 +7,7 @@
 //! | `subscribe.rs` | request builders (subscribe/unsubscribe, private `auth`, `login`, app-level ping) into caller-owned buffers |
 //! | `auth.rs` | HMAC-SHA512 signing over the crate-wide [`Secret`] / [`Credentials`] |
 //! | `rest.rs` | REST order-book snapshot body → `BookMsg` (cold path) |
+//! | `account.rs` | signed account REST (open orders, my trades, balances, positions) → private events (cold path, `feed::recon`) |
 //! | `wire.rs` | low-level JSON reading: simd-json tape navigation with exact number text, the scanner's byte cursor, level scratch |
 //! | `decode.rs` | [`GateDecoder`]: frame → scanner or simd-json path → dispatch to the handlers below |
 //! | `public.rs` | public pushes → events: the scanner (hot channels) and the general-path handlers |
@@ -58,6 +59,7 @@
 //!  "error":{"code":2,"message":"Alert sub ob.BTC_USDT.400"},"result":{"status":"fail"}}
 //! ```
 
+pub mod account;
 pub mod auth;
 pub mod channel;
 mod control;

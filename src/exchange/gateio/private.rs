@@ -47,7 +47,7 @@ pub fn finished_as(finish_as: &str, filled: Qty) -> OrderStatus {
     }
 }
 
-fn order_type(tif: Option<&str>, kind: Option<&str>, px: Px) -> OrderType {
+pub(crate) fn order_type(tif: Option<&str>, kind: Option<&str>, px: Px) -> OrderType {
     match tif {
         Some("ioc") => return OrderType::Ioc,
         Some("poc") => return OrderType::PostOnly,
@@ -63,7 +63,7 @@ fn order_type(tif: Option<&str>, kind: Option<&str>, px: Px) -> OrderType {
     }
 }
 
-fn client_id(t: Option<&str>) -> Option<&str> {
+pub(crate) fn client_id(t: Option<&str>) -> Option<&str> {
     t.filter(|s| !s.is_empty() && *s != "-")
 }
 
@@ -265,7 +265,7 @@ fn futures_order<S: Sink>(d: &mut Doc<'_, '_>, o: usize, sink: &mut S) -> Result
     Ok(())
 }
 
-fn liquidity(s: Option<&str>) -> Liquidity {
+pub(crate) fn liquidity(s: Option<&str>) -> Liquidity {
     match s {
         Some("maker") => Liquidity::Maker,
         Some("taker") => Liquidity::Taker,

@@ -11,6 +11,7 @@
 //! | `decode.rs` | [`MexcDecoder`]: binary push → pass 1 over the wrapper → dispatch by body; text → `control` |
 //! | `public.rs` | depth, deals, book tickers, mini tickers → events (level scratch included) |
 //! | `private.rs` | orders, fills, account → events; [`order_status`], [`order_type`], [`liquidity`] |
+//! | `account.rs` | signed account REST (openOrders, myTrades, account) → private events (cold path, `feed::recon`) |
 //! | `control.rs` | JSON control frames (acks, PONG, rejections, errors) → `Sink::control`, [`ack_matches`] |
 //!
 //! No import cycles: `channel`, `wire` and `control` import no sibling; `urls` imports
@@ -22,6 +23,7 @@
 //! Dispatch on the WebSocket opcode: binary → [`MexcDecoder::decode_binary`], text →
 //! [`MexcDecoder::decode_text`] (or [`MexcDecoder::decode`] with `is_binary`).
 
+pub mod account;
 mod auth;
 mod channel;
 mod control;

@@ -381,10 +381,14 @@ impl MexcFeed {
             };
             let (target, ch) = match outcome {
                 AckOutcome::Confirmed(p) => {
-                    if let Some((kind, Some(si))) = self.core.target_of_id(p.id) {
-                        if let Some(r) = self.retry.get_mut(si) {
-                            r[public_index(kind)].backoff_ns = 0;
+                    match self.core.target_of_id(p.id) {
+                        Some((kind, Some(si))) => {
+                            if let Some(r) = self.retry.get_mut(si) {
+                                r[public_index(kind)].backoff_ns = 0;
+                            }
                         }
+                        Some((kind, None)) if kind.is_private() => self.core.private_live(),
+                        _ => {}
                     }
                     continue;
                 }
@@ -738,6 +742,7 @@ impl Handler for MexcFeed {
         if !self.core.requests.is_empty() {
             self.handle_requests();
         }
+        self.core.poll_recon();
         self.retry_due(out, now);
         self.drain_queues(out, now);
         self.core.flush_rings();
@@ -748,6 +753,7 @@ impl Handler for MexcFeed {
         if now.saturating_sub(self.last_idle_ns) >= 100_000_000 {
             self.last_idle_ns = now;
             self.core.shared.check_injected_panic();
+            self.core.check_injected_gap(now);
             // Aggregated depth pushes only on change: a book's silence means nothing while the
             // connection carrying it answers pings (issue 13, finding 8) — unless the symbol's
             // trades or book tickers kept arriving an idle period after its depth went silent

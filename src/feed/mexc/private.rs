@@ -364,8 +364,7 @@ impl MexcFeed {
         self.private.fail_streak = 0;
         if let Some(from) = self.private.down_since_ns.take() {
             // Orders and fills may have been missed while the private stream was down.
-            self.core
-                .broadcast_status(StatusKind::PrivateGap, from, now, true);
+            self.core.private_gap(from, now);
         }
         self.core.broadcast_status(StatusKind::ConnUp, now, 0, true);
         for kind in [Kind::Orders, Kind::Fills, Kind::Balances] {

@@ -24,7 +24,6 @@ use crate::event::{
 };
 use crate::feed::{public_index, FeedCore};
 use crate::net::{ConnId, Outbox};
-use crate::ring::StatusKind;
 use std::hash::{Hash, Hasher};
 
 /// The rotation state of the private connection.
@@ -239,8 +238,13 @@ impl MexcFeed {
         self.private.conn = Some(r);
         self.set_role(r, Role::Private);
         if gap {
-            self.core
-                .broadcast_status(StatusKind::PrivateGap, now, now, true);
+            self.core.private_gap(now, now);
+            // Its reconciliation waits for the replacement's acknowledgements; if they are all
+            // in already, it may go now.
+            let o = &self.outs[r.0 as usize];
+            if o.subscribed_once && o.tracker.pending().is_empty() {
+                self.core.private_live();
+            }
         }
     }
 

@@ -7,7 +7,10 @@
 //! `seq`, top-10 `bids`/`asks` as canonical `[price, quantity]`); `latency_ns` (`decode`,
 //! `book_apply`, `wire_to_ring`, `wire_to_strategy`, each `count`, `p50`, `p99`, `p999`, `max`);
 //! `ring.overruns`; `strategy`; and in the demo `venue_books_match` and, with scenarios,
-//! `venue_faults` (faults injected per scenario name). Cold path.
+//! `venue_faults` (faults injected per scenario name). Private feeds carry a `private` object
+//! (`reconciled`: events delivered by a gap's reconciliation, `gaps_open`, `snapshot_events`,
+//! `recon_failures`, `duplicates_dropped`, in the demo `matches_venue`), and the demo's report
+//! `private_state_matches_venue` beside `venue_books_match` (issue 17). Cold path.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -66,6 +69,31 @@ pub struct FeedReport {
     /// Private events received on this feed (orders, fills, balances, positions).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub private_events: BTreeMap<String, u64>,
+    /// Private feeds: start-up state and gap reconciliation (issue 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<PrivateReport>,
+}
+
+/// A private feed's state keeping (`feed::recon` in the library).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PrivateReport {
+    /// Events delivered by the reconciliation of gaps (what the stream missed).
+    pub reconciled: u64,
+    /// Gaps reported and not closed by a reconciliation at the end of the run.
+    pub gaps_open: u64,
+    /// Events of the start-up state (open orders, balances, positions).
+    pub snapshot_events: u64,
+    /// REST fetches that failed (retried).
+    pub recon_failures: u64,
+    /// Events dropped as already delivered (stream and REST de-duplicated).
+    pub duplicates_dropped: u64,
+    /// Demo: the strategy's orders, fills, balances and positions of this feed equal the
+    /// venue account's at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches_venue: Option<bool>,
+    /// Demo: what differed, when it did (bounded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -113,6 +141,10 @@ pub struct Report {
     pub strategy: StrategyReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub venue_books_match: Option<bool>,
+    /// Demo with private streams: at the end, each private consumer's orders, fills, balances
+    /// and positions equal the venue account's (every private feed's `private.matches_venue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_state_matches_venue: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
     /// Demo: faults the loopback venue injected, per configured scenario name (pushes

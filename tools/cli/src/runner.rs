@@ -4,8 +4,8 @@
 
 use crate::arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
 use crate::report::{
-    latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, Report, Series,
-    StrategyReport,
+    latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, PrivateReport, Report,
+    Series, StrategyReport,
 };
 
 use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
@@ -67,6 +67,9 @@ struct StrategyShared {
     errors: Vec<String>,
     private_gaps: u64,
     feeds_down: u64,
+    /// Per private feed: what the strategy holds (issue 17), compared with the venue at the
+    /// end of the demo.
+    private: Vec<((Venue, Market), crate::demo::PrivateHeld)>,
 }
 
 fn kind_name(b: &Body) -> &'static str {
@@ -124,6 +127,7 @@ fn strategy_loop(
         })
         .collect();
     let mut last_seq = vec![0u64; map.len()];
+    let names: Vec<String> = registry.iter().map(|(_, m)| m.name.clone()).collect();
     let mut local = StrategyShared::default();
     let mut last_publish = Instant::now();
     loop {
@@ -133,6 +137,29 @@ fn strategy_loop(
             local.events += 1;
             *local.by_kind.entry(kind_name(&ev.body)).or_insert(0) += 1;
             let sid = ev.header.symbol.0 as usize;
+            let private = matches!(
+                ev.body,
+                Body::Order { .. }
+                    | Body::Fill { .. }
+                    | Body::Balance { .. }
+                    | Body::Position { .. }
+                    | Body::Status {
+                        kind: StatusKind::PrivateSnapshot,
+                        ..
+                    }
+            );
+            if private {
+                let key = (ev.header.venue, ev.header.market);
+                let i = match local.private.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        local.private.push((key, Default::default()));
+                        local.private.len() - 1
+                    }
+                };
+                let name = names.get(sid).map_or("", |n| n.as_str());
+                local.private[i].1.apply(&ev, name);
+            }
             match ev.body {
                 Body::Book { .. } => {
                     if let (Some(top), Some(Some((i, p)))) = (ev.book(), map.get(sid)) {
@@ -433,6 +460,9 @@ pub fn run(
         v.pause(true);
         settle_books(v, &engine, true, Duration::from_secs(10));
     }
+    // Demo: the private consumers' state against the venue accounts (issue 17), by condition
+    // with a deadline: the account is paused, the streams deliver what it logged before.
+    let private_diffs = venue.map(|v| settle_private(v, &views, &shared, Duration::from_secs(10)));
     engine.collect_metrics();
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
@@ -442,11 +472,59 @@ pub fn run(
     let finals = engine.stop();
     let duration_s = started.elapsed().as_secs_f64();
     let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
-    let report = build_report(&engine, &views, &finals, &strat, duration_s, venue, opts);
+    let report = build_report(
+        &engine,
+        &views,
+        &finals,
+        &strat,
+        duration_s,
+        venue,
+        opts,
+        private_diffs.as_deref(),
+    );
     write_outputs(&engine, &report, opts)?;
     Ok(report)
 }
 
+/// A private feed and how its strategy state differs from the venue account (empty = equal).
+type PrivateDiffs = ((Venue, Market), Vec<String>);
+
+/// Differences, per private feed, between what the strategy holds and the venue account, once
+/// they are gone or `limit` passed (the last ones then).
+fn settle_private(
+    venue: &VenueHandle,
+    views: &[FeedView],
+    shared: &Mutex<StrategyShared>,
+    limit: Duration,
+) -> Vec<PrivateDiffs> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let strat = shared.lock().map(|s| s.clone()).unwrap_or_default();
+        let diffs: Vec<PrivateDiffs> = views
+            .iter()
+            .filter(|v| v.private)
+            .map(|v| {
+                let key = (v.venue, v.market);
+                let held = strat
+                    .private
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, h)| h.clone())
+                    .unwrap_or_default();
+                (
+                    key,
+                    crate::demo::private_differences(venue, v.venue, v.market, &held),
+                )
+            })
+            .collect();
+        if diffs.iter().all(|(_, d)| d.is_empty()) || Instant::now() >= deadline {
+            return diffs;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn build_report(
     engine: &Engine,
     views: &[FeedView],
@@ -455,6 +533,7 @@ fn build_report(
     duration_s: f64,
     venue: Option<&VenueHandle>,
     opts: &RunOptions,
+    private_diffs: Option<&[PrivateDiffs]>,
 ) -> Report {
     let mut report = Report {
         duration_s,
@@ -495,6 +574,19 @@ fn build_report(
             if n > 0 {
                 fr.private_events.insert(k.to_string(), n);
             }
+        }
+        if v.private {
+            let diffs =
+                private_diffs.and_then(|d| d.iter().find(|(k, _)| *k == (v.venue, v.market)));
+            fr.private = Some(PrivateReport {
+                reconciled: st.reconciled.load(Ordering::Relaxed),
+                gaps_open: st.gaps_open.load(Ordering::Relaxed),
+                snapshot_events: st.snapshot_events.load(Ordering::Relaxed),
+                recon_failures: st.recon_failures.load(Ordering::Relaxed),
+                duplicates_dropped: st.private_duplicates.load(Ordering::Relaxed),
+                matches_venue: diffs.map(|(_, d)| d.is_empty()),
+                differences: diffs.map(|(_, d)| d.clone()).unwrap_or_default(),
+            });
         }
         fr.channel_errors = v.shared.error_texts();
         if let Some(fin) = fin {
@@ -550,6 +642,9 @@ fn build_report(
     }
     if venue.is_some() {
         report.venue_books_match = Some(all_match && compared > 0);
+    }
+    if let Some(d) = private_diffs.filter(|d| !d.is_empty()) {
+        report.private_state_matches_venue = Some(d.iter().all(|(_, x)| x.is_empty()));
     }
     for (s, p) in engine.latency_percentiles() {
         report.latency_ns.insert(s.as_str().into(), summary(p));
@@ -680,6 +775,23 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         if !f.private_events.is_empty() {
             writeln!(out, "    private events: {:?}", f.private_events)?;
         }
+        if let Some(p) = &f.private {
+            writeln!(
+                out,
+                "    private state: {} start-up events, {} reconciled, {} gaps open, {} REST failures{}",
+                p.snapshot_events,
+                p.reconciled,
+                p.gaps_open,
+                p.recon_failures,
+                match p.matches_venue {
+                    Some(m) => format!(", equals the venue account: {m}"),
+                    None => String::new(),
+                }
+            )?;
+            for d in p.differences.iter().take(3) {
+                writeln!(out, "    private difference: {d}")?;
+            }
+        }
         for e in f.channel_errors.iter().take(5) {
             writeln!(out, "    error: {e}")?;
         }
@@ -715,6 +827,9 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     if let Some(m) = r.venue_books_match {
         writeln!(out, "final books equal the venue's true books: {m}")?;
+    }
+    if let Some(m) = r.private_state_matches_venue {
+        writeln!(out, "private state equals the venue accounts: {m}")?;
     }
     if !r.venue_faults.is_empty() {
         let f: Vec<String> = r

@@ -2,7 +2,8 @@
 //! cancelled; fills; balance and (futures) position changes. Events go to a bounded log read by
 //! private connections with their own cursor, exactly like the market log.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::num::{mul_div, Market, Px, Qty, Side};
@@ -94,6 +95,12 @@ pub struct AcctState {
     entry: Px,
     update_id: u64,
     turn: usize,
+    /// Every fill so far (bounded by `FILLS_CAP`, oldest dropped): what `my_trades` answers.
+    pub fills: VecDeque<FillEv>,
+    /// The latest balance per currency (the initial one included): what `accounts` answers.
+    pub balances: BTreeMap<String, BalanceEv>,
+    /// The latest position per contract: what `positions` answers.
+    pub positions: BTreeMap<String, PositionEv>,
 }
 
 pub struct Account {
@@ -101,7 +108,33 @@ pub struct Account {
     pub symbols: Vec<Arc<Symbol>>,
     pub quote_ccy: &'static str,
     pub state: Mutex<AcctState>,
+    /// The next this-many account REST requests (open orders, my trades, balances,
+    /// positions) answer 500 (`VenueHandle::fail_account_rest`).
+    pub fail_rest: AtomicU32,
+    /// Own-trade pages hold at most this many trades whatever `limit` asks (0 = `limit`):
+    /// makes a client page through a gap (`VenueHandle::set_account_page_cap`).
+    pub page_cap: AtomicUsize,
+    /// When each account REST request arrived (bounded; for the clients' pacing).
+    pub rest_calls: Mutex<Vec<std::time::Instant>>,
 }
+
+/// The account as its REST endpoints see it (issue 17): open orders, every fill, the latest
+/// balances and positions. Ids and decimals as the venue's wire writes them (MEXC order ids
+/// `C02__<n>`, trade ids `<n>X1`; Gate's plain), so a client's state compares as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountView {
+    /// (order id, filled quantity) of every open order.
+    pub open_orders: Vec<(String, String)>,
+    /// (trade id, time ms) of every fill.
+    pub fills: Vec<(String, i64)>,
+    /// (currency, total) of every balance.
+    pub balances: Vec<(String, String)>,
+    /// (contract, signed size in contracts) of every position.
+    pub positions: Vec<(String, String)>,
+}
+
+/// Most fills remembered for `my_trades`.
+const FILLS_CAP: usize = 100_000;
 
 const LOG_CAP: usize = 4096;
 
@@ -123,7 +156,104 @@ impl Account {
                 entry: Px::ZERO,
                 update_id: 1,
                 turn: 0,
+                fills: VecDeque::new(),
+                balances: BTreeMap::from([(
+                    "USDT".to_string(),
+                    BalanceEv {
+                        currency: "USDT".to_string(),
+                        total: Qty::from_int(100_000),
+                        available: Qty::from_int(100_000),
+                        freeze: Qty::ZERO,
+                        change: Qty::ZERO,
+                        freeze_change: Qty::ZERO,
+                        change_type: "init",
+                        time_ms: 0,
+                    },
+                )]),
+                positions: BTreeMap::new(),
             }),
+            fail_rest: AtomicU32::new(0),
+            page_cap: AtomicUsize::new(0),
+            rest_calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Remember an account REST request's arrival.
+    pub fn note_rest_call(&self) {
+        let mut v = self.rest_calls.lock().unwrap_or_else(|p| p.into_inner());
+        if v.len() < 10_000 {
+            v.push(std::time::Instant::now());
+        }
+    }
+
+    /// A page size: `limit` within the venue's cap (`page_cap`).
+    pub fn page_size(&self, limit: usize) -> usize {
+        match self.page_cap.load(Ordering::Relaxed) {
+            0 => limit,
+            cap => limit.min(cap),
+        }
+    }
+
+    /// Whether this account REST request is one to fail (`fail_rest`).
+    pub fn take_rest_failure(&self) -> bool {
+        self.fail_rest
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// A consistent copy of what the REST endpoints answer: (open orders, fills since
+    /// `from_ms`, balances, positions).
+    pub fn rest_state(
+        &self,
+        from_ms: i64,
+    ) -> (Vec<OrderEv>, Vec<FillEv>, Vec<BalanceEv>, Vec<PositionEv>) {
+        let st = self.lock();
+        (
+            st.live.iter().cloned().collect(),
+            st.fills
+                .iter()
+                .filter(|f| f.time_ms >= from_ms)
+                .cloned()
+                .collect(),
+            st.balances.values().cloned().collect(),
+            st.positions.values().cloned().collect(),
+        )
+    }
+
+    /// The account as its REST endpoints see it, ids in `venue`'s wire form.
+    pub fn view(&self, mexc: bool) -> AccountView {
+        let (open, fills, balances, positions) = self.rest_state(i64::MIN);
+        AccountView {
+            open_orders: open
+                .iter()
+                .map(|o| {
+                    let id = if mexc {
+                        format!("C02__{}", o.id)
+                    } else {
+                        o.id.to_string()
+                    };
+                    (id, o.filled.to_string())
+                })
+                .collect(),
+            fills: fills
+                .iter()
+                .map(|f| {
+                    let id = if mexc {
+                        format!("{}X1", f.trade_id)
+                    } else {
+                        f.trade_id.to_string()
+                    };
+                    (id, f.time_ms)
+                })
+                .collect(),
+            balances: balances
+                .iter()
+                .map(|b| (b.currency.clone(), b.total.to_string()))
+                .collect(),
+            positions: positions
+                .iter()
+                .map(|p| (p.contract.clone(), p.size.to_string()))
+                .collect(),
         }
     }
 
@@ -316,6 +446,21 @@ impl Account {
             }
         }
         for e in events {
+            match &e {
+                AcctEvent::Fill(f) => {
+                    if st.fills.len() >= FILLS_CAP {
+                        st.fills.pop_front();
+                    }
+                    st.fills.push_back(f.clone());
+                }
+                AcctEvent::Balance(b) => {
+                    st.balances.insert(b.currency.clone(), b.clone());
+                }
+                AcctEvent::Position(p) => {
+                    st.positions.insert(p.contract.clone(), p.clone());
+                }
+                AcctEvent::Order(_) => {}
+            }
             if st.log.len() >= LOG_CAP {
                 st.log.pop_front();
                 st.base += 1;

@@ -131,6 +131,7 @@
 //! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR]`
 
 pub mod account;
+pub mod account_rest;
 mod conn;
 pub mod feed;
 pub mod gate;
@@ -875,6 +876,42 @@ impl VenueHandle {
     /// Whether `freeze_after` has passed (the markets no longer change).
     pub fn frozen(&self) -> bool {
         self.shared.frozen()
+    }
+
+    /// The simulated account of `venue`/`market` as its REST endpoints see it (issue 17).
+    pub fn account_view(&self, venue: VenueId, market: Market) -> Option<account::AccountView> {
+        let a = self.shared.account(venue, market)?;
+        Some(a.view(venue == VenueId::Mexc))
+    }
+
+    /// The next `n` account REST requests of `venue`/`market` answer HTTP 500 (issue 17:
+    /// a failing reconciliation is retried and its gap stays open).
+    pub fn fail_account_rest(&self, venue: VenueId, market: Market, n: u32) {
+        if let Some(a) = self.shared.account(venue, market) {
+            a.fail_rest.store(n, Ordering::SeqCst);
+        }
+    }
+
+    /// When each correctly signed account REST request of `venue`/`market` arrived (issue 17:
+    /// the clients' pacing).
+    pub fn account_rest_times(&self, venue: VenueId, market: Market) -> Vec<Instant> {
+        self.shared
+            .account(venue, market)
+            .map(|a| {
+                a.rest_calls
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Own-trade answers (`my_trades`, `myTrades`) of every account hold at most `n` trades
+    /// a page whatever the client's `limit` (0 = no cap), so a client must page (issue 17).
+    pub fn set_account_page_cap(&self, n: usize) {
+        for a in &self.shared.accounts {
+            a.page_cap.store(n, Ordering::SeqCst);
+        }
     }
 
     /// Freeze (`true`) or resume the simulated market (pushes stop when frozen).

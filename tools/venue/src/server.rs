@@ -700,6 +700,10 @@ fn json_levels_str(levels: &[crate::num::Level], out: &mut String) {
 
 pub(crate) fn route_rest(sh: &Shared, req: &Request) -> (u16, String) {
     let p = req.path.trim_end_matches('/');
+    // The simulated accounts' signed REST (issue 17; `account_rest`).
+    if let Some(answer) = crate::account_rest::route(sh, req, p) {
+        return answer;
+    }
     match (req.method.as_str(), p) {
         ("GET", "/api/v3/ping") => (200, "{}".into()),
         // The venue's clock (`VenueConfig::clock_skew_ms`), as the client must sign with it.

@@ -53,6 +53,7 @@ fn demo_runs_reports_and_never_leaks_secrets() {
         "ring",
         "strategy",
         "venue_books_match",
+        "private_state_matches_venue",
     ] {
         assert!(v.get(k).is_some(), "report lacks {k}");
     }
@@ -85,6 +86,27 @@ fn demo_runs_reports_and_never_leaks_secrets() {
     }
     assert!(dir.join("report.latency.svg").exists());
     assert_eq!(v["venue_books_match"], true, "{text}");
+    // Issue 17: every private feed reports its reconciliation, and at the end each private
+    // consumer holds exactly the venue account's orders, fills, balances and positions.
+    for f in feeds {
+        let p = &f["private"];
+        for k in [
+            "reconciled",
+            "gaps_open",
+            "snapshot_events",
+            "recon_failures",
+        ] {
+            assert!(p[k].as_u64().is_some(), "private.{k}: {f}");
+        }
+        assert!(p["snapshot_events"].as_u64().unwrap() >= 1, "{f}");
+        assert_eq!(p["gaps_open"], 0, "{f}");
+        assert_eq!(p["matches_venue"], true, "{f}");
+    }
+    assert_eq!(v["private_state_matches_venue"], true, "{text}");
+    assert!(
+        stdout.contains("private state equals the venue accounts: true"),
+        "{stdout}"
+    );
 
     // Secrets: nowhere in stdout, stderr or any file written.
     let mut haystacks = vec![stdout.to_string(), stderr.to_string()];
