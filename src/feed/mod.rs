@@ -35,7 +35,7 @@ use crate::event::*;
 use crate::metrics::{Counters, HistRecorder};
 use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
 use crate::secret::Credentials;
-use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
+use crate::types::{now_ns, BookState, Interval, Market, SymbolId, Venue};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,10 +251,11 @@ pub(crate) struct Sym {
     pub id: SymbolId,
     pub name: String,
     pub book: SyncedBook,
-    /// Consumers per public kind (`Kind::PUBLIC` order).
-    pub routes: [u64; 4],
+    /// Consumers per public kind ([`PUBLIC_SLOTS`] order: `Kind::PUBLIC`, then one kline
+    /// slot per interval).
+    pub routes: [u64; PUBLIC_SLOTS.len()],
     /// Whether we asked the venue for this kind.
-    pub subscribed: [bool; 4],
+    pub subscribed: [bool; PUBLIC_SLOTS.len()],
     pub last_state: BookState,
     /// When a trade or book ticker of this symbol last arrived (CLOCK_MONOTONIC ns): evidence
     /// that its market moves, against which a silent depth channel is judged.
@@ -278,19 +279,38 @@ pub(crate) fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
     let private = v / 100_000 == 1;
     let k = ((v % 100_000) / 1_000) as usize;
     let s = (v % 1_000) as usize;
-    if k > 3 || v / 100_000 > 1 {
+    if v / 100_000 > 1 || (private && k > 3) || k >= PUBLIC_SLOTS.len() {
         return None;
     }
     let kind = if private {
         Kind::PRIVATE[k]
     } else {
-        Kind::PUBLIC[k]
+        PUBLIC_SLOTS[k]
     };
     Some((kind, (s != 999).then_some(s)))
 }
 
+/// Every public subscription a symbol can have, in routing-table order: the four
+/// `Kind::PUBLIC` kinds, then `Kind::Kline` of each interval (index `4 + interval`).
+pub(crate) const PUBLIC_SLOTS: [Kind; 4 + Interval::COUNT] = {
+    let mut t = [Kind::OrderBook; 4 + Interval::COUNT];
+    let mut i = 0;
+    while i < 4 {
+        t[i] = Kind::PUBLIC[i];
+        i += 1;
+    }
+    while i < t.len() {
+        t[i] = Kind::Kline(Interval::ALL[i - 4]);
+        i += 1;
+    }
+    t
+};
+
+/// Index of `kind` in its routing table: `PUBLIC_SLOTS` for public kinds, `Kind::PRIVATE`
+/// for private ones.
 pub(crate) fn public_index(kind: Kind) -> usize {
     match kind {
+        Kind::Kline(iv) => 4 + iv.index(),
         Kind::OrderBook => 0,
         Kind::Trades => 1,
         Kind::Bbo => 2,
@@ -348,8 +368,8 @@ impl FeedCore {
                 id: *id,
                 name: name.clone(),
                 book: SyncedBook::new(&sync_cfg),
-                routes: [0; 4],
-                subscribed: [false; 4],
+                routes: [0; PUBLIC_SLOTS.len()],
+                subscribed: [false; PUBLIC_SLOTS.len()],
                 last_state: BookState::Resyncing,
                 last_market_ns: 0,
             })
@@ -851,6 +871,19 @@ impl Sink for FeedCore {
             .unwrap_or(crate::ring::NO_SYMBOL);
         let ev = Event::position(self.header(sym, BookState::Live), m);
         self.private(3, ev);
+    }
+
+    #[inline]
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let mask = self.syms[si].routes[public_index(Kind::Kline(m.interval))];
+        if mask != 0 {
+            let ev = Event::kline(self.header(self.syms[si].id, BookState::Live), m);
+            self.route(mask, ev);
+        }
     }
 
     fn control(&mut self, m: &ControlMsg<'_>) {
