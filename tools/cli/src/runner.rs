@@ -82,6 +82,7 @@ fn kind_name(b: &Body) -> &'static str {
         Body::Status { .. } => "status",
         Body::Error { .. } => "error",
         Body::Missed { .. } => "missed",
+        Body::Kline { .. } => "kline",
     }
 }
 
