@@ -134,6 +134,7 @@ pub mod account;
 mod conn;
 pub mod feed;
 pub mod gate;
+pub mod kline;
 pub mod lifecycle;
 pub mod mexc;
 pub mod num;
@@ -395,6 +396,13 @@ pub struct VenueConfig {
     /// MEXC listen-key validity after creation or the last keep-alive (60 min on MEXC,
     /// protocols.md §1.8); a private connection whose key is no longer valid is closed.
     pub listen_key_ttl: Duration,
+    /// Klines: every interval's window is this long instead (tests; rounded down to whole
+    /// seconds, at least 1 s, since MEXC's window bounds are seconds). `None` = the interval.
+    pub kline_window: Option<Duration>,
+    /// Klines: an open candle is pushed again after this long even if unchanged (MEXC ~1 s,
+    /// protocols.md §1.4; Gate 2 s, §3.2); a changed one at most this often; a closed one at
+    /// once. Default 1 s.
+    pub kline_push_period: Duration,
 }
 
 impl Default for VenueConfig {
@@ -426,6 +434,8 @@ impl Default for VenueConfig {
             clock_skew_ms: 0,
             mexc_server_ping: Duration::ZERO,
             listen_key_ttl: Duration::from_secs(3600),
+            kline_window: None,
+            kline_push_period: Duration::from_secs(1),
         }
     }
 }
@@ -653,7 +663,11 @@ impl Venue {
                 k += 1;
                 let spec = SymSpec::new(v, m, n);
                 let seed = cfg.seed.wrapping_mul(0x100_0000_01B3).wrapping_add(k);
-                syms.push(Arc::new(Symbol::new(spec, seed, cfg.log_capacity)));
+                let sym = Symbol::new(spec, seed, cfg.log_capacity);
+                sym.lock().klines.window_override_ms = cfg
+                    .kline_window
+                    .map(|w| (w.as_secs().max(1) * 1000) as i64);
+                syms.push(Arc::new(sym));
             }
         };
         add(VenueId::Mexc, Market::Spot, &cfg.mexc_symbols, &mut syms);
@@ -823,6 +837,25 @@ impl VenueHandle {
         let st = s.lock();
         let (b, a) = st.book.top(usize::MAX);
         Some((st.seq, b, a))
+    }
+
+    /// The venue's closed candles of `symbol` for the interval the venue names `code` (MEXC
+    /// `Min1`…, Gate.io `1m`…), oldest first, as it publishes them (futures: contracts).
+    pub fn klines(
+        &self,
+        venue: VenueId,
+        market: Market,
+        symbol: &str,
+        code: &str,
+    ) -> Vec<kline::Candle> {
+        let i = match venue {
+            VenueId::Mexc => kline::mexc_index(code),
+            VenueId::Gateio => kline::gate_index(code),
+        };
+        match (self.sym(venue, market, symbol), i) {
+            (Some(s), Some(i)) => s.lock().klines.closed(i),
+            _ => Vec::new(),
+        }
     }
 
     /// The book right after version `seq`, while the change log still covers it.
@@ -1086,6 +1119,9 @@ fn market_loop(sh: &Shared) {
                     .fetch_add(st.seq - before, Ordering::Relaxed);
             }
             st.clock_ms = t_ms;
+            if !paused {
+                st.klines.roll(wall);
+            }
         }
         let pp = sh.cfg.private_period;
         if !pp.is_zero() && !paused && last_private.elapsed() >= pp {
