@@ -440,7 +440,10 @@ mod tests {
             ("mexc.spot.positions", "futures only"),
             ("mexc.spot.kline.BTCUSDT", "bad kline interval \"BTCUSDT\""),
             ("mexc.spot.kline", "bad kline interval \"\""),
-            ("mexc.spot.kline.2m.BTCUSDT", "mexc accepts 1m 5m 15m 30m 1h 4h 8h 1d 1w 1M"),
+            (
+                "mexc.spot.kline.2m.BTCUSDT",
+                "mexc accepts 1m 5m 15m 30m 1h 4h 8h 1d 1w 1M",
+            ),
             ("mexc.spot.kline.10s.BTCUSDT", "bad kline interval \"10s\""),
             ("gateio.spot.kline.1M.BTC_USDT", "gateio accepts 10s 1m"),
             ("gateio.futures.kline.1m", "needs a symbol"),

@@ -29,7 +29,8 @@
 //! to the consumers of exactly that channel without any lookup table.
 
 use super::{
-    encode_id, public_index, BindingHook, PUBLIC_SLOTS, CommandQueue, FeedCore, FeedErrorKind, PongWatch,
+    encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, PongWatch,
+    PUBLIC_SLOTS,
 };
 use crate::book::SyncRequest;
 use crate::channel::Kind;

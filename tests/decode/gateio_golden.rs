@@ -452,7 +452,10 @@ fn issue17_spot_candlesticks_doc_example() {
                 ..
             } => {
                 assert_eq!(symbol, "ETH_USDT");
-                assert_eq!((interval, open_time_ms, closed), (Interval::M5, 60_000, false));
+                assert_eq!(
+                    (interval, open_time_ms, closed),
+                    (Interval::M5, 60_000, false)
+                );
             }
             e => panic!("{e:?}"),
         }
@@ -509,8 +512,14 @@ fn issue17_candlesticks_refusals() {
         )
     };
     let cases = [
-        (base("1m_BTC_USDT", "\"x\"", "\"1\""), DecodeError::WrongType("t")),
-        (base("2m_BTC_USDT", "\"1\"", "\"1\""), DecodeError::WrongType("n")),
+        (
+            base("1m_BTC_USDT", "\"x\"", "\"1\""),
+            DecodeError::WrongType("t"),
+        ),
+        (
+            base("2m_BTC_USDT", "\"1\"", "\"1\""),
+            DecodeError::WrongType("n"),
+        ),
         (base("1m", "\"1\"", "\"1\""), DecodeError::WrongType("n")),
         (
             base("1m_BTC_USDT", "\"1\"", "\"1.00000000000000001\""),

@@ -64,7 +64,8 @@ fn issue17_mexc_kline_and_mini_ticker_are_served_and_bad_names_blocked() {
     let capture = walk(&fixture_bytes("mexc_spot_kline.frame.bin")).unwrap();
     let (mut open, mut closed, mut ticker) = (0, Vec::new(), 0);
     let start = Instant::now();
-    while (closed.len() < 2 || ticker == 0 || open == 0) && start.elapsed() < Duration::from_secs(20)
+    while (closed.len() < 2 || ticker == 0 || open == 0)
+        && start.elapsed() < Duration::from_secs(20)
     {
         let Some(Message::Binary(b)) = next_msg(&mut ws, Duration::from_secs(1)) else {
             continue;
@@ -159,8 +160,14 @@ fn issue17_gate_candlesticks_spot_and_futures_shapes_and_refusals() {
     ] {
         let mut ws = ws_connect(v.addr(), path, &[]);
         for (i, (p, msg)) in [
-            (r#"["2m","BTC_USDT"]"#, "incorrect update interval specified"),
-            (r#"["1M","BTC_USDT"]"#, "incorrect update interval specified"),
+            (
+                r#"["2m","BTC_USDT"]"#,
+                "incorrect update interval specified",
+            ),
+            (
+                r#"["1M","BTC_USDT"]"#,
+                "incorrect update interval specified",
+            ),
             (r#"["1m","NOPE_USDT"]"#, "unknown currency pair: NOPE_USDT"),
         ]
         .iter()
@@ -179,8 +186,7 @@ fn issue17_gate_candlesticks_spot_and_futures_shapes_and_refusals() {
         let mut closed: Vec<Value> = Vec::new();
         let start = Instant::now();
         while closed.len() < 2 && start.elapsed() < Duration::from_secs(20) {
-            let Some(p) = next_json(&mut ws, Duration::from_secs(1), |x| x["channel"] == ch)
-            else {
+            let Some(p) = next_json(&mut ws, Duration::from_secs(1), |x| x["channel"] == ch) else {
                 continue;
             };
             assert_shape_candle(&p, &reference[0], market);
@@ -213,7 +219,10 @@ fn issue17_gate_candlesticks_spot_and_futures_shapes_and_refusals() {
                 assert_eq!(row["v"], o.quote_volume.to_string());
                 assert_eq!(row["a"], o.volume.to_string());
             } else {
-                assert_eq!(row["v"].as_i64().unwrap() as i128, o.volume.0 / 10i128.pow(16));
+                assert_eq!(
+                    row["v"].as_i64().unwrap() as i128,
+                    o.volume.0 / 10i128.pow(16)
+                );
                 assert_eq!(row["a"], o.base_volume.to_string());
             }
         }

@@ -728,9 +728,7 @@ fn candle_one<S: Sink>(
         }
     }
     let req = |x: Option<usize>, f: &'static str| x.ok_or(DecodeError::MissingField(f));
-    let name = d
-        .str_at(req(n, "n")?)
-        .ok_or(DecodeError::WrongType("n"))?;
+    let name = d.str_at(req(n, "n")?).ok_or(DecodeError::WrongType("n"))?;
     let (interval, symbol) = candle_name(name).ok_or(DecodeError::WrongType("n"))?;
     let t_s = d.u64_at(req(t, "t")?, "t")?;
     let open_time_ms = i64::try_from(t_s)

@@ -612,7 +612,11 @@ fn ticker<S: Sink>(
 /// 308 → a kline, mapped from the schema independently of the walker: protocols.md §1.5
 /// (seconds → ms; MEXC sends no closed flag, so closed = createTime (else sendTime) ≥
 /// windowEnd × 1000).
-fn kline<S: Sink>(head: &Head<'_>, k: &PublicSpotKlineV3Api, sink: &mut S) -> Result<(), DecodeError> {
+fn kline<S: Sink>(
+    head: &Head<'_>,
+    k: &PublicSpotKlineV3Api,
+    sink: &mut S,
+) -> Result<(), DecodeError> {
     let symbol = head.symbol()?;
     let interval = [
         ("Min1", Interval::M1),

@@ -1362,11 +1362,7 @@ fn subscribe(
                 symbol: Some(name.clone()),
                 ident: format!("{channel}|{key}"),
                 key,
-                kind: SubKind::Klines {
-                    sym,
-                    iv: i,
-                    cursor,
-                },
+                kind: SubKind::Klines { sym, iv: i, cursor },
                 malformed_turn: 0,
                 next_full: None,
                 closing: None,

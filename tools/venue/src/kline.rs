@@ -26,17 +26,61 @@ pub struct Iv {
 
 /// Every interval either exchange offers.
 pub const INTERVALS: [Iv; 11] = [
-    Iv { secs: 10, mexc: None, gate: Some("10s") },
-    Iv { secs: 60, mexc: Some("Min1"), gate: Some("1m") },
-    Iv { secs: 300, mexc: Some("Min5"), gate: Some("5m") },
-    Iv { secs: 900, mexc: Some("Min15"), gate: Some("15m") },
-    Iv { secs: 1_800, mexc: Some("Min30"), gate: Some("30m") },
-    Iv { secs: 3_600, mexc: Some("Min60"), gate: Some("1h") },
-    Iv { secs: 14_400, mexc: Some("Hour4"), gate: Some("4h") },
-    Iv { secs: 28_800, mexc: Some("Hour8"), gate: Some("8h") },
-    Iv { secs: 86_400, mexc: Some("Day1"), gate: Some("1d") },
-    Iv { secs: 604_800, mexc: Some("Week1"), gate: Some("7d") },
-    Iv { secs: 2_592_000, mexc: Some("Month1"), gate: None },
+    Iv {
+        secs: 10,
+        mexc: None,
+        gate: Some("10s"),
+    },
+    Iv {
+        secs: 60,
+        mexc: Some("Min1"),
+        gate: Some("1m"),
+    },
+    Iv {
+        secs: 300,
+        mexc: Some("Min5"),
+        gate: Some("5m"),
+    },
+    Iv {
+        secs: 900,
+        mexc: Some("Min15"),
+        gate: Some("15m"),
+    },
+    Iv {
+        secs: 1_800,
+        mexc: Some("Min30"),
+        gate: Some("30m"),
+    },
+    Iv {
+        secs: 3_600,
+        mexc: Some("Min60"),
+        gate: Some("1h"),
+    },
+    Iv {
+        secs: 14_400,
+        mexc: Some("Hour4"),
+        gate: Some("4h"),
+    },
+    Iv {
+        secs: 28_800,
+        mexc: Some("Hour8"),
+        gate: Some("8h"),
+    },
+    Iv {
+        secs: 86_400,
+        mexc: Some("Day1"),
+        gate: Some("1d"),
+    },
+    Iv {
+        secs: 604_800,
+        mexc: Some("Week1"),
+        gate: Some("7d"),
+    },
+    Iv {
+        secs: 2_592_000,
+        mexc: Some("Month1"),
+        gate: None,
+    },
 ];
 
 /// Index of the interval MEXC names `code`.
@@ -239,11 +283,20 @@ mod tests {
         k.on_trade(11_000, px(7), q, Qty::from_int(7), q);
         k.on_trade(11_900, px(4), q, Qty::from_int(4), q);
         let c = k.current(m1).unwrap();
-        assert_eq!((c.open_ms, c.open, c.high, c.low, c.close), (10_000, px(5), px(7), px(4), px(4)));
-        assert_eq!((c.volume, c.quote_volume, c.trades), (Qty::from_int(3), Qty::from_int(16), 3));
+        assert_eq!(
+            (c.open_ms, c.open, c.high, c.low, c.close),
+            (10_000, px(5), px(7), px(4), px(4))
+        );
+        assert_eq!(
+            (c.volume, c.quote_volume, c.trades),
+            (Qty::from_int(3), Qty::from_int(16), 3)
+        );
         let mut cur = SubCursor::new(&k, m1, 10_600);
         assert_eq!(cur.due(&k, m1, 1, u64::MAX).len(), 1);
-        assert!(cur.due(&k, m1, 2, u64::MAX).is_empty(), "unchanged: not pushed again");
+        assert!(
+            cur.due(&k, m1, 2, u64::MAX).is_empty(),
+            "unchanged: not pushed again"
+        );
         k.roll(12_000);
         assert!(k.current(m1).is_none());
         let d = cur.due(&k, m1, 3, u64::MAX);

@@ -664,9 +664,8 @@ impl Venue {
                 let spec = SymSpec::new(v, m, n);
                 let seed = cfg.seed.wrapping_mul(0x100_0000_01B3).wrapping_add(k);
                 let sym = Symbol::new(spec, seed, cfg.log_capacity);
-                sym.lock().klines.window_override_ms = cfg
-                    .kline_window
-                    .map(|w| (w.as_secs().max(1) * 1000) as i64);
+                sym.lock().klines.window_override_ms =
+                    cfg.kline_window.map(|w| (w.as_secs().max(1) * 1000) as i64);
                 syms.push(Arc::new(sym));
             }
         };

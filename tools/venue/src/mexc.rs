@@ -59,10 +59,15 @@ pub enum Channel {
     Private(Private),
     /// `spot@public.kline.v3.api.pb@<SYMBOL>@<Min1…Month1>` (protocols.md §1.4): interval
     /// index into `kline::INTERVALS`.
-    Kline { iv: usize, symbol: String },
+    Kline {
+        iv: usize,
+        symbol: String,
+    },
     /// `spot@public.miniTicker.v3.api.pb@<SYMBOL>@<TZ>`, TZ ∈ 24H, UTC-10 … UTC+13
     /// (protocols.md §1.4).
-    MiniTicker { symbol: String },
+    MiniTicker {
+        symbol: String,
+    },
 }
 
 /// A mini-ticker time zone as MEXC lists them: `24H` or `UTC-10` … `UTC+13` (protocols.md §1.4;
@@ -167,7 +172,11 @@ const PERIODIC_WAIT_MS: i32 = 50;
 fn kline_push(channel: &str, sym: &Symbol, code: &str, c: &crate::kline::Candle) -> Vec<u8> {
     use prost::Message as _;
     let now = crate::num::wall_ms();
-    let create = if c.closed { now.max(c.end_ms()) } else { now.min(c.end_ms() - 1) };
+    let create = if c.closed {
+        now.max(c.end_ms())
+    } else {
+        now.min(c.end_ms() - 1)
+    };
     let w = PushDataV3ApiWrapper {
         channel: channel.to_string(),
         symbol: Some(sym.spec.name.clone()),

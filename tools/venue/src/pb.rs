@@ -15,7 +15,10 @@ pub struct PushDataV3ApiWrapper {
     pub create_time: Option<i64>,
     #[prost(int64, optional, tag = "6")]
     pub send_time: Option<i64>,
-    #[prost(oneof = "Body", tags = "303, 304, 306, 307, 308, 309, 311, 313, 314, 315")]
+    #[prost(
+        oneof = "Body",
+        tags = "303, 304, 306, 307, 308, 309, 311, 313, 314, 315"
+    )]
     pub body: Option<Body>,
 }
 
