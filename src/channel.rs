@@ -61,9 +61,12 @@ impl Kind {
         }
     }
 
-    /// The kind named `s` (`"orderbook"`, …), if any. `kline` needs its interval: see
-    /// [`Channel::parse`] (`<venue>.<market>.kline.<interval>.<SYMBOL>`).
+    /// The kind named `s` (`"orderbook"`, …, `"kline.1m"`), if any: its [`Display`] form.
+    /// Whether a venue offers a kline interval is checked by [`Channel::parse`].
     pub fn parse(s: &str) -> Option<Kind> {
+        if let Some(iv) = s.strip_prefix("kline.") {
+            return Interval::parse(iv).map(Kind::Kline);
+        }
         Kind::PUBLIC
             .iter()
             .chain(Kind::PRIVATE.iter())
@@ -77,6 +80,17 @@ impl Kind {
             self,
             Kind::Orders | Kind::Fills | Kind::Balances | Kind::Positions
         )
+    }
+}
+
+/// The kind as written in channel names and config files: [`Kind::as_str`], with the interval
+/// for klines (`kline.1m`).
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Kline(iv) => write!(f, "kline.{iv}"),
+            k => f.write_str(k.as_str()),
+        }
     }
 }
 
@@ -100,11 +114,8 @@ impl fmt::Display for Channel {
             "{}.{}.{}",
             self.venue.as_str(),
             self.market.as_str(),
-            self.kind.as_str()
+            self.kind
         )?;
-        if let Kind::Kline(iv) = self.kind {
-            write!(f, ".{iv}")?;
-        }
         if let Some(s) = &self.symbol {
             write!(f, ".{s}")?;
         }
@@ -331,10 +342,7 @@ impl Channel {
                 return Err(ChannelError::Malformed { input: owned() });
             }
         }
-        let mut prefix = format!("{}.{}.{}", venue.as_str(), market.as_str(), kind.as_str());
-        if let Kind::Kline(iv) = kind {
-            prefix = format!("{prefix}.{iv}");
-        }
+        let prefix = format!("{}.{}.{kind}", venue.as_str(), market.as_str());
         if kind.is_private() {
             if symbol.is_some() {
                 return Err(ChannelError::SymbolNotAllowed {
@@ -409,6 +417,10 @@ mod tests {
             let c = Channel::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(c.to_string(), s, "round trip");
         }
+        assert_eq!(Kind::parse("kline.1M"), Some(Kind::Kline(Interval::Mo1)));
+        assert_eq!(Kind::parse("kline.2m"), None);
+        assert_eq!(Kind::parse("kline"), None);
+        assert_eq!(Kind::Kline(Interval::M15).to_string(), "kline.15m");
         let c = Channel::parse("mexc.spot.kline.1h.BTCUSDT").unwrap();
         assert_eq!(
             (c.kind, c.symbol.as_deref()),

@@ -169,7 +169,7 @@ pub struct FeedConfig {
     /// Venue-native symbols (`BTCUSDT` on MEXC, `BTC_USDT` on Gate.io).
     pub symbols: Vec<String>,
     /// Kinds to bind for every symbol (public) or once (private): orderbook, trades, bbo, ticker,
-    /// orders, fills, balances, positions.
+    /// `kline.<interval>` (e.g. `kline.1m`), orders, fills, balances, positions.
     #[serde(default = "default_kinds")]
     pub channels: Vec<String>,
     /// Override of the public WebSocket URL (testnet, loopback venue, proxy).
@@ -371,9 +371,21 @@ impl Config {
                 let kind = Kind::parse(c).ok_or_else(|| {
                     invalid(
                         format!("feed[{i}].channels[{j}]"),
-                        format!("{c:?}: expected orderbook, trades, bbo, ticker, orders, fills, balances or positions"),
+                        format!("{c:?}: expected orderbook, trades, bbo, ticker, kline.<interval>, orders, fills, balances or positions"),
                     )
                 })?;
+                if let Kind::Kline(iv) = kind {
+                    if iv.venue_code(venue).is_none() {
+                        return Err(invalid(
+                            format!("feed[{i}].channels[{j}]"),
+                            format!(
+                                "{c:?}: {} klines are {}",
+                                venue.as_str(),
+                                crate::types::Interval::accepted(venue)
+                            ),
+                        ));
+                    }
+                }
                 if kind == Kind::Positions && market == Market::Spot {
                     return Err(invalid(
                         format!("feed[{i}].channels[{j}]"),
@@ -609,7 +621,7 @@ impl Config {
             let prefix = format!("{}.{}", f.venue.as_str(), f.market.as_str());
             for s in &raw.symbols {
                 for k in f.kinds.iter().filter(|k| !k.is_private()) {
-                    channels.push(format!("{prefix}.{}.{s}", k.as_str()));
+                    channels.push(format!("{prefix}.{k}.{s}"));
                 }
             }
             for k in f.kinds.iter().filter(|k| k.is_private()) {
