@@ -663,6 +663,16 @@ mod tests {
         let cfg = Config::load(&path).unwrap();
         let feeds = cfg.validate().unwrap();
         assert_eq!(feeds.len(), 3);
+        // Issue 17: the example binds 1-minute candles on every feed.
+        let r = cfg.resolve().unwrap();
+        for ch in [
+            "mexc.spot.kline.1m.BTCUSDT",
+            "mexc.spot.ticker.ETHUSDT",
+            "gateio.futures.kline.1m.ETH_USDT",
+        ] {
+            assert!(r.channels.iter().any(|c| c == ch), "{ch}: {:?}", r.channels);
+            crate::channel::Channel::parse(ch).unwrap();
+        }
     }
 
     #[test]
@@ -690,6 +700,15 @@ mod tests {
             ),
             (format!("[runtime]\nwait = \"sleep\"\n{base}"), "wait"),
             (String::from("duration_s = 5\n"), "at least one [[feed]]"),
+            // Issue 17: a kline interval the venue lacks, or none at all.
+            (
+                format!("{base}channels = [\"kline.1M\"]\n"),
+                "gateio klines are 10s 1m 5m 15m 30m 1h 4h 8h 1d 1w",
+            ),
+            (
+                format!("{base}channels = [\"kline\"]\n"),
+                "feed[0].channels[0]",
+            ),
         ];
         for (toml, needle) in cases {
             let e = err_of(&toml);
