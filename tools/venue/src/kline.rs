@@ -241,8 +241,9 @@ impl SubCursor {
         }
     }
 
-    /// Candles to push now: newly closed ones (oldest first), then the open one if it changed
-    /// or `period_ns` passed since it was last pushed.
+    /// Candles to push now: newly closed ones (oldest first), then the open one when its
+    /// window is new to this subscription or `period_ns` passed since it was last pushed (the
+    /// exchanges push candles on a cadence, not per trade: MEXC ~1 s, Gate 2 s).
     pub fn due(&mut self, k: &Klines, i: usize, now_ns: u64, period_ns: u64) -> Vec<Candle> {
         let mut out: Vec<Candle> = k.closed_since(i, self.closed_from_ms).copied().collect();
         if let Some(last) = out.last() {
@@ -251,7 +252,7 @@ impl SubCursor {
         if let Some(c) = k.current(i) {
             let key = (c.open_ms, c.trades);
             if c.open_ms >= self.closed_from_ms
-                && (self.last_open != Some(key)
+                && (self.last_open.map(|(o, _)| o) != Some(c.open_ms)
                     || now_ns.saturating_sub(self.last_push_ns) >= period_ns)
             {
                 self.last_open = Some(key);
@@ -293,10 +294,12 @@ mod tests {
         );
         let mut cur = SubCursor::new(&k, m1, 10_600);
         assert_eq!(cur.due(&k, m1, 1, u64::MAX).len(), 1);
+        k.on_trade(11_950, px(4), q, Qty::from_int(4), q);
         assert!(
             cur.due(&k, m1, 2, u64::MAX).is_empty(),
-            "unchanged: not pushed again"
+            "same window within the period: not pushed again, even if changed"
         );
+        assert_eq!(cur.due(&k, m1, 2, 1).len(), 1, "period passed: pushed");
         k.roll(12_000);
         assert!(k.current(m1).is_none());
         let d = cur.due(&k, m1, 3, u64::MAX);

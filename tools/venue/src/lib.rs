@@ -399,9 +399,8 @@ pub struct VenueConfig {
     /// Klines: every interval's window is this long instead (tests; rounded down to whole
     /// seconds, at least 1 s, since MEXC's window bounds are seconds). `None` = the interval.
     pub kline_window: Option<Duration>,
-    /// Klines: an open candle is pushed again after this long even if unchanged (MEXC ~1 s,
-    /// protocols.md §1.4; Gate 2 s, §3.2); a changed one at most this often; a closed one at
-    /// once. Default 1 s.
+    /// Klines: the open candle is pushed this often (MEXC ~1 s, protocols.md §1.4; Gate 2 s,
+    /// §3.2) and at once when its window opens; a closed one at once. Default 1 s.
     pub kline_push_period: Duration,
 }
 
