@@ -165,6 +165,7 @@ pub struct KlineMsg<'a> {
     pub base_volume: Option<Qty>,
     /// The window is closed: Gate.io `w: true`; MEXC, which sends no such flag, when the push
     /// was made at or after `windowEnd` (wrapper `createTime`/`sendTime` ≥ `windowEnd` × 1000).
+    /// The feed also closes a window left open once a later one starts (`FLAG_KLINE_INFERRED`).
     pub closed: bool,
     /// Push time, epoch ms (Gate.io envelope `time_ms`; MEXC wrapper `createTime`/`sendTime`).
     pub ts_exchange_ms: Option<i64>,

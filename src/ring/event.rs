@@ -26,6 +26,11 @@ pub const FLAG_VALUE_DROPPED: u8 = 8;
 /// Book event: the whole book was replaced (snapshot / full push), not just updated. Set by
 /// the caller of `publish_book` on `SyncOutcome::Replaced`.
 pub const FLAG_BOOK_REPLACED: u8 = 4;
+/// Kline event: `closed` was inferred by the feed, not sent by the venue: a later window's
+/// first push arrived while this window had no closed push (MEXC never marks one; Gate's `w`
+/// may be missing). The values are the window's last pushed state, which may predate its last
+/// trades; a venue's own final push for the window, if it comes later, follows as usual.
+pub const FLAG_KLINE_INFERRED: u8 = 16;
 
 /// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

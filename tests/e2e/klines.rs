@@ -6,7 +6,9 @@
 use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
 use cexfeed::engine::{Engine, EngineConfig};
-use cexfeed::ring::{Body, KLINE_BASE_VOLUME, KLINE_QUOTE_VOLUME, TICKER_LAST};
+use cexfeed::ring::{
+    Body, FLAG_KLINE_INFERRED, KLINE_BASE_VOLUME, KLINE_QUOTE_VOLUME, TICKER_LAST,
+};
 use cexfeed::types::{Interval, Market, Px, Qty, Venue};
 use cexfeed::ChannelError;
 use cexfeed_venue::{Market as VMarket, Venue as LoopbackVenue, VenueConfig, VenueId};
@@ -149,6 +151,9 @@ fn issue17_klines_on_three_feeds_equal_the_venues_candles_and_mexc_ticker_flows(
                     base_volume,
                 };
                 if is_closed {
+                    // The venue closes every window itself before the next one starts: no
+                    // close is inferred by the feed here.
+                    assert_eq!(ev.header.flags & FLAG_KLINE_INFERRED, 0);
                     if let Some(prev) = closed.insert((f, open_time_ms), g) {
                         assert_eq!(prev, g, "a window closed twice, differently");
                     }
