@@ -226,6 +226,23 @@ fn issue17_gate_candlesticks_spot_and_futures_shapes_and_refusals() {
                 assert_eq!(row["a"], o.base_volume.to_string());
             }
         }
+        // Unsubscribe with the same `[interval, pair]`: acknowledged, then no more candles.
+        send_text(
+            &mut ws,
+            &format!(
+                r#"{{"time":{},"id":9,"channel":"{ch}","event":"unsubscribe","payload":["1m","BTC_USDT"]}}"#,
+                now_s()
+            ),
+        );
+        let a = next_json(&mut ws, Duration::from_secs(5), |x| {
+            x["event"] == "unsubscribe" && x["id"] == 9
+        })
+        .expect("unsubscribe ack");
+        assert!(a["error"].is_null(), "{a}");
+        assert!(
+            next_json(&mut ws, Duration::from_millis(1500), |x| x["channel"] == ch).is_none(),
+            "{ch}: pushes after the unsubscribe"
+        );
     }
     v.stop();
 }
