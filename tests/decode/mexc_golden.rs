@@ -191,6 +191,52 @@ fn issue17_kline_capture_decodes() {
     assert_eq!(k.amount, "239393.69");
 }
 
+/// Issue 17: the documented Min15 kline (mexc_spot_kline.doc.txt) decodes to the documented
+/// values; pushed at createtime 1736410707571 < windowend 1736411400 s: open.
+#[test]
+fn issue17_kline_doc_values() {
+    let f = encode(&kline_doc_msg());
+    match &dec(&f).unwrap()[..] {
+        [Ev::Kline {
+            symbol,
+            interval,
+            open_time_ms,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            closed,
+            ..
+        }] => {
+            assert_eq!((symbol.as_str(), *interval), ("BTCUSDT", Interval::M15));
+            assert_eq!(*open_time_ms, 1736410500000);
+            assert_eq!(open.to_string(), "92925");
+            assert_eq!(high.to_string(), "93158.47");
+            assert_eq!(low.to_string(), "92800");
+            assert_eq!(close.to_string(), "93158.47");
+            assert_eq!(volume.to_string(), "36.83803224");
+            assert_eq!(
+                quote_volume.map(|q| q.to_string()).as_deref(),
+                Some("3424811.05")
+            );
+            assert!(!closed);
+        }
+        e => panic!("{e:?}"),
+    }
+    // An interval MEXC does not name is a typed error, never a panic.
+    let mut m = kline_doc_msg();
+    if let Some(wire::Body::PublicSpotKline(k)) = &mut m.body {
+        k.interval = "Min2".into();
+    }
+    assert_eq!(dec(&encode(&m)), Err(DecodeError::WrongType("interval")));
+    assert_eq!(
+        dec_ref(&encode(&m)),
+        Err(DecodeError::WrongType("interval"))
+    );
+}
+
 #[test]
 fn walker_equals_prost_reference_on_every_frame() {
     for (name, f) in all_frames() {
