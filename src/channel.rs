@@ -41,7 +41,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kinds that take a symbol.
+    /// The kinds that take a symbol, `kline` aside (it also takes an interval: `Kind::Kline`).
     pub const PUBLIC: [Kind; 4] = [Kind::OrderBook, Kind::Trades, Kind::Bbo, Kind::Ticker];
     /// The account-wide kinds (no symbol; need credentials).
     pub const PRIVATE: [Kind; 4] = [Kind::Orders, Kind::Fills, Kind::Balances, Kind::Positions];
