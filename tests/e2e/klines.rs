@@ -13,6 +13,7 @@ use cexfeed::types::{Interval, Market, Px, Qty, Venue};
 use cexfeed::ChannelError;
 use cexfeed_venue::{Market as VMarket, Venue as LoopbackVenue, VenueConfig, VenueId};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Deadline for the conditions waited on (generous: a loaded 2-core machine meets it).
@@ -214,5 +215,113 @@ fn issue17_klines_on_three_feeds_equal_the_venues_candles_and_mexc_ticker_flows(
     assert!(compared >= 9, "{compared}");
     let finals = engine.stop();
     assert!(finals.iter().all(|f| f.error.is_none()));
+    venue.stop();
+}
+
+/// Issue 17: every MEXC interval on twenty symbols — 280 channels with the four other kinds,
+/// ten shards of at most 30 (protocols.md §1.1) — is placed, acknowledged and delivers candles
+/// of its own interval; no channel is refused. Regression: the feed's connection cap counted 4
+/// channels per symbol (8 connections for 20 symbols: `NoShardSlot` for the last shards).
+#[test]
+fn issue17_mexc_every_interval_on_shards_subscribes_and_delivers() {
+    let names: Vec<String> = (0..20).map(|i| format!("S{i}USDT")).collect();
+    let syms: Vec<&str> = names.iter().map(String::as_str).collect();
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 50,
+        mexc_symbols: names.clone(),
+        kline_window: Some(Duration::from_secs(1)),
+        kline_push_period: Duration::from_millis(200),
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let feeds: Vec<_> = loopback_feeds(
+        &venue,
+        &Runtime::default(),
+        WaitMode::Block,
+        false,
+        Duration::from_secs(5),
+    )
+    .into_iter()
+    .filter(|f| f.venue == Venue::Mexc)
+    .collect();
+    let mut engine = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 16_384,
+        top_n: 5,
+        book_pool: 2048,
+        control_core: None,
+    })
+    .unwrap();
+    let mut rx = engine.consumer().unwrap();
+    let ivs: Vec<Interval> = Interval::ALL
+        .into_iter()
+        .filter(|i| i.venue_code(Venue::Mexc).is_some())
+        .collect();
+    assert_eq!(ivs.len(), 10);
+    for s in &syms {
+        for k in ["orderbook", "trades", "bbo", "ticker"] {
+            engine.bind(&format!("mexc.spot.{k}.{s}"), rx.id()).unwrap();
+        }
+        for iv in &ivs {
+            engine
+                .bind(&format!("mexc.spot.kline.{iv}.{s}"), rx.id())
+                .unwrap();
+        }
+    }
+    engine.start().unwrap();
+    let ids: Vec<_> = syms
+        .iter()
+        .map(|s| {
+            engine
+                .registry()
+                .lookup(Venue::Mexc, Market::Spot, s.as_bytes())
+                .unwrap()
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut errors = Vec::new();
+    let deadline = Instant::now() + LIMIT;
+    while seen.len() < syms.len() * ivs.len() {
+        assert!(
+            Instant::now() < deadline,
+            "klines seen for {} of {} (symbol, interval); errors {errors:?}",
+            seen.len(),
+            syms.len() * ivs.len()
+        );
+        let Some(ev) = rx.try_recv() else {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        };
+        match ev.body {
+            Body::Kline { interval, .. } => {
+                let s = ids.iter().position(|i| *i == ev.header.symbol).unwrap();
+                seen.insert((s, interval));
+            }
+            Body::Error {
+                channel, message, ..
+            } => errors.push(format!("{} {}", channel.as_str(), message.as_str())),
+            _ => {}
+        }
+    }
+    // Every channel acknowledged (subscriptions are paced, so the last acks may still come).
+    let acks = || engine.views()[0].shared.stats.acks.load(Ordering::Relaxed);
+    while acks() < 280 {
+        assert!(
+            Instant::now() < deadline,
+            "{} acks for 280 channels",
+            acks()
+        );
+        while let Some(ev) = rx.try_recv() {
+            if let Body::Error {
+                channel, message, ..
+            } = ev.body
+            {
+                errors.push(format!("{} {}", channel.as_str(), message.as_str()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(errors.is_empty(), "{errors:?}");
+    engine.stop();
     venue.stop();
 }

@@ -96,8 +96,8 @@ use crate::types::now_ns;
 
 /// A subscription not acknowledged within this is reported as failed.
 const ACK_TIMEOUT_NS: u64 = 10_000_000_000;
-/// Slots tracked per connection id (the reactor's `max_conns` is smaller).
-const MAX_CONN_SLOTS: usize = 64;
+/// Slots tracked per connection id (the reactor's `max_conns` is at most this).
+pub(crate) const MAX_CONN_SLOTS: usize = 64;
 /// Mini ticker time zone suffix.
 const TICKER_TZ: &str = "UTC+8";
 
