@@ -83,6 +83,14 @@
 //! been sent, so no client sees a frame straddle it (`fresh-snapshot` breaks exactly this).
 //! Gate.io REST `id` is the current version.
 //!
+//! Candles ([`kline`]): per symbol and interval, built from its own trades and closed when the
+//! window ends; MEXC `spot@public.kline.v3.api.pb@<SYMBOL>@<Min1…Month1>` (body 308, the final
+//! state of a window pushed once more with `createTime` ≥ its end) and mini tickers
+//! `spot@public.miniTicker.v3.api.pb@<SYMBOL>@<TZ>` (309, every 3 s); Gate.io `*.candlesticks`
+//! `[interval, pair]` (`w: true` on a closed window). Bad intervals are refused as the
+//! exchanges refuse them (MEXC `Blocked!`, Gate code 2). [`VenueConfig::kline_window`] shortens
+//! every window for tests; [`VenueHandle::klines`] reports the closed candles.
+//!
 //! Other venue rules served: MEXC closes a connection with no valid subscription after 30 s and
 //! one that sends more than 100 messages in a second, and allows 30 channels per connection;
 //! Gate.io futures sends a protocol ping every 10 s; every Gate.io `order_book_update`
