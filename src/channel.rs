@@ -61,7 +61,7 @@ impl Kind {
         }
     }
 
-    /// The kind named `s` (`"orderbook"`, …, `"kline.1m"`), if any: its [`Display`] form.
+    /// The kind named `s` (`"orderbook"`, …, `"kline.1m"`), if any: its `Display` form.
     /// Whether a venue offers a kline interval is checked by [`Channel::parse`].
     pub fn parse(s: &str) -> Option<Kind> {
         if let Some(iv) = s.strip_prefix("kline.") {
