@@ -229,6 +229,11 @@ impl Sink for Touch {
         }
         self.0 = self.0.wrapping_add(black_box(h));
     }
+    fn kline(&mut self, m: &cexfeed::event::KlineMsg<'_>) {
+        self.0 = self
+            .0
+            .wrapping_add(black_box(m.close.0 as u64 ^ m.volume.0 as u64));
+    }
 }
 
 /// A simple sorted-Vec book: bids descending, asks ascending; qty 0 deletes.
@@ -332,8 +337,32 @@ fn benches(c: &mut Criterion) {
     );
 }
 
+/// Issue 17: `spot.candlesticks` / `futures.candlesticks` (general simd-json path; candles are
+/// not a scanner channel), frames shaped as Gate documents them.
+fn candlesticks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gateio_candlesticks");
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    let spot = br#"{"time":1606292600,"time_ms":1606292600376,"channel":"spot.candlesticks","event":"update","result":{"t":"1606292580","v":"2362.32035","c":"19128.1","h":"19128.1","l":"19128.1","o":"19128.1","n":"1m_BTC_USDT","a":"3.8283","w":true}}"#;
+    let fut = br#"{"time":1542162490,"time_ms":1542162490123,"channel":"futures.candlesticks","event":"update","result":[{"t":1545129300,"v":27525555,"c":"95.4","h":"96.9","l":"89.5","o":"94.3","n":"1m_BTC_USDT","a":"314732.87412","w":false}]}"#;
+    for (name, market, frame) in [
+        ("spot", Market::Spot, &spot[..]),
+        ("futures", Market::Futures, &fut[..]),
+    ] {
+        let mut d = GateDecoder::new(market, 400);
+        let mut sink = Touch::default();
+        d.decode(frame, &mut sink).unwrap();
+        assert_ne!(sink.0, 0, "{name}: the candle reaches the sink");
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(d.decode(black_box(frame), &mut sink)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(gateio, benches);
-criterion_main!(gateio, gateio_apply);
+criterion_group!(gateio_klines, candlesticks);
+criterion_main!(gateio, gateio_apply, gateio_klines);
 
 // ---- decode + apply into the crate's real book -----------------------------------------------
 

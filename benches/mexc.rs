@@ -19,7 +19,7 @@ mod mexc_util;
 
 use std::hint::black_box;
 
-use cexfeed::event::{BboMsg, BookMsg, Level, Sink, TradeMsg};
+use cexfeed::event::{BboMsg, BookMsg, KlineMsg, Level, Sink, TradeMsg};
 use cexfeed::exchange::mexc::MexcDecoder;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mexc_util::{wire, ReferenceDecode};
@@ -61,6 +61,9 @@ impl Sink for ApplySink {
     fn bbo(&mut self, m: &BboMsg<'_>) {
         self.acc = self.acc.wrapping_add(m.bid_px.0 ^ m.ask_px.0);
     }
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        self.acc = self.acc.wrapping_add(m.close.0 ^ m.volume.0);
+    }
 }
 
 fn depth(c: &mut Criterion) {
@@ -100,6 +103,7 @@ fn captures(c: &mut Criterion) {
         "mexc_spot_aggre_bookticker.frame",
         "mexc_spot_aggre_deals.frame",
         "mexc_spot_limit_depth.frame",
+        "mexc_spot_kline.frame",
     ] {
         let f = mexc_util::fixture(&format!("{name}.bin"));
         g.bench_function(name.trim_start_matches("mexc_spot_"), |b| {

@@ -4,12 +4,15 @@
 //! gateio.spot.orderbook.BTC_USDT     public kinds take a symbol in the venue's own form
 //! gateio.futures.bbo.BTC_USDT
 //! mexc.spot.trades.BTCUSDT
+//! mexc.spot.kline.1m.BTCUSDT         candles take an interval before the symbol
+//! gateio.futures.kline.1h.BTC_USDT   (1m 5m 15m 30m 1h 4h 8h 1d 1w, 10s Gate.io only, 1M MEXC only)
 //! gateio.futures.positions           private kinds are account-wide: no symbol
 //! mexc.spot.orders
 //! ```
 //!
 //! Parsing is cold-path and strict: every refusal says which part is wrong and what would be right.
 
+pub use crate::types::Interval;
 use crate::types::{Market, Venue};
 use std::fmt;
 
@@ -32,10 +35,13 @@ pub enum Kind {
     Balances,
     /// Futures positions, private (`positions`).
     Positions,
+    /// Candles of one interval (`kline.<interval>`): open/high/low/close/volume of the
+    /// interval's window as the venue pushes it, and whether the window is closed.
+    Kline(Interval),
 }
 
 impl Kind {
-    /// The kinds that take a symbol.
+    /// The kinds that take a symbol, `kline` aside (it also takes an interval: `Kind::Kline`).
     pub const PUBLIC: [Kind; 4] = [Kind::OrderBook, Kind::Trades, Kind::Bbo, Kind::Ticker];
     /// The account-wide kinds (no symbol; need credentials).
     pub const PRIVATE: [Kind; 4] = [Kind::Orders, Kind::Fills, Kind::Balances, Kind::Positions];
@@ -51,11 +57,16 @@ impl Kind {
             Kind::Fills => "fills",
             Kind::Balances => "balances",
             Kind::Positions => "positions",
+            Kind::Kline(_) => "kline",
         }
     }
 
-    /// The kind named `s` (`"orderbook"`, …), if any.
+    /// The kind named `s` (`"orderbook"`, …, `"kline.1m"`), if any: its `Display` form.
+    /// Whether a venue offers a kline interval is checked by [`Channel::parse`].
     pub fn parse(s: &str) -> Option<Kind> {
+        if let Some(iv) = s.strip_prefix("kline.") {
+            return Interval::parse(iv).map(Kind::Kline);
+        }
         Kind::PUBLIC
             .iter()
             .chain(Kind::PRIVATE.iter())
@@ -69,6 +80,17 @@ impl Kind {
             self,
             Kind::Orders | Kind::Fills | Kind::Balances | Kind::Positions
         )
+    }
+}
+
+/// The kind as written in channel names and config files: [`Kind::as_str`], with the interval
+/// for klines (`kline.1m`).
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Kline(iv) => write!(f, "kline.{iv}"),
+            k => f.write_str(k.as_str()),
+        }
     }
 }
 
@@ -92,7 +114,7 @@ impl fmt::Display for Channel {
             "{}.{}.{}",
             self.venue.as_str(),
             self.market.as_str(),
-            self.kind.as_str()
+            self.kind
         )?;
         if let Some(s) = &self.symbol {
             write!(f, ".{s}")?;
@@ -132,7 +154,7 @@ pub enum ChannelError {
         expected: &'static str,
     },
     /// The kind part is not a known kind.
-    #[error("unknown kind {got:?} in {input:?}: expected one of orderbook, trades, bbo, ticker (public, with a symbol) or orders, fills, balances, positions (private, no symbol)")]
+    #[error("unknown kind {got:?} in {input:?}: expected one of orderbook, trades, bbo, ticker, kline.<interval> (public, with a symbol) or orders, fills, balances, positions (private, no symbol)")]
     UnknownKind {
         /// The name as given.
         input: String,
@@ -196,6 +218,20 @@ pub enum ChannelError {
         venue: &'static str,
         /// The market.
         market: &'static str,
+    },
+    /// A `kline` channel whose interval is missing, unknown, or not offered by the venue.
+    #[error("bad kline interval {got:?} in {input:?}: {venue} accepts {accepted}, e.g. {example}")]
+    BadInterval {
+        /// The name as given.
+        input: String,
+        /// The venue.
+        venue: &'static str,
+        /// The interval part (empty when missing).
+        got: String,
+        /// The canonical intervals the venue accepts, space-separated.
+        accepted: &'static str,
+        /// A well-formed kline name for this venue and market.
+        example: String,
     },
     /// Unbinding a channel that is not bound.
     #[error("channel {channel} is not bound")]
@@ -269,11 +305,44 @@ impl Channel {
                 })
             }
         };
-        let kind = Kind::parse(k).ok_or_else(|| ChannelError::UnknownKind {
-            input: owned(),
-            got: k.to_string(),
-        })?;
-        let prefix = format!("{}.{}.{}", venue.as_str(), market.as_str(), kind.as_str());
+        let mut kind = match k {
+            // Placeholder; the interval is read below.
+            "kline" => Kind::Kline(Interval::M1),
+            _ => Kind::parse(k).ok_or_else(|| ChannelError::UnknownKind {
+                input: owned(),
+                got: k.to_string(),
+            })?,
+        };
+        let mut symbol = symbol;
+        if k == "kline" {
+            // `kline.<interval>.<SYMBOL>`: the interval is the part before the symbol.
+            let (iv, sym) = match symbol.map(|r| r.split_once('.')) {
+                Some(Some((iv, sym))) => (iv, Some(sym)),
+                Some(None) => (symbol.unwrap_or(""), None),
+                None => ("", None),
+            };
+            let offered = Interval::parse(iv).filter(|i| i.venue_code(venue).is_some());
+            let Some(interval) = offered else {
+                return Err(ChannelError::BadInterval {
+                    input: owned(),
+                    venue: venue.as_str(),
+                    got: iv.to_string(),
+                    accepted: Interval::accepted(venue),
+                    example: format!(
+                        "{}.{}.kline.1m.{}",
+                        venue.as_str(),
+                        market.as_str(),
+                        example_symbol(venue)
+                    ),
+                });
+            };
+            kind = Kind::Kline(interval);
+            symbol = sym;
+            if symbol == Some("") {
+                return Err(ChannelError::Malformed { input: owned() });
+            }
+        }
+        let prefix = format!("{}.{}.{kind}", venue.as_str(), market.as_str());
         if kind.is_private() {
             if symbol.is_some() {
                 return Err(ChannelError::SymbolNotAllowed {
@@ -339,10 +408,24 @@ mod tests {
             "gateio.spot.ticker.ETH_USDT",
             "gateio.spot.fills",
             "mexc.spot.balances",
+            "mexc.spot.kline.1m.BTCUSDT",
+            "mexc.spot.kline.1M.BTCUSDT",
+            "gateio.spot.kline.1m.BTC_USDT",
+            "gateio.futures.kline.10s.BTC_USDT",
+            "gateio.futures.kline.1w.BTC_USDT",
         ] {
             let c = Channel::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(c.to_string(), s, "round trip");
         }
+        assert_eq!(Kind::parse("kline.1M"), Some(Kind::Kline(Interval::Mo1)));
+        assert_eq!(Kind::parse("kline.2m"), None);
+        assert_eq!(Kind::parse("kline"), None);
+        assert_eq!(Kind::Kline(Interval::M15).to_string(), "kline.15m");
+        let c = Channel::parse("mexc.spot.kline.1h.BTCUSDT").unwrap();
+        assert_eq!(
+            (c.kind, c.symbol.as_deref()),
+            (Kind::Kline(Interval::H1), Some("BTCUSDT"))
+        );
         let c = Channel::parse("gateio.futures.bbo.BTC_USDT").unwrap();
         assert_eq!(
             (c.venue, c.market, c.kind, c.symbol.as_deref()),
@@ -367,6 +450,17 @@ mod tests {
             ("gateio.spot.trades.btc_usdt", "upper-case"),
             ("mexc.spot.trades.BTC_USDT", "no separator"),
             ("mexc.spot.positions", "futures only"),
+            ("mexc.spot.kline.BTCUSDT", "bad kline interval \"BTCUSDT\""),
+            ("mexc.spot.kline", "bad kline interval \"\""),
+            (
+                "mexc.spot.kline.2m.BTCUSDT",
+                "mexc accepts 1m 5m 15m 30m 1h 4h 8h 1d 1w 1M",
+            ),
+            ("mexc.spot.kline.10s.BTCUSDT", "bad kline interval \"10s\""),
+            ("gateio.spot.kline.1M.BTC_USDT", "gateio accepts 10s 1m"),
+            ("gateio.futures.kline.1m", "needs a symbol"),
+            ("gateio.spot.kline.1m.", "malformed"),
+            ("gateio.spot.kline.1m.BTC_USDT.X", "BTC_USDT"),
         ];
         for (input, needle) in cases {
             let err = Channel::parse(input).expect_err(input).to_string();

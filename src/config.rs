@@ -173,7 +173,7 @@ pub struct FeedConfig {
     /// Venue-native symbols (`BTCUSDT` on MEXC, `BTC_USDT` on Gate.io).
     pub symbols: Vec<String>,
     /// Kinds to bind for every symbol (public) or once (private): orderbook, trades, bbo, ticker,
-    /// orders, fills, balances, positions.
+    /// `kline.<interval>` (e.g. `kline.1m`), orders, fills, balances, positions.
     #[serde(default = "default_kinds")]
     pub channels: Vec<String>,
     /// Override of the public WebSocket URL (testnet, loopback venue, proxy).
@@ -411,9 +411,21 @@ impl Config {
                 let kind = Kind::parse(c).ok_or_else(|| {
                     invalid(
                         format!("feed[{i}].channels[{j}]"),
-                        format!("{c:?}: expected orderbook, trades, bbo, ticker, orders, fills, balances or positions"),
+                        format!("{c:?}: expected orderbook, trades, bbo, ticker, kline.<interval>, orders, fills, balances or positions"),
                     )
                 })?;
+                if let Kind::Kline(iv) = kind {
+                    if iv.venue_code(venue).is_none() {
+                        return Err(invalid(
+                            format!("feed[{i}].channels[{j}]"),
+                            format!(
+                                "{c:?}: {} klines are {}",
+                                venue.as_str(),
+                                crate::types::Interval::accepted(venue)
+                            ),
+                        ));
+                    }
+                }
                 if kind == Kind::Positions && market == Market::Spot {
                     return Err(invalid(
                         format!("feed[{i}].channels[{j}]"),
@@ -651,7 +663,7 @@ impl Config {
             let prefix = format!("{}.{}", f.venue.as_str(), f.market.as_str());
             for s in &raw.symbols {
                 for k in f.kinds.iter().filter(|k| !k.is_private()) {
-                    channels.push(format!("{prefix}.{}.{s}", k.as_str()));
+                    channels.push(format!("{prefix}.{k}.{s}"));
                 }
             }
             for k in f.kinds.iter().filter(|k| k.is_private()) {
@@ -730,6 +742,16 @@ mod tests {
         let cfg = Config::load(&path).unwrap();
         let feeds = cfg.validate().unwrap();
         assert_eq!(feeds.len(), 3);
+        // Issue 17: the example binds 1-minute candles on every feed.
+        let r = cfg.resolve().unwrap();
+        for ch in [
+            "mexc.spot.kline.1m.BTCUSDT",
+            "mexc.spot.ticker.ETHUSDT",
+            "gateio.futures.kline.1m.ETH_USDT",
+        ] {
+            assert!(r.channels.iter().any(|c| c == ch), "{ch}: {:?}", r.channels);
+            crate::channel::Channel::parse(ch).unwrap();
+        }
     }
 
     #[test]
@@ -757,6 +779,15 @@ mod tests {
             ),
             (format!("[runtime]\nwait = \"sleep\"\n{base}"), "wait"),
             (String::from("duration_s = 5\n"), "at least one [[feed]]"),
+            // Issue 17: a kline interval the venue lacks, or none at all.
+            (
+                format!("{base}channels = [\"kline.1M\"]\n"),
+                "gateio klines are 10s 1m 5m 15m 30m 1h 4h 8h 1d 1w",
+            ),
+            (
+                format!("{base}channels = [\"kline\"]\n"),
+                "feed[0].channels[0]",
+            ),
         ];
         for (toml, needle) in cases {
             let e = err_of(&toml);

@@ -580,10 +580,16 @@ impl Engine {
                     producer: p,
                 });
             }
-            // MEXC: one connection per 30 channels (4 kinds per symbol), each with a rotation
-            // spare, plus the private stream.
+            // MEXC: one connection per 30 channels (4 kinds and, since issue 17, a kline
+            // channel per MEXC interval for each symbol), each with a rotation spare, plus the
+            // private stream; never more than the feed tracks (beyond: `NoShardSlot`, reported).
+            let per_symbol = 4 + crate::types::Interval::ALL
+                .iter()
+                .filter(|i| i.venue_code(Venue::Mexc).is_some())
+                .count();
             let max_conns = match setup.venue {
-                Venue::Mexc => (2 * (setup.symbols.len() * 4).div_ceil(30) + 2).max(8),
+                Venue::Mexc => (2 * (setup.symbols.len() * per_symbol).div_ceil(30) + 2)
+                    .clamp(8, feed::mexc::MAX_CONN_SLOTS),
                 Venue::Gateio => 8,
             };
             let rcfg = ReactorConfig {

@@ -9,7 +9,7 @@
 //! Timestamps: `ts_exchange_ms` is the venue's event time where the frame carries one (epoch
 //! milliseconds); our receive time is stamped by the network layer, never by a decoder.
 
-use crate::types::{Dec, Px, Qty, Side};
+use crate::types::{Dec, Interval, Px, Qty, Side};
 
 /// One price level: absolute quantity at a price (`qty == 0` deletes on a delta).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,6 +135,39 @@ pub struct TickerMsg<'a> {
     /// Signed rate (0.0001 = 1 bp).
     pub funding_rate: Option<Px>,
     /// Push time, epoch ms (Gate.io envelope `time_ms`; MEXC wrapper `sendTime`).
+    pub ts_exchange_ms: Option<i64>,
+}
+
+/// A candle: the state of one interval's window as the venue pushes it (repeatedly while the
+/// window is open; `closed` once it is final where the venue says so).
+#[derive(Debug, Clone, Copy)]
+pub struct KlineMsg<'a> {
+    /// Venue-native symbol (MEXC wrapper `symbol`; Gate.io the pair after `<interval>_` in `n`).
+    pub symbol: &'a str,
+    /// The candle's interval (MEXC `interval`, Gate.io the prefix of `n`).
+    pub interval: Interval,
+    /// Window start, epoch ms (MEXC `windowStart` and Gate.io `t` are seconds, × 1000).
+    pub open_time_ms: i64,
+    /// Opening price (MEXC `openingPrice`, Gate.io `o`).
+    pub open: Px,
+    /// Highest price (MEXC `highestPrice`, Gate.io `h`).
+    pub high: Px,
+    /// Lowest price (MEXC `lowestPrice`, Gate.io `l`).
+    pub low: Px,
+    /// Closing (latest) price (MEXC `closingPrice`, Gate.io `c`).
+    pub close: Px,
+    /// Traded quantity in the market's size unit, as trades carry it: base asset on spot
+    /// (MEXC `volume`, Gate.io spot `a`), contracts on futures (Gate.io futures `v`).
+    pub volume: Qty,
+    /// Traded value in the quote currency where sent (MEXC `amount`, Gate.io spot `v`).
+    pub quote_volume: Option<Qty>,
+    /// Gate.io futures `a` ("amount"; Gate defines `a` as the base-currency amount on spot).
+    pub base_volume: Option<Qty>,
+    /// The window is closed: Gate.io `w: true`; MEXC, which sends no such flag, when the push
+    /// was made at or after `windowEnd` (wrapper `createTime`/`sendTime` ≥ `windowEnd` × 1000).
+    /// The feed also closes a window left open once a later one starts (`FLAG_KLINE_INFERRED`).
+    pub closed: bool,
+    /// Push time, epoch ms (Gate.io envelope `time_ms`; MEXC wrapper `createTime`/`sendTime`).
     pub ts_exchange_ms: Option<i64>,
 }
 
@@ -416,6 +449,8 @@ pub trait Sink {
     fn balance(&mut self, _m: &BalanceMsg<'_>) {}
     /// A futures position update (private stream).
     fn position(&mut self, _m: &PositionMsg<'_>) {}
+    /// A candle update.
+    fn kline(&mut self, _m: &KlineMsg<'_>) {}
     /// An ack, pong, rejection or error frame.
     fn control(&mut self, _m: &ControlMsg<'_>) {}
 }

@@ -512,6 +512,160 @@ impl Market {
     }
 }
 
+/// A candle (kline) interval in cexfeed's one vocabulary, mapped per venue by the venue's
+/// channel code: MEXC `Min1`…`Month1` (protocols.md §1.4), Gate.io `10s`…`7d` (Gate spot and
+/// futures WebSocket docs, `spot.candlesticks` / `futures.candlesticks`: "10s, 1m, 5m, 15m,
+/// 30m, 1h, 4h, 8h, 1d, 7d"). Not every venue offers every interval: binding one a venue lacks
+/// is refused naming the accepted ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Interval {
+    /// 10 seconds (`10s`; Gate.io only).
+    S10 = 0,
+    /// 1 minute (`1m`).
+    M1 = 1,
+    /// 5 minutes (`5m`).
+    M5 = 2,
+    /// 15 minutes (`15m`).
+    M15 = 3,
+    /// 30 minutes (`30m`).
+    M30 = 4,
+    /// 1 hour (`1h`; MEXC `Min60`).
+    H1 = 5,
+    /// 4 hours (`4h`).
+    H4 = 6,
+    /// 8 hours (`8h`).
+    H8 = 7,
+    /// 1 day (`1d`).
+    D1 = 8,
+    /// 1 week (`1w`; Gate.io `7d`).
+    W1 = 9,
+    /// 1 month (`1M`; MEXC only).
+    Mo1 = 10,
+}
+
+impl Interval {
+    /// Number of intervals (size of per-interval tables).
+    pub const COUNT: usize = 11;
+    /// Every interval, shortest first (index = `self as usize`).
+    pub const ALL: [Interval; Interval::COUNT] = [
+        Interval::S10,
+        Interval::M1,
+        Interval::M5,
+        Interval::M15,
+        Interval::M30,
+        Interval::H1,
+        Interval::H4,
+        Interval::H8,
+        Interval::D1,
+        Interval::W1,
+        Interval::Mo1,
+    ];
+
+    /// The canonical name used in channel names and output (`10s`, `1m`, …, `1w`, `1M`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Interval::S10 => "10s",
+            Interval::M1 => "1m",
+            Interval::M5 => "5m",
+            Interval::M15 => "15m",
+            Interval::M30 => "30m",
+            Interval::H1 => "1h",
+            Interval::H4 => "4h",
+            Interval::H8 => "8h",
+            Interval::D1 => "1d",
+            Interval::W1 => "1w",
+            Interval::Mo1 => "1M",
+        }
+    }
+
+    /// Parse the canonical name (case-sensitive: `1m` is a minute, `1M` a month).
+    pub fn parse(s: &str) -> Option<Interval> {
+        Interval::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+
+    /// Index into per-interval tables (`0..COUNT`).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The interval's length in seconds (a month counts 30 days; only for display and tests).
+    pub const fn seconds(self) -> u64 {
+        match self {
+            Interval::S10 => 10,
+            Interval::M1 => 60,
+            Interval::M5 => 300,
+            Interval::M15 => 900,
+            Interval::M30 => 1_800,
+            Interval::H1 => 3_600,
+            Interval::H4 => 14_400,
+            Interval::H8 => 28_800,
+            Interval::D1 => 86_400,
+            Interval::W1 => 604_800,
+            Interval::Mo1 => 2_592_000,
+        }
+    }
+
+    /// The venue's name for the interval, or `None` where the venue does not offer it.
+    /// MEXC: `Min1 Min5 Min15 Min30 Min60 Hour4 Hour8 Day1 Week1 Month1` (protocols.md §1.4,
+    /// channel template and `PublicSpotKlineV3Api.interval`); Gate.io spot and futures:
+    /// `10s 1m 5m 15m 30m 1h 4h 8h 1d 7d` (Gate spot WS docs "Candlesticks Channel"
+    /// enumerated values; futures WS docs "Candlesticks API"; protocols.md §3.2 shows the
+    /// `[interval, pair]` payload).
+    pub const fn venue_code(self, venue: Venue) -> Option<&'static str> {
+        match venue {
+            Venue::Mexc => match self {
+                Interval::S10 => None,
+                Interval::M1 => Some("Min1"),
+                Interval::M5 => Some("Min5"),
+                Interval::M15 => Some("Min15"),
+                Interval::M30 => Some("Min30"),
+                Interval::H1 => Some("Min60"),
+                Interval::H4 => Some("Hour4"),
+                Interval::H8 => Some("Hour8"),
+                Interval::D1 => Some("Day1"),
+                Interval::W1 => Some("Week1"),
+                Interval::Mo1 => Some("Month1"),
+            },
+            Venue::Gateio => match self {
+                Interval::S10 => Some("10s"),
+                Interval::M1 => Some("1m"),
+                Interval::M5 => Some("5m"),
+                Interval::M15 => Some("15m"),
+                Interval::M30 => Some("30m"),
+                Interval::H1 => Some("1h"),
+                Interval::H4 => Some("4h"),
+                Interval::H8 => Some("8h"),
+                Interval::D1 => Some("1d"),
+                Interval::W1 => Some("7d"),
+                Interval::Mo1 => None,
+            },
+        }
+    }
+
+    /// The interval a venue's code names (`Min1`, `7d`, …), if any. Hot path: a byte compare
+    /// over at most eleven short names, no allocation.
+    pub fn from_venue_code(venue: Venue, code: &[u8]) -> Option<Interval> {
+        Interval::ALL
+            .into_iter()
+            .find(|i| matches!(i.venue_code(venue), Some(c) if c.as_bytes() == code))
+    }
+
+    /// The canonical names a venue accepts, space-separated (for refusals).
+    pub const fn accepted(venue: Venue) -> &'static str {
+        match venue {
+            Venue::Mexc => "1m 5m 15m 30m 1h 4h 8h 1d 1w 1M",
+            Venue::Gateio => "10s 1m 5m 15m 30m 1h 4h 8h 1d 1w",
+        }
+    }
+}
+
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Sync state of a book; travels with every book event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(u8)]

@@ -14,7 +14,7 @@ static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 /// Touches every field so nothing is optimised away; allocates nothing.
 #[derive(Default)]
-struct Sum(u64);
+struct Sum(u64, u64);
 
 impl Sink for Sum {
     fn book(&mut self, m: &BookMsg<'_>) {
@@ -45,6 +45,13 @@ impl Sink for Sum {
     }
     fn position(&mut self, m: &PositionMsg<'_>) {
         self.0 = self.0.wrapping_add(m.size.0 as u64);
+    }
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        // Issue 17: candles go through the same no-allocation decode.
+        self.1 += 1;
+        self.0 = self.0.wrapping_add(
+            m.open.0 as u64 ^ m.close.0 as u64 ^ m.volume.0 as u64 ^ m.open_time_ms as u64,
+        );
     }
     fn control(&mut self, m: &ControlMsg<'_>) {
         self.0 = self.0.wrapping_add(m.code.unwrap_or(1) as u64);
@@ -88,6 +95,8 @@ fn decode_allocates_nothing_after_warm_up() {
     );
     assert_eq!(errors, warm_errors * 200, "same outcome every round");
     assert!(sink.0 != 0);
+    // Issue 17: the spot and futures candlestick frames were decoded every round.
+    assert!(sink.1 >= 200 * 2, "{} klines", sink.1);
     // The counter itself works.
     arm_global(true);
     let v: Vec<u8> = std::hint::black_box(Vec::with_capacity(16));

@@ -28,6 +28,9 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
         rate_per_sec: 2_000,
         private_period: Duration::ZERO,
         gate_full_period: Duration::ZERO,
+        // Issue 17: 1 s candles so open and closed klines flow through the armed window.
+        kline_window: Some(Duration::from_secs(1)),
+        kline_push_period: Duration::from_millis(200),
         ..VenueConfig::default()
     })
     .unwrap();
@@ -56,22 +59,27 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
         &["BTC_USDT", "ETH_USDT"]
     };
     for s in syms {
-        for k in ["orderbook", "trades", "bbo"] {
+        for k in ["orderbook", "trades", "bbo", "ticker", "kline.1m"] {
             let ch = format!("{}.{}.{k}.{s}", venue_id.as_str(), market.as_str());
             engine.bind(&ch, rx.id()).unwrap();
         }
     }
     engine.start().unwrap();
     let views = engine.views();
+    // (events, klines among them).
     let drain = |rx: &mut cexfeed::engine::StrategyRx, until: Instant| {
-        let mut n = 0u64;
+        let (mut n, mut k) = (0u64, 0u64);
         while Instant::now() < until {
             match rx.try_recv() {
-                Some(_ev) => n += 1, // dropping the event hands its book slot back
+                // Dropping the event hands its book slot back.
+                Some(ev) => {
+                    n += 1;
+                    k += matches!(ev.body, cexfeed::ring::Body::Kline { .. }) as u64;
+                }
                 None => std::thread::sleep(Duration::from_micros(200)),
             }
         }
-        n
+        (n, k)
     };
     // Warm-up: books live, buffers at their working size.
     drain(&mut rx, Instant::now() + Duration::from_secs(3));
@@ -89,11 +97,13 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
     support::alloc::take_marked();
     support::alloc::arm_marked(true);
     venue.pause(false);
-    let mut events = drain(&mut rx, Instant::now() + Duration::from_secs(3));
+    let (mut events, mut klines) = drain(&mut rx, Instant::now() + Duration::from_secs(3));
     // Stop the traffic and let the feed go idle before disarming, so the feed's counters
     // (published once per loop iteration) cover exactly the records it processed while armed.
     venue.pause(true);
-    events += drain(&mut rx, Instant::now() + Duration::from_millis(500));
+    let (e, k) = drain(&mut rx, Instant::now() + Duration::from_millis(500));
+    events += e;
+    klines += k;
     support::alloc::arm_marked(false);
     let allocs = support::alloc::take_marked();
     let records = net.snapshot().tls_records_rx - rec0;
@@ -102,6 +112,8 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
     let c = views[0].shared.counters.snapshot();
     assert_eq!(c.decode_errors, 0);
     assert!(events > 100, "only {events} events reached the consumer");
+    // Issue 17: candles were decoded and delivered inside the armed window.
+    assert!(klines > 0, "no kline in the armed window");
     // A gap, resync or reconnect inside the window is not steady state (a REST snapshot, a
     // new connection allocate by design): the caller measures again.
     let disturbed = (c.gaps - c0.gaps) + (c.resyncs - c0.resyncs) + (c.reconnects - c0.reconnects);

@@ -30,6 +30,7 @@
 
 use super::{
     encode_id, public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, PongWatch,
+    PUBLIC_SLOTS,
 };
 use crate::book::SyncRequest;
 use crate::channel::Kind;
@@ -103,7 +104,7 @@ pub(crate) struct GateFeed {
     /// given so the refusal is reported).
     stream: Option<gate::channel::BookStream>,
     /// Per symbol and public kind: retry state.
-    retry: Vec<[SubRetry; 4]>,
+    retry: Vec<[SubRetry; PUBLIC_SLOTS.len()]>,
     /// Per private kind: retry state.
     retry_private: [SubRetry; 4],
     /// Per symbol: resync deadline and resubscribe state.
@@ -153,7 +154,7 @@ impl GateFeed {
                 }
                 .ok()
             },
-            retry: vec![[SubRetry::default(); 4]; n],
+            retry: vec![[SubRetry::default(); PUBLIC_SLOTS.len()]; n],
             retry_private: [SubRetry::default(); 4],
             watch: vec![BookWatch::default(); n],
             draining: None,
@@ -221,6 +222,14 @@ impl GateFeed {
                 Kind::Ticker => gsub::Channel::Tickers {
                     market,
                     pairs: &pairs,
+                },
+                Kind::Kline(iv) => match iv.venue_code(crate::types::Venue::Gateio) {
+                    Some(interval) => gsub::Channel::Candlesticks {
+                        market,
+                        interval,
+                        pair,
+                    },
+                    None => return false,
                 },
                 _ => return false,
             }
@@ -308,7 +317,7 @@ impl GateFeed {
     fn subscribe_all_public(&mut self, out: &mut Outbox<'_>) {
         for si in 0..self.core.syms.len() {
             self.watch[si] = BookWatch::default();
-            for kind in Kind::PUBLIC {
+            for kind in PUBLIC_SLOTS {
                 let k = public_index(kind);
                 self.retry[si][k].retry_at_ns = 0;
                 if self.core.syms[si].routes[k] != 0 {
@@ -592,7 +601,7 @@ impl GateFeed {
     /// Send again what was transiently refused, when its backoff is over.
     fn check_retries(&mut self, now: u64, out: &mut Outbox<'_>) {
         for si in 0..self.retry.len() {
-            for kind in Kind::PUBLIC {
+            for kind in PUBLIC_SLOTS {
                 let k = public_index(kind);
                 let r = &mut self.retry[si][k];
                 if r.retry_at_ns == 0 || now < r.retry_at_ns {
@@ -884,7 +893,7 @@ mod tests {
 
     #[test]
     fn request_ids_round_trip() {
-        for kind in Kind::PUBLIC {
+        for kind in PUBLIC_SLOTS {
             for si in [Some(0), Some(7), None] {
                 assert_eq!(decode_id(encode_id(kind, si)), Some((kind, si)));
             }

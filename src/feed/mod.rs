@@ -34,9 +34,11 @@ use crate::book::{SyncConfig, SyncOutcome, SyncRequest, SyncRule, SyncedBook};
 use crate::channel::Kind;
 use crate::event::*;
 use crate::metrics::{Counters, HistRecorder};
-use crate::ring::{Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED};
+use crate::ring::{
+    Body, Event, Header, InlineStr, Producer, StatusKind, FLAG_BOOK_REPLACED, FLAG_KLINE_INFERRED,
+};
 use crate::secret::Credentials;
-use crate::types::{now_ns, BookState, Market, SymbolId, Venue};
+use crate::types::{now_ns, BookState, Interval, Market, SymbolId, Venue};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -274,14 +276,18 @@ pub(crate) struct Sym {
     pub id: SymbolId,
     pub name: String,
     pub book: SyncedBook,
-    /// Consumers per public kind (`Kind::PUBLIC` order).
-    pub routes: [u64; 4],
+    /// Consumers per public kind ([`PUBLIC_SLOTS`] order: `Kind::PUBLIC`, then one kline
+    /// slot per interval).
+    pub routes: [u64; PUBLIC_SLOTS.len()],
     /// Whether we asked the venue for this kind.
-    pub subscribed: [bool; 4],
+    pub subscribed: [bool; PUBLIC_SLOTS.len()],
     pub last_state: BookState,
     /// When a trade or book ticker of this symbol last arrived (CLOCK_MONOTONIC ns): evidence
     /// that its market moves, against which a silent depth channel is judged.
     pub last_market_ns: u64,
+    /// Per interval: the last candle routed, and whether its window was delivered closed. A
+    /// push of a later window closes an earlier one left open (see [`FeedCore::kline`]).
+    pub kline_last: [Option<(Event, bool)>; Interval::COUNT],
 }
 
 /// Request ids that say what they asked for: `ID_BASE + private·100 000 + kind·1 000 + symbol`
@@ -301,19 +307,38 @@ pub(crate) fn decode_id(id: u64) -> Option<(Kind, Option<usize>)> {
     let private = v / 100_000 == 1;
     let k = ((v % 100_000) / 1_000) as usize;
     let s = (v % 1_000) as usize;
-    if k > 3 || v / 100_000 > 1 {
+    if v / 100_000 > 1 || (private && k > 3) || k >= PUBLIC_SLOTS.len() {
         return None;
     }
     let kind = if private {
         Kind::PRIVATE[k]
     } else {
-        Kind::PUBLIC[k]
+        PUBLIC_SLOTS[k]
     };
     Some((kind, (s != 999).then_some(s)))
 }
 
+/// Every public subscription a symbol can have, in routing-table order: the four
+/// `Kind::PUBLIC` kinds, then `Kind::Kline` of each interval (index `4 + interval`).
+pub(crate) const PUBLIC_SLOTS: [Kind; 4 + Interval::COUNT] = {
+    let mut t = [Kind::OrderBook; 4 + Interval::COUNT];
+    let mut i = 0;
+    while i < 4 {
+        t[i] = Kind::PUBLIC[i];
+        i += 1;
+    }
+    while i < t.len() {
+        t[i] = Kind::Kline(Interval::ALL[i - 4]);
+        i += 1;
+    }
+    t
+};
+
+/// Index of `kind` in its routing table: `PUBLIC_SLOTS` for public kinds, `Kind::PRIVATE`
+/// for private ones.
 pub(crate) fn public_index(kind: Kind) -> usize {
     match kind {
+        Kind::Kline(iv) => 4 + iv.index(),
         Kind::OrderBook => 0,
         Kind::Trades => 1,
         Kind::Bbo => 2,
@@ -374,10 +399,11 @@ impl FeedCore {
                 id: *id,
                 name: name.clone(),
                 book: SyncedBook::new(&sync_cfg),
-                routes: [0; 4],
-                subscribed: [false; 4],
+                routes: [0; PUBLIC_SLOTS.len()],
+                subscribed: [false; PUBLIC_SLOTS.len()],
                 last_state: BookState::Resyncing,
                 last_market_ns: 0,
+                kline_last: [None; Interval::COUNT],
             })
             .collect();
         FeedCore {
@@ -977,6 +1003,54 @@ impl Sink for FeedCore {
         self.private(3, ev);
     }
 
+    /// Routes the candle. A window left open (no push with `closed`: MEXC never marks one,
+    /// Gate's `w` "may be missing") is closed when a later window's first push arrives: its last
+    /// routed state goes out again with `closed` and `FLAG_KLINE_INFERRED` set, before the new
+    /// window (what clients do with Gate's missing `w`: "received the next minute's data").
+    #[inline]
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        let Some(si) = self.find(m.symbol) else {
+            Counters::add(&self.shared.stats.unknown_symbol, 1);
+            return;
+        };
+        let mask = self.syms[si].routes[public_index(Kind::Kline(m.interval))];
+        if mask == 0 {
+            self.syms[si].kline_last[m.interval.index()] = None;
+            return;
+        }
+        let ev = Event::kline(self.header(self.syms[si].id, BookState::Live), m);
+        let slot = &mut self.syms[si].kline_last[m.interval.index()];
+        let mut inferred = None;
+        match slot {
+            Some((prev, closed_sent)) => {
+                let prev_open = match prev.body {
+                    Body::Kline { open_time_ms, .. } => open_time_ms,
+                    _ => i64::MIN,
+                };
+                if m.open_time_ms > prev_open {
+                    if !*closed_sent {
+                        let mut e = *prev;
+                        if let Body::Kline { closed, .. } = &mut e.body {
+                            *closed = true;
+                        }
+                        e.header.flags |= FLAG_KLINE_INFERRED;
+                        e.header.ts_recv_ns = self.recv_ns;
+                        inferred = Some(e);
+                    }
+                    *slot = Some((ev, m.closed));
+                } else if m.open_time_ms == prev_open {
+                    *slot = Some((ev, *closed_sent || m.closed));
+                }
+                // An older window (a late final push): routed as is, the slot keeps the newer.
+            }
+            None => *slot = Some((ev, m.closed)),
+        }
+        if let Some(e) = inferred {
+            self.route(mask, e);
+        }
+        self.route(mask, ev);
+    }
+
     fn control(&mut self, m: &ControlMsg<'_>) {
         match m.kind {
             ControlKind::Pong => {
@@ -1028,4 +1102,110 @@ pub(crate) fn new_shared(setup: &FeedSetup, counters: Arc<Counters>) -> Arc<Feed
         panic_requested: AtomicBool::new(false),
         gap_requested: AtomicBool::new(false),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::{channel, RingConfig};
+    use crate::types::{Px, Qty};
+
+    fn core() -> (FeedCore, crate::ring::Consumer, SymbolId) {
+        let cfg = crate::config::Config::from_toml(
+            "[[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\nws_url = \"ws://127.0.0.1:1/ws/v4/\"\nrest_url = \"http://127.0.0.1:1\"\n",
+            "test",
+        )
+        .unwrap();
+        let setup = cfg.resolve().unwrap().engine.feeds.remove(0);
+        let (rec, _col) = crate::metrics::new();
+        let shared = new_shared(&setup, rec.counters.clone());
+        let mut c = FeedCore::new(
+            &setup,
+            SyncRule::GateObu,
+            shared,
+            rec.decode,
+            rec.book_apply,
+            rec.wire_to_ring,
+        );
+        let (p, rx) = channel(&RingConfig::default());
+        c.add_consumer(0, p);
+        let id = setup.symbols[0].0;
+        c.apply_binding(Kind::Kline(Interval::M1), Some(id), 0, true);
+        (c, rx, id)
+    }
+
+    fn candle(open_time_ms: i64, close: i64, closed: bool) -> KlineMsg<'static> {
+        KlineMsg {
+            symbol: "BTC_USDT",
+            interval: Interval::M1,
+            open_time_ms,
+            open: Px::from_int(1),
+            high: Px::from_int(close.max(1)),
+            low: Px::from_int(1),
+            close: Px::from_int(close),
+            volume: Qty::from_int(2),
+            quote_volume: None,
+            base_volume: None,
+            closed,
+            ts_exchange_ms: None,
+        }
+    }
+
+    fn drain(rx: &mut crate::ring::Consumer) -> Vec<(i64, i64, bool, bool)> {
+        let mut v = Vec::new();
+        while let Some(ev) = rx.try_recv() {
+            if let Body::Kline {
+                open_time_ms,
+                close,
+                closed,
+                ..
+            } = ev.body
+            {
+                v.push((
+                    open_time_ms,
+                    (close.0 / Px::from_int(1).0) as i64,
+                    closed,
+                    ev.header.flags & FLAG_KLINE_INFERRED != 0,
+                ));
+            }
+        }
+        v
+    }
+
+    /// Issue 17: a window left open (MEXC sends no closed flag; Gate's `w` may be missing) is
+    /// closed, flagged inferred, with its last state when the next window's first push comes;
+    /// a window the venue closed itself is not closed twice; an older window's late push is
+    /// routed as is.
+    #[test]
+    fn issue17_kline_window_left_open_is_closed_by_the_next_window() {
+        let (mut c, mut rx, _) = core();
+        c.kline(&candle(60_000, 5, false));
+        c.kline(&candle(60_000, 7, false));
+        c.kline(&candle(120_000, 8, false));
+        assert_eq!(
+            drain(&mut rx),
+            vec![
+                (60_000, 5, false, false),
+                (60_000, 7, false, false),
+                (60_000, 7, true, true),
+                (120_000, 8, false, false),
+            ]
+        );
+        // The venue closes 120 000 itself: no inferred close when 180 000 opens.
+        c.kline(&candle(120_000, 9, true));
+        c.kline(&candle(180_000, 1, false));
+        // A late push of an older window passes through and does not move the slot back.
+        c.kline(&candle(120_000, 9, true));
+        c.kline(&candle(240_000, 2, false));
+        assert_eq!(
+            drain(&mut rx),
+            vec![
+                (120_000, 9, true, false),
+                (180_000, 1, false, false),
+                (120_000, 9, true, false),
+                (180_000, 1, true, true),
+                (240_000, 2, false, false),
+            ]
+        );
+    }
 }

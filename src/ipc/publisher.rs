@@ -25,7 +25,18 @@ const POLL_BATCH: usize = 256;
 /// Routing key of a service: venue, market, channel kind and symbol (`NO_SYMBOL` for the
 /// account-wide kinds).
 fn key(venue: u8, market: u8, kind: Kind, symbol: SymbolId) -> u64 {
-    (venue as u64) << 40 | (market as u64) << 32 | (kind as u64) << 16 | symbol.0 as u64
+    let k: u64 = match kind {
+        Kind::OrderBook => 0,
+        Kind::Trades => 1,
+        Kind::Bbo => 2,
+        Kind::Ticker => 3,
+        Kind::Orders => 4,
+        Kind::Fills => 5,
+        Kind::Balances => 6,
+        Kind::Positions => 7,
+        Kind::Kline(i) => 0x100 | i as u64,
+    };
+    (venue as u64) << 48 | (market as u64) << 40 | k << 16 | symbol.0 as u64
 }
 
 /// The channel kind an event belongs to; `None` = the status service.
@@ -39,6 +50,7 @@ fn kind_of(body: &Body) -> Option<Kind> {
         Body::Fill { .. } => Some(Kind::Fills),
         Body::Balance { .. } => Some(Kind::Balances),
         Body::Position { .. } => Some(Kind::Positions),
+        Body::Kline { interval, .. } => Some(Kind::Kline(*interval)),
         // A book's state change travels with its book's records.
         Body::Status {
             kind: StatusKind::Book,

@@ -8,10 +8,10 @@
 //! char boundary if too long (then [`FLAG_TRUNCATED_TEXT`] is set).
 
 use crate::event::{
-    BalanceMsg, BboMsg, FillMsg, IdRef, Liquidity, OrderMsg, OrderStatus, OrderType, PositionMsg,
-    TickerMsg, TradeMsg,
+    BalanceMsg, BboMsg, FillMsg, IdRef, KlineMsg, Liquidity, OrderMsg, OrderStatus, OrderType,
+    PositionMsg, TickerMsg, TradeMsg,
 };
-use crate::types::{BookState, Dec, Market, Px, Qty, Side, SymbolId, Venue};
+use crate::types::{BookState, Dec, Interval, Market, Px, Qty, Side, SymbolId, Venue};
 
 /// `Header::symbol` of events that belong to no symbol (balances, connection status).
 pub const NO_SYMBOL: SymbolId = SymbolId(u16::MAX);
@@ -34,6 +34,11 @@ pub const FLAG_SNAPSHOT: u8 = 16;
 /// fetched over signed REST and de-duplicated against what the stream delivered
 /// (`feed::recon`); a `StatusKind::PrivateGapClosed` follows the last one of the gap.
 pub const FLAG_RECONCILED: u8 = 32;
+/// Kline event: `closed` was inferred by the feed, not sent by the venue: a later window's
+/// first push arrived while this window had no closed push (MEXC never marks one; Gate's `w`
+/// may be missing). The values are the window's last pushed state, which may predate its last
+/// trades; a venue's own final push for the window, if it comes later, follows as usual.
+pub const FLAG_KLINE_INFERRED: u8 = 64;
 
 /// UTF-8 text of at most `N` bytes stored inline, NUL-padded (venue ids never contain NUL).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -368,6 +373,32 @@ pub enum Body {
         /// Events dropped for this consumer since its previous read.
         count: u64,
     },
+    /// A candle (kline) of `interval`: the window's state as the venue pushed it, exact.
+    /// `quote_volume` / `base_volume` are meaningful when their `KLINE_*` bit is set.
+    Kline {
+        /// The candle's interval.
+        interval: Interval,
+        /// The window is final (see [`KlineMsg::closed`](crate::event::KlineMsg) per venue).
+        closed: bool,
+        /// `KLINE_QUOTE_VOLUME` / `KLINE_BASE_VOLUME` bits of the volumes the venue sent.
+        present: u8,
+        /// Window start, epoch ms.
+        open_time_ms: i64,
+        /// Opening price.
+        open: Px,
+        /// Highest price.
+        high: Px,
+        /// Lowest price.
+        low: Px,
+        /// Closing (latest) price.
+        close: Px,
+        /// Traded quantity: base asset on spot, contracts on futures.
+        volume: Qty,
+        /// Traded value in the quote currency (`KLINE_QUOTE_VOLUME`).
+        quote_volume: Qty,
+        /// Gate.io futures `a`, base-currency amount (`KLINE_BASE_VOLUME`).
+        base_volume: Qty,
+    },
 }
 
 /// `Body::Ticker::present` bit: `last` was sent.
@@ -386,6 +417,10 @@ pub const TICKER_FUNDING: u8 = 32;
 pub const BAL_TOTAL: u8 = 1;
 /// `Body::Balance::present` bit: `change` was sent.
 pub const BAL_CHANGE: u8 = 2;
+/// `Body::Kline::present` bit: `quote_volume` was sent.
+pub const KLINE_QUOTE_VOLUME: u8 = 1;
+/// `Body::Kline::present` bit: `base_volume` was sent.
+pub const KLINE_BASE_VOLUME: u8 = 2;
 
 /// Event kind, for counting and dispatch without matching the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -413,6 +448,8 @@ pub enum Kind {
     Error,
     /// [`Body::Missed`].
     Missed,
+    /// [`Body::Kline`].
+    Kline,
 }
 
 impl Body {
@@ -430,6 +467,7 @@ impl Body {
             Body::Status { .. } => Kind::Status,
             Body::Error { .. } => Kind::Error,
             Body::Missed { .. } => Kind::Missed,
+            Body::Kline { .. } => Kind::Kline,
         }
     }
 }
@@ -697,6 +735,30 @@ impl Event {
                 margin: m.margin.into(),
                 liq_px: m.liq_px.into(),
                 realised_pnl: m.realised_pnl.into(),
+            },
+        )
+    }
+
+    /// A [`Body::Kline`]; `ts_exchange_ms` from the message, `present` bits for the optional
+    /// volumes.
+    pub fn kline(mut h: Header, m: &KlineMsg<'_>) -> Self {
+        h.ts_exchange_ms = ms(m.ts_exchange_ms);
+        let present = (m.quote_volume.is_some() as u8 * KLINE_QUOTE_VOLUME)
+            | (m.base_volume.is_some() as u8 * KLINE_BASE_VOLUME);
+        Event::new(
+            h,
+            Body::Kline {
+                interval: m.interval,
+                closed: m.closed,
+                present,
+                open_time_ms: m.open_time_ms,
+                open: m.open,
+                high: m.high,
+                low: m.low,
+                close: m.close,
+                volume: m.volume,
+                quote_volume: m.quote_volume.unwrap_or(Qty::ZERO),
+                base_volume: m.base_volume.unwrap_or(Qty::ZERO),
             },
         )
     }

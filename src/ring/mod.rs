@@ -822,6 +822,58 @@ mod tests {
         assert_eq!(ev.header.flags & FLAG_VALUE_DROPPED, FLAG_VALUE_DROPPED);
     }
 
+    /// Issue 17: a candle crosses the ring exactly, largest values included, in the unchanged
+    /// 192-byte record.
+    #[test]
+    fn issue17_kline_event_is_exact_and_fits_the_record() {
+        use crate::types::Interval;
+        assert_eq!(std::mem::size_of::<Event>(), 192);
+        let big = Px(i128::MAX);
+        let m = crate::event::KlineMsg {
+            symbol: "BTCUSDT",
+            interval: Interval::Mo1,
+            open_time_ms: 1_790_281_200_000,
+            open: Px::parse(b"84300.14").unwrap(),
+            high: big,
+            low: Px::parse(b"0.0000000000000001").unwrap(),
+            close: Px::parse(b"84270").unwrap(),
+            volume: Qty(i128::MAX),
+            quote_volume: Some(Qty::parse(b"239393.69").unwrap()),
+            base_volume: None,
+            closed: true,
+            ts_exchange_ms: Some(7),
+        };
+        let ev = Event::kline(hdr(0, 0), &m);
+        assert_eq!(ev.kind(), Kind::Kline);
+        assert_eq!(ev.header.ts_exchange_ms, 7);
+        let Body::Kline {
+            interval,
+            closed,
+            present,
+            open_time_ms,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            base_volume,
+        } = ev.body
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (interval, closed, present),
+            (Interval::Mo1, true, KLINE_QUOTE_VOLUME)
+        );
+        assert_eq!(open_time_ms, 1_790_281_200_000);
+        assert_eq!((open, high, low, close), (m.open, big, m.low, m.close));
+        assert_eq!(
+            (volume, quote_volume, base_volume),
+            (Qty(i128::MAX), m.quote_volume.unwrap(), Qty::ZERO)
+        );
+    }
+
     #[test]
     fn book_handoff_and_recycle() {
         let cfg = RingConfig {

@@ -4,7 +4,7 @@
 
 use crate::support::gateio::{decode, dx, frames, lv, px, qty, Ev};
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
-use cexfeed::types::{Dec, Market, NumError, Px, Qty, Side};
+use cexfeed::types::{Dec, Interval, Market, NumError, Px, Qty, Side};
 
 const S: Market = Market::Spot;
 const F: Market = Market::Futures;
@@ -42,6 +42,7 @@ fn every_fixture_frame_is_covered_below() {
     let known = [
         "gateio_futures_balances.json",
         "gateio_futures_book_ticker.json",
+        "gateio_futures_candlesticks.json",
         "gateio_futures_login.json",
         "gateio_futures_obu.json",
         "gateio_futures_order_book.json",
@@ -57,6 +58,7 @@ fn every_fixture_frame_is_covered_below() {
         "gateio_private_subscribe_requests_and_acks.json",
         "gateio_spot_balances.json",
         "gateio_spot_book_ticker.json",
+        "gateio_spot_candlesticks.json",
         "gateio_spot_login.json",
         "gateio_spot_obu.json",
         "gateio_spot_order_book.json",
@@ -412,6 +414,121 @@ fn futures_book_ticker_empty_side_is_zero() {
             ts: Some(5),
         }
     );
+}
+
+/// Issue 17: `spot.candlesticks` as Gate documents it: `t` seconds (a string), `v` quote
+/// volume, `a` base amount, `w: true` = window closed.
+#[test]
+fn issue17_spot_candlesticks_doc_example() {
+    let f = frames("gateio_spot_candlesticks.json");
+    assert_eq!(
+        one(S, &f[0]),
+        Ev::Kline {
+            symbol: "BTC_USDT".into(),
+            interval: Interval::M1,
+            open_time_ms: 1606292580000,
+            open: px("19128.1"),
+            high: px("19128.1"),
+            low: px("19128.1"),
+            close: px("19128.1"),
+            volume: qty("3.8283"),
+            quote_volume: Some(qty("2362.32035")),
+            base_volume: None,
+            closed: true,
+            ts: Some(1606292600376),
+        }
+    );
+    // `w` "may be missing" (the docs): then not closed; `false` likewise.
+    for w in ["", r#","w":false"#] {
+        let frame = format!(
+            r#"{{"time":1,"time_ms":2,"channel":"spot.candlesticks","event":"update","result":{{"t":"60","v":"1","c":"2","h":"3","l":"1","o":"2","n":"5m_ETH_USDT","a":"0.5"{w}}}}}"#
+        );
+        match one(S, frame.as_bytes()) {
+            Ev::Kline {
+                symbol,
+                interval,
+                open_time_ms,
+                closed,
+                ..
+            } => {
+                assert_eq!(symbol, "ETH_USDT");
+                assert_eq!(
+                    (interval, open_time_ms, closed),
+                    (Interval::M5, 60_000, false)
+                );
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+}
+
+/// Issue 17: `futures.candlesticks`: an array of rows, `t` and `v` integers, `v` in contracts,
+/// `a` the amount; a decimal-string `v` (under `X-Gate-Size-Decimal: 1`) and a `w` read too.
+#[test]
+fn issue17_futures_candlesticks_doc_example() {
+    let f = frames("gateio_futures_candlesticks.json");
+    let (r, evs) = decode(F, &f[0]);
+    assert_eq!(r, Ok(()));
+    assert_eq!(evs.len(), 2);
+    assert_eq!(
+        evs[0],
+        Ev::Kline {
+            symbol: "BTC_USD".into(),
+            interval: Interval::M1,
+            open_time_ms: 1545129300000,
+            open: px("94.3"),
+            high: px("96.9"),
+            low: px("89.5"),
+            close: px("95.4"),
+            volume: qty("27525555"),
+            quote_volume: None,
+            base_volume: Some(qty("314732.87412")),
+            closed: false,
+            ts: Some(1542162490123),
+        }
+    );
+    let frame = br#"{"time":1,"time_ms":2,"channel":"futures.candlesticks","event":"update","result":[{"t":1700000000,"v":"12.5","c":"1","h":"1","l":"1","o":"1","n":"7d_BTC_USDT","w":true}]}"#;
+    match one(F, frame) {
+        Ev::Kline {
+            interval,
+            volume,
+            base_volume,
+            closed,
+            ..
+        } => assert_eq!(
+            (interval, volume, base_volume, closed),
+            (Interval::W1, qty("12.5"), None, true)
+        ),
+        e => panic!("{e:?}"),
+    }
+}
+
+/// Issue 17: bad candles are typed errors, never a panic or a rounded number.
+#[test]
+fn issue17_candlesticks_refusals() {
+    let base = |n: &str, t: &str, o: &str| {
+        format!(
+            r#"{{"time":1,"channel":"spot.candlesticks","event":"update","result":{{"t":{t},"v":"1","c":"1","h":"1","l":"1","o":{o},"n":"{n}","a":"1"}}}}"#
+        )
+    };
+    let cases = [
+        (
+            base("1m_BTC_USDT", "\"x\"", "\"1\""),
+            DecodeError::WrongType("t"),
+        ),
+        (
+            base("2m_BTC_USDT", "\"1\"", "\"1\""),
+            DecodeError::WrongType("n"),
+        ),
+        (base("1m", "\"1\"", "\"1\""), DecodeError::WrongType("n")),
+        (
+            base("1m_BTC_USDT", "\"1\"", "\"1.00000000000000001\""),
+            DecodeError::Number("o", NumError::TooManyDigits),
+        ),
+    ];
+    for (frame, want) in cases {
+        assert_eq!(decode(S, frame.as_bytes()).0, Err(want), "{frame}");
+    }
 }
 
 #[test]
@@ -1154,8 +1271,13 @@ fn malformed_and_limits_are_typed_errors() {
         Err(DecodeError::MissingField("channel"))
     );
     assert_eq!(
-        decode(S, br#"{"channel":"spot.candlesticks","result":{}}"#).0,
+        decode(S, br#"{"channel":"spot.funding_balances","result":{}}"#).0,
         Err(DecodeError::UnknownChannel)
+    );
+    // Candlesticks are decoded since issue 17: an empty row is a missing field.
+    assert_eq!(
+        decode(S, br#"{"channel":"spot.candlesticks","result":{}}"#).0,
+        Err(DecodeError::MissingField("n"))
     );
     assert_eq!(
         decode(

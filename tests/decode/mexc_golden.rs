@@ -4,7 +4,7 @@
 use crate::support::mexc::*;
 use cexfeed::event::{ControlKind, DecodeError, Liquidity, OrderStatus, OrderType};
 use cexfeed::exchange::mexc::*;
-use cexfeed::types::{Dec, NumError, Px, Qty, Side};
+use cexfeed::types::{Dec, Interval, NumError, Px, Qty, Side};
 use prost::Message;
 
 fn dec(frame: &[u8]) -> Result<Vec<Ev>, DecodeError> {
@@ -141,11 +141,39 @@ fn limit_depth_capture_is_a_5x5_snapshot() {
     );
 }
 
+/// Issue 17: the captured kline push (fixtures/mexc_spot_kline.frame.hex, DAX capture) decodes
+/// to a candle: seconds → ms, volume = base quantity, amount = quote turnover; pushed at
+/// createTime 1790281249008 < windowEnd 1790281260 s, so not closed.
 #[test]
-fn kline_capture_is_skipped_cleanly() {
+fn issue17_kline_capture_decodes() {
     let f = hex_fixture("mexc_spot_kline.frame.hex");
     assert_eq!(body_kind(&f), Ok(Some(body::PUBLIC_SPOT_KLINE)));
-    assert_eq!(dec(&f), Ok(vec![]));
+    assert_eq!(
+        dec(&f),
+        Ok(vec![Ev::Kline {
+            symbol: "BTCUSDT".into(),
+            interval: Interval::M1,
+            open_time_ms: 1790281200000,
+            open: Px::parse(b"84300.14").unwrap(),
+            high: Px::parse(b"84300.15").unwrap(),
+            low: Px::parse(b"84270").unwrap(),
+            close: Px::parse(b"84270").unwrap(),
+            volume: Qty::parse(b"2.84044203").unwrap(),
+            quote_volume: Some(Qty::parse(b"239393.69").unwrap()),
+            base_volume: None,
+            closed: false,
+            ts: Some(1790281249008),
+        }])
+    );
+    // The same window pushed at or after its end is its final state: closed.
+    let mut w = wire::PushDataV3ApiWrapper::decode(&f[..]).unwrap();
+    w.create_time = Some(1790281260000);
+    let g = w.encode_to_vec();
+    match &dec(&g).unwrap()[..] {
+        [Ev::Kline { closed, .. }] => assert!(*closed),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(dec(&g), dec_ref(&g));
     // The reference decodes the kline fully: check the capture against the schema.
     let w = wire::PushDataV3ApiWrapper::decode(&f[..]).unwrap();
     assert_eq!(
@@ -161,6 +189,52 @@ fn kline_capture_is_skipped_cleanly() {
         ("Min1", 1790281200, 1790281260)
     );
     assert_eq!(k.amount, "239393.69");
+}
+
+/// Issue 17: the documented Min15 kline (mexc_spot_kline.doc.txt) decodes to the documented
+/// values; pushed at createtime 1736410707571 < windowend 1736411400 s: open.
+#[test]
+fn issue17_kline_doc_values() {
+    let f = encode(&kline_doc_msg());
+    match &dec(&f).unwrap()[..] {
+        [Ev::Kline {
+            symbol,
+            interval,
+            open_time_ms,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            closed,
+            ..
+        }] => {
+            assert_eq!((symbol.as_str(), *interval), ("BTCUSDT", Interval::M15));
+            assert_eq!(*open_time_ms, 1736410500000);
+            assert_eq!(open.to_string(), "92925");
+            assert_eq!(high.to_string(), "93158.47");
+            assert_eq!(low.to_string(), "92800");
+            assert_eq!(close.to_string(), "93158.47");
+            assert_eq!(volume.to_string(), "36.83803224");
+            assert_eq!(
+                quote_volume.map(|q| q.to_string()).as_deref(),
+                Some("3424811.05")
+            );
+            assert!(!closed);
+        }
+        e => panic!("{e:?}"),
+    }
+    // An interval MEXC does not name is a typed error, never a panic.
+    let mut m = kline_doc_msg();
+    if let Some(wire::Body::PublicSpotKline(k)) = &mut m.body {
+        k.interval = "Min2".into();
+    }
+    assert_eq!(dec(&encode(&m)), Err(DecodeError::WrongType("interval")));
+    assert_eq!(
+        dec_ref(&encode(&m)),
+        Err(DecodeError::WrongType("interval"))
+    );
 }
 
 #[test]

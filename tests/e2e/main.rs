@@ -8,6 +8,7 @@ mod gateio;
 mod gateio_faults;
 mod gateio_lifecycle;
 mod issue13_net;
+mod klines;
 mod matrix;
 mod mexc;
 mod mexc_lifecycle;

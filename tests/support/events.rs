@@ -3,7 +3,7 @@
 //! (`#123`) or a string (`'abc'`).
 
 use cexfeed::event::*;
-use cexfeed::types::{Dec, Px, Qty, Side};
+use cexfeed::types::{Dec, Interval, Px, Qty, Side};
 
 /// One decoded event, owned, comparable across decoding paths and venues.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,20 @@ pub enum Ev {
         realised_pnl: Dec,
         ts: Option<i64>,
     },
+    Kline {
+        symbol: String,
+        interval: Interval,
+        open_time_ms: i64,
+        open: Px,
+        high: Px,
+        low: Px,
+        close: Px,
+        volume: Qty,
+        quote_volume: Option<Qty>,
+        base_volume: Option<Qty>,
+        closed: bool,
+        ts: Option<i64>,
+    },
     Control {
         kind: ControlKind,
         channel: Option<String>,
@@ -148,6 +162,22 @@ impl Sink for Collect {
             ask_px: m.ask_px,
             ask_qty: m.ask_qty,
             seq: m.seq,
+            ts: m.ts_exchange_ms,
+        });
+    }
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        self.0.push(Ev::Kline {
+            symbol: s(m.symbol),
+            interval: m.interval,
+            open_time_ms: m.open_time_ms,
+            open: m.open,
+            high: m.high,
+            low: m.low,
+            close: m.close,
+            volume: m.volume,
+            quote_volume: m.quote_volume,
+            base_volume: m.base_volume,
+            closed: m.closed,
             ts: m.ts_exchange_ms,
         });
     }

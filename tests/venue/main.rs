@@ -7,6 +7,7 @@ mod support;
 mod abuse;
 mod faults;
 mod gate;
+mod klines;
 mod mexc;
 mod rate;
 mod tls;

@@ -116,6 +116,16 @@ pub enum Channel<'a> {
         /// Account user id, the only payload element.
         uid: &'a str,
     },
+    /// `spot.candlesticks` / `futures.candlesticks` `[interval, pair]`, e.g. `["1m","BTC_USDT"]`
+    /// (protocols.md §3.2; Gate futures WS v4 "Candlesticks subscription": same payload).
+    Candlesticks {
+        /// Spot or futures.
+        market: Market,
+        /// Gate's interval code (`10s`, `1m`, … `7d`; see `Interval::venue_code`).
+        interval: &'a str,
+        /// Pair or contract.
+        pair: &'a str,
+    },
 }
 
 impl Channel<'_> {
@@ -127,7 +137,8 @@ impl Channel<'_> {
             | Channel::OrderBook { market, .. }
             | Channel::Trades { market, .. }
             | Channel::BookTicker { market, .. }
-            | Channel::Tickers { market, .. } => market,
+            | Channel::Tickers { market, .. }
+            | Channel::Candlesticks { market, .. } => market,
             Channel::SpotOrders { .. } | Channel::SpotUserTrades { .. } | Channel::SpotBalances => {
                 Market::Spot
             }
@@ -155,6 +166,7 @@ impl Channel<'_> {
             Channel::FuturesUserTrades { .. } => "futures.usertrades",
             Channel::FuturesPositions { .. } => "futures.positions",
             Channel::FuturesBalances { .. } => "futures.balances",
+            Channel::Candlesticks { .. } => pick("spot.candlesticks", "futures.candlesticks"),
         }
     }
 
@@ -332,6 +344,7 @@ pub(crate) enum Kind {
     UserTrades,
     Balances,
     Positions,
+    Candlesticks,
 }
 
 /// `spot.obu` → (Spot, Obu).
@@ -355,6 +368,7 @@ pub(crate) fn channel_kind(ch: &[u8]) -> Option<(Market, Kind)> {
         b"usertrades" => Kind::UserTrades,
         b"balances" => Kind::Balances,
         b"positions" => Kind::Positions,
+        b"candlesticks" => Kind::Candlesticks,
         _ => return None,
     };
     Some((m, k))

@@ -272,6 +272,7 @@ fn dispatch<S: Sink>(
             Market::Futures => private::futures_balances(d, r, sink),
         },
         Kind::Positions => private::positions(d, r, sink),
+        Kind::Candlesticks => public::candlesticks(d, r, market, env_ms, sink),
     }
 }
 

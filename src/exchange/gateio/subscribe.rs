@@ -75,6 +75,7 @@ fn write_payload(ch: &Channel<'_>, out: &mut String) {
         | Channel::FuturesUserTrades { uid, contracts }
         | Channel::FuturesPositions { uid, contracts } => list(out, Some(uid), contracts),
         Channel::FuturesBalances { uid } => list(out, Some(uid), &[]),
+        Channel::Candlesticks { interval, pair, .. } => list(out, Some(interval), &[pair]),
     }
 }
 

@@ -25,7 +25,8 @@
 //! | 304 privateOrders | [`OrderMsg`] | see [`order_status`], [`order_type`] |
 //! | 306 privateDeals | [`FillMsg`] | isMaker → [`Liquidity`] |
 //! | 307 privateAccount | [`BalanceMsg`] | total = available + frozen |
-//! | 301 302 305 308 312, unknown | nothing | skipped cleanly (`Ok`) |
+//! | 308 publicSpotKline | [`KlineMsg`] | seconds × 1000; closed = push time ≥ windowEnd |
+//! | 301 302 305 312, unknown | nothing | skipped cleanly (`Ok`) |
 //!
 //! `ts_exchange_ms`: the body's own event time when non-zero (deal `time`,
 //! `lastOrderCreateTime`, order `createTime`, fill/account `time`), else the wrapper's `sendTime`,
@@ -182,7 +183,8 @@ impl MexcDecoder {
             body::PRIVATE_ORDERS => private::walk_order(chunks, &head, sink),
             body::PRIVATE_DEALS => private::walk_fill(chunks, &head, sink),
             body::PRIVATE_ACCOUNT => private::walk_account(chunks, &head, sink),
-            // 301, 302, 305 (retired), 308 (kline), 312 (hidden batch): not consumed.
+            body::PUBLIC_SPOT_KLINE => public::walk_kline(chunks, &head, sink),
+            // 301, 302, 305 (retired), 312 (hidden batch): not consumed.
             _ => Ok(()),
         }
     }

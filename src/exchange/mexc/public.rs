@@ -1,11 +1,14 @@
 //! Public push bodies → events: aggregated and limited depth (313, 303), aggregated deals (314),
-//! book tickers (315, 311), mini tickers (309, 310). Walked with [`super::wire::Fields`].
+//! book tickers (315, 311), mini tickers (309, 310), klines (308). Walked with
+//! [`super::wire::Fields`].
 
 use super::wire::{
     px, px_or_zero, qty, qty_or_zero, trade_side, utf8, version, Chunks, Fields, Head, Wire,
 };
-use crate::event::{BboMsg, BookMsg, DecodeError, IdRef, Level, Sink, TickerMsg, TradeMsg};
-use crate::types::BookSide;
+use crate::event::{
+    BboMsg, BookMsg, DecodeError, IdRef, KlineMsg, Level, Sink, TickerMsg, TradeMsg,
+};
+use crate::types::{BookSide, Interval, Venue};
 
 /// The book-level scratch of one decoder (both sides sized at construction).
 #[derive(Debug)]
@@ -404,6 +407,82 @@ pub(super) fn walk_mini_tickers<S: Sink>(
             }
         }
     }
+    Ok(())
+}
+
+/// `publicSpotKline` (308), protocols.md §1.5: interval=1 (`Min1`…`Month1`), windowStart=2
+/// (int64 **seconds**), openingPrice=3, closingPrice=4, highestPrice=5, lowestPrice=6,
+/// volume=7 (base quantity), amount=8 (quote turnover), windowEnd=9 (seconds). The symbol is
+/// the wrapper's; the push time is the wrapper's `createTime` (kline pushes carry no
+/// `sendTime`, §1.5 "Wire facts"), else `sendTime`. MEXC sends no closed flag: the candle
+/// counts as closed when the push was made at or after its window end (push time ≥
+/// windowEnd × 1000), i.e. it is the window's final state.
+pub(super) fn walk_kline<S: Sink>(
+    chunks: Chunks<'_>,
+    head: &Head<'_>,
+    sink: &mut S,
+) -> Result<(), DecodeError> {
+    let symbol = head.symbol()?;
+    let (mut iv, mut start, mut end) = (&[][..], 0i64, 0i64);
+    let (mut o, mut c, mut h, mut l, mut v, mut a) =
+        (&[][..], &[][..], &[][..], &[][..], &[][..], &[][..]);
+    for chunk in chunks {
+        let mut f = Fields::new(chunk);
+        while let Some((no, w)) = f.next_field()? {
+            match no {
+                1 => iv = w.bytes("interval")?,
+                2 => start = w.varint("windowStart")? as i64,
+                3 => o = w.bytes("openingPrice")?,
+                4 => c = w.bytes("closingPrice")?,
+                5 => h = w.bytes("highestPrice")?,
+                6 => l = w.bytes("lowestPrice")?,
+                7 => v = w.bytes("volume")?,
+                8 => a = w.bytes("amount")?,
+                9 => end = w.varint("windowEnd")? as i64,
+                _ => {}
+            }
+        }
+    }
+    let interval =
+        Interval::from_venue_code(Venue::Mexc, iv).ok_or(DecodeError::WrongType("interval"))?;
+    let open_time_ms = start
+        .checked_mul(1000)
+        .ok_or(DecodeError::WrongType("windowStart"))?;
+    let ts = head.create_time.or(head.send_time);
+    let closed = match (ts, end.checked_mul(1000)) {
+        (Some(t), Some(e)) if end > 0 => t >= e,
+        _ => false,
+    };
+    let need = |name: &'static str, b: &[u8]| {
+        if b.is_empty() {
+            Err(DecodeError::MissingField(name))
+        } else {
+            Ok(())
+        }
+    };
+    need("openingPrice", o)?;
+    need("closingPrice", c)?;
+    need("highestPrice", h)?;
+    need("lowestPrice", l)?;
+    let m = KlineMsg {
+        symbol,
+        interval,
+        open_time_ms,
+        open: px("openingPrice", o)?,
+        high: px("highestPrice", h)?,
+        low: px("lowestPrice", l)?,
+        close: px("closingPrice", c)?,
+        volume: qty_or_zero("volume", v)?,
+        quote_volume: if a.is_empty() {
+            None
+        } else {
+            Some(qty("amount", a)?)
+        },
+        base_volume: None,
+        closed,
+        ts_exchange_ms: ts,
+    };
+    sink.kline(&m);
     Ok(())
 }
 

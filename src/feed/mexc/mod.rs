@@ -75,7 +75,9 @@ use self::rotation::{RotFrom, RotSink, TradeRing};
 use self::shards::Shard;
 use super::retry::SubRetry;
 
-use super::{public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup};
+use super::{
+    public_index, BindingHook, CommandQueue, FeedCore, FeedErrorKind, FeedSetup, PUBLIC_SLOTS,
+};
 use crate::book::SyncRequest;
 use crate::channel::Kind;
 use crate::event::{ControlKind, ControlMsg};
@@ -94,8 +96,8 @@ use crate::types::now_ns;
 
 /// A subscription not acknowledged within this is reported as failed.
 const ACK_TIMEOUT_NS: u64 = 10_000_000_000;
-/// Slots tracked per connection id (the reactor's `max_conns` is smaller).
-const MAX_CONN_SLOTS: usize = 64;
+/// Slots tracked per connection id (the reactor's `max_conns` is at most this).
+pub(crate) const MAX_CONN_SLOTS: usize = 64;
 /// Mini ticker time zone suffix.
 const TICKER_TZ: &str = "UTC+8";
 
@@ -128,9 +130,9 @@ pub(crate) struct MexcFeed {
     public_spec: Option<SpecId>,
     shards: Vec<Shard>,
     /// Per symbol, per public kind: the shard carrying it.
-    shard_of: Vec<[Option<usize>; 4]>,
+    shard_of: Vec<[Option<usize>; PUBLIC_SLOTS.len()]>,
     /// Per symbol, per public kind: the channel name.
-    names: Vec<[String; 4]>,
+    names: Vec<[String; PUBLIC_SLOTS.len()]>,
     roles: Vec<Role>,
     outs: Vec<ConnOut>,
     /// Per symbol: the replacement being warmed has delivered a contiguous book push.
@@ -140,7 +142,7 @@ pub(crate) struct MexcFeed {
     private: PrivateState,
     rest_in_flight: Vec<bool>,
     /// Per symbol, per public kind: retry state of a refused subscription (issue 13, finding 11).
-    retry: Vec<[SubRetry; 4]>,
+    retry: Vec<[SubRetry; PUBLIC_SLOTS.len()]>,
     /// Earliest scheduled retry (0 = none): `on_tick` scans `retry` only from then.
     next_retry_ns: u64,
     /// Connections to close from the next `on_tick` (retired while down).
@@ -171,7 +173,7 @@ impl MexcFeed {
             .iter()
             .map(|s| {
                 let sym = s.name.as_str();
-                [
+                let fixed = [
                     mx::Channel::AggreDepth {
                         symbol: sym,
                         interval,
@@ -188,7 +190,19 @@ impl MexcFeed {
                     }
                     .to_string(),
                     format!("spot@public.miniTicker.v3.api.pb@{sym}@{TICKER_TZ}"),
-                ]
+                ];
+                // One name per public slot: the four above, then a kline channel per interval
+                // MEXC offers (`spot@public.kline.v3.api.pb@<SYMBOL>@<Min1…Month1>`,
+                // protocols.md §1.4; the captured push in fixtures/mexc_spot_kline.frame.hex
+                // names `…@BTCUSDT@Min1`); "" for an interval MEXC lacks (never bound: the
+                // channel grammar refuses it).
+                std::array::from_fn(|k| match PUBLIC_SLOTS[k] {
+                    Kind::Kline(iv) => iv
+                        .venue_code(crate::types::Venue::Mexc)
+                        .map(|code| format!("spot@public.kline.v3.api.pb@{sym}@{code}"))
+                        .unwrap_or_default(),
+                    _ => fixed[k].clone(),
+                })
             })
             .collect();
         MexcFeed {
@@ -199,8 +213,8 @@ impl MexcFeed {
             commands,
             public_spec: None,
             shards: Vec::new(),
-            shard_of: vec![[None; 4]; n],
-            retry: vec![[SubRetry::default(); 4]; n],
+            shard_of: vec![[None; PUBLIC_SLOTS.len()]; n],
+            retry: vec![[SubRetry::default(); PUBLIC_SLOTS.len()]; n],
             next_retry_ns: 0,
             names,
             roles: vec![Role::None; MAX_CONN_SLOTS],
@@ -277,8 +291,8 @@ impl MexcFeed {
             }
         }
         for (si, n) in self.names.iter().enumerate() {
-            if let Some(k) = n.iter().position(|x| x == ch) {
-                return Some((Kind::PUBLIC[k], Some(si)));
+            if let Some(k) = n.iter().position(|x| !x.is_empty() && x == ch) {
+                return Some((PUBLIC_SLOTS[k], Some(si)));
             }
         }
         None
@@ -459,7 +473,7 @@ impl MexcFeed {
         }
         self.next_retry_ns = 0;
         for si in 0..self.retry.len() {
-            for kind in Kind::PUBLIC {
+            for kind in PUBLIC_SLOTS {
                 let k = public_index(kind);
                 let r = &mut self.retry[si][k];
                 if r.retry_at_ns == 0 {
@@ -789,7 +803,7 @@ mod tests {
 
     #[test]
     fn request_ids_round_trip() {
-        for kind in Kind::PUBLIC {
+        for kind in PUBLIC_SLOTS {
             for si in [Some(0), Some(7), Some(998), None] {
                 assert_eq!(decode_id(encode_id(kind, si)), Some((kind, si)));
             }

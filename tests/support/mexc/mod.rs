@@ -225,6 +225,29 @@ fn mini(symbol: &str, price: &str) -> wire::PublicMiniTickerV3Api {
     }
 }
 
+/// mexc_spot_kline.doc.txt (the docs' Min15 rendering), pushed with the documented
+/// `createtime` and no `sendTime`, as kline pushes are (protocols.md §1.5).
+pub fn kline_doc_msg() -> PushDataV3ApiWrapper {
+    PushDataV3ApiWrapper {
+        channel: "spot@public.kline.v3.api.pb@BTCUSDT@Min15".into(),
+        symbol: Some("BTCUSDT".into()),
+        symbol_id: Some("2fb942154ef44a4ab2ef98c8afb6a4a7".into()),
+        create_time: Some(1736410707571),
+        send_time: None,
+        body: Some(Body::PublicSpotKline(wire::PublicSpotKlineV3Api {
+            interval: "Min15".into(),
+            window_start: 1736410500,
+            opening_price: "92925".into(),
+            closing_price: "93158.47".into(),
+            highest_price: "93158.47".into(),
+            lowest_price: "92800".into(),
+            volume: "36.83803224".into(),
+            amount: "3424811.05".into(),
+            window_end: 1736411400,
+        })),
+    }
+}
+
 /// mexc_spot_miniticker.doc.json, first value.
 pub fn mini_ticker_msg() -> PushDataV3ApiWrapper {
     wrapper(
@@ -304,6 +327,7 @@ pub fn all_frames() -> Vec<(String, Vec<u8>)> {
         ("book_ticker_batch", book_ticker_batch_msg()),
         ("mini_ticker", mini_ticker_msg()),
         ("mini_tickers", mini_tickers_msg()),
+        ("kline_doc", kline_doc_msg()),
     ] {
         v.push((n.to_string(), encode(&m)));
     }

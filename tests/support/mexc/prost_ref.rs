@@ -17,11 +17,11 @@
 #![allow(missing_docs, dead_code)]
 
 use cexfeed::event::{
-    BalanceMsg, BboMsg, BookMsg, DecodeError, FillMsg, IdRef, Level, OrderMsg, Sink, TickerMsg,
-    TradeMsg,
+    BalanceMsg, BboMsg, BookMsg, DecodeError, FillMsg, IdRef, KlineMsg, Level, OrderMsg, Sink,
+    TickerMsg, TradeMsg,
 };
 use cexfeed::exchange::mexc::{liquidity, order_status, order_type, trade_side, MexcDecoder};
-use cexfeed::types::{Dec, NumError, Px, Qty};
+use cexfeed::types::{Dec, Interval, NumError, Px, Qty};
 
 /// `PushDataV3ApiWrapper`: one binary WebSocket frame.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -609,6 +609,70 @@ fn ticker<S: Sink>(
     Ok(())
 }
 
+/// 308 → a kline, mapped from the schema independently of the walker: protocols.md §1.5
+/// (seconds → ms; MEXC sends no closed flag, so closed = createTime (else sendTime) ≥
+/// windowEnd × 1000).
+fn kline<S: Sink>(
+    head: &Head<'_>,
+    k: &PublicSpotKlineV3Api,
+    sink: &mut S,
+) -> Result<(), DecodeError> {
+    let symbol = head.symbol()?;
+    let interval = [
+        ("Min1", Interval::M1),
+        ("Min5", Interval::M5),
+        ("Min15", Interval::M15),
+        ("Min30", Interval::M30),
+        ("Min60", Interval::H1),
+        ("Hour4", Interval::H4),
+        ("Hour8", Interval::H8),
+        ("Day1", Interval::D1),
+        ("Week1", Interval::W1),
+        ("Month1", Interval::Mo1),
+    ]
+    .iter()
+    .find(|(n, _)| *n == k.interval)
+    .map(|(_, i)| *i)
+    .ok_or(DecodeError::WrongType("interval"))?;
+    let open_time_ms = k
+        .window_start
+        .checked_mul(1000)
+        .ok_or(DecodeError::WrongType("windowStart"))?;
+    let ts = head.create_time.or(head.send_time);
+    let closed = k.window_end > 0
+        && matches!((ts, k.window_end.checked_mul(1000)), (Some(t), Some(e)) if t >= e);
+    for (name, v) in [
+        ("openingPrice", &k.opening_price),
+        ("closingPrice", &k.closing_price),
+        ("highestPrice", &k.highest_price),
+        ("lowestPrice", &k.lowest_price),
+    ] {
+        if v.is_empty() {
+            return Err(DecodeError::MissingField(name));
+        }
+    }
+    let m = KlineMsg {
+        symbol,
+        interval,
+        open_time_ms,
+        open: px("openingPrice", &k.opening_price)?,
+        high: px("highestPrice", &k.highest_price)?,
+        low: px("lowestPrice", &k.lowest_price)?,
+        close: px("closingPrice", &k.closing_price)?,
+        volume: qty_or_zero("volume", &k.volume)?,
+        quote_volume: if k.amount.is_empty() {
+            None
+        } else {
+            Some(qty("amount", &k.amount)?)
+        },
+        base_volume: None,
+        closed,
+        ts_exchange_ms: ts,
+    };
+    sink.kline(&m);
+    Ok(())
+}
+
 /// Decode `frame` with prost and map it to events; `max_levels` per book side.
 pub fn decode_reference<S: Sink>(
     max_levels: usize,
@@ -694,6 +758,7 @@ pub fn decode_reference<S: Sink>(
             }
             Ok(())
         }
+        Body::PublicSpotKline(k) => kline(&head, k, sink),
         Body::PublicMiniTicker(t) => ticker(&head, t, sink),
         Body::PublicMiniTickers(b) => {
             for t in &b.items {
@@ -766,7 +831,6 @@ pub fn decode_reference<S: Sink>(
         Body::PublicDeals(_)
         | Body::PublicIncreaseDepths(_)
         | Body::PublicBookTicker(_)
-        | Body::PublicSpotKline(_)
         | Body::PublicIncreaseDepthsBatch(_) => Ok(()),
     }
 }

@@ -82,7 +82,7 @@ pub fn decode(a: DecodeArgs) -> Result<bool> {
         match result {
             Ok(()) => {
                 if sink.events == before {
-                    // Decoded, nothing to show (e.g. a MEXC kline push, which is skipped).
+                    // Decoded, nothing to show (e.g. a retired MEXC body, which is skipped).
                 }
                 out.write_all(sink.take().as_bytes())?;
             }

@@ -11,7 +11,8 @@ use cexfeed_venue::{self as venue, VenueHandle};
 
 /// BTC and ETH on MEXC spot (aggre depth + REST, 10 ms), Gate.io spot (`obu` 50, 20 ms) and
 /// Gate.io USDT futures (`order_book_update` + REST, level 100, 100 ms), so every sync rule
-/// runs; books, trades and best bid/ask, and with `private` every private kind.
+/// runs; books, trades, best bid/ask, tickers and 1-minute candles (the venue serves MEXC mini
+/// tickers and every venue's klines since issue 17), and with `private` every private kind.
 pub fn loopback_config(v: &VenueHandle, private: bool) -> Config {
     let feed = |venue: &str,
                 market: &str,
@@ -21,7 +22,9 @@ pub fn loopback_config(v: &VenueHandle, private: bool) -> Config {
                 book_channel: GateBookChannel,
                 depth: u32,
                 interval: &str| {
-        let mut channels: Vec<String> = ["orderbook", "trades", "bbo"].map(String::from).into();
+        let mut channels: Vec<String> = ["orderbook", "trades", "bbo", "ticker", "kline.1m"]
+            .map(String::from)
+            .into();
         if private {
             channels.extend(["orders", "fills", "balances"].map(String::from));
             if market == "futures" {

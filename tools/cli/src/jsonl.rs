@@ -213,6 +213,28 @@ impl Sink for JsonLines {
         self.end();
     }
 
+    fn kline(&mut self, m: &KlineMsg<'_>) {
+        self.begin("kline");
+        self.str_field("symbol", m.symbol);
+        self.ts(m.ts_exchange_ms);
+        self.str_field("interval", m.interval.as_str());
+        self.int_field("open_time_ms", m.open_time_ms);
+        self.px("open", m.open);
+        self.px("high", m.high);
+        self.px("low", m.low);
+        self.px("close", m.close);
+        self.qty("volume", m.volume);
+        if let Some(q) = m.quote_volume {
+            self.qty("quote_volume", q);
+        }
+        if let Some(q) = m.base_volume {
+            self.qty("base_volume", q);
+        }
+        self.key("closed");
+        self.out.push_str(if m.closed { "true" } else { "false" });
+        self.end();
+    }
+
     fn order(&mut self, m: &OrderMsg<'_>) {
         self.begin("order");
         self.str_field("symbol", m.symbol);

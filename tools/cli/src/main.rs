@@ -94,6 +94,10 @@ struct VenueArgs {
     /// Exit after this long (default: run until Ctrl-C).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Every kline window this long instead of its interval (whole seconds, at least 1 s), so
+    /// closed candles come quickly (e.g. 2s).
+    #[arg(long, value_parser = parse_duration)]
+    kline_window: Option<Duration>,
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -136,6 +140,7 @@ fn venue(a: VenueArgs) -> Result<()> {
         fault_period: a.fault_period,
         quiet_after: a.quiet_after,
         freeze_after: a.freeze_after,
+        kline_window: a.kline_window,
         idle_rules: !a.no_idle_rules,
         push_mode: if a.per_change {
             PushMode::PerChange

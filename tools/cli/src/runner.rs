@@ -85,6 +85,7 @@ fn kind_name(b: &Body) -> &'static str {
         Body::Status { .. } => "status",
         Body::Error { .. } => "error",
         Body::Missed { .. } => "missed",
+        Body::Kline { .. } => "kline",
     }
 }
 

@@ -83,6 +83,14 @@
 //! been sent, so no client sees a frame straddle it (`fresh-snapshot` breaks exactly this).
 //! Gate.io REST `id` is the current version.
 //!
+//! Candles ([`kline`]): per symbol and interval, built from its own trades and closed when the
+//! window ends; MEXC `spot@public.kline.v3.api.pb@<SYMBOL>@<Min1…Month1>` (body 308, the final
+//! state of a window pushed once more with `createTime` ≥ its end) and mini tickers
+//! `spot@public.miniTicker.v3.api.pb@<SYMBOL>@<TZ>` (309, every 3 s); Gate.io `*.candlesticks`
+//! `[interval, pair]` (`w: true` on a closed window). Bad intervals are refused as the
+//! exchanges refuse them (MEXC `Blocked!`, Gate code 2). [`VenueConfig::kline_window`] shortens
+//! every window for tests; [`VenueHandle::klines`] reports the closed candles.
+//!
 //! Other venue rules served: MEXC closes a connection with no valid subscription after 30 s and
 //! one that sends more than 100 messages in a second, and allows 30 channels per connection;
 //! Gate.io futures sends a protocol ping every 10 s; every Gate.io `order_book_update`
@@ -135,6 +143,7 @@ pub mod account_rest;
 mod conn;
 pub mod feed;
 pub mod gate;
+pub mod kline;
 pub mod lifecycle;
 pub mod mexc;
 pub mod num;
@@ -396,6 +405,12 @@ pub struct VenueConfig {
     /// MEXC listen-key validity after creation or the last keep-alive (60 min on MEXC,
     /// protocols.md §1.8); a private connection whose key is no longer valid is closed.
     pub listen_key_ttl: Duration,
+    /// Klines: every interval's window is this long instead (tests; rounded down to whole
+    /// seconds, at least 1 s, since MEXC's window bounds are seconds). `None` = the interval.
+    pub kline_window: Option<Duration>,
+    /// Klines: the open candle is pushed this often (MEXC ~1 s, protocols.md §1.4; Gate 2 s,
+    /// §3.2) and at once when its window opens; a closed one at once. Default 1 s.
+    pub kline_push_period: Duration,
 }
 
 impl Default for VenueConfig {
@@ -427,6 +442,8 @@ impl Default for VenueConfig {
             clock_skew_ms: 0,
             mexc_server_ping: Duration::ZERO,
             listen_key_ttl: Duration::from_secs(3600),
+            kline_window: None,
+            kline_push_period: Duration::from_secs(1),
         }
     }
 }
@@ -654,7 +671,10 @@ impl Venue {
                 k += 1;
                 let spec = SymSpec::new(v, m, n);
                 let seed = cfg.seed.wrapping_mul(0x100_0000_01B3).wrapping_add(k);
-                syms.push(Arc::new(Symbol::new(spec, seed, cfg.log_capacity)));
+                let sym = Symbol::new(spec, seed, cfg.log_capacity);
+                sym.lock().klines.window_override_ms =
+                    cfg.kline_window.map(|w| (w.as_secs().max(1) * 1000) as i64);
+                syms.push(Arc::new(sym));
             }
         };
         add(VenueId::Mexc, Market::Spot, &cfg.mexc_symbols, &mut syms);
@@ -824,6 +844,25 @@ impl VenueHandle {
         let st = s.lock();
         let (b, a) = st.book.top(usize::MAX);
         Some((st.seq, b, a))
+    }
+
+    /// The venue's closed candles of `symbol` for the interval the venue names `code` (MEXC
+    /// `Min1`…, Gate.io `1m`…), oldest first, as it publishes them (futures: contracts).
+    pub fn klines(
+        &self,
+        venue: VenueId,
+        market: Market,
+        symbol: &str,
+        code: &str,
+    ) -> Vec<kline::Candle> {
+        let i = match venue {
+            VenueId::Mexc => kline::mexc_index(code),
+            VenueId::Gateio => kline::gate_index(code),
+        };
+        match (self.sym(venue, market, symbol), i) {
+            (Some(s), Some(i)) => s.lock().klines.closed(i),
+            _ => Vec::new(),
+        }
     }
 
     /// The book right after version `seq`, while the change log still covers it.
@@ -1123,6 +1162,9 @@ fn market_loop(sh: &Shared) {
                     .fetch_add(st.seq - before, Ordering::Relaxed);
             }
             st.clock_ms = t_ms;
+            if !paused {
+                st.klines.roll(wall);
+            }
         }
         let pp = sh.cfg.private_period;
         if !pp.is_zero() && !paused && last_private.elapsed() >= pp {

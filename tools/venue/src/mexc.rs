@@ -57,6 +57,34 @@ pub enum Channel {
         symbol: String,
     },
     Private(Private),
+    /// `spot@public.kline.v3.api.pb@<SYMBOL>@<Min1…Month1>` (protocols.md §1.4): interval
+    /// index into `kline::INTERVALS`.
+    Kline {
+        iv: usize,
+        symbol: String,
+    },
+    /// `spot@public.miniTicker.v3.api.pb@<SYMBOL>@<TZ>`, TZ ∈ 24H, UTC-10 … UTC+13
+    /// (protocols.md §1.4).
+    MiniTicker {
+        symbol: String,
+    },
+}
+
+/// A mini-ticker time zone as MEXC lists them: `24H` or `UTC-10` … `UTC+13` (protocols.md §1.4;
+/// the fixture's channel uses `UTC+8`).
+fn valid_tz(tz: &str) -> bool {
+    if tz == "24H" || tz == "UTC+0" || tz == "UTC" {
+        return true;
+    }
+    let Some(off) = tz.strip_prefix("UTC") else {
+        return false;
+    };
+    let (sign, n) = off.split_at(off.len().min(1));
+    matches!(sign, "+" | "-")
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && n.parse::<i32>()
+            .is_ok_and(|v| if sign == "+" { v <= 13 } else { v <= 10 })
 }
 
 /// Parse a channel the way the venue accepts them; `None` → "Blocked!".
@@ -87,6 +115,15 @@ pub fn parse_channel(ch: &str) -> Option<Channel> {
                 symbol: sym.to_string(),
             })
         }
+        ["spot", "public.kline.v3.api.pb", sym, code] => Some(Channel::Kline {
+            iv: crate::kline::mexc_index(code)?,
+            symbol: sym.to_string(),
+        }),
+        ["spot", "public.miniTicker.v3.api.pb", sym, tz] if valid_tz(tz) => {
+            Some(Channel::MiniTicker {
+                symbol: sym.to_string(),
+            })
+        }
         ["spot", "public.bookTicker.batch.v3.api.pb", sym] => Some(Channel::Public {
             kind: Kind::Bbo,
             interval_ms: 100,
@@ -109,9 +146,85 @@ pub fn parse_channel(ch: &str) -> Option<Channel> {
     }
 }
 
+/// A kline or mini-ticker subscription (no change log behind it: read from the symbol).
+enum Periodic {
+    Kline {
+        sym: Arc<Symbol>,
+        iv: usize,
+        cursor: crate::kline::SubCursor,
+    },
+    MiniTicker {
+        sym: Arc<Symbol>,
+        next: std::time::Instant,
+    },
+}
+
+/// Mini tickers are pushed "every 3 s" (protocols.md §1.4).
+const MINI_TICKER_PERIOD: std::time::Duration = std::time::Duration::from_secs(3);
+/// Longest sleep while a kline or mini-ticker subscription waits.
+const PERIODIC_WAIT_MS: i32 = 50;
+
+/// A kline push (body 308, protocols.md §1.5): window bounds in seconds, prices and volumes as
+/// decimal strings, `volume` = base quantity, `amount` = quote turnover. Like the captured
+/// push, the wrapper carries `createTime` and no `sendTime` (§1.5 "Wire facts"). A closed
+/// window is pushed once more with `createTime` = its end: MEXC sends no closed flag, so a
+/// client knows the window is final when the push was made at or after `windowEnd`.
+fn kline_push(channel: &str, sym: &Symbol, code: &str, c: &crate::kline::Candle) -> Vec<u8> {
+    use prost::Message as _;
+    let now = crate::num::wall_ms();
+    let create = if c.closed {
+        now.max(c.end_ms())
+    } else {
+        now.min(c.end_ms() - 1)
+    };
+    let w = PushDataV3ApiWrapper {
+        channel: channel.to_string(),
+        symbol: Some(sym.spec.name.clone()),
+        symbol_id: Some(format!("{:032x}", sym.spec.name.len())),
+        create_time: Some(create),
+        send_time: None,
+        body: Some(Body::PublicSpotKline(pb::PublicSpotKlineV3Api {
+            interval: code.to_string(),
+            window_start: c.open_ms / 1000,
+            opening_price: c.open.to_string(),
+            closing_price: c.close.to_string(),
+            highest_price: c.high.to_string(),
+            lowest_price: c.low.to_string(),
+            volume: c.volume.to_string(),
+            amount: c.quote_volume.to_string(),
+            window_end: c.end_ms() / 1000,
+        })),
+    };
+    w.encode_to_vec()
+}
+
+/// A mini-ticker push (body 309): `price` = last trade price, `high`/`low`, `volume` =
+/// turnover, `quantity` = volume (protocols.md §1.5).
+fn mini_ticker_push(channel: &str, sym: &Symbol) -> Vec<u8> {
+    use prost::Message as _;
+    let st = sym.lock();
+    let t = pb::PublicMiniTickerV3Api {
+        symbol: sym.spec.name.clone(),
+        price: Px(st.last_trade_px).to_string(),
+        rate: "0".into(),
+        zoned_rate: "0".into(),
+        high: Px(st.high_px).to_string(),
+        low: Px(st.low_px).to_string(),
+        volume: Px(st.turnover_units).to_string(),
+        quantity: Qty(st.volume).to_string(),
+        last_close_rate: "0".into(),
+        last_close_zoned_rate: "0".into(),
+        last_close_high: Px(st.high_px).to_string(),
+        last_close_low: Px(st.low_px).to_string(),
+    };
+    drop(st);
+    wrap(channel, Some(&sym.spec.name), Body::PublicMiniTicker(t)).encode_to_vec()
+}
+
 struct Sub {
     channel: String,
     symbol: Option<String>,
+    periodic: Option<Periodic>,
     feed: Option<Feed>,
     private: Option<Private>,
     acct_cursor: u64,
@@ -516,6 +629,38 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                         sent_seqs.push((feed.sym.clone(), seq));
                     }
                 }
+            } else if let Some(p) = &mut sub.periodic {
+                let mut frames: Vec<Vec<u8>> = Vec::new();
+                match p {
+                    Periodic::Kline { sym, iv, cursor } => {
+                        let due = {
+                            let st = sym.lock();
+                            cursor.due(
+                                &st.klines,
+                                *iv,
+                                crate::num::now_ns(),
+                                sh.cfg.kline_push_period.as_nanos() as u64,
+                            )
+                        };
+                        let code = crate::kline::INTERVALS[*iv].mexc.unwrap_or("");
+                        for c in &due {
+                            frames.push(kline_push(&sub.channel, sym, code, c));
+                        }
+                    }
+                    Periodic::MiniTicker { sym, next } => {
+                        if std::time::Instant::now() >= *next {
+                            *next += MINI_TICKER_PERIOD;
+                            frames.push(mini_ticker_push(&sub.channel, sym));
+                        }
+                    }
+                }
+                for b in frames {
+                    bytes += b.len() as u64;
+                    if !conn::ws_write(&mut ws, Message::Binary(b.into()), &sh) {
+                        return;
+                    }
+                    sent += 1;
+                }
             } else if let (Some(p), Some(a)) = (sub.private, &acct) {
                 acct_buf.clear();
                 a.read_from(&mut sub.acct_cursor, &mut acct_buf);
@@ -547,9 +692,10 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
             // Nothing to push: sleep until client input or the next push can be due.
             let wait = subs
                 .iter()
-                .map(|s| match &s.feed {
-                    Some(f) => conn::push_wait_ms(&sh, f.interval_ms),
-                    None => PRIVATE_WAIT_MS,
+                .map(|s| match (&s.feed, &s.periodic) {
+                    (Some(f), _) => conn::push_wait_ms(&sh, f.interval_ms),
+                    (None, Some(_)) => PERIODIC_WAIT_MS,
+                    (None, None) => PRIVATE_WAIT_MS,
                 })
                 .fold(conn::MAX_IDLE_WAIT_MS, i32::min);
             sh.counters.idle_waits.fetch_add(1, Ordering::Relaxed);
@@ -607,7 +753,11 @@ fn handle_text(
                 }
                 let parsed = parse_channel(&ch);
                 let accepted = match &parsed {
-                    Some(Channel::Public { symbol, .. }) => {
+                    Some(
+                        Channel::Public { symbol, .. }
+                        | Channel::Kline { symbol, .. }
+                        | Channel::MiniTicker { symbol },
+                    ) => {
                         sh.sym(VenueId::Mexc, Market::Spot, symbol).is_some()
                             && !(sh.faults.take_request(Scenario::Reject, symbol) && {
                                 sh.count_fault(Scenario::Reject);
@@ -652,10 +802,50 @@ fn handle_text(
                         subs.push(Sub {
                             channel: ch.clone(),
                             symbol: Some(symbol),
+                            periodic: None,
                             feed: Some(feed),
                             private: None,
                             acct_cursor: 0,
                             event_type,
+                            malformed_turn: 0,
+                        });
+                    }
+                    Some(Channel::Kline { iv, symbol }) => {
+                        let Some(sym) = sh.sym(VenueId::Mexc, Market::Spot, &symbol) else {
+                            bad.push(ch);
+                            continue;
+                        };
+                        let cursor = {
+                            let st = sym.lock();
+                            crate::kline::SubCursor::new(&st.klines, iv, crate::num::wall_ms())
+                        };
+                        subs.push(Sub {
+                            channel: ch.clone(),
+                            symbol: Some(symbol),
+                            periodic: Some(Periodic::Kline { sym, iv, cursor }),
+                            feed: None,
+                            private: None,
+                            acct_cursor: 0,
+                            event_type: String::new(),
+                            malformed_turn: 0,
+                        });
+                    }
+                    Some(Channel::MiniTicker { symbol }) => {
+                        let Some(sym) = sh.sym(VenueId::Mexc, Market::Spot, &symbol) else {
+                            bad.push(ch);
+                            continue;
+                        };
+                        subs.push(Sub {
+                            channel: ch.clone(),
+                            symbol: Some(symbol),
+                            periodic: Some(Periodic::MiniTicker {
+                                sym,
+                                next: std::time::Instant::now(),
+                            }),
+                            feed: None,
+                            private: None,
+                            acct_cursor: 0,
+                            event_type: String::new(),
                             malformed_turn: 0,
                         });
                     }
@@ -667,6 +857,7 @@ fn handle_text(
                         subs.push(Sub {
                             channel: ch.clone(),
                             symbol: None,
+                            periodic: None,
                             feed: None,
                             private: Some(p),
                             acct_cursor: cur,

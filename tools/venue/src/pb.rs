@@ -15,7 +15,10 @@ pub struct PushDataV3ApiWrapper {
     pub create_time: Option<i64>,
     #[prost(int64, optional, tag = "6")]
     pub send_time: Option<i64>,
-    #[prost(oneof = "Body", tags = "303, 304, 306, 307, 308, 311, 313, 314, 315")]
+    #[prost(
+        oneof = "Body",
+        tags = "303, 304, 306, 307, 308, 309, 311, 313, 314, 315"
+    )]
     pub body: Option<Body>,
 }
 
@@ -31,6 +34,8 @@ pub enum Body {
     PrivateAccount(PrivateAccountV3Api),
     #[prost(message, tag = "308")]
     PublicSpotKline(PublicSpotKlineV3Api),
+    #[prost(message, tag = "309")]
+    PublicMiniTicker(PublicMiniTickerV3Api),
     #[prost(message, tag = "311")]
     PublicBookTickerBatch(PublicBookTickerBatchV3Api),
     #[prost(message, tag = "313")]
@@ -159,6 +164,35 @@ pub struct PublicSpotKlineV3Api {
     pub amount: String,
     #[prost(int64, tag = "9")]
     pub window_end: i64,
+}
+
+/// 309 `PublicMiniTickerV3Api` (protocols.md §1.5): all strings.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PublicMiniTickerV3Api {
+    #[prost(string, tag = "1")]
+    pub symbol: String,
+    #[prost(string, tag = "2")]
+    pub price: String,
+    #[prost(string, tag = "3")]
+    pub rate: String,
+    #[prost(string, tag = "4")]
+    pub zoned_rate: String,
+    #[prost(string, tag = "5")]
+    pub high: String,
+    #[prost(string, tag = "6")]
+    pub low: String,
+    #[prost(string, tag = "7")]
+    pub volume: String,
+    #[prost(string, tag = "8")]
+    pub quantity: String,
+    #[prost(string, tag = "9")]
+    pub last_close_rate: String,
+    #[prost(string, tag = "10")]
+    pub last_close_zoned_rate: String,
+    #[prost(string, tag = "11")]
+    pub last_close_high: String,
+    #[prost(string, tag = "12")]
+    pub last_close_low: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

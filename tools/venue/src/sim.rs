@@ -295,6 +295,8 @@ pub struct SymState {
     /// Σ price × size of trades, in `Px` units (price × base quantity).
     pub turnover_units: i128,
     pub open_px: i128,
+    /// Candles built from this symbol's trades (`kline.rs`).
+    pub klines: crate::kline::Klines,
 }
 
 /// One simulated symbol: spec, state, send-time ring and snapshot boundary marks.
@@ -336,6 +338,7 @@ impl Symbol {
             volume: 0,
             turnover_units: 0,
             open_px: spec.start_ticks * spec.tick,
+            klines: crate::kline::Klines::default(),
         };
         seed_book(&spec, &mut st);
         Symbol {
@@ -681,6 +684,13 @@ impl SymState {
             self.low_px = self.low_px.min(px);
             self.volume += take;
             self.turnover_units += crate::num::mul_div(px, take, Qty::SCALE);
+            let base = match spec.multiplier {
+                Some(m) => crate::num::mul_div(take, m.0, Qty::SCALE),
+                None => take,
+            };
+            let quote = crate::num::mul_div(px, base, Qty::SCALE);
+            self.klines
+                .on_trade(wall, Px(px), Qty(take), Qty(quote), Qty(base));
             let e = Entry {
                 seq: self.seq,
                 t_ms,

@@ -111,3 +111,60 @@ fn decode_prints_u64_sequences_unsigned_not_minus_one() {
     let text = lines[0].to_string();
     assert!(!text.contains("-1"), "{text}");
 }
+
+/// Issue 17: candles print as `{"kind":"kline","symbol","interval","open_time_ms","open","high",
+/// "low","close","volume","closed"}` with canonical decimal strings, from the MEXC capture and
+/// Gate's documented spot and futures frames.
+#[test]
+fn issue17_klines_print_in_the_documented_shape() {
+    let (code, lines) = decode(
+        &["--venue", "mexc", "--market", "spot"],
+        &fixture("mexc_spot_kline.frame.hex"),
+    );
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines.len(), 1);
+    let k = &lines[0];
+    for (key, want) in [
+        ("kind", serde_json::json!("kline")),
+        ("venue", serde_json::json!("mexc")),
+        ("symbol", serde_json::json!("BTCUSDT")),
+        ("interval", serde_json::json!("1m")),
+        ("open_time_ms", serde_json::json!(1790281200000u64)),
+        ("open", serde_json::json!("84300.14")),
+        ("high", serde_json::json!("84300.15")),
+        ("low", serde_json::json!("84270")),
+        ("close", serde_json::json!("84270")),
+        ("volume", serde_json::json!("2.84044203")),
+        ("quote_volume", serde_json::json!("239393.69")),
+        ("closed", serde_json::json!(false)),
+        ("ts_exchange_ms", serde_json::json!(1790281249008u64)),
+    ] {
+        assert_eq!(k[key], want, "{key}: {k}");
+    }
+    let (code, lines) = decode(
+        &["--venue", "gateio", "--market", "spot"],
+        &fixture("gateio_spot_candlesticks.json"),
+    );
+    assert_eq!(code, 0, "{lines:?}");
+    let k = &lines[0];
+    assert_eq!(k["kind"], "kline");
+    assert_eq!(k["symbol"], "BTC_USDT");
+    assert_eq!(k["interval"], "1m");
+    assert_eq!(k["open_time_ms"], 1606292580000u64);
+    assert_eq!(k["volume"], "3.8283");
+    assert_eq!(k["quote_volume"], "2362.32035");
+    assert_eq!(k["closed"], true);
+    let (code, lines) = decode(
+        &["--venue", "gateio", "--market", "futures"],
+        &fixture("gateio_futures_candlesticks.json"),
+    );
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines.len(), 2, "one line per row");
+    let k = &lines[1];
+    assert_eq!(k["kind"], "kline");
+    assert_eq!(k["symbol"], "BTC_USD");
+    assert_eq!(k["open"], "94.3");
+    assert_eq!(k["volume"], "27525555");
+    assert_eq!(k["base_volume"], "314732.87412");
+    assert_eq!(k["closed"], false);
+}

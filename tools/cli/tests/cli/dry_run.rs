@@ -24,7 +24,7 @@ wait = "block"
 venue = "mexc"
 market = "spot"
 symbols = ["BTCUSDT"]
-channels = ["orderbook", "trades", "orders"]
+channels = ["orderbook", "trades", "orders", "ticker", "kline.1h"]
 api_key_env = "T_DRY_MEXC_KEY"
 api_secret_env = "T_DRY_MEXC_SECRET"
 [[feed]]
@@ -38,7 +38,7 @@ api_secret_env = "T_DRY_GATE_SECRET"
 venue = "gateio"
 market = "futures"
 symbols = ["BTC_USDT", "ETH_USDT"]
-channels = ["orderbook", "trades"]
+channels = ["orderbook", "trades", "kline.1w"]
 "#,
     )
     .unwrap();
@@ -76,6 +76,12 @@ channels = ["orderbook", "trades"]
     );
     assert!(
         mexc.contains("spot@public.aggre.deals.v3.api.pb@"),
+        "{mexc}"
+    );
+    // Issue 17: the mini ticker and the kline channel as protocols.md §1.4 names them.
+    assert!(
+        mexc.contains("spot@public.miniTicker.v3.api.pb@BTCUSDT@UTC+8")
+            && mexc.contains("spot@public.kline.v3.api.pb@BTCUSDT@Min60"),
         "{mexc}"
     );
     // The signed listen-key request: its shape, with the key and signature redacted.
@@ -129,6 +135,13 @@ channels = ["orderbook", "trades"]
         assert!(
             fut.contains(&format!(
                 r#""channel":"futures.trades","event":"subscribe","payload":["{c}"]"#
+            )),
+            "{fut}"
+        );
+        // Issue 17: `[interval, contract]`, Gate's code for a week is `7d`.
+        assert!(
+            fut.contains(&format!(
+                r#""channel":"futures.candlesticks","event":"subscribe","payload":["7d","{c}"]"#
             )),
             "{fut}"
         );
