@@ -81,6 +81,7 @@ pub(crate) mod feed;
 pub mod metrics;
 pub mod net;
 pub mod num;
+pub mod record;
 pub mod ring;
 pub mod secret;
 pub mod types;

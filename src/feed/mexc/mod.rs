@@ -326,7 +326,12 @@ impl MexcFeed {
                 LK_KEEPALIVE => self.on_keepalive(reply, now),
                 LK_TIME => self.on_server_time(reply, now),
                 LK_CLOSE => {}
-                id if (id as usize) < self.core.syms.len() => self.on_snapshot(reply, now),
+                id if (id as usize) < self.core.syms.len() => {
+                    // Recorded where the sync consumes it (issue 15); listen-key replies are
+                    // not (they carry the key).
+                    out.record_reply(&reply);
+                    self.on_snapshot(reply, now)
+                }
                 _ => {}
             }
         }

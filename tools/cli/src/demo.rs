@@ -92,6 +92,7 @@ pub fn loopback_config(v: &VenueHandle, private: bool) -> Config {
         report: None,
         runtime: Runtime::default(),
         feeds: vec![mexc, spot, fut],
+        record: None,
     }
 }
 

@@ -1,0 +1,223 @@
+//! Replay: a feed thread driven from recorded files instead of sockets, through the same
+//! reactor callbacks, decoders, sync, books and rings as live.
+//!
+//! Each record goes where the live one came from: a message to `Handler::on_message` of its
+//! connection (through [`Reactor::replay_message`]), an up/down to `on_open`/`on_down`, a REST
+//! snapshot body to the feed's (detached) control client, consumed at the next tick as live.
+//! The thread's clock ([`crate::types::now_ns`]) reads the recorded time of the current
+//! record, so timers (pings, stale books, resync deadlines) judge recorded time: the same file
+//! gives the same handler calls, the same events and the same books every time. The handler's
+//! reconnects and closes are not acted on: the recording says what became of each connection.
+
+use super::{down_reason, FileReader, Kind, ReadError};
+use crate::net::{ConnId, ControlError, Handler, HttpReply, Reactor, ReplyInjector};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How fast to replay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Speed {
+    /// As fast as the thread goes (the throughput bench on real traffic).
+    Max,
+    /// Recorded time divided by this factor (1.0 keeps the recorded gaps).
+    Factor(f64),
+}
+
+impl Speed {
+    /// `max`, or a positive number (`1`, `10`, `0.5`).
+    pub fn parse(s: &str) -> Option<Speed> {
+        if s == "max" {
+            return Some(Speed::Max);
+        }
+        let f: f64 = s.parse().ok()?;
+        (f.is_finite() && f > 0.0).then_some(Speed::Factor(f))
+    }
+}
+
+/// What to replay, for every feed of an engine (each takes the files of its venue + market).
+#[derive(Clone, Debug)]
+pub struct ReplaySetup {
+    /// The files, in order (see [`super::open_inputs`]).
+    pub files: Vec<PathBuf>,
+    /// Pace.
+    pub speed: Speed,
+    /// Carry on past a corrupt frame (to the next frame magic) instead of stopping the file.
+    pub skip_corrupt: bool,
+}
+
+/// What a replay did (relaxed counters; `done` once every file was read).
+#[derive(Debug, Default)]
+pub struct ReplayStats {
+    /// Records read.
+    pub records: AtomicU64,
+    /// Messages handed to the handler.
+    pub messages: AtomicU64,
+    /// Messages for a connection that was not live in the replay (not delivered).
+    pub orphan_messages: AtomicU64,
+    /// REST bodies handed to the feed.
+    pub rest: AtomicU64,
+    /// Records the recorder had dropped (from its gap records).
+    pub gap_records: AtomicU64,
+    /// Frames that failed (checksum, truncation, decompression), skipped or not.
+    pub bad_frames: AtomicU64,
+    /// Payload bytes of the messages delivered.
+    pub bytes: AtomicU64,
+    /// Nanoseconds spent replaying (wall).
+    pub elapsed_ns: AtomicU64,
+    /// Every file was read (or given up on).
+    pub done: AtomicBool,
+    /// File errors, with their offsets (cold).
+    pub errors: Mutex<Vec<String>>,
+}
+
+/// Replay the files whose header names this feed. Returns when done or `stop` is set.
+pub fn run<H: Handler>(
+    r: &mut Reactor<H>,
+    inject: &ReplyInjector,
+    files: &[PathBuf],
+    setup: &ReplaySetup,
+    stats: &ReplayStats,
+    stop: &AtomicBool,
+) {
+    let started = Instant::now();
+    let mut first_mono = 0u64;
+    let mut last_tick = 0u64;
+    let mut last_mono = 0u64;
+    let mut n = 0u64;
+    let note = |e: ReadError| {
+        stats.bad_frames.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut v) = stats.errors.lock() {
+            if v.len() < 100 {
+                v.push(e.to_string());
+            }
+        }
+    };
+    'files: for path in files {
+        let mut rd = match FileReader::open(path) {
+            Ok(rd) => rd,
+            Err(e) => {
+                note(e);
+                continue;
+            }
+        };
+        loop {
+            let frame = match rd.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    note(e);
+                    if setup.skip_corrupt {
+                        rd.skip_corrupt();
+                        continue;
+                    }
+                    break;
+                }
+            };
+            for rec in frame.records() {
+                let Ok((h, payload)) = rec else {
+                    // The CRC matched, so this is a writer bug or a foreign file: say where.
+                    note(ReadError {
+                        path: rd.path().to_string(),
+                        offset: frame.offset,
+                        kind: super::ReadErrorKind::BadRecord,
+                    });
+                    break;
+                };
+                n += 1;
+                if n % 1024 == 0 && stop.load(Ordering::Relaxed) {
+                    break 'files;
+                }
+                let t = h.mono_ns.max(1);
+                if first_mono == 0 {
+                    first_mono = t;
+                    last_tick = t;
+                }
+                if let Speed::Factor(f) = setup.speed {
+                    pace(started, (t.saturating_sub(first_mono)) as f64 / f, stop);
+                }
+                last_mono = last_mono.max(t);
+                // Monotonic within the replay even if records of two connections interleave
+                // out of order by a few ns.
+                crate::types::set_replay_clock(last_mono);
+                if last_mono >= last_tick + 1_000_000 {
+                    r.replay_tick(last_mono);
+                    last_tick = last_mono;
+                }
+                let conn = ConnId(h.conn);
+                match Kind::from_u8(h.kind) {
+                    Some(Kind::MsgText) | Some(Kind::MsgBinary) => {
+                        let text = h.kind == Kind::MsgText as u8;
+                        if r.replay_message(conn, text, payload, last_mono) {
+                            stats.messages.fetch_add(1, Ordering::Relaxed);
+                            stats
+                                .bytes
+                                .fetch_add(payload.len() as u64, Ordering::Relaxed);
+                        } else {
+                            stats.orphan_messages.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Some(Kind::Up) => {
+                        r.replay_up(conn, last_mono);
+                    }
+                    Some(Kind::Down) => r.replay_down(conn, down_reason(h.aux), last_mono),
+                    Some(Kind::Rest) => {
+                        let result = if h.conn == 0 {
+                            Err(ControlError::Io(
+                                String::from_utf8_lossy(payload).into_owned(),
+                            ))
+                        } else {
+                            Ok((h.conn, payload.to_vec()))
+                        };
+                        inject.push(HttpReply { id: h.aux, result });
+                        stats.rest.fetch_add(1, Ordering::Relaxed);
+                        r.replay_tick(last_mono);
+                        last_tick = last_mono;
+                    }
+                    Some(Kind::Gap) => {
+                        stats.gap_records.fetch_add(h.aux, Ordering::Relaxed);
+                    }
+                    Some(Kind::OutText) | Some(Kind::OutBinary) | None => {}
+                }
+                stats.records.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if last_mono != 0 {
+        r.replay_tick(last_mono);
+    }
+    stats
+        .elapsed_ns
+        .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    stats.done.store(true, Ordering::Release);
+}
+
+/// Wait until `started + at_ns` (sleeping in slices, so `stop` is seen).
+fn pace(started: Instant, at_ns: f64, stop: &AtomicBool) {
+    let target = Duration::from_nanos(at_ns as u64);
+    loop {
+        let el = started.elapsed();
+        if el >= target || stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let left = target - el;
+        if left > Duration::from_micros(200) {
+            std::thread::sleep(left.min(Duration::from_millis(5)));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// The resolver of a replaying reactor: every lookup fails at once (no DNS, no network).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoResolver;
+
+impl crate::net::Resolve for NoResolver {
+    fn resolve(&self, host: &str, _port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        Err(std::io::Error::other(format!(
+            "replay: no lookup of {host}"
+        )))
+    }
+}
