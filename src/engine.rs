@@ -970,6 +970,9 @@ where
                         &job.setup,
                         &job.stats,
                         &stop,
+                        // Room for a full message's events (a Gate trade batch, a MEXC
+                        // aggregated push) in every consumer ring.
+                        |h: &mut H| h.core_mut().rings_have_room(1024),
                     );
                     // Done: the books and rings stay as they are until the engine stops.
                     while !stop.load(Ordering::Relaxed) {

@@ -270,6 +270,14 @@ impl Outbox<'_> {
         open_slot(self.slots, spec, self.now_ns)
     }
 
+    /// When the feed is recorded: a REST reply whose body must not be kept (a listen key),
+    /// recorded as `status` and `body` instead (status 0: a transport error, `body` its text).
+    pub fn record_reply_as(&mut self, id: u64, status: u16, body: &[u8]) {
+        if let Some(t) = self.tap.as_mut() {
+            t.rest(id, status, body, now_ns());
+        }
+    }
+
     /// When the feed is recorded: put a REST reply the handler is about to consume (a book
     /// snapshot) into the recording, at this point of the stream. No allocation.
     #[inline]

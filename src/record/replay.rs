@@ -73,6 +73,10 @@ pub struct ReplayStats {
 }
 
 /// Replay the files whose header names this feed. Returns when done or `stop` is set.
+///
+/// `room` is asked before each message whether the consumers can take its events; while it
+/// says no the replay waits (a replay never drops or conflates: the same file gives the same
+/// events, however slow the consumer).
 pub fn run<H: Handler>(
     r: &mut Reactor<H>,
     inject: &ReplyInjector,
@@ -80,6 +84,7 @@ pub fn run<H: Handler>(
     setup: &ReplaySetup,
     stats: &ReplayStats,
     stop: &AtomicBool,
+    mut room: impl FnMut(&mut H) -> bool,
 ) {
     let started = Instant::now();
     let mut first_mono = 0u64;
@@ -133,6 +138,10 @@ pub fn run<H: Handler>(
                 if first_mono == 0 {
                     first_mono = t;
                     last_tick = t;
+                    // As live: the loop ticks before any connection is up (handlers open
+                    // connections and bind from their first tick).
+                    crate::types::set_replay_clock(t);
+                    r.replay_tick(t);
                 }
                 if let Speed::Factor(f) = setup.speed {
                     pace(started, (t.saturating_sub(first_mono)) as f64 / f, stop);
@@ -146,6 +155,12 @@ pub fn run<H: Handler>(
                     last_tick = last_mono;
                 }
                 let conn = ConnId(h.conn);
+                while !room(r.handler_mut()) {
+                    if stop.load(Ordering::Relaxed) {
+                        break 'files;
+                    }
+                    std::thread::sleep(Duration::from_micros(50));
+                }
                 match Kind::from_u8(h.kind) {
                     Some(Kind::MsgText) | Some(Kind::MsgBinary) => {
                         let text = h.kind == Kind::MsgText as u8;
@@ -159,6 +174,11 @@ pub fn run<H: Handler>(
                         }
                     }
                     Some(Kind::Up) => {
+                        // Live, the loop ticks many times between opening a slot and the
+                        // connection being up (TCP, TLS, upgrade): a handler that opens on a
+                        // tick has done so.
+                        r.replay_tick(last_mono);
+                        last_tick = last_mono;
                         r.replay_up(conn, last_mono);
                     }
                     Some(Kind::Down) => r.replay_down(conn, down_reason(h.aux), last_mono),
@@ -187,6 +207,9 @@ pub fn run<H: Handler>(
     if last_mono != 0 {
         r.replay_tick(last_mono);
     }
+    // The handler is not called again; what runs on this thread afterwards (shutdown waits
+    // such as MEXC's listen-key close) needs a clock that moves.
+    crate::types::set_replay_clock(0);
     stats
         .elapsed_ns
         .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);

@@ -8,6 +8,7 @@ mod demo;
 mod dry_run;
 mod jsonl;
 mod main_job;
+mod replay;
 mod report;
 mod runner;
 
@@ -43,6 +44,12 @@ enum Cmd {
     Decode(decode::DecodeArgs),
     /// Serve MEXC spot and Gate.io spot/USDT-futures on one local address (until Ctrl-C).
     Venue(VenueArgs),
+    /// `run`, recording every feed's traffic (see docs/recording.md).
+    Record(main_job::RecordArgs),
+    /// Run recorded traffic through the decoders, books and rings (no sockets) and report.
+    Replay(replay::ReplayArgs),
+    /// Decode a recording into `cexfeed decode`'s JSON lines.
+    Export(replay::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -202,8 +209,21 @@ fn main() -> Result<()> {
         },
         Some(Cmd::Run(a)) => {
             install_signal_handlers();
-            main_job::run(a, &STOP)
+            main_job::run(a, &STOP, None)
         }
+        Some(Cmd::Record(a)) => {
+            install_signal_handlers();
+            main_job::run(a.run, &STOP, Some(a.out))
+        }
+        Some(Cmd::Replay(a)) => {
+            install_signal_handlers();
+            replay::replay(a, &STOP)
+        }
+        Some(Cmd::Export(a)) => match replay::export(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
         None => {
             install_signal_handlers();
             main_job::demo(cli.demo, &STOP)

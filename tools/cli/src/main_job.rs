@@ -55,6 +55,18 @@ pub struct DemoArgs {
     /// Test hook: make the feed thread of VENUE.MARKET panic one second into the run.
     #[arg(long, hide = true)]
     pub inject_feed_panic: Option<String>,
+    /// Record every feed's traffic into this directory (`cexfeed replay DIR` replays it).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Directory of the recording (default: the config's `record.dir`, else `recordings`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -151,8 +163,17 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     for (f, c) in cfg.feeds.iter_mut().zip(a.feed_cores.iter()) {
         f.core = Some(*c);
     }
+    if let Some(dir) = &a.record {
+        cfg.record = Some(cexfeed::config::RecordConfig {
+            dir: dir.clone(),
+            ..Default::default()
+        });
+    }
     let resolved = cfg.resolve()?;
     let mut engine = Engine::new(resolved.engine)?;
+    if let Some(r) = resolved.record {
+        engine.record(r)?;
+    }
     let rx = engine.consumer()?;
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
@@ -171,6 +192,7 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
             None => None,
             Some(s) => Some(parse_feed(s)?),
         },
+        until_replay_done: false,
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, Some(&v), &mut out)?;
@@ -185,8 +207,20 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     fail_on_dead_feeds(&report)
 }
 
-pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
-    let cfg = Config::load(&a.config)?;
+/// `run`, or `record` (`record_out`: `Some(dir override)`): recording is on when the config
+/// has a `[record]` table or for `record`.
+pub fn run(
+    a: RunArgs,
+    interrupt: &'static AtomicBool,
+    record_out: Option<Option<PathBuf>>,
+) -> Result<()> {
+    let mut cfg = Config::load(&a.config)?;
+    if let Some(out) = record_out {
+        let rc = cfg.record.get_or_insert_with(Default::default);
+        if let Some(d) = out {
+            rc.dir = d;
+        }
+    }
     let resolved = cfg.resolve()?;
     if a.dry_run {
         let mut out = std::io::stdout();
@@ -194,6 +228,9 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     }
     let rt = &cfg.runtime;
     let mut engine = Engine::new(resolved.engine)?;
+    if let Some(r) = resolved.record {
+        engine.record(r)?;
+    }
     let rx = engine.consumer()?;
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
@@ -214,6 +251,7 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
         compare_levels: 10,
         interrupt: Some(interrupt),
         inject_feed_panic: None,
+        until_replay_done: false,
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, None, &mut out)?;
