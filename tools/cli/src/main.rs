@@ -101,6 +101,11 @@ struct VenueArgs {
     /// Exit after this long (default: run until Ctrl-C).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Serve these recordings (files or directories) instead of the simulator: every client
+    /// of a service gets its recorded public messages timed like the recording, REST order
+    /// books the recorded snapshots (issue 15).
+    #[arg(long, num_args = 1..)]
+    replay: Vec<std::path::PathBuf>,
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -167,6 +172,17 @@ fn venue(a: VenueArgs) -> Result<()> {
     }
     cfg.scenarios = venue::parse_scenarios(&a.scenario.join(","), a.target.as_deref())
         .map_err(anyhow::Error::msg)?;
+    if !a.replay.is_empty() {
+        cfg.replay = replay::venue_streams(&a.replay)?;
+        for s in &cfg.replay {
+            eprintln!(
+                "venue: replaying {:?}: {} messages, {} REST snapshots",
+                s.service,
+                s.frames.len(),
+                s.rest.len()
+            );
+        }
+    }
     let handle = Venue::start(cfg).context("starting the venue")?;
     print!("{}", handle.describe());
     install_signal_handlers();

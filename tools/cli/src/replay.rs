@@ -202,3 +202,85 @@ pub fn export(a: ExportArgs) -> Result<bool> {
     out.flush()?;
     Ok(all_ok)
 }
+
+/// `cexfeed venue --replay FILE...`: the recordings as the venue's replay streams (public
+/// connections' messages of each feed merged in time order, REST snapshot bodies by symbol).
+/// The venue does not depend on the library; the library's reader reads the files here.
+pub fn venue_streams(inputs: &[PathBuf]) -> Result<Vec<cexfeed_venue::replay::ReplayStream>> {
+    use cexfeed_venue::replay::{ReplayFrame, ReplayRest, ReplayService, ReplayStream};
+    let files = open_inputs(inputs).context("listing the inputs")?;
+    let mut streams: Vec<(ReplayStream, u64)> = Vec::new();
+    for path in &files {
+        let mut rd = FileReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let meta = rd.meta().clone();
+        let service = match (meta.venue.as_str(), meta.market.as_str()) {
+            ("mexc", _) => ReplayService::Mexc,
+            ("gateio", "spot") => ReplayService::GateSpot,
+            ("gateio", "futures") => ReplayService::GateFutures,
+            _ => bail!(
+                "{}: unknown feed {}.{}",
+                path.display(),
+                meta.venue,
+                meta.market
+            ),
+        };
+        let i = match streams.iter().position(|(s, _)| s.service == service) {
+            Some(i) => i,
+            None => {
+                streams.push((
+                    ReplayStream {
+                        service,
+                        frames: Vec::new(),
+                        rest: Vec::new(),
+                    },
+                    0,
+                ));
+                streams.len() - 1
+            }
+        };
+        // Which connections are public (spec 0) as they come up.
+        let mut public = [false; 1 << 16];
+        loop {
+            let frame = match rd.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => bail!("{e}"),
+            };
+            for rec in frame.records() {
+                let Ok((h, payload)) = rec else { break };
+                let (stream, first) = &mut streams[i];
+                if *first == 0 {
+                    *first = h.mono_ns.max(1);
+                }
+                let at_ns = h.mono_ns.saturating_sub(*first);
+                match Kind::from_u8(h.kind) {
+                    Some(Kind::Up) => public[h.conn as usize] = h.aux == 0,
+                    Some(Kind::MsgText | Kind::MsgBinary) if public[h.conn as usize] => {
+                        stream.frames.push(ReplayFrame {
+                            at_ns,
+                            text: h.kind == Kind::MsgText as u8,
+                            data: payload.to_vec(),
+                        })
+                    }
+                    Some(Kind::Rest) if h.conn != 0 => {
+                        if let Some(sym) = meta.symbols.get(h.aux as usize) {
+                            stream.rest.push(ReplayRest {
+                                at_ns,
+                                symbol: sym.clone(),
+                                status: h.conn,
+                                body: payload.to_vec(),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (mut s, _) in streams {
+        s.frames.sort_by_key(|f| f.at_ns);
+        out.push(s);
+    }
+    Ok(out)
+}

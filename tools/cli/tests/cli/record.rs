@@ -143,6 +143,79 @@ fn issue15_demo_with_faults_replays_to_the_live_books_and_events_every_time() {
         eprintln!("live ring overran: events per kind not compared");
     }
 
+    // `cexfeed venue --replay`: another client (here `cexfeed run` from a plain config, as ccxt
+    // would be) served the recorded traffic over the real protocols reaches the same books.
+    let mut venue = Command::new(env!("CARGO_BIN_EXE_cexfeed"))
+        .args([
+            "venue",
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "60s",
+            "--replay",
+        ])
+        .arg(&rec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(venue.stdout.take().unwrap()).lines();
+        loop {
+            let l = lines.next().expect("venue exited").unwrap();
+            if let Some(a) = l.strip_prefix("cexfeed venue listening on ") {
+                break a.trim().to_string();
+            }
+        }
+    };
+    let cfg = dir.join("client.toml");
+    let client = dir.join("client.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "duration_s = 11\n[runtime]\nwait = \"block\"\nbook_depth = 2000\n\
+             [[feed]]\nvenue = \"mexc\"\nmarket = \"spot\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n\
+             ws_url = \"ws://{addr}/ws\"\nrest_url = \"http://{addr}\"\n\
+             [[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\", \"ETH_USDT\"]\n\
+             ws_url = \"ws://{addr}/ws/v4/\"\nrest_url = \"http://{addr}\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, text) = cexfeed(
+        &["run", "--live", "off", "--report"],
+        &[&client, Path::new("--config"), &cfg],
+    );
+    let _ = venue.kill();
+    let _ = venue.wait();
+    assert!(ok, "{text}");
+    let client = report(&client);
+    let top = |r: &Value, venue: &str| -> Vec<Value> {
+        r["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["venue"] == venue && f["market"] == "spot")
+            .flat_map(|f| f["books"].as_array().unwrap().clone())
+            .map(|b| {
+                serde_json::json!([
+                    b["symbol"],
+                    b["state"],
+                    b["seq"],
+                    b["bids"][0],
+                    b["asks"][0]
+                ])
+            })
+            .collect()
+    };
+    for v in ["mexc", "gateio"] {
+        assert_eq!(
+            top(&live, v),
+            top(&client, v),
+            "{v}: the venue's replay gave other books"
+        );
+    }
+
     // No credential in any recorded byte (payloads decompressed).
     for p in files_in(&rec) {
         let mut r = cexfeed::record::FileReader::open(&p).unwrap();
