@@ -61,12 +61,12 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() - 1) as f64 * p) as usize]
 }
 
-fn tap_cost(name: &str, frames: &[Vec<u8>]) {
+fn tap_cost(name: &str, frames: &[Vec<u8>], ring_bytes: usize) {
     let dir = std::env::temp_dir().join(format!("cexfeed-bench-rec-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let setup = RecordSetup {
         dir: dir.clone(),
-        ring_bytes: 1 << 30,
+        ring_bytes,
         ..RecordSetup::default()
     };
     let meta = FileMeta {
@@ -80,8 +80,8 @@ fn tap_cost(name: &str, frames: &[Vec<u8>]) {
         config: String::new(),
     };
     let (rec, mut tap) = Recorder::start(&setup, meta, "bench").unwrap();
-    let batch = 256;
-    let batches = 2_000;
+    let batch = 64;
+    let batches = 8_000;
     let mut per = Vec::with_capacity(batches);
     let t0 = Instant::now();
     let mut n = 0u64;
@@ -104,8 +104,9 @@ fn tap_cost(name: &str, frames: &[Vec<u8>]) {
     let raw = wstats.raw_bytes.load(Ordering::Relaxed);
     let file = wstats.file_bytes.load(Ordering::Relaxed);
     println!(
-        "tap {name}: {} bytes/frame, per frame p50 {:.1} ns, p99 {:.1} ns (batches of {batch}); dropped {}; \
+        "tap {name}, ring {} MiB: {} bytes/frame, per frame p50 {:.1} ns, p99 {:.1} ns (batches of {batch}); dropped {}; \
          recorder: {:.1} MB raw in {:.2} s incl. pacing, compression x{:.1}, {} files",
+        ring_bytes >> 20,
         frames[0].len(),
         pct(&mut per.clone(), 0.5),
         pct(&mut per, 0.99),
@@ -234,12 +235,15 @@ fn replay_throughput() {
     let fin = engine.stop();
     let msgs = s.messages.load(Ordering::Relaxed);
     let el = s.elapsed_ns.load(Ordering::Relaxed) as f64 / 1e9;
+    let cpu = s.cpu_ns.load(Ordering::Relaxed) as f64 / 1e9;
     let book = &fin[0].books[0];
     println!(
-        "replay at max: {msgs} Gate.io spot obu pushes of 20+20 levels in {el:.3} s = {:.0} pushes/s \
-         (read + zstd + decode + sync + book + ring, one feed thread; a consumer thread read {events} events); \
+        "replay at max: {msgs} Gate.io spot obu pushes of 20+20 levels in {el:.3} s wall = {:.0} pushes/s; \
+         feed thread CPU {cpu:.3} s = {:.0} pushes per CPU-second \
+         (read + zstd + decode + sync + book + ring; a consumer thread read {events} events); \
          final book seq {} state {:?}, file {:.1} MB",
         msgs as f64 / el,
+        msgs as f64 / cpu,
         book.seq,
         book.state,
         bytes.len() as f64 / 1e6
@@ -253,8 +257,10 @@ fn main() {
     }
     let obu: Vec<Vec<u8>> = (0..64).map(|i| obu_push(1000 + i, false, 20)).collect();
     let trades: Vec<Vec<u8>> = (0..64).map(trade).collect();
-    tap_cost("obu-20", &obu);
-    tap_cost("trade", &trades);
+    for ring in [4 << 20, 64 << 20] {
+        tap_cost("obu-20", &obu, ring);
+        tap_cost("trade", &trades, ring);
+    }
     recorder_throughput(&obu);
     replay_throughput();
 }
