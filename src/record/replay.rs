@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The replay's loop period in recorded time.
+const TICK_NS: u64 = 1_000_000;
+
 /// How fast to replay.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Speed {
@@ -149,14 +152,24 @@ pub fn run<H: Handler>(
                 if let Speed::Factor(f) = setup.speed {
                     pace(started, (t.saturating_sub(first_mono)) as f64 / f, stop);
                 }
+                // Live, the loop ticks all the time (timers gated on 100 ms, ping periods,
+                // deadlines): ticks every recorded millisecond up to this record, bounded to the
+                // last minute of a longer silence.
+                if t >= last_tick + TICK_NS {
+                    last_tick = last_tick.max(t.saturating_sub(60_000 * TICK_NS));
+                    while last_tick + TICK_NS <= t {
+                        last_tick += TICK_NS;
+                        if last_tick > last_mono {
+                            last_mono = last_tick;
+                            crate::types::set_replay_clock(last_mono);
+                            r.replay_tick(last_mono);
+                        }
+                    }
+                }
                 last_mono = last_mono.max(t);
                 // Monotonic within the replay even if records of two connections interleave
                 // out of order by a few ns.
                 crate::types::set_replay_clock(last_mono);
-                if last_mono >= last_tick + 1_000_000 {
-                    r.replay_tick(last_mono);
-                    last_tick = last_mono;
-                }
                 let conn = ConnId(h.conn);
                 while !room(r.handler_mut()) {
                     if stop.load(Ordering::Relaxed) {
@@ -181,8 +194,17 @@ pub fn run<H: Handler>(
                         // connection being up (TCP, TLS, upgrade): a handler that opens on a
                         // tick has done so.
                         r.replay_tick(last_mono);
-                        last_tick = last_mono;
-                        r.replay_up(conn, last_mono);
+                        // A handler that opens on a timer (MEXC's private stream, checked every
+                        // 100 ms) may not have opened yet at the replay's tick phase: let time
+                        // run on, 1 ms a tick, up to 200 ms, until it has.
+                        let mut extra = 0;
+                        while !r.replay_up(conn, last_mono) && extra < 200 {
+                            extra += 1;
+                            last_mono += TICK_NS;
+                            crate::types::set_replay_clock(last_mono);
+                            r.replay_tick(last_mono);
+                        }
+                        last_tick = last_tick.max(last_mono);
                     }
                     Some(Kind::Down) => r.replay_down(conn, down_reason(h.aux), last_mono),
                     Some(Kind::Rest) => {
@@ -193,6 +215,9 @@ pub fn run<H: Handler>(
                         } else {
                             Ok((h.conn, payload.to_vec()))
                         };
+                        // Live, the request went out on a tick before its reply came back
+                        // (many loop iterations apart): give the handler that tick first.
+                        r.replay_tick(last_mono);
                         inject.push(HttpReply { id: h.aux, result });
                         stats.rest.fetch_add(1, Ordering::Relaxed);
                         r.replay_tick(last_mono);
@@ -262,4 +287,19 @@ fn thread_cpu_ns() -> u64 {
         libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Speed;
+
+    #[test]
+    fn speed_parses_max_and_positive_factors_only() {
+        assert_eq!(Speed::parse("max"), Some(Speed::Max));
+        assert_eq!(Speed::parse("1"), Some(Speed::Factor(1.0)));
+        assert_eq!(Speed::parse("2.5"), Some(Speed::Factor(2.5)));
+        for bad in ["0", "-1", "nan", "inf", "fast", ""] {
+            assert_eq!(Speed::parse(bad), None, "{bad}");
+        }
+    }
 }

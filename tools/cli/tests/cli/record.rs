@@ -282,3 +282,60 @@ fn issue15_demo_with_faults_replays_to_the_live_books_and_events_every_time() {
     assert!(skipped > 0 && skipped < clean, "{skipped} of {clean}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `cexfeed record --config FILE --out DIR` and `run` with a `[record]` table both record
+/// (the config key and the subcommand are contracts of issue 15), and the files' header names
+/// the feed and carries the configuration.
+#[test]
+fn issue15_record_subcommand_and_run_with_record_table_write_files() {
+    let v = cexfeed_venue::Venue::start(cexfeed_venue::VenueConfig {
+        rate_per_sec: 300,
+        ..cexfeed_venue::VenueConfig::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("cexfeed-cli-record2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let table_dir = dir.join("from-table");
+    let cfg = format!(
+        "[runtime]\nwait = \"block\"\nbook_depth = 2000\n[record]\ndir = \"{}\"\nframe_kb = 64\n\
+         [[feed]]\nvenue = \"gateio\"\nmarket = \"spot\"\nsymbols = [\"BTC_USDT\"]\n\
+         ws_url = \"{}\"\nrest_url = \"{}\"\n",
+        table_dir.display(),
+        v.gate_spot_ws_url(),
+        v.gate_rest_url()
+    );
+    let path = dir.join("c.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let out_dir = dir.join("from-flag");
+    let (ok, text) = cexfeed(
+        &["record", "--duration", "3s", "--live", "off", "--config"],
+        &[&path, Path::new("--out"), &out_dir],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("recorded gateio.spot"), "{text}");
+    let (ok, text) = cexfeed(
+        &["run", "--duration", "3s", "--live", "off", "--config"],
+        &[&path],
+    );
+    assert!(ok, "{text}");
+    for d in [&out_dir, &table_dir] {
+        let files = files_in(d);
+        assert_eq!(files.len(), 1, "{}: {files:?}", d.display());
+        let meta = cexfeed::record::read_meta(&files[0]).unwrap();
+        assert_eq!(
+            (meta.venue.as_str(), meta.market.as_str()),
+            ("gateio", "spot")
+        );
+        assert_eq!(meta.symbols, ["BTC_USDT"]);
+        assert!(meta.config.contains("BTC_USDT"), "{}", meta.config);
+        let mut r = cexfeed::record::FileReader::open(&files[0]).unwrap();
+        let mut msgs = 0;
+        while let Some(f) = r.next_frame().unwrap() {
+            msgs += f.records().count();
+        }
+        assert!(msgs > 50, "{msgs} records");
+    }
+    v.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
