@@ -220,6 +220,13 @@ fn issue15_demo_with_faults_replays_to_the_live_books_and_events_every_time() {
     for p in files_in(&rec) {
         let mut r = cexfeed::record::FileReader::open(&p).unwrap();
         assert!(!r.meta().config.is_empty());
+        for s in SECRETS {
+            assert!(
+                !r.meta().config.contains(s),
+                "{} header holds a credential",
+                p.display()
+            );
+        }
         while let Some(f) = r.next_frame().unwrap() {
             for s in SECRETS {
                 assert!(
