@@ -54,7 +54,7 @@ use crate::feed::FeedSetup;
 pub use crate::net::WaitMode;
 use crate::secret::{Credentials, Secret};
 use crate::types::{Market, Venue};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,7 +102,7 @@ pub const fn ping_interval(venue: Venue) -> Duration {
 }
 
 /// Gate.io book source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum GateBookChannel {
     /// `*.obu` (Order Book V2): self-snapshotting, resubscribe on gap.
@@ -114,7 +114,7 @@ pub enum GateBookChannel {
 
 /// `[runtime]`: sizes, timeouts and the wait strategy shared by every feed. Defaults in the
 /// module's table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Runtime {
     /// Wait strategy of every feed thread.
@@ -163,7 +163,7 @@ impl Default for Runtime {
 }
 
 /// One venue + market connection set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     /// `mexc` or `gateio`.
@@ -217,7 +217,7 @@ fn default_kinds() -> Vec<String> {
 }
 
 /// The whole file: run length, report path, `[runtime]` and one `[[feed]]` per venue + market.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Seconds to run; 0 or absent = until interrupted.
@@ -233,12 +233,16 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// `[publish]`: fan the run's events out to other processes over iceoryx2 (needs the `ipc`
     /// feature, on in the `cexfeed` binary).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishConfig>,
+    /// `[record]`: when present, every feed's traffic is recorded while it runs (issue 15,
+    /// `docs/recording.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordConfig>,
 }
 
 /// `[publish]`: what a run publishes over iceoryx2 shared memory (see `cexfeed::ipc`).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PublishConfig {
     /// Channel names to publish; empty or absent = every channel the run binds.
@@ -267,6 +271,40 @@ pub struct ResolvedPublish {
     pub max_subscribers: usize,
     /// Core for the publishing thread.
     pub core: Option<usize>,
+}
+
+/// `[record]`: where and how a run is recorded. Every key has a default; an empty `[record]`
+/// table records into `./recordings`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordConfig {
+    /// Directory of the files (created if missing). Default `recordings`.
+    pub dir: PathBuf,
+    /// Ring between each feed thread and its recorder thread, MiB (default 64). A full ring
+    /// loses records (counted, and marked in the file by a gap record); the feed never waits.
+    pub ring_mb: usize,
+    /// Uncompressed bytes per zstd frame, KiB (default 1024).
+    pub frame_kb: usize,
+    /// zstd level, 1 … 19 (default 3).
+    pub level: i32,
+    /// A new file after this many MiB (default 256).
+    pub max_file_mb: u64,
+    /// A new file after this many seconds (default 3 600; 0 = by size only).
+    pub rotate_s: u64,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        let d = crate::record::RecordSetup::default();
+        RecordConfig {
+            dir: d.dir,
+            ring_mb: d.ring_bytes >> 20,
+            frame_kb: d.frame_bytes >> 10,
+            level: d.level,
+            max_file_mb: d.max_file_bytes >> 20,
+            rotate_s: d.rotate_after.as_secs(),
+        }
+    }
 }
 
 /// A feed after validation: enums instead of strings.
@@ -321,6 +359,41 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
+    /// This configuration as TOML (what a recording stores in its header; credentials are
+    /// never in it: `credentials` is not serialized and the file names environment variables).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// `[record]` → the recorder's settings (checked; errors name the key).
+    fn record_setup(&self, r: &RecordConfig) -> Result<crate::record::RecordSetup, ConfigError> {
+        if r.ring_mb == 0 || r.ring_mb > 4096 {
+            return Err(invalid("record.ring_mb", "must be 1 … 4096"));
+        }
+        if r.frame_kb == 0 || r.frame_kb > 16 * 1024 {
+            return Err(invalid("record.frame_kb", "must be 1 … 16384"));
+        }
+        if !(1..=19).contains(&r.level) {
+            return Err(invalid("record.level", "must be 1 … 19"));
+        }
+        if r.max_file_mb == 0 {
+            return Err(invalid("record.max_file_mb", "must be greater than 0"));
+        }
+        if r.dir.as_os_str().is_empty() {
+            return Err(invalid("record.dir", "must not be empty"));
+        }
+        Ok(crate::record::RecordSetup {
+            dir: r.dir.clone(),
+            ring_bytes: r.ring_mb << 20,
+            frame_bytes: r.frame_kb << 10,
+            level: r.level,
+            max_file_bytes: r.max_file_mb << 20,
+            rotate_after: Duration::from_secs(r.rotate_s),
+            flush_after: Duration::from_secs(1),
+            config_text: self.to_toml(),
+        })
+    }
+
     /// Read and parse a TOML file (not validated yet: see [`Config::resolve`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -581,6 +654,9 @@ pub struct Resolved {
     pub wait: WaitMode,
     /// `[publish]`, if present: channels to publish over iceoryx2 (each also in `channels`).
     pub publish: Option<ResolvedPublish>,
+    /// `[record]`, resolved (with this configuration's text for the files' headers): hand it
+    /// to [`Engine::record`](crate::engine::Engine::record). `None` without a `[record]` table.
+    pub record: Option<crate::record::RecordSetup>,
 }
 
 impl Config {
@@ -718,6 +794,10 @@ impl Config {
             channels,
             strategy_core: rt.strategy_core,
             wait: rt.wait,
+            record: match &self.record {
+                Some(r) => Some(self.record_setup(r)?),
+                None => None,
+            },
         })
     }
 }

@@ -33,9 +33,11 @@ pub use crate::feed::{
 };
 use crate::metrics::{self, Collector, HistRecorder, Percentiles, Stage};
 use crate::net::{
-    CaCert, ConnSpec, ControlConfig, ControlThread, NetCounters, Reactor, ReactorConfig, Wait,
-    WaitMode,
+    CaCert, ConnSpec, ControlClient, ControlConfig, ControlThread, NetCounters, Reactor,
+    ReactorConfig, Wait, WaitMode,
 };
+use crate::record::replay::{ReplaySetup, ReplayStats};
+use crate::record::{RecordSetup, Recorder, RecorderStats, TapStats};
 use crate::ring::{self, Event, RingConfig, TopBook};
 use crate::types::{now_ns, Market, Qty, SymbolId, SymbolMeta, SymbolRegistry, Venue};
 use crossbeam_queue::ArrayQueue;
@@ -109,6 +111,9 @@ pub enum EngineError {
     /// More consumers than the feeds route to.
     #[error("too many consumers (at most {})", feed::MAX_CONSUMERS)]
     TooManyConsumers,
+    /// The recording directory or the recorder thread could not be set up.
+    #[error("recording: {0}")]
+    Record(#[source] std::io::Error),
 }
 
 /// Identifies a consumer in `bind`/`unbind`.
@@ -132,6 +137,12 @@ struct FeedRt {
     early: Vec<(usize, ring::Producer)>,
     /// Gate futures: the contract multipliers and the contracts thread's stop flag.
     contracts: Option<(Arc<feed::contracts::Multipliers>, Arc<AtomicBool>)>,
+    /// The recorder thread of this feed (`Engine::record`).
+    recorder: Option<Recorder>,
+    /// Its counters (kept after the recorder is finished).
+    record_stats: Option<(Arc<TapStats>, Arc<RecorderStats>)>,
+    /// This feed's replay (`Engine::replay`).
+    replay_stats: Option<Arc<ReplayStats>>,
 }
 
 /// What a feed thread leaves behind.
@@ -151,6 +162,8 @@ pub struct FeedFinal {
     pub ring_sent: u64,
     /// Why the feed thread ended early, if it did (render with `Display`).
     pub error: Option<FeedExit>,
+    /// The files its recorder wrote (`Engine::record`), in order.
+    pub recorded: Vec<std::path::PathBuf>,
 }
 
 /// How a feed thread died (cold path: the thread is gone; its errors before that are in
@@ -190,6 +203,8 @@ pub struct Engine {
     ring_cfg: RingConfig,
     started: bool,
     control_core: Option<usize>,
+    record: Option<RecordSetup>,
+    replay: Option<ReplaySetup>,
 }
 
 /// Strategy side: one ring per feed. `Send`; use it from one (pinned) thread.
@@ -359,6 +374,9 @@ impl Engine {
                 join: None,
                 early: Vec::new(),
                 contracts: None,
+                recorder: None,
+                record_stats: None,
+                replay_stats: None,
                 setup,
             });
         }
@@ -373,12 +391,66 @@ impl Engine {
             ring_cfg,
             started: false,
             control_core: cfg.control_core,
+            record: None,
+            replay: None,
         })
     }
 
     /// Levels per side of the pooled books consumers receive (`runtime.top_n`).
     pub fn top_n(&self) -> usize {
         self.ring_cfg.top_n
+    }
+
+    /// Record every feed's traffic (issue 15; see `crate::record` and `docs/recording.md`):
+    /// each feed thread copies what it receives and sends into a ring, a recorder thread per
+    /// feed writes the files. Before `start`; not with [`replay`](Self::replay).
+    pub fn record(&mut self, setup: RecordSetup) -> Result<(), EngineError> {
+        if self.started {
+            return Err(EngineError::Running);
+        }
+        self.record = Some(setup);
+        Ok(())
+    }
+
+    /// Run every feed from recorded files instead of the network (files whose header names
+    /// another venue + market are left to that feed; a feed with no file stays idle). No
+    /// socket is opened, no REST call made, no DNS lookup done. Before `start`.
+    pub fn replay(&mut self, setup: ReplaySetup) -> Result<(), EngineError> {
+        if self.started {
+            return Err(EngineError::Running);
+        }
+        self.replay = Some(setup);
+        Ok(())
+    }
+
+    /// A replay is running and every feed has read all its files.
+    pub fn replay_done(&self) -> bool {
+        self.replay.is_some()
+            && self.feeds.iter().all(|f| {
+                f.replay_stats
+                    .as_ref()
+                    .is_none_or(|s| s.done.load(Ordering::Acquire))
+            })
+    }
+
+    /// Each replaying feed's counters.
+    pub fn replay_stats(&self) -> Vec<(Venue, Market, Arc<ReplayStats>)> {
+        self.feeds
+            .iter()
+            .filter_map(|f| Some((f.setup.venue, f.setup.market, f.replay_stats.clone()?)))
+            .collect()
+    }
+
+    /// Each recorded feed's counters: the tap (feed side: records, bytes, drops) and the
+    /// writer (records, raw and file bytes, frames, files, write errors).
+    pub fn record_stats(&self) -> Vec<(Venue, Market, Arc<TapStats>, Arc<RecorderStats>)> {
+        self.feeds
+            .iter()
+            .filter_map(|f| {
+                let (t, w) = f.record_stats.clone()?;
+                Some((f.setup.venue, f.setup.market, t, w))
+            })
+            .collect()
     }
 
     /// The symbols known so far (ids are global across feeds). Gate futures contract sizes
@@ -538,7 +610,10 @@ impl Engine {
                     }),
                 ..ControlConfig::default()
             };
-            if setup.venue == Venue::Gateio && setup.market == Market::Futures {
+            if setup.venue == Venue::Gateio
+                && setup.market == Market::Futures
+                && self.replay.is_none()
+            {
                 // Contract sizes (issue 13, finding 7): fetched on a control thread of their
                 // own, never on the feed thread; see `feed::contracts`.
                 let stop = Arc::new(AtomicBool::new(false));
@@ -550,10 +625,39 @@ impl Engine {
                 )?;
                 f.contracts = Some((table, stop));
             }
-            let (control, _control_join) = ControlThread::spawn(control_cfg.clone())?;
-            // The first signed Gate.io subscribe goes out as soon as the socket opens: give the
-            // control thread's first clock measurement a bounded head start (cold path).
-            control.wait_clock(Duration::from_secs(3));
+            let (control, replay_job) = match &self.replay {
+                None => {
+                    let (control, _control_join) = ControlThread::spawn(control_cfg.clone())?;
+                    // The first signed Gate.io subscribe goes out as soon as the socket opens:
+                    // give the control thread's first clock measurement a bounded head start.
+                    control.wait_clock(Duration::from_secs(3));
+                    (control, None)
+                }
+                Some(rp) => {
+                    let (control, inject) = ControlClient::detached(4096);
+                    let files: Vec<std::path::PathBuf> = rp
+                        .files
+                        .iter()
+                        .filter(|p| {
+                            crate::record::read_meta(p).is_ok_and(|m| {
+                                m.venue == setup.venue.as_str() && m.market == setup.market.as_str()
+                            })
+                        })
+                        .cloned()
+                        .collect();
+                    let stats = Arc::new(ReplayStats::default());
+                    f.replay_stats = Some(stats.clone());
+                    (
+                        control,
+                        Some(ReplayJob {
+                            inject,
+                            files,
+                            setup: rp.clone(),
+                            stats,
+                        }),
+                    )
+                }
+            };
             let rule = match (setup.venue, setup.gate_obu) {
                 (Venue::Mexc, _) => SyncRule::Mexc,
                 (Venue::Gateio, true) => SyncRule::GateObu,
@@ -592,12 +696,15 @@ impl Engine {
                     .clamp(8, feed::mexc::MAX_CONN_SLOTS),
                 Venue::Gateio => 8,
             };
-            let rcfg = ReactorConfig {
+            let mut rcfg = ReactorConfig {
                 core: setup.core,
                 wait: wait_of(setup.wait),
                 max_conns,
                 ..ReactorConfig::default()
             };
+            if self.replay.is_some() {
+                rcfg.resolver = Arc::new(crate::record::replay::NoResolver);
+            }
             let mut public = ConnSpec::new(setup.ws_url.clone());
             let mut private = ConnSpec::new(setup.private_ws_url.clone());
             for s in [&mut public, &mut private] {
@@ -612,6 +719,30 @@ impl Engine {
                     s.headers.push((k.to_string(), v.to_string()));
                 }
             }
+            // A private stream's login is signed and its URL holds a listen key: its outbound
+            // frames are recorded as lengths only.
+            private.record_redact_out = true;
+            let tap = match &self.record {
+                Some(rs) => {
+                    let meta = crate::record::FileMeta {
+                        format_version: crate::record::FORMAT_VERSION,
+                        cexfeed_version: env!("CARGO_PKG_VERSION").to_string(),
+                        venue: setup.venue.as_str().to_string(),
+                        market: setup.market.as_str().to_string(),
+                        symbols: setup.symbols.iter().map(|(_, n)| n.clone()).collect(),
+                        file_seq: 0,
+                        opened_wall_ns: 0,
+                        config: rs.config_text.clone(),
+                    };
+                    let name = format!("{}-{}", setup.venue.as_str(), setup.market.as_str());
+                    let (rec, tap) =
+                        Recorder::start(rs, meta, &name).map_err(EngineError::Record)?;
+                    f.record_stats = Some((rec.tap_stats.clone(), rec.stats.clone()));
+                    f.recorder = Some(rec);
+                    Some(tap)
+                }
+                None => None,
+            };
             let name = format!("feed-{}-{}", setup.venue.as_str(), setup.market.as_str());
             let stop_flag;
             let net;
@@ -627,18 +758,24 @@ impl Engine {
                     };
                     r.handler_mut().set_specs(ps, vs);
                     r.open(ps)?;
+                    if let Some(t) = tap {
+                        r.set_tap(t);
+                    }
                     stop_flag = r.stop_flag();
                     net = r.counters();
-                    spawn_feed(name, r, |h: GateFeed| h.core)
+                    spawn_feed(name, r, replay_job, |h: GateFeed| h.core)
                 }
                 Venue::Mexc => {
                     let h = MexcFeed::new(core, control, f.commands.clone(), setup.clone());
                     let mut r = Reactor::new(rcfg, h)?;
                     // Public shards and the private (listen-key) connection; see MexcFeed.
                     MexcFeed::install(&mut r, public, private)?;
+                    if let Some(t) = tap {
+                        r.set_tap(t);
+                    }
                     stop_flag = r.stop_flag();
                     net = r.counters();
-                    spawn_feed(name, r, |h: MexcFeed| h.into_core())
+                    spawn_feed(name, r, replay_job, |h: MexcFeed| h.into_core())
                 }
             };
             f.stop = Some(stop_flag);
@@ -822,6 +959,9 @@ impl Engine {
                 });
                 fin.venue = Some(f.setup.venue);
                 fin.market = Some(f.setup.market);
+                if let Some(rec) = f.recorder.take() {
+                    fin.recorded = rec.finish();
+                }
                 out.push(fin);
             }
         }
@@ -834,9 +974,18 @@ impl Engine {
 /// for a counting allocator or a profiler). Not used by the engine itself.
 pub static FEED_THREAD_START: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
+/// A feed thread's replay: its files, the injector of its detached control client.
+struct ReplayJob {
+    inject: crate::net::ReplyInjector,
+    files: Vec<std::path::PathBuf>,
+    setup: ReplaySetup,
+    stats: Arc<ReplayStats>,
+}
+
 fn spawn_feed<H, F>(
     name: String,
     mut r: Reactor<H>,
+    replay: Option<ReplayJob>,
     core_of: F,
 ) -> std::io::Result<JoinHandle<FeedFinal>>
 where
@@ -851,7 +1000,28 @@ where
             if let Some(f) = FEED_THREAD_START.get() {
                 f();
             }
-            r.run()
+            match &replay {
+                None => r.run(),
+                Some(job) => {
+                    let stop = r.stop_flag();
+                    crate::record::replay::run(
+                        &mut r,
+                        &job.inject,
+                        &job.files,
+                        &job.setup,
+                        &job.stats,
+                        &stop,
+                        // Room for a full message's events (a Gate trade batch, a MEXC
+                        // aggregated push) in every consumer ring.
+                        |h: &mut H| h.core_mut().rings_have_room(1024),
+                    );
+                    // Done: the books and rings stay as they are until the engine stops.
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Ok(())
+                }
+            }
         }));
         let error = match res {
             Ok(Ok(())) => None,
@@ -881,6 +1051,7 @@ where
                 ring_conflated: conflated,
                 ring_sent: sent,
                 error: None,
+                recorded: Vec::new(),
             }
         }));
         let mut fin = fin.unwrap_or_default();

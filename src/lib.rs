@@ -88,6 +88,7 @@ pub mod ipc;
 pub mod metrics;
 pub mod net;
 pub mod num;
+pub mod record;
 pub mod ring;
 pub mod secret;
 pub mod types;

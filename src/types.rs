@@ -817,6 +817,10 @@ impl SymbolRegistry {
 /// the same machine (the loopback venue's send-time side channel uses the same clock).
 #[inline]
 pub fn now_ns() -> u64 {
+    let replay = REPLAY_NOW.with(|c| c.get());
+    if replay != 0 {
+        return replay;
+    }
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -826,6 +830,18 @@ pub fn now_ns() -> u64 {
         libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+thread_local! {
+    /// The recorded time a replaying feed thread runs at (0: the real clock). A `const`
+    /// thread-local without a destructor: one TLS load per `now_ns`, no registration.
+    static REPLAY_NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Make [`now_ns`] on this thread return `ns` (a replay's recorded time); 0 restores the real
+/// clock. Only `crate::record::replay` calls it, on the thread it replays on.
+pub(crate) fn set_replay_clock(ns: u64) {
+    REPLAY_NOW.with(|c| c.set(ns));
 }
 
 /// Wall-clock milliseconds since the Unix epoch (exchange timestamps are in this unit).

@@ -21,7 +21,9 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs one Gate.io feed (spot obu or futures order_book_update) against the venue; returns
 /// (allocations on the feed thread while armed, TLS records received while armed, messages,
 /// large records, gaps + resyncs + reconnects while armed).
-fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) {
+/// With `record`, the feed is recorded (issue 15) into a temporary directory and the test also
+/// checks that every message of the window went into the recorder's ring.
+fn run(tls: bool, venue_id: Venue, market: Market, record: bool) -> (u64, u64, u64, u64, u64) {
     let _ = FEED_THREAD_START.set(support::alloc::mark_thread);
     let venue = LoopbackVenue::start(VenueConfig {
         tls,
@@ -52,6 +54,20 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
         control_core: None,
     })
     .unwrap();
+    let rec_dir = std::env::temp_dir().join(format!(
+        "cexfeed-noalloc-rec-{}-{}-{}",
+        std::process::id(),
+        venue_id.as_str(),
+        market.as_str()
+    ));
+    if record {
+        engine
+            .record(cexfeed::record::RecordSetup {
+                dir: rec_dir.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+    }
     let mut rx = engine.consumer().unwrap();
     let syms: &[&str] = if venue_id == Venue::Mexc {
         &["BTCUSDT", "ETHUSDT"]
@@ -93,6 +109,10 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
     let c0 = views[0].shared.counters.snapshot();
     let msgs0 = c0.messages;
     let rec0 = net.snapshot().tls_records_rx;
+    let tap_stats = engine.record_stats().first().map(|(_, _, t, _)| t.clone());
+    let tapped0 = tap_stats
+        .as_ref()
+        .map_or(0, |t| t.records.load(std::sync::atomic::Ordering::Relaxed));
     let large0 = net.snapshot().tls_records_rx_large;
     support::alloc::take_marked();
     support::alloc::arm_marked(true);
@@ -117,16 +137,27 @@ fn run(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64, u64) 
     // A gap, resync or reconnect inside the window is not steady state (a REST snapshot, a
     // new connection allocate by design): the caller measures again.
     let disturbed = (c.gaps - c0.gaps) + (c.resyncs - c0.resyncs) + (c.reconnects - c0.reconnects);
-    engine.stop();
+    if let Some(t) = &tap_stats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let tapped = t.records.load(Relaxed) - tapped0;
+        assert_eq!(t.dropped.load(Relaxed), 0, "the recorder kept up");
+        // Every message (and the pings we sent) went into the ring.
+        assert!(tapped >= msgs, "{tapped} records for {msgs} messages");
+    }
+    let fin = engine.stop();
+    if record {
+        assert!(!fin[0].recorded.is_empty(), "no file written");
+        let _ = std::fs::remove_dir_all(&rec_dir);
+    }
     venue.stop();
     (allocs, records, msgs, large, disturbed)
 }
 
 /// `run` until a window without gap, resync or reconnect (at most 3 tries; a busy machine can
 /// make the venue's paced stream stutter). Panics if every try was disturbed.
-fn steady(tls: bool, venue_id: Venue, market: Market) -> (u64, u64, u64, u64) {
+fn steady(tls: bool, venue_id: Venue, market: Market, record: bool) -> (u64, u64, u64, u64) {
     for attempt in 1..=3 {
-        let (allocs, records, msgs, large, disturbed) = run(tls, venue_id, market);
+        let (allocs, records, msgs, large, disturbed) = run(tls, venue_id, market, record);
         if disturbed == 0 {
             return (allocs, records, msgs, large);
         }
@@ -143,7 +174,7 @@ fn plain_pipeline_allocates_nothing() {
         (Venue::Gateio, Market::Futures),
         (Venue::Mexc, Market::Spot),
     ] {
-        let (allocs, _, msgs, _) = steady(false, venue, market);
+        let (allocs, _, msgs, _) = steady(false, venue, market, false);
         assert!(msgs > 500, "{venue:?} {market:?}: only {msgs} messages");
         assert_eq!(
             allocs, 0,
@@ -155,7 +186,7 @@ fn plain_pipeline_allocates_nothing() {
 #[test]
 fn tls_pipeline_allocates_once_per_record_only() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (allocs, records, msgs, large) = steady(true, Venue::Gateio, Market::Spot);
+    let (allocs, records, msgs, large) = steady(true, Venue::Gateio, Market::Spot, false);
     assert!(msgs > 500 && records > 0, "msgs {msgs} records {records}");
     // Exactly one allocation per record (rustls 0.23 copies each record's plaintext), plus, for
     // a record larger than RUSTLS_READ_SIZE on the wire, the deframer's grow and shrink (at most
@@ -306,6 +337,21 @@ fn issue17_private_path_and_reconciliation_hand_off_allocate_nothing_on_the_feed
         assert_eq!(
             allocs, 0,
             "{market:?}: {allocs} allocations on the feed thread"
+        );
+    }
+}
+
+/// Issue 15: recording on, the feed thread still allocates nothing (the tap copies into the
+/// pre-allocated ring; the recorder thread compresses and writes).
+#[test]
+fn issue15_plain_pipeline_allocates_nothing_with_recording_on() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (venue, market) in [(Venue::Gateio, Market::Spot), (Venue::Mexc, Market::Spot)] {
+        let (allocs, _, msgs, _) = steady(false, venue, market, true);
+        assert!(msgs > 500, "{venue:?} {market:?}: only {msgs} messages");
+        assert_eq!(
+            allocs, 0,
+            "{venue:?} {market:?}: {allocs} allocations over {msgs} recorded messages"
         );
     }
 }

@@ -402,12 +402,15 @@ impl GateFeed {
         self.core.requests.clear();
     }
 
-    fn handle_replies(&mut self) {
+    fn handle_replies(&mut self, out: &mut Outbox<'_>) {
         while let Some(reply) = self.control.try_reply() {
             let si = reply.id as usize;
             if si >= self.core.syms.len() {
                 continue;
             }
+            // Recorded (when recording) where the sync consumes it, so a replay applies it at
+            // the same point of the stream (issue 15).
+            out.record_reply(&reply);
             self.rest_in_flight[si] = false;
             let now = now_ns();
             match reply.result {
@@ -847,7 +850,7 @@ impl Handler for GateFeed {
         if !self.commands.is_empty() {
             self.handle_commands(out, now);
         }
-        self.handle_replies();
+        self.handle_replies(out);
         if !self.core.requests.is_empty() {
             self.handle_requests(out);
         }

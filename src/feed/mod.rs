@@ -687,6 +687,12 @@ impl FeedCore {
         }
     }
 
+    /// Every consumer ring has nothing held back and `n` free slots (replay back-pressure).
+    pub(crate) fn rings_have_room(&mut self, n: usize) -> bool {
+        self.flush_rings();
+        self.producers.iter_mut().flatten().all(|p| p.has_room(n))
+    }
+
     pub(crate) fn ring_overruns(&self) -> (u64, u64, u64) {
         let mut d = (0, 0, 0);
         for p in self.producers.iter().flatten() {

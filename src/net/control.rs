@@ -155,6 +155,20 @@ struct Shared {
     clock_resync: AtomicBool,
     /// A first measurement finished (successful or not).
     clock_done: AtomicBool,
+    /// No thread behind it (a replay): requests are accepted and dropped.
+    detached: bool,
+}
+
+/// The other end of a [`ControlClient::detached`] client: hands it recorded replies.
+pub struct ReplyInjector {
+    shared: Arc<Shared>,
+}
+
+impl ReplyInjector {
+    /// Queue a reply for the client's next `try_reply`; `false` if the queue is full.
+    pub fn push(&self, reply: HttpReply) -> bool {
+        self.shared.replies.push(reply).is_ok()
+    }
 }
 
 /// Feed-side handle: lock-free, never blocks.
@@ -164,8 +178,32 @@ pub struct ControlClient {
 }
 
 impl ControlClient {
+    /// A client with no thread and no network (replay, `crate::record::replay`): `submit`
+    /// accepts and drops every request, replies come only from the returned injector.
+    pub fn detached(queue_len: usize) -> (ControlClient, ReplyInjector) {
+        let shared = Arc::new(Shared {
+            requests: ArrayQueue::new(1),
+            replies: ArrayQueue::new(queue_len.max(1)),
+            stop: AtomicBool::new(false),
+            clock_offset_ms: AtomicI64::new(0),
+            clock_resync: AtomicBool::new(false),
+            clock_done: AtomicBool::new(true),
+            detached: true,
+        });
+        (
+            ControlClient {
+                shared: shared.clone(),
+                thread: std::thread::current(),
+            },
+            ReplyInjector { shared },
+        )
+    }
+
     /// Queue a request (wakes the control thread).
     pub fn submit(&self, req: HttpRequest) -> Result<(), SubmitError> {
+        if self.shared.detached {
+            return Ok(());
+        }
         if self.shared.stop.load(Ordering::Relaxed) {
             return Err(SubmitError::Stopped(req));
         }
@@ -251,6 +289,7 @@ impl ControlThread {
             clock_offset_ms: AtomicI64::new(0),
             clock_resync: AtomicBool::new(true),
             clock_done: AtomicBool::new(cfg.server_time_url.is_none()),
+            detached: false,
         });
         let sh = shared.clone();
         let handle = std::thread::Builder::new()

@@ -99,7 +99,7 @@ pub use backoff::{backoff_delay_ns, XorShift64};
 pub(crate) use control::host_of;
 pub use control::{
     is_loopback_host, ControlClient, ControlConfig, ControlError, ControlThread, HttpMethod,
-    HttpReply, HttpRequest, SubmitError,
+    HttpReply, HttpRequest, ReplyInjector, SubmitError,
 };
 pub use reactor::{Outbox, Reactor, SendError};
 pub use resolve::{Resolve, SystemResolver};
@@ -264,6 +264,9 @@ pub struct ConnSpec {
     pub backoff_max: Duration,
     /// After we send Close, how long to wait for the server to finish the close handshake.
     pub close_timeout: Duration,
+    /// When the feed is recorded (`crate::record`): leave this connection's outbound frames
+    /// out of the file (a private stream's login carries a signature, its URL a listen key).
+    pub record_redact_out: bool,
 }
 
 impl std::fmt::Debug for ConnSpec {
@@ -339,6 +342,7 @@ impl ConnSpec {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
             close_timeout: Duration::from_secs(1),
+            record_redact_out: false,
         }
     }
 
@@ -481,7 +485,7 @@ pub trait Handler {
 }
 
 /// How a feed thread waits for socket readiness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WaitMode {
     /// Poll with a zero timeout forever (lowest latency; burns the core). Production default.

@@ -26,6 +26,7 @@ use super::{
     client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters,
     NetError, ReactorConfig, SpecId, Wait, WsMessage,
 };
+use crate::record::Tap;
 use crate::types::now_ns;
 
 type Hs = MidHandshake<ClientHandshake<Stream>>;
@@ -58,6 +59,8 @@ enum State {
     Handshaking(Hs),
     /// Open (or, with `closing`, waiting for the server to finish the close handshake).
     Live(Box<Live>),
+    /// Live in a replay (`crate::record::replay`): no socket; sends are counted and dropped.
+    Replayed,
 }
 
 struct Live {
@@ -155,6 +158,7 @@ pub struct Outbox<'a> {
     sent: &'a mut u64,
     write_queued_max: &'a mut u64,
     now_ns: u64,
+    tap: &'a mut Option<Tap>,
 }
 
 impl Outbox<'_> {
@@ -167,7 +171,7 @@ impl Outbox<'_> {
     pub fn is_live(&self, conn: ConnId) -> bool {
         self.slots
             .get(conn.0 as usize)
-            .is_some_and(|s| matches!(s.state, State::Live(_)) && !s.closing)
+            .is_some_and(|s| matches!(s.state, State::Live(_) | State::Replayed) && !s.closing)
     }
 
     /// Replace the path/query of a spec's URL; scheme, host and port must stay the same, so
@@ -186,7 +190,8 @@ impl Outbox<'_> {
     /// limit: open a replacement from `on_tick` when the age nears the limit).
     pub fn live_since_ns(&self, conn: ConnId) -> Option<u64> {
         let s = self.slots.get(conn.0 as usize)?;
-        (matches!(s.state, State::Live(_)) && !s.closing).then_some(s.live_since_ns)
+        (matches!(s.state, State::Live(_) | State::Replayed) && !s.closing)
+            .then_some(s.live_since_ns)
     }
 
     /// The spec a connection was opened from.
@@ -213,6 +218,10 @@ impl Outbox<'_> {
         if slot.closing {
             return Err(SendError::NotLive);
         }
+        if matches!(slot.state, State::Replayed) {
+            *self.sent += 1;
+            return Ok(());
+        }
         let State::Live(l) = &mut slot.state else {
             return Err(SendError::NotLive);
         };
@@ -220,6 +229,9 @@ impl Outbox<'_> {
         slot.dirty = true;
         *self.any_dirty = true;
         l.ws.encode(opcode, data);
+        if let Some(t) = self.tap.as_mut() {
+            t.outbound(conn.0, opcode == 0x1, data, self.now_ns);
+        }
         match l.flush_out() {
             Ok(done) => {
                 slot.write_pending = !done;
@@ -256,6 +268,23 @@ impl Outbox<'_> {
     /// `max_conns` slots are in use.
     pub fn open(&mut self, spec: SpecId) -> Option<ConnId> {
         open_slot(self.slots, spec, self.now_ns)
+    }
+
+    /// When the feed is recorded: a REST reply whose body must not be kept (a listen key),
+    /// recorded as `status` and `body` instead (status 0: a transport error, `body` its text).
+    pub fn record_reply_as(&mut self, id: u64, status: u16, body: &[u8]) {
+        if let Some(t) = self.tap.as_mut() {
+            t.rest(id, status, body, now_ns());
+        }
+    }
+
+    /// When the feed is recorded: put a REST reply the handler is about to consume (a book
+    /// snapshot) into the recording, at this point of the stream. No allocation.
+    #[inline]
+    pub fn record_reply(&mut self, reply: &super::control::HttpReply) {
+        if let Some(t) = self.tap.as_mut() {
+            t.rest_reply(reply, now_ns());
+        }
     }
 }
 
@@ -379,6 +408,8 @@ pub struct Reactor<H: Handler> {
     rng: XorShift64,
     any_dirty: bool,
     dns: Dns,
+    /// Recording tap (`crate::record`), when the feed is recorded.
+    tap: Option<Tap>,
 }
 
 impl<H: Handler> Reactor<H> {
@@ -399,6 +430,7 @@ impl<H: Handler> Reactor<H> {
             rng: XorShift64::new(cfg.seed),
             any_dirty: false,
             dns: Dns::new(cfg.resolver.clone()),
+            tap: None,
             cfg,
         })
     }
@@ -552,6 +584,96 @@ impl<H: Handler> Reactor<H> {
             .sum()
     }
 
+    /// Record this feed's traffic through `tap` (see `crate::record`); set before `run`.
+    pub fn set_tap(&mut self, tap: Tap) {
+        self.tap = Some(tap);
+    }
+
+    /// The recording tap, if any (taken back when the feed stops).
+    pub fn take_tap(&mut self) -> Option<Tap> {
+        self.tap.take()
+    }
+
+    fn replay_outbox_call(&mut self, now: u64, f: impl FnOnce(&mut H, &mut Outbox<'_>)) {
+        let mut out = Outbox {
+            slots: &mut self.slots,
+            specs: &mut self.specs,
+            cmds: &mut self.cmds,
+            any_dirty: &mut self.any_dirty,
+            sent: &mut self.local.messages_tx,
+            write_queued_max: &mut self.local.write_queued_max,
+            now_ns: now,
+            tap: &mut self.tap,
+        };
+        f(&mut self.handler, &mut out);
+        // The recording says what became of the connections: the handler's reconnects and
+        // closes are not acted on in a replay.
+        self.cmds.clear();
+        self.any_dirty = false;
+    }
+
+    /// Replay (`crate::record::replay`): connection `conn` became live at `now`
+    /// (no socket; the handler's `on_open` runs, its sends are counted and dropped).
+    /// `false` (nothing done) unless the slot was opened (by the engine or the handler) and
+    /// is not live: as live, only an opened connection can come up.
+    pub fn replay_up(&mut self, conn: ConnId, now: u64) -> bool {
+        let idx = conn.0 as usize;
+        if idx >= self.slots.len() || !matches!(self.slots[idx].state, State::Waiting) {
+            return false;
+        }
+        let slot = &mut self.slots[idx];
+        if slot.ever_started {
+            self.local.reconnects += 1;
+        }
+        self.local.connects += 1;
+        slot.ever_started = true;
+        slot.state = State::Replayed;
+        slot.closing = false;
+        slot.got_data = false;
+        slot.last_rx_ns = now;
+        slot.live_since_ns = now;
+        self.replay_outbox_call(now, |h, out| h.on_open(conn, now, out));
+        true
+    }
+
+    /// Replay: one recorded WebSocket message; `false` if `conn` is not live in the replay.
+    pub fn replay_message(&mut self, conn: ConnId, text: bool, data: &[u8], recv_ns: u64) -> bool {
+        let idx = conn.0 as usize;
+        if idx >= self.slots.len() || !matches!(self.slots[idx].state, State::Replayed) {
+            return false;
+        }
+        self.slots[idx].last_rx_ns = recv_ns;
+        self.deliver(idx, text, data, recv_ns);
+        self.cmds.clear();
+        self.any_dirty = false;
+        true
+    }
+
+    /// Replay: connection `conn` went down for `reason` at `now`.
+    pub fn replay_down(&mut self, conn: ConnId, reason: DownReason, now: u64) {
+        let idx = conn.0 as usize;
+        if idx >= self.slots.len() {
+            return;
+        }
+        self.local.downs += 1;
+        let slot = &mut self.slots[idx];
+        slot.state = State::Waiting;
+        slot.closing = false;
+        self.handler.on_down(conn, reason, now);
+        if reason == DownReason::ClosedByUs {
+            self.slots[idx] = Slot::free();
+        }
+        self.cmds.clear();
+        self.any_dirty = false;
+    }
+
+    /// Replay: one loop iteration's tick at `now` (the handler's timers, REST replies), then
+    /// the counters are published.
+    pub fn replay_tick(&mut self, now: u64) {
+        self.replay_outbox_call(now, |h, out| h.on_tick(now, out));
+        self.publish();
+    }
+
     /// Set it to `true` (any thread) to make [`run`](Self::run) return.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
@@ -641,6 +763,7 @@ impl<H: Handler> Reactor<H> {
                 sent: &mut self.local.messages_tx,
                 write_queued_max: &mut self.local.write_queued_max,
                 now_ns: now,
+                tap: &mut self.tap,
             };
             self.handler.on_tick(now, &mut out);
         }
@@ -717,7 +840,7 @@ impl<H: Handler> Reactor<H> {
         for idx in 0..self.slots.len() {
             let s = &self.slots[idx];
             match s.state {
-                State::Free => {}
+                State::Free | State::Replayed => {}
                 State::Waiting => {
                     if now >= s.deadline_ns {
                         self.start_connect(idx, now);
@@ -790,7 +913,7 @@ impl<H: Handler> Reactor<H> {
                 self.handshake_result(idx, hs.handshake());
             }
             State::Live(_) => self.drain(idx),
-            State::Free | State::Waiting => {}
+            State::Free | State::Waiting | State::Replayed => {}
         }
     }
 
@@ -849,6 +972,10 @@ impl<H: Handler> Reactor<H> {
                 }));
                 slot.last_rx_ns = now;
                 slot.live_since_ns = now;
+                if let Some(t) = self.tap.as_mut() {
+                    t.set_redact_out(idx as u16, p.spec.record_redact_out);
+                    t.up(idx as u16, slot.spec, now);
+                }
                 {
                     let mut out = Outbox {
                         slots: &mut self.slots,
@@ -858,6 +985,7 @@ impl<H: Handler> Reactor<H> {
                         sent: &mut self.local.messages_tx,
                         write_queued_max: &mut self.local.write_queued_max,
                         now_ns: now,
+                        tap: &mut self.tap,
                     };
                     self.handler.on_open(ConnId(idx as u16), now, &mut out);
                 }
@@ -1005,6 +1133,9 @@ impl<H: Handler> Reactor<H> {
             slot.attempts = 0;
         }
         self.local.messages_rx += 1;
+        if let Some(t) = self.tap.as_mut() {
+            t.message(idx as u16, text, data, recv_ns);
+        }
         let m = if text {
             WsMessage::Text(data)
         } else {
@@ -1018,6 +1149,7 @@ impl<H: Handler> Reactor<H> {
             sent: &mut self.local.messages_tx,
             write_queued_max: &mut self.local.write_queued_max,
             now_ns: recv_ns,
+            tap: &mut self.tap,
         };
         self.handler
             .on_message(ConnId(idx as u16), m, recv_ns, &mut out);
@@ -1156,6 +1288,9 @@ impl<H: Handler> Reactor<H> {
         let closing = slot.closing;
         slot.closing = false;
         let spec = slot.spec as usize;
+        if let Some(t) = self.tap.as_mut() {
+            t.down(idx as u16, reason, now);
+        }
         self.handler.on_down(ConnId(idx as u16), reason, now);
         let slot = &mut self.slots[idx];
         if reason == DownReason::ClosedByUs || closing {

@@ -482,6 +482,14 @@ impl Producer {
         self.n_pending
     }
 
+    /// Nothing held back and at least `n` free event slots (replay uses it to wait for the
+    /// consumer instead of dropping: a replay is lossless). `n` is capped at half the ring.
+    #[inline]
+    pub fn has_room(&mut self, n: usize) -> bool {
+        let n = n.min(self.queue.capacity() / 2).max(1);
+        self.n_pending == 0 && self.queue.has_room(n)
+    }
+
     /// Sent, dropped, conflated and pool-empty counts so far (relaxed).
     pub fn stats(&self) -> RingStats {
         self.shared.stats()

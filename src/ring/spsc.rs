@@ -96,6 +96,16 @@ impl<T: Copy + Send> SpscProducer<T> {
         Ok(())
     }
 
+    /// At least `n` free slots (the head is reloaded only when the cached one says fewer).
+    #[inline]
+    pub fn has_room(&mut self, n: usize) -> bool {
+        if self.cap - self.tail.wrapping_sub(self.cached_head) >= n {
+            return true;
+        }
+        self.cached_head = self.inner.head.0.load(Ordering::Acquire);
+        self.cap - self.tail.wrapping_sub(self.cached_head) >= n
+    }
+
     /// Values currently in the ring (a snapshot).
     pub fn len(&self) -> usize {
         self.tail

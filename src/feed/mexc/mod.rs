@@ -336,11 +336,38 @@ impl MexcFeed {
     fn handle_replies(&mut self, out: &mut Outbox<'_>, now: u64) {
         while let Some(reply) = self.control.try_reply() {
             match reply.id {
-                LK_CREATE => self.on_key_created(out, reply, now),
-                LK_KEEPALIVE => self.on_keepalive(reply, now),
-                LK_TIME => self.on_server_time(reply, now),
+                LK_CREATE | LK_KEEPALIVE => {
+                    // Recorded (issue 15) so a replay opens the private stream at the same
+                    // point, but never with the key: a placeholder body on success, the status
+                    // alone on a refusal (its text may echo the key), "redacted" for a
+                    // transport error.
+                    match &reply.result {
+                        Ok((200, _)) => out.record_reply_as(
+                            reply.id,
+                            200,
+                            br#"{"listenKey":"recordedKeyRedacted"}"#,
+                        ),
+                        Ok((status, _)) => out.record_reply_as(reply.id, *status, b""),
+                        Err(_) => out.record_reply_as(reply.id, 0, b"redacted"),
+                    }
+                    if reply.id == LK_CREATE {
+                        self.on_key_created(out, reply, now)
+                    } else {
+                        self.on_keepalive(reply, now)
+                    }
+                }
+                LK_TIME => {
+                    // The server's clock (recorded: the private stream waits for it).
+                    out.record_reply(&reply);
+                    self.on_server_time(reply, now)
+                }
                 LK_CLOSE => {}
-                id if (id as usize) < self.core.syms.len() => self.on_snapshot(reply, now),
+                id if (id as usize) < self.core.syms.len() => {
+                    // Recorded where the sync consumes it (issue 15); listen-key replies are
+                    // not (they carry the key).
+                    out.record_reply(&reply);
+                    self.on_snapshot(reply, now)
+                }
                 _ => {}
             }
         }

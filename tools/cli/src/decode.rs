@@ -50,35 +50,7 @@ pub fn decode(a: DecodeArgs) -> Result<bool> {
     let mut all_ok = true;
     for frame in split_frames(&input) {
         let before = sink.events;
-        let result: Result<(), String> = match (&frame, venue) {
-            (InputFrame::Bad(reason), _) => Err(reason.clone()),
-            (InputFrame::Binary(bytes), Venue::Mexc) => mx
-                .decode_binary(bytes, &mut sink)
-                .map_err(|e| e.to_string()),
-            (InputFrame::Binary(_), Venue::Gateio) => {
-                Err("binary frame given for gateio (JSON only)".into())
-            }
-            (InputFrame::Json(text), Venue::Gateio) if is_rest_snapshot(text) => {
-                gateio::decode_rest_snapshot(text, &a.symbol, 10_000, &mut sink)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-            (InputFrame::Json(text), Venue::Gateio) => {
-                gate.decode(text, &mut sink).map_err(|e| e.to_string())
-            }
-            (InputFrame::Json(text), Venue::Mexc) if is_rest_snapshot(text) => {
-                match mexc::parse_depth_snapshot(200, text) {
-                    Ok(snap) => {
-                        cexfeed::event::Sink::book(&mut sink, &snap.book_msg(&a.symbol));
-                        Ok(())
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            (InputFrame::Json(text), Venue::Mexc) => {
-                mx.decode_text(text, &mut sink).map_err(|e| e.to_string())
-            }
-        };
+        let result = decode_frame(&frame, venue, &a.symbol, &mut gate, &mut mx, &mut sink);
         match result {
             Ok(()) => {
                 if sink.events == before {
@@ -95,6 +67,47 @@ pub fn decode(a: DecodeArgs) -> Result<bool> {
     }
     out.flush()?;
     Ok(all_ok)
+}
+
+/// Decode one frame into `sink` (shared by `decode` and `export`): `symbol` names a REST
+/// snapshot's book (the body does not).
+pub fn decode_frame(
+    frame: &InputFrame<'_>,
+    venue: Venue,
+    symbol: &str,
+    gate: &mut gateio::GateDecoder,
+    mx: &mut mexc::MexcDecoder,
+    sink: &mut JsonLines,
+) -> Result<(), String> {
+    match (frame, venue) {
+        (InputFrame::Bad(reason), _) => Err(reason.clone()),
+        (InputFrame::Binary(bytes), Venue::Mexc) => {
+            mx.decode_binary(bytes, sink).map_err(|e| e.to_string())
+        }
+        (InputFrame::Binary(_), Venue::Gateio) => {
+            Err("binary frame given for gateio (JSON only)".into())
+        }
+        (InputFrame::Json(text), Venue::Gateio) if is_rest_snapshot(text) => {
+            gateio::decode_rest_snapshot(text, symbol, 10_000, sink)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        (InputFrame::Json(text), Venue::Gateio) => {
+            gate.decode(text, sink).map_err(|e| e.to_string())
+        }
+        (InputFrame::Json(text), Venue::Mexc) if is_rest_snapshot(text) => {
+            match mexc::parse_depth_snapshot(200, text) {
+                Ok(snap) => {
+                    cexfeed::event::Sink::book(sink, &snap.book_msg(symbol));
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        (InputFrame::Json(text), Venue::Mexc) => {
+            mx.decode_text(text, sink).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// A REST order-book body: an object with `bids`/`asks` and an id, and no `channel`.

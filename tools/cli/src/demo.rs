@@ -96,6 +96,7 @@ pub fn loopback_config(v: &VenueHandle, private: bool) -> Config {
         runtime: Runtime::default(),
         feeds: vec![mexc, spot, fut],
         publish: None,
+        record: None,
     }
 }
 

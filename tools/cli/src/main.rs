@@ -8,6 +8,7 @@ mod demo;
 mod dry_run;
 mod jsonl;
 mod main_job;
+mod replay;
 mod report;
 mod runner;
 
@@ -43,6 +44,12 @@ enum Cmd {
     Decode(decode::DecodeArgs),
     /// Serve MEXC spot and Gate.io spot/USDT-futures on one local address (until Ctrl-C).
     Venue(VenueArgs),
+    /// `run`, recording every feed's traffic (see docs/recording.md).
+    Record(main_job::RecordArgs),
+    /// Run recorded traffic through the decoders, books and rings (no sockets) and report.
+    Replay(replay::ReplayArgs),
+    /// Decode a recording into `cexfeed decode`'s JSON lines.
+    Export(replay::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +105,11 @@ struct VenueArgs {
     /// closed candles come quickly (e.g. 2s).
     #[arg(long, value_parser = parse_duration)]
     kline_window: Option<Duration>,
+    /// Serve these recordings (files or directories) instead of the simulator: every client
+    /// of a service gets its recorded public messages timed like the recording, REST order
+    /// books the recorded snapshots (issue 15).
+    #[arg(long, num_args = 1..)]
+    replay: Vec<std::path::PathBuf>,
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -165,6 +177,17 @@ fn venue(a: VenueArgs) -> Result<()> {
     }
     cfg.scenarios = venue::parse_scenarios(&a.scenario.join(","), a.target.as_deref())
         .map_err(anyhow::Error::msg)?;
+    if !a.replay.is_empty() {
+        cfg.replay = replay::venue_streams(&a.replay)?;
+        for s in &cfg.replay {
+            eprintln!(
+                "venue: replaying {:?}: {} messages, {} REST snapshots",
+                s.service,
+                s.frames.len(),
+                s.rest.len()
+            );
+        }
+    }
     let handle = Venue::start(cfg).context("starting the venue")?;
     print!("{}", handle.describe());
     install_signal_handlers();
@@ -207,8 +230,21 @@ fn main() -> Result<()> {
         },
         Some(Cmd::Run(a)) => {
             install_signal_handlers();
-            main_job::run(a, &STOP)
+            main_job::run(a, &STOP, None)
         }
+        Some(Cmd::Record(a)) => {
+            install_signal_handlers();
+            main_job::run(a.run, &STOP, Some(a.out))
+        }
+        Some(Cmd::Replay(a)) => {
+            install_signal_handlers();
+            replay::replay(a, &STOP)
+        }
+        Some(Cmd::Export(a)) => match replay::export(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
         None => {
             install_signal_handlers();
             main_job::demo(cli.demo, &STOP)

@@ -60,6 +60,18 @@ pub struct DemoArgs {
     /// `cargo run --release --example ipc_subscriber -- CHANNEL...`.
     #[arg(long)]
     pub publish: bool,
+    /// Record every feed's traffic into this directory (`cexfeed replay DIR` replays it).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Directory of the recording (default: the config's `record.dir`, else `recordings`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -159,8 +171,17 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
     if a.publish {
         cfg.publish = Some(cexfeed::config::PublishConfig::default());
     }
+    if let Some(dir) = &a.record {
+        cfg.record = Some(cexfeed::config::RecordConfig {
+            dir: dir.clone(),
+            ..Default::default()
+        });
+    }
     let resolved = cfg.resolve()?;
     let mut engine = Engine::new(resolved.engine)?;
+    if let Some(r) = resolved.record {
+        engine.record(r)?;
+    }
     let rx = engine.consumer()?;
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
@@ -180,6 +201,7 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
             None => None,
             Some(s) => Some(parse_feed(s)?),
         },
+        until_replay_done: false,
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, Some(&v), &mut out)?;
@@ -225,8 +247,20 @@ fn stop_publisher(t: Option<cexfeed::ipc::PublisherThread>) {
     }
 }
 
-pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
-    let cfg = Config::load(&a.config)?;
+/// `run`, or `record` (`record_out`: `Some(dir override)`): recording is on when the config
+/// has a `[record]` table or for `record`.
+pub fn run(
+    a: RunArgs,
+    interrupt: &'static AtomicBool,
+    record_out: Option<Option<PathBuf>>,
+) -> Result<()> {
+    let mut cfg = Config::load(&a.config)?;
+    if let Some(out) = record_out {
+        let rc = cfg.record.get_or_insert_with(Default::default);
+        if let Some(d) = out {
+            rc.dir = d;
+        }
+    }
     let resolved = cfg.resolve()?;
     if a.dry_run {
         let mut out = std::io::stdout();
@@ -234,6 +268,9 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
     }
     let rt = &cfg.runtime;
     let mut engine = Engine::new(resolved.engine)?;
+    if let Some(r) = resolved.record {
+        engine.record(r)?;
+    }
     let rx = engine.consumer()?;
     for ch in &resolved.channels {
         engine.bind(ch, rx.id())?;
@@ -255,6 +292,7 @@ pub fn run(a: RunArgs, interrupt: &'static AtomicBool) -> Result<()> {
         compare_levels: 10,
         interrupt: Some(interrupt),
         inject_feed_panic: None,
+        until_replay_done: false,
     };
     let mut out = std::io::stdout();
     let report = runner::run(engine, rx, &opts, None, &mut out)?;

@@ -152,6 +152,51 @@ pub struct Report {
     /// counted (`gaps`, `reconnects`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub venue_faults: BTreeMap<String, u64>,
+    /// Issue 15: what each recorded feed wrote (`record`, `run` with `[record]`, `--record`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record: Vec<RecordReport>,
+    /// Issue 15: what each feed of a `replay` read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replay: Vec<ReplayReport>,
+}
+
+/// One recorded feed.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RecordReport {
+    pub venue: String,
+    pub market: String,
+    /// Records the feed thread put into the ring.
+    pub records: u64,
+    /// Records lost to a full ring (each marked by a gap record in the file).
+    pub dropped: u64,
+    /// Uncompressed bytes written (record headers + payloads).
+    pub raw_bytes: u64,
+    /// Compressed bytes written (frame headers included).
+    pub file_bytes: u64,
+    /// raw / file.
+    pub compression_ratio: f64,
+    pub frames: u64,
+    pub write_errors: u64,
+    pub files: Vec<String>,
+}
+
+/// One replayed feed.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ReplayReport {
+    pub venue: String,
+    pub market: String,
+    pub records: u64,
+    pub messages: u64,
+    /// Messages of connections that were not open in the replay (not delivered).
+    pub orphan_messages: u64,
+    pub rest_bodies: u64,
+    /// Records the recorder had lost (from gap records).
+    pub gap_records: u64,
+    pub bad_frames: u64,
+    pub errors: Vec<String>,
+    /// Replay wall time and rate (messages per second decoded and applied).
+    pub elapsed_s: f64,
+    pub messages_per_s: f64,
 }
 
 impl Report {

@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub interrupt: Option<&'static AtomicBool>,
     /// Test hook: make this feed's thread panic one second into the run.
     pub inject_feed_panic: Option<(Venue, Market)>,
+    /// A replay: end when every feed has read its files (and the consumer has drained).
+    pub until_replay_done: bool,
 }
 
 /// What the strategy thread publishes for cold readers (refreshed every 100 ms).
@@ -402,6 +404,9 @@ pub fn run(
     let interrupted = || opts.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
     let mut inject = opts.inject_feed_panic;
     while started.elapsed() < opts.duration && !interrupted() {
+        if opts.until_replay_done && engine.replay_done() {
+            break;
+        }
         if started.elapsed() >= Duration::from_secs(1) {
             if let Some((v, m)) = inject.take() {
                 engine.inject_feed_panic(v, m);
@@ -465,6 +470,19 @@ pub fn run(
     // with a deadline: the account is paused, the streams deliver what it logged before.
     let private_diffs = venue.map(|v| settle_private(v, &views, &shared, Duration::from_secs(10)));
     engine.collect_metrics();
+    if opts.until_replay_done {
+        // Every event of the replay reaches the consumer: wait (bounded) until it is idle.
+        let mut last = u64::MAX;
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(100));
+            let n = shared.lock().map(|s| s.events).unwrap_or(0);
+            if n == last {
+                break;
+            }
+            last = n;
+        }
+    }
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
     let _ = strategy.join();
@@ -541,6 +559,52 @@ fn build_report(
         scenarios: opts.scenarios.clone(),
         ..Default::default()
     };
+    for (venue, market, tap, w) in engine.record_stats() {
+        let files = finals
+            .iter()
+            .find(|f| f.venue == Some(venue) && f.market == Some(market))
+            .map(|f| f.recorded.iter().map(|p| p.display().to_string()).collect())
+            .unwrap_or_default();
+        let raw = w.raw_bytes.load(Ordering::Relaxed);
+        let file = w.file_bytes.load(Ordering::Relaxed);
+        report.record.push(crate::report::RecordReport {
+            venue: venue.as_str().into(),
+            market: market.as_str().into(),
+            records: tap.records.load(Ordering::Relaxed),
+            dropped: tap.dropped.load(Ordering::Relaxed),
+            raw_bytes: raw,
+            file_bytes: file,
+            compression_ratio: if file > 0 {
+                raw as f64 / file as f64
+            } else {
+                0.0
+            },
+            frames: w.frames.load(Ordering::Relaxed),
+            write_errors: w.write_errors.load(Ordering::Relaxed),
+            files,
+        });
+    }
+    for (venue, market, st) in engine.replay_stats() {
+        let elapsed = st.elapsed_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        let messages = st.messages.load(Ordering::Relaxed);
+        report.replay.push(crate::report::ReplayReport {
+            venue: venue.as_str().into(),
+            market: market.as_str().into(),
+            records: st.records.load(Ordering::Relaxed),
+            messages,
+            orphan_messages: st.orphan_messages.load(Ordering::Relaxed),
+            rest_bodies: st.rest.load(Ordering::Relaxed),
+            gap_records: st.gap_records.load(Ordering::Relaxed),
+            bad_frames: st.bad_frames.load(Ordering::Relaxed),
+            errors: st.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+            elapsed_s: elapsed,
+            messages_per_s: if elapsed > 0.0 {
+                messages as f64 / elapsed
+            } else {
+                0.0
+            },
+        });
+    }
     let mut all_match = true;
     let mut compared = 0;
     for v in views {
@@ -733,6 +797,41 @@ pub fn dead_feeds(r: &Report) -> Vec<String> {
 /// The human summary printed at the end.
 pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "\n=== cexfeed summary ({:.1} s) ===", r.duration_s)?;
+    for x in &r.record {
+        writeln!(
+            out,
+            "recorded {}.{}: {} records ({} lost to a full ring), {} bytes -> {} bytes (x{:.1}), {} frames, {} files{}",
+            x.venue,
+            x.market,
+            x.records,
+            x.dropped,
+            x.raw_bytes,
+            x.file_bytes,
+            x.compression_ratio,
+            x.frames,
+            x.files.len(),
+            x.files.first().map(|f| format!(" ({f} ...)")).unwrap_or_default()
+        )?;
+    }
+    for x in &r.replay {
+        writeln!(
+            out,
+            "replayed {}.{}: {} records, {} messages in {:.3} s ({:.0} msg/s), {} REST bodies, {} gap-lost, {} orphan, {} bad frames",
+            x.venue,
+            x.market,
+            x.records,
+            x.messages,
+            x.elapsed_s,
+            x.messages_per_s,
+            x.rest_bodies,
+            x.gap_records,
+            x.orphan_messages,
+            x.bad_frames
+        )?;
+        for e in &x.errors {
+            writeln!(out, "    {e}")?;
+        }
+    }
     for f in &r.feeds {
         writeln!(
             out,

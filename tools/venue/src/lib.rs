@@ -148,6 +148,7 @@ pub mod lifecycle;
 pub mod mexc;
 pub mod num;
 pub mod pb;
+pub mod replay;
 pub mod server;
 pub mod sim;
 
@@ -411,6 +412,9 @@ pub struct VenueConfig {
     /// Klines: the open candle is pushed this often (MEXC ~1 s, protocols.md §1.4; Gate 2 s,
     /// §3.2) and at once when its window opens; a closed one at once. Default 1 s.
     pub kline_push_period: Duration,
+    /// Issue 15: serve recorded traffic instead of the simulator on the services listed
+    /// (`replay::ReplayStream`; empty = none). Default empty.
+    pub replay: Vec<replay::ReplayStream>,
 }
 
 impl Default for VenueConfig {
@@ -444,6 +448,7 @@ impl Default for VenueConfig {
             listen_key_ttl: Duration::from_secs(3600),
             kline_window: None,
             kline_push_period: Duration::from_secs(1),
+            replay: Vec::new(),
         }
     }
 }
@@ -593,6 +598,8 @@ pub(crate) struct Shared {
     pub user_agents: Mutex<std::collections::VecDeque<(String, Option<String>)>>,
     /// Listen-key faults, quiet symbols, lifecycle counters (issue 13).
     pub life: lifecycle::Lifecycle,
+    /// Replay (issue 15): when each service's first client connected (its replay clock).
+    pub replay_start: Mutex<Vec<(replay::ReplayService, Instant)>>,
 }
 
 impl Shared {
@@ -609,6 +616,18 @@ impl Shared {
             (VenueId::Gateio, Market::Futures) => 2,
         };
         self.accounts.get(idx).cloned()
+    }
+    /// Replay: the first connection of `svc` sets its clock.
+    pub(crate) fn replay_mark_start(&self, svc: replay::ReplayService, at: Instant) {
+        let mut v = self.replay_start.lock().unwrap_or_else(|e| e.into_inner());
+        if !v.iter().any(|(s, _)| *s == svc) {
+            v.push((svc, at));
+        }
+    }
+    /// Replay: when `svc`'s clock started, if a client connected.
+    pub(crate) fn replay_started(&self, svc: replay::ReplayService) -> Option<Instant> {
+        let v = self.replay_start.lock().unwrap_or_else(|e| e.into_inner());
+        v.iter().find(|(s, _)| *s == svc).map(|(_, t)| *t)
     }
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -737,6 +756,7 @@ impl Venue {
             next_conn: AtomicU64::new(1),
             user_agents: Mutex::new(std::collections::VecDeque::new()),
             active_conns: AtomicUsize::new(0),
+            replay_start: Mutex::new(Vec::new()),
             life: lifecycle::Lifecycle::default(),
         });
         shared

@@ -666,6 +666,9 @@ fn ws_upgrade(mut io: Io, req: Request, rest: Vec<u8>, sh: Arc<Shared>) {
         tungstenite::protocol::Role::Server,
         Some(ws_config()),
     );
+    if !sh.cfg.replay.is_empty() {
+        return super::replay::serve(ws, sh, svc);
+    }
     match svc {
         WsService::Mexc => super::mexc::serve(ws, sh, listen_key),
         WsService::GateSpot => super::gate::serve(ws, sh, Market::Spot, size_decimal),
@@ -703,6 +706,24 @@ pub(crate) fn route_rest(sh: &Shared, req: &Request) -> (u16, String) {
     // The simulated accounts' signed REST (issue 17; `account_rest`).
     if let Some(answer) = crate::account_rest::route(sh, req, p) {
         return answer;
+    }
+    if !sh.cfg.replay.is_empty() {
+        use super::replay::{rest_answer, ReplayService as R};
+        let found = match (req.method.as_str(), p) {
+            ("GET", "/api/v3/depth") => Some((R::Mexc, "symbol")),
+            ("GET", "/api/v4/spot/order_book") => Some((R::GateSpot, "currency_pair")),
+            ("GET", "/api/v4/futures/usdt/order_book") => Some((R::GateFutures, "contract")),
+            _ => None,
+        };
+        if let Some((svc, key)) = found {
+            let sym = req.param(key).unwrap_or_default();
+            return rest_answer(sh, svc, &sym).unwrap_or_else(|| {
+                (
+                    404,
+                    r#"{"message":"no recorded snapshot for this symbol"}"#.into(),
+                )
+            });
+        }
     }
     match (req.method.as_str(), p) {
         ("GET", "/api/v3/ping") => (200, "{}".into()),
