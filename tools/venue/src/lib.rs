@@ -395,6 +395,10 @@ pub struct VenueConfig {
     /// MEXC listen-key validity after creation or the last keep-alive (60 min on MEXC,
     /// protocols.md §1.8); a private connection whose key is no longer valid is closed.
     pub listen_key_ttl: Duration,
+    /// Send instants kept per symbol ([`VenueHandle::send_time`]): the last `send_log`
+    /// versions (a power of two, at least 65 536, the default). The latency bench
+    /// (`tools/bench`) raises it so a whole measurement window stays covered.
+    pub send_log: usize,
 }
 
 impl Default for VenueConfig {
@@ -426,6 +430,7 @@ impl Default for VenueConfig {
             clock_skew_ms: 0,
             mexc_server_ping: Duration::ZERO,
             listen_key_ttl: Duration::from_secs(3600),
+            send_log: sim::SEND_RING,
         }
     }
 }
@@ -653,7 +658,9 @@ impl Venue {
                 k += 1;
                 let spec = SymSpec::new(v, m, n);
                 let seed = cfg.seed.wrapping_mul(0x100_0000_01B3).wrapping_add(k);
-                syms.push(Arc::new(Symbol::new(spec, seed, cfg.log_capacity)));
+                syms.push(Arc::new(
+                    Symbol::new(spec, seed, cfg.log_capacity).with_send_log(cfg.send_log),
+                ));
             }
         };
         add(VenueId::Mexc, Market::Spot, &cfg.mexc_symbols, &mut syms);
@@ -840,7 +847,7 @@ impl VenueHandle {
 
     /// Monotonic (`crate::num::now_ns`) instant the push ending at version `seq` was first
     /// written to a socket (depth diffs, book tickers, snapshots pushed). Bounded: the last
-    /// 65 536 versions per symbol.
+    /// [`VenueConfig::send_log`] versions per symbol (65 536 by default).
     pub fn send_time(&self, venue: VenueId, market: Market, symbol: &str, seq: u64) -> Option<u64> {
         self.sym(venue, market, symbol)?.send_time(seq)
     }

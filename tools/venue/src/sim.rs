@@ -345,6 +345,14 @@ impl Symbol {
         }
     }
 
+    /// Keep the send instants of the last `n` versions (rounded up to a power of two, at
+    /// least [`SEND_RING`]) instead of [`SEND_RING`]: a latency bench at a high rate.
+    pub fn with_send_log(self, n: usize) -> Symbol {
+        let n = n.max(SEND_RING).next_power_of_two();
+        *self.send_ring.lock().unwrap_or_else(|p| p.into_inner()) = vec![(0, 0); n];
+        self
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, SymState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -413,7 +421,8 @@ impl Symbol {
     /// Record the monotonic send instant of version `seq` (first sender wins).
     pub fn record_send(&self, seq: u64, ns: u64) {
         let mut r = self.send_ring.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut r[(seq as usize) & (SEND_RING - 1)];
+        let mask = r.len() - 1;
+        let slot = &mut r[(seq as usize) & mask];
         if slot.0 != seq {
             *slot = (seq, ns);
         }
@@ -421,7 +430,7 @@ impl Symbol {
 
     pub fn send_time(&self, seq: u64) -> Option<u64> {
         let r = self.send_ring.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = r[(seq as usize) & (SEND_RING - 1)];
+        let slot = r[(seq as usize) & (r.len() - 1)];
         (slot.0 == seq && slot.1 != 0).then_some(slot.1)
     }
 
