@@ -136,6 +136,28 @@ pub fn spawn(
     h.map_err(|e| e.to_string())
 }
 
+/// How cexfeed's strategy thread idles in block mode (the library has no blocking receive):
+/// `sleep` (default: [`CONSUMER_SLEEP_US`] with 1 µs timer slack, leaves the core to the feed
+/// thread and the venue) or `yield` (`sched_yield`; keeps the thread runnable, which on a
+/// 2-core machine takes CPU from the feed thread). `CEXFEED_BENCH_CONSUMER=yield|sleep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerIdle {
+    Sleep,
+    Yield,
+}
+
+/// The strategy thread's idle sleep in block mode.
+pub const CONSUMER_SLEEP_US: u64 = 20;
+
+impl ConsumerIdle {
+    pub fn from_env() -> ConsumerIdle {
+        match std::env::var("CEXFEED_BENCH_CONSUMER").as_deref() {
+            Ok("yield") => ConsumerIdle::Yield,
+            _ => ConsumerIdle::Sleep,
+        }
+    }
+}
+
 fn run_cexfeed(
     feed: Feed,
     ws_url: String,
@@ -201,14 +223,25 @@ fn run_cexfeed(
     engine.start().map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(cap);
     let mut idle = 0u32;
+    let consumer = ConsumerIdle::from_env();
+    if wait == Wait::Block && consumer == ConsumerIdle::Sleep {
+        // Timer slack 1 µs (default 50 µs) so the idle sleep below is short.
+        // SAFETY: prctl with PR_SET_TIMERSLACK and an integer argument touches only this thread.
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, 1000u64, 0u64, 0u64, 0u64);
+        }
+    }
     while !live.stop.load(Ordering::Relaxed) {
         let Some(ev) = rx.try_recv() else {
             idle += 1;
-            match wait {
-                Wait::Spin => std::hint::spin_loop(),
+            match (wait, consumer) {
+                (Wait::Spin, _) => std::hint::spin_loop(),
                 // No blocking receive in the library: a short spin, then give the core away.
-                Wait::Block if idle < 64 => std::hint::spin_loop(),
-                Wait::Block => std::thread::yield_now(),
+                (Wait::Block, _) if idle < 64 => std::hint::spin_loop(),
+                (Wait::Block, ConsumerIdle::Yield) => std::thread::yield_now(),
+                (Wait::Block, ConsumerIdle::Sleep) => {
+                    std::thread::sleep(Duration::from_micros(CONSUMER_SLEEP_US))
+                }
             }
             continue;
         };

@@ -16,6 +16,7 @@
 //! gateio.futures`, `--tls both|on|off`, `--clients cexfeed,tokio-baseline,floor[,ccxt]`,
 //! `--ccxt` / `--no-ccxt`, `--ccxt-rates 10k` (rates ccxt is run at), `--wait block|spin|both`,
 //! `--json FILE`, `--out DIR` (`.hgrm` per cell and `latency.svg`; default `bench-out`).
+//! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md).
 
 mod ccxt;
 mod clients;
@@ -211,7 +212,7 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 const USAGE: &str = "cexfeed-bench [--duration 5s] [--warmup 1s] [--rates 10k,100k,max] [--max-rate 1000000] \
 [--feeds mexc.spot,gateio.spot,gateio.futures] [--tls both|on|off] [--clients cexfeed,tokio-baseline,floor,ccxt] \
-[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR]";
+[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost";
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
@@ -282,6 +283,10 @@ fn parse_args() -> Result<Opts, String> {
                     x => return Err(format!("--wait {x:?}: block, spin or both")),
                 }
             }
+            "--record-copy-cost" => {
+                record_copy_cost();
+                std::process::exit(0);
+            }
             "--json" => o.json = Some(val()?.into()),
             "--out" => o.out = val()?.into(),
             "-h" | "--help" => {
@@ -300,6 +305,26 @@ fn parse_args() -> Result<Opts, String> {
         o.clients.push(Client::Ccxt);
     }
     Ok(o)
+}
+
+/// What rustls 0.23 spends per application-data record on its plaintext copy
+/// (`CommonState::take_received_plaintext` → `Payload::into_vec`: a `Vec` allocated, the
+/// plaintext copied, freed once read): the same `to_vec` + drop, timed per record size.
+fn record_copy_cost() {
+    let src = vec![0x5au8; 16 * 1024];
+    println!("rustls 0.23 received-plaintext copy per record (alloc + memcpy + free), this machine:");
+    for n in [128usize, 512, 1024, 4096, 16 * 1024 - 256] {
+        let iters = 2_000_000usize;
+        let mut keep = 0usize;
+        let t = Instant::now();
+        for _ in 0..iters {
+            let v = std::hint::black_box(&src[..n]).to_vec();
+            keep = keep.wrapping_add(std::hint::black_box(&v)[n / 2] as usize);
+        }
+        let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+        std::hint::black_box(keep);
+        println!("  {n:>6} bytes: {ns:>7.1} ns per record");
+    }
 }
 
 /// Cores needed for cexfeed spinning: the feed thread and the strategy thread each spin on a
