@@ -11,8 +11,12 @@
 //! cargo run --release -p cexfeed-bench -- --duration 5s --json bench.json --out bench-out
 //! ```
 //!
+//! Rates: a fixed rate is open loop (the venue makes that many book changes per second, one
+//! push each, whether the client keeps up or not); `max` is closed loop: the venue makes
+//! changes as fast as its pushes are read, with at most [`MAX_BACKLOG`] unread changes.
+//!
 //! Options: `--duration DUR` per cell (5s), `--warmup DUR` (1s), `--rates 10k,100k,max`,
-//! `--max-rate N` (what `max` asks the venue for, 1000000), `--feeds mexc.spot,gateio.spot,
+//! `--max-rate N` (the ceiling `max` asks the venue for, 1000000), `--feeds mexc.spot,gateio.spot,
 //! gateio.futures`, `--tls both|on|off`, `--clients cexfeed,tokio-baseline,floor[,ccxt]`,
 //! `--ccxt` / `--no-ccxt`, `--ccxt-rates 10k` (rates ccxt is run at), `--wait block|spin|both`,
 //! `--json FILE`, `--out DIR` (`.hgrm` per cell and `latency.svg`; default `bench-out`).
@@ -312,7 +316,9 @@ fn parse_args() -> Result<Opts, String> {
 /// plaintext copied, freed once read): the same `to_vec` + drop, timed per record size.
 fn record_copy_cost() {
     let src = vec![0x5au8; 16 * 1024];
-    println!("rustls 0.23 received-plaintext copy per record (alloc + memcpy + free), this machine:");
+    println!(
+        "rustls 0.23 received-plaintext copy per record (alloc + memcpy + free), this machine:"
+    );
     for n in [128usize, 512, 1024, 4096, 16 * 1024 - 256] {
         let iters = 2_000_000usize;
         let mut keep = 0usize;
@@ -421,7 +427,12 @@ fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid bounds")
 }
 
-fn venue_config(feed: Feed, tls: bool, rate: u64, window: Duration) -> VenueConfig {
+/// `max`: the venue's change log may hold this many changes its reader has not read yet
+/// (`VenueConfig::max_backlog`): it makes changes as fast as they are read, never falling out
+/// of the log.
+const MAX_BACKLOG: usize = 4096;
+
+fn venue_config(feed: Feed, tls: bool, rate: Rate, asked: u64, window: Duration) -> VenueConfig {
     let syms = |k: FeedKind| -> Vec<String> {
         if feed.kind == k {
             vec![feed.symbol().into()]
@@ -431,7 +442,9 @@ fn venue_config(feed: Feed, tls: bool, rate: u64, window: Duration) -> VenueConf
     };
     VenueConfig {
         tls,
-        rate_per_sec: rate.min(u32::MAX as u64) as u32,
+        rate_per_sec: asked.min(u32::MAX as u64) as u32,
+        max_backlog: if rate == Rate::Max { MAX_BACKLOG } else { 0 },
+        send_stamp_before_write: true,
         push_mode: PushMode::PerChange,
         mexc_symbols: syms(FeedKind::MexcSpot),
         gate_spot_symbols: syms(FeedKind::GateSpot),
@@ -443,7 +456,7 @@ fn venue_config(feed: Feed, tls: bool, rate: u64, window: Duration) -> VenueConf
         gate_idle_timeout: Duration::ZERO,
         private_period: Duration::ZERO,
         log_capacity: 1 << 18,
-        send_log: ((rate as f64 * (window.as_secs_f64() + 10.0)) as usize).min(1 << 22),
+        send_log: ((asked as f64 * (window.as_secs_f64() + 10.0)) as usize).min(1 << 22),
         ..VenueConfig::default()
     }
 }
@@ -469,7 +482,7 @@ fn run_cell(o: &Opts, client: Client, feed: Feed, tls: bool, rate: Rate, wait: W
         error: None,
     };
     let window = o.warmup + o.duration;
-    let venue = match Venue::start(venue_config(feed, tls, asked, window)) {
+    let venue = match Venue::start(venue_config(feed, tls, rate, asked, window)) {
         Ok(v) => v,
         Err(e) => {
             res.error = Some(format!("venue: {e}"));
@@ -619,7 +632,12 @@ mod tests {
         for client in [Client::Cexfeed, Client::Floor] {
             let r = run_cell(&o, client, feed, false, Rate::Fixed(2_000), Wait::Block);
             assert!(r.error.is_none(), "{}: {:?}", client.name(), r.error);
-            assert!(r.hist.len() > 50, "{}: {} samples", client.name(), r.hist.len());
+            assert!(
+                r.hist.len() > 50,
+                "{}: {} samples",
+                client.name(),
+                r.hist.len()
+            );
             assert!(
                 r.unmatched * 10 < r.hist.len(),
                 "{}: {} of {} without a send instant",

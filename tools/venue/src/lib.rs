@@ -399,6 +399,17 @@ pub struct VenueConfig {
     /// versions (a power of two, at least 65 536, the default). The latency bench
     /// (`tools/bench`) raises it so a whole measurement window stays covered.
     pub send_log: usize,
+    /// Closed loop (0 = off, the default): a symbol makes a book change only while the change
+    /// log holds fewer than `max_backlog` entries its furthest reader has not read yet, so a
+    /// high `rate_per_sec` means "as fast as the venue's pushes are read" without the readers
+    /// falling out of the log. The latency bench's `max` rate (`tools/bench`).
+    pub max_backlog: usize,
+    /// Send instants ([`VenueHandle::send_time`]) taken right before a push's frames are
+    /// written instead of after the flush that put them on the socket (default `false`). A
+    /// flush of a large batch lets a fast reader have a frame before the after-flush instant;
+    /// the latency bench stamps before the write (its figures then include the venue's own
+    /// write of the batch, the same for every client).
+    pub send_stamp_before_write: bool,
 }
 
 impl Default for VenueConfig {
@@ -431,6 +442,8 @@ impl Default for VenueConfig {
             mexc_server_ping: Duration::ZERO,
             listen_key_ttl: Duration::from_secs(3600),
             send_log: sim::SEND_RING,
+            max_backlog: 0,
+            send_stamp_before_write: false,
         }
     }
 }
@@ -1082,7 +1095,12 @@ fn market_loop(sh: &Shared) {
                     st.rebuild(&sym.spec, 1000, t_ms, wall);
                     sh.count_fault(Scenario::FullReset);
                 }
-                let n = due_total.saturating_sub(done[i]).min(200_000) + burst;
+                let mut n = due_total.saturating_sub(done[i]).min(200_000) + burst;
+                if sh.cfg.max_backlog > 0 {
+                    let end = st.log_base + st.log.len() as u64;
+                    let unread = end.saturating_sub(sym.read_upto.load(Ordering::Relaxed));
+                    n = n.min((sh.cfg.max_backlog as u64).saturating_sub(unread));
+                }
                 let before = st.seq;
                 for _ in 0..n {
                     st.step(&sym.spec, t_ms, wall);

@@ -302,6 +302,8 @@ pub struct Symbol {
     pub spec: SymSpec,
     pub state: Mutex<SymState>,
     pub send_ring: Mutex<Vec<(u64, u64)>>,
+    /// Furthest log position a feed has read up to (for [`crate::VenueConfig::max_backlog`]).
+    pub read_upto: std::sync::atomic::AtomicU64,
 }
 
 pub const SEND_RING: usize = 1 << 16;
@@ -342,6 +344,7 @@ impl Symbol {
             spec,
             state: Mutex::new(st),
             send_ring: Mutex::new(vec![(0, 0); SEND_RING]),
+            read_upto: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -395,6 +398,8 @@ impl Symbol {
         let n = (end - *cursor).min(max as u64) as usize;
         out.extend(st.log.range(start..start + n).copied());
         *cursor += n as u64;
+        self.read_upto
+            .fetch_max(*cursor, std::sync::atomic::Ordering::Relaxed);
         // Only claim the clock when everything up to it was handed out.
         let clock = if *cursor == end { st.clock_ms } else { 0 };
         (clock, Read::Ok)
