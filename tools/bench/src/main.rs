@@ -20,10 +20,12 @@
 //! gateio.futures`, `--tls both|on|off`, `--clients cexfeed,tokio-baseline,floor[,ccxt]`,
 //! `--ccxt` / `--no-ccxt`, `--ccxt-rates 10k` (rates ccxt is run at), `--wait block|spin|both`,
 //! `--json FILE`, `--out DIR` (`.hgrm` per cell and `latency.svg`; default `bench-out`).
-//! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md).
+//! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md);
+//! `--memory N` only measures resident memory with 3 feeds × N symbols and 1 000-level books.
 
 mod ccxt;
 mod clients;
+mod memory;
 mod report;
 
 use std::sync::atomic::Ordering;
@@ -216,7 +218,7 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 const USAGE: &str = "cexfeed-bench [--duration 5s] [--warmup 1s] [--rates 10k,100k,max] [--max-rate 1000000] \
 [--feeds mexc.spot,gateio.spot,gateio.futures] [--tls both|on|off] [--clients cexfeed,tokio-baseline,floor,ccxt] \
-[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost";
+[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost | --memory N";
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
@@ -286,6 +288,18 @@ fn parse_args() -> Result<Opts, String> {
                     "spin" => vec![Wait::Spin],
                     x => return Err(format!("--wait {x:?}: block, spin or both")),
                 }
+            }
+            "--memory" => {
+                let n = val()?.parse().map_err(|_| "bad --memory N")?;
+                if let Err(e) = memory::run(n) {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+                std::process::exit(0);
+            }
+            "--serve-venue" => {
+                memory::serve_venue(val()?.parse().map_err(|_| "bad --serve-venue N")?);
+                std::process::exit(0);
             }
             "--record-copy-cost" => {
                 record_copy_cost();
