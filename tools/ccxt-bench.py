@@ -65,6 +65,8 @@ async def main():
     ap.add_argument("--ws", required=True)
     ap.add_argument("--rest", required=True)
     ap.add_argument("--ca")
+    ap.add_argument("--snapshot-delay", type=int, default=None,
+                    help="pushes ccxt caches before fetching the REST snapshot")
     a = ap.parse_args()
 
     ex = getattr(ccxtpro, a.exchange)({"enableRateLimit": False})
@@ -82,6 +84,13 @@ async def main():
         # The venue's CA, for the loopback venue only (verification stays on).
         ex.ssl_context = ssl.create_default_context(cafile=a.ca)
     ex.set_markets([market(a.exchange, a.market, a.symbol)])
+    if a.snapshot_delay is not None:
+        # ccxt caches `snapshotDelay` pushes (MEXC 25, Gate 10) before it fetches the REST
+        # snapshot, sized for a push every 10-100 ms. The venue pushes every change (0.1 ms
+        # apart at 10k/s), and MEXC's REST lastUpdateId may be up to 100 ms old (the last
+        # complete window, protocols.md 1.6), so 25 pushes would be older than the snapshot
+        # ("nonce is behind the cache"): keep the same ~250 ms of pushes instead.
+        ex.options.setdefault("watchOrderBook", {})["snapshotDelay"] = a.snapshot_delay
 
     out = []
     last_flush = time.monotonic()

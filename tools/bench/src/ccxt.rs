@@ -55,6 +55,7 @@ pub fn prepared() -> bool {
 /// Run the script against the venue until `live.stop`.
 pub fn run(
     feed: Feed,
+    rate: u64,
     ws_url: String,
     rest_url: String,
     ca: Option<PathBuf>,
@@ -76,7 +77,9 @@ pub fn run(
             "--symbol",
             symbol,
         ])
-        .args(["--ws", &ws_url, "--rest", &rest_url]);
+        .args(["--ws", &ws_url, "--rest", &rest_url])
+        // ~250 ms of pushes before the REST snapshot, as ccxt's default does at 10 ms pushes.
+        .args(["--snapshot-delay", &(rate / 4).max(25).to_string()]);
     if let Some(ca) = &ca {
         cmd.arg("--ca").arg(ca);
     }

@@ -94,13 +94,15 @@ pub type ClientResult = Result<Vec<Sample>, String>;
 
 /// Per-client sample capacity (pre-allocated: recording never allocates).
 pub fn capacity(rate: u64, secs: f64) -> usize {
-    ((rate as f64 * secs) as usize).clamp(100_000, 4_000_000)
+    ((rate as f64 * secs) as usize).clamp(100_000, 8_000_000)
 }
 
 /// Start a client on its own thread(s).
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     client: Client,
     feed: Feed,
+    rate: u64,
     venue: &VenueHandle,
     wait: Wait,
     cap: usize,
@@ -130,7 +132,7 @@ pub fn spawn(
             } else {
                 rest
             };
-            b.spawn(move || crate::ccxt::run(feed, url, rest, ca_path, cap, &live))
+            b.spawn(move || crate::ccxt::run(feed, rate, url, rest, ca_path, cap, &live))
         }
     };
     h.map_err(|e| e.to_string())

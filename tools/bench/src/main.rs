@@ -505,7 +505,7 @@ fn run_cell(o: &Opts, client: Client, feed: Feed, tls: bool, rate: Rate, wait: W
     };
     let live = Arc::new(Live::default());
     let cap = clients::capacity(asked, window.as_secs_f64() + 5.0);
-    let h = match clients::spawn(client, feed, &venue, wait, cap, live.clone()) {
+    let h = match clients::spawn(client, feed, asked, &venue, wait, cap, live.clone()) {
         Ok(h) => h,
         Err(e) => {
             res.error = Some(e);
