@@ -470,7 +470,7 @@ fn venue_config(feed: Feed, tls: bool, rate: Rate, asked: u64, window: Duration)
         gate_idle_timeout: Duration::ZERO,
         private_period: Duration::ZERO,
         log_capacity: 1 << 18,
-        send_log: ((asked as f64 * (window.as_secs_f64() + 10.0)) as usize).min(1 << 22),
+        send_log: ((asked as f64 * (window.as_secs_f64() + 10.0)) as usize).min(1 << 23),
         ..VenueConfig::default()
     }
 }
