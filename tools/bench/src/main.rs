@@ -21,6 +21,7 @@
 //! `--ccxt` / `--no-ccxt`, `--ccxt-rates 10k` (rates ccxt is run at), `--wait block|spin|both`,
 //! `--json FILE`, `--out DIR` (`.hgrm` per cell and `latency.svg`; default `bench-out`).
 //! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md);
+//! `--clock-cost` only times a clock read (CLOCK_MONOTONIC against the TSC);
 //! `--memory N` only measures resident memory with 3 feeds × N symbols and 1 000-level books.
 
 mod ccxt;
@@ -218,7 +219,7 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 const USAGE: &str = "cexfeed-bench [--duration 5s] [--warmup 1s] [--rates 10k,100k,max] [--max-rate 1000000] \
 [--feeds mexc.spot,gateio.spot,gateio.futures] [--tls both|on|off] [--clients cexfeed,tokio-baseline,floor,ccxt] \
-[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost | --memory N";
+[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost | --clock-cost | --memory N";
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
@@ -301,6 +302,10 @@ fn parse_args() -> Result<Opts, String> {
                 memory::serve_venue(val()?.parse().map_err(|_| "bad --serve-venue N")?);
                 std::process::exit(0);
             }
+            "--clock-cost" => {
+                clock_cost();
+                std::process::exit(0);
+            }
             "--record-copy-cost" => {
                 record_copy_cost();
                 std::process::exit(0);
@@ -345,6 +350,40 @@ fn record_copy_cost() {
         std::hint::black_box(keep);
         println!("  {n:>6} bytes: {ns:>7.1} ns per record");
     }
+}
+
+/// Cost of one clock read: the library's stamp (`clock_gettime(CLOCK_MONOTONIC)` through the
+/// vDSO), std's `Instant`, and the TSC through `quanta` (raw `rdtsc`, and scaled to ns).
+fn clock_cost() {
+    let iters = 5_000_000u64;
+    let time = |name: &str, f: &dyn Fn() -> u64| {
+        let mut acc = 0u64;
+        let t = Instant::now();
+        for _ in 0..iters {
+            acc = acc.wrapping_add(std::hint::black_box(f()));
+        }
+        let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+        std::hint::black_box(acc);
+        println!("  {name:<44} {ns:>6.1} ns per read");
+    };
+    let clk = quanta::Clock::new();
+    let src =
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .unwrap_or_default();
+    println!(
+        "clock read cost, this machine (clocksource {}):",
+        src.trim()
+    );
+    time("cexfeed::types::now_ns (CLOCK_MONOTONIC)", &|| {
+        cexfeed::types::now_ns()
+    });
+    time("std Instant::now + elapsed (2 reads)", &|| {
+        Instant::now().elapsed().as_nanos() as u64
+    });
+    time("quanta::Clock::raw (rdtsc)", &|| clk.raw());
+    time("quanta::Clock::now, 2 reads (rdtsc, scaled)", &|| {
+        clk.now().duration_since(clk.now()).as_nanos() as u64
+    });
 }
 
 /// Cores needed for cexfeed spinning: the feed thread and the strategy thread each spin on a
