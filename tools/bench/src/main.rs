@@ -673,8 +673,8 @@ mod tests {
         }
     }
 
-    /// Smoke: cexfeed and the floor measured on a plain Gate spot stream, every sample's send
-    /// instant found, and the JSON entry carries every contract key.
+    /// Smoke: cexfeed, the tokio baseline and the floor measured on a plain Gate spot stream,
+    /// every sample's send instant found, and the JSON entry carries every contract key.
     #[test]
     fn smoke_cells_measure_and_report_contract_keys() {
         let o = quick();
@@ -682,7 +682,7 @@ mod tests {
             kind: FeedKind::GateSpot,
         };
         let mut rs = Vec::new();
-        for client in [Client::Cexfeed, Client::Floor] {
+        for client in [Client::Cexfeed, Client::TokioBaseline, Client::Floor] {
             let r = run_cell(&o, client, feed, false, Rate::Fixed(2_000), Wait::Block);
             assert!(r.error.is_none(), "{}: {:?}", client.name(), r.error);
             assert!(
@@ -717,14 +717,15 @@ mod tests {
             "sustained_rate",
         ];
         let entries = doc["clients"].as_array().unwrap();
-        assert_eq!(entries.len(), 2);
+        assert_eq!(entries.len(), 3);
         for e in entries {
             for k in keys {
                 assert!(e.get(k).is_some(), "missing {k} in {e}");
             }
         }
         assert_eq!(entries[0]["client"], "cexfeed");
-        assert_eq!(entries[1]["client"], "floor");
+        assert_eq!(entries[1]["client"], "tokio-baseline");
+        assert_eq!(entries[2]["client"], "floor");
         assert!(report::svg(&rs).contains("<polyline"));
         assert!(report::table(&rs, 2, &[]).contains("gateio.spot plain 2k"));
     }
