@@ -321,7 +321,9 @@ fn parse_args() -> Result<Opts, String> {
     }
     let want_ccxt = match ccxt {
         Some(b) => b,
-        None => clients_given && o.clients.contains(&Client::Ccxt) || ccxt::python_available(),
+        // Listed clients are what runs; otherwise ccxt joins when Python 3 is there.
+        None if clients_given => o.clients.contains(&Client::Ccxt),
+        None => ccxt::python_available(),
     };
     o.clients.retain(|c| *c != Client::Ccxt);
     if want_ccxt {
@@ -414,7 +416,7 @@ fn main() {
             notes.push(format!("ccxt not run: {e}"));
         }
     } else {
-        notes.push("ccxt not run (no python3, or --no-ccxt)".into());
+        notes.push("ccxt not run (--no-ccxt, --clients without ccxt, or no python3)".into());
     }
     let ccxt_ok = o.clients.contains(&Client::Ccxt) && ccxt::prepared();
     eprintln!(
