@@ -27,7 +27,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 const CHILD: &str = "CEXFEED_IPC_BENCH_CHILD";
@@ -115,6 +114,7 @@ fn child(spec: &str) {
     );
 }
 
+#[allow(clippy::zombie_processes)] // callers wait (result / the throughput loop)
 fn spawn(spec: String) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut c = Command::new(std::env::current_exe().unwrap())
         .env(CHILD, spec)

@@ -157,7 +157,7 @@ pub enum IpcError {
         /// The name as given.
         channel: String,
         /// Why.
-        source: crate::EngineError,
+        source: Box<crate::EngineError>,
     },
     /// A channel name does not parse.
     #[error("channel {channel}: {source}")]
@@ -165,7 +165,7 @@ pub enum IpcError {
         /// The name as given.
         channel: String,
         /// Why.
-        source: crate::ChannelError,
+        source: Box<crate::ChannelError>,
     },
     /// iceoryx2 refused (node, service, port creation); `what` says which step.
     #[error("iceoryx2: {what}: {detail}")]
@@ -177,10 +177,16 @@ pub enum IpcError {
     },
     /// The engine could not make the publisher's consumer.
     #[error("{0}")]
-    Engine(#[from] crate::EngineError),
+    Engine(Box<crate::EngineError>),
     /// The publisher thread could not be started or died.
     #[error("publisher thread: {0}")]
     Thread(String),
+}
+
+impl From<crate::EngineError> for IpcError {
+    fn from(e: crate::EngineError) -> Self {
+        IpcError::Engine(Box::new(e))
+    }
 }
 
 pub(crate) fn ice<E: std::fmt::Debug>(what: &'static str) -> impl FnOnce(E) -> IpcError {

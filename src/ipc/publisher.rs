@@ -91,7 +91,7 @@ impl PublishPlan {
                 .bind(name, rx.id())
                 .map_err(|source| IpcError::Bind {
                     channel: name.to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let symbol = match &ch.symbol {
                 Some(s) => engine

@@ -93,7 +93,7 @@ impl Subscriber {
         for c in channels {
             let ch = Channel::parse(c.as_ref()).map_err(|source| IpcError::Channel {
                 channel: c.as_ref().to_string(),
-                source,
+                source: Box::new(source),
             })?;
             let name = ch.to_string();
             if !names.iter().any(|(n, _)| *n == name) {

@@ -842,3 +842,107 @@ fn gate_books_recover_during_the_quiet_period_and_match_the_true_book() {
     assert_eq!(top(&b[1], false), want_a);
     v.stop();
 }
+
+/// Issue 14 (the latency bench's `max` rate): with `max_backlog` the venue makes book changes
+/// only while its reader keeps up. Unread, a symbol stops at the backlog (open loop it would
+/// make ~1 000 000 changes a second); read, it goes on, and the reader never falls out of the
+/// change log (no gap in the per-change pushes).
+#[test]
+fn max_backlog_makes_changes_only_as_fast_as_they_are_read() {
+    let v = Venue::start(VenueConfig {
+        rate_per_sec: 1_000_000,
+        max_backlog: 2_000,
+        push_mode: venue::PushMode::PerChange,
+        mexc_symbols: vec![],
+        gate_spot_symbols: vec!["BTC_USDT".into()],
+        gate_futures_symbols: vec![],
+        gate_full_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let unread = v.stats().book_changes;
+    // One step can make a few changes (a trade eats levels): the bound overshoots by that.
+    assert!(unread <= 3_000, "{unread} changes with nobody reading");
+    let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
+    gate_sub(
+        &mut ws,
+        1,
+        "spot.order_book_update",
+        r#"["BTC_USDT","20ms"]"#,
+    );
+    let (mut last_u, mut pushes) = (0u64, 0u64);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(700) {
+        let Some(m) = next_json(&mut ws, Duration::from_millis(200), |v| {
+            v["event"] == "update"
+        }) else {
+            continue;
+        };
+        let (first, u) = (
+            m["result"]["U"].as_u64().unwrap(),
+            m["result"]["u"].as_u64().unwrap(),
+        );
+        if last_u != 0 {
+            assert_eq!(
+                first,
+                last_u + 1,
+                "gap after {last_u}: the reader fell out of the log"
+            );
+        }
+        last_u = u;
+        pushes += 1;
+    }
+    assert!(pushes > 2_000, "only {pushes} pushes while reading");
+    assert!(v.stats().book_changes > unread + 2_000);
+    v.stop();
+}
+
+/// Issue 14: with `send_stamp_before_write` a push's send instant is taken before it is
+/// written, so no reader has it earlier than its send instant (after the flush, a reader on the
+/// other core can; the bench counted such pushes as 0 ns).
+#[test]
+fn send_stamp_before_write_is_never_after_the_read() {
+    let v = Venue::start(VenueConfig {
+        rate_per_sec: 20_000,
+        push_mode: venue::PushMode::PerChange,
+        send_stamp_before_write: true,
+        mexc_symbols: vec![],
+        gate_spot_symbols: vec!["BTC_USDT".into()],
+        gate_futures_symbols: vec![],
+        gate_full_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut ws = ws_connect(v.addr(), "/ws/v4/", &[]);
+    gate_sub(
+        &mut ws,
+        1,
+        "spot.order_book_update",
+        r#"["BTC_USDT","20ms"]"#,
+    );
+    let mut reads = Vec::new();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(500) {
+        if let Some(m) = next_json(&mut ws, Duration::from_millis(200), |v| {
+            v["event"] == "update"
+        }) {
+            reads.push((m["result"]["u"].as_u64().unwrap(), venue::num::now_ns()));
+        }
+    }
+    assert!(reads.len() > 100, "{} pushes read", reads.len());
+    let mut found = 0;
+    for (u, read) in &reads {
+        if let Some(sent) = v.send_time(venue::VenueId::Gateio, venue::Market::Spot, "BTC_USDT", *u)
+        {
+            assert!(sent <= *read, "version {u} sent at {sent}, read at {read}");
+            found += 1;
+        }
+    }
+    assert!(
+        found * 10 >= reads.len() * 9,
+        "{found} of {} send instants",
+        reads.len()
+    );
+    v.stop();
+}

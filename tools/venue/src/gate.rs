@@ -848,7 +848,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
     let acct = sh.account(VenueId::Gateio, market);
     let mut last_ping = Instant::now();
     let mut last_input = Instant::now();
-    let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    let mut sent_seqs: Vec<(Arc<Symbol>, u64, u64)> = Vec::new();
     let born = Instant::now();
     let mut upgrade_noticed = false;
     loop {
@@ -1066,6 +1066,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                     }
                 }
             }
+            let before = crate::num::now_ns();
             for m in msgs {
                 bytes += m.len() as u64;
                 if !conn::ws_write(&mut ws, Message::Text(m.into()), &sh) {
@@ -1073,16 +1074,24 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, market: Market, deci
                 }
                 sent += 1;
             }
-            sent_seqs.extend(sends);
+            sent_seqs.extend(sends.into_iter().map(|(sym, seq)| (sym, seq, before)));
         }
         if !conn::ws_flush(&mut ws, &sh) {
             return;
         }
-        // Send instants are taken once the frames are on the socket.
+        // Send instants are taken once the frames are on the socket (or, with
+        // `send_stamp_before_write`, right before the push's first write).
         if !sent_seqs.is_empty() {
             let now = crate::num::now_ns();
-            for (sym, seq) in sent_seqs.drain(..) {
-                sym.record_send(seq, now);
+            for (sym, seq, before) in sent_seqs.drain(..) {
+                sym.record_send(
+                    seq,
+                    if sh.cfg.send_stamp_before_write {
+                        before
+                    } else {
+                        now
+                    },
+                );
             }
         }
         if sent > 0 {

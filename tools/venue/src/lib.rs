@@ -415,6 +415,21 @@ pub struct VenueConfig {
     /// Issue 15: serve recorded traffic instead of the simulator on the services listed
     /// (`replay::ReplayStream`; empty = none). Default empty.
     pub replay: Vec<replay::ReplayStream>,
+    /// Send instants kept per symbol ([`VenueHandle::send_time`]): the last `send_log`
+    /// versions (a power of two, at least 65 536, the default). The latency bench
+    /// (`tools/bench`) raises it so a whole measurement window stays covered.
+    pub send_log: usize,
+    /// Closed loop (0 = off, the default): a symbol makes a book change only while the change
+    /// log holds fewer than `max_backlog` entries its furthest reader has not read yet, so a
+    /// high `rate_per_sec` means "as fast as the venue's pushes are read" without the readers
+    /// falling out of the log. The latency bench's `max` rate (`tools/bench`).
+    pub max_backlog: usize,
+    /// Send instants ([`VenueHandle::send_time`]) taken right before a push's frames are
+    /// written instead of after the flush that put them on the socket (default `false`). A
+    /// flush of a large batch lets a fast reader have a frame before the after-flush instant;
+    /// the latency bench stamps before the write (its figures then include the venue's own
+    /// write of the batch, the same for every client).
+    pub send_stamp_before_write: bool,
 }
 
 impl Default for VenueConfig {
@@ -449,6 +464,9 @@ impl Default for VenueConfig {
             kline_window: None,
             kline_push_period: Duration::from_secs(1),
             replay: Vec::new(),
+            send_log: sim::SEND_RING,
+            max_backlog: 0,
+            send_stamp_before_write: false,
         }
     }
 }
@@ -690,7 +708,7 @@ impl Venue {
                 k += 1;
                 let spec = SymSpec::new(v, m, n);
                 let seed = cfg.seed.wrapping_mul(0x100_0000_01B3).wrapping_add(k);
-                let sym = Symbol::new(spec, seed, cfg.log_capacity);
+                let sym = Symbol::new(spec, seed, cfg.log_capacity).with_send_log(cfg.send_log);
                 sym.lock().klines.window_override_ms =
                     cfg.kline_window.map(|w| (w.as_secs().max(1) * 1000) as i64);
                 syms.push(Arc::new(sym));
@@ -900,7 +918,7 @@ impl VenueHandle {
 
     /// Monotonic (`crate::num::now_ns`) instant the push ending at version `seq` was first
     /// written to a socket (depth diffs, book tickers, snapshots pushed). Bounded: the last
-    /// 65 536 versions per symbol.
+    /// [`VenueConfig::send_log`] versions per symbol (65 536 by default).
     pub fn send_time(&self, venue: VenueId, market: Market, symbol: &str, seq: u64) -> Option<u64> {
         self.sym(venue, market, symbol)?.send_time(seq)
     }
@@ -1171,7 +1189,12 @@ fn market_loop(sh: &Shared) {
                     st.rebuild(&sym.spec, 1000, t_ms, wall);
                     sh.count_fault(Scenario::FullReset);
                 }
-                let n = due_total.saturating_sub(done[i]).min(200_000) + burst;
+                let mut n = due_total.saturating_sub(done[i]).min(200_000) + burst;
+                if sh.cfg.max_backlog > 0 {
+                    let end = st.log_base + st.log.len() as u64;
+                    let unread = end.saturating_sub(sym.read_upto.load(Ordering::Relaxed));
+                    n = n.min((sh.cfg.max_backlog as u64).saturating_sub(unread));
+                }
                 let before = st.seq;
                 for _ in 0..n {
                     st.step(&sym.spec, t_ms, wall);

@@ -496,7 +496,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
     let born = std::time::Instant::now();
     let mut ever_subscribed = false;
     let mut rate_window = (std::time::Instant::now(), 0u32);
-    let mut sent_seqs: Vec<(Arc<Symbol>, u64)> = Vec::new();
+    let mut sent_seqs: Vec<(Arc<Symbol>, u64, u64)> = Vec::new();
     let mut last_server_ping = std::time::Instant::now();
     let mut last_key_check = std::time::Instant::now();
     loop {
@@ -618,6 +618,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                     if let Some(h) = feed.held.take() {
                         msgs.push(Message::Binary(h.into()));
                     }
+                    let before = crate::num::now_ns();
                     for m in msgs {
                         bytes += m.len() as u64;
                         if !conn::ws_write(&mut ws, m, &sh) {
@@ -626,7 +627,7 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
                         sent += 1;
                     }
                     if let Some(seq) = seq {
-                        sent_seqs.push((feed.sym.clone(), seq));
+                        sent_seqs.push((feed.sym.clone(), seq, before));
                     }
                 }
             } else if let Some(p) = &mut sub.periodic {
@@ -678,11 +679,19 @@ pub(crate) fn serve(mut ws: WebSocket<Io>, sh: Arc<Shared>, listen_key: Option<S
         if !conn::ws_flush(&mut ws, &sh) {
             return;
         }
-        // Send instants are taken once the frames are on the socket.
+        // Send instants are taken once the frames are on the socket (or, with
+        // `send_stamp_before_write`, right before the push's first write).
         if !sent_seqs.is_empty() {
             let now = crate::num::now_ns();
-            for (sym, seq) in sent_seqs.drain(..) {
-                sym.record_send(seq, now);
+            for (sym, seq, before) in sent_seqs.drain(..) {
+                sym.record_send(
+                    seq,
+                    if sh.cfg.send_stamp_before_write {
+                        before
+                    } else {
+                        now
+                    },
+                );
             }
         }
         if sent > 0 {

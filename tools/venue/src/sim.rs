@@ -304,6 +304,8 @@ pub struct Symbol {
     pub spec: SymSpec,
     pub state: Mutex<SymState>,
     pub send_ring: Mutex<Vec<(u64, u64)>>,
+    /// Furthest log position a feed has read up to (for [`crate::VenueConfig::max_backlog`]).
+    pub read_upto: std::sync::atomic::AtomicU64,
 }
 
 pub const SEND_RING: usize = 1 << 16;
@@ -345,7 +347,16 @@ impl Symbol {
             spec,
             state: Mutex::new(st),
             send_ring: Mutex::new(vec![(0, 0); SEND_RING]),
+            read_upto: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Keep the send instants of the last `n` versions (rounded up to a power of two, at
+    /// least [`SEND_RING`]) instead of [`SEND_RING`]: a latency bench at a high rate.
+    pub fn with_send_log(self, n: usize) -> Symbol {
+        let n = n.max(SEND_RING).next_power_of_two();
+        *self.send_ring.lock().unwrap_or_else(|p| p.into_inner()) = vec![(0, 0); n];
+        self
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, SymState> {
@@ -390,6 +401,8 @@ impl Symbol {
         let n = (end - *cursor).min(max as u64) as usize;
         out.extend(st.log.range(start..start + n).copied());
         *cursor += n as u64;
+        self.read_upto
+            .fetch_max(*cursor, std::sync::atomic::Ordering::Relaxed);
         // Only claim the clock when everything up to it was handed out.
         let clock = if *cursor == end { st.clock_ms } else { 0 };
         (clock, Read::Ok)
@@ -416,7 +429,8 @@ impl Symbol {
     /// Record the monotonic send instant of version `seq` (first sender wins).
     pub fn record_send(&self, seq: u64, ns: u64) {
         let mut r = self.send_ring.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut r[(seq as usize) & (SEND_RING - 1)];
+        let mask = r.len() - 1;
+        let slot = &mut r[(seq as usize) & mask];
         if slot.0 != seq {
             *slot = (seq, ns);
         }
@@ -424,7 +438,7 @@ impl Symbol {
 
     pub fn send_time(&self, seq: u64) -> Option<u64> {
         let r = self.send_ring.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = r[(seq as usize) & (SEND_RING - 1)];
+        let slot = r[(seq as usize) & (r.len() - 1)];
         (slot.0 == seq && slot.1 != 0).then_some(slot.1)
     }
 
