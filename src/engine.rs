@@ -664,7 +664,10 @@ impl Engine {
                 (Venue::Gateio, false) => SyncRule::GateUpdate,
             };
             let mut core = FeedCore::new(&setup, rule, shared, dec, apply, ring);
-            if let Some(creds) = &setup.credentials {
+            // A replay has no REST to reconcile against (and the recording already holds what
+            // the stream delivered): no reconciler, the private stream is not held.
+            let live_creds = setup.credentials.as_ref().filter(|_| self.replay.is_none());
+            if let Some(creds) = live_creds {
                 // Private state, complete (issue 17): the start-up state and every gap's
                 // reconciliation over signed REST, on a reconciler thread of its own
                 // (`feed::recon`), never on the feed thread.
