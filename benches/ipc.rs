@@ -191,12 +191,12 @@ fn hop_cexfeed(secs: u64) {
     let mut h = hist();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
-        match local.try_recv() {
+        // The library's blocking receive, as the publisher thread waits.
+        match local.recv_timeout(Duration::from_millis(50)) {
             Some(r) if matches!(r.body, Body::Book { .. } | Body::Trade { .. }) => {
                 let _ = h.record(now_ns().saturating_sub(r.header.ts_ring_ns).max(1));
             }
-            Some(_) => {}
-            None => std::thread::yield_now(),
+            _ => {}
         }
     }
     row("ring push -> in-process consumer", &h);

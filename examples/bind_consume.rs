@@ -52,8 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let end = Instant::now() + Duration::from_secs(3);
         let (mut books, mut trades) = (0, 0);
         while Instant::now() < end {
-            let Some(ev) = rx.try_recv() else {
-                std::thread::sleep(Duration::from_micros(100));
+            // Spins briefly, then parks until a feed thread pushes (or 100 ms pass).
+            let Some(ev) = rx.recv_timeout(Duration::from_millis(100)) else {
                 continue;
             };
             match ev.body {

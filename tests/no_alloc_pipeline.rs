@@ -19,7 +19,7 @@ static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs one Gate.io feed (spot obu or futures order_book_update) against the venue; returns
-/// (allocations on the feed thread while armed, TLS records received while armed, messages,
+/// (allocations on the feed thread and the parked-and-woken strategy thread while armed, TLS records received while armed, messages,
 /// large records, gaps + resyncs + reconnects while armed).
 /// With `record`, the feed is recorded (issue 15) into a temporary directory and the test also
 /// checks that every message of the window went into the recorder's ring.
@@ -86,13 +86,11 @@ fn run(tls: bool, venue_id: Venue, market: Market, record: bool) -> (u64, u64, u
     let drain = |rx: &mut cexfeed::engine::StrategyRx, until: Instant| {
         let (mut n, mut k) = (0u64, 0u64);
         while Instant::now() < until {
-            match rx.try_recv() {
-                // Dropping the event hands its book slot back.
-                Some(ev) => {
-                    n += 1;
-                    k += matches!(ev.body, cexfeed::ring::Body::Kline { .. }) as u64;
-                }
-                None => std::thread::sleep(Duration::from_micros(200)),
+            // The library's blocking receive: spin, then park until the feed thread rings.
+            // Dropping the event hands its book slot back.
+            if let Some(ev) = rx.recv_timeout(Duration::from_millis(2)) {
+                n += 1;
+                k += matches!(ev.body, cexfeed::ring::Body::Kline { .. }) as u64;
             }
         }
         (n, k)
@@ -114,6 +112,10 @@ fn run(tls: bool, venue_id: Venue, market: Market, record: bool) -> (u64, u64, u
         .as_ref()
         .map_or(0, |t| t.records.load(std::sync::atomic::Ordering::Relaxed));
     let large0 = net.snapshot().tls_records_rx_large;
+    // The strategy thread (this one) is counted too: its blocking receive (spin, futex park,
+    // woken by the feed thread) allocates nothing either.
+    support::alloc::mark_thread();
+    let wakes0 = rx.wakeups();
     support::alloc::take_marked();
     support::alloc::arm_marked(true);
     venue.pause(false);
@@ -132,6 +134,12 @@ fn run(tls: bool, venue_id: Venue, market: Market, record: bool) -> (u64, u64, u
     let c = views[0].shared.counters.snapshot();
     assert_eq!(c.decode_errors, 0);
     assert!(events > 100, "only {events} events reached the consumer");
+    // The feed thread woke the parked consumer (a lost or missing ring would leave it to its
+    // 2 ms timeouts and this at 0).
+    assert!(
+        rx.wakeups() > wakes0,
+        "the feed thread never woke the parked strategy"
+    );
     // Issue 17: candles were decoded and delivered inside the armed window.
     assert!(klines > 0, "no kline in the armed window");
     // A gap, resync or reconnect inside the window is not steady state (a REST snapshot, a

@@ -661,6 +661,7 @@ impl FeedCore {
         for p in self.producers.iter_mut().flatten() {
             p.push(ev);
             p.flush();
+            p.notify();
         }
     }
 
@@ -681,9 +682,12 @@ impl FeedCore {
         self.shared.errors.push(e);
     }
 
+    /// Once per loop turn: retry held book updates, then wake parked consumers that were
+    /// given something this turn.
     pub(crate) fn flush_rings(&mut self) {
         for p in self.producers.iter_mut().flatten() {
             p.flush();
+            p.notify();
         }
     }
 

@@ -183,8 +183,9 @@ impl PublishPlan {
     }
 
     /// Publish from a thread of its own, pinned to `core` if given, until
-    /// [`PublisherThread::stop`]. Idle: spins briefly, then yields, then sleeps 50 µs, so it
-    /// can share a core; pin it and it answers within the spin.
+    /// [`PublisherThread::stop`]. Idle: spins briefly, then parks on the engine's doorbell
+    /// (a futex the feed threads ring), so it can share a core and still wakes within the
+    /// kernel's wake-up latency.
     pub fn spawn(self, core: Option<usize>) -> Result<PublisherThread, IpcError> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, ready) = std::sync::mpsc::channel();
@@ -205,19 +206,10 @@ impl PublishPlan {
                         return;
                     }
                 };
-                let mut idle = 0u32;
                 while !stop2.load(Ordering::Relaxed) {
-                    if p.poll() > 0 {
-                        idle = 0;
-                        continue;
-                    }
-                    idle = idle.saturating_add(1);
-                    if idle < 64 {
-                        std::hint::spin_loop();
-                    } else if idle < 128 {
-                        std::thread::yield_now();
-                    } else {
-                        std::thread::sleep(std::time::Duration::from_micros(50));
+                    if p.poll() == 0 {
+                        // Park until a feed rings (or the next connection check is due).
+                        p.wait(std::time::Duration::from_nanos(CONNECT_CHECK_NS));
                     }
                 }
             })
@@ -406,6 +398,13 @@ impl Publisher {
     /// Counters so far.
     pub fn stats(&self) -> PublishStats {
         self.stats.get()
+    }
+
+    /// Wait up to `timeout` for the next event to publish (spin, then park; see
+    /// [`StrategyRx::wait`]); `true` if one is ready. Stop flags are checked by the caller
+    /// between waits.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> bool {
+        self.rx.wait(timeout)
     }
 
     /// Remove what crashed iceoryx2 nodes (a `kill -9`ed subscriber) left behind, so their

@@ -69,10 +69,12 @@
 //! `queue_rtrb`, `queue_spsc`). What the channel adds over its bare queue is mostly the
 //! `ts_ring_ns` stamp (one `now_ns()`, about 22 ns on the 2-vCPU VM) per push.
 
+mod doorbell;
 mod event;
 pub mod spsc;
 mod sync;
 
+pub use doorbell::Doorbell;
 pub use event::*;
 
 use crate::book::Book;
@@ -296,6 +298,8 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         sent: 0,
         conflated: 0,
         pool_empty: 0,
+        bell: None,
+        rang: false,
     };
     let consumer = Consumer {
         shared,
@@ -338,10 +342,34 @@ pub struct Producer {
     sent: u64,
     conflated: u64,
     pool_empty: u64,
+    /// The consumer's bell (blocking receive), rung by [`notify`](Self::notify).
+    bell: Option<std::sync::Arc<Doorbell>>,
+    /// Something became visible to the consumer since the last `notify`.
+    rang: bool,
 }
 
 impl Producer {
+    /// Ring `bell` from [`notify`](Self::notify) (set once, before the producer goes to its
+    /// feed thread): the consumer can then park instead of polling.
+    pub fn set_doorbell(&mut self, bell: std::sync::Arc<Doorbell>) {
+        self.bell = Some(bell);
+    }
+
+    /// Wake the consumer if anything was pushed or dropped since the last call and it is
+    /// parked. Called once per feed-loop turn, not per event: one fence and one load when
+    /// something was pushed, a system call only when the consumer sleeps.
+    #[inline]
+    pub fn notify(&mut self) {
+        if !std::mem::take(&mut self.rang) {
+            return;
+        }
+        if let Some(b) = &self.bell {
+            b.ring();
+        }
+    }
+
     fn count_drop(&mut self) -> Pushed {
+        self.rang = true;
         self.dropped += 1;
         self.shared.dropped.0.store(self.dropped, Ordering::Release);
         Pushed::Dropped
@@ -358,6 +386,7 @@ impl Producer {
     fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
         ev.header.ts_ring_ns = now_ns();
         self.queue.push(ev)?;
+        self.rang = true;
         self.count_sent();
         Ok(())
     }
@@ -533,6 +562,13 @@ impl Consumer {
             *held = true;
         }
         Some(ev)
+    }
+
+    /// Whether [`try_recv`](Self::try_recv) would return an event (one in the ring, or a
+    /// `Missed` to report). Reads only; for a [`Doorbell`] park's re-check.
+    #[inline]
+    pub fn ready(&self) -> bool {
+        self.shared.dropped.0.load(Ordering::Acquire) != self.seen_dropped || !self.queue.is_empty()
     }
 
     /// Drain up to `max` events into `f`; returns how many were handled.

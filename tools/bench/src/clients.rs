@@ -138,12 +138,14 @@ pub fn spawn(
     h.map_err(|e| e.to_string())
 }
 
-/// How cexfeed's strategy thread idles in block mode (the library has no blocking receive):
-/// `sleep` (default: [`CONSUMER_SLEEP_US`] with 1 µs timer slack, leaves the core to the feed
-/// thread and the venue) or `yield` (`sched_yield`; keeps the thread runnable, which on a
-/// 2-core machine takes CPU from the feed thread). `CEXFEED_BENCH_CONSUMER=yield|sleep`.
+/// How cexfeed's strategy thread idles in block mode: `park` (default: the library's blocking
+/// receive, `StrategyRx::recv_timeout`: a short spin, then a futex the feed thread rings),
+/// `sleep` ([`CONSUMER_SLEEP_US`] with 1 µs timer slack; what the bench did before the library
+/// had a blocking receive) or `yield` (`sched_yield`; keeps the thread runnable, which on a
+/// 2-core machine takes CPU from the feed thread). `CEXFEED_BENCH_CONSUMER=park|yield|sleep`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumerIdle {
+    Park,
     Sleep,
     Yield,
 }
@@ -155,7 +157,8 @@ impl ConsumerIdle {
     pub fn from_env() -> ConsumerIdle {
         match std::env::var("CEXFEED_BENCH_CONSUMER").as_deref() {
             Ok("yield") => ConsumerIdle::Yield,
-            _ => ConsumerIdle::Sleep,
+            Ok("sleep") => ConsumerIdle::Sleep,
+            _ => ConsumerIdle::Park,
         }
     }
 }
@@ -240,7 +243,10 @@ fn run_cexfeed(
             idle += 1;
             match (wait, consumer) {
                 (Wait::Spin, _) => std::hint::spin_loop(),
-                // No blocking receive in the library: a short spin, then give the core away.
+                // The library's blocking receive: it spins, then parks until the feed rings.
+                (Wait::Block, ConsumerIdle::Park) => {
+                    rx.wait(Duration::from_millis(5));
+                }
                 (Wait::Block, _) if idle < 64 => std::hint::spin_loop(),
                 (Wait::Block, ConsumerIdle::Yield) => std::thread::yield_now(),
                 (Wait::Block, ConsumerIdle::Sleep) => {

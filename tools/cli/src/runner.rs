@@ -242,8 +242,8 @@ fn strategy_loop(
             if spin {
                 std::hint::spin_loop();
             } else {
-                // Shared cores: give the core away, but come back as soon as nothing else runs.
-                std::thread::yield_now();
+                // Shared cores: park until a feed thread rings (or 100 ms, for the report).
+                rx.wait(Duration::from_millis(100));
             }
         }
     }
