@@ -56,6 +56,8 @@ fn child(spec: &str) {
         p.next().unwrap_or(""),
     );
     let mut h = hist();
+    // cexfeed only: the shared-memory hop alone (publisher's write -> this read).
+    let mut shm = hist();
     let end = |start: Instant| start.elapsed() > Duration::from_secs(secs);
     match mode {
         "cexfeed" => {
@@ -67,7 +69,9 @@ fn child(spec: &str) {
             while !end(start) {
                 match sub.try_recv() {
                     Some(r) if matches!(r.body, Body::Book { .. } | Body::Trade { .. }) => {
-                        let _ = h.record(now_ns().saturating_sub(r.header.ts_ring_ns).max(1));
+                        let t = now_ns();
+                        let _ = h.record(t.saturating_sub(r.header.ts_ring_ns).max(1));
+                        let _ = shm.record(t.saturating_sub(r.published_ns()).max(1));
                     }
                     Some(_) => {}
                     None => std::thread::yield_now(),
@@ -104,14 +108,19 @@ fn child(spec: &str) {
             }
         }
     }
-    println!(
-        "RESULT {} {} {} {} {}",
-        h.len(),
-        h.value_at_quantile(0.5),
-        h.value_at_quantile(0.99),
-        h.value_at_quantile(0.999),
-        h.max()
-    );
+    for (tag, h) in [("all", &h), ("shm", &shm)] {
+        if h.is_empty() {
+            continue;
+        }
+        println!(
+            "RESULT {tag} {} {} {} {} {}",
+            h.len(),
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max()
+        );
+    }
 }
 
 #[allow(clippy::zombie_processes)] // callers wait (result / the throughput loop)
@@ -136,6 +145,12 @@ fn result(mut c: std::process::Child, out: BufReader<std::process::ChildStdout>,
     for l in out.lines() {
         let l = l.unwrap();
         if let Some(r) = l.strip_prefix("RESULT ") {
+            let (tag, r) = r.split_once(' ').unwrap();
+            let name = if tag == "shm" {
+                "  of which publisher write -> other process"
+            } else {
+                name
+            };
             let v: Vec<u64> = r.split(' ').map(|x| x.parse().unwrap()).collect();
             println!(
                 "{name:<44} n={:>8} p50={:>8} ns p99={:>9} ns p99.9={:>9} ns max={:>10} ns",

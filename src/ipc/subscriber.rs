@@ -31,6 +31,7 @@ pub struct IpcReceived<'a> {
     event: Event,
     book: Option<&'a TopBook>,
     channel: &'a str,
+    published_ns: u64,
 }
 
 impl IpcReceived<'_> {
@@ -38,6 +39,14 @@ impl IpcReceived<'_> {
     /// `Status` events are made by the subscriber).
     pub fn event(&self) -> &Event {
         &self.event
+    }
+
+    /// CLOCK_MONOTONIC (`types::now_ns`, system-wide) when the publisher wrote the record; 0
+    /// for events the subscriber made (`Missed`, publisher up/down). `now_ns() -
+    /// published_ns()` is the shared-memory hop alone; `ts_ring_ns` in the event's header is
+    /// when the publisher's feed pushed it into the in-process ring.
+    pub fn published_ns(&self) -> u64 {
+        self.published_ns
     }
 
     /// The book of a `Body::Book` event.
@@ -64,7 +73,7 @@ pub struct Subscriber {
     services: Vec<SubSvc>,
     next: usize,
     /// A record held back while the `Missed` before it is handed out.
-    pending: Option<(usize, Event, bool)>,
+    pending: Option<(usize, Event, bool, u64)>,
     publisher_up: Option<bool>,
     last_check_ns: u64,
     opened_ns: u64,
@@ -160,12 +169,13 @@ impl Subscriber {
     /// handed out first as `Body::Missed { count }` (header of the record that follows it); a
     /// publisher that went or came back as `Body::Status { ConnDown | ConnUp }` with no symbol.
     pub fn try_recv(&mut self) -> Option<IpcReceived<'_>> {
-        if let Some((i, event, with_book)) = self.pending.take() {
+        if let Some((i, event, with_book, published_ns)) = self.pending.take() {
             let s = &self.services[i];
             return Some(IpcReceived {
                 event,
                 book: if with_book { s.book.as_ref() } else { None },
                 channel: &s.channel,
+                published_ns,
             });
         }
         let t = now_ns();
@@ -197,6 +207,7 @@ impl Subscriber {
                     },
                     book: None,
                     channel: &self.services[status].channel,
+                    published_ns: 0,
                 });
             }
         }
@@ -234,7 +245,7 @@ impl Subscriber {
             svc.last_seq = h.seq;
             let svc = &self.services[i];
             if missed > 0 {
-                self.pending = Some((i, h.event, with_book));
+                self.pending = Some((i, h.event, with_book, h.ts_publish_ns));
                 let mut header = h.event.header;
                 header.seq = 0;
                 return Some(IpcReceived {
@@ -244,12 +255,14 @@ impl Subscriber {
                     },
                     book: None,
                     channel: &svc.channel,
+                    published_ns: 0,
                 });
             }
             return Some(IpcReceived {
                 event: h.event,
                 book: if with_book { svc.book.as_ref() } else { None },
                 channel: &svc.channel,
+                published_ns: h.ts_publish_ns,
             });
         }
         None

@@ -1,9 +1,11 @@
 //! Blocking receive without a lock: a consumer parks on a futex word when its rings are empty,
 //! and a producer rings the bell after a batch of pushes.
 //!
-//! The feed thread pays one fence and one load per loop turn in which it pushed anything (not
-//! per event), and a `futex(FUTEX_WAKE)` system call only when the consumer is actually
-//! parked: a spinning or busy consumer costs the feed nothing beyond the fence. A parked
+//! The feed thread pays one load per push ([`Doorbell::peek_ring`]: wakes a consumer seen
+//! parked at the first push, not at the end of the batch), one fence and one load per loop
+//! turn in which it pushed anything ([`Doorbell::ring`]: closes the race), and a
+//! `futex(FUTEX_WAKE)` system call only when the consumer is actually parked: a spinning or
+//! busy consumer costs the feed nothing beyond that. A parked
 //! consumer wakes in the kernel's wake-up latency instead of a sleep quantum (the strategy's
 //! 20–50 µs idle sleep was most of the gap to the floor in the latency lab, issue 14).
 //!
@@ -46,6 +48,18 @@ impl Doorbell {
             return false;
         }
         self.wake()
+    }
+
+    /// Producer side, per push: wake the consumer if it is *seen* parked, without a fence
+    /// (one load of a line that stays in the producer's cache while nobody parks). It can miss
+    /// a park that races with the push; [`ring`](Self::ring) at the end of the producer's
+    /// loop turn closes that race. Together: the first push wakes a sleeping consumer at
+    /// once, not at the end of the batch it belongs to.
+    #[inline]
+    pub fn peek_ring(&self) {
+        if self.state.load(Ordering::Relaxed) == PARKED {
+            self.wake();
+        }
     }
 
     #[cold]

@@ -356,8 +356,9 @@ impl Producer {
     }
 
     /// Wake the consumer if anything was pushed or dropped since the last call and it is
-    /// parked. Called once per feed-loop turn, not per event: one fence and one load when
-    /// something was pushed, a system call only when the consumer sleeps.
+    /// parked. Called once per feed-loop turn: one fence and one load when something was
+    /// pushed, a system call only when the consumer sleeps. (Each push already wakes a
+    /// consumer it sees parked, without the fence; this closes the race that can miss.)
     #[inline]
     pub fn notify(&mut self) {
         if !std::mem::take(&mut self.rang) {
@@ -387,6 +388,9 @@ impl Producer {
         ev.header.ts_ring_ns = now_ns();
         self.queue.push(ev)?;
         self.rang = true;
+        if let Some(b) = &self.bell {
+            b.peek_ring();
+        }
         self.count_sent();
         Ok(())
     }
