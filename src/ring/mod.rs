@@ -80,6 +80,11 @@ pub use event::*;
 use crate::book::Book;
 use crate::event::Level;
 use crate::types::{now_ns, BookState, SymbolId};
+#[cfg(feature = "ring-rtrb")]
+mod rtrb_queue;
+#[cfg(feature = "ring-rtrb")]
+use rtrb_queue::{spsc, SpscConsumer, SpscProducer};
+#[cfg(not(feature = "ring-rtrb"))]
 use spsc::{spsc, SpscConsumer, SpscProducer};
 use sync::{Arc, AtomicU64, Cell, Ordering};
 
