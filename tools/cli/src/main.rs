@@ -2,7 +2,6 @@
 //! against real exchanges from a config file; `decode` for captured frames; `venue` for the
 //! loopback exchange venue alone.
 
-mod arb;
 mod decode;
 mod demo;
 mod dry_run;

@@ -26,8 +26,9 @@ use crate::num::{Market, Px, VenueId};
 use crate::sim::{Rng, SymState, Symbol};
 
 /// Lead-lag settings. `Default`: a step every 10 ms; half of the steps move the value by
-/// ±2 ppm; 2 % of the steps (about one every 500 ms) jump it by 20–40 bp; MEXC spot sees a move
-/// at once, Gate.io USDT futures after 1 ms, Gate.io spot after 3 ms.
+/// ±2 ppm (up or down alike); 2 % of the steps (about one every 500 ms) jump it by 20–40 bp,
+/// back towards the starting value with 70 % odds (so a long run stays near it); MEXC spot sees
+/// a move at once, Gate.io USDT futures after 1 ms, Gate.io spot after 3 ms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadLag {
     /// Grid of the walk: one step each `step`.
@@ -38,8 +39,8 @@ pub struct LeadLag {
     pub small_ppm: u32,
     /// Steps per thousand that jump instead.
     pub jump_per_mille: u32,
-    /// A jump's size, in basis points of the value: uniform in `jump_bps.0..=jump_bps.1`,
-    /// up or down with equal odds.
+    /// A jump's size, in basis points of the value: uniform in `jump_bps.0..=jump_bps.1`;
+    /// towards the starting value with 70 % odds.
     pub jump_bps: (u32, u32),
     /// How late MEXC spot sees a move.
     pub mexc_spot_delay: Duration,
@@ -155,6 +156,7 @@ struct Walk {
     base: String,
     rng: Rng,
     px: i128,
+    start_px: i128,
     /// Grid steps taken.
     k: u64,
     next_id: u64,
@@ -184,6 +186,7 @@ impl State {
                         base,
                         rng: Rng::new(seed ^ 0xFA1E_0000_0000_0000 ^ k.wrapping_mul(0x9E37)),
                         px: s.spec.start_ticks * s.spec.tick,
+                        start_px: s.spec.start_ticks * s.spec.tick,
                         k: 0,
                         next_id: 1,
                         moves: VecDeque::new(),
@@ -211,10 +214,13 @@ impl State {
             while w.k < due {
                 w.k += 1;
                 let r = w.rng.below(1000);
-                let up = w.rng.pct(50);
+                let coin = w.rng.below(100);
+                let mut up = coin < 50;
                 let (delta, jump) = if r < self.cfg.jump_per_mille as u64 {
                     let (lo, hi) = self.cfg.jump_bps;
                     let bps = lo as u64 + w.rng.below((hi.max(lo) - lo) as u64 + 1);
+                    // Mean-reverting jumps: towards the start with 70 % odds.
+                    up = (coin < 70) == (w.px <= w.start_px);
                     (w.px * bps as i128 / 10_000, true)
                 } else if r < self.cfg.jump_per_mille as u64 + self.cfg.move_pct as u64 * 10 {
                     (
@@ -357,9 +363,15 @@ mod tests {
     /// futures 1 ms and Gate spot 3 ms later), its touch right around it, books never crossed.
     #[test]
     fn shared_walk_is_seen_by_every_venue_after_its_delay_and_books_stay_uncrossed() {
+        for seed in [5, 6, 7] {
+            shared_walk_case(seed);
+        }
+    }
+
+    fn shared_walk_case(seed: u64) {
         let syms = three();
         let cfg = LeadLag::default();
-        let mut state = State::new(cfg.clone(), 5, &syms);
+        let mut state = State::new(cfg.clone(), seed, &syms);
         let mut checked = 0u64;
         drive(&mut state, &syms, 3_000, |state, t| {
             let moves = state.moves("BTC");

@@ -317,6 +317,9 @@ pub struct Symbol {
 
 pub const SEND_RING: usize = 1 << 16;
 
+/// Lead-lag: levels quoted on a side a fair-value move left with fewer than this many.
+const REPRICE_LADDER: usize = 16;
+
 /// Lag report from [`Symbol::read_from`].
 pub enum Read {
     /// Entries appended to the output; the cursor advanced.
@@ -762,10 +765,26 @@ impl SymState {
         for px in bids {
             self.set_level(spec, BookSide::Bid, px, 0, t_ms, wall);
         }
-        let q = rand_qty(spec, &mut self.rng);
-        self.set_level(spec, BookSide::Bid, f - spec.tick, q, t_ms, wall);
-        let q = rand_qty(spec, &mut self.rng);
-        self.set_level(spec, BookSide::Ask, f + spec.tick, q, t_ms, wall);
+        // A side the move emptied (or nearly) gets a ladder, so trades cannot empty it before
+        // the depth upkeep in `step` refills it; otherwise the touch alone.
+        for side in [BookSide::Bid, BookSide::Ask] {
+            let levels = if self.book.side(side).len() < REPRICE_LADDER {
+                REPRICE_LADDER as i128
+            } else {
+                1
+            };
+            for k in 1..=levels {
+                let px = match side {
+                    BookSide::Bid => f - k * spec.tick,
+                    BookSide::Ask => f + k * spec.tick,
+                };
+                if px <= 0 || (k > 1 && self.book.get(side, px) != 0) {
+                    continue;
+                }
+                let q = rand_qty(spec, &mut self.rng);
+                self.set_level(spec, side, px, q, t_ms, wall);
+            }
+        }
     }
 
     /// `full-reset` on a protobuf venue: the counter jumps and the book is rebuilt around the
