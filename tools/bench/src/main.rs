@@ -496,7 +496,9 @@ fn main() {
     if let Err(e) = std::fs::create_dir_all(&o.out) {
         eprintln!("cannot create {}: {e}", o.out.display());
     }
-    match report::write_hgrms(&results, &o.out) {
+    match report::write_hgrms(&results, &o.out)
+        .and_then(|n| Ok(n + report::write_tick_hgrms(&ticks, &o.out)?))
+    {
         Ok(n) => eprintln!("{n} .hgrm files in {}", o.out.display()),
         Err(e) => eprintln!("hgrm: {e}"),
     }

@@ -215,6 +215,25 @@ pub fn write_hgrms(results: &[CellResult], dir: &Path) -> std::io::Result<usize>
     Ok(n)
 }
 
+/// One `.hgrm` per tick-to-signal run: `tick_to_signal_<tls>_<wait>.hgrm`.
+pub fn write_tick_hgrms(rs: &[crate::tick::TickResult], dir: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    for r in rs
+        .iter()
+        .filter(|r| r.error.is_none() && !r.hist.is_empty())
+    {
+        let p = dir.join(format!(
+            "tick_to_signal_{}_{}.hgrm",
+            tls_name(r.tls),
+            r.wait.name()
+        ));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(p)?);
+        cexfeed::metrics::write_hgrm(&r.hist, 1000.0, &mut f)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// The JSON report: `clients`, one entry per client and feed measured.
 pub fn json(
     results: &[CellResult],

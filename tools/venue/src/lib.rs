@@ -65,7 +65,8 @@
 //! # Market
 //!
 //! One simulator per (venue, market, symbol), seeded from [`VenueConfig::seed`]: a fair-value
-//! random walk, a few hundred levels per side with churn concentrated near the top, trades that
+//! random walk (its own, or with [`VenueConfig::lead_lag`] one per base asset shared by every
+//! venue and market, each seeing it after its own delay: [`fair`]), a few hundred levels per side with churn concentrated near the top, trades that
 //! consume levels. The sequence of book states per version is a function of the seed alone
 //! (timing, bursts and MEXC `full-reset` rebuilds aside). Diff channels carry every level
 //! touched in the window at any depth (also on depth-limited Gate streams), so a client that
@@ -136,7 +137,7 @@
 //!
 //! `cexfeed venue [--listen ADDR] [--tls] [--scenario NAME[@SYMBOL],…] [--target SYMBOL]
 //! [--fault-period 3s] [--quiet-after DUR] [--rate N] [--per-change] [--burst SIZE@PERIOD]
-//! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR]`
+//! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR] [--lead-lag]`
 
 pub mod account;
 pub mod account_rest;
