@@ -798,7 +798,7 @@ mod tests {
         assert!(r.error.is_none(), "{:?}", r.error);
         assert!(r.jumps > 0, "no jump in the window");
         assert!(r.signals > 0, "no signal in the window");
-        assert!(r.hist.len() > 0, "{} signals, none measured", r.signals);
+        assert!(!r.hist.is_empty(), "{} signals, none measured", r.signals);
         assert_eq!(r.hist.len() + r.unmatched, r.attributed);
         let doc = report::tick_json(std::slice::from_ref(&r));
         let e = &doc[0];
