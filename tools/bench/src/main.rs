@@ -503,9 +503,11 @@ fn main() {
         Err(e) => eprintln!("hgrm: {e}"),
     }
     let svg = o.out.join("latency.svg");
-    match std::fs::write(&svg, report::svg(&results)) {
-        Ok(()) => eprintln!("SVG {}", svg.display()),
-        Err(e) => eprintln!("svg: {e}"),
+    if !results.is_empty() {
+        match std::fs::write(&svg, report::svg(&results)) {
+            Ok(()) => eprintln!("SVG {}", svg.display()),
+            Err(e) => eprintln!("svg: {e}"),
+        }
     }
     let _ = std::fs::write(o.out.join("table.txt"), &table);
     if let Some(p) = &o.json {
