@@ -23,11 +23,15 @@
 //! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md);
 //! `--clock-cost` only times a clock read (CLOCK_MONOTONIC against the TSC);
 //! `--memory N` only measures resident memory with 3 feeds × N symbols and 1 000-level books.
+//! `--tick-to-signal on|off|only` (default on): the tick-to-signal row (`tick.rs`): the venue's
+//! shared fair value moves, venue send of the move → the arbitrage monitor's signal, per TLS
+//! setting and wait mode; `--tick-rate N` the venue's churn per symbol between moves (2000/s).
 
 mod ccxt;
 mod clients;
 mod memory;
 mod report;
+mod tick;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -200,6 +204,17 @@ struct Opts {
     waits: Vec<Wait>,
     json: Option<std::path::PathBuf>,
     out: std::path::PathBuf,
+    /// Tick to signal: run it (`on`), not (`off`), or only it (`only`).
+    tick: TickMode,
+    tick_rate: u64,
+}
+
+/// `--tick-to-signal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickMode {
+    On,
+    Off,
+    Only,
 }
 
 fn parse_dur(s: &str) -> Result<Duration, String> {
@@ -219,7 +234,8 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 const USAGE: &str = "cexfeed-bench [--duration 5s] [--warmup 1s] [--rates 10k,100k,max] [--max-rate 1000000] \
 [--feeds mexc.spot,gateio.spot,gateio.futures] [--tls both|on|off] [--clients cexfeed,tokio-baseline,floor,ccxt] \
-[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] | --record-copy-cost | --clock-cost | --memory N";
+[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] \
+[--tick-to-signal on|off|only] [--tick-rate 2000] | --record-copy-cost | --clock-cost | --memory N";
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
@@ -237,6 +253,8 @@ fn parse_args() -> Result<Opts, String> {
         waits: vec![Wait::Block, Wait::Spin],
         json: None,
         out: "bench-out".into(),
+        tick: TickMode::On,
+        tick_rate: 2_000,
     };
     let mut ccxt: Option<bool> = None;
     let mut clients_given = false;
@@ -310,6 +328,15 @@ fn parse_args() -> Result<Opts, String> {
                 record_copy_cost();
                 std::process::exit(0);
             }
+            "--tick-to-signal" => {
+                o.tick = match val()?.as_str() {
+                    "on" => TickMode::On,
+                    "off" => TickMode::Off,
+                    "only" => TickMode::Only,
+                    x => return Err(format!("--tick-to-signal {x:?}: on, off or only")),
+                }
+            }
+            "--tick-rate" => o.tick_rate = val()?.parse().map_err(|_| "bad --tick-rate")?,
             "--json" => o.json = Some(val()?.into()),
             "--out" => o.out = val()?.into(),
             "-h" | "--help" => {
@@ -426,7 +453,12 @@ fn main() {
         o.rates.iter().map(|r| r.label()).collect::<Vec<_>>()
     );
     let mut results: Vec<CellResult> = Vec::new();
-    for &feed in &o.feeds {
+    let feeds: &[Feed] = if o.tick == TickMode::Only {
+        &[]
+    } else {
+        &o.feeds
+    };
+    for &feed in feeds {
         for &tls in &o.tls {
             for &rate in &o.rates {
                 for &client in &o.clients {
@@ -446,23 +478,41 @@ fn main() {
         }
     }
     report::sustained(&mut results);
-    let table = report::table(&results, cores, &notes);
+    let mut ticks: Vec<tick::TickResult> = Vec::new();
+    if o.tick != TickMode::Off {
+        for &tls in &o.tls {
+            for &wait in &waits {
+                let r = tick::run(tls, wait, o.tick_rate, o.warmup, o.duration);
+                eprintln!("  {}", report::tick_line(&r));
+                ticks.push(r);
+            }
+        }
+    }
+    let mut table = report::table(&results, cores, &notes);
+    if !ticks.is_empty() {
+        table.push_str(&report::tick_table(&ticks));
+    }
     println!("{table}");
     if let Err(e) = std::fs::create_dir_all(&o.out) {
         eprintln!("cannot create {}: {e}", o.out.display());
     }
-    match report::write_hgrms(&results, &o.out) {
+    match report::write_hgrms(&results, &o.out)
+        .and_then(|n| Ok(n + report::write_tick_hgrms(&ticks, &o.out)?))
+    {
         Ok(n) => eprintln!("{n} .hgrm files in {}", o.out.display()),
         Err(e) => eprintln!("hgrm: {e}"),
     }
     let svg = o.out.join("latency.svg");
-    match std::fs::write(&svg, report::svg(&results)) {
-        Ok(()) => eprintln!("SVG {}", svg.display()),
-        Err(e) => eprintln!("svg: {e}"),
+    if !results.is_empty() {
+        match std::fs::write(&svg, report::svg(&results)) {
+            Ok(()) => eprintln!("SVG {}", svg.display()),
+            Err(e) => eprintln!("svg: {e}"),
+        }
     }
     let _ = std::fs::write(o.out.join("table.txt"), &table);
     if let Some(p) = &o.json {
-        let doc = report::json(&results, cores, &notes, o.duration);
+        let mut doc = report::json(&results, cores, &notes, o.duration);
+        doc["tick_to_signal"] = report::tick_json(&ticks);
         match std::fs::write(p, serde_json::to_string_pretty(&doc).unwrap_or_default()) {
             Ok(()) => eprintln!("JSON {}", p.display()),
             Err(e) => {
@@ -672,6 +722,8 @@ mod tests {
             waits: vec![Wait::Block],
             json: None,
             out: std::env::temp_dir(),
+            tick: TickMode::On,
+            tick_rate: 2_000,
         }
     }
 
@@ -730,6 +782,45 @@ mod tests {
         assert_eq!(entries[2]["client"], "floor");
         assert!(report::svg(&rs).contains("<polyline"));
         assert!(report::table(&rs, 2, &[]).contains("gateio.spot plain 2k"));
+    }
+
+    /// Tick to signal (issue 14): on the lead-lag venue the monitor opens spreads, each one
+    /// attributed to the fair-value move that opened it and measured from that move's first
+    /// send, and the JSON's `tick_to_signal` entry carries the contract keys. (Counts only:
+    /// no timing is asserted.)
+    #[test]
+    fn tick_to_signal_smoke_measures_signals_from_the_moves_send() {
+        let r = tick::run(
+            false,
+            Wait::Block,
+            2_000,
+            Duration::from_millis(300),
+            Duration::from_secs(3),
+        );
+        assert!(r.error.is_none(), "{:?}", r.error);
+        assert!(r.jumps > 0, "no jump in the window");
+        assert!(r.signals > 0, "no signal in the window");
+        assert!(!r.hist.is_empty(), "{} signals, none measured", r.signals);
+        assert_eq!(r.hist.len() + r.unmatched, r.attributed);
+        let doc = report::tick_json(std::slice::from_ref(&r));
+        let e = &doc[0];
+        for k in [
+            "client",
+            "tls",
+            "wait",
+            "rate",
+            "count",
+            "p50_ns",
+            "p99_ns",
+            "p999_ns",
+            "max_ns",
+            "signals",
+            "attributed",
+            "jumps",
+        ] {
+            assert!(e.get(k).is_some(), "missing {k} in {e}");
+        }
+        assert!(report::tick_table(std::slice::from_ref(&r)).contains("tick to signal"));
     }
 
     #[test]

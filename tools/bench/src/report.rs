@@ -215,6 +215,25 @@ pub fn write_hgrms(results: &[CellResult], dir: &Path) -> std::io::Result<usize>
     Ok(n)
 }
 
+/// One `.hgrm` per tick-to-signal run: `tick_to_signal_<tls>_<wait>.hgrm`.
+pub fn write_tick_hgrms(rs: &[crate::tick::TickResult], dir: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    for r in rs
+        .iter()
+        .filter(|r| r.error.is_none() && !r.hist.is_empty())
+    {
+        let p = dir.join(format!(
+            "tick_to_signal_{}_{}.hgrm",
+            tls_name(r.tls),
+            r.wait.name()
+        ));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(p)?);
+        cexfeed::metrics::write_hgrm(&r.hist, 1000.0, &mut f)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// The JSON report: `clients`, one entry per client and feed measured.
 pub fn json(
     results: &[CellResult],
@@ -422,4 +441,136 @@ fn fmt_us(v: f64) -> String {
     } else {
         format!("{v}µs")
     }
+}
+
+/// One progress line for a tick-to-signal run (stderr).
+pub fn tick_line(r: &crate::tick::TickResult) -> String {
+    let p = pct(&r.hist);
+    match &r.error {
+        Some(e) => format!(
+            "tick-to-signal  {:<5} {:<5} ERROR {e}",
+            tls_name(r.tls),
+            r.wait.name()
+        ),
+        None => format!(
+            "tick-to-signal  {:<5} {:<5} n={:<6} p50 {:>7} p99 {:>7} p99.9 {:>7} max {:>8} µs  ({} signals, {} jumps)",
+            tls_name(r.tls),
+            r.wait.name(),
+            r.hist.len(),
+            us(p[0]),
+            us(p[1]),
+            us(p[2]),
+            us(p[3]),
+            r.signals,
+            r.jumps
+        ),
+    }
+}
+
+/// The tick-to-signal table (appended to the terminal table).
+pub fn tick_table(rs: &[crate::tick::TickResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\ntick to signal: venue send of a fair-value move (first venue's push) → the arbitrage \
+monitor's Opened signal on the strategy thread, µs; MEXC spot + Gate.io spot + futures BTC, \
+lead-lag venue (MEXC 0, Gate futures 1 ms, Gate spot 3 ms late)"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<15} {:<5} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>6}  triggers",
+        "client",
+        "tls",
+        "wait",
+        "count",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "signals",
+        "attrib",
+        "jumps"
+    );
+    for r in rs {
+        if let Some(e) = &r.error {
+            let _ = writeln!(
+                s,
+                "  {:<15} {:<5} {:<5} ERROR {e}",
+                "cexfeed",
+                tls_name(r.tls),
+                r.wait.name()
+            );
+            continue;
+        }
+        let p = pct(&r.hist);
+        let trig: Vec<String> = r
+            .by_trigger
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {:<15} {:<5} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>6}  {}",
+            "cexfeed",
+            tls_name(r.tls),
+            r.wait.name(),
+            r.hist.len(),
+            us(p[0]),
+            us(p[1]),
+            us(p[2]),
+            us(p[3]),
+            r.signals,
+            r.attributed,
+            r.jumps,
+            trig.join(", ")
+        );
+        let q = pct(&r.own);
+        let _ = writeln!(
+            s,
+            "      {:<25} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            "trigger's own send",
+            r.own.len(),
+            us(q[0]),
+            us(q[1]),
+            us(q[2]),
+            us(q[3])
+        );
+    }
+    s
+}
+
+/// `tick_to_signal` in the JSON report: one entry per TLS setting and wait mode.
+pub fn tick_json(rs: &[crate::tick::TickResult]) -> Value {
+    Value::Array(
+        rs.iter()
+            .map(|r| {
+                let p = pct(&r.hist);
+                let q = pct(&r.own);
+                let trig: serde_json::Map<String, Value> = r
+                    .by_trigger
+                    .iter()
+                    .map(|(k, n)| (k.clone(), json!(n)))
+                    .collect();
+                json!({
+                    "client": "cexfeed",
+                    "venues": ["mexc.spot", "gateio.spot", "gateio.futures"],
+                    "tls": r.tls,
+                    "wait": r.wait.name(),
+                    "rate": r.rate,
+                    "count": r.hist.len(),
+                    "p50_ns": p[0],
+                    "p99_ns": p[1],
+                    "p999_ns": p[2],
+                    "max_ns": p[3],
+                    "signals": r.signals,
+                    "attributed": r.attributed,
+                    "unmatched": r.unmatched,
+                    "jumps": r.jumps,
+                    "by_trigger": trig,
+                    "own_send": {"count": r.own.len(), "p50_ns": q[0], "p99_ns": q[1], "p999_ns": q[2], "max_ns": q[3]},
+                    "error": r.error,
+                })
+            })
+            .collect(),
+    )
 }

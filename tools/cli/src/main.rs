@@ -2,7 +2,6 @@
 //! against real exchanges from a config file; `decode` for captured frames; `venue` for the
 //! loopback exchange venue alone.
 
-mod arb;
 mod decode;
 mod demo;
 mod dry_run;
@@ -110,6 +109,11 @@ struct VenueArgs {
     /// books the recorded snapshots (issue 15).
     #[arg(long, num_args = 1..)]
     replay: Vec<std::path::PathBuf>,
+    /// One fair value per asset shared by every venue and market, each seeing a move after its
+    /// own delay (MEXC 0, Gate futures 1 ms, Gate spot 3 ms), with jumps that open cross-venue
+    /// spreads past the fees (issue 14; the demo's setting).
+    #[arg(long)]
+    lead_lag: bool,
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -153,6 +157,7 @@ fn venue(a: VenueArgs) -> Result<()> {
         quiet_after: a.quiet_after,
         freeze_after: a.freeze_after,
         kline_window: a.kline_window,
+        lead_lag: a.lead_lag.then(cexfeed_venue::fair::LeadLag::default),
         idle_rules: !a.no_idle_rules,
         push_mode: if a.per_change {
             PushMode::PerChange

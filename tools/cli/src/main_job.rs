@@ -142,6 +142,9 @@ pub fn demo(a: DemoArgs, interrupt: &'static AtomicBool) -> Result<()> {
         fault_period: a.fault_period,
         quiet_after,
         slow_snapshot: Duration::from_secs(2),
+        // Issue 14: one fair value per asset shared by the three places, each lagging by its
+        // own delay, so the arbitrage monitor finds real spreads that open and close.
+        lead_lag: Some(venue::fair::LeadLag::default()),
         ..VenueConfig::default()
     })
     .context("starting the loopback venue")?;

@@ -113,6 +113,10 @@ pub struct InstrumentReport {
     pub best_net_bps: Option<f64>,
     pub best_buy: Option<String>,
     pub best_sell: Option<String>,
+    /// Times a cross-venue spread opened after fees (exact fixed-point test; issue 14).
+    pub opportunities_opened: u64,
+    /// Times an open spread closed.
+    pub opportunities_closed: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -130,6 +134,9 @@ pub struct StrategyReport {
     pub private_gaps: u64,
     /// `FeedDown` statuses received (a feed thread died).
     pub feeds_down: u64,
+    /// Spreads opened after fees over all instruments (issue 14: with the venue's lead-lag
+    /// setting, the demo's monitor finds real ones).
+    pub opportunities: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -2,11 +2,11 @@
 //! bind every configured channel to one consumer, run the example arbitrage monitor on its own
 //! (optionally pinned) thread, show a live view, and at the end write the report.
 
-use crate::arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
 use crate::report::{
     latency_svg, BookReport, FeedReport, InstrumentReport, LatencySummary, PrivateReport, Report,
     Series, StrategyReport,
 };
+use cexfeed_arb::{default_taker_fee_bps, normalize_pair, ArbMonitor, InstrumentStats, Place};
 
 use cexfeed::engine::{Engine, FeedFinal, FeedView, StrategyRx};
 use cexfeed::metrics::{write_hgrm, Percentiles, Stage};
@@ -107,11 +107,7 @@ fn strategy_loop(
             .iter()
             .any(|p| p.venue == m.venue && p.market == m.market)
         {
-            places.push(Place {
-                venue: m.venue,
-                market: m.market,
-                taker_fee_bps: default_taker_fee_bps(m.venue, m.market),
-            });
+            places.push(Place::new(m.venue, m.market));
         }
         if let Some(n) = normalize_pair(m.venue, &m.name) {
             if !instruments.contains(&n) {
@@ -168,9 +164,9 @@ fn strategy_loop(
                     if let (Some(top), Some(Some((i, p)))) = (ev.book(), map.get(sid)) {
                         let live = ev.header.state == BookState::Live;
                         if let (Some(b), Some(a)) = (top.bids().first(), top.asks().first()) {
-                            arb.on_quote(*i, *p, b.px, a.px, live);
+                            let _ = arb.on_quote(*i, *p, b.px, a.px, live);
                         } else {
-                            arb.invalidate(*i, *p);
+                            let _ = arb.invalidate(*i, *p);
                         }
                         last_seq[sid] = ev.header.seq;
                     }
@@ -179,7 +175,7 @@ fn strategy_loop(
                     // A book ticker only updates the quote if it is not older than the book.
                     if let Some(Some((i, p))) = map.get(sid) {
                         if ev.header.seq == 0 || ev.header.seq >= last_seq[sid] {
-                            arb.on_quote(
+                            let _ = arb.on_quote(
                                 *i,
                                 *p,
                                 bid_px,
@@ -192,7 +188,7 @@ fn strategy_loop(
                 Body::Status { kind, .. } => {
                     if kind == StatusKind::Book && ev.header.state != BookState::Live {
                         if let Some(Some((i, p))) = map.get(sid) {
-                            arb.invalidate(*i, *p);
+                            let _ = arb.invalidate(*i, *p);
                         }
                     }
                     if kind == StatusKind::PrivateGap {
@@ -202,8 +198,8 @@ fn strategy_loop(
                         // Nothing of this venue and market is maintained any more.
                         local.feeds_down += 1;
                         if let Some(p) = arb.place_index(ev.header.venue, ev.header.market) {
-                            for i in 0..arb.stats().len() {
-                                arb.invalidate(i, p);
+                            for i in 0..arb.instruments() {
+                                let _ = arb.invalidate(i, p);
                             }
                         }
                     }
@@ -229,7 +225,7 @@ fn strategy_loop(
         }
         if last_publish.elapsed() >= Duration::from_millis(100) {
             last_publish = Instant::now();
-            local.stats = arb.stats().to_vec();
+            local.stats = arb.stats();
             if let Ok(mut s) = shared.lock() {
                 *s = local.clone();
             }
@@ -330,7 +326,11 @@ fn render_live(
             .map(|o| {
                 format!(
                     "buy {} {:.2} / sell {} {:.2} = {:+.2} bp",
-                    o.buy, o.buy_px, o.sell, o.sell_px, o.net_bps
+                    o.buy,
+                    o.buy_px.to_f64(),
+                    o.sell,
+                    o.sell_px.to_f64(),
+                    o.net_bps
                 )
             })
             .unwrap_or_else(|| "waiting for two live books".into());
@@ -341,8 +341,8 @@ fn render_live(
         };
         let _ = writeln!(
             out,
-            "    {:<10} {cur}   positive {:.1}% of {}",
-            s.instrument, ratio, s.evaluations
+            "    {:<10} {cur}   positive {:.1}% of {}, spreads opened {}",
+            s.instrument, ratio, s.evaluations, s.opened
         );
     }
     let kinds: Vec<String> = strat
@@ -748,8 +748,11 @@ fn build_report(
                 best_net_bps: s.best_ever.as_ref().map(|o| o.net_bps),
                 best_buy: s.best_ever.as_ref().map(|o| o.buy.clone()),
                 best_sell: s.best_ever.as_ref().map(|o| o.sell.clone()),
+                opportunities_opened: s.opened,
+                opportunities_closed: s.closed,
             })
             .collect(),
+        opportunities: strat.stats.iter().map(|s| s.opened).sum(),
     };
     report
 }
@@ -925,6 +928,11 @@ pub fn print_summary(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .unwrap_or_else(|| "n/a".into())
         )?;
     }
+    writeln!(
+        out,
+        "arbitrage opportunities (spreads opened after fees): {}",
+        r.strategy.opportunities
+    )?;
     if let Some(m) = r.venue_books_match {
         writeln!(out, "final books equal the venue's true books: {m}")?;
     }

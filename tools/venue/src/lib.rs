@@ -65,7 +65,8 @@
 //! # Market
 //!
 //! One simulator per (venue, market, symbol), seeded from [`VenueConfig::seed`]: a fair-value
-//! random walk, a few hundred levels per side with churn concentrated near the top, trades that
+//! random walk (its own, or with [`VenueConfig::lead_lag`] one per base asset shared by every
+//! venue and market, each seeing it after its own delay: [`fair`]), a few hundred levels per side with churn concentrated near the top, trades that
 //! consume levels. The sequence of book states per version is a function of the seed alone
 //! (timing, bursts and MEXC `full-reset` rebuilds aside). Diff channels carry every level
 //! touched in the window at any depth (also on depth-limited Gate streams), so a client that
@@ -136,11 +137,12 @@
 //!
 //! `cexfeed venue [--listen ADDR] [--tls] [--scenario NAME[@SYMBOL],…] [--target SYMBOL]
 //! [--fault-period 3s] [--quiet-after DUR] [--rate N] [--per-change] [--burst SIZE@PERIOD]
-//! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR]`
+//! [--symbols BTCUSDT,BTC_USDT,…] [--seed N] [--no-idle-rules] [--duration DUR] [--lead-lag]`
 
 pub mod account;
 pub mod account_rest;
 mod conn;
+pub mod fair;
 pub mod feed;
 pub mod gate;
 pub mod kline;
@@ -430,6 +432,12 @@ pub struct VenueConfig {
     /// the latency bench stamps before the write (its figures then include the venue's own
     /// write of the batch, the same for every client).
     pub send_stamp_before_write: bool,
+    /// Lead-lag (issue 14, tick to signal): one fair value per base asset shared by every
+    /// venue and market quoting it, each seeing a move after its own delay, with occasional
+    /// jumps that open cross-venue spreads past the fees until the laggards follow
+    /// ([`fair`]; moves and per-symbol send instants through [`VenueHandle::fair_moves`] and
+    /// [`VenueHandle::fair_marks`]). `None` (the default): each symbol walks on its own.
+    pub lead_lag: Option<fair::LeadLag>,
 }
 
 impl Default for VenueConfig {
@@ -467,6 +475,7 @@ impl Default for VenueConfig {
             send_log: sim::SEND_RING,
             max_backlog: 0,
             send_stamp_before_write: false,
+            lead_lag: None,
         }
     }
 }
@@ -618,6 +627,8 @@ pub(crate) struct Shared {
     pub life: lifecycle::Lifecycle,
     /// Replay (issue 15): when each service's first client connected (its replay clock).
     pub replay_start: Mutex<Vec<(replay::ReplayService, Instant)>>,
+    /// Lead-lag's walks and what each symbol shows (`cfg.lead_lag`).
+    pub(crate) lead_lag: Option<Mutex<fair::State>>,
 }
 
 impl Shared {
@@ -750,8 +761,13 @@ impl Venue {
                 cfg.seed + 2,
             )),
         ];
+        let lead_lag = cfg
+            .lead_lag
+            .clone()
+            .map(|l| Mutex::new(fair::State::new(l, cfg.seed, &syms)));
         let start = Instant::now();
         let shared = Arc::new(Shared {
+            lead_lag,
             faults: Faults {
                 list: cfg.scenarios.clone(),
                 start,
@@ -921,6 +937,24 @@ impl VenueHandle {
     /// [`VenueConfig::send_log`] versions per symbol (65 536 by default).
     pub fn send_time(&self, venue: VenueId, market: Market, symbol: &str, seq: u64) -> Option<u64> {
         self.sym(venue, market, symbol)?.send_time(seq)
+    }
+
+    /// Lead-lag: the moves of `base`'s shared fair value (`BTC`, `ETH`, …) kept so far, oldest
+    /// first (bounded by [`fair::FAIR_LOG`]); empty without [`VenueConfig::lead_lag`].
+    pub fn fair_moves(&self, base: &str) -> Vec<fair::FairMove> {
+        match &self.shared.lead_lag {
+            Some(l) => l.lock().unwrap_or_else(|p| p.into_inner()).moves(base),
+            None => Vec::new(),
+        }
+    }
+
+    /// Lead-lag: per move a symbol reflected, the version that first did and the monotonic
+    /// instant the first push carrying it was sent (same stamp as [`VenueHandle::send_time`]),
+    /// oldest first (bounded).
+    pub fn fair_marks(&self, venue: VenueId, market: Market, symbol: &str) -> Vec<fair::MoveMark> {
+        self.sym(venue, market, symbol)
+            .map(|s| s.fair_marks())
+            .unwrap_or_default()
     }
 
     /// Every recorded (version, send instant ns) of a symbol, oldest version first (bounded).
@@ -1171,6 +1205,14 @@ fn market_loop(sh: &Shared) {
         let active = now.duration_since(start).saturating_sub(paused_total);
         let due_total = (active.as_nanos() * rate / 1_000_000_000) as u64;
         let bp = sh.cfg.burst_period;
+        let mut lead_lag = sh
+            .lead_lag
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
+        let active_ns = active.as_nanos() as u64;
+        if let (Some(l), false) = (lead_lag.as_mut(), paused) {
+            l.advance(active_ns, crate::num::now_ns());
+        }
         let burst = if !bp.is_zero() && !paused && last_burst.elapsed() >= bp {
             last_burst = Instant::now();
             sh.cfg.burst_size as u64
@@ -1196,6 +1238,9 @@ fn market_loop(sh: &Shared) {
                     n = n.min((sh.cfg.max_backlog as u64).saturating_sub(unread));
                 }
                 let before = st.seq;
+                if let Some(l) = lead_lag.as_mut() {
+                    l.apply(i, sym, &mut st, active_ns, t_ms, wall);
+                }
                 for _ in 0..n {
                     st.step(&sym.spec, t_ms, wall);
                 }
@@ -1209,6 +1254,7 @@ fn market_loop(sh: &Shared) {
                 st.klines.roll(wall);
             }
         }
+        drop(lead_lag);
         let pp = sh.cfg.private_period;
         if !pp.is_zero() && !paused && last_private.elapsed() >= pp {
             last_private = Instant::now();

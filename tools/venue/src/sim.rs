@@ -297,6 +297,9 @@ pub struct SymState {
     pub open_px: i128,
     /// Candles built from this symbol's trades (`kline.rs`).
     pub klines: crate::kline::Klines,
+    /// Lead-lag ([`crate::VenueConfig::lead_lag`]): the fair value is the shared walk's,
+    /// set by [`SymState::reprice`]; the symbol no longer drifts on its own.
+    pub(crate) shared_fair: bool,
 }
 
 /// One simulated symbol: spec, state, send-time ring and snapshot boundary marks.
@@ -306,9 +309,16 @@ pub struct Symbol {
     pub send_ring: Mutex<Vec<(u64, u64)>>,
     /// Furthest log position a feed has read up to (for [`crate::VenueConfig::max_backlog`]).
     pub read_upto: std::sync::atomic::AtomicU64,
+    /// Lead-lag: where this symbol first reflected each shared fair-value move (`fair.rs`).
+    pub marks: Mutex<crate::fair::Marks>,
+    /// Lead-lag is on for this symbol (its sends stamp `marks`).
+    pub(crate) marks_on: std::sync::atomic::AtomicBool,
 }
 
 pub const SEND_RING: usize = 1 << 16;
+
+/// Lead-lag: levels quoted on a side a fair-value move left with fewer than this many.
+const REPRICE_LADDER: usize = 16;
 
 /// Lag report from [`Symbol::read_from`].
 pub enum Read {
@@ -341,6 +351,7 @@ impl Symbol {
             turnover_units: 0,
             open_px: spec.start_ticks * spec.tick,
             klines: crate::kline::Klines::default(),
+            shared_fair: false,
         };
         seed_book(&spec, &mut st);
         Symbol {
@@ -348,6 +359,8 @@ impl Symbol {
             state: Mutex::new(st),
             send_ring: Mutex::new(vec![(0, 0); SEND_RING]),
             read_upto: std::sync::atomic::AtomicU64::new(0),
+            marks: Mutex::new(crate::fair::Marks::default()),
+            marks_on: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -434,6 +447,19 @@ impl Symbol {
         if slot.0 != seq {
             *slot = (seq, ns);
         }
+        drop(r);
+        if self.marks_on.load(std::sync::atomic::Ordering::Relaxed) {
+            self.marks_lock().sent(seq, ns);
+        }
+    }
+
+    pub(crate) fn marks_lock(&self) -> std::sync::MutexGuard<'_, crate::fair::Marks> {
+        self.marks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lead-lag: the moves this symbol has reflected, oldest first (bounded).
+    pub fn fair_marks(&self) -> Vec<crate::fair::MoveMark> {
+        self.marks_lock().v.iter().copied().collect()
     }
 
     pub fn send_time(&self, seq: u64) -> Option<u64> {
@@ -594,7 +620,9 @@ impl SymState {
         if r < 2 {
             // Fair value drifts one tick; then a quote near it.
             let dir = if self.rng.pct(50) { 1 } else { -1 };
-            self.fair += dir;
+            if !self.shared_fair {
+                self.fair += dir;
+            }
             self.quote_near_fair(spec, side, t_ms, wall);
         } else if r < 32 {
             if let Some(px) = self.nth_px(side, d.min(len.saturating_sub(1))) {
@@ -718,6 +746,44 @@ impl SymState {
                 bbo: self.book.bbo(),
             };
             self.push(e);
+        }
+    }
+
+    /// Lead-lag: the shared fair value moved to `fair_ticks` (as this venue sees it). Quotes
+    /// it crosses are pulled (bids at or above it, asks at or below it, each a logged
+    /// deletion) and a bid and an ask are quoted one tick either side, so the touch follows
+    /// the move in one step and the book never crosses.
+    pub fn reprice(&mut self, spec: &SymSpec, fair_ticks: i128, t_ms: u64, wall: i64) {
+        let fair_ticks = fair_ticks.max(2);
+        self.fair = fair_ticks;
+        let f = fair_ticks * spec.tick;
+        let asks: Vec<i128> = self.book.asks.range(..=f).map(|(p, _)| *p).collect();
+        for px in asks {
+            self.set_level(spec, BookSide::Ask, px, 0, t_ms, wall);
+        }
+        let bids: Vec<i128> = self.book.bids.range(f..).map(|(p, _)| *p).collect();
+        for px in bids {
+            self.set_level(spec, BookSide::Bid, px, 0, t_ms, wall);
+        }
+        // A side the move emptied (or nearly) gets a ladder, so trades cannot empty it before
+        // the depth upkeep in `step` refills it; otherwise the touch alone.
+        for side in [BookSide::Bid, BookSide::Ask] {
+            let levels = if self.book.side(side).len() < REPRICE_LADDER {
+                REPRICE_LADDER as i128
+            } else {
+                1
+            };
+            for k in 1..=levels {
+                let px = match side {
+                    BookSide::Bid => f - k * spec.tick,
+                    BookSide::Ask => f + k * spec.tick,
+                };
+                if px <= 0 || (k > 1 && self.book.get(side, px) != 0) {
+                    continue;
+                }
+                let q = rand_qty(spec, &mut self.rng);
+                self.set_level(spec, side, px, q, t_ms, wall);
+            }
         }
     }
 

@@ -122,6 +122,69 @@ fn demo_runs_reports_and_never_leaks_secrets() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 14, tick to signal: the demo's venue moves one fair value per asset shared by its
+/// three places, each lagging by its own delay, so the arbitrage monitor finds cross-venue
+/// spreads that open past the fees and close again, and the summary and the report say how
+/// many (before, every symbol walked on its own and the monitor found none: the key did not
+/// exist and `positive` stayed 0). The books still end equal to the venue's.
+#[test]
+fn issue14_demo_lead_lag_venue_makes_the_monitor_find_opportunities() {
+    let dir = std::env::temp_dir().join(format!("cexfeed-cli-i14-tick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_cexfeed"))
+        .args([
+            "--duration",
+            "6s",
+            "--wait",
+            "block",
+            "--live",
+            "off",
+            "--no-private",
+            "--plain",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{stdout}", out.status);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let st = &v["strategy"];
+    let total = st["opportunities"]
+        .as_u64()
+        .expect("strategy.opportunities");
+    assert!(total >= 1, "no opportunity found: {st}");
+    let mut opened = 0;
+    for i in st["instruments"].as_array().unwrap() {
+        let o = i["opportunities_opened"].as_u64().unwrap();
+        let c = i["opportunities_closed"].as_u64().unwrap();
+        // Every spread but possibly the last one closed again.
+        assert!(c == o || c + 1 == o, "{i}");
+        opened += o;
+    }
+    assert_eq!(opened, total, "{st}");
+    assert!(
+        st["instruments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["positive"].as_u64().unwrap() > 0
+                && i["best_net_bps"].as_f64().unwrap() > 0.0),
+        "{st}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "arbitrage opportunities (spreads opened after fees): {total}"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(v["venue_books_match"], true, "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 12, defect 1: a feed thread that dies (here: made to panic through a hidden test
 /// hook one second in) fails the run. The demo exits non-zero, the live view and summary say
 /// so, and the report marks that feed `thread_alive: false` with no live book, while the other
