@@ -5,8 +5,8 @@
 //!
 //! `handoff_one_way_core0_core1`: `cache_line_floor` (bare 8-B ping-pong), `ring_event` /
 //! `ring_book_top20` (the `ring::channel`, ts_ring_ns stamp included), and the bare event
-//! queues in the same ping-pong shape: `queue_arrayqueue` (crossbeam MPMC, the channel's former
-//! queue), `queue_rtrb` (rtrb SPSC), `queue_spsc` (`ring::spsc`, the channel's queue). Compare
+//! queues in the same ping-pong shape: `queue_arrayqueue` (crossbeam MPMC, the channel's first
+//! queue), `queue_rtrb` (rtrb SPSC, the channel's queue). Compare
 //! ratios to the floor within one run: the VM's cross-core latency changes between runs.
 
 use std::hint::black_box;
@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use cexfeed::book::{Book, SyncConfig, SyncRule, SyncedBook};
 use cexfeed::event::{BookMsg, Level};
-use cexfeed::ring::spsc::{spsc, SpscConsumer, SpscProducer};
 use cexfeed::ring::{channel, Body, Event, Header, RingConfig, TopBook};
 use cexfeed::types::{Market, Px, Qty, Side, SymbolId, Venue};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -297,18 +296,6 @@ impl Rx for rtrb::Consumer<Event> {
         self.pop().ok()
     }
 }
-impl Tx for SpscProducer<Event> {
-    #[inline]
-    fn send(&mut self, ev: Event) -> bool {
-        self.push(ev).is_ok()
-    }
-}
-impl Rx for SpscConsumer<Event> {
-    #[inline]
-    fn recv(&mut self) -> Option<Event> {
-        self.pop()
-    }
-}
 
 fn arrayqueue_pair() -> (Arc<ArrayQueue<Event>>, Arc<ArrayQueue<Event>>) {
     let q = Arc::new(ArrayQueue::new(64));
@@ -367,9 +354,6 @@ fn handoff(c: &mut Criterion) {
     });
     g.bench_function("queue_rtrb", |bn| {
         bn.iter_custom(|n| queue_ping_pong(n, rtrb::RingBuffer::new(64), rtrb::RingBuffer::new(64)))
-    });
-    g.bench_function("queue_spsc", |bn| {
-        bn.iter_custom(|n| queue_ping_pong(n, spsc(64), spsc(64)))
     });
     g.finish();
 }

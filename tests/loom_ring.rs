@@ -1,43 +1,17 @@
-//! Model checks (loom) of the two lock-free pieces every event crosses: the SPSC ring and the
-//! book-slot pool handed between the feed thread and a strategy thread. Built only with
+//! Model checks (loom) of the channel's own lock-free protocol: the book-slot pool handed
+//! between the feed thread and a strategy thread through the two queues. Built only with
 //! `--cfg loom` (`tools/loom.sh`), where `cexfeed::ring`'s atomics, `Arc` and slot cells are
-//! loom's (src/ring/sync.rs): loom runs every interleaving the memory model allows (bounded by
-//! `LOOM_MAX_PREEMPTIONS`) and fails on a data race on a slot or a lost or reordered value.
+//! loom's (src/ring/sync.rs) and the queues a loom-visible model (src/ring/queue.rs; the
+//! production queues are rtrb's, tested by that crate): loom runs every interleaving the
+//! memory model allows (bounded by `LOOM_MAX_PREEMPTIONS`) and fails on a data race on a slot
+//! or a lost or reordered value.
 #![cfg(loom)]
 
 use cexfeed::book::Book;
 use cexfeed::event::Level;
-use cexfeed::ring::spsc::spsc;
 use cexfeed::ring::{channel, Body, Header, RingConfig};
 use cexfeed::types::{Market, Px, Qty, SymbolId, Venue};
 use loom::thread;
-
-/// Values cross in order, none lost or duplicated, through a ring that fills and wraps.
-#[test]
-fn spsc_fifo_across_wrap() {
-    loom::model(|| {
-        let (mut p, mut c) = spsc::<u32>(2);
-        let producer = thread::spawn(move || {
-            for v in 0..3u32 {
-                while p.push(v).is_err() {
-                    thread::yield_now();
-                }
-            }
-        });
-        let mut next = 0u32;
-        while next < 3 {
-            match c.pop() {
-                Some(v) => {
-                    assert_eq!(v, next);
-                    next += 1;
-                }
-                None => thread::yield_now(),
-            }
-        }
-        producer.join().unwrap();
-        assert_eq!(c.pop(), None);
-    });
-}
 
 /// Every level of the book carries `seq` as its quantity: a slot written while the consumer
 /// reads it shows up as a race (loom) or as a level from another update (the assertion).

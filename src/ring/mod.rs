@@ -3,11 +3,11 @@
 //!
 //! # Contract
 //!
-//! * **Allocation.** [`channel`] allocates everything once: the event ring (a
-//!   single-producer/single-consumer ring, [`spsc`](mod@spsc): exactly `capacity` slots of 192 B, the
-//!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
-//!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle
-//!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol
+//! * **Allocation.** [`channel`] allocates everything once: the event ring (rtrb's
+//!   single-producer/single-consumer `RingBuffer`: exactly `capacity` slots of 192 B, the
+//!   event itself, no stamp or padding, plus its header: the two cache-padded indices), the
+//!   pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle ring (rtrb
+//!   the other way: `pool_size × 4 B` + header), the producer's per-symbol
 //!   conflation table (`max_symbols × 192 B`) and the consumer's ownership table
 //!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
 //! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
@@ -64,14 +64,15 @@
 //! record `Copy` and three cache lines and is checked at run time by the ownership table.
 //!
 //! Replaced: crossbeam's `ArrayQueue` (MPMC: a CAS and a per-slot stamp per operation, 192-B
-//! slots) for both rings. `benches/core.rs` `handoff_one_way_core0_core1` compares, in one
-//! run, the cache-line floor, this channel, and the bare queues (`queue_arrayqueue`,
-//! `queue_rtrb`, `queue_spsc`). What the channel adds over its bare queue is mostly the
-//! `ts_ring_ns` stamp (one `now_ns()`, about 22 ns on the 2-vCPU VM) per push.
+//! slots) for both rings, then a hand-written SPSC ring, which rtrb matched (issue 14;
+//! `queue.rs`). `benches/core.rs` `handoff_one_way_core0_core1` compares, in one run, the
+//! cache-line floor, this channel, and the bare queues (`queue_arrayqueue`, `queue_rtrb`).
+//! What the channel adds over its bare queue is mostly the `ts_ring_ns` stamp (one `now_ns()`,
+//! about 17–22 ns on the 2-vCPU VM) per push.
 
 mod doorbell;
 mod event;
-pub mod spsc;
+mod queue;
 mod sync;
 
 pub use doorbell::Doorbell;
@@ -80,12 +81,7 @@ pub use event::*;
 use crate::book::Book;
 use crate::event::Level;
 use crate::types::{now_ns, BookState, SymbolId};
-#[cfg(feature = "ring-rtrb")]
-mod rtrb_queue;
-#[cfg(feature = "ring-rtrb")]
-use rtrb_queue::{spsc, SpscConsumer, SpscProducer};
-#[cfg(not(feature = "ring-rtrb"))]
-use spsc::{spsc, SpscConsumer, SpscProducer};
+use queue::{spsc, SpscConsumer, SpscProducer};
 use sync::{Arc, AtomicU64, Cell, Ordering};
 
 /// Sizes of one feed → strategy channel.
