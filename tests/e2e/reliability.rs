@@ -326,3 +326,94 @@ fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
     engine.stop();
     drop(srv);
 }
+
+/// Review finding 2: `FeedDown` pushed into a full ring was dropped like any event, so a
+/// strategy that had been slow never learnt its feed died. Here the consumer reads nothing
+/// until its small ring is long full, the feed thread dies, and the drained ring still ends
+/// with `FeedDown` (held by the producer, then left to the consumer when the thread ended).
+#[test]
+fn finding2_feed_down_reaches_a_consumer_whose_ring_was_full() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 500,
+        private_period: Duration::ZERO,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let rt = Runtime {
+        book_depth: 2000,
+        ..Runtime::default()
+    };
+    let feeds: Vec<_> = loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(5))
+        .into_iter()
+        .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
+        .collect();
+    const RING: usize = 16;
+    let mut engine = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: RING,
+        top_n: 10,
+        book_pool: 256,
+        control_core: None,
+    })
+    .unwrap();
+    let mut rx = engine.consumer().unwrap();
+    for ch in [
+        "gateio.spot.orderbook.BTC_USDT",
+        "gateio.spot.trades.BTC_USDT",
+    ] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let view = engine.views().remove(0);
+    // Not reading: wait until far more messages arrived than the ring holds.
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end
+        && view.shared.counters.messages.load(Ordering::Relaxed) < 20 * RING as u64
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        view.shared.counters.messages.load(Ordering::Relaxed) >= 20 * RING as u64,
+        "the venue never sent enough to fill the ring"
+    );
+    assert!(engine.inject_feed_panic(Venue::Gateio, Market::Spot));
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && engine.dead_feeds().is_empty() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(engine.dead_feeds(), vec![(Venue::Gateio, Market::Spot)]);
+    // Drain: the Missed count, the ring's old events, and last the FeedDown.
+    let (mut missed, mut feed_down, mut last_was_feed_down) = (0u64, 0, false);
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && feed_down == 0 {
+        match rx.try_recv() {
+            Some(ev) => {
+                last_was_feed_down = false;
+                match ev.body {
+                    Body::Missed { count } => missed += count,
+                    Body::Status {
+                        kind: StatusKind::FeedDown,
+                        ..
+                    } => {
+                        feed_down += 1;
+                        last_was_feed_down = true;
+                    }
+                    _ => {}
+                }
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    assert!(
+        missed > 0,
+        "the ring never overflowed: the test proves nothing"
+    );
+    assert_eq!(
+        feed_down, 1,
+        "FeedDown lost in a full ring (missed {missed})"
+    );
+    assert!(last_was_feed_down);
+    assert!(rx.try_recv().is_none(), "nothing comes after FeedDown");
+    engine.stop();
+    venue.stop();
+}
