@@ -631,3 +631,79 @@ fn mexc_unanswered_pings_replace_the_connection_and_books_recover() {
     assert_books_match(&venue, &finals);
     venue.stop();
 }
+
+/// Review finding 3: the MEXC feed queued every frame its pacing held back in an unbounded
+/// `VecDeque<String>` (allocating per frame on the feed thread), so bind/unbind churn faster
+/// than the pacing grew it without limit. Now the queue is fixed (256 frames per connection):
+/// 600 frames at once overflow it, the overflow is counted and logged with a clear error, the
+/// connection stays (paced under the venue's limit), and the channel left bound comes back
+/// (its dropped subscribe retried after the backoff, not escalated by an ack timeout per
+/// dropped frame).
+#[test]
+fn finding3_mexc_outbound_queue_is_bounded_and_overflow_is_reported() {
+    let venue = LoopbackVenue::start(VenueConfig {
+        rate_per_sec: 300,
+        ..VenueConfig::default()
+    })
+    .unwrap();
+    let mut engine = engine(mexc_setup(&venue));
+    let mut rx = engine.consumer().unwrap();
+    bind_public(&mut engine, &rx, &["orderbook"]);
+    engine.start().unwrap();
+    let mut seen = Seen::default();
+    drain_until(&mut rx, &mut seen, &engine, LIMIT, "books live", |s, _| {
+        s.first_live == [true, true]
+    });
+    let ch = "mexc.spot.trades.BTCUSDT";
+    for _ in 0..300 {
+        engine.bind(ch, rx.id()).unwrap();
+        engine.unbind(ch, rx.id()).unwrap();
+    }
+    engine.bind(ch, rx.id()).unwrap();
+    let view = engine.views().remove(0);
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        LIMIT,
+        "overflow counted",
+        |_, _| view.shared.stats.outbound_dropped.load(Ordering::Relaxed) > 0,
+    );
+    let dropped = view.shared.stats.outbound_dropped.load(Ordering::Relaxed);
+    assert!(
+        (601 - 256 - 10..=601).contains(&dropped),
+        "frames dropped: {dropped}"
+    );
+    assert!(
+        view.shared
+            .error_texts()
+            .iter()
+            .any(|t| t.contains("outbound queue full")),
+        "{:?}",
+        view.shared.error_texts()
+    );
+    // Every frame that was sent (not dropped) answered: the venue is in the state of the last
+    // one. Then the bound channel flows (if that last frame was an unsubscribe, through the
+    // dropped final subscribe's retry).
+    let sent = 2 + 601 - dropped;
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        LIMIT,
+        "acks of the sent frames",
+        |_, _| view.shared.stats.acks.load(Ordering::Relaxed) >= sent,
+    );
+    let before = seen.trades;
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        Duration::from_secs(60),
+        "trades",
+        |s, _| s.trades > before,
+    );
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    engine.stop();
+    venue.stop();
+}

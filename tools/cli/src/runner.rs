@@ -630,6 +630,7 @@ fn build_report(
         fr.venue_notices = st.venue_notices.load(Ordering::Relaxed);
         fr.pong_timeouts = st.pong_timeouts.load(Ordering::Relaxed);
         fr.auth_failures = st.auth_failures.load(Ordering::Relaxed);
+        fr.outbound_dropped = st.outbound_dropped.load(Ordering::Relaxed);
         fr.resolve_failures = v.net.as_ref().map_or(0, |n| n.snapshot().resolve_failures);
         for (i, k) in ["orders", "fills", "balances", "positions"]
             .iter()
