@@ -8,8 +8,8 @@
 //!   event itself, no stamp or padding, plus a 512-B header: reference counts and the two
 //!   128-B-padded indices), the pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle
 //!   ring (an SPSC ring the other way: `pool_size × 4 B` + 512 B), the producer's per-symbol
-//!   conflation table (`max_symbols × 192 B`) and the consumer's ownership table
-//!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
+//!   conflation table (`max_symbols × 192 B`), its held statuses and their hand-over to the
+//!   consumer (`2 × 8 × 192 B`) and the consumer's ownership table (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
 //! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
 //!   event path (each ring side stores its own index and re-reads the other side's only when
 //!   the ring looks full/empty): the producer never spins on a full ring (exactly `capacity`
@@ -131,6 +131,7 @@ impl RingConfig {
                     + std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
+            + 2 * HELD_STATUSES * std::mem::size_of::<Event>()
             + 2 * 512
     }
 }
@@ -326,7 +327,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         spare: None,
         pending: vec![None; cfg.max_symbols].into_boxed_slice(),
         n_pending: 0,
-        statuses: [blank; HELD_STATUSES],
+        statuses: Box::new([blank; HELD_STATUSES]),
         n_statuses: 0,
         dropped: 0,
         sent: 0,
@@ -372,7 +373,7 @@ pub struct Producer {
     pending: Box<[Option<Event>]>,
     n_pending: usize,
     /// Statuses waiting for ring space, oldest first (`statuses[..n_statuses]`), one per kind.
-    statuses: [Event; HELD_STATUSES],
+    statuses: Box<[Event; HELD_STATUSES]>,
     n_statuses: usize,
     dropped: u64,
     sent: u64,
@@ -767,7 +768,11 @@ mod tests {
         let cfg = RingConfig::new(1024, 20, 16);
         assert_eq!(
             cfg.memory_bytes(),
-            1024 * 192 + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1) + 16 * 192 + 1024
+            1024 * 192
+                + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1)
+                + 16 * 192
+                + 2 * 8 * 192
+                + 1024
         );
         assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }
