@@ -28,6 +28,7 @@ mod ccxt;
 mod clients;
 mod memory;
 mod report;
+mod result;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

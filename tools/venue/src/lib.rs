@@ -143,6 +143,7 @@ pub mod account_rest;
 mod conn;
 pub mod feed;
 pub mod gate;
+mod http;
 pub mod kline;
 pub mod lifecycle;
 pub mod mexc;
