@@ -1111,22 +1111,18 @@ mod tests {
         assert_eq!(p.push(filler), Pushed::Sent);
         assert_eq!(p.push(filler), Pushed::Sent);
         // Full: ConnDown, ConnUp, ConnDown again (replaces the first), then FeedDown.
-        assert_eq!(
-            p.push(Event::status(hdr(0, 0), StatusKind::ConnDown, 1, 0)),
-            Pushed::Held
-        );
-        assert_eq!(
-            p.push(Event::status(hdr(0, 0), StatusKind::ConnUp, 2, 0)),
-            Pushed::Held
-        );
-        assert_eq!(
-            p.push(Event::status(hdr(0, 0), StatusKind::ConnDown, 3, 0)),
-            Pushed::Held
-        );
-        assert_eq!(
-            p.push(Event::status(hdr(0, 0), StatusKind::FeedDown, 4, 0)),
-            Pushed::Held
-        );
+        for (t, kind) in [
+            StatusKind::ConnDown,
+            StatusKind::ConnUp,
+            StatusKind::ConnDown,
+            StatusKind::FeedDown,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let ev = Event::status(hdr(0, 0), kind, t as u64 + 1, 0);
+            assert_eq!(p.push(ev), Pushed::Held);
+        }
         assert_eq!(p.push(filler), Pushed::Dropped);
         assert_eq!(p.held(), 3);
         assert!(!p.has_room(1));

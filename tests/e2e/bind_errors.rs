@@ -4,7 +4,7 @@
 
 use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::engine::{Engine, EngineConfig, StrategyRx};
+use cexfeed::engine::{Engine, StrategyRx};
 use cexfeed::ring::Body;
 use cexfeed::types::{Market, SymbolId, Venue};
 use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig, VenueHandle};
@@ -27,14 +27,7 @@ fn engine_for(venue: &VenueHandle, v: Venue, m: Market, extra: &str) -> Engine {
     for f in &mut feeds {
         f.symbols.push((Default::default(), extra.to_string()));
     }
-    Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: 4096,
-        top_n: 10,
-        book_pool: 8192,
-        control_core: None,
-    })
-    .unwrap()
+    crate::private::engine(feeds)
 }
 
 /// Drains `rx` until an error event about `sym` arrives — its header's symbol, or its channel
@@ -123,14 +116,7 @@ fn finding1_feed_refusal_of_bind_before_start_reaches_consumer() {
             .symbols
             .push((Default::default(), format!("S{i}USDT")));
     }
-    let mut engine = Engine::new(EngineConfig {
-        feeds: vec![setup],
-        ring_capacity: 8192,
-        top_n: 10,
-        book_pool: 1024,
-        control_core: None,
-    })
-    .unwrap();
+    let mut engine = crate::private::engine(vec![setup]);
     let mut rx = engine.consumer().unwrap();
     for i in 0..SYMS {
         for kind in ["orderbook", "trades", "bbo", "ticker"] {

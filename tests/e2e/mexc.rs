@@ -448,10 +448,11 @@ fn mexc_reset_reconnects_resubscribes_and_books_match() {
     venue.stop();
 }
 
-#[test]
-fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+/// A venue pushing `rate_per_sec` and a started engine whose consumer has both books bound
+/// and live.
+fn books_live(rate_per_sec: u32) -> (VenueHandle, Engine, StrategyRx, Seen) {
     let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 500,
+        rate_per_sec,
         ..VenueConfig::default()
     })
     .unwrap();
@@ -463,6 +464,12 @@ fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
     drain_until(&mut rx, &mut seen, &engine, LIMIT, "books live", |s, _| {
         s.first_live.iter().all(|&x| x)
     });
+    (venue, engine, rx, seen)
+}
+
+#[test]
+fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+    let (venue, mut engine, mut rx, mut seen) = books_live(500);
     engine
         .unbind("mexc.spot.orderbook.ETHUSDT", rx.id())
         .unwrap();
@@ -641,19 +648,7 @@ fn mexc_unanswered_pings_replace_the_connection_and_books_recover() {
 /// dropped frame).
 #[test]
 fn finding3_mexc_outbound_queue_is_bounded_and_overflow_is_reported() {
-    let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 300,
-        ..VenueConfig::default()
-    })
-    .unwrap();
-    let mut engine = engine(mexc_setup(&venue));
-    let mut rx = engine.consumer().unwrap();
-    bind_public(&mut engine, &rx, &["orderbook"]);
-    engine.start().unwrap();
-    let mut seen = Seen::default();
-    drain_until(&mut rx, &mut seen, &engine, LIMIT, "books live", |s, _| {
-        s.first_live == [true, true]
-    });
+    let (venue, mut engine, mut rx, mut seen) = books_live(300);
     let ch = "mexc.spot.trades.BTCUSDT";
     for _ in 0..300 {
         engine.bind(ch, rx.id()).unwrap();

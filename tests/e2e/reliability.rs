@@ -154,14 +154,15 @@ fn error_ack_with_unknown_symbol_index_does_not_kill_the_feed() {
     }
 }
 
-/// Issue 12, defect 1 (second half): a feed thread that dies is impossible to miss. Against the
-/// loopback venue, once the Gate spot book is live the thread is made to panic (test hook);
-/// the consumer gets a `FeedDown` status (and the book's non-live status), the shared symbol
-/// state is no longer `Live`, the engine lists the feed as dead, and its final says `Panicked`.
-#[test]
-fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
+/// A loopback venue pushing `rate_per_sec` (no simulated account) and an engine, not started,
+/// on its Gate.io spot feed (3 s idle timeout) with rings of `ring_capacity` events.
+fn gate_spot_engine(
+    rate_per_sec: u32,
+    ring_capacity: usize,
+    book_pool: usize,
+) -> (cexfeed_venue::VenueHandle, Engine) {
     let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 200,
+        rate_per_sec,
         private_period: Duration::ZERO,
         ..VenueConfig::default()
     })
@@ -174,14 +175,24 @@ fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
         .into_iter()
         .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
         .collect();
-    let mut engine = Engine::new(EngineConfig {
+    let engine = Engine::new(EngineConfig {
         feeds,
-        ring_capacity: 4096,
+        ring_capacity,
         top_n: 10,
-        book_pool: 8192,
+        book_pool,
         control_core: None,
     })
     .unwrap();
+    (venue, engine)
+}
+
+/// Issue 12, defect 1 (second half): a feed thread that dies is impossible to miss. Against the
+/// loopback venue, once the Gate spot book is live the thread is made to panic (test hook);
+/// the consumer gets a `FeedDown` status (and the book's non-live status), the shared symbol
+/// state is no longer `Live`, the engine lists the feed as dead, and its final says `Panicked`.
+#[test]
+fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
+    let (venue, mut engine) = gate_spot_engine(200, 4096, 8192);
     let mut rx = engine.consumer().unwrap();
     engine
         .bind("gateio.spot.orderbook.BTC_USDT", rx.id())
@@ -333,29 +344,8 @@ fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
 /// with `FeedDown` (held by the producer, then left to the consumer when the thread ended).
 #[test]
 fn finding2_feed_down_reaches_a_consumer_whose_ring_was_full() {
-    let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 500,
-        private_period: Duration::ZERO,
-        ..VenueConfig::default()
-    })
-    .unwrap();
-    let rt = Runtime {
-        book_depth: 2000,
-        ..Runtime::default()
-    };
-    let feeds: Vec<_> = loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(5))
-        .into_iter()
-        .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
-        .collect();
     const RING: usize = 16;
-    let mut engine = Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: RING,
-        top_n: 10,
-        book_pool: 256,
-        control_core: None,
-    })
-    .unwrap();
+    let (venue, mut engine) = gate_spot_engine(500, RING, 256);
     let mut rx = engine.consumer().unwrap();
     for ch in [
         "gateio.spot.orderbook.BTC_USDT",
