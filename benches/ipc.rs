@@ -13,13 +13,10 @@
 //! scheduling delays: compare the rows of one run, not runs on different machines.
 //! CLOCK_MONOTONIC is system-wide, so send and receive stamps compare across processes.
 
-use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::event::Level;
 use cexfeed::ipc::{PublishPlan, RecordHeader, Subscriber};
 use cexfeed::ring::Body;
-use cexfeed::types::{now_ns, Market};
-use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
+use cexfeed::types::now_ns;
 use hdrhistogram::Histogram;
 use iceoryx2::prelude::*;
 use std::io::{BufRead, BufReader, Write};
@@ -162,36 +159,8 @@ fn result(mut c: std::process::Child, out: BufReader<std::process::ChildStdout>,
 }
 
 fn hop_cexfeed(secs: u64) {
-    let v = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 2000,
-        private_period: Duration::ZERO,
-        ..VenueConfig::default()
-    })
-    .unwrap();
-    let feeds: Vec<_> = support::loopback_feeds(
-        &v,
-        &Runtime::default(),
-        WaitMode::Block,
-        false,
-        Duration::from_secs(5),
-    )
-    .into_iter()
-    .filter(|f| f.market == Market::Spot)
-    .collect();
-    let mut e = Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: 1 << 14,
-        top_n: 20,
-        book_pool: (1 << 14) + 512,
-        control_core: None,
-    })
-    .unwrap();
-    let chans = [
-        "gateio.spot.orderbook.BTC_USDT",
-        "gateio.spot.trades.BTC_USDT",
-        "mexc.spot.orderbook.BTCUSDT",
-        "mexc.spot.trades.BTCUSDT",
-    ];
+    let (v, mut e) = support::spot_fanout_engine(2000);
+    let chans = support::SPOT_FANOUT_CHANNELS;
     let prefix = format!("cexfeed-bench-{}", std::process::id());
     let mut local = e.consumer().unwrap();
     for c in chans {

@@ -133,8 +133,6 @@ struct FeedRt {
     net: Option<Arc<NetCounters>>,
     stop: Option<Arc<AtomicBool>>,
     join: Option<JoinHandle<FeedFinal>>,
-    /// Producers made before start, handed over as commands.
-    early: Vec<(usize, ring::Producer)>,
     /// Gate futures: the contract multipliers and the contracts thread's stop flag.
     contracts: Option<(Arc<feed::contracts::Multipliers>, Arc<AtomicBool>)>,
     /// The recorder thread of this feed (`Engine::record`).
@@ -443,7 +441,6 @@ impl Engine {
                 net: None,
                 stop: None,
                 join: None,
-                early: Vec::new(),
                 contracts: None,
                 recorder: None,
                 record_stats: None,
@@ -533,10 +530,19 @@ impl Engine {
     }
 
     /// A new consumer: one ring per feed. The first consumer also records wire-to-strategy
-    /// latency.
+    /// latency. Its rings reach the feeds ahead of any of its binds, so every error and status
+    /// of those binds is delivered, whether they came before `start` or after.
+    /// [`EngineError::CommandQueueFull`] if a feed has not taken its previous commands yet.
     pub fn consumer(&mut self) -> Result<StrategyRx, EngineError> {
         if self.consumers >= feed::MAX_CONSUMERS {
             return Err(EngineError::TooManyConsumers);
+        }
+        // The consumer's producer goes into each feed's command queue now, before or after
+        // `start`, so it precedes every bind for this consumer in that queue: a feed may route
+        // a bind's error while it applies the bind (review finding 1), and the ring must be
+        // there to receive it. Room is checked first so that no feed gets a half consumer.
+        if self.feeds.iter().any(|f| f.commands.is_full()) {
+            return Err(EngineError::CommandQueueFull);
         }
         let id = self.consumers;
         self.consumers += 1;
@@ -550,14 +556,12 @@ impl Engine {
             if let Some(r) = f.strategy_rec.take() {
                 latency.push(r);
             }
-            if self.started {
-                let _ = f.commands.push(Command::AddConsumer {
+            f.commands
+                .push(Command::AddConsumer {
                     consumer: id,
                     producer: tx,
-                });
-            } else {
-                f.early.push((id, tx));
-            }
+                })
+                .map_err(|_| EngineError::CommandQueueFull)?;
         }
         if latency.len() != rings.len() {
             latency.clear();
@@ -755,12 +759,6 @@ impl Engine {
                     control: control_cfg.clone(),
                 })?;
                 core.recon = Some(link);
-            }
-            for (id, p) in f.early.drain(..) {
-                let _ = f.commands.push(Command::AddConsumer {
-                    consumer: id,
-                    producer: p,
-                });
             }
             // MEXC: one connection per 30 channels (4 kinds and, since issue 17, a kline
             // channel per MEXC interval for each symbol), each with a rotation spare, plus the

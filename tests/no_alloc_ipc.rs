@@ -9,48 +9,16 @@ mod support;
 #[global_allocator]
 static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
-use cexfeed::config::{Runtime, WaitMode};
-use cexfeed::engine::{Engine, EngineConfig};
 use cexfeed::ipc::{PublishPlan, Subscriber};
-use cexfeed::types::Market;
-use cexfeed_venue::{Venue as LoopbackVenue, VenueConfig};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[test]
 fn ipc_publisher_adds_no_allocation_to_iceoryx2s_own() {
-    let v = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 2000,
-        private_period: Duration::ZERO,
-        ..VenueConfig::default()
-    })
-    .unwrap();
-    let feeds: Vec<_> = support::loopback_feeds(
-        &v,
-        &Runtime::default(),
-        WaitMode::Block,
-        false,
-        Duration::from_secs(5),
-    )
-    .into_iter()
-    .filter(|f| f.market == Market::Spot)
-    .collect();
-    let mut e = Engine::new(EngineConfig {
-        feeds,
-        ring_capacity: 1 << 14,
-        top_n: 20,
-        book_pool: (1 << 14) + 512,
-        control_core: None,
-    })
-    .unwrap();
+    let (v, mut e) = support::spot_fanout_engine(2000);
     let prefix = format!("cexfeed-noalloc-{}", std::process::id());
-    let chans = [
-        "gateio.spot.orderbook.BTC_USDT",
-        "gateio.spot.trades.BTC_USDT",
-        "mexc.spot.orderbook.BTCUSDT",
-        "mexc.spot.trades.BTCUSDT",
-    ];
+    let chans = support::SPOT_FANOUT_CHANNELS;
     let plan = PublishPlan::new(&mut e, &chans, Some(&prefix), 1024).unwrap();
     let mut publisher = plan.open().unwrap();
     let stop = Arc::new(AtomicBool::new(false));

@@ -59,6 +59,10 @@ pub enum FeedErrorKind {
     /// endpoint path; `detail` = the transport error or the venue's label, never the request's
     /// query or headers); retried with backoff, the gap stays open.
     ReconFailed,
+    /// MEXC: a connection's outbound queue (frames waiting for the pacing) was full and a
+    /// frame was dropped (`code` = frames queued, `detail` = the frame); a dropped subscribe
+    /// is sent again after the retry backoff. Review finding 3.
+    OutboundQueueFull,
 }
 
 /// Longest channel name kept (MEXC names run to ~50 bytes).
@@ -197,6 +201,10 @@ impl FeedError {
                 write!(f, "{ch} notice {}: {detail}", self.arg.as_str())
             }
             FeedErrorKind::NoShardSlot => f.write_str(NO_SHARD_SLOT),
+            FeedErrorKind::OutboundQueueFull => write!(
+                f,
+                "outbound queue full ({code} frames waiting for the rate limit): dropped {detail}"
+            ),
             FeedErrorKind::ListenKeyRefused => write!(f, "MEXC listen key refused: {detail}"),
             FeedErrorKind::ListenKeyRequestFailed => {
                 write!(f, "MEXC listen key request failed: {detail}")

@@ -176,6 +176,8 @@ pub struct FeedStats {
     /// Private events dropped as already delivered (a stream repeat of a reconciled event, a
     /// REST state older than the stream's).
     pub private_duplicates: AtomicU64,
+    /// MEXC: outbound frames dropped because the connection's bounded queue was full.
+    pub outbound_dropped: AtomicU64,
 }
 
 /// What cold threads hold of a running feed.

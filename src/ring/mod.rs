@@ -8,8 +8,9 @@
 //!   event itself, no stamp or padding, plus its header: the two cache-padded indices), the
 //!   pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle ring (rtrb
 //!   the other way: `pool_size × 4 B` + header), the producer's per-symbol
-//!   conflation table (`max_symbols × 192 B`) and the consumer's ownership table
-//!   (`pool_size` B). Nothing allocates afterwards (`tests/no_alloc.rs`).
+//!   conflation table (`max_symbols × 192 B`), its held statuses and their hand-over to the
+//!   consumer (`2 × 8 × 192 B`) and the consumer's ownership table (`pool_size` B). Nothing
+//!   allocates afterwards (`tests/no_alloc.rs`).
 //! * **Never blocks, never waits.** Both sides only try, with no read-modify-write on the
 //!   event path (each ring side stores its own index and re-reads the other side's only when
 //!   the ring looks full/empty): the producer never spins on a full ring (exactly `capacity`
@@ -21,6 +22,15 @@
 //!   number dropped since its last read, before any further event. A held book update keeps
 //!   per-symbol order but may arrive after newer non-book events (each book event carries its
 //!   own sequence and timestamps).
+//! * **Statuses are never lost** (review finding 2). A connection/feed status (every
+//!   [`StatusKind`] but the per-symbol `Book`, whose state also rides on the conflated book
+//!   updates) that meets a full ring is *held* by the producer, one per kind (latest wins: a
+//!   replaced one is counted as dropped, so `Missed` stays exact), in order of arrival, and
+//!   delivered before any newer non-book event once there is room (a newer event meeting held
+//!   statuses is dropped, or held if it is a status itself). If the producer goes away with
+//!   statuses still held (a feed thread that died: `FeedDown`), they are left in the channel
+//!   and the consumer receives them after the last event of the ring. Fixed storage, no
+//!   allocation.
 //! * **Pool empty** (the consumer holds too many book slots): the update is dropped and
 //!   counted like any other event. Size `pool_size >= capacity + max_symbols + held_by_consumer`.
 //! * **Book slots.** A [`Body::Book`] event carries a [`BookHandle`]. The slot it names belongs
@@ -125,6 +135,7 @@ impl RingConfig {
                     + std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
+            + 2 * HELD_STATUSES * std::mem::size_of::<Event>()
             + 2 * 512
     }
 }
@@ -220,8 +231,22 @@ impl TopBook {
 #[repr(align(128))]
 struct Padded<T>(T);
 
+/// Statuses a producer holds at most: one per [`StatusKind`] (`Book` excluded).
+const HELD_STATUSES: usize = 8;
+
+/// Whether `ev` is a status the producer holds rather than drops on a full ring.
+#[inline]
+fn is_held_status(ev: &Event) -> bool {
+    matches!(ev.body, Body::Status { kind, .. } if kind != StatusKind::Book)
+}
+
 struct Shared {
     slots: Box<[Cell<TopBook>]>,
+    /// The statuses a dropped producer still held (its last will), written once by the
+    /// producer's `Drop` before `will_len` is published (Release), read by the consumer after
+    /// it loads `will_len` (Acquire) and only below it.
+    will: [Cell<Event>; HELD_STATUSES],
+    will_len: AtomicU64,
     /// Events dropped so far (written by the producer only; read by the consumer).
     dropped: Padded<AtomicU64>,
     /// Producer-side statistics (single writer: load + store, no RMW), on their own cache
@@ -283,8 +308,19 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let slots = (0..pool)
         .map(|_| Cell::new(TopBook::new(cfg.top_n.max(1))))
         .collect();
+    let blank = Event::new(
+        Header::new(
+            crate::types::Venue::Mexc,
+            crate::types::Market::Spot,
+            NO_SYMBOL,
+            0,
+        ),
+        Body::Missed { count: 0 },
+    );
     let shared = Arc::new(Shared {
         slots,
+        will: std::array::from_fn(|_| Cell::new(blank)),
+        will_len: AtomicU64::new(0),
         dropped: Padded(AtomicU64::new(0)),
         stats: Padded(ProducerStats::default()),
     });
@@ -295,6 +331,8 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         spare: None,
         pending: vec![None; cfg.max_symbols].into_boxed_slice(),
         n_pending: 0,
+        statuses: Box::new([blank; HELD_STATUSES]),
+        n_statuses: 0,
         dropped: 0,
         sent: 0,
         conflated: 0,
@@ -308,6 +346,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         free: free_tx,
         held: vec![false; pool].into_boxed_slice(),
         seen_dropped: 0,
+        will_taken: 0,
     };
     (producer, consumer)
 }
@@ -317,7 +356,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
 pub enum Pushed {
     /// In the ring.
     Sent,
-    /// Book update held by the producer (ring full); retried on every later push.
+    /// Book update or status held by the producer (ring full); retried on every later push.
     Held,
     /// Book update replaced an older held one for the same symbol (ring still full).
     Conflated,
@@ -339,6 +378,9 @@ pub struct Producer {
     /// Per symbol: a book event (its slot owned by the producer) waiting for ring space.
     pending: Box<[Option<Event>]>,
     n_pending: usize,
+    /// Statuses waiting for ring space, oldest first (`statuses[..n_statuses]`), one per kind.
+    statuses: Box<[Event; HELD_STATUSES]>,
+    n_statuses: usize,
     dropped: u64,
     sent: u64,
     conflated: u64,
@@ -396,10 +438,14 @@ impl Producer {
         Ok(())
     }
 
-    /// Retry the held book updates (symbol order). Called by every push; call it from the
-    /// feed loop when idle too so held updates do not wait for the next event.
+    /// Retry the held statuses (oldest first), then the held book updates (symbol order).
+    /// Called by every push; call it from the feed loop when idle too so held updates do not
+    /// wait for the next event.
     #[inline]
     pub fn flush(&mut self) {
+        if self.n_statuses != 0 {
+            self.flush_statuses();
+        }
         if self.n_pending == 0 {
             return;
         }
@@ -417,7 +463,48 @@ impl Producer {
         }
     }
 
-    /// Push a non-book event; dropped and counted if the ring is full. Stamps `ts_ring_ns`.
+    /// Deliver held statuses, oldest first, while the ring takes them (cold: the ring was full).
+    #[cold]
+    fn flush_statuses(&mut self) {
+        let mut sent = 0;
+        while sent < self.n_statuses && self.try_push(self.statuses[sent]).is_ok() {
+            sent += 1;
+        }
+        self.statuses.copy_within(sent..self.n_statuses, 0);
+        self.n_statuses -= sent;
+    }
+
+    /// Hold a status that met a full ring: a held one of the same kind is replaced (counted
+    /// as dropped, so the consumer sees `Missed`), and the new one goes last.
+    #[cold]
+    fn hold_status(&mut self, ev: Event) -> Pushed {
+        let kind = |e: &Event| match e.body {
+            Body::Status { kind, .. } => Some(kind),
+            _ => None,
+        };
+        let k = kind(&ev);
+        let mut replaced = false;
+        if let Some(i) = self.statuses[..self.n_statuses]
+            .iter()
+            .position(|h| kind(h) == k)
+        {
+            self.statuses.copy_within(i + 1..self.n_statuses, i);
+            self.n_statuses -= 1;
+            replaced = true;
+        }
+        // Cannot overflow: one per kind, `HELD_STATUSES` kinds.
+        if self.n_statuses < HELD_STATUSES {
+            self.statuses[self.n_statuses] = ev;
+            self.n_statuses += 1;
+        }
+        if replaced {
+            self.count_drop();
+        }
+        Pushed::Held
+    }
+
+    /// Push a non-book event; dropped and counted if the ring is full (a status is held
+    /// instead, see the module docs). Stamps `ts_ring_ns`.
     /// `Book` and `Missed` events are refused ([`Pushed::Rejected`]): book events only come
     /// from [`publish_book`](Self::publish_book) (a copied handle would break slot ownership),
     /// `Missed` only from the consumer.
@@ -427,10 +514,19 @@ impl Producer {
             return Pushed::Rejected;
         }
         self.flush();
-        match self.try_push(ev) {
-            Ok(()) => Pushed::Sent,
-            Err(_) => self.count_drop(),
+        // Held statuses go first: nothing newer overtakes them.
+        let ev = if self.n_statuses == 0 {
+            match self.try_push(ev) {
+                Ok(()) => return Pushed::Sent,
+                Err(ev) => ev,
+            }
+        } else {
+            ev
+        };
+        if is_held_status(&ev) {
+            return self.hold_status(ev);
         }
+        self.count_drop()
     }
 
     /// Publish the top-N view of `book` for `header.symbol` (with `header.seq`/`state` set by
@@ -511,9 +607,9 @@ impl Producer {
         )
     }
 
-    /// Book updates currently held back by a full ring.
+    /// Book updates and statuses currently held back by a full ring.
     pub fn held(&self) -> usize {
-        self.n_pending
+        self.n_pending + self.n_statuses
     }
 
     /// Nothing held back and at least `n` free event slots (replay uses it to wait for the
@@ -521,12 +617,37 @@ impl Producer {
     #[inline]
     pub fn has_room(&mut self, n: usize) -> bool {
         let n = n.min(self.queue.capacity() / 2).max(1);
-        self.n_pending == 0 && self.queue.has_room(n)
+        self.n_pending == 0 && self.n_statuses == 0 && self.queue.has_room(n)
     }
 
     /// Sent, dropped, conflated and pool-empty counts so far (relaxed).
     pub fn stats(&self) -> RingStats {
         self.shared.stats()
+    }
+}
+
+impl Drop for Producer {
+    /// Statuses still held (the ring stayed full to the end: a feed thread that died with a
+    /// slow consumer) are left in the channel for the consumer: its last will. A parked
+    /// consumer is woken either way (its `ready` counts the will).
+    fn drop(&mut self) {
+        self.flush();
+        if self.n_statuses > 0 {
+            for (i, ev) in self.statuses[..self.n_statuses].iter().enumerate() {
+                let mut ev = *ev;
+                ev.header.ts_ring_ns = now_ns();
+                // SAFETY: `will` is written only here, once (the producer is going away),
+                // before `will_len` publishes it; the consumer reads only below `will_len`.
+                unsafe { *self.shared.will[i].get_mut() = ev };
+            }
+            self.shared
+                .will_len
+                .store(self.n_statuses as u64, Ordering::Release);
+            self.n_statuses = 0;
+        }
+        if let Some(b) = &self.bell {
+            b.ring();
+        }
     }
 }
 
@@ -540,6 +661,8 @@ pub struct Consumer {
     /// `held[i]`: this consumer received slot `i` and has not released it.
     held: Box<[bool]>,
     seen_dropped: u64,
+    /// Statuses of the producer's last will delivered so far.
+    will_taken: u64,
 }
 
 impl Consumer {
@@ -560,7 +683,9 @@ impl Consumer {
             h.ts_ring_ns = now_ns();
             return Some(Event::new(h, Body::Missed { count }));
         }
-        let ev = self.queue.pop()?;
+        let Some(ev) = self.queue.pop() else {
+            return self.take_will();
+        };
         if let Body::Book { handle, .. } = ev.body {
             let held = &mut self.held[handle.index()];
             debug_assert!(!*held, "a handle was sent twice without release");
@@ -569,11 +694,28 @@ impl Consumer {
         Some(ev)
     }
 
-    /// Whether [`try_recv`](Self::try_recv) would return an event (one in the ring, or a
-    /// `Missed` to report). Reads only; for a [`Doorbell`] park's re-check.
+    /// Whether [`try_recv`](Self::try_recv) would return an event (one in the ring, a
+    /// `Missed` to report, or statuses a dropped producer left). Reads only; for a
+    /// [`Doorbell`] park's re-check.
     #[inline]
     pub fn ready(&self) -> bool {
-        self.shared.dropped.0.load(Ordering::Acquire) != self.seen_dropped || !self.queue.is_empty()
+        self.shared.dropped.0.load(Ordering::Acquire) != self.seen_dropped
+            || !self.queue.is_empty()
+            || self.shared.will_len.load(Ordering::Acquire) > self.will_taken
+    }
+
+    /// The ring is empty: the statuses a dropped producer left (cold; one Acquire load).
+    #[inline]
+    fn take_will(&mut self) -> Option<Event> {
+        let n = self.shared.will_len.load(Ordering::Acquire);
+        if self.will_taken >= n {
+            return None;
+        }
+        let i = self.will_taken as usize;
+        self.will_taken += 1;
+        // SAFETY: `i < will_len`, published with Release after the cell was written, and the
+        // producer (gone) never writes it again.
+        Some(unsafe { *self.shared.will[i].get_ref() })
     }
 
     /// Drain up to `max` events into `f`; returns how many were handled.
@@ -674,7 +816,11 @@ mod tests {
         let cfg = RingConfig::new(1024, 20, 16);
         assert_eq!(
             cfg.memory_bytes(),
-            1024 * 192 + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1) + 16 * 192 + 1024
+            1024 * 192
+                + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1)
+                + 16 * 192
+                + 2 * 8 * 192
+                + 1024
         );
         assert_eq!(std::mem::size_of::<TopBook>(), 72);
     }
@@ -958,7 +1104,9 @@ mod tests {
             max_symbols: 4,
         };
         let (mut p, mut c) = channel(&cfg);
-        let t = Event::status(hdr(0, 0), StatusKind::ConnUp, 1, 0);
+        // A book's state change: dropped like any event (feed statuses are held, see
+        // `finding2_*`).
+        let t = Event::status(hdr(0, 0), StatusKind::Book, 1, 0);
         assert_eq!(p.push(t), Pushed::Sent);
         assert_eq!(p.push(t), Pushed::Sent);
         // Ring full now.
@@ -992,6 +1140,97 @@ mod tests {
         c.release(&b2);
         // Nothing leaked from the pool: 16 slots free again.
         assert_eq!(c.free.len(), 16);
+    }
+
+    fn status_kind(ev: &Event) -> Option<StatusKind> {
+        match ev.body {
+            Body::Status { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Review finding 2: a feed status pushed into a full ring was dropped like any event, so
+    /// a slow strategy might never learn its feed died. Now it is held (one per kind, latest
+    /// wins, a replaced one counted in `Missed`) and delivered before newer events.
+    #[test]
+    fn finding2_status_meeting_a_full_ring_is_held_and_delivered_first() {
+        let (mut p, mut c) = channel(&RingConfig::new(2, 5, 4));
+        let filler = Event::status(hdr(0, 0), StatusKind::Book, 1, 0);
+        assert_eq!(p.push(filler), Pushed::Sent);
+        assert_eq!(p.push(filler), Pushed::Sent);
+        // Full: ConnDown, ConnUp, ConnDown again (replaces the first), then FeedDown.
+        for (t, kind) in [
+            StatusKind::ConnDown,
+            StatusKind::ConnUp,
+            StatusKind::ConnDown,
+            StatusKind::FeedDown,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let ev = Event::status(hdr(0, 0), kind, t as u64 + 1, 0);
+            assert_eq!(p.push(ev), Pushed::Held);
+        }
+        assert_eq!(p.push(filler), Pushed::Dropped);
+        assert_eq!(p.held(), 3);
+        assert!(!p.has_room(1));
+        // Consumer drains: Missed (the replaced ConnDown and the filler), the two fillers.
+        assert_eq!(c.try_recv().unwrap().body, Body::Missed { count: 2 });
+        assert_eq!(status_kind(&c.try_recv().unwrap()), Some(StatusKind::Book));
+        assert_eq!(status_kind(&c.try_recv().unwrap()), Some(StatusKind::Book));
+        assert_eq!(c.try_recv(), None);
+        // The next push delivers the held statuses first (in order of their latest arrival);
+        // the new event waits behind them (dropped: the ring is full again).
+        assert_eq!(p.push(filler), Pushed::Dropped);
+        assert_eq!(c.try_recv().unwrap().body, Body::Missed { count: 1 });
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::ConnUp)
+        );
+        let b = c.try_recv().unwrap();
+        assert_eq!(status_kind(&b), Some(StatusKind::ConnDown));
+        assert!(matches!(b.body, Body::Status { from_ns: 3, .. }));
+        p.flush();
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::FeedDown)
+        );
+        assert_eq!(c.try_recv(), None);
+        assert_eq!(p.held(), 0);
+        let s = p.stats();
+        assert_eq!((s.sent, s.dropped), (5, 3));
+    }
+
+    /// Review finding 2: a producer that goes away (its feed thread died) with statuses still
+    /// held leaves them to the consumer, after the ring's last event.
+    #[test]
+    fn finding2_statuses_held_at_producer_drop_reach_the_consumer() {
+        let (mut p, mut c) = channel(&RingConfig::new(2, 5, 4));
+        let filler = Event::status(hdr(0, 0), StatusKind::Book, 1, 0);
+        p.push(filler);
+        p.push(filler);
+        assert_eq!(
+            p.push(Event::status(hdr(0, 0), StatusKind::ConnDown, 1, 0)),
+            Pushed::Held
+        );
+        assert_eq!(
+            p.push(Event::status(hdr(0, 0), StatusKind::FeedDown, 2, 0)),
+            Pushed::Held
+        );
+        drop(p);
+        let kinds: Vec<_> = std::iter::from_fn(|| c.try_recv())
+            .map(|e| status_kind(&e))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(StatusKind::Book),
+                Some(StatusKind::Book),
+                Some(StatusKind::ConnDown),
+                Some(StatusKind::FeedDown)
+            ]
+        );
+        assert_eq!(c.try_recv(), None);
     }
 
     #[test]

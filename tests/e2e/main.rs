@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bind_errors;
 mod gateio;
 mod gateio_faults;
 mod gateio_lifecycle;

@@ -448,10 +448,11 @@ fn mexc_reset_reconnects_resubscribes_and_books_match() {
     venue.stop();
 }
 
-#[test]
-fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+/// A venue pushing `rate_per_sec` and a started engine whose consumer has both books bound
+/// and live.
+fn books_live(rate_per_sec: u32) -> (VenueHandle, Engine, StrategyRx, Seen) {
     let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 500,
+        rate_per_sec,
         ..VenueConfig::default()
     })
     .unwrap();
@@ -463,6 +464,12 @@ fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
     drain_until(&mut rx, &mut seen, &engine, LIMIT, "books live", |s, _| {
         s.first_live.iter().all(|&x| x)
     });
+    (venue, engine, rx, seen)
+}
+
+#[test]
+fn mexc_unbind_then_rebind_resubscribes_and_book_comes_back() {
+    let (venue, mut engine, mut rx, mut seen) = books_live(500);
     engine
         .unbind("mexc.spot.orderbook.ETHUSDT", rx.id())
         .unwrap();
@@ -629,5 +636,69 @@ fn mexc_unanswered_pings_replace_the_connection_and_books_recover() {
     crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
     let finals = engine.stop();
     assert_books_match(&venue, &finals);
+    venue.stop();
+}
+
+/// Review finding 3: the MEXC feed queued every frame its pacing held back in an unbounded
+/// `VecDeque<String>` (allocating per frame on the feed thread), so bind/unbind churn faster
+/// than the pacing grew it without limit. Now the queue is fixed (256 frames per connection):
+/// 600 frames at once overflow it, the overflow is counted and logged with a clear error, the
+/// connection stays (paced under the venue's limit), and the channel left bound comes back
+/// (its dropped subscribe retried after the backoff, not escalated by an ack timeout per
+/// dropped frame).
+#[test]
+fn finding3_mexc_outbound_queue_is_bounded_and_overflow_is_reported() {
+    let (venue, mut engine, mut rx, mut seen) = books_live(300);
+    let ch = "mexc.spot.trades.BTCUSDT";
+    for _ in 0..300 {
+        engine.bind(ch, rx.id()).unwrap();
+        engine.unbind(ch, rx.id()).unwrap();
+    }
+    engine.bind(ch, rx.id()).unwrap();
+    let view = engine.views().remove(0);
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        LIMIT,
+        "overflow counted",
+        |_, _| view.shared.stats.outbound_dropped.load(Ordering::Relaxed) > 0,
+    );
+    let dropped = view.shared.stats.outbound_dropped.load(Ordering::Relaxed);
+    assert!(
+        (601 - 256 - 10..=601).contains(&dropped),
+        "frames dropped: {dropped}"
+    );
+    assert!(
+        view.shared
+            .error_texts()
+            .iter()
+            .any(|t| t.contains("outbound queue full")),
+        "{:?}",
+        view.shared.error_texts()
+    );
+    // Every frame that was sent (not dropped) answered: the venue is in the state of the last
+    // one. Then the bound channel flows (if that last frame was an unsubscribe, through the
+    // dropped final subscribe's retry).
+    let sent = 2 + 601 - dropped;
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        LIMIT,
+        "acks of the sent frames",
+        |_, _| view.shared.stats.acks.load(Ordering::Relaxed) >= sent,
+    );
+    let before = seen.trades;
+    drain_until(
+        &mut rx,
+        &mut seen,
+        &engine,
+        Duration::from_secs(60),
+        "trades",
+        |s, _| s.trades > before,
+    );
+    assert_eq!(view.net.as_ref().unwrap().snapshot().connects, 1);
+    engine.stop();
     venue.stop();
 }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const FEEDS: [(Venue, Market); 3] = [
+pub(crate) const FEEDS: [(Venue, Market); 3] = [
     (Venue::Mexc, Market::Spot),
     (Venue::Gateio, Market::Spot),
     (Venue::Gateio, Market::Futures),
@@ -43,7 +43,7 @@ pub(crate) fn engine(feeds: Vec<FeedSetup>) -> Engine {
     .unwrap()
 }
 
-fn bind_private(engine: &mut Engine, rx: &StrategyRx) {
+pub(crate) fn bind_private(engine: &mut Engine, rx: &StrategyRx) {
     for ch in [
         "mexc.spot.orders",
         "mexc.spot.fills",
@@ -60,7 +60,7 @@ fn bind_private(engine: &mut Engine, rx: &StrategyRx) {
     }
 }
 
-fn fi(v: Venue, m: Market) -> usize {
+pub(crate) fn fi(v: Venue, m: Market) -> usize {
     FEEDS.iter().position(|x| *x == (v, m)).unwrap()
 }
 
@@ -307,11 +307,10 @@ fn private_streams_recover_after_reset_with_a_gap_status() {
     }
 }
 
-/// The private column of the fault matrix (issue 12): each connection fault against the three
-/// private streams at once. Each stream comes back authenticated by itself, reports the outage
-/// as one `PrivateGap` or more, delivers events again after it, and no order's lifecycle goes
-/// back or loses a fill. Returns (feed, connections made).
-fn private_fault(scenario: Scenario) -> Vec<(String, u64)> {
+/// The private fault set-up (here and in `private_state`): a venue whose account steps every
+/// 100 ms, striking `scenario` on every connection 1.5 s in and quiet after 2 s, and an
+/// engine, not started, on its three private feeds (2 s idle timeout, pings every 500 ms).
+pub(crate) fn private_fault_engine(scenario: Scenario) -> (VenueHandle, Engine) {
     let venue = LoopbackVenue::start(VenueConfig {
         rate_per_sec: 200,
         private_period: Duration::from_millis(100),
@@ -331,7 +330,15 @@ fn private_fault(scenario: Scenario) -> Vec<(String, u64)> {
     for f in &mut feeds {
         f.ping_interval = Duration::from_millis(500);
     }
-    let mut engine = engine(feeds);
+    (venue, engine(feeds))
+}
+
+/// The private column of the fault matrix (issue 12): each connection fault against the three
+/// private streams at once. Each stream comes back authenticated by itself, reports the outage
+/// as one `PrivateGap` or more, delivers events again after it, and no order's lifecycle goes
+/// back or loses a fill. Returns (feed, connections made).
+fn private_fault(scenario: Scenario) -> Vec<(String, u64)> {
+    let (venue, mut engine) = private_fault_engine(scenario);
     let mut rx = engine.consumer().unwrap();
     bind_private(&mut engine, &rx);
     engine.start().unwrap();

@@ -5,27 +5,17 @@
 //! refuses a bad signature with the exchange's error shape, and a failing reconciliation is
 //! retried while its gap stays open.
 
-use crate::private::{engine, LIMIT};
+use crate::private::{bind_private, engine, fi, private_fault_engine, FEEDS, LIMIT};
 use crate::support::loopback_feeds;
 use cexfeed::config::{Runtime, WaitMode};
 use cexfeed::engine::{Engine, FeedSetup, StrategyRx};
 use cexfeed::event::OrderStatus;
 use cexfeed::ring::{Body, StatusKind, BAL_TOTAL, FLAG_RECONCILED, FLAG_SNAPSHOT};
 use cexfeed::types::{Dec, Market, Qty, SymbolId, Venue};
-use cexfeed_venue::{Scenario, Target, Venue as LoopbackVenue, VenueConfig, VenueHandle, VenueId};
+use cexfeed_venue::{Scenario, Venue as LoopbackVenue, VenueConfig, VenueHandle, VenueId};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-const FEEDS: [(Venue, Market); 3] = [
-    (Venue::Mexc, Market::Spot),
-    (Venue::Gateio, Market::Spot),
-    (Venue::Gateio, Market::Futures),
-];
-
-fn fi(v: Venue, m: Market) -> usize {
-    FEEDS.iter().position(|x| *x == (v, m)).unwrap()
-}
 
 /// What a strategy holds of one private feed, built from the events alone.
 #[derive(Default, Debug)]
@@ -231,23 +221,6 @@ fn differences(venue: &VenueHandle, v: Venue, m: Market, h: &Held) -> Vec<String
     out
 }
 
-fn bind_private(engine: &mut Engine, rx: &StrategyRx) {
-    for ch in [
-        "mexc.spot.orders",
-        "mexc.spot.fills",
-        "mexc.spot.balances",
-        "gateio.spot.orders",
-        "gateio.spot.fills",
-        "gateio.spot.balances",
-        "gateio.futures.orders",
-        "gateio.futures.fills",
-        "gateio.futures.positions",
-        "gateio.futures.balances",
-    ] {
-        engine.bind(ch, rx.id()).unwrap();
-    }
-}
-
 /// Pause the venue's account and wait (condition, generous deadline) until every consumer
 /// holds what the venue holds; panics naming the differences otherwise.
 fn settle_and_compare(
@@ -325,26 +298,7 @@ fn issue17_private_cut_mid_lifecycle_ends_with_the_venue_accounts_state() {
     // Every private stream goes silent once, 1.5 s in, for the 2 s idle timeout and the
     // reconnect: ~20 account steps (fills among them) happen while nothing is pushed. The
     // venue answers own trades 3 a page, so the reconciliation must page through them.
-    let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 200,
-        private_period: Duration::from_millis(100),
-        scenarios: vec![(Scenario::Silent, Target::All)],
-        fault_period: Duration::from_millis(1500),
-        quiet_after: Some(Duration::from_millis(2000)),
-        ..VenueConfig::default()
-    })
-    .unwrap();
-    let mut feeds = loopback_feeds(
-        &venue,
-        &Runtime::default(),
-        WaitMode::Block,
-        true,
-        Duration::from_secs(2),
-    );
-    for f in &mut feeds {
-        f.ping_interval = Duration::from_millis(500);
-    }
-    let mut engine = engine(feeds);
+    let (venue, mut engine) = private_fault_engine(Scenario::Silent);
     let names = names(&engine);
     let mut rx = engine.consumer().unwrap();
     bind_private(&mut engine, &rx);

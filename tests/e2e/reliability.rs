@@ -154,14 +154,15 @@ fn error_ack_with_unknown_symbol_index_does_not_kill_the_feed() {
     }
 }
 
-/// Issue 12, defect 1 (second half): a feed thread that dies is impossible to miss. Against the
-/// loopback venue, once the Gate spot book is live the thread is made to panic (test hook);
-/// the consumer gets a `FeedDown` status (and the book's non-live status), the shared symbol
-/// state is no longer `Live`, the engine lists the feed as dead, and its final says `Panicked`.
-#[test]
-fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
+/// A loopback venue pushing `rate_per_sec` (no simulated account) and an engine, not started,
+/// on its Gate.io spot feed (3 s idle timeout) with rings of `ring_capacity` events.
+fn gate_spot_engine(
+    rate_per_sec: u32,
+    ring_capacity: usize,
+    book_pool: usize,
+) -> (cexfeed_venue::VenueHandle, Engine) {
     let venue = LoopbackVenue::start(VenueConfig {
-        rate_per_sec: 200,
+        rate_per_sec,
         private_period: Duration::ZERO,
         ..VenueConfig::default()
     })
@@ -174,14 +175,24 @@ fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
         .into_iter()
         .filter(|f| f.venue == Venue::Gateio && f.market == Market::Spot)
         .collect();
-    let mut engine = Engine::new(EngineConfig {
+    let engine = Engine::new(EngineConfig {
         feeds,
-        ring_capacity: 4096,
+        ring_capacity,
         top_n: 10,
-        book_pool: 8192,
+        book_pool,
         control_core: None,
     })
     .unwrap();
+    (venue, engine)
+}
+
+/// Issue 12, defect 1 (second half): a feed thread that dies is impossible to miss. Against the
+/// loopback venue, once the Gate spot book is live the thread is made to panic (test hook);
+/// the consumer gets a `FeedDown` status (and the book's non-live status), the shared symbol
+/// state is no longer `Live`, the engine lists the feed as dead, and its final says `Panicked`.
+#[test]
+fn dead_feed_thread_is_reported_to_consumers_books_and_engine() {
+    let (venue, mut engine) = gate_spot_engine(200, 4096, 8192);
     let mut rx = engine.consumer().unwrap();
     engine
         .bind("gateio.spot.orderbook.BTC_USDT", rx.id())
@@ -325,4 +336,74 @@ fn obu_full_with_u_at_u64_max_resyncs_instead_of_freezing_a_live_book() {
     assert_eq!(view.shared.symbols[0].2.seq.load(Ordering::Relaxed), 302);
     engine.stop();
     drop(srv);
+}
+
+/// Review finding 2: `FeedDown` pushed into a full ring was dropped like any event, so a
+/// strategy that had been slow never learnt its feed died. Here the consumer reads nothing
+/// until its small ring is long full, the feed thread dies, and the drained ring still ends
+/// with `FeedDown` (held by the producer, then left to the consumer when the thread ended).
+#[test]
+fn finding2_feed_down_reaches_a_consumer_whose_ring_was_full() {
+    const RING: usize = 16;
+    let (venue, mut engine) = gate_spot_engine(500, RING, 256);
+    let mut rx = engine.consumer().unwrap();
+    for ch in [
+        "gateio.spot.orderbook.BTC_USDT",
+        "gateio.spot.trades.BTC_USDT",
+    ] {
+        engine.bind(ch, rx.id()).unwrap();
+    }
+    engine.start().unwrap();
+    let view = engine.views().remove(0);
+    // Not reading: wait until far more messages arrived than the ring holds.
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end
+        && view.shared.counters.messages.load(Ordering::Relaxed) < 20 * RING as u64
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        view.shared.counters.messages.load(Ordering::Relaxed) >= 20 * RING as u64,
+        "the venue never sent enough to fill the ring"
+    );
+    assert!(engine.inject_feed_panic(Venue::Gateio, Market::Spot));
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && engine.dead_feeds().is_empty() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(engine.dead_feeds(), vec![(Venue::Gateio, Market::Spot)]);
+    // Drain: the Missed count, the ring's old events, and last the FeedDown.
+    let (mut missed, mut feed_down, mut last_was_feed_down) = (0u64, 0, false);
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && feed_down == 0 {
+        match rx.try_recv() {
+            Some(ev) => {
+                last_was_feed_down = false;
+                match ev.body {
+                    Body::Missed { count } => missed += count,
+                    Body::Status {
+                        kind: StatusKind::FeedDown,
+                        ..
+                    } => {
+                        feed_down += 1;
+                        last_was_feed_down = true;
+                    }
+                    _ => {}
+                }
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    assert!(
+        missed > 0,
+        "the ring never overflowed: the test proves nothing"
+    );
+    assert_eq!(
+        feed_down, 1,
+        "FeedDown lost in a full ring (missed {missed})"
+    );
+    assert!(last_was_feed_down);
+    assert!(rx.try_recv().is_none(), "nothing comes after FeedDown");
+    engine.stop();
+    venue.stop();
 }

@@ -45,6 +45,47 @@ pub fn loopback_feeds(
     }
 }
 
+/// The channels the fan-out set-up publishes: books and trades of both spot feeds.
+pub const SPOT_FANOUT_CHANNELS: [&str; 4] = [
+    "gateio.spot.orderbook.BTC_USDT",
+    "gateio.spot.trades.BTC_USDT",
+    "mexc.spot.orderbook.BTCUSDT",
+    "mexc.spot.trades.BTCUSDT",
+];
+
+/// The IPC fan-out set-up (`tests/no_alloc_ipc.rs`, `benches/ipc.rs`): a loopback venue
+/// pushing `rate_per_sec` book changes per symbol (no simulated account) and an engine, not
+/// started, on its two spot feeds with rings sized for fan-out (16 Ki events, top 20 levels).
+/// Bind [`SPOT_FANOUT_CHANNELS`] (a `PublishPlan`, a local consumer) before starting it.
+pub fn spot_fanout_engine(rate_per_sec: u32) -> (VenueHandle, cexfeed::engine::Engine) {
+    use cexfeed::engine::{Engine, EngineConfig};
+    let v = cexfeed_venue::Venue::start(cexfeed_venue::VenueConfig {
+        rate_per_sec,
+        private_period: Duration::ZERO,
+        ..cexfeed_venue::VenueConfig::default()
+    })
+    .unwrap();
+    let feeds: Vec<_> = loopback_feeds(
+        &v,
+        &Runtime::default(),
+        WaitMode::Block,
+        false,
+        Duration::from_secs(5),
+    )
+    .into_iter()
+    .filter(|f| f.market == cexfeed::types::Market::Spot)
+    .collect();
+    let e = Engine::new(EngineConfig {
+        feeds,
+        ring_capacity: 1 << 14,
+        top_n: 20,
+        book_pool: (1 << 14) + 512,
+        control_core: None,
+    })
+    .unwrap();
+    (v, e)
+}
+
 /// Quiesce the venue and let the books catch up, by conditions with a generous deadline
 /// (`limit` each) instead of fixed sleeps, which a machine busy on every core can outlast:
 /// waits until every book of every feed of `engine` is `Live` (a book still resyncing when the

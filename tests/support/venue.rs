@@ -30,11 +30,12 @@ pub fn fixture_bytes(name: &str) -> Vec<u8> {
     std::fs::read(fixture_path(name)).expect("fixture")
 }
 
-/// Plain ws:// client on loopback with a read timeout.
+/// Plain ws:// client on loopback with a read timeout (200 ms, for polling reads). The
+/// upgrade itself waits up to 30 s: a venue busy on a loaded machine may take longer than a
+/// polling read to answer it.
 pub fn ws_connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Ws {
     let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req =
         tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}{path}"))
             .unwrap();
@@ -45,6 +46,9 @@ pub fn ws_connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Ws 
         );
     }
     let (ws, _) = tungstenite::client(req, tcp).expect("ws handshake");
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     ws
 }
 

@@ -477,7 +477,7 @@ impl MexcFeed {
     /// A public subscription was refused (or never acknowledged): a permanent refusal marks
     /// it refused (not retried, not resent on reconnect until bound again); anything else is
     /// retried after a backoff.
-    fn on_refused(&mut self, kind: Kind, si: usize, permanent: bool, now: u64) {
+    pub(super) fn on_refused(&mut self, kind: Kind, si: usize, permanent: bool, now: u64) {
         let Some(r) = self.retry.get_mut(si).map(|r| &mut r[public_index(kind)]) else {
             return;
         };
@@ -627,7 +627,7 @@ impl BindingHook for MexcFeed {
 impl Handler for MexcFeed {
     fn on_open(&mut self, conn: ConnId, now_ns: u64, out: &mut Outbox<'_>) {
         if let Some(o) = self.outs.get_mut(conn.0 as usize) {
-            *o = ConnOut::new();
+            o.reset();
             o.pong.arm(now_ns);
         }
         match self.role(conn) {
@@ -713,7 +713,7 @@ impl Handler for MexcFeed {
 
     fn on_down(&mut self, conn: ConnId, reason: DownReason, now_ns: u64) {
         if let Some(o) = self.outs.get_mut(conn.0 as usize) {
-            *o = ConnOut::new();
+            o.reset();
         }
         match self.role(conn) {
             Role::Shard(idx) => {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::clients::{ClientResult, Live};
+use crate::result::{read_pairs, ClientResult, Live};
 use crate::{Feed, FeedKind};
 
 static PREPARED: AtomicBool = AtomicBool::new(false);
@@ -97,7 +97,7 @@ pub fn run(
         s
     });
     let samples = std::thread::scope(|sc| {
-        let r = sc.spawn(|| crate::clients::read_pairs(stdout, cap, live));
+        let r = sc.spawn(|| read_pairs(stdout, cap, live));
         while !live.stop.load(Ordering::Relaxed) {
             if let Ok(Some(_)) = child.try_wait() {
                 break;

@@ -2,9 +2,8 @@
 //! instant the consumer had it, keyed by the push's last book version, so the venue's send
 //! instant for that version can be looked up afterwards.
 
-use std::io::BufRead;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use cexfeed::net::WaitMode;
 use cexfeed::ring::Body;
 use cexfeed_venue::VenueHandle;
 
+pub use crate::result::{ClientResult, Live, Sample};
 use crate::{Feed, FeedKind};
 
 /// Client names (a contract of the JSON report).
@@ -67,30 +67,6 @@ impl Wait {
         }
     }
 }
-
-/// One push as a client's consumer saw it (CLOCK_MONOTONIC ns; 0 = stage not exposed).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sample {
-    pub seq: u64,
-    /// When the frame's bytes were read (cexfeed `ts_recv_ns`, baseline reader, floor).
-    pub recv_ns: u64,
-    /// cexfeed: pushed into the ring (`ts_ring_ns`): decoded and applied.
-    pub ring_ns: u64,
-    /// Read by the consumer.
-    pub consumed_ns: u64,
-}
-
-/// Shared between the bench and a running client.
-#[derive(Default)]
-pub struct Live {
-    pub stop: AtomicBool,
-    /// Pushes the consumer has seen (readiness and progress).
-    pub seen: AtomicU64,
-    /// Latest version the consumer has seen.
-    pub last_seq: AtomicU64,
-}
-
-pub type ClientResult = Result<Vec<Sample>, String>;
 
 /// Per-client sample capacity (pre-allocated: recording never allocates).
 pub fn capacity(rate: u64, secs: f64) -> usize {
@@ -467,32 +443,6 @@ pub fn mexc_to_version(b: &[u8]) -> Option<u64> {
     let body = pb_field(b, 313)?;
     let v = pb_field(body, 5)?;
     std::str::from_utf8(v).ok()?.parse().ok()
-}
-
-/// Lines `seq recv_ns` from a child process (ccxt), read until the child ends.
-pub fn read_pairs(r: impl std::io::Read, cap: usize, live: &Live) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(cap.min(1_000_000));
-    for line in std::io::BufReader::new(r).lines() {
-        let Ok(line) = line else { break };
-        let mut it = line.split_whitespace();
-        let (Some(a), Some(b)) = (it.next(), it.next()) else {
-            continue;
-        };
-        let (Ok(seq), Ok(t)) = (a.parse::<u64>(), b.parse::<u64>()) else {
-            continue;
-        };
-        if out.len() < cap {
-            out.push(Sample {
-                seq,
-                recv_ns: 0,
-                ring_ns: 0,
-                consumed_ns: t,
-            });
-        }
-        live.seen.fetch_add(1, Ordering::Relaxed);
-        live.last_seq.store(seq, Ordering::Relaxed);
-    }
-    out
 }
 
 #[cfg(test)]

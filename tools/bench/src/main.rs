@@ -31,6 +31,7 @@ mod ccxt;
 mod clients;
 mod memory;
 mod report;
+mod result;
 mod tick;
 
 use std::sync::atomic::Ordering;

@@ -3,6 +3,7 @@
 //! Keys are a contract read by scripts: `duration_s`; `feeds[]` (`venue`, `market`, `messages`,
 //! `bytes`, `decode_errors`, `gaps`, `resyncs`, `reconnects`, `thread_alive`, `resync_timeouts`,
 //! `sub_retries`, `venue_notices`, `pong_timeouts`, `auth_failures`, `resolve_failures`,
+//! `outbound_dropped`,
 //! `books[]` with `symbol`, `state`,
 //! `seq`, top-10 `bids`/`asks` as canonical `[price, quantity]`); `latency_ns` (`decode`,
 //! `book_apply`, `wire_to_ring`, `wire_to_strategy`, each `count`, `p50`, `p99`, `p999`, `max`);
@@ -62,6 +63,8 @@ pub struct FeedReport {
     pub auth_failures: u64,
     /// DNS lookups that failed (the previous addresses stayed in use).
     pub resolve_failures: u64,
+    /// MEXC: outbound frames dropped because a connection's bounded queue was full.
+    pub outbound_dropped: u64,
     pub books: Vec<BookReport>,
     /// Errors and rejections surfaced for this feed's channels (bounded list).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -403,7 +403,14 @@ pub fn run(
     let redraws = AtomicU64::new(0);
     let interrupted = || opts.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
     let mut inject = opts.inject_feed_panic;
-    while started.elapsed() < opts.duration && !interrupted() {
+    // An injected panic (test hook) is awaited, by condition with a generous deadline, before
+    // the run ends: on a loaded machine the feed thread may reach its next tick late.
+    let awaiting_injected = |engine: &Engine| {
+        opts.inject_feed_panic
+            .is_some_and(|f| !engine.dead_feeds().contains(&f))
+            && started.elapsed() < opts.duration + Duration::from_secs(30)
+    };
+    while (started.elapsed() < opts.duration || awaiting_injected(&engine)) && !interrupted() {
         if opts.until_replay_done && engine.replay_done() {
             break;
         }
@@ -484,6 +491,13 @@ pub fn run(
         }
     }
     std::thread::sleep(Duration::from_millis(200));
+    // Every dead feed's `FeedDown` reaches the strategy (it is never dropped, finding 2):
+    // wait for it (bounded) before stopping the strategy, whose count goes in the report.
+    let dead = engine.dead_feeds().len() as u64;
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until && shared.lock().map_or(0, |s| s.feeds_down) < dead {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     stop.store(true, Ordering::Relaxed);
     let _ = strategy.join();
     engine.collect_metrics();
@@ -630,6 +644,7 @@ fn build_report(
         fr.venue_notices = st.venue_notices.load(Ordering::Relaxed);
         fr.pong_timeouts = st.pong_timeouts.load(Ordering::Relaxed);
         fr.auth_failures = st.auth_failures.load(Ordering::Relaxed);
+        fr.outbound_dropped = st.outbound_dropped.load(Ordering::Relaxed);
         fr.resolve_failures = v.net.as_ref().map_or(0, |n| n.snapshot().resolve_failures);
         for (i, k) in ["orders", "fills", "balances", "positions"]
             .iter()

@@ -7,7 +7,7 @@
 //!   headers `KEY`, `SIGN`, `Timestamp` (seconds, within 60 s of the server); refusals HTTP 401
 //!   `{"label":"INVALID_KEY"|"INVALID_SIGNATURE"|"REQUEST_EXPIRED"|"MISSING_REQUIRED_HEADER","message":…}`
 //!   (Gate APIv4 docs "Authentication" and "Error labels").
-//! - MEXC spot v3: `server::mexc_verify` (the listen key's check: HMAC-SHA256 over the total
+//! - MEXC spot v3: `http::mexc_verify` (the listen key's check: HMAC-SHA256 over the total
 //!   params, `X-MEXC-APIKEY`, `recvWindow`; protocols.md §1.8), refusals `{"code":700002,…}`
 //!   etc. (§1.9).
 //!
@@ -20,8 +20,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha512};
 
 use crate::account::{Account, OrdStatus};
+use crate::http::{mexc_verify, Request};
 use crate::num::{Market, Px, Qty, Side, VenueId};
-use crate::server::{mexc_verify, Request};
 use crate::{Shared, GATE_API_KEY, GATE_API_SECRET};
 
 fn gate_err(label: &str, message: &str) -> String {

@@ -145,6 +145,7 @@ mod conn;
 pub mod fair;
 pub mod feed;
 pub mod gate;
+mod http;
 pub mod kline;
 pub mod lifecycle;
 pub mod mexc;

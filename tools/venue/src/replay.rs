@@ -10,7 +10,7 @@
 //! answered by tungstenite.
 
 use crate::conn::{self, Io};
-use crate::server::WsService;
+use crate::http::WsService;
 use crate::Shared;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

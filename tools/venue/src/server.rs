@@ -8,13 +8,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
-use sha2::Sha256;
 
-use super::{KeepAliveFault, Scenario, Shared, MEXC_API_KEY, MEXC_API_SECRET};
+use super::{KeepAliveFault, Scenario, Shared};
 use crate::conn::Io;
+use crate::http::{mexc_err, mexc_verify, ws_service, Request, WsService};
 use crate::num::{Market, VenueId};
 use crate::sim::Symbol;
 
@@ -222,54 +221,6 @@ fn wait_listener(l: &TcpListener, ms: i32) -> bool {
     };
     // SAFETY: one valid pollfd, count 1.
     unsafe { libc::poll(&mut p, 1, ms) > 0 }
-}
-
-/// A parsed HTTP request.
-#[derive(Debug, Default)]
-pub(crate) struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn param(&self, name: &str) -> Option<String> {
-        query_param(&self.query, name)
-    }
-}
-
-pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Largest request body accepted (Content-Length or the sum of the chunks).
@@ -604,23 +555,6 @@ fn handle_conn(tcp: TcpStream, sh: Arc<Shared>, tls: Option<Arc<ServerConfig>>) 
     }
 }
 
-/// Which WebSocket service a path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WsService {
-    Mexc,
-    GateSpot,
-    GateFutures,
-}
-
-pub(crate) fn ws_service(path: &str) -> Option<WsService> {
-    match path.trim_end_matches('/') {
-        "/ws" => Some(WsService::Mexc),
-        "/ws/v4" | "/v4/ws/spot" => Some(WsService::GateSpot),
-        "/v4/ws/usdt" | "/v4/ws/futures/usdt" => Some(WsService::GateFutures),
-        _ => None,
-    }
-}
-
 fn ws_upgrade(mut io: Io, req: Request, rest: Vec<u8>, sh: Arc<Shared>) {
     let Some(svc) = ws_service(&req.path) else {
         let _ = respond(&mut io, 404, r#"{"message":"not found"}"#);
@@ -949,71 +883,6 @@ fn gate_contracts(sh: &Shared, one: Option<&str>) -> (u16, String) {
     }
 }
 
-fn mexc_err(code: i64, msg: &str) -> String {
-    serde_json::json!({"code": code, "msg": msg}).to_string()
-}
-
-/// Verify a MEXC SIGNED request: API key header, `signature` = hex HMAC-SHA256 over the total
-/// params (query string without `signature`, then the body), `timestamp` within `recvWindow`.
-pub(crate) fn mexc_verify(sh: &Shared, req: &Request) -> Result<(), (u16, String)> {
-    let key = req.header("x-mexc-apikey").unwrap_or("");
-    if key != MEXC_API_KEY {
-        return Err((401, mexc_err(10072, "Api key info invalid")));
-    }
-    let mut signed = String::new();
-    let mut sig = None;
-    for kv in req.query.split('&').filter(|s| !s.is_empty()) {
-        if let Some(v) = kv.strip_prefix("signature=") {
-            sig = Some(v.to_string());
-            continue;
-        }
-        if !signed.is_empty() {
-            signed.push('&');
-        }
-        signed.push_str(kv);
-    }
-    signed.push_str(&String::from_utf8_lossy(&req.body));
-    let Some(sig) = sig else {
-        return Err((
-            400,
-            mexc_err(700002, "Signature for this request is not valid."),
-        ));
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(MEXC_API_SECRET.as_bytes()).expect("any key size");
-    mac.update(signed.as_bytes());
-    let want = hex::encode(mac.finalize().into_bytes());
-    if !want.eq_ignore_ascii_case(&sig) {
-        return Err((
-            400,
-            mexc_err(700002, "Signature for this request is not valid."),
-        ));
-    }
-    let ts: i64 = query_param(&req.query, "timestamp")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    let window: i64 = query_param(&req.query, "recvWindow")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(5000);
-    if window > 60_000 {
-        return Err((400, mexc_err(700005, "recvWindow must less than 60000")));
-    }
-    // Checked arithmetic: a timestamp or window near i64::MIN/MAX is outside, never a wrap.
-    let now = sh.venue_wall_ms();
-    let too_new = ts >= now.saturating_add(1000);
-    let too_old = now.checked_sub(ts).is_none_or(|age| age > window);
-    if too_new || too_old {
-        sh.life.clock_refusals.fetch_add(1, Ordering::Relaxed);
-        return Err((
-            400,
-            mexc_err(
-                700003,
-                "Timestamp for this request is outside of the recvWindow.",
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
     if let Err(e) = mexc_verify(sh, req) {
         return e;
@@ -1087,18 +956,6 @@ fn mexc_user_stream(sh: &Shared, req: &Request) -> (u16, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_params_decode_percent_escapes_and_survive_garbage() {
-        assert_eq!(
-            query_param("a=1&symbol=BTC%5FUSDT", "symbol").as_deref(),
-            Some("BTC_USDT")
-        );
-        assert_eq!(query_param("x=%é%", "x").as_deref(), Some("%é%"));
-        assert_eq!(query_param("x=%zz", "x").as_deref(), Some("%zz"));
-        assert_eq!(query_param("flag&x=1", "flag").as_deref(), Some(""));
-        assert_eq!(query_param("", "x"), None);
-    }
 
     /// Issue 12, defect 5 (CA trust): the venue CA carries name constraints (localhost,
     /// 127.0.0.1, ::1), so even a client that trusts it cannot be shown a certificate it issued
