@@ -205,8 +205,14 @@ pub struct Engine {
     replay: Option<ReplaySetup>,
 }
 
-/// Empty polls [`StrategyRx::recv_timeout`] makes before it parks (about 1–3 µs here).
-pub const DEFAULT_SPIN_POLLS: u32 = 200;
+/// How long [`StrategyRx::recv_timeout`] / [`StrategyRx::wait`] poll before they park. A park
+/// costs the feed thread a `FUTEX_WAKE` system call and the strategy a scheduler wake-up (tens
+/// of µs on a VM); polling costs a core. The default keeps an idle strategy's core nearly free;
+/// a strategy that wants the stream's gaps bridged sets more (tuning.md §9.2). Measured in the
+/// latency lab, TLS, 100k pushes/s, quiet 2-vCPU VM, `ring_to_strategy` p50: 2 µs of polling
+/// 31–39 µs, 50 µs 33–49 µs, 200 µs 27–34 µs, 1 ms 0.5 µs (the stream arrives in read batches
+/// 50–100 µs apart, so only a spin longer than that gap stops parking).
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// Longest single park: a parked consumer still serves metrics snapshot requests this often.
 const PARK_SLICE: Duration = Duration::from_millis(5);
@@ -220,8 +226,8 @@ pub struct StrategyRx {
     idle_polls: u32,
     /// Rung by this consumer's producers; [`StrategyRx::recv_timeout`] parks on it.
     bell: Arc<ring::Doorbell>,
-    /// Polls before [`StrategyRx::recv_timeout`] parks.
-    spin: u32,
+    /// How long [`StrategyRx::recv_timeout`] polls before it parks.
+    spin: Duration,
 }
 
 /// One event from [`StrategyRx::try_recv`], borrowed from the consumer. Dereferences to the
@@ -313,8 +319,8 @@ impl StrategyRx {
         })
     }
 
-    /// Next event, waiting up to `timeout` for one: polls the rings [`set_spin`](Self::set_spin)
-    /// times (default [`DEFAULT_SPIN_POLLS`]), then parks the thread on a futex until a feed
+    /// Next event, waiting up to `timeout` for one: polls the rings for
+    /// [`set_spin`](Self::set_spin) (default [`DEFAULT_SPIN`]), then parks the thread on a futex until a feed
     /// thread pushes (it rings once per loop turn) or the time is up. `None` on timeout.
     ///
     /// The blocking receive for shared cores: the thread sleeps in the kernel instead of
@@ -329,10 +335,10 @@ impl StrategyRx {
         }
     }
 
-    /// How many empty polls [`recv_timeout`](Self::recv_timeout) makes before parking
-    /// (0: park at once).
-    pub fn set_spin(&mut self, polls: u32) {
-        self.spin = polls;
+    /// How long [`recv_timeout`](Self::recv_timeout) / [`wait`](Self::wait) poll before
+    /// parking (`Duration::ZERO`: park at once; default [`DEFAULT_SPIN`]).
+    pub fn set_spin(&mut self, spin: Duration) {
+        self.spin = spin;
     }
 
     /// Wake-ups this consumer's feed threads sent it (each a `futex` system call on a feed
@@ -351,11 +357,20 @@ impl StrategyRx {
     /// [`recv_timeout`](Self::recv_timeout)) without taking it; `true` if one is. For loops
     /// that drain with `try_recv` and wait when empty.
     pub fn wait(&mut self, timeout: Duration) -> bool {
-        for _ in 0..self.spin {
-            if self.ready() {
-                return true;
+        if !self.spin.is_zero() {
+            // The clock is read every 64 polls, not every poll.
+            let until = std::time::Instant::now() + self.spin;
+            loop {
+                for _ in 0..64 {
+                    if self.ready() {
+                        return true;
+                    }
+                    std::hint::spin_loop();
+                }
+                if std::time::Instant::now() >= until {
+                    break;
+                }
             }
-            std::hint::spin_loop();
         }
         if self.ready() {
             return true;
@@ -573,7 +588,7 @@ impl Engine {
             next: 0,
             idle_polls: 0,
             bell,
-            spin: DEFAULT_SPIN_POLLS,
+            spin: DEFAULT_SPIN,
         })
     }
 

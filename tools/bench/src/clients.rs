@@ -130,6 +130,12 @@ pub enum ConsumerIdle {
 pub const CONSUMER_SLEEP_US: u64 = 20;
 
 impl ConsumerIdle {
+    /// `CEXFEED_BENCH_SPIN=N`: µs of polling before the park (`StrategyRx::set_spin`; the
+    /// library's default is `DEFAULT_SPIN`).
+    pub fn spin_from_env() -> Option<u64> {
+        std::env::var("CEXFEED_BENCH_SPIN").ok()?.parse().ok()
+    }
+
     pub fn from_env() -> ConsumerIdle {
         match std::env::var("CEXFEED_BENCH_CONSUMER").as_deref() {
             Ok("yield") => ConsumerIdle::Yield,
@@ -207,6 +213,9 @@ fn run_cexfeed(
     let mut out = Vec::with_capacity(cap);
     let mut idle = 0u32;
     let consumer = ConsumerIdle::from_env();
+    if let Some(n) = ConsumerIdle::spin_from_env() {
+        rx.set_spin(Duration::from_micros(n));
+    }
     if wait == Wait::Block && consumer == ConsumerIdle::Sleep {
         // Timer slack 1 µs (default 50 µs) so the idle sleep below is short.
         // SAFETY: prctl with PR_SET_TIMERSLACK and an integer argument touches only this thread.

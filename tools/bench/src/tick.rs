@@ -358,6 +358,9 @@ fn strategy(cfg: Config, wait: Wait, live: &Live) -> Result<Vec<SignalRec>, Stri
     let mut last_seq = [0u64; 3];
     let mut idle = 0u32;
     let consumer = ConsumerIdle::from_env();
+    if let Some(n) = ConsumerIdle::spin_from_env() {
+        rx.set_spin(Duration::from_micros(n));
+    }
     while !live.stop.load(Ordering::Relaxed) {
         let Some(ev) = rx.try_recv() else {
             idle += 1;
