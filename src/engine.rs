@@ -207,12 +207,14 @@ pub struct Engine {
 
 /// How long [`StrategyRx::recv_timeout`] / [`StrategyRx::wait`] poll before they park. A park
 /// costs the feed thread a `FUTEX_WAKE` system call and the strategy a scheduler wake-up (tens
-/// of µs on a VM); polling costs a core. The default keeps an idle strategy's core nearly free;
-/// a strategy that wants the stream's gaps bridged sets more (tuning.md §9.2). Measured in the
-/// latency lab, TLS, 100k pushes/s, quiet 2-vCPU VM, `ring_to_strategy` p50: 2 µs of polling
-/// 31–39 µs, 50 µs 33–49 µs, 200 µs 27–34 µs, 1 ms 0.5 µs (the stream arrives in read batches
-/// 50–100 µs apart, so only a spin longer than that gap stops parking).
-pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+/// of µs on a VM); polling costs a core, and on shared cores it takes the core from the feed
+/// threads. Measured on the 2-vCPU VM (tuning.md §9.2, §9.3), `ring_to_strategy` p50 at 100k
+/// pushes/s with one strategy: 2 µs of polling 31–39 µs, 50 µs 33–49 µs, 200 µs 27–34 µs, 1 ms
+/// 0.5 µs (the stream arrives in read batches 50–100 µs apart: only a longer poll stops the
+/// parking); with two parked consumers of one feed (the ipc bench), 50 µs made the second one's
+/// p50 4× worse than 2 µs (the pollers starve the feed threads). So the default is short: a
+/// blocking strategy on shared cores; a strategy with a core to burn sets ~1 ms or spins.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(2);
 
 /// Longest single park: a parked consumer still serves metrics snapshot requests this often.
 const PARK_SLICE: Duration = Duration::from_millis(5);
