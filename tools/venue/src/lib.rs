@@ -148,6 +148,7 @@ pub mod gate;
 mod http;
 pub mod kline;
 pub mod lifecycle;
+pub mod marks;
 pub mod mexc;
 pub mod num;
 pub mod pb;

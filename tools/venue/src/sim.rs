@@ -310,7 +310,7 @@ pub struct Symbol {
     /// Furthest log position a feed has read up to (for [`crate::VenueConfig::max_backlog`]).
     pub read_upto: std::sync::atomic::AtomicU64,
     /// Lead-lag: where this symbol first reflected each shared fair-value move (`fair.rs`).
-    pub marks: Mutex<crate::fair::Marks>,
+    pub marks: Mutex<crate::marks::Marks>,
     /// Lead-lag is on for this symbol (its sends stamp `marks`).
     pub(crate) marks_on: std::sync::atomic::AtomicBool,
 }
@@ -359,7 +359,7 @@ impl Symbol {
             state: Mutex::new(st),
             send_ring: Mutex::new(vec![(0, 0); SEND_RING]),
             read_upto: std::sync::atomic::AtomicU64::new(0),
-            marks: Mutex::new(crate::fair::Marks::default()),
+            marks: Mutex::new(crate::marks::Marks::default()),
             marks_on: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -453,12 +453,12 @@ impl Symbol {
         }
     }
 
-    pub(crate) fn marks_lock(&self) -> std::sync::MutexGuard<'_, crate::fair::Marks> {
+    pub(crate) fn marks_lock(&self) -> std::sync::MutexGuard<'_, crate::marks::Marks> {
         self.marks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Lead-lag: the moves this symbol has reflected, oldest first (bounded).
-    pub fn fair_marks(&self) -> Vec<crate::fair::MoveMark> {
+    pub fn fair_marks(&self) -> Vec<crate::marks::MoveMark> {
         self.marks_lock().v.iter().copied().collect()
     }
 
