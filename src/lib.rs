@@ -42,7 +42,12 @@
 //! - **Ring full.** The feed thread never waits for a consumer: book updates are conflated per
 //!   symbol (latest wins), other events are dropped and counted, and the consumer's next
 //!   `try_recv` says how many it missed ([`Body::Missed`]).
-//! - **Ring empty.** `try_recv` returns `None` at once.
+//! - **Ring empty.** `try_recv` returns `None` at once; [`StrategyRx::recv_timeout`] (for
+//!   shared cores) polls briefly, then parks the strategy thread on a futex that the feed
+//!   thread rings when it pushes (a `FUTEX_WAKE` system call on the feed thread only while the
+//!   strategy sleeps; no allocation, no lock on either side).
+//! - **Statuses are never lost.** A feed or connection status meeting a full ring is held and
+//!   delivered first once there is room, or after the ring's last event if the feed died.
 //! - **Books.** A book is handed out only when it is in sync with the venue (snapshot bridged,
 //!   no gap since); its [`BookState`] travels with every event, and `Resyncing` / `Stale`
 //!   books say so instead of being wrong. Prices and sizes are exact fixed-point integers
