@@ -322,8 +322,9 @@ impl StrategyRx {
     }
 
     /// Next event, waiting up to `timeout` for one: polls the rings for
-    /// [`set_spin`](Self::set_spin) (default [`DEFAULT_SPIN`]), then parks the thread on a futex until a feed
-    /// thread pushes (it rings once per loop turn) or the time is up. `None` on timeout.
+    /// [`set_spin`](Self::set_spin) (default [`DEFAULT_SPIN`]), then parks the thread on a
+    /// futex until a feed thread pushes (the push wakes it) or the time is up. `None` on
+    /// timeout.
     ///
     /// The blocking receive for shared cores: the thread sleeps in the kernel instead of
     /// spinning or sleeping a fixed quantum, and wakes in the kernel's wake-up latency. No
