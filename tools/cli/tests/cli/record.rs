@@ -117,6 +117,26 @@ fn issue15_demo_with_faults_replays_to_the_live_books_and_events_every_time() {
         assert!(ok, "{text}");
         replays.push(report(&out));
     }
+    // Paced (`--speed 2`, untested until now): a replay never runs ahead of the recorded clock
+    // divided by the factor. The demo streamed for 8 s, so 90 % of half of that is a floor the
+    // paced run cannot beat (a lower bound only: a loaded machine may make it slower; a replay
+    // at max speed of this recording takes ~1.8 s here, so an unpaced one fails it), and pacing
+    // changes nothing of what is delivered.
+    let paced_out = dir.join("replay_paced.json");
+    let t0 = std::time::Instant::now();
+    let (ok, text) = cexfeed(&["replay", "--speed", "2", "--report"], &[&paced_out, &rec]);
+    let paced_took = t0.elapsed();
+    assert!(ok, "{text}");
+    assert!(
+        paced_took >= std::time::Duration::from_millis(3_600),
+        "--speed 2 replayed 8 s of stream in {paced_took:?}: not paced"
+    );
+    let paced = report(&paced_out);
+    assert_eq!(
+        feed_facts(&paced),
+        feed_facts(&replays[0]),
+        "a paced replay differs from one at max speed"
+    );
     let (a, b) = (&replays[0], &replays[1]);
     for r in a["replay"].as_array().unwrap() {
         assert_eq!(r["bad_frames"], 0, "{r}");
