@@ -209,9 +209,9 @@ pub struct Engine {
 /// costs the feed thread a `FUTEX_WAKE` system call and the strategy a scheduler wake-up (tens
 /// of µs on a VM); polling costs a core, and on shared cores it takes the core from the feed
 /// threads. Measured on the 2-vCPU VM (tuning.md §9.2, §9.3), `ring_to_strategy` p50 at 100k
-/// pushes/s with one strategy: 2 µs of polling 31–39 µs, 50 µs 33–49 µs, 200 µs 27–34 µs, 1 ms
-/// 0.5 µs (the stream arrives in read batches 50–100 µs apart: only a longer poll stops the
-/// parking); with two parked consumers of one feed (the ipc bench), 50 µs made the second one's
+/// pushes/s with one strategy: 2 µs of polling 29–37 µs (200 polls: 31–39 µs), 50 µs
+/// 33–49 µs, 200 µs 27–34 µs, 1 ms 0.5 µs (the stream arrives in read batches 50–100 µs
+/// apart: only a longer poll stops the parking); with two parked consumers of one feed (the ipc bench), 50 µs made the second one's
 /// p50 4× worse than 2 µs (the pollers starve the feed threads). So the default is short: a
 /// blocking strategy on shared cores; a strategy with a core to burn sets ~1 ms or spins.
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(2);

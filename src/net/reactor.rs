@@ -594,7 +594,10 @@ impl<H: Handler> Reactor<H> {
         self.tap.take()
     }
 
-    fn replay_outbox_call(&mut self, now: u64, f: impl FnOnce(&mut H, &mut Outbox<'_>)) {
+    /// Run a handler callback with the loop's `Outbox` (stamped `now`): the one place the
+    /// handler is lent the connections.
+    #[inline]
+    fn with_outbox(&mut self, now: u64, f: impl FnOnce(&mut H, &mut Outbox<'_>)) {
         let mut out = Outbox {
             slots: &mut self.slots,
             specs: &mut self.specs,
@@ -606,6 +609,10 @@ impl<H: Handler> Reactor<H> {
             tap: &mut self.tap,
         };
         f(&mut self.handler, &mut out);
+    }
+
+    fn replay_outbox_call(&mut self, now: u64, f: impl FnOnce(&mut H, &mut Outbox<'_>)) {
+        self.with_outbox(now, f);
         // The recording says what became of the connections: the handler's reconnects and
         // closes are not acted on in a replay.
         self.cmds.clear();
@@ -754,19 +761,7 @@ impl<H: Handler> Reactor<H> {
         let now = if self.ready.is_empty() { now } else { now_ns() };
         self.take_dns_answers();
         self.timers(now);
-        {
-            let mut out = Outbox {
-                slots: &mut self.slots,
-                specs: &mut self.specs,
-                cmds: &mut self.cmds,
-                any_dirty: &mut self.any_dirty,
-                sent: &mut self.local.messages_tx,
-                write_queued_max: &mut self.local.write_queued_max,
-                now_ns: now,
-                tap: &mut self.tap,
-            };
-            self.handler.on_tick(now, &mut out);
-        }
+        self.with_outbox(now, |h, out| h.on_tick(now, out));
         self.after_callback();
         self.publish();
         if self.cfg.wait == Wait::Yield {
@@ -976,19 +971,7 @@ impl<H: Handler> Reactor<H> {
                     t.set_redact_out(idx as u16, p.spec.record_redact_out);
                     t.up(idx as u16, slot.spec, now);
                 }
-                {
-                    let mut out = Outbox {
-                        slots: &mut self.slots,
-                        specs: &mut self.specs,
-                        cmds: &mut self.cmds,
-                        any_dirty: &mut self.any_dirty,
-                        sent: &mut self.local.messages_tx,
-                        write_queued_max: &mut self.local.write_queued_max,
-                        now_ns: now,
-                        tap: &mut self.tap,
-                    };
-                    self.handler.on_open(ConnId(idx as u16), now, &mut out);
-                }
+                self.with_outbox(now, |h, out| h.on_open(ConnId(idx as u16), now, out));
                 self.after_callback();
                 self.update_interest(idx);
                 // Frames may already sit in the receive buffer (read with the HTTP answer):
@@ -1141,18 +1124,9 @@ impl<H: Handler> Reactor<H> {
         } else {
             WsMessage::Binary(data)
         };
-        let mut out = Outbox {
-            slots: &mut self.slots,
-            specs: &mut self.specs,
-            cmds: &mut self.cmds,
-            any_dirty: &mut self.any_dirty,
-            sent: &mut self.local.messages_tx,
-            write_queued_max: &mut self.local.write_queued_max,
-            now_ns: recv_ns,
-            tap: &mut self.tap,
-        };
-        self.handler
-            .on_message(ConnId(idx as u16), m, recv_ns, &mut out);
+        self.with_outbox(recv_ns, |h, out| {
+            h.on_message(ConnId(idx as u16), m, recv_ns, out)
+        });
     }
 
     fn take_stream_counts(&mut self, idx: usize) {

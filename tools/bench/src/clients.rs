@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cexfeed::config::{Config, FeedConfig, GateBookChannel, Runtime};
-use cexfeed::engine::Engine;
+use cexfeed::engine::{Engine, StrategyRx};
 use cexfeed::net::WaitMode;
 use cexfeed::ring::Body;
 use cexfeed_venue::VenueHandle;
@@ -145,6 +145,59 @@ impl ConsumerIdle {
     }
 }
 
+/// How a cexfeed strategy thread of the lab idles when its rings are empty: the wait mode and
+/// `CEXFEED_BENCH_CONSUMER` / `CEXFEED_BENCH_SPIN`, the same for every row that runs one.
+pub struct StrategyIdle {
+    wait: Wait,
+    consumer: ConsumerIdle,
+    idle: u32,
+}
+
+impl StrategyIdle {
+    /// Read the environment and set up `rx` and the calling thread (the strategy thread).
+    pub fn new(rx: &mut StrategyRx, wait: Wait) -> StrategyIdle {
+        let consumer = ConsumerIdle::from_env();
+        if let Some(n) = ConsumerIdle::spin_from_env() {
+            rx.set_spin(Duration::from_micros(n));
+        }
+        if wait == Wait::Block && consumer == ConsumerIdle::Sleep {
+            // Timer slack 1 µs (default 50 µs) so the idle sleep below is short.
+            // SAFETY: prctl with PR_SET_TIMERSLACK and an integer argument touches only this
+            // thread.
+            unsafe {
+                libc::prctl(libc::PR_SET_TIMERSLACK, 1000u64, 0u64, 0u64, 0u64);
+            }
+        }
+        StrategyIdle {
+            wait,
+            consumer,
+            idle: 0,
+        }
+    }
+
+    /// `try_recv` gave an event.
+    pub fn busy(&mut self) {
+        self.idle = 0;
+    }
+
+    /// `try_recv` gave nothing: wait as configured.
+    pub fn idle(&mut self, rx: &mut StrategyRx) {
+        self.idle += 1;
+        match (self.wait, self.consumer) {
+            (Wait::Spin, _) => std::hint::spin_loop(),
+            // The library's blocking receive: it spins, then parks until the feed rings.
+            (Wait::Block, ConsumerIdle::Park) => {
+                rx.wait(Duration::from_millis(5));
+            }
+            (Wait::Block, _) if self.idle < 64 => std::hint::spin_loop(),
+            (Wait::Block, ConsumerIdle::Yield) => std::thread::yield_now(),
+            (Wait::Block, ConsumerIdle::Sleep) => {
+                std::thread::sleep(Duration::from_micros(CONSUMER_SLEEP_US))
+            }
+        }
+    }
+}
+
 fn run_cexfeed(
     feed: Feed,
     ws_url: String,
@@ -211,36 +264,13 @@ fn run_cexfeed(
     engine.bind(&channel, rx.id()).map_err(|e| e.to_string())?;
     engine.start().map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(cap);
-    let mut idle = 0u32;
-    let consumer = ConsumerIdle::from_env();
-    if let Some(n) = ConsumerIdle::spin_from_env() {
-        rx.set_spin(Duration::from_micros(n));
-    }
-    if wait == Wait::Block && consumer == ConsumerIdle::Sleep {
-        // Timer slack 1 µs (default 50 µs) so the idle sleep below is short.
-        // SAFETY: prctl with PR_SET_TIMERSLACK and an integer argument touches only this thread.
-        unsafe {
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1000u64, 0u64, 0u64, 0u64);
-        }
-    }
+    let mut idle = StrategyIdle::new(&mut rx, wait);
     while !live.stop.load(Ordering::Relaxed) {
         let Some(ev) = rx.try_recv() else {
-            idle += 1;
-            match (wait, consumer) {
-                (Wait::Spin, _) => std::hint::spin_loop(),
-                // The library's blocking receive: it spins, then parks until the feed rings.
-                (Wait::Block, ConsumerIdle::Park) => {
-                    rx.wait(Duration::from_millis(5));
-                }
-                (Wait::Block, _) if idle < 64 => std::hint::spin_loop(),
-                (Wait::Block, ConsumerIdle::Yield) => std::thread::yield_now(),
-                (Wait::Block, ConsumerIdle::Sleep) => {
-                    std::thread::sleep(Duration::from_micros(CONSUMER_SLEEP_US))
-                }
-            }
+            idle.idle(&mut rx);
             continue;
         };
-        idle = 0;
+        idle.busy();
         let t = cexfeed::types::now_ns();
         if let Body::Book { .. } = ev.body {
             // What a strategy would look at.

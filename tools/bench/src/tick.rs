@@ -30,7 +30,7 @@ use cexfeed_venue::fair::LeadLag;
 use cexfeed_venue::{Market, PushMode, Venue, VenueConfig, VenueHandle, VenueId};
 use hdrhistogram::Histogram;
 
-use crate::clients::{ConsumerIdle, Live, Wait, CONSUMER_SLEEP_US};
+use crate::clients::{Live, StrategyIdle, Wait};
 
 /// The places measured (one BTC symbol each).
 const PLACES: [(VenueId, Market, &str); 3] = [
@@ -356,29 +356,13 @@ fn strategy(cfg: Config, wait: Wait, live: &Live) -> Result<Vec<SignalRec>, Stri
     engine.start().map_err(|e| e.to_string())?;
     let mut out: Vec<SignalRec> = Vec::with_capacity(1 << 16);
     let mut last_seq = [0u64; 3];
-    let mut idle = 0u32;
-    let consumer = ConsumerIdle::from_env();
-    if let Some(n) = ConsumerIdle::spin_from_env() {
-        rx.set_spin(Duration::from_micros(n));
-    }
+    let mut idle = StrategyIdle::new(&mut rx, wait);
     while !live.stop.load(Ordering::Relaxed) {
         let Some(ev) = rx.try_recv() else {
-            idle += 1;
-            match (wait, consumer) {
-                (Wait::Spin, _) => std::hint::spin_loop(),
-                // The library's blocking receive (spin, then park until a feed rings).
-                (Wait::Block, ConsumerIdle::Park) => {
-                    rx.wait(Duration::from_millis(5));
-                }
-                (Wait::Block, _) if idle < 64 => std::hint::spin_loop(),
-                (Wait::Block, ConsumerIdle::Yield) => std::thread::yield_now(),
-                (Wait::Block, ConsumerIdle::Sleep) => {
-                    std::thread::sleep(Duration::from_micros(CONSUMER_SLEEP_US))
-                }
-            }
+            idle.idle(&mut rx);
             continue;
         };
-        idle = 0;
+        idle.busy();
         let Body::Book { .. } = ev.body else {
             continue;
         };
