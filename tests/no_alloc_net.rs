@@ -188,6 +188,70 @@ fn tls_receive_path_allocates_exactly_once_per_record() {
     );
 }
 
+/// A burst of small records after a trickle: the server sends the warm-up one frame at a time
+/// (the client reads each record alone, so rustls' plaintext queue never holds more than a
+/// few), then the measured frames — 40 bytes each, one TLS record each — in one burst, so a
+/// single socket read brings in dozens of records. Fed to rustls all at once, they would grow
+/// its plaintext queue (`VecDeque`) in the armed window: 1477 allocations for 1476 records, as
+/// CI once counted. The feed hands rustls at most four records per batch.
+#[test]
+fn tls_burst_of_small_records_allocates_exactly_once_per_record() {
+    let ca = test_ca();
+    let tiny = |i: usize| -> Vec<u8> { frame(2, true, &[b'a' + (i % 26) as u8; 40]) };
+    let srv = serve(Some(ca.server.clone()), 1, move |_, conn| {
+        let mut ws = ws_accept(conn);
+        for i in 0..WARM {
+            let s = ws.get_mut();
+            s.write_all(&tiny(i)).unwrap();
+            s.flush().unwrap();
+            if i % 10 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        match ws.read().unwrap() {
+            Message::Text(t) => assert_eq!(t.as_str(), "go"),
+            m => panic!("{m:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let s = ws.get_mut();
+        for i in WARM..WARM + MEASURED {
+            s.write_all(&tiny(i)).unwrap();
+        }
+        s.flush().unwrap();
+        while ws.read().is_ok() {}
+    });
+    let mut spec = fast_spec(&srv.wss_url());
+    spec.extra_root_ca = Some(CaCert::Pem(ca.ca_pem.clone().into_bytes()));
+    spec.idle_timeout = None;
+    let sum = Sum {
+        n: 0,
+        bytes: 0,
+        check: 0,
+    };
+    let mut r = Reactor::new(block_cfg(), sum).unwrap();
+    let spec = r.add_spec(spec).unwrap();
+    r.open(spec).unwrap();
+    let t0 = Instant::now();
+    while r.handler().n < WARM {
+        r.run_once().unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(10), "warm-up stalled");
+    }
+    let records0 = r.counters().snapshot().tls_records_rx;
+    alloc::arm();
+    while r.handler().n < WARM + MEASURED && t0.elapsed() < Duration::from_secs(10) {
+        r.run_once().unwrap();
+    }
+    let allocs = alloc::disarm();
+    assert_eq!(r.handler().n, WARM + MEASURED, "not all frames arrived");
+    assert_eq!(r.handler().bytes, 40 * (WARM + MEASURED) as u64);
+    let records = r.counters().snapshot().tls_records_rx - records0;
+    assert!(records >= MEASURED as u64, "{records} records");
+    assert_eq!(
+        allocs, records,
+        "{allocs} allocations for {records} TLS records"
+    );
+}
+
 /// What tungstenite's read path did in the armed window.
 struct TungRun {
     /// Every allocation except read-buffer growth.
