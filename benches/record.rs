@@ -78,6 +78,7 @@ fn tap_cost(name: &str, frames: &[Vec<u8>], ring_bytes: usize) {
         file_seq: 0,
         opened_wall_ns: 0,
         config: String::new(),
+        contract_multipliers: Default::default(),
     };
     let (rec, mut tap) = Recorder::start(&setup, meta, "bench").unwrap();
     let batch = 64;
@@ -136,6 +137,7 @@ fn recorder_throughput(frames: &[Vec<u8>]) {
         file_seq: 0,
         opened_wall_ns: 0,
         config: String::new(),
+        contract_multipliers: Default::default(),
     };
     let (rec, mut tap) = Recorder::start(&setup, meta, "thr").unwrap();
     let t0 = Instant::now();
@@ -186,6 +188,7 @@ fn replay_throughput() {
         file_seq: 0,
         opened_wall_ns: 0,
         config: cfg_text.into(),
+        contract_multipliers: Default::default(),
     };
     let bytes = encode_file(&meta, &recs, 1 << 20);
     drop(recs);

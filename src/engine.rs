@@ -732,16 +732,28 @@ impl Engine {
                 }
                 Some(rp) => {
                     let (control, inject) = ControlClient::detached(4096);
+                    let mut sizes = std::collections::BTreeMap::new();
                     let files: Vec<std::path::PathBuf> = rp
                         .files
                         .iter()
                         .filter(|p| {
                             crate::record::read_meta(p).is_ok_and(|m| {
-                                m.venue == setup.venue.as_str() && m.market == setup.market.as_str()
+                                let mine = m.venue == setup.venue.as_str()
+                                    && m.market == setup.market.as_str();
+                                if mine {
+                                    sizes.extend(m.contract_multipliers);
+                                }
+                                mine
                             })
                         })
                         .cloned()
                         .collect();
+                    // Gate futures: the contract sizes the recording's headers carry stand in
+                    // for the contracts thread (no REST in a replay).
+                    if setup.venue == Venue::Gateio && setup.market == Market::Futures {
+                        let table = feed::contracts::Multipliers::recorded(&setup.symbols, &sizes);
+                        f.contracts = Some((table, Arc::new(AtomicBool::new(true))));
+                    }
                     let stats = Arc::new(ReplayStats::default());
                     f.replay_stats = Some(stats.clone());
                     (
@@ -827,10 +839,24 @@ impl Engine {
                         file_seq: 0,
                         opened_wall_ns: 0,
                         config: rs.config_text.clone(),
+                        contract_multipliers: Default::default(),
                     };
                     let name = format!("{}-{}", setup.venue.as_str(), setup.market.as_str());
-                    let (rec, tap) =
-                        Recorder::start(rs, meta, &name).map_err(EngineError::Record)?;
+                    // Gate futures: each file's header carries the contract sizes known when it
+                    // is opened (at its first frame, after the first round of fetches in
+                    // practice), so a replay converts sizes as the live run did.
+                    let refresh = f.contracts.as_ref().map(|(t, _)| {
+                        let t = t.clone();
+                        Box::new(move |m: &mut crate::record::FileMeta| {
+                            for (_, name, q) in &t.symbols {
+                                if let Some(q) = q.get() {
+                                    m.contract_multipliers.insert(name.clone(), q.to_string());
+                                }
+                            }
+                        }) as crate::record::MetaRefresh
+                    });
+                    let (rec, tap) = Recorder::start_with(rs, meta, &name, refresh)
+                        .map_err(EngineError::Record)?;
                     f.record_stats = Some((rec.tap_stats.clone(), rec.stats.clone()));
                     f.recorder = Some(rec);
                     Some(tap)

@@ -55,6 +55,34 @@ impl Multipliers {
             .and_then(|(_, _, m)| m.get().copied())
     }
 
+    /// A table filled from a recording's headers (`FileMeta::contract_multipliers`, symbol →
+    /// exact decimal text) instead of REST: a replay's. A symbol the recording has no (valid)
+    /// size for stays unknown, as it was live.
+    pub(crate) fn recorded(
+        symbols: &[(SymbolId, String)],
+        sizes: &std::collections::BTreeMap<String, String>,
+    ) -> Arc<Multipliers> {
+        let t = Multipliers {
+            symbols: symbols
+                .iter()
+                .map(|(id, n)| {
+                    let slot = OnceLock::new();
+                    if let Some(q) = sizes
+                        .get(n)
+                        .and_then(|s| Qty::parse(s.as_bytes()).ok())
+                        .filter(|q| q.0 > 0)
+                    {
+                        let _ = slot.set(q);
+                    }
+                    (*id, n.clone(), slot)
+                })
+                .collect(),
+            ..Multipliers::default()
+        };
+        t.first_round_done.store(true, Ordering::Release);
+        Arc::new(t)
+    }
+
     fn fail(&self, name: &str, why: &str) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         let mut e = self.last_error.lock().unwrap_or_else(|e| e.into_inner());

@@ -18,7 +18,7 @@ mod writer;
 
 pub use reader::{open_inputs, read_meta, FileReader, Frame, ReadError, ReadErrorKind};
 pub use tap::{Tap, TapStats};
-pub use writer::{encode_file, Recorder, RecorderStats};
+pub use writer::{encode_file, MetaRefresh, Recorder, RecorderStats};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -212,6 +212,12 @@ pub struct FileMeta {
     /// The whole configuration of the run, as TOML (credentials are never in it: the file
     /// names environment variables only).
     pub config: String,
+    /// Gate.io futures: the contract size (`quanto_multiplier`, exact decimal text) of each
+    /// symbol known when this file was opened, venue-native symbol → size. A replay folds them
+    /// into its registry before it starts, so replayed sizes convert to base quantities as live
+    /// ones did. Empty for other feeds (and in files written before it existed).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub contract_multipliers: std::collections::BTreeMap<String, String>,
 }
 
 /// Recording settings of one feed (resolved from the config's `[record]` table).

@@ -293,6 +293,7 @@ mod tests {
             file_seq: 0,
             opened_wall_ns: 1,
             config: "[[feed]]\n".into(),
+            contract_multipliers: Default::default(),
         }
     }
 

@@ -45,6 +45,18 @@ impl Recorder {
     /// Allocate the ring, create the directory, start the thread; the [`Tap`] is for the
     /// feed thread. `name` prefixes the files (`gateio-spot` → `gateio-spot-<ms>-00000.cxrec`).
     pub fn start(setup: &RecordSetup, meta: FileMeta, name: &str) -> io::Result<(Recorder, Tap)> {
+        Self::start_with(setup, meta, name, None)
+    }
+
+    /// [`start`](Self::start), with `refresh` called on the recorder thread each time a file is
+    /// opened, to bring the header up to date (the engine adds the Gate futures contract sizes
+    /// known by then). Files are opened lazily, at their first frame.
+    pub fn start_with(
+        setup: &RecordSetup,
+        meta: FileMeta,
+        name: &str,
+        refresh: Option<MetaRefresh>,
+    ) -> io::Result<(Recorder, Tap)> {
         std::fs::create_dir_all(&setup.dir)?;
         let (prod, cons) = byte_ring(setup.ring_bytes);
         let tap_stats = Arc::new(TapStats::default());
@@ -55,6 +67,7 @@ impl Recorder {
         let mut w = Writer {
             setup: setup.clone(),
             meta,
+            refresh,
             prefix: format!("{name}-{}", wall_ns() / 1_000_000),
             cons,
             offset,
@@ -105,9 +118,13 @@ impl Drop for Recorder {
     }
 }
 
+/// Brings a file header's metadata up to date when the recorder opens a file (cold).
+pub type MetaRefresh = Box<dyn FnMut(&mut FileMeta) + Send>;
+
 struct Writer {
     setup: RecordSetup,
     meta: FileMeta,
+    refresh: Option<MetaRefresh>,
     prefix: String,
     cons: ByteConsumer,
     offset: Arc<AtomicI64>,
@@ -184,6 +201,9 @@ impl Writer {
             .setup
             .dir
             .join(format!("{}-{:05}.cxrec", self.prefix, self.seq));
+        if let Some(r) = self.refresh.as_mut() {
+            r(&mut self.meta);
+        }
         let mut meta = self.meta.clone();
         meta.file_seq = self.seq;
         meta.opened_wall_ns = wall_ns();
@@ -367,6 +387,7 @@ mod tests {
             file_seq: 0,
             opened_wall_ns: 0,
             config: "x = 1\n".into(),
+            contract_multipliers: Default::default(),
         };
         let (rec, mut tap) = Recorder::start(&setup, meta, "gateio-spot").unwrap();
         tap.up(0, 0, 1);

@@ -351,3 +351,85 @@ fn issue13_venue_freeze_after_books_equal_rest_snapshots_and_connections_stay_up
     assert_eq!(compared, 4);
     venue.stop();
 }
+
+/// Issue 15 left this: a replay of Gate futures had no contract sizes (no REST in a replay), so
+/// `base_qty` was `None` where the live run had it. Each recorded file's header now carries the
+/// sizes known when it was opened, and a replay folds them into its registry before it starts.
+#[test]
+fn replay_of_gate_futures_converts_contracts_with_the_recorded_sizes() {
+    use cexfeed::record::replay::{ReplaySetup, Speed};
+    use cexfeed::record::{read_meta, RecordSetup};
+    let dir = std::env::temp_dir().join(format!("cexfeed-contracts-rec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let venue = LoopbackVenue::start(VenueConfig::default()).unwrap();
+    let mut live = engine_of(gate_feeds(&venue, Some(Market::Futures)));
+    live.record(RecordSetup {
+        dir: dir.clone(),
+        flush_after: Duration::from_millis(100),
+        ..RecordSetup::default()
+    })
+    .unwrap();
+    let mut rx = bind_books(&mut live);
+    live.start().unwrap();
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        let _ = rx.recv_timeout(Duration::from_millis(5));
+    }
+    drop(rx);
+    let files = live
+        .stop()
+        .into_iter()
+        .flat_map(|f| f.recorded)
+        .collect::<Vec<_>>();
+    venue.stop();
+    assert!(!files.is_empty(), "nothing recorded");
+    let meta = read_meta(&files[0]).unwrap();
+    assert_eq!(
+        meta.contract_multipliers
+            .get("BTC_USDT")
+            .map(String::as_str),
+        Some("0.0001")
+    );
+    assert_eq!(
+        meta.contract_multipliers
+            .get("ETH_USDT")
+            .map(String::as_str),
+        Some("0.01")
+    );
+
+    // The replay: no venue at all. The sizes are known right after start, as live.
+    let feeds = {
+        let v = LoopbackVenue::start(VenueConfig::default()).unwrap();
+        let f = gate_feeds(&v, Some(Market::Futures));
+        v.stop();
+        f
+    };
+    let mut replay = engine_of(feeds);
+    replay
+        .replay(ReplaySetup {
+            files: files.clone(),
+            speed: Speed::Max,
+            skip_corrupt: false,
+        })
+        .unwrap();
+    let _rx = bind_books(&mut replay);
+    replay.start().unwrap();
+    for (name, one, five) in [
+        ("BTC_USDT", "0.0001", "0.0005"),
+        ("ETH_USDT", "0.01", "0.05"),
+    ] {
+        let id = replay
+            .registry()
+            .lookup(Venue::Gateio, Market::Futures, name.as_bytes())
+            .unwrap();
+        assert_eq!(replay.contract_multiplier(id), Some(q(one)), "{name}");
+        assert_eq!(
+            replay.registry().meta(id).base_qty(Qty::from_int(5)),
+            Some(q(five)),
+            "{name}"
+        );
+    }
+    assert_eq!(replay.contract_fetch_failures().0, 0);
+    replay.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
