@@ -48,6 +48,7 @@ seed() { # corpus seeds: the published frames the decoders are tested with
         gateio_decode) cp ../tests/fixtures/gateio_*.json "$dir"/ 2>/dev/null || true ;;
         mexc_decode) cp ../tests/fixtures/mexc_*.bin "$dir"/ 2>/dev/null || true ;;
         mexc_control) cp ../tests/fixtures/mexc_spot_{pong,subscribe_ack}.json "$dir"/ 2>/dev/null || true ;;
+        account_rest) cp seeds/account_rest/*.json "$dir"/ ;;
     esac
 }
 

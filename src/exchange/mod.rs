@@ -22,6 +22,9 @@
 //! handler; handlers (`public`, `private`, `control`) import `wire`/`channel`; only `decode`
 //! imports the handlers. Decimal text is parsed by [`crate::num`] alone. Server-side writers and
 //! reference decoders are test support (`tests/`), not library code.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateio;
 pub mod mexc;
 pub(crate) mod restjson;

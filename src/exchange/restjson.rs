@@ -113,7 +113,12 @@ pub(crate) fn ms_from_s(o: &Obj<'_>, k: &'static str) -> Result<Option<i64>, Acc
                 }
                 frac += (c - b'0') as i64 * [100, 10, 1][n];
             }
-            Ok(Some(secs * 1000 + frac))
+            // Out of `i64` milliseconds: refused, never wrapped (found by the account_rest fuzz
+            // entry point's smoke).
+            secs.checked_mul(1000)
+                .and_then(|ms| ms.checked_add(if i.starts_with('-') { -frac } else { frac }))
+                .map(Some)
+                .ok_or(AccountBodyError::Bad(k))
         }
     }
 }
