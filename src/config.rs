@@ -24,6 +24,7 @@
 //! | knob | default | where it applies |
 //! |---|---|---|
 //! | `runtime.wait` | `spin` | every feed thread |
+//! | `runtime.framing` | `own` ([`Framing::default`]) | WebSocket framing of every connection: `own` (`net::ws`) or `tungstenite` (ARCHITECTURE.md, issue 14) |
 //! | `runtime.ring_capacity` | 65 536 events | each consumer ring |
 //! | `runtime.book_pool` | `ring_capacity` + [`MAX_SYMBOLS`] + 64 (no update ever waits for a slot) | pooled book slots per consumer ring |
 //! | `runtime.top_n` | 20 | levels per side in a pooled book |
@@ -51,7 +52,7 @@ use crate::channel::{symbol_form, valid_symbol, Kind};
 use crate::engine::EngineConfig;
 pub use crate::engine::MAX_SYMBOLS;
 use crate::feed::FeedSetup;
-pub use crate::net::WaitMode;
+pub use crate::net::{Framing, WaitMode};
 use crate::secret::{Credentials, Secret};
 use crate::types::{Market, Venue};
 use serde::{Deserialize, Serialize};
@@ -119,6 +120,8 @@ pub enum GateBookChannel {
 pub struct Runtime {
     /// Wait strategy of every feed thread.
     pub wait: WaitMode,
+    /// WebSocket framing of every feed's connections: `own` (`net::ws`) or `tungstenite`.
+    pub framing: Framing,
     /// Core the strategy / consumer thread is pinned to, if any.
     pub strategy_core: Option<usize>,
     /// Events per consumer ring (power of two not required).
@@ -148,6 +151,7 @@ impl Default for Runtime {
     fn default() -> Self {
         Runtime {
             wait: WaitMode::Spin,
+            framing: Framing::default(),
             strategy_core: None,
             ring_capacity: 65_536,
             book_pool: None,
@@ -719,6 +723,7 @@ impl Config {
                 interval,
                 core: raw.core,
                 wait: rt.wait,
+                framing: rt.framing,
                 symbols: raw
                     .symbols
                     .iter()
