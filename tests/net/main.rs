@@ -7,4 +7,5 @@ mod support;
 mod dns;
 mod tls;
 mod trust;
+mod tg_framing;
 mod ws;
