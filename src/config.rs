@@ -821,6 +821,29 @@ mod tests {
         }
     }
 
+    /// Issue 14: `runtime.framing` reaches every feed; the example spells out the default;
+    /// anything but `own` / `tungstenite` is refused.
+    #[test]
+    fn runtime_framing_is_carried_to_every_feed() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cexfeed.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("framing = \"own\""));
+        let cfg = Config::from_toml(&text, "example").unwrap();
+        assert_eq!(cfg.runtime.framing, Framing::default());
+        let tg = text.replace("framing = \"own\"", "framing = \"tungstenite\"");
+        let r = Config::from_toml(&tg, "example")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert!(r
+            .engine
+            .feeds
+            .iter()
+            .all(|f| f.framing == Framing::Tungstenite));
+        let bad = text.replace("framing = \"own\"", "framing = \"tokio\"");
+        assert!(Config::from_toml(&bad, "example").is_err());
+    }
+
     #[test]
     fn sample_config_in_repo_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cexfeed.example.toml");

@@ -202,7 +202,10 @@ fn tls_receive_path_allocates_exactly_once_per_record() {
 fn tungstenite_framing_plain_receive_path_allocates_nothing() {
     let (allocs, records) = run_framed(false, Framing::Tungstenite);
     assert_eq!(records, 0);
-    assert_eq!(allocs, 0, "allocations on the plain receive path (tungstenite framing)");
+    assert_eq!(
+        allocs, 0,
+        "allocations on the plain receive path (tungstenite framing)"
+    );
 }
 
 /// Framing::Tungstenite over TLS: rustls' one copy per record, plus at most two amortized

@@ -219,7 +219,17 @@ pub struct ReactorConfig {
 /// WebSocket framing of live connections (issue 14). The HTTP upgrade is tungstenite's in
 /// both; only what reads and writes frames afterwards differs.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    Default,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Framing {

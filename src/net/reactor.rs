@@ -197,11 +197,9 @@ impl Outbox<'_> {
 
     /// True if `conn` is open (handshake done, not closing).
     pub fn is_live(&self, conn: ConnId) -> bool {
-        self.slots
-            .get(conn.0 as usize)
-            .is_some_and(|s| {
-                matches!(s.state, State::Live(_) | State::LiveTg(_) | State::Replayed) && !s.closing
-            })
+        self.slots.get(conn.0 as usize).is_some_and(|s| {
+            matches!(s.state, State::Live(_) | State::LiveTg(_) | State::Replayed) && !s.closing
+        })
     }
 
     /// Replace the path/query of a spec's URL; scheme, host and port must stay the same, so

@@ -59,8 +59,8 @@ fn tungstenite_framing_frames_split_across_reads_byte_by_byte_are_reassembled() 
 }
 
 #[test]
-fn tungstenite_framing_fragmented_message_with_ping_between_fragments_is_joined_and_ping_answered(
-) {
+fn tungstenite_framing_fragmented_message_with_ping_between_fragments_is_joined_and_ping_answered()
+{
     let pong_ok = Arc::new(AtomicBool::new(false));
     let p = pong_ok.clone();
     let srv = serve(None, 1, move |_, conn| {
@@ -191,8 +191,8 @@ fn tungstenite_framing_close_by_us_sends_1000_waits_for_the_answer_and_does_not_
 }
 
 #[test]
-fn tungstenite_framing_oversized_frame_and_fragmented_message_are_refused_counted_and_reconnected(
-) {
+fn tungstenite_framing_oversized_frame_and_fragmented_message_are_refused_counted_and_reconnected()
+{
     let srv = serve(None, 3, |n, conn| {
         let mut ws = ws_accept(conn);
         expect_sub(&mut ws);
@@ -249,7 +249,9 @@ fn tungstenite_framing_refuses_a_text_frame_that_is_not_utf8() {
         let mut ws = ws_accept(conn);
         expect_sub(&mut ws);
         if n == 0 {
-            ws.get_mut().write_all(&frame(1, true, &[0xff, 0xfe])).unwrap();
+            ws.get_mut()
+                .write_all(&frame(1, true, &[0xff, 0xfe]))
+                .unwrap();
         } else {
             ws.send(Message::text("ok")).unwrap();
         }
@@ -292,7 +294,11 @@ fn tungstenite_framing_books_equal_the_own_path_and_the_venue() {
         })
         .unwrap();
         let rx = engine.consumer().unwrap();
-        for ch in resolved.channels.iter().filter(|c| c.contains(".orderbook.")) {
+        for ch in resolved
+            .channels
+            .iter()
+            .filter(|c| c.contains(".orderbook."))
+        {
             engine.bind(ch, rx.id()).unwrap();
         }
         engine.start().unwrap();
@@ -325,7 +331,10 @@ fn tungstenite_framing_books_equal_the_own_path_and_the_venue() {
                     .iter()
                     .map(|(_, name, st)| (name.clone(), st.state()))
                     .collect();
-                eprintln!("engine {i} {:?} {:?}: {st:?} net {net:?}", v.venue, v.market);
+                eprintln!(
+                    "engine {i} {:?} {:?}: {st:?} net {net:?}",
+                    v.venue, v.market
+                );
             }
         }
         assert!(settled, "engine {i}: books did not settle");

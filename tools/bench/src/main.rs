@@ -322,7 +322,11 @@ fn parse_args() -> Result<Opts, String> {
                 // `both` = `own,tungstenite`; a list runs in the order given (alternate it
                 // across rounds so neither framing always runs first).
                 let v = val()?;
-                let v = if v == "both" { "own,tungstenite" } else { v.as_str() };
+                let v = if v == "both" {
+                    "own,tungstenite"
+                } else {
+                    v.as_str()
+                };
                 o.framings = v
                     .split(',')
                     .map(|x| {
@@ -635,7 +639,16 @@ fn run_cell(
     };
     let live = Arc::new(Live::default());
     let cap = clients::capacity(asked, window.as_secs_f64() + 5.0);
-    let h = match clients::spawn(client, feed, asked, &venue, wait, framing, cap, live.clone()) {
+    let h = match clients::spawn(
+        client,
+        feed,
+        asked,
+        &venue,
+        wait,
+        framing,
+        cap,
+        live.clone(),
+    ) {
         Ok(h) => h,
         Err(e) => {
             res.error = Some(e);

@@ -8,8 +8,8 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
 use crate::clients::{Client, Wait};
-use cexfeed::net::Framing;
 use crate::{CellResult, Feed, Rate};
+use cexfeed::net::Framing;
 
 fn pct(h: &Histogram<u64>) -> [u64; 4] {
     if h.is_empty() {
@@ -208,7 +208,8 @@ fn file_stem(r: &CellResult) -> String {
         tls_name(r.tls),
         r.rate.label(),
         r.wait.name(),
-        r.framing.map_or(String::new(), |f| format!("_{}", f.name()))
+        r.framing
+            .map_or(String::new(), |f| format!("_{}", f.name()))
     )
 }
 

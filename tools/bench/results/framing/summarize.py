@@ -56,3 +56,18 @@ for f in feeds:
         if o and t:
             row += f"  {st} {statistics.median(o):.0f}/{statistics.median(t):.0f}"
     print(row)
+
+# Paired sign test: rounds where own's p50 beat tungstenite's (same run, same feed). Under "no
+# difference" each round is a coin flip; one-sided binomial tail P(X >= wins).
+from math import comb
+def tail(n, k):
+    return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n
+print()
+print("sign test, p50 (own faster in k of n same-run pairs; one-sided binomial p)")
+tot_n = tot_k = 0
+for f in feeds:
+    r = ratios[f]["p50"]
+    k = sum(x > 1 for x in r)
+    tot_n += len(r); tot_k += k
+    print(f"{f:<15} {k}/{len(r)}  p = {tail(len(r), k):.3f}")
+print(f"{'all feeds':<15} {tot_k}/{tot_n}  p = {tail(tot_n, tot_k):.4f}")
