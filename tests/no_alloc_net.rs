@@ -11,6 +11,7 @@
 //!   are views split off its read buffer; only amortized read-buffer growth (≤ 2 doublings).
 //! * the reactor with `Framing::Tungstenite`: zero on `ws://`; on `wss://` at most the record
 //!   count + 2 (rustls' copy per record, plus ≤ 2 read-buffer doublings).
+//!
 //! The `Own` tests pin `Framing::Own` (`block_cfg`), whichever framing is the default.
 
 #[path = "support/mod.rs"]
