@@ -839,6 +839,9 @@ mod tests {
             }
         }
         assert_eq!(entries[0]["client"], "cexfeed");
+        // Issue 14: cexfeed's entries say which framing ran; the others carry null.
+        assert_eq!(entries[0]["framing"], Framing::default().name());
+        assert!(entries[1]["framing"].is_null());
         assert_eq!(entries[1]["client"], "tokio-baseline");
         assert_eq!(entries[2]["client"], "floor");
         assert!(report::svg(&rs).contains("<polyline"));
