@@ -24,6 +24,7 @@
 //! | knob | default | where it applies |
 //! |---|---|---|
 //! | `runtime.wait` | `spin` | every feed thread |
+//! | `runtime.framing` | `own` ([`Framing::default`]) | WebSocket framing of every connection: `own` (`net::ws`) or `tungstenite` (ARCHITECTURE.md, issue 14) |
 //! | `runtime.ring_capacity` | 65 536 events | each consumer ring |
 //! | `runtime.book_pool` | `ring_capacity` + [`MAX_SYMBOLS`] + 64 (no update ever waits for a slot) | pooled book slots per consumer ring |
 //! | `runtime.top_n` | 20 | levels per side in a pooled book |
@@ -51,7 +52,7 @@ use crate::channel::{symbol_form, valid_symbol, Kind};
 use crate::engine::EngineConfig;
 pub use crate::engine::MAX_SYMBOLS;
 use crate::feed::FeedSetup;
-pub use crate::net::WaitMode;
+pub use crate::net::{Framing, WaitMode};
 use crate::secret::{Credentials, Secret};
 use crate::types::{Market, Venue};
 use serde::{Deserialize, Serialize};
@@ -119,6 +120,8 @@ pub enum GateBookChannel {
 pub struct Runtime {
     /// Wait strategy of every feed thread.
     pub wait: WaitMode,
+    /// WebSocket framing of every feed's connections: `own` (`net::ws`) or `tungstenite`.
+    pub framing: Framing,
     /// Core the strategy / consumer thread is pinned to, if any.
     pub strategy_core: Option<usize>,
     /// Events per consumer ring (power of two not required).
@@ -148,6 +151,7 @@ impl Default for Runtime {
     fn default() -> Self {
         Runtime {
             wait: WaitMode::Spin,
+            framing: Framing::default(),
             strategy_core: None,
             ring_capacity: 65_536,
             book_pool: None,
@@ -719,6 +723,7 @@ impl Config {
                 interval,
                 core: raw.core,
                 wait: rt.wait,
+                framing: rt.framing,
                 symbols: raw
                     .symbols
                     .iter()
@@ -814,6 +819,29 @@ mod tests {
                 .map(|_| String::new())
                 .unwrap_or_else(|e| e.to_string()),
         }
+    }
+
+    /// Issue 14: `runtime.framing` reaches every feed; the example spells out the default;
+    /// anything but `own` / `tungstenite` is refused.
+    #[test]
+    fn runtime_framing_is_carried_to_every_feed() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cexfeed.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("framing = \"own\""));
+        let cfg = Config::from_toml(&text, "example").unwrap();
+        assert_eq!(cfg.runtime.framing, Framing::default());
+        let tg = text.replace("framing = \"own\"", "framing = \"tungstenite\"");
+        let r = Config::from_toml(&tg, "example")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert!(r
+            .engine
+            .feeds
+            .iter()
+            .all(|f| f.framing == Framing::Tungstenite));
+        let bad = text.replace("framing = \"own\"", "framing = \"tokio\"");
+        assert!(Config::from_toml(&bad, "example").is_err());
     }
 
     #[test]

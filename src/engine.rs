@@ -805,6 +805,7 @@ impl Engine {
             let mut rcfg = ReactorConfig {
                 core: setup.core,
                 wait: wait_of(setup.wait),
+                framing: setup.framing,
                 max_conns,
                 ..ReactorConfig::default()
             };

@@ -79,6 +79,8 @@ pub struct FeedSetup {
     pub core: Option<usize>,
     /// How the feed thread waits for readiness.
     pub wait: crate::net::WaitMode,
+    /// WebSocket framing of the feed's connections (`runtime.framing`).
+    pub framing: crate::net::Framing,
     /// Symbols this feed may carry (registered at start; ids are global).
     pub symbols: Vec<(SymbolId, String)>,
     /// Levels per side of each authoritative book (`runtime.book_depth`).

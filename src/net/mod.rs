@@ -210,12 +210,60 @@ pub struct ReactorConfig {
     /// DNS lookups (start-up in `add_spec`, then on the reactor's resolver thread after a
     /// connection loss, never on the feed thread). Default: [`SystemResolver`].
     pub resolver: std::sync::Arc<dyn Resolve>,
+    /// Who parses WebSocket frames once the upgrade is done: our sans-IO parser (`net::ws`)
+    /// or tungstenite's `WebSocket` over the same non-blocking stream. Default:
+    /// [`Framing::default`]; see ARCHITECTURE.md for the measurement behind it.
+    pub framing: Framing,
+}
+
+/// WebSocket framing of live connections (issue 14). The HTTP upgrade is tungstenite's in
+/// both; only what reads and writes frames afterwards differs.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// `net::ws`: parses in place from the connection's receive buffer, borrowed payloads.
+    #[default]
+    Own,
+    /// `tungstenite::WebSocket` (4 KiB read buffer) read on mio readiness until `WouldBlock`.
+    Tungstenite,
+}
+
+impl Framing {
+    /// `own` or `tungstenite`.
+    pub fn parse(s: &str) -> Option<Framing> {
+        match s {
+            "own" => Some(Framing::Own),
+            "tungstenite" => Some(Framing::Tungstenite),
+            _ => None,
+        }
+    }
+
+    /// `own` or `tungstenite` (the config and report spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Own => "own",
+            Framing::Tungstenite => "tungstenite",
+        }
+    }
 }
 
 impl Default for ReactorConfig {
-    /// `core: None, wait: Spin, max_conns: 8, events_capacity: 64`.
+    /// `core: None, wait: Spin, max_conns: 8, events_capacity: 64, framing: Framing::default()`.
     fn default() -> Self {
         Self {
+            framing: Framing::default(),
             core: None,
             wait: Wait::Spin,
             max_conns: 8,

@@ -15,21 +15,27 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::{HeaderName, HeaderValue};
-use tungstenite::protocol::WebSocketConfig;
-use tungstenite::WebSocket;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::{Bytes, Message, WebSocket};
 
 use super::backoff::{backoff_delay_ns, XorShift64};
 use super::resolve::Dns;
 use super::stream::{Stream, TlsIoError};
 use super::ws::{Parsed, WsCodec, WsError};
 use super::{
-    client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Handler, NetCounters,
-    NetError, ReactorConfig, SpecId, Wait, WsMessage,
+    client_config_for, redact_url, sys, ConnId, ConnSpec, DownReason, Framing, Handler,
+    NetCounters, NetError, ReactorConfig, SpecId, Wait, WsMessage,
 };
 use crate::record::Tap;
 use crate::types::now_ns;
 
 type Hs = MidHandshake<ClientHandshake<Stream>>;
+
+/// tungstenite framing's read buffer (`WebSocketConfig::read_buffer_size`): it zero-fills its
+/// free capacity on every read, so a small buffer keeps that cost down (ARCHITECTURE.md).
+pub(crate) const TG_READ_BUFFER: usize = 4096;
 
 /// A registered spec, resolved and with its TLS config built (owner thread, cold).
 struct Prepared {
@@ -42,6 +48,8 @@ struct Prepared {
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     ws_cfg: WebSocketConfig,
+    /// Live-connection config for [`Framing::Tungstenite`] (sizes from the spec).
+    tg_cfg: WebSocketConfig,
     idle_ns: u64,
     connect_ns: u64,
     close_ns: u64,
@@ -59,6 +67,9 @@ enum State {
     Handshaking(Hs),
     /// Open (or, with `closing`, waiting for the server to finish the close handshake).
     Live(Box<Live>),
+    /// Open, framed by tungstenite ([`Framing::Tungstenite`]) over the same stream; `closing`
+    /// as for `Live`.
+    LiveTg(Box<WebSocket<Stream>>),
     /// Live in a replay (`crate::record::replay`): no socket; sends are counted and dropped.
     Replayed,
 }
@@ -128,7 +139,24 @@ impl Slot {
             State::Connecting(s) => Some(s),
             State::Handshaking(h) => Some(h.get_mut().get_mut()),
             State::Live(l) => Some(&mut l.s),
+            State::LiveTg(tg) => Some(tg.get_mut()),
             _ => None,
+        }
+    }
+}
+
+/// An outgoing data message.
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    Text(&'a str),
+    Binary(&'a [u8]),
+}
+
+impl<'a> Out<'a> {
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            Out::Text(t) => t.as_bytes(),
+            Out::Binary(b) => b,
         }
     }
 }
@@ -169,9 +197,9 @@ impl Outbox<'_> {
 
     /// True if `conn` is open (handshake done, not closing).
     pub fn is_live(&self, conn: ConnId) -> bool {
-        self.slots
-            .get(conn.0 as usize)
-            .is_some_and(|s| matches!(s.state, State::Live(_) | State::Replayed) && !s.closing)
+        self.slots.get(conn.0 as usize).is_some_and(|s| {
+            matches!(s.state, State::Live(_) | State::LiveTg(_) | State::Replayed) && !s.closing
+        })
     }
 
     /// Replace the path/query of a spec's URL; scheme, host and port must stay the same, so
@@ -190,7 +218,7 @@ impl Outbox<'_> {
     /// limit: open a replacement from `on_tick` when the age nears the limit).
     pub fn live_since_ns(&self, conn: ConnId) -> Option<u64> {
         let s = self.slots.get(conn.0 as usize)?;
-        (matches!(s.state, State::Live(_) | State::Replayed) && !s.closing)
+        (matches!(s.state, State::Live(_) | State::LiveTg(_) | State::Replayed) && !s.closing)
             .then_some(s.live_since_ns)
     }
 
@@ -200,18 +228,19 @@ impl Outbox<'_> {
         (!matches!(s.state, State::Free)).then_some(SpecId(s.spec))
     }
 
-    /// Send a text frame. Plain `ws://`: no allocation (encoded into the connection's output
-    /// buffer); `wss://`: rustls allocates per record written.
+    /// Send a text frame. Plain `ws://`: no allocation with [`Framing::Own`] (encoded into
+    /// the connection's output buffer); [`Framing::Tungstenite`] copies the payload into a
+    /// `Bytes` (one allocation); `wss://`: rustls allocates per record written.
     pub fn send_text(&mut self, conn: ConnId, text: &str) -> Result<(), SendError> {
-        self.send(conn, 0x1, text.as_bytes())
+        self.send(conn, Out::Text(text))
     }
 
     /// Send a binary frame.
     pub fn send_binary(&mut self, conn: ConnId, data: &[u8]) -> Result<(), SendError> {
-        self.send(conn, 0x2, data)
+        self.send(conn, Out::Binary(data))
     }
 
-    fn send(&mut self, conn: ConnId, opcode: u8, data: &[u8]) -> Result<(), SendError> {
+    fn send(&mut self, conn: ConnId, out: Out<'_>) -> Result<(), SendError> {
         let Some(slot) = self.slots.get_mut(conn.0 as usize) else {
             return Err(SendError::NotLive);
         };
@@ -221,6 +250,49 @@ impl Outbox<'_> {
         if matches!(slot.state, State::Replayed) {
             *self.sent += 1;
             return Ok(());
+        }
+        let (opcode, data) = match out {
+            Out::Text(t) => (0x1, t.as_bytes()),
+            Out::Binary(b) => (0x2, b),
+        };
+        if let State::LiveTg(tg) = &mut slot.state {
+            *self.sent += 1;
+            slot.dirty = true;
+            *self.any_dirty = true;
+            if let Some(t) = self.tap.as_mut() {
+                t.outbound(conn.0, opcode == 0x1, out.bytes(), self.now_ns);
+            }
+            // tungstenite owns what it queues: the payload is copied into a `Bytes`.
+            let msg = match out {
+                Out::Text(t) => Message::Text(Utf8Bytes::from(t)),
+                Out::Binary(b) => Message::Binary(Bytes::copy_from_slice(b)),
+            };
+            let res = match tg.write(msg) {
+                Ok(()) => tg.flush(),
+                Err(e) => Err(e),
+            };
+            return match res {
+                Ok(()) => {
+                    slot.write_pending = false;
+                    Ok(())
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Queued in tungstenite's output buffer; flushed when writable.
+                    slot.write_pending = true;
+                    *self.write_queued_max = (*self.write_queued_max).max(data.len() as u64);
+                    Ok(())
+                }
+                Err(e) => {
+                    let reason = classify(&e, false, None);
+                    let reason = if reason == DownReason::Oversized {
+                        DownReason::WriteBufferFull
+                    } else {
+                        reason
+                    };
+                    self.cmds.push(Cmd::Fail(conn, reason));
+                    Err(SendError::Failed)
+                }
+            };
         }
         let State::Live(l) = &mut slot.state else {
             return Err(SendError::NotLive);
@@ -517,6 +589,14 @@ impl<H: Handler> Reactor<H> {
         let ws_cfg = WebSocketConfig::default()
             .read_buffer_size(256)
             .write_buffer_size(0);
+        // Framing::Tungstenite: 4 KiB read buffer, every write goes straight to the stream
+        // (write_buffer_size 0), the spec's limits (max_write_buffer_size must exceed 0).
+        let tg_cfg = WebSocketConfig::default()
+            .read_buffer_size(TG_READ_BUFFER)
+            .write_buffer_size(0)
+            .max_write_buffer_size(spec.max_write_buffer_size.max(1))
+            .max_message_size(Some(spec.max_message_size))
+            .max_frame_size(Some(spec.max_frame_size));
         let ns = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
         if self.specs.len() >= u16::MAX as usize {
             return Err(NetError::TooManyConns(self.specs.len()));
@@ -548,6 +628,7 @@ impl<H: Handler> Reactor<H> {
             tls,
             headers,
             ws_cfg,
+            tg_cfg,
         });
         Ok(SpecId((self.specs.len() - 1) as u16))
     }
@@ -579,6 +660,9 @@ impl<H: Handler> Reactor<H> {
             .iter()
             .map(|s| match &s.state {
                 State::Live(l) => l.s.rbuf.len() + l.ws.frag.capacity() + l.ws.wbuf.capacity(),
+                // tungstenite's buffers are private: its configured read buffer, plus ours
+                // (kept for bytes glued to the 101).
+                State::LiveTg(tg) => tg.get_ref().rbuf.len() + TG_READ_BUFFER,
                 _ => 0,
             })
             .sum()
@@ -817,7 +901,7 @@ impl<H: Handler> Reactor<H> {
         for s in &self.slots {
             let d = match s.state {
                 State::Free => continue,
-                State::Live(_) if !s.closing => {
+                State::Live(_) | State::LiveTg(_) if !s.closing => {
                     let idle = self.specs[s.spec as usize].idle_ns;
                     if idle == 0 {
                         continue;
@@ -846,7 +930,7 @@ impl<H: Handler> Reactor<H> {
                         self.down(idx, DownReason::ConnectTimeout, now);
                     }
                 }
-                State::Live(_) => {
+                State::Live(_) | State::LiveTg(_) => {
                     if s.closing {
                         if now >= s.deadline_ns {
                             self.down(idx, DownReason::ClosedByUs, now);
@@ -907,7 +991,7 @@ impl<H: Handler> Reactor<H> {
                 };
                 self.handshake_result(idx, hs.handshake());
             }
-            State::Live(_) => self.drain(idx),
+            State::Live(_) | State::LiveTg(_) => self.drain(idx),
             State::Free | State::Waiting | State::Replayed => {}
         }
     }
@@ -954,17 +1038,33 @@ impl<H: Handler> Reactor<H> {
         match res {
             Ok((ws, _resp)) => {
                 let p = &self.specs[self.slots[idx].spec as usize];
-                let codec = WsCodec::new(
-                    p.spec.max_frame_size,
-                    p.spec.max_message_size,
-                    self.rng.next_u64(),
-                )
-                .with_max_write(p.spec.max_write_buffer_size);
+                let state = match self.cfg.framing {
+                    Framing::Own => {
+                        let codec = WsCodec::new(
+                            p.spec.max_frame_size,
+                            p.spec.max_message_size,
+                            self.rng.next_u64(),
+                        )
+                        .with_max_write(p.spec.max_write_buffer_size);
+                        State::Live(Box::new(Live {
+                            s: ws.into_inner(),
+                            ws: codec,
+                        }))
+                    }
+                    Framing::Tungstenite => {
+                        // The handshake read nothing past the HTTP answer: frames glued to
+                        // the 101 are still in our receive buffer, served first.
+                        let mut s = ws.into_inner();
+                        s.set_live_reads();
+                        State::LiveTg(Box::new(WebSocket::from_raw_socket(
+                            s,
+                            Role::Client,
+                            Some(p.tg_cfg),
+                        )))
+                    }
+                };
                 let slot = &mut self.slots[idx];
-                slot.state = State::Live(Box::new(Live {
-                    s: ws.into_inner(),
-                    ws: codec,
-                }));
+                slot.state = state;
                 slot.last_rx_ns = now;
                 slot.live_since_ns = now;
                 if let Some(t) = self.tap.as_mut() {
@@ -1002,6 +1102,9 @@ impl<H: Handler> Reactor<H> {
     /// Read everything available on a live connection (until `WouldBlock`) and hand each
     /// complete message to the handler.
     fn drain(&mut self, idx: usize) {
+        if matches!(self.slots[idx].state, State::LiveTg(_)) {
+            return self.drain_tg(idx);
+        }
         loop {
             let slot = &mut self.slots[idx];
             let State::Live(l) = &mut slot.state else {
@@ -1108,6 +1211,76 @@ impl<H: Handler> Reactor<H> {
         self.update_interest(idx);
     }
 
+    /// [`drain`](Self::drain) for [`Framing::Tungstenite`]: `WebSocket::read` until
+    /// `WouldBlock` (it answers pings and echoes a close itself), each data message to the
+    /// handler; then whatever tungstenite still holds (pongs, a blocked send) is flushed.
+    fn drain_tg(&mut self, idx: usize) {
+        loop {
+            let slot = &mut self.slots[idx];
+            let State::LiveTg(tg) = &mut slot.state else {
+                return;
+            };
+            let (text, payload) = match tg.read() {
+                Ok(Message::Text(t)) => (true, Bytes::from(t)),
+                Ok(Message::Binary(b)) => (false, b),
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Ok(Message::Close(frame)) => {
+                    // tungstenite queued the echo (or this answers ours): send it
+                    // best-effort, then drop the TCP connection.
+                    let _ = tg.flush();
+                    let reason = if slot.closing {
+                        DownReason::ClosedByUs
+                    } else {
+                        DownReason::ClosedByPeer {
+                            code: frame.map_or(1005, |f| u16::from(f.code)),
+                        }
+                    };
+                    self.take_stream_counts(idx);
+                    return self.down(idx, reason, now_ns());
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    let reason = if slot.closing {
+                        DownReason::ClosedByUs
+                    } else {
+                        classify(&e, tg.get_ref().tls_handshaking(), slot.peer_close_code)
+                    };
+                    self.take_stream_counts(idx);
+                    return self.down(idx, reason, now_ns());
+                }
+            };
+            if slot.closing {
+                continue;
+            }
+            let recv_ns = tg.get_ref().last_read_ns;
+            self.deliver(idx, text, &payload, recv_ns);
+            if !self.cmds.is_empty() || self.any_dirty {
+                self.after_callback();
+            }
+        }
+        self.take_stream_counts(idx);
+        let slot = &mut self.slots[idx];
+        let State::LiveTg(tg) = &mut slot.state else {
+            return;
+        };
+        slot.last_rx_ns = slot.last_rx_ns.max(tg.get_ref().last_read_ns);
+        match tg.flush() {
+            Ok(()) => slot.write_pending = false,
+            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                slot.write_pending = true;
+            }
+            Err(e) => {
+                let reason = if slot.closing {
+                    DownReason::ClosedByUs
+                } else {
+                    classify(&e, false, slot.peer_close_code)
+                };
+                return self.down(idx, reason, now_ns());
+            }
+        }
+        self.update_interest(idx);
+    }
+
     #[inline]
     fn deliver(&mut self, idx: usize, text: bool, data: &[u8], recv_ns: u64) {
         let slot = &mut self.slots[idx];
@@ -1188,7 +1361,28 @@ impl<H: Handler> Reactor<H> {
                                 Err(_) => self.down(idx, DownReason::ClosedByUs, now),
                             }
                         }
-                        State::Live(_) => {}
+                        State::LiveTg(tg) if !slot.closing => {
+                            slot.closing = true;
+                            slot.deadline_ns = now.saturating_add(close_ns);
+                            let frame = CloseFrame {
+                                code: CloseCode::Normal,
+                                reason: Utf8Bytes::from_static(""),
+                            };
+                            match tg.close(Some(frame)) {
+                                Ok(()) => {
+                                    slot.write_pending = false;
+                                    self.update_interest(idx);
+                                }
+                                Err(tungstenite::Error::Io(e))
+                                    if e.kind() == io::ErrorKind::WouldBlock =>
+                                {
+                                    slot.write_pending = true;
+                                    self.update_interest(idx);
+                                }
+                                Err(_) => self.down(idx, DownReason::ClosedByUs, now),
+                            }
+                        }
+                        State::Live(_) | State::LiveTg(_) => {}
                         _ => self.down(idx, DownReason::ClosedByUs, now),
                     }
                 }
@@ -1214,6 +1408,13 @@ impl<H: Handler> Reactor<H> {
             State::Handshaking(_) => Some(Interest::READABLE | Interest::WRITABLE),
             State::Live(l) => {
                 if slot.write_pending || l.s.tls_wants_write() {
+                    Some(Interest::READABLE | Interest::WRITABLE)
+                } else {
+                    Some(Interest::READABLE)
+                }
+            }
+            State::LiveTg(tg) => {
+                if slot.write_pending || tg.get_ref().tls_wants_write() {
                     Some(Interest::READABLE | Interest::WRITABLE)
                 } else {
                     Some(Interest::READABLE)

@@ -256,39 +256,30 @@ impl Stream {
 
     #[inline]
     fn read_transport_at(&mut self, at: usize) -> io::Result<usize> {
-        let dst = &mut self.rbuf[at..];
-        let Some(tls) = self.tls.as_deref_mut() else {
-            let n = self.sock.read(dst)?;
-            self.last_read_ns = now_ns();
-            self.bytes_read += n as u64;
-            return Ok(n);
-        };
-        loop {
-            match tls.conn.reader().read(dst) {
-                Ok(n) => return Ok(n), // 0 = close_notify received
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            if tls.feed()? {
-                self.records_in += std::mem::take(&mut tls.records_in);
-                self.records_large_in += std::mem::take(&mut tls.records_large_in);
-                // Handshake progress or alerts may have queued output.
-                if tls.conn.wants_write() {
-                    match tls.flush_tls(&mut self.sock) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                continue;
-            }
-            let n = tls.fill(&mut self.sock)?;
-            self.last_read_ns = now_ns();
-            self.bytes_read += n as u64;
-            if n == 0 {
-                return Ok(0);
-            }
-        }
+        let Stream {
+            sock,
+            tls,
+            rbuf,
+            last_read_ns,
+            bytes_read,
+            records_in,
+            records_large_in,
+            ..
+        } = self;
+        read_transport(
+            sock,
+            tls.as_deref_mut(),
+            &mut rbuf[at..],
+            last_read_ns,
+            bytes_read,
+            (records_in, records_large_in),
+        )
+    }
+
+    /// Tungstenite framing (`Framing::Tungstenite`): from now on [`Read`] serves what is left
+    /// in `rbuf` past the HTTP answer (frames glued to the 101), then reads the transport.
+    pub(crate) fn set_live_reads(&mut self) {
+        self.hs_match = LIVE_READS;
     }
 
     /// Write bytes to the transport (TLS: encrypt, then push what the socket takes).
@@ -320,9 +311,84 @@ impl Stream {
     }
 }
 
-/// Used by tungstenite's client handshake only: bytes up to the end of the HTTP answer.
+/// Read plaintext from the transport into `dst` (TLS: whole records fed to rustls, see the
+/// module docs); stamps `last_read_ns` after each socket read. Ok(0) = EOF / close_notify.
+#[inline]
+fn read_transport(
+    sock: &mut mio::net::TcpStream,
+    tls: Option<&mut TlsLayer>,
+    dst: &mut [u8],
+    last_read_ns: &mut u64,
+    bytes_read: &mut u64,
+    (records_in, records_large_in): (&mut u64, &mut u64),
+) -> io::Result<usize> {
+    let Some(tls) = tls else {
+        let n = sock.read(dst)?;
+        *last_read_ns = now_ns();
+        *bytes_read += n as u64;
+        return Ok(n);
+    };
+    loop {
+        match tls.conn.reader().read(dst) {
+            Ok(n) => return Ok(n), // 0 = close_notify received
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        if tls.feed()? {
+            *records_in += std::mem::take(&mut tls.records_in);
+            *records_large_in += std::mem::take(&mut tls.records_large_in);
+            // Handshake progress or alerts may have queued output.
+            if tls.conn.wants_write() {
+                match tls.flush_tls(sock) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        let n = tls.fill(sock)?;
+        *last_read_ns = now_ns();
+        *bytes_read += n as u64;
+        if n == 0 {
+            return Ok(0);
+        }
+    }
+}
+
+/// `hs_match` once [`Stream::set_live_reads`] was called.
+const LIVE_READS: u8 = 5;
+
+/// During the handshake (tungstenite's client handshake): bytes up to the end of the HTTP
+/// answer, never past it. After [`Stream::set_live_reads`] (tungstenite framing): the bytes
+/// left in `rbuf`, then the transport.
 impl Read for Stream {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.hs_match == LIVE_READS {
+            if self.rstart < self.rend {
+                let n = (self.rend - self.rstart).min(out.len());
+                out[..n].copy_from_slice(&self.rbuf[self.rstart..self.rstart + n]);
+                self.rstart += n;
+                return Ok(n);
+            }
+            let Stream {
+                sock,
+                tls,
+                last_read_ns,
+                bytes_read,
+                records_in,
+                records_large_in,
+                ..
+            } = self;
+            return read_transport(
+                sock,
+                tls.as_deref_mut(),
+                out,
+                last_read_ns,
+                bytes_read,
+                (records_in, records_large_in),
+            );
+        }
         if self.hs_match >= 4 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
@@ -352,7 +418,7 @@ impl Read for Stream {
     }
 }
 
-/// Used by tungstenite's client handshake only (the upgrade request).
+/// The upgrade request (tungstenite's handshake) and, with tungstenite framing, its frames.
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_raw(buf)

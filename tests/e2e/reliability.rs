@@ -29,6 +29,7 @@ pub(crate) fn fake_setup(venue: Venue, market: Market, ws_url: &str, symbol: &st
         interval: "100ms".to_string(),
         core: None,
         wait: WaitMode::Block,
+        framing: Default::default(),
         symbols: vec![(Default::default(), symbol.to_string())],
         book_levels: 1000,
         sync_buffer: 256,

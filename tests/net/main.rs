@@ -5,6 +5,7 @@
 mod support;
 
 mod dns;
+mod tg_framing;
 mod tls;
 mod trust;
 mod ws;

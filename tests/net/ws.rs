@@ -383,7 +383,7 @@ fn stop_flag_ends_a_spawned_reactor() {
 
 /// A hand-rolled upgrade answer, written in `chunk`-byte pieces, with two frames glued to its
 /// last piece.
-fn upgrade_then_frames(mut conn: Conn, chunk: usize) {
+pub(crate) fn upgrade_then_frames(mut conn: Conn, chunk: usize) {
     let mut req = Vec::new();
     let mut b = [0u8; 2048];
     while !req.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -663,6 +663,7 @@ fn yield_wait_mode_delivers_too() {
     let (h, ev) = Recorder::new(Some("sub"));
     let cfg = cexfeed::net::ReactorConfig {
         wait: cexfeed::net::Wait::Yield,
+        framing: cexfeed::net::Framing::Own,
         ..Default::default()
     };
     let mut r = Reactor::new(cfg, h).unwrap();

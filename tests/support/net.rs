@@ -318,9 +318,18 @@ pub fn downs(ev: &[Ev]) -> Vec<DownReason> {
 }
 
 /// Reactor config for tests: Block wait (2-core CI), small limits.
+///
+/// Pins [`Framing::Own`](cexfeed::net::Framing::Own): the tests built on it test `net::ws`,
+/// whichever framing is the library default ([`block_cfg_framed`] for the other).
 pub fn block_cfg() -> cexfeed::net::ReactorConfig {
+    block_cfg_framed(cexfeed::net::Framing::Own)
+}
+
+/// [`block_cfg`] with the given framing.
+pub fn block_cfg_framed(framing: cexfeed::net::Framing) -> cexfeed::net::ReactorConfig {
     cexfeed::net::ReactorConfig {
         wait: cexfeed::net::Wait::Block(Duration::from_millis(5)),
+        framing,
         ..Default::default()
     }
 }
@@ -334,12 +343,22 @@ pub fn fast_spec(url: &str) -> cexfeed::net::ConnSpec {
     s
 }
 
+/// A [`Recorder`] reactor on [`block_cfg`] (framing `Own`) with one connection opened.
 pub fn reactor(
     spec: cexfeed::net::ConnSpec,
     sub: Option<&str>,
 ) -> (Reactor<Recorder>, Arc<Mutex<Vec<Ev>>>, SpecId) {
+    reactor_framed(cexfeed::net::Framing::Own, spec, sub)
+}
+
+/// [`reactor`] with the given framing.
+pub fn reactor_framed(
+    framing: cexfeed::net::Framing,
+    spec: cexfeed::net::ConnSpec,
+    sub: Option<&str>,
+) -> (Reactor<Recorder>, Arc<Mutex<Vec<Ev>>>, SpecId) {
     let (h, ev) = Recorder::new(sub);
-    let mut r = Reactor::new(block_cfg(), h).unwrap();
+    let mut r = Reactor::new(block_cfg_framed(framing), h).unwrap();
     let spec = r.add_spec(spec).unwrap();
     r.open(spec).unwrap();
     (r, ev, spec)

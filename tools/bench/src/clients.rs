@@ -81,6 +81,7 @@ pub fn spawn(
     rate: u64,
     venue: &VenueHandle,
     wait: Wait,
+    framing: cexfeed::net::Framing,
     cap: usize,
     live: Arc<Live>,
 ) -> Result<std::thread::JoinHandle<ClientResult>, String> {
@@ -98,7 +99,7 @@ pub fn spawn(
             } else {
                 rest
             };
-            b.spawn(move || run_cexfeed(feed, url, rest, ca_path, wait, cap, &live))
+            b.spawn(move || run_cexfeed(feed, url, rest, ca_path, wait, framing, cap, &live))
         }
         Client::Floor => b.spawn(move || run_floor(feed, url, ca_der, cap, &live)),
         Client::TokioBaseline => b.spawn(move || run_baseline(feed, url, ca_der, cap, &live)),
@@ -198,12 +199,14 @@ impl StrategyIdle {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_cexfeed(
     feed: Feed,
     ws_url: String,
     rest_url: String,
     ca: Option<std::path::PathBuf>,
     wait: Wait,
+    framing: cexfeed::net::Framing,
     cap: usize,
     live: &Live,
 ) -> ClientResult {
@@ -232,6 +235,7 @@ fn run_cexfeed(
                 Wait::Block => WaitMode::Block,
                 Wait::Spin => WaitMode::Spin,
             },
+            framing,
             ring_capacity: 65_536,
             top_n: cexfeed_baseline::TOP_N,
             ..Runtime::default()

@@ -20,6 +20,9 @@
 //! gateio.futures`, `--tls both|on|off`, `--clients cexfeed,tokio-baseline,floor[,ccxt]`,
 //! `--ccxt` / `--no-ccxt`, `--ccxt-rates 10k` (rates ccxt is run at), `--wait block|spin|both`,
 //! `--json FILE`, `--out DIR` (`.hgrm` per cell and `latency.svg`; default `bench-out`).
+//! `--framing own|tungstenite|both|tungstenite,own` (default: the library's [`Framing::default`]): cexfeed's
+//! WebSocket framing; `both` runs the two side by side in each cell group, one after the other
+//! (JSON key `framing` on cexfeed entries, issue 14).
 //! `--record-copy-cost` only times rustls 0.23's per-record plaintext copy (see tuning.md);
 //! `--clock-cost` only times a clock read (CLOCK_MONOTONIC against the TSC);
 //! `--memory N` only measures resident memory with 3 feeds × N symbols and 1 000-level books.
@@ -38,6 +41,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cexfeed::net::Framing;
 use cexfeed_venue::{Market, PushMode, Venue, VenueConfig, VenueHandle, VenueId};
 use hdrhistogram::Histogram;
 
@@ -170,6 +174,8 @@ pub struct CellResult {
     /// Pushes per second the venue was asked for.
     pub rate_asked: u64,
     pub wait: Wait,
+    /// cexfeed's WebSocket framing (`None` for the other clients).
+    pub framing: Option<Framing>,
     /// Venue send → consumer.
     pub hist: Histogram<u64>,
     /// Stages where the client exposes them: (name, histogram).
@@ -203,6 +209,8 @@ struct Opts {
     clients: Vec<Client>,
     ccxt_rates: Vec<Rate>,
     waits: Vec<Wait>,
+    /// cexfeed's framings to run (`--framing`).
+    framings: Vec<Framing>,
     json: Option<std::path::PathBuf>,
     out: std::path::PathBuf,
     /// Tick to signal: run it (`on`), not (`off`), or only it (`only`).
@@ -235,7 +243,7 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 const USAGE: &str = "cexfeed-bench [--duration 5s] [--warmup 1s] [--rates 10k,100k,max] [--max-rate 1000000] \
 [--feeds mexc.spot,gateio.spot,gateio.futures] [--tls both|on|off] [--clients cexfeed,tokio-baseline,floor,ccxt] \
-[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--json FILE] [--out DIR] \
+[--ccxt | --no-ccxt] [--ccxt-rates 10k] [--wait block|spin|both] [--framing own|tungstenite|both] [--json FILE] [--out DIR] \
 [--tick-to-signal on|off|only] [--tick-rate 2000] | --record-copy-cost | --clock-cost | --memory N";
 
 fn parse_args() -> Result<Opts, String> {
@@ -252,6 +260,7 @@ fn parse_args() -> Result<Opts, String> {
         clients: vec![Client::Cexfeed, Client::TokioBaseline, Client::Floor],
         ccxt_rates: vec![Rate::Fixed(10_000)],
         waits: vec![Wait::Block, Wait::Spin],
+        framings: vec![Framing::default()],
         json: None,
         out: "bench-out".into(),
         tick: TickMode::On,
@@ -308,6 +317,23 @@ fn parse_args() -> Result<Opts, String> {
                     "spin" => vec![Wait::Spin],
                     x => return Err(format!("--wait {x:?}: block, spin or both")),
                 }
+            }
+            "--framing" => {
+                // `both` = `own,tungstenite`; a list runs in the order given (alternate it
+                // across rounds so neither framing always runs first).
+                let v = val()?;
+                let v = if v == "both" {
+                    "own,tungstenite"
+                } else {
+                    v.as_str()
+                };
+                o.framings = v
+                    .split(',')
+                    .map(|x| {
+                        Framing::parse(x.trim())
+                            .ok_or(format!("--framing {x:?}: own, tungstenite, both or a list"))
+                    })
+                    .collect::<Result<_, _>>()?;
             }
             "--memory" => {
                 let n = val()?.parse().map_err(|_| "bad --memory N")?;
@@ -470,9 +496,16 @@ fn main() {
                         if wait == Wait::Spin && client != Client::Cexfeed {
                             continue;
                         }
-                        let r = run_cell(&o, client, feed, tls, rate, wait);
-                        eprintln!("  {}", report::one_line(&r));
-                        results.push(r);
+                        let framings: &[Framing] = if client == Client::Cexfeed {
+                            &o.framings
+                        } else {
+                            &[Framing::Own] // not used by the other clients
+                        };
+                        for &framing in framings {
+                            let r = run_cell(&o, client, feed, tls, rate, wait, framing);
+                            eprintln!("  {}", report::one_line(&r));
+                            results.push(r);
+                        }
                     }
                 }
             }
@@ -567,7 +600,15 @@ fn venue_config(feed: Feed, tls: bool, rate: Rate, asked: u64, window: Duration)
     }
 }
 
-fn run_cell(o: &Opts, client: Client, feed: Feed, tls: bool, rate: Rate, wait: Wait) -> CellResult {
+fn run_cell(
+    o: &Opts,
+    client: Client,
+    feed: Feed,
+    tls: bool,
+    rate: Rate,
+    wait: Wait,
+    framing: Framing,
+) -> CellResult {
     let asked = rate.asked(o.max_rate);
     let mut res = CellResult {
         client,
@@ -576,6 +617,7 @@ fn run_cell(o: &Opts, client: Client, feed: Feed, tls: bool, rate: Rate, wait: W
         rate,
         rate_asked: asked,
         wait,
+        framing: (client == Client::Cexfeed).then_some(framing),
         hist: new_hist(),
         stages: Vec::new(),
         venue_rate: 0.0,
@@ -597,7 +639,16 @@ fn run_cell(o: &Opts, client: Client, feed: Feed, tls: bool, rate: Rate, wait: W
     };
     let live = Arc::new(Live::default());
     let cap = clients::capacity(asked, window.as_secs_f64() + 5.0);
-    let h = match clients::spawn(client, feed, asked, &venue, wait, cap, live.clone()) {
+    let h = match clients::spawn(
+        client,
+        feed,
+        asked,
+        &venue,
+        wait,
+        framing,
+        cap,
+        live.clone(),
+    ) {
         Ok(h) => h,
         Err(e) => {
             res.error = Some(e);
@@ -721,6 +772,7 @@ mod tests {
             clients: vec![],
             ccxt_rates: vec![],
             waits: vec![Wait::Block],
+            framings: vec![Framing::default()],
             json: None,
             out: std::env::temp_dir(),
             tick: TickMode::On,
@@ -738,7 +790,15 @@ mod tests {
         };
         let mut rs = Vec::new();
         for client in [Client::Cexfeed, Client::TokioBaseline, Client::Floor] {
-            let r = run_cell(&o, client, feed, false, Rate::Fixed(2_000), Wait::Block);
+            let r = run_cell(
+                &o,
+                client,
+                feed,
+                false,
+                Rate::Fixed(2_000),
+                Wait::Block,
+                Framing::default(),
+            );
             assert!(r.error.is_none(), "{}: {:?}", client.name(), r.error);
             assert!(
                 r.hist.len() > 50,
@@ -779,6 +839,9 @@ mod tests {
             }
         }
         assert_eq!(entries[0]["client"], "cexfeed");
+        // Issue 14: cexfeed's entries say which framing ran; the others carry null.
+        assert_eq!(entries[0]["framing"], Framing::default().name());
+        assert!(entries[1]["framing"].is_null());
         assert_eq!(entries[1]["client"], "tokio-baseline");
         assert_eq!(entries[2]["client"], "floor");
         assert!(report::svg(&rs).contains("<polyline"));

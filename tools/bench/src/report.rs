@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::clients::{Client, Wait};
 use crate::{CellResult, Feed, Rate};
+use cexfeed::net::Framing;
 
 fn pct(h: &Histogram<u64>) -> [u64; 4] {
     if h.is_empty() {
@@ -39,21 +40,29 @@ fn tls_name(tls: bool) -> &'static str {
     }
 }
 
+/// The client's name in the table and progress lines: cexfeed with its framing.
+fn client_label(r: &CellResult) -> String {
+    match r.framing {
+        Some(f) => format!("{}/{}", r.client.name(), f.name()),
+        None => r.client.name().to_string(),
+    }
+}
+
 /// One progress line per cell (stderr).
 pub fn one_line(r: &CellResult) -> String {
     let p = pct(&r.hist);
     match &r.error {
         Some(e) => format!(
-            "{:<15} {:<15} {:<5} {:>5} {:<5} ERROR {e}",
-            r.client.name(),
+            "{:<19} {:<15} {:<5} {:>5} {:<5} ERROR {e}",
+            client_label(r),
             r.feed.label(),
             tls_name(r.tls),
             r.rate.label(),
             r.wait.name()
         ),
         None => format!(
-            "{:<15} {:<15} {:<5} {:>5} {:<5} n={:<8} p50 {:>7} p99 {:>7} p99.9 {:>7} max {:>8} µs  {:>9.0}/s of {:>9.0}/s{}",
-            r.client.name(),
+            "{:<19} {:<15} {:<5} {:>5} {:<5} n={:<8} p50 {:>7} p99 {:>7} p99.9 {:>7} max {:>8} µs  {:>9.0}/s of {:>9.0}/s{}",
+            client_label(r),
             r.feed.label(),
             tls_name(r.tls),
             r.rate.label(),
@@ -70,7 +79,7 @@ pub fn one_line(r: &CellResult) -> String {
     }
 }
 
-type GroupKey = (Client, Feed, bool, Wait);
+type GroupKey = (Client, Option<Framing>, Feed, bool, Wait);
 
 /// Sustained rate per (client, feed, TLS, wait): the highest rate at which it kept up (a fixed
 /// rate: the rate asked; `max`: the rate it consumed), 0 when it kept up at none.
@@ -81,12 +90,14 @@ pub fn sustained(results: &mut [CellResult]) {
             Rate::Fixed(n) => n,
             Rate::Max => r.achieved_rate as u64,
         };
-        let e = best.entry((r.client, r.feed, r.tls, r.wait)).or_insert(0);
+        let e = best
+            .entry((r.client, r.framing, r.feed, r.tls, r.wait))
+            .or_insert(0);
         *e = (*e).max(v);
     }
     for r in results.iter_mut() {
         r.sustained = best
-            .get(&(r.client, r.feed, r.tls, r.wait))
+            .get(&(r.client, r.framing, r.feed, r.tls, r.wait))
             .copied()
             .unwrap_or(0);
     }
@@ -99,7 +110,7 @@ pub fn table(results: &[CellResult], cores: usize, notes: &[String]) -> String {
     let _ = writeln!(
         s,
         "cexfeed-bench: venue send → consumer, µs (CLOCK_MONOTONIC both sides); {cores} cores. \
-ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster)."
+ratio = client / cexfeed(block, first framing listed) at the same percentile (> 1: cexfeed is faster)."
     );
     for n in notes {
         let _ = writeln!(s, "note: {n}");
@@ -118,7 +129,7 @@ ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster).
         );
         let _ = writeln!(
             s,
-            "  {:<15} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} | {:>6} {:>6} {:>6} {:>6}",
+            "  {:<19} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} | {:>6} {:>6} {:>6} {:>6}",
             "client",
             "wait",
             "count",
@@ -141,8 +152,8 @@ ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster).
             if let Some(e) = &r.error {
                 let _ = writeln!(
                     s,
-                    "  {:<15} {:<5} ERROR {e}",
-                    r.client.name(),
+                    "  {:<19} {:<5} ERROR {e}",
+                    client_label(r),
                     r.wait.name()
                 );
                 continue;
@@ -154,8 +165,8 @@ ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster).
             };
             let _ = writeln!(
                 s,
-                "  {:<15} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10.0} {:>10} | {:>6} {:>6} {:>6} {:>6}{}",
-                r.client.name(),
+                "  {:<19} {:<5} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10.0} {:>10} | {:>6} {:>6} {:>6} {:>6}{}",
+                client_label(r),
                 r.wait.name(),
                 r.hist.len(),
                 us(p[0]),
@@ -174,7 +185,7 @@ ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster).
                 let q = pct(h);
                 let _ = writeln!(
                     s,
-                    "      {:<19} {:>8} {:>8} {:>8} {:>8} {:>9}",
+                    "      {:<23} {:>8} {:>8} {:>8} {:>8} {:>9}",
                     name,
                     "",
                     us(q[0]),
@@ -190,13 +201,15 @@ ratio = client / cexfeed(block) at the same percentile (> 1: cexfeed is faster).
 
 fn file_stem(r: &CellResult) -> String {
     format!(
-        "{}_{}_{}_{}_{}_{}",
+        "{}_{}_{}_{}_{}_{}{}",
         r.client.name(),
         r.feed.venue(),
         r.feed.market(),
         tls_name(r.tls),
         r.rate.label(),
-        r.wait.name()
+        r.wait.name(),
+        r.framing
+            .map_or(String::new(), |f| format!("_{}", f.name()))
     )
 }
 
@@ -264,6 +277,7 @@ pub fn json(
                 "rate": r.rate_asked,
                 "rate_label": r.rate.label(),
                 "wait": r.wait.name(),
+                "framing": r.framing.map(Framing::name),
                 "count": r.hist.len(),
                 "p50_ns": p[0],
                 "p99_ns": p[1],
