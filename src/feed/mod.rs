@@ -16,6 +16,7 @@
 //! account-wide. Commands from the [`crate::engine::Engine`] arrive through a bounded queue and are
 //! handled on the feed thread in `on_tick` (cold path).
 
+pub(crate) mod bench;
 mod commands;
 pub(crate) mod contracts;
 pub(crate) mod errors;
