@@ -518,7 +518,11 @@ struct FeedRun<'a> {
 
 impl<'a> FeedRun<'a> {
     fn new(buf: &'a GateBuffer, market: Market, obu: bool) -> Self {
-        let mut feed = GateBench::new(market, obu, "BTC_USDT");
+        Self::with_runtime(buf, market, obu, "")
+    }
+
+    fn with_runtime(buf: &'a GateBuffer, market: Market, obu: bool, runtime: &str) -> Self {
+        let mut feed = GateBench::with_runtime(market, obu, "BTC_USDT", runtime);
         feed.push(buf.full());
         feed.drain();
         assert_eq!(feed.state(), cexfeed::BookState::Live, "the full push starts the book");
@@ -740,6 +744,13 @@ fn throughput_buffer(c: &mut Criterion) {
         // Same path, timed in the thread's CPU time: criterion's throughput line is then
         // pushes per CPU-second (robust to other load taking the core away).
         g.bench_function("feed_path_cpu_time", |b| {
+            b.iter_custom(|n| feed.run(n, Clock::Cpu))
+        });
+        let mut small = FeedRun::with_runtime(&buf, market, obu, "ring_capacity = 1024");
+        g.bench_function("feed_path_ring1024", |b| {
+            b.iter_custom(|n| small.run(n, Clock::Cpu))
+        });
+        g.bench_function("feed_path_again_cpu", |b| {
             b.iter_custom(|n| feed.run(n, Clock::Cpu))
         });
         let mut dec = DecodeRun {

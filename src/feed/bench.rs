@@ -57,6 +57,11 @@ impl GateBench {
     /// `*.order_book_update` (100 ms, level 100). Everything else is the configuration's
     /// default (book depth, ring capacity, top-N), as the engine would build it.
     pub fn new(market: Market, obu: bool, symbol: &str) -> GateBench {
+        Self::with_runtime(market, obu, symbol, "")
+    }
+
+    /// As [`GateBench::new`], with `[runtime]` TOML lines (e.g. `ring_capacity = 1024`).
+    pub fn with_runtime(market: Market, obu: bool, symbol: &str, runtime: &str) -> GateBench {
         let (m, url, stream) = match (market, obu) {
             (Market::Spot, true) => ("spot", "ws://127.0.0.1:1/ws/v4/", "obu"),
             (Market::Spot, false) => ("spot", "ws://127.0.0.1:1/ws/v4/", "order_book_update"),
@@ -71,7 +76,7 @@ impl GateBench {
         let toml = format!(
             "[[feed]]\nvenue = \"gateio\"\nmarket = \"{m}\"\nsymbols = [\"{symbol}\"]\n\
              ws_url = \"{url}\"\nrest_url = \"http://127.0.0.1:1\"\nbook_channel = \"{stream}\"\n\
-             depth = {depth}\ninterval = \"100ms\"\n"
+             depth = {depth}\ninterval = \"100ms\"\n[runtime]\n{runtime}\n"
         );
         let cfg = crate::config::Config::from_toml(&toml, "bench").expect("bench config");
         let mut resolved = cfg.resolve().expect("bench config resolves");
