@@ -8,8 +8,16 @@
 //! Plus `scanner+apply`: decode and apply into a simple sorted-`Vec` book (a stand-in for the
 //! integrator's book).
 //!
+//! Issue 14 (`throughput_buffer_*`): pushes per second through the Gate feed thread's real
+//! per-message path (`cexfeed::bench_hooks::GateBench`: reactor delivery, decode, sync + book,
+//! top-20 pooled slot, ring push) over 60 000 distinct venue-simulated pushes on a ~1 000-level
+//! book (`support/gate_buffer.rs`), spot `spot.obu` and futures `futures.order_book_update`:
+//! `feed_path` (wall), `feed_path_cpu_time` (thread CPU time: the throughput line is pushes per
+//! CPU-second), `feed_path_cpu_time_ring1024`, `decode_only_cpu_time`,
+//! `book_apply_only_cpu_time`, and a printed one-line split (decode + book + rest, CPU ns).
+//!
 //! Run: `cargo bench --bench gateio` (short measurement times; 2-core VM numbers are noisy,
-//! compare ratios within one run).
+//! compare ratios within one run); `cargo bench --bench gateio -- throughput_buffer` for issue 14.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -525,7 +533,11 @@ impl<'a> FeedRun<'a> {
         let mut feed = GateBench::with_runtime(market, obu, "BTC_USDT", runtime);
         feed.push(buf.full());
         feed.drain();
-        assert_eq!(feed.state(), cexfeed::BookState::Live, "the full push starts the book");
+        assert_eq!(
+            feed.state(),
+            cexfeed::BookState::Live,
+            "the full push starts the book"
+        );
         FeedRun { buf, feed, next: 1 }
     }
 
@@ -715,7 +727,11 @@ fn throughput_buffer(c: &mut Criterion) {
         let mut check = FeedRun::new(&buf, market, obu);
         check.run(buf.deltas() as u64, Clock::Wall);
         let st = check.feed.stats();
-        assert_eq!(st.decode_errors + st.gaps + st.resyncs + st.ring_dropped, 0, "{st:?}");
+        assert_eq!(
+            st.decode_errors + st.gaps + st.resyncs + st.ring_dropped,
+            0,
+            "{st:?}"
+        );
         assert_eq!(st.books_received, buf.deltas() as u64 + 1, "{st:?}");
         assert_eq!(check.feed.state(), cexfeed::BookState::Live);
         let (nb, na) = check.feed.book_len();
@@ -738,20 +754,17 @@ fn throughput_buffer(c: &mut Criterion) {
         g.warm_up_time(Duration::from_millis(500));
         g.measurement_time(Duration::from_secs(3));
         let mut feed = FeedRun::new(&buf, market, obu);
-        g.bench_function("feed_path", |b| {
-            b.iter_custom(|n| feed.run(n, Clock::Wall))
-        });
+        g.bench_function("feed_path", |b| b.iter_custom(|n| feed.run(n, Clock::Wall)));
         // Same path, timed in the thread's CPU time: criterion's throughput line is then
         // pushes per CPU-second (robust to other load taking the core away).
         g.bench_function("feed_path_cpu_time", |b| {
             b.iter_custom(|n| feed.run(n, Clock::Cpu))
         });
+        // The same with a 1 024-event ring (pool 1 344 slots) instead of the default 65 536: what
+        // the ring's and the pool's memory footprint costs per push.
         let mut small = FeedRun::with_runtime(&buf, market, obu, "ring_capacity = 1024");
-        g.bench_function("feed_path_ring1024", |b| {
+        g.bench_function("feed_path_cpu_time_ring1024", |b| {
             b.iter_custom(|n| small.run(n, Clock::Cpu))
-        });
-        g.bench_function("feed_path_again_cpu", |b| {
-            b.iter_custom(|n| feed.run(n, Clock::Cpu))
         });
         let mut dec = DecodeRun {
             buf: &buf,
@@ -759,16 +772,16 @@ fn throughput_buffer(c: &mut Criterion) {
             sink: CountSink::default(),
             next: 1,
         };
-        g.bench_function("decode_only", |b| {
-            b.iter_custom(|n| dec.run(n, Clock::Wall))
+        g.bench_function("decode_only_cpu_time", |b| {
+            b.iter_custom(|n| dec.run(n, Clock::Cpu))
         });
         let mut book = BookRun::new(&pre, obu);
-        g.bench_function("book_apply_only", |b| {
-            b.iter_custom(|n| book.run(n, Clock::Wall))
+        g.bench_function("book_apply_only_cpu_time", |b| {
+            b.iter_custom(|n| book.run(n, Clock::Cpu))
         });
         g.finish();
 
-        // The split in one line, all in thread CPU time over the same passes.
+        // The split in one line, all in thread CPU time over the same passes (3 × the buffer).
         let n = 3 * buf.deltas() as u64;
         let whole = feed.run(n, Clock::Cpu).as_nanos() as f64 / n as f64;
         let dns = dec.run(n, Clock::Cpu).as_nanos() as f64 / n as f64;

@@ -81,7 +81,8 @@ impl GateBench {
         let cfg = crate::config::Config::from_toml(&toml, "bench").expect("bench config");
         let mut resolved = cfg.resolve().expect("bench config resolves");
         let ecfg = &resolved.engine;
-        let mut ring_cfg = RingConfig::new(ecfg.ring_capacity, ecfg.top_n, crate::engine::MAX_SYMBOLS);
+        let mut ring_cfg =
+            RingConfig::new(ecfg.ring_capacity, ecfg.top_n, crate::engine::MAX_SYMBOLS);
         ring_cfg.pool_size = ecfg.book_pool.max(1);
         let setup = resolved.engine.feeds.remove(0);
         let (rec, _collector) = crate::metrics::new();
@@ -184,7 +185,10 @@ impl GateBench {
     /// Levels per side in the authoritative book.
     pub fn book_len(&self) -> (usize, usize) {
         let core = &self.reactor.handler().core;
-        core.syms.first().map(|s| s.book.book().len()).unwrap_or((0, 0))
+        core.syms
+            .first()
+            .map(|s| s.book.book().len())
+            .unwrap_or((0, 0))
     }
 
     /// Counters so far.
