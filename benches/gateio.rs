@@ -8,8 +8,16 @@
 //! Plus `scanner+apply`: decode and apply into a simple sorted-`Vec` book (a stand-in for the
 //! integrator's book).
 //!
+//! Issue 14 (`throughput_buffer_*`): pushes per second through the Gate feed thread's real
+//! per-message path (`cexfeed::bench_hooks::GateBench`: reactor delivery, decode, sync + book,
+//! top-20 pooled slot, ring push) over 60 000 distinct venue-simulated pushes on a ~1 000-level
+//! book (`support/gate_buffer.rs`), spot `spot.obu` and futures `futures.order_book_update`:
+//! `feed_path` (wall), `feed_path_cpu_time` (thread CPU time: the throughput line is pushes per
+//! CPU-second), `feed_path_cpu_time_ring1024`, `decode_only_cpu_time`,
+//! `book_apply_only_cpu_time`, and a printed one-line split (decode + book + rest, CPU ns).
+//!
 //! Run: `cargo bench --bench gateio` (short measurement times; 2-core VM numbers are noisy,
-//! compare ratios within one run).
+//! compare ratios within one run); `cargo bench --bench gateio -- throughput_buffer` for issue 14.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -17,7 +25,7 @@ use std::time::Duration;
 use cexfeed::event::{BookMsg, Level, Sink};
 use cexfeed::exchange::gateio::GateDecoder;
 use cexfeed::types::{Market, Px, Qty};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde::Deserialize;
 
 /// 20+20-level `spot.order_book_update` (pretty realistic prices/sizes, unsorted deltas).
@@ -362,7 +370,7 @@ fn candlesticks(c: &mut Criterion) {
 
 criterion_group!(gateio, benches);
 criterion_group!(gateio_klines, candlesticks);
-criterion_main!(gateio, gateio_apply, gateio_klines);
+criterion_main!(gateio, gateio_apply, gateio_klines, gateio_throughput);
 
 // ---- decode + apply into the crate's real book -----------------------------------------------
 
@@ -456,3 +464,335 @@ fn bench_apply(c: &mut Criterion) {
 }
 
 criterion_group!(gateio_apply, bench_apply);
+
+// ---- issue 14: pushes per second through the feed thread's real path, from a buffer -------
+
+#[path = "support/gate_buffer.rs"]
+mod gate_buffer;
+
+use cexfeed::bench_hooks::GateBench;
+use cexfeed::book::{SyncConfig, SyncRule, SyncedBook};
+use gate_buffer::{GateBuffer, Stream};
+
+/// Distinct delta pushes in each buffer (plus the `full` push that starts the book).
+const BUFFER_PUSHES: usize = 60_000;
+/// Pushes between two drains of the consumer ring (well under its capacity).
+const CHUNK: usize = 1024;
+
+/// CPU time of the calling thread, ns (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is supported on Linux.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Wall or thread-CPU time of a closure.
+#[derive(Clone, Copy)]
+enum Clock {
+    Wall,
+    Cpu,
+}
+
+impl Clock {
+    fn time(self, f: impl FnOnce()) -> Duration {
+        match self {
+            Clock::Wall => {
+                let t = std::time::Instant::now();
+                f();
+                t.elapsed()
+            }
+            Clock::Cpu => {
+                let t = thread_cpu_ns();
+                f();
+                Duration::from_nanos(thread_cpu_ns() - t)
+            }
+        }
+    }
+}
+
+/// The feed path over a buffer, cyclically: at the end the book is reset and started again
+/// with the buffer's `full` push (untimed), so every timed push is a live delta.
+struct FeedRun<'a> {
+    buf: &'a GateBuffer,
+    feed: GateBench,
+    next: usize,
+}
+
+impl<'a> FeedRun<'a> {
+    fn new(buf: &'a GateBuffer, market: Market, obu: bool) -> Self {
+        Self::with_runtime(buf, market, obu, "")
+    }
+
+    fn with_runtime(buf: &'a GateBuffer, market: Market, obu: bool, runtime: &str) -> Self {
+        let mut feed = GateBench::with_runtime(market, obu, "BTC_USDT", runtime);
+        feed.push(buf.full());
+        feed.drain();
+        assert_eq!(
+            feed.state(),
+            cexfeed::BookState::Live,
+            "the full push starts the book"
+        );
+        FeedRun { buf, feed, next: 1 }
+    }
+
+    /// `n` pushes; only the pushes are timed (the consumer's drain and the wrap-around are not).
+    fn run(&mut self, n: u64, clock: Clock) -> Duration {
+        let mut left = n as usize;
+        let mut total = Duration::ZERO;
+        while left > 0 {
+            if self.next > self.buf.deltas() {
+                self.feed.reset();
+                self.feed.push(self.buf.full());
+                self.next = 1;
+            }
+            let k = left.min(CHUNK).min(self.buf.deltas() + 1 - self.next);
+            let (buf, feed, from) = (self.buf, &mut self.feed, self.next);
+            total += clock.time(|| {
+                for i in from..from + k {
+                    feed.push(black_box(buf.frame(i)));
+                }
+            });
+            self.feed.drain();
+            self.next += k;
+            left -= k;
+        }
+        total
+    }
+}
+
+/// Counts what the decoder emits (the cheapest sink that still reads every level).
+#[derive(Default)]
+struct CountSink(u64);
+
+impl Sink for CountSink {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        self.0 = self
+            .0
+            .wrapping_add(m.seq_last ^ (m.bids.len() + m.asks.len()) as u64);
+    }
+}
+
+/// Decode only, over the same frames.
+struct DecodeRun<'a> {
+    buf: &'a GateBuffer,
+    dec: GateDecoder,
+    sink: CountSink,
+    next: usize,
+}
+
+impl DecodeRun<'_> {
+    fn run(&mut self, n: u64, clock: Clock) -> Duration {
+        let mut left = n as usize;
+        let mut total = Duration::ZERO;
+        while left > 0 {
+            if self.next > self.buf.deltas() {
+                self.next = 1;
+            }
+            let k = left.min(CHUNK).min(self.buf.deltas() + 1 - self.next);
+            let (buf, dec, sink, from) = (self.buf, &mut self.dec, &mut self.sink, self.next);
+            total += clock.time(|| {
+                for i in from..from + k {
+                    let _ = black_box(dec.decode(black_box(buf.frame(i)), sink));
+                }
+            });
+            self.next += k;
+            left -= k;
+        }
+        total
+    }
+}
+
+/// One decoded push, owned (levels in `Predecoded::levels`).
+#[derive(Clone, Copy)]
+struct OwnedMsg {
+    snapshot: bool,
+    seq_first: u64,
+    seq_last: u64,
+    ts: Option<i64>,
+    bids: (usize, usize),
+    asks: (usize, usize),
+}
+
+#[derive(Default)]
+struct Predecoded {
+    msgs: Vec<OwnedMsg>,
+    levels: Vec<Level>,
+}
+
+impl Sink for Predecoded {
+    fn book(&mut self, m: &BookMsg<'_>) {
+        let b0 = self.levels.len();
+        self.levels.extend_from_slice(m.bids);
+        let a0 = self.levels.len();
+        self.levels.extend_from_slice(m.asks);
+        self.msgs.push(OwnedMsg {
+            snapshot: m.snapshot,
+            seq_first: m.seq_first,
+            seq_last: m.seq_last,
+            ts: m.ts_exchange_ms,
+            bids: (b0, a0),
+            asks: (a0, self.levels.len()),
+        });
+    }
+}
+
+impl Predecoded {
+    #[inline]
+    fn msg(&self, i: usize) -> BookMsg<'_> {
+        let m = self.msgs[i];
+        BookMsg {
+            symbol: "BTC_USDT",
+            snapshot: m.snapshot,
+            seq_first: m.seq_first,
+            seq_last: m.seq_last,
+            bids: &self.levels[m.bids.0..m.bids.1],
+            asks: &self.levels[m.asks.0..m.asks.1],
+            ts_exchange_ms: m.ts,
+        }
+    }
+}
+
+/// Book apply only (the sync state machine and the 1 000-level book, as `FeedCore` calls it),
+/// over the same pushes decoded beforehand.
+struct BookRun<'a> {
+    pre: &'a Predecoded,
+    book: SyncedBook,
+    next: usize,
+}
+
+impl<'a> BookRun<'a> {
+    fn new(pre: &'a Predecoded, obu: bool) -> Self {
+        let mut cfg = SyncConfig::new(if obu {
+            SyncRule::GateObu
+        } else {
+            SyncRule::GateUpdate
+        });
+        // As the feed builds it (`runtime.book_depth`, `runtime.sync_buffer` defaults).
+        cfg.levels_per_side = 5_000;
+        cfg.max_buffered_deltas = 1_024;
+        cfg.max_buffered_levels = 1_024 * 64;
+        let mut book = SyncedBook::new(&cfg);
+        assert!(book.on_delta(&pre.msg(0), 1).book_changed());
+        BookRun { pre, book, next: 1 }
+    }
+
+    fn run(&mut self, n: u64, clock: Clock) -> Duration {
+        let mut left = n as usize;
+        let mut total = Duration::ZERO;
+        while left > 0 {
+            if self.next >= self.pre.msgs.len() {
+                self.book.reset(1);
+                assert!(self.book.on_delta(&self.pre.msg(0), 1).book_changed());
+                self.next = 1;
+            }
+            let k = left.min(CHUNK).min(self.pre.msgs.len() - self.next);
+            let (pre, book, from) = (self.pre, &mut self.book, self.next);
+            total += clock.time(|| {
+                for i in from..from + k {
+                    black_box(book.on_delta(&pre.msg(i), 2));
+                }
+            });
+            self.next += k;
+            left -= k;
+        }
+        total
+    }
+}
+
+fn throughput_buffer(c: &mut Criterion) {
+    for (name, stream, market, obu, seed) in [
+        (
+            "throughput_buffer_spot_obu_book1000",
+            Stream::SpotObu,
+            Market::Spot,
+            true,
+            0x5107_0b00,
+        ),
+        (
+            "throughput_buffer_futures_order_book_update_book1000",
+            Stream::FuturesOrderBookUpdate,
+            Market::Futures,
+            false,
+            0xF07_0B00,
+        ),
+    ] {
+        let buf = gate_buffer::record(stream, BUFFER_PUSHES, seed);
+        // The buffer runs clean through the real path: every push applied, nothing refused.
+        let mut check = FeedRun::new(&buf, market, obu);
+        check.run(buf.deltas() as u64, Clock::Wall);
+        let st = check.feed.stats();
+        assert_eq!(
+            st.decode_errors + st.gaps + st.resyncs + st.ring_dropped,
+            0,
+            "{st:?}"
+        );
+        assert_eq!(st.books_received, buf.deltas() as u64 + 1, "{st:?}");
+        assert_eq!(check.feed.state(), cexfeed::BookState::Live);
+        let (nb, na) = check.feed.book_len();
+        drop(check);
+        let mut pre = Predecoded::default();
+        let mut d = GateDecoder::new(market, 5_000);
+        for i in 0..=buf.deltas() {
+            d.decode(buf.frame(i), &mut pre).unwrap();
+        }
+        assert_eq!(pre.msgs.len(), buf.deltas() + 1);
+        eprintln!(
+            "{name}: {} distinct delta pushes, {:.1} levels and {:.0} bytes per push on average, book {nb}+{na} levels after one pass",
+            buf.deltas(),
+            buf.mean_levels(),
+            buf.mean_bytes()
+        );
+
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Elements(1));
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(3));
+        let mut feed = FeedRun::new(&buf, market, obu);
+        g.bench_function("feed_path", |b| b.iter_custom(|n| feed.run(n, Clock::Wall)));
+        // Same path, timed in the thread's CPU time: criterion's throughput line is then
+        // pushes per CPU-second (robust to other load taking the core away).
+        g.bench_function("feed_path_cpu_time", |b| {
+            b.iter_custom(|n| feed.run(n, Clock::Cpu))
+        });
+        // The same with a 1 024-event ring (pool 1 344 slots) instead of the default 65 536: what
+        // the ring's and the pool's memory footprint costs per push.
+        let mut small = FeedRun::with_runtime(&buf, market, obu, "ring_capacity = 1024");
+        g.bench_function("feed_path_cpu_time_ring1024", |b| {
+            b.iter_custom(|n| small.run(n, Clock::Cpu))
+        });
+        let mut dec = DecodeRun {
+            buf: &buf,
+            dec: GateDecoder::new(market, 5_000),
+            sink: CountSink::default(),
+            next: 1,
+        };
+        g.bench_function("decode_only_cpu_time", |b| {
+            b.iter_custom(|n| dec.run(n, Clock::Cpu))
+        });
+        let mut book = BookRun::new(&pre, obu);
+        g.bench_function("book_apply_only_cpu_time", |b| {
+            b.iter_custom(|n| book.run(n, Clock::Cpu))
+        });
+        g.finish();
+
+        // The split in one line, all in thread CPU time over the same passes (3 × the buffer).
+        let n = 3 * buf.deltas() as u64;
+        let whole = feed.run(n, Clock::Cpu).as_nanos() as f64 / n as f64;
+        let dns = dec.run(n, Clock::Cpu).as_nanos() as f64 / n as f64;
+        let bns = book.run(n, Clock::Cpu).as_nanos() as f64 / n as f64;
+        eprintln!(
+            "{name}: {:.0} k pushes per CPU-second; per push {whole:.0} ns = decode {dns:.0} + book apply {bns:.0} + rest {:.0} ns (clock reads, histograms, top-20 copy, ring push)",
+            1e6 / whole,
+            whole - dns - bns
+        );
+        black_box((dec.sink.0, feed.feed.digest()));
+    }
+}
+
+criterion_group!(gateio_throughput, throughput_buffer);

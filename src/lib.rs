@@ -88,6 +88,12 @@ pub mod engine;
 pub mod event;
 pub mod exchange;
 pub(crate) mod feed;
+/// Bench hooks (not an API; may change without notice): drive a feed's real per-message path
+/// from a buffer (`benches/gateio.rs`).
+#[doc(hidden)]
+pub mod bench_hooks {
+    pub use crate::feed::bench::{GateBench, GateBenchStats};
+}
 #[cfg(feature = "ipc")]
 pub mod ipc;
 pub mod metrics;

@@ -7,7 +7,8 @@
 //!   single-producer/single-consumer `RingBuffer`: exactly `capacity` slots of 192 B, the
 //!   event itself, no stamp or padding, plus its header: the two cache-padded indices), the
 //!   pool (`pool_size` [`TopBook`]s of `72 B + 2 × depth × 32 B`), the recycle ring (rtrb
-//!   the other way: `pool_size × 4 B` + header), the producer's per-symbol
+//!   the other way: `pool_size × 4 B` + header), the producer's stack of free slots
+//!   (`pool_size × 4 B`), its per-symbol
 //!   conflation table (`max_symbols × 192 B`), its held statuses and their hand-over to the
 //!   consumer (`2 × 8 × 192 B`) and the consumer's ownership table (`pool_size` B). Nothing
 //!   allocates afterwards (`tests/no_alloc.rs`).
@@ -34,9 +35,12 @@
 //! * **Pool empty** (the consumer holds too many book slots): the update is dropped and
 //!   counted like any other event. Size `pool_size >= capacity + max_symbols + held_by_consumer`.
 //! * **Book slots.** A [`Body::Book`] event carries a [`BookHandle`]. The slot it names belongs
-//!   to exactly one side at a time: the producer (from the free ring until it pushes the
-//!   event), then the consumer (from `try_recv` until [`Consumer::release`]), then the free
-//!   ring. Ownership moves only through the two queues, whose push/pop are release/acquire,
+//!   to exactly one side at a time: the producer (on its stack of free slots, filled at
+//!   creation and from the free ring, until it pushes the event), then the consumer (from
+//!   `try_recv` until [`Consumer::release`]), then the free ring. The producer reuses the
+//!   most recently released slot first (LIFO: its lines are likely still cached; a FIFO
+//!   recycle walks the whole pool, every slot cold). Ownership moves between the threads
+//!   only through the two queues, whose push/pop are release/acquire,
 //!   so the writer's stores happen-before the reader's loads. The consumer tracks which
 //!   handles it holds; [`Consumer::book`] returns `None` for a handle it does not hold (an
 //!   event copied and used after `release`), so safe code cannot reach a slot the producer
@@ -132,7 +136,7 @@ impl RingConfig {
             + self.pool_size
                 * (std::mem::size_of::<TopBook>()
                     + 2 * self.top_n * std::mem::size_of::<Level>()
-                    + std::mem::size_of::<u32>()
+                    + 2 * std::mem::size_of::<u32>()
                     + 1)
             + self.max_symbols * std::mem::size_of::<Option<Event>>()
             + 2 * HELD_STATUSES * std::mem::size_of::<Event>()
@@ -262,7 +266,8 @@ struct ProducerStats {
 }
 
 // SAFETY: every field but `slots` is Sync. A slot is accessed only by the side that holds its
-// index (producer: popped from the free ring, or its `spare`, and not yet pushed in an event;
+// index (producer: on its stack of free slots, filled at creation and from the free ring, or
+// taken from it and not yet pushed in an event;
 // consumer: received through the event ring, not yet pushed back to the free ring). The index
 // moves between threads only through the two SPSC rings, whose push (Release store of the
 // tail) / pop (Acquire load of the tail) order the previous owner's accesses before the next
@@ -299,11 +304,11 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
     let pool = cfg.pool_size.max(1);
     assert!(pool <= u32::MAX as usize, "pool too large");
     assert!(cfg.top_n <= u16::MAX as usize, "book depth too large");
-    let (mut free_tx, free_rx) = spsc(pool);
-    for i in 0..pool {
-        let pushed = free_tx.push(i as u32).is_ok();
-        debug_assert!(pushed, "the free ring holds the whole pool");
-    }
+    let (free_tx, free_rx) = spsc(pool);
+    // Every slot starts with the producer (its stack, top = slot 0); the free ring carries
+    // only what the consumer releases.
+    let mut stack = Vec::with_capacity(pool);
+    stack.extend((0..pool as u32).rev());
     let (queue_tx, queue_rx) = spsc(capacity);
     let slots = (0..pool)
         .map(|_| Cell::new(TopBook::new(cfg.top_n.max(1))))
@@ -328,7 +333,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         shared: shared.clone(),
         queue: queue_tx,
         free: free_rx,
-        spare: None,
+        stack,
         pending: vec![None; cfg.max_symbols].into_boxed_slice(),
         n_pending: 0,
         statuses: Box::new([blank; HELD_STATUSES]),
@@ -339,6 +344,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         pool_empty: 0,
         bell: None,
         rang: false,
+        stamp_ns: 0,
     };
     let consumer = Consumer {
         shared,
@@ -373,8 +379,12 @@ pub struct Producer {
     queue: SpscProducer<Event>,
     /// Reading end of the recycle ring (slots released by the consumer).
     free: SpscConsumer<u32>,
-    /// A slot taken from `free` and not used (its update was dropped): used before `free`.
-    spare: Option<u32>,
+    /// Free slots the producer holds, most recently released on top (capacity `pool_size`,
+    /// never grows: each index is in at most one place). Taking the top reuses the slot whose
+    /// lines are most likely still cached instead of the least recently used one, which with
+    /// the default pool (`ring_capacity + MAX_SYMBOLS + 64` slots, ~88 MB at 64 Ki events and
+    /// top 20) is always a cold one (issue 14, tuning.md §8).
+    stack: Vec<u32>,
     /// Per symbol: a book event (its slot owned by the producer) waiting for ring space.
     pending: Box<[Option<Event>]>,
     n_pending: usize,
@@ -389,6 +399,8 @@ pub struct Producer {
     bell: Option<std::sync::Arc<Doorbell>>,
     /// Something became visible to the consumer since the last `notify`.
     rang: bool,
+    /// The `ts_ring_ns` of the last push attempt (see [`Producer::last_stamp_ns`]).
+    stamp_ns: u64,
 }
 
 impl Producer {
@@ -428,7 +440,9 @@ impl Producer {
     #[allow(clippy::result_large_err)]
     #[inline]
     fn try_push(&mut self, mut ev: Event) -> Result<(), Event> {
-        ev.header.ts_ring_ns = now_ns();
+        let t = now_ns();
+        self.stamp_ns = t;
+        ev.header.ts_ring_ns = t;
         self.queue.push(ev)?;
         self.rang = true;
         if let Some(b) = &self.bell {
@@ -558,7 +572,7 @@ impl Producer {
                 };
             }
         }
-        let Some(h) = self.spare.take().or_else(|| self.free.pop()) else {
+        let Some(h) = self.take_slot() else {
             self.pool_empty += 1;
             let n = self.pool_empty;
             self.shared.stats.0.pool_empty.store(n, Ordering::Relaxed);
@@ -576,17 +590,30 @@ impl Producer {
             Err(_) => {
                 // No conflation slot for this symbol: keep the slot for the next update
                 // (the free ring's writing end is the consumer's), drop this one.
-                self.spare = Some(h);
+                self.stack.push(h);
                 self.count_drop()
             }
         }
     }
 
+    /// A free slot, or `None` when the pool is empty. Slots the consumer released since the
+    /// last call go onto the producer's stack first (oldest first, so the most recently
+    /// released ends on top), then the top is taken.
+    #[inline]
+    fn take_slot(&mut self) -> Option<u32> {
+        while let Some(h) = self.free.pop() {
+            // Cannot exceed the capacity: every index is in one place at a time.
+            debug_assert!(self.stack.len() < self.stack.capacity());
+            self.stack.push(h);
+        }
+        self.stack.pop()
+    }
+
     /// Fill the slot `handle` (owned by the producer) and build its event.
     #[inline]
     fn write_slot(&mut self, handle: BookHandle, mut header: Header, book: &Book) -> Event {
-        // SAFETY: the producer holds `handle`: it was popped from `free` (or is held in
-        // `pending`, which only the producer touches) and no event carrying it is in the ring,
+        // SAFETY: the producer holds `handle`: it was taken from its stack (filled from `free`
+        // or at creation) or is held in `pending`, both of which only the producer touches, and no event carrying it is in the ring,
         // so neither the consumer nor the free list can reach this slot (see `Shared`).
         let slot = unsafe { self.shared.slots[handle.index()].get_mut() };
         slot.fill_from(book);
@@ -605,6 +632,14 @@ impl Producer {
                 n_asks: slot.n_asks as u16,
             },
         )
+    }
+
+    /// The `ts_ring_ns` stamped on the last event this producer tried to push (`now_ns`
+    /// clock): after a [`Pushed::Sent`], the instant the event entered the ring, so the feed
+    /// records its wire-to-ring time without reading the clock again.
+    #[inline]
+    pub fn last_stamp_ns(&self) -> u64 {
+        self.stamp_ns
     }
 
     /// Book updates and statuses currently held back by a full ring.
@@ -817,7 +852,7 @@ mod tests {
         assert_eq!(
             cfg.memory_bytes(),
             1024 * 192
-                + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 1)
+                + (1024 + 16 + 64) * (72 + 2 * 20 * 32 + 4 + 4 + 1)
                 + 16 * 192
                 + 2 * 8 * 192
                 + 1024
@@ -1138,8 +1173,8 @@ mod tests {
         assert_eq!(c.book(&b2).unwrap().seq, 5);
         c.release(&b1);
         c.release(&b2);
-        // Nothing leaked from the pool: 16 slots free again.
-        assert_eq!(c.free.len(), 16);
+        // Nothing leaked from the pool: 16 slots free again (released, or never taken).
+        assert_eq!(c.free.len() + p.stack.len(), 16);
     }
 
     fn status_kind(ev: &Event) -> Option<StatusKind> {

@@ -194,8 +194,40 @@ fn encode(
     sym: &Symbol,
     ctx: &Ctx,
 ) -> (String, Option<u64>) {
+    encode_named(out, sub_channel, label, &sym.spec.name, ctx)
+}
+
+/// One book push (`Out::Diff`: `spot.obu`/`futures.obu`, `spot.order_book_update`,
+/// `futures.order_book_update`), byte for byte as the venue's connections send it, without a
+/// server: for pre-recorded buffers (the client's throughput benches, `benches/gateio.rs`).
+/// `label` is the obu stream name (`ob.BTC_USDT.400`) or the `l` depth text (`"100"`);
+/// `decimal`: futures sizes as decimal strings (`X-Gate-Size-Decimal: 1`). Other `out`
+/// shapes or channels give an empty string.
+pub fn encode_book_push(
+    market: Market,
+    channel: &str,
+    label: &str,
+    name: &str,
+    out: &Out,
+    decimal: bool,
+) -> String {
+    let ctx = Ctx {
+        market,
+        decimal,
+        conn_id: String::new(),
+        trace_id: String::new(),
+    };
+    encode_named(out, channel, label, name, &ctx).0
+}
+
+fn encode_named(
+    out: &Out,
+    sub_channel: &str,
+    label: &str,
+    name: &str,
+    ctx: &Ctx,
+) -> (String, Option<u64>) {
     let fut = ctx.market == Market::Futures;
-    let name = &sym.spec.name;
     let now = crate::num::wall_ms();
     let mut s = String::with_capacity(256);
     let short = sub_channel
