@@ -671,7 +671,8 @@ impl FeedCore {
         let h = Header::new(self.venue, self.market, crate::ring::NO_SYMBOL, now);
         let ev = Event::status(h, StatusKind::FeedDown, now, 0);
         for p in self.producers.iter_mut().flatten() {
-            p.push(ev);
+            // Last: a book update still held behind a full ring must not follow it.
+            p.push_last(ev);
             p.flush();
             p.notify();
         }

@@ -31,7 +31,10 @@
 //!   statuses is dropped, or held if it is a status itself). If the producer goes away with
 //!   statuses still held (a feed thread that died: `FeedDown`), they are left in the channel
 //!   and the consumer receives them after the last event of the ring. Fixed storage, no
-//!   allocation.
+//!   allocation. `FeedDown` is the last event a consumer sees from its feed: the feed pushes it
+//!   with [`Producer::push_last`] (book updates still held are superseded, not delivered after
+//!   it), and a `Missed` for drops that became visible only as `FeedDown` was popped is
+//!   reported before it.
 //! * **Pool empty** (the consumer holds too many book slots): the update is dropped and
 //!   counted like any other event. Size `pool_size >= capacity + max_symbols + held_by_consumer`.
 //! * **Book slots.** A [`Body::Book`] event carries a [`BookHandle`]. The slot it names belongs
@@ -353,6 +356,7 @@ pub fn channel(cfg: &RingConfig) -> (Producer, Consumer) {
         held: vec![false; pool].into_boxed_slice(),
         seen_dropped: 0,
         will_taken: 0,
+        last: None,
     };
     (producer, consumer)
 }
@@ -596,6 +600,31 @@ impl Producer {
         }
     }
 
+    /// Push the producer's last event (a feed thread's `FeedDown`), so that nothing follows it:
+    /// held book updates are first retried, and those the ring still cannot take are
+    /// superseded (their slots go back to the pool, counted as conflated: the last event
+    /// says every book of the feed is dead). Then `ev` is pushed like [`push`](Self::push)
+    /// (held if the ring is full, left to the consumer if the producer goes away first).
+    /// Without this, a book update held before `ev` was delivered after it on the next flush
+    /// (statuses go first) when the consumer drained in between.
+    pub fn push_last(&mut self, ev: Event) -> Pushed {
+        self.flush();
+        if self.n_pending != 0 {
+            for i in 0..self.pending.len() {
+                if let Some(held) = self.pending[i].take() {
+                    if let Body::Book { handle, .. } = held.body {
+                        self.stack.push(handle.0);
+                    }
+                    self.conflated += 1;
+                }
+            }
+            self.n_pending = 0;
+            let c = self.conflated;
+            self.shared.stats.0.conflated.store(c, Ordering::Relaxed);
+        }
+        self.push(ev)
+    }
+
     /// A free slot, or `None` when the pool is empty. Slots the consumer released since the
     /// last call go onto the producer's stack first (oldest first, so the most recently
     /// released ends on top), then the top is taken.
@@ -686,6 +715,18 @@ impl Drop for Producer {
     }
 }
 
+/// The `Missed` event a consumer synthesizes for `count` events dropped since its last read.
+fn missed(count: u64) -> Event {
+    let mut h = Header::new(
+        crate::types::Venue::Mexc,
+        crate::types::Market::Spot,
+        NO_SYMBOL,
+        0,
+    );
+    h.ts_ring_ns = now_ns();
+    Event::new(h, Body::Missed { count })
+}
+
 /// Strategy side. `Send`, not `Clone`: exactly one consumer.
 pub struct Consumer {
     shared: Arc<Shared>,
@@ -698,6 +739,9 @@ pub struct Consumer {
     seen_dropped: u64,
     /// Statuses of the producer's last will delivered so far.
     will_taken: u64,
+    /// A `FeedDown` held back one call so that a `Missed` for drops made before it (seen only
+    /// after the pop) comes first: the feed's last event stays last.
+    last: Option<Event>,
 }
 
 impl Consumer {
@@ -709,24 +753,42 @@ impl Consumer {
         if d != self.seen_dropped {
             let count = d - self.seen_dropped;
             self.seen_dropped = d;
-            let mut h = Header::new(
-                crate::types::Venue::Mexc,
-                crate::types::Market::Spot,
-                NO_SYMBOL,
-                0,
-            );
-            h.ts_ring_ns = now_ns();
-            return Some(Event::new(h, Body::Missed { count }));
+            return Some(missed(count));
+        }
+        if let Some(ev) = self.last.take() {
+            return Some(ev);
         }
         let Some(ev) = self.queue.pop() else {
-            return self.take_will();
+            return self.take_will().map(|ev| self.after_missed(ev));
         };
-        if let Body::Book { handle, .. } = ev.body {
-            let held = &mut self.held[handle.index()];
-            debug_assert!(!*held, "a handle was sent twice without release");
-            *held = true;
+        match ev.body {
+            Body::Book { handle, .. } => {
+                let held = &mut self.held[handle.index()];
+                debug_assert!(!*held, "a handle was sent twice without release");
+                *held = true;
+            }
+            Body::Status {
+                kind: StatusKind::FeedDown,
+                ..
+            } => return Some(self.after_missed(ev)),
+            _ => {}
         }
         Some(ev)
+    }
+
+    /// `ev` is a feed's last event (`FeedDown`): events the producer dropped before pushing it
+    /// may have become visible only after this call's first look at the drop count. Report
+    /// them first (`Missed`) and hand `ev` out on the next call, so nothing follows it (cold).
+    #[cold]
+    fn after_missed(&mut self, ev: Event) -> Event {
+        let d = self.shared.dropped.0.load(Ordering::Acquire);
+        if d == self.seen_dropped {
+            return ev;
+        }
+        let count = d - self.seen_dropped;
+        self.seen_dropped = d;
+        self.last = Some(ev);
+        missed(count)
     }
 
     /// Whether [`try_recv`](Self::try_recv) would return an event (one in the ring, a
@@ -734,7 +796,8 @@ impl Consumer {
     /// [`Doorbell`] park's re-check.
     #[inline]
     pub fn ready(&self) -> bool {
-        self.shared.dropped.0.load(Ordering::Acquire) != self.seen_dropped
+        self.last.is_some()
+            || self.shared.dropped.0.load(Ordering::Acquire) != self.seen_dropped
             || !self.queue.is_empty()
             || self.shared.will_len.load(Ordering::Acquire) > self.will_taken
     }
@@ -1265,6 +1328,79 @@ mod tests {
                 Some(StatusKind::FeedDown)
             ]
         );
+        assert_eq!(c.try_recv(), None);
+    }
+
+    /// A feed thread's `FeedDown` is its last event: a book update held behind a full ring
+    /// before it is superseded, not delivered after it by the next flush (statuses go first).
+    /// With `push` instead of `push_last` this test sees the book after `FeedDown`
+    /// (`e2e reliability::finding2_feed_down_reaches_a_consumer_whose_ring_was_full`, flaky
+    /// on a loaded machine before).
+    #[test]
+    fn push_last_supersedes_held_books_so_nothing_follows_feed_down() {
+        let cfg = RingConfig {
+            capacity: 2,
+            top_n: 5,
+            pool_size: 16,
+            max_symbols: 4,
+        };
+        let (mut p, mut c) = channel(&cfg);
+        let filler = Event::status(hdr(0, 0), StatusKind::ConnUp, 1, 0);
+        assert_eq!(p.push(filler), Pushed::Sent);
+        assert_eq!(p.push(filler), Pushed::Sent);
+        assert_eq!(p.publish_book(hdr(1, 10), &book_with(100)), Pushed::Held);
+        let down = Event::status(hdr(0, 0), StatusKind::FeedDown, 2, 0);
+        assert_eq!(p.push_last(down), Pushed::Held);
+        assert_eq!(
+            p.held(),
+            1,
+            "only FeedDown is held; the book update was superseded"
+        );
+        assert_eq!(p.stats().conflated, 1);
+        assert_eq!(
+            p.stack.len(),
+            16,
+            "the superseded slot went back to the pool"
+        );
+        // The consumer drains while the feed thread flushes once more (`FeedCore::feed_down`).
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::ConnUp)
+        );
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::ConnUp)
+        );
+        p.flush();
+        drop(p);
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::FeedDown)
+        );
+        assert_eq!(c.try_recv(), None);
+    }
+
+    /// Drops the producer made just before `FeedDown` can become visible to the consumer only
+    /// after its first look at the drop count in the call that pops `FeedDown`; the `Missed`
+    /// then comes first and `FeedDown` on the next call. The interleaving is replayed here by
+    /// popping `FeedDown` after the drop, as that call would.
+    #[test]
+    fn missed_seen_late_still_precedes_feed_down() {
+        let (mut p, mut c) = channel(&RingConfig::new(2, 5, 4));
+        let down = Event::status(hdr(0, 0), StatusKind::FeedDown, 2, 0);
+        let filler = Event::status(hdr(0, 0), StatusKind::Book, 1, 0);
+        assert_eq!(p.push(down), Pushed::Sent);
+        assert_eq!(p.push(filler), Pushed::Sent);
+        assert_eq!(p.push(filler), Pushed::Dropped);
+        let popped = c.queue.pop().unwrap();
+        let first = c.after_missed(popped);
+        assert_eq!(first.body, Body::Missed { count: 1 });
+        assert!(c.ready());
+        assert_eq!(
+            status_kind(&c.try_recv().unwrap()),
+            Some(StatusKind::FeedDown)
+        );
+        assert_eq!(status_kind(&c.try_recv().unwrap()), Some(StatusKind::Book));
         assert_eq!(c.try_recv(), None);
     }
 

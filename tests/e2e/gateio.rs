@@ -21,10 +21,13 @@ fn gateio_books_trades_bbo_match_the_venue() {
         book_depth: 2000,
         ..Runtime::default()
     };
-    let feeds: Vec<_> = loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(5))
-        .into_iter()
-        .filter(|f| f.venue == Venue::Gateio)
-        .collect();
+    // Idle timeout well above the settle below: once the venue pauses, a Gate book stream is
+    // silent and would turn its books stale after the timeout, which this test does not test.
+    let feeds: Vec<_> =
+        loopback_feeds(&venue, &rt, WaitMode::Block, false, Duration::from_secs(60))
+            .into_iter()
+            .filter(|f| f.venue == Venue::Gateio)
+            .collect();
     let mut engine = Engine::new(EngineConfig {
         feeds,
         ring_capacity: 4096,
@@ -69,7 +72,10 @@ fn gateio_books_trades_bbo_match_the_venue() {
     assert!(live_books > 10, "books {books} live {live_books}");
     assert!(trades > 0 && bbos > 0, "trades {trades} bbos {bbos}");
     // Quiesce the market, let the feeds catch up, then compare.
-    crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20));
+    assert!(
+        crate::support::pause_and_settle(&venue, &engine, Duration::from_secs(20)),
+        "books not live at the venue's versions 20 s after the pause"
+    );
     let finals = engine.stop();
     let mut compared = 0;
     for f in &finals {
