@@ -197,15 +197,17 @@ fn tls_receive_path_allocates_exactly_once_per_record() {
 }
 
 /// Framing::Tungstenite (issue 14): the reactor reading through `tungstenite::WebSocket` on
-/// readiness. Plain: zero allocations after warm-up (payloads are views of its read buffer,
-/// pongs reuse its output buffer). The earlier attempt measured 0 here.
+/// readiness. Plain: no allocation per message (payloads are views of its read buffer, pongs
+/// reuse its output buffer); what can remain are the amortized doublings of its read buffer
+/// (4 → 8 → 16 KiB) when a read leaves more unparsed bytes than it consumed before them: 0 in
+/// most runs, 1 in a CI run on a loaded machine. At most two, against 5 000 messages.
 #[test]
-fn tungstenite_framing_plain_receive_path_allocates_nothing() {
+fn tungstenite_framing_plain_receive_path_allocates_nothing_per_message() {
     let (allocs, records) = run_framed(false, Framing::Tungstenite);
     assert_eq!(records, 0);
-    assert_eq!(
-        allocs, 0,
-        "allocations on the plain receive path (tungstenite framing)"
+    assert!(
+        allocs <= 2,
+        "{allocs} allocations on the plain receive path (tungstenite framing) for {MEASURED} messages"
     );
 }
 
