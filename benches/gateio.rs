@@ -472,25 +472,13 @@ mod gate_buffer;
 
 use cexfeed::bench_hooks::GateBench;
 use cexfeed::book::{SyncConfig, SyncRule, SyncedBook};
+use cexfeed::types::thread_cpu_ns;
 use gate_buffer::{GateBuffer, Stream};
 
 /// Distinct delta pushes in each buffer (plus the `full` push that starts the book).
 const BUFFER_PUSHES: usize = 60_000;
 /// Pushes between two drains of the consumer ring (well under its capacity).
 const CHUNK: usize = 1024;
-
-/// CPU time of the calling thread, ns (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is supported on Linux.
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 /// Wall or thread-CPU time of a closure.
 #[derive(Clone, Copy)]

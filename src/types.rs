@@ -813,6 +813,20 @@ impl SymbolRegistry {
     }
 }
 
+/// CPU time of the calling thread, ns (`CLOCK_THREAD_CPUTIME_ID`): a replay's per-CPU-second
+/// rate and the throughput benches' CPU-time rows.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always available.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Monotonic nanoseconds (`CLOCK_MONOTONIC`): comparable across threads and across processes on
 /// the same machine (the loopback venue's send-time side channel uses the same clock).
 #[inline]

@@ -11,6 +11,7 @@
 
 use super::{down_reason, FileReader, Kind, ReadError};
 use crate::net::{ConnId, ControlError, Handler, HttpReply, Reactor, ReplyInjector};
+use crate::types::thread_cpu_ns;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -274,19 +275,6 @@ impl crate::net::Resolve for NoResolver {
             "replay: no lookup of {host}"
         )))
     }
-}
-
-/// CPU time of the calling thread, ns.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always available.
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[cfg(test)]

@@ -755,8 +755,8 @@ impl Consumer {
             self.seen_dropped = d;
             return Some(missed(count));
         }
-        if let Some(ev) = self.last.take() {
-            return Some(ev);
+        if self.last.is_some() {
+            return self.last.take();
         }
         let Some(ev) = self.queue.pop() else {
             return self.take_will().map(|ev| self.after_missed(ev));

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::net::*;
-use cexfeed::net::{ConnId, DownReason, Handler, Outbox, Reactor, SpecId, WsMessage};
+use cexfeed::net::{ConnId, DownReason, Framing, Handler, Outbox, Reactor, SpecId, WsMessage};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
-fn expect_sub(ws: &mut WebSocket<Conn>) {
+pub(crate) fn expect_sub(ws: &mut WebSocket<Conn>) {
     match ws.read().unwrap() {
         Message::Text(t) => assert_eq!(t.as_str(), "sub"),
         m => panic!("expected the subscription, got {m:?}"),
@@ -22,12 +22,17 @@ fn expect_sub(ws: &mut WebSocket<Conn>) {
 }
 
 /// Block until the client goes away (bounded by the 5 s read timeout).
-fn wait_gone(ws: &mut WebSocket<Conn>) {
+pub(crate) fn wait_gone(ws: &mut WebSocket<Conn>) {
     while ws.read().is_ok() {}
 }
 
 #[test]
 fn frames_split_across_reads_byte_by_byte_are_reassembled() {
+    split_frames_reassembled(Framing::Own);
+}
+
+/// The test's body for either framing (`tg_framing.rs` runs it with tungstenite).
+pub(crate) fn split_frames_reassembled(framing: Framing) {
     let srv = serve(None, 1, |_, conn| {
         let mut ws = ws_accept(conn);
         expect_sub(&mut ws);
@@ -42,7 +47,7 @@ fn frames_split_across_reads_byte_by_byte_are_reassembled() {
         }
         wait_gone(&mut ws);
     });
-    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
+    let (mut r, ev, _) = reactor_framed(framing, fast_spec(&srv.ws_url()), Some("sub"));
     assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 2));
     let e = ev.lock().unwrap();
     assert_eq!(texts(&e), vec!["hello".to_string(), "x".repeat(300)]);
@@ -53,6 +58,11 @@ fn frames_split_across_reads_byte_by_byte_are_reassembled() {
 
 #[test]
 fn fragmented_message_with_ping_between_fragments_is_joined_and_ping_answered() {
+    fragmented_with_ping_joined(Framing::Own);
+}
+
+/// The test's body for either framing (`tg_framing.rs` runs it with tungstenite).
+pub(crate) fn fragmented_with_ping_joined(framing: Framing) {
     let pong_ok = Arc::new(AtomicBool::new(false));
     let p = pong_ok.clone();
     let srv = serve(None, 1, move |_, conn| {
@@ -70,7 +80,7 @@ fn fragmented_message_with_ping_between_fragments_is_joined_and_ping_answered() 
         ws.send(Message::text("after")).unwrap();
         wait_gone(&mut ws);
     });
-    let (mut r, ev, _) = reactor(fast_spec(&srv.ws_url()), Some("sub"));
+    let (mut r, ev, _) = reactor_framed(framing, fast_spec(&srv.ws_url()), Some("sub"));
     assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 2));
     assert_eq!(texts(&ev.lock().unwrap()), vec!["hello world", "after"]);
     assert!(
@@ -213,6 +223,11 @@ fn server_restart_on_same_port_is_survived_with_backoff() {
 
 #[test]
 fn oversized_frame_and_oversized_fragmented_message_are_refused_then_reconnected() {
+    oversized_refused_counted_reconnected(Framing::Own);
+}
+
+/// The test's body for either framing (`tg_framing.rs` runs it with tungstenite).
+pub(crate) fn oversized_refused_counted_reconnected(framing: Framing) {
     let srv = serve(None, 3, |n, conn| {
         let mut ws = ws_accept(conn);
         expect_sub(&mut ws);
@@ -230,7 +245,7 @@ fn oversized_frame_and_oversized_fragmented_message_are_refused_then_reconnected
     let mut spec = fast_spec(&srv.ws_url());
     spec.max_frame_size = 1024;
     spec.max_message_size = 1024;
-    let (mut r, ev, _) = reactor(spec, Some("sub"));
+    let (mut r, ev, _) = reactor_framed(framing, spec, Some("sub"));
     assert!(run_until(&mut r, &ev, LIMIT, |e| texts(e).len() == 1));
     let e = ev.lock().unwrap();
     assert_eq!(
@@ -239,6 +254,8 @@ fn oversized_frame_and_oversized_fragmented_message_are_refused_then_reconnected
     );
     assert_eq!(opens(&e), 3);
     assert_eq!(texts(&e), vec!["fine"]);
+    let c = r.counters().snapshot();
+    assert_eq!((c.downs, c.reconnects), (2, 2));
 }
 
 #[test]
